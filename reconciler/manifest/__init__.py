@@ -1,0 +1,113 @@
+"""Manifests: load the YAML, validate it (schema, then meaning), hand over the desired model."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from reconciler.errors import ManifestError, Problem
+from reconciler.manifest.loader import Document, load_document
+from reconciler.resources.cards.validate import validate_card
+
+
+@dataclass
+class Manifest:
+    root: Path
+    document: Document
+
+    @property
+    def appid(self) -> str | None:
+        account = self.document.data.get("account") or {}
+        return account.get("appid")
+
+    @property
+    def cards(self) -> dict[str, dict[str, Any]]:
+        cards: dict[str, dict[str, Any]] = self.document.data.get("cards") or {}
+        return cards
+
+    @property
+    def state_dir(self) -> Path:
+        """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file."""
+        base = self.root if self.root.is_dir() else self.root.parent
+        return base / ".wxrec"
+
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    text = resources.files("reconciler").joinpath("schemas/manifest.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_manifest(target: Path) -> Manifest:
+    """Load and validate; raises ManifestError listing every problem found."""
+    document = load_document(target)
+    problems = schema_problems(document)
+    failed = {p.field.split(".")[1] for p in problems if p.field.startswith("cards.") and p.field.count(".") >= 1}
+    for key, spec in (document.data.get("cards") or {}).items():
+        if key not in failed and isinstance(spec, dict):
+            problems += validate_card(key, spec, document.locate)
+    if problems:
+        raise ManifestError(problems)
+    return Manifest(target, document)
+
+
+def schema_problems(document: Document) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(manifest_schema())
+    problems = []
+    for error in validator.iter_errors(document.data):
+        for leaf in _leaf_errors(error):
+            problems.append(_problem(document, leaf))
+    return _deduplicate(problems)
+
+
+def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The most specific causes: an if/then or oneOf failure is explained by its sub-errors."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        return _leaf_errors(best) if best is not None else [error]
+    if error.validator == "allOf" and error.context:
+        return [leaf for sub in error.context for leaf in _leaf_errors(sub)]
+    return [error]
+
+
+def _problem(document: Document, error: jsonschema.ValidationError) -> Problem:
+    path = tuple(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        unexpected = [k for k in error.instance if k not in allowed]
+        if unexpected:
+            name = unexpected[0]
+            path = (*path, name)
+            message = "unknown field"
+            close = difflib.get_close_matches(name, allowed, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+    elif error.validator == "required" and isinstance(error.validator_value, list):
+        missing = [f for f in error.validator_value if isinstance(error.instance, dict) and f not in error.instance]
+        message = f"missing required field {missing[0]!r}" if missing else message
+    elif "propertyNames" in error.schema_path:
+        path = (*path, str(error.instance))
+        message = f"key {error.instance!r} must match [a-z0-9][a-z0-9_-]* (it becomes part of addresses)"
+    elif error.validator == "not" and error.validator_value == {"required": ["total_quantity"]}:
+        message = "give quantity or total_quantity, not both"
+    return Problem(document.locate(path), ".".join(map(str, path)), message)
+
+
+def _deduplicate(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for problem in problems:
+        marker = (problem.field, problem.message)
+        if marker not in seen:
+            seen.add(marker)
+            unique.append(problem)
+    return unique

@@ -1,0 +1,174 @@
+"""Read manifest YAML files, keeping where every value came from.
+
+Every later error names file, line and column, so loading keeps a map from
+each JSON path (a tuple of keys and indexes) to its position in the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import Location, ManifestError, Problem
+
+SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes", "codes")
+KEYED_SECTIONS = frozenset({"cards", "landing_pages", "qrcodes", "codes"})
+
+JsonPath = tuple[str | int, ...]
+
+
+class _StringDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves ISO dates as strings: dates are normalised later, with UTC+8 as default zone."""
+
+
+_StringDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Document:
+    """The manifests merged into one mapping, with the source position of every path."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    positions: dict[JsonPath, Location] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def locate(self, path: JsonPath) -> Location | None:
+        """The position of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(path[:end])
+            if found:
+                return found
+        return None
+
+
+def manifest_files(target: Path) -> list[Path]:
+    """The YAML files of a manifest: the file itself, or a directory's *.yaml/*.yml (not recursive)."""
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        raise ManifestError([Problem(None, "", f"{target}: no such file or directory")])
+    files = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise ManifestError([Problem(None, "", f"{target}: no *.yaml or *.yml files in this directory")])
+    return files
+
+
+def load_document(target: Path) -> Document:
+    """Parse and merge the manifest files under `target`; a key defined twice names both places."""
+    document = Document(files=manifest_files(target))
+    problems: list[Problem] = []
+    for path in document.files:
+        _merge_file(document, path, problems)
+    if problems:
+        raise ManifestError(problems)
+    return document
+
+
+def _merge_file(document: Document, path: Path, problems: list[Problem]) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=_StringDatesLoader)
+    except UnicodeDecodeError:
+        problems.append(Problem(Location(str(path), 1, 1), "", "file is not UTF-8 text"))
+        return
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        location = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path), 1, 1)
+        problems.append(Problem(location, "", f"YAML syntax error: {exc.problem}"))
+        return
+    if node is None:
+        return
+    positions: dict[JsonPath, Location] = {}
+    data = _construct(node, (), str(path), positions, problems)
+    if not isinstance(data, dict):
+        problems.append(Problem(_mark(node, str(path)), "", "a manifest file must be a mapping of sections"))
+        return
+    for section, value in data.items():
+        _merge_section(document, section, value, positions, problems)
+
+
+def _merge_section(
+    document: Document,
+    section: str,
+    value: Any,
+    positions: dict[JsonPath, Location],
+    problems: list[Problem],
+) -> None:
+    if section in KEYED_SECTIONS and isinstance(value, dict):
+        target = document.data.setdefault(section, {})
+        if not isinstance(target, dict):
+            return
+        for key, item in value.items():
+            if key in target:
+                problems.append(_defined_twice(document, (section, key), positions))
+                continue
+            target[key] = item
+            _copy_positions(document, positions, (section, key))
+        document.positions.setdefault((section,), positions[(section,)])
+        return
+    if section in document.data:
+        problems.append(_defined_twice(document, (section,), positions))
+        return
+    document.data[section] = value
+    _copy_positions(document, positions, (section,))
+
+
+def _defined_twice(document: Document, path: JsonPath, positions: dict[JsonPath, Location]) -> Problem:
+    first = document.positions.get(path)
+    return Problem(positions.get(path), ".".join(map(str, path)), f"defined twice (first at {first})")
+
+
+def _copy_positions(document: Document, positions: dict[JsonPath, Location], prefix: JsonPath) -> None:
+    size = len(prefix)
+    document.positions.update({p: loc for p, loc in positions.items() if p[:size] == prefix})
+
+
+def _mark(node: yaml.Node, file: str) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _construct(
+    node: yaml.Node,
+    path: JsonPath,
+    file: str,
+    positions: dict[JsonPath, Location],
+    problems: list[Problem],
+) -> Any:
+    """Build Python data from a YAML node, recording positions and refusing duplicate keys."""
+    positions[path] = _mark(node, file)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key)
+            child = (*path, key)
+            if key in result:
+                first = positions[child]
+                problems.append(
+                    Problem(_mark(key_node, file), ".".join(map(str, child)), f"defined twice (first at {first})")
+                )
+                continue
+            result[key] = _construct(value_node, child, file, positions, problems)
+            positions[child] = _mark(key_node, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*path, index), file, positions, problems) for index, item in enumerate(node.value)
+        ]
+    return _scalar(node)
+
+
+_CONSTRUCTOR = _StringDatesLoader("")
+
+
+def _scalar(node: yaml.Node) -> Any:
+    value = _CONSTRUCTOR.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    _CONSTRUCTOR.constructed_objects.clear()
+    return value

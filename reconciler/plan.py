@@ -1,0 +1,112 @@
+"""The plan document: what would change, resource by resource. Every renderer reads `Plan.to_dict()`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    STOCK = "stock"
+    REPLACE = "replace"
+    DELETE = "delete"
+    RETIRE = "retire"  # delete old cards left behind by a replace, once the new card passed review
+    GONE = "gone"  # managed but deleted outside wxrec: reported, not revived without -replace
+
+
+DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
+# The order apply runs them in: nothing is deleted before what replaces it exists.
+APPLY_ORDER = (Action.CREATE, Action.UPDATE, Action.STOCK, Action.REPLACE, Action.RETIRE, Action.DELETE)
+
+
+@dataclass
+class AttributeChange:
+    path: str
+    old: Any
+    new: Any
+    review: bool = False
+    forces_replace: bool = False
+    reset: bool = False
+
+
+@dataclass
+class StockChange:
+    mode: str
+    target: int
+    quantity: int
+    total_quantity: int
+    delta: int
+    note: str = ""
+
+
+@dataclass
+class ResourceChange:
+    address: str
+    action: Action
+    id: str | None = None
+    review: bool = False
+    changes: list[AttributeChange] = field(default_factory=list)
+    stock: StockChange | None = None
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    retire_ids: list[str] = field(default_factory=list)
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in DESTRUCTIVE or bool(self.retire_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["action"] = str(self.action)
+        return data
+
+
+@dataclass
+class Plan:
+    appid: str
+    endpoint: str
+    changes: list[ResourceChange] = field(default_factory=list)
+    unmanaged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    state_serial: int = 0
+    state_lineage: str | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def destructive(self) -> list[ResourceChange]:
+        return [c for c in self.changes if c.destructive]
+
+    def ordered(self) -> list[ResourceChange]:
+        """Changes in apply order; within one action, by address, so runs are reproducible."""
+        rank = {action: index for index, action in enumerate(APPLY_ORDER)}
+        return sorted(self.changes, key=lambda c: (rank.get(c.action, len(rank)), c.address))
+
+    def counts(self) -> dict[str, int]:
+        counts = {str(action): 0 for action in Action}
+        for change in self.changes:
+            counts[str(change.action)] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "appid": self.appid,
+            "endpoint": self.endpoint,
+            "state": {"serial": self.state_serial, "lineage": self.state_lineage},
+            "summary": self.counts(),
+            "changes": [c.to_dict() for c in self.ordered()],
+            "unmanaged": sorted(self.unmanaged),
+            "warnings": self.warnings,
+            "refusals": self.refusals,
+        }

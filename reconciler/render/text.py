@@ -1,0 +1,123 @@
+"""The plan for a terminal, rendered from the plan document (the same one `--format json` prints)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import click
+
+CHINA_TIME = timezone(timedelta(hours=8))
+
+HEADLINES = {
+    "create": ("+", "green", "will be created"),
+    "update": ("~", "yellow", "will be updated in place"),
+    "stock": ("~", "yellow", "stock will change"),
+    "replace": ("-/+", "magenta", "will be replaced (new card first, then the old one is deleted)"),
+    "retire": ("-", "red", "old card(s) of an earlier replace will be deleted"),
+    "delete": ("-", "red", "will be deleted"),
+    "gone": ("!", "red", "was deleted outside wxrec"),
+}
+
+
+def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
+    lines = [f"wxrec plan for account {plan['appid']} at {plan['endpoint']}", ""]
+    for warning in plan["warnings"]:
+        lines.append(_style(f"Warning: {warning}", "yellow", color))
+    destructive = [c["address"] for c in plan["changes"] if c["action"] in ("replace", "delete", "retire")]
+    if destructive:
+        lines.append(_style(f"Destructive: {', '.join(destructive)}", "red", color))
+    if plan["warnings"] or destructive:
+        lines.append("")
+    for change in plan["changes"]:
+        lines += _render_change(change, color)
+    if plan["unmanaged"]:
+        shown = ", ".join(plan["unmanaged"][:10])
+        more = f" and {len(plan['unmanaged']) - 10} more" if len(plan["unmanaged"]) > 10 else ""
+        lines.append(f"Unmanaged: {len(plan['unmanaged'])} live card(s) not in state, never touched: {shown}{more}")
+        lines.append("")
+    for refusal in plan["refusals"]:
+        lines.append(_style(f"Refused: {refusal}", "red", color))
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: dict[str, Any]) -> str:
+    if not plan["changes"]:
+        return "No changes. The live account matches the manifests."
+    counts = plan["summary"]
+    review = sum(1 for c in plan["changes"] if c["review"])
+    parts = [
+        f"{counts['create']} to create",
+        f"{counts['update']} to update" + (f" ({review} back to review)" if review else ""),
+        f"{counts['stock']} stock",
+        f"{counts['replace']} to replace",
+        f"{counts['delete'] + counts['retire']} to delete",
+    ]
+    if counts["gone"]:
+        parts.append(f"{counts['gone']} deleted outside wxrec")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def _render_change(change: dict[str, Any], color: bool) -> list[str]:
+    symbol, tint, text = HEADLINES[change["action"]]
+    card_id = f" ({change['id']})" if change.get("id") else ""
+    headline = f"{symbol} {change['address']}{card_id} {text}"
+    if change["review"]:
+        headline += ": goes back to review"
+    lines = [_style(headline, tint, color)]
+    lines += [f"    because {reason}" for reason in change["reasons"]]
+    if change["action"] == "create":
+        lines += _render_fields(change["after"])
+    for attribute in change["changes"]:
+        lines.append("    " + _render_attribute(attribute))
+    if change["stock"]:
+        lines.append("    " + _render_stock(change["stock"]))
+    if change["retire_ids"]:
+        lines.append(f"    delete old card(s) {', '.join(change['retire_ids'])}: the replacement passed review")
+    lines += [f"    note: {note}" for note in change["notes"]]
+    lines.append("")
+    return lines
+
+
+def _render_fields(after: dict[str, Any]) -> list[str]:
+    lines = [f"    card_type: {after['card_type']}"]
+    lines += [f"    {path}: {format_value(path, value)}" for path, value in sorted(after["fields"].items())]
+    stock = after["stock"]
+    lines.append(f"    stock: {stock['target']} ({'budget' if stock['mode'] == 'budget' else 'refill'})")
+    return lines
+
+
+def _render_attribute(attribute: dict[str, Any]) -> str:
+    path = attribute["path"]
+    text = f"{path}: {format_value(path, attribute['old'])} → {format_value(path, attribute['new'])}"
+    tags = []
+    if attribute["reset"]:
+        tags.append("no longer in the manifest: reset")
+    if attribute["forces_replace"]:
+        tags.append("forces replacement")
+    elif attribute["review"]:
+        tags.append("re-review")
+    return text + (f"   # {'; '.join(tags)}" if tags else "")
+
+
+def _render_stock(stock: dict[str, Any]) -> str:
+    delta = stock["delta"]
+    return (
+        f"stock {delta:+d}: claimable {stock['quantity']} → {stock['quantity'] + delta}, "
+        f"issued in all {stock['total_quantity']} → {stock['total_quantity'] + delta} ({stock['note']})"
+    )
+
+
+def format_value(path: str, value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, int) and not isinstance(value, bool) and path.endswith(("_timestamp", "_time")):
+        moment = datetime.fromtimestamp(value, CHINA_TIME)
+        return f"{value} ({moment:%Y-%m-%d %H:%M:%S} UTC+8)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _style(text: str, tint: str, color: bool) -> str:
+    return click.style(text, fg=tint) if color else text

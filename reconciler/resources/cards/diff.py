@@ -1,0 +1,247 @@
+"""Pure planning for cards: (desired, live, state record) → one ResourceChange, or None when in sync."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
+from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
+from reconciler.resources.cards.rules import (
+    FIX_TIME_RANGE,
+    RESET_VALUES,
+    group_of,
+    review_fields,
+    updatable_fields,
+)
+
+APPROVED = "CARD_STATUS_VERIFY_OK"
+
+
+@dataclass
+class CardRecord:
+    """What state holds for one card address."""
+
+    id: str
+    card_type: str
+    applied: Flat
+    stock: Stock | None
+    prevent_destroy: bool = False
+    retire_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> CardRecord:
+        stock = data.get("stock")
+        return cls(
+            id=data["id"],
+            card_type=data["card_type"],
+            applied=dict(data.get("applied", {})),
+            stock=Stock.from_dict(stock) if stock else None,
+            prevent_destroy=bool(data.get("prevent_destroy", False)),
+            retire_ids=tuple(data.get("retire_ids", ())),
+        )
+
+
+def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[AttributeChange]:
+    """Three-way diff: desired vs live for managed fields; fields dropped from the manifest are reset."""
+    changes: list[AttributeChange] = []
+    for path, wanted in desired.fields.items():
+        if desired.ignores(path):
+            continue
+        if path not in live.fields and applied.get(path) == wanted:
+            continue  # WeChat does not echo this field back; trust what was applied
+        if live.fields.get(path) != wanted:
+            changes.append(AttributeChange(path, live.fields.get(path), wanted))
+    for path in sorted(set(applied) - set(desired.fields)):
+        if desired.ignores(path) or group_of(path) in _dropped_groups_still_set(desired, path):
+            continue
+        reset = RESET_VALUES.get(path)
+        if path in RESET_VALUES and live.fields.get(path) != reset:
+            changes.append(AttributeChange(path, live.fields.get(path), reset, reset=True))
+    return changes
+
+
+def _dropped_groups_still_set(desired: DesiredCard, path: str) -> set[str]:
+    """A leaf removed inside a group the manifest still sets is not reset on its own: the group is sent whole."""
+    group = group_of(path)
+    return {group} if group != path and subtree(desired.fields, group) else set()
+
+
+def classify(card_type: str, changes: list[AttributeChange], desired: Flat, live: Flat) -> list[str]:
+    """Mark each change as needing review or replacement; return why the card must be replaced, if it must."""
+    reasons: list[str] = []
+    review = review_fields(card_type)
+    updatable = updatable_fields(card_type)
+    for change in changes:
+        group = group_of(change.path)
+        change.review = group in review
+        if group not in updatable:
+            change.forces_replace = True
+            reasons.append(f"{change.path} cannot be changed by card/update")
+    date_reason = _date_rule(desired, live) if any(group_of(c.path) == "base_info.date_info" for c in changes) else None
+    if date_reason:
+        for change in changes:
+            if group_of(change.path) == "base_info.date_info":
+                change.forces_replace = True
+        reasons.append(date_reason)
+    return sorted(set(reasons))
+
+
+def _date_rule(desired: Flat, live: Flat) -> str | None:
+    """card/update only widens a fixed date range: begin earlier or equal, end later or equal."""
+    new = subtree(desired, "base_info.date_info")
+    old = subtree(live, "base_info.date_info")
+    kinds = (old.get("base_info.date_info.type"), new.get("base_info.date_info.type"))
+    if kinds != (FIX_TIME_RANGE, FIX_TIME_RANGE):
+        return "date_info can only be changed between fixed date ranges (DATE_TYPE_FIX_TIME_RANGE)"
+    begin_old, end_old = old.get("base_info.date_info.begin_timestamp"), old.get("base_info.date_info.end_timestamp")
+    begin_new, end_new = new.get("base_info.date_info.begin_timestamp"), new.get("base_info.date_info.end_timestamp")
+    if None in (begin_old, end_old, begin_new, end_new):
+        return "date_info is incomplete"
+    if begin_new > begin_old or end_new < end_old:  # type: ignore[operator]
+        return "date_info can only be widened (begin earlier, end later)"
+    return None
+
+
+def stock_change(stock: Stock, live: LiveCard) -> StockChange | None:
+    """The modifystock delta that brings live stock to the target; None when nothing moves."""
+    if stock.mode == "budget":
+        delta = stock.target - live.total_quantity
+        note = "budget: total issued stock"
+    else:
+        delta = stock.target - live.quantity
+        note = "refill: claimable stock"
+        if stock.ceiling is not None:
+            delta = min(delta, stock.ceiling - live.total_quantity)
+            note += f", at most {stock.ceiling} issued in all"
+    delta = max(delta, -live.quantity)  # stock cannot go below zero
+    if delta == 0:
+        return None
+    return StockChange(stock.mode, stock.target, live.quantity, live.total_quantity, delta, note)
+
+
+def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
+    """Claimable stock for a new card; a replacement's budget subtracts what the old card already issued."""
+    if stock.mode == "budget":
+        return max(stock.target - issued_before, 0)
+    return stock.target if stock.ceiling is None else min(stock.target, stock.ceiling)
+
+
+def desired_document(card: DesiredCard) -> dict[str, Any]:
+    return {
+        "card_type": card.card_type,
+        "fields": card.fields,
+        "stock": card.stock.to_dict(),
+        "prevent_destroy": card.prevent_destroy,
+        "ignore_changes": list(card.ignore_changes),
+    }
+
+
+def live_document(card: LiveCard) -> dict[str, Any]:
+    return {
+        "card_type": card.card_type,
+        "status": card.status,
+        "fields": card.fields,
+        "stock": {"quantity": card.quantity, "total_quantity": card.total_quantity},
+    }
+
+
+def plan_card(
+    address: str,
+    desired: DesiredCard | None,
+    live: LiveCard | None,
+    record: CardRecord | None,
+    *,
+    force_replace: bool = False,
+    retiring: dict[str, LiveCard | None] | None = None,
+) -> ResourceChange | None:
+    """The change for one card address. `retiring` holds the live state of old cards awaiting deletion."""
+    if desired is None:
+        assert record is not None
+        return _plan_delete(address, record, live)
+    after = desired_document(desired)
+    if record is None:
+        quantity = initial_quantity(desired.stock)
+        return ResourceChange(address, Action.CREATE, after=after, notes=[f"initial claimable stock {quantity}"])
+    if live is None:
+        return _plan_gone(desired, record, force_replace)
+    change = _plan_existing(desired, live, record, force_replace)
+    _plan_retire(change, live, record, retiring or {})
+    return change if change.action != Action.UPDATE or change.changes or change.retire_ids else None
+
+
+def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, force_replace: bool) -> ResourceChange:
+    change = ResourceChange(desired.address, Action.UPDATE, id=live.id, before=live_document(live))
+    change.after = desired_document(desired)
+    change.changes = field_changes(desired, live, record.applied)
+    reasons = classify(desired.card_type, change.changes, desired.fields, live.fields)
+    if desired.card_type != live.card_type:
+        reasons.insert(0, f"card_type changes from {live.card_type} to {desired.card_type}")
+    if force_replace:
+        reasons.insert(0, "replacement requested with -replace")
+    if reasons:
+        change.action = Action.REPLACE
+        change.reasons = reasons
+        issued = live.total_quantity - live.quantity
+        change.notes = [
+            f"the new card starts with {initial_quantity(desired.stock, issued)} claimable",
+            "the old card's QR codes, landing pages and add-card links stop working; copies users hold stay valid",
+            "the old card is deleted once the new one has passed review",
+        ]
+        return change
+    change.review = any(c.review for c in change.changes)
+    if desired.manages_stock:
+        change.stock = stock_change(desired.stock, live)
+    if not change.changes and change.stock is not None:
+        change.action = Action.STOCK
+    return change
+
+
+def _plan_delete(address: str, record: CardRecord, live: LiveCard | None) -> ResourceChange:
+    if live is None:
+        return ResourceChange(
+            address, Action.DELETE, id=record.id, notes=["already gone from WeChat: only state is cleaned up"]
+        )
+    return ResourceChange(
+        address,
+        Action.DELETE,
+        id=record.id,
+        before=live_document(live),
+        notes=["its QR codes, landing pages and add-card links stop working; copies users hold stay valid"],
+    )
+
+
+def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) -> ResourceChange:
+    after = desired_document(desired)
+    if force_replace:
+        return ResourceChange(
+            desired.address,
+            Action.CREATE,
+            after=after,
+            reasons=[f"{record.id} was deleted outside wxrec; re-created as requested with -replace"],
+        )
+    return ResourceChange(
+        desired.address,
+        Action.GONE,
+        id=record.id,
+        after=after,
+        reasons=[
+            f"{record.id} was deleted outside wxrec (maybe on purpose). It is not re-created silently: "
+            f"run with -replace {desired.address} to create it again, or `wxrec state rm {desired.address}`."
+        ],
+    )
+
+
+def _plan_retire(
+    change: ResourceChange, live: LiveCard, record: CardRecord, retiring: dict[str, LiveCard | None]
+) -> None:
+    """Old cards of an earlier replace are deleted once their replacement passed review."""
+    pending = [old for old in record.retire_ids if retiring.get(old) is not None]
+    if not pending:
+        return
+    if live.status == APPROVED:
+        change.retire_ids = pending
+        if change.action == Action.UPDATE and not change.changes and change.stock is None:
+            change.action = Action.RETIRE
+    else:
+        change.notes.append(f"old card(s) {', '.join(pending)} stay until {live.id} passes review ({live.status})")

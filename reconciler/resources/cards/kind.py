@@ -1,0 +1,260 @@
+"""The cards resource kind: read live cards, plan them, apply one change at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import WxrecError
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards.diff import (
+    APPROVED,
+    CardRecord,
+    initial_quantity,
+    plan_card,
+    stock_change,
+)
+from reconciler.resources.cards.model import (
+    DesiredCard,
+    LiveCard,
+    Palette,
+    Stock,
+    create_body,
+    desired_card,
+    live_card,
+    update_body,
+)
+from reconciler.resources.cards.rules import RESET_VALUES, group_of
+from reconciler.state import State
+from reconciler.wechat.cards import CardApi
+
+KIND = "cards"
+SaveState = Callable[[], None]
+
+
+@dataclass
+class CardsLive:
+    palette: Palette
+    ids: list[str]
+    cards: dict[str, LiveCard | None] = field(default_factory=dict)
+
+
+def records(state: State | None) -> dict[str, CardRecord]:
+    if state is None:
+        return {}
+    return {
+        address: CardRecord.from_state(data)
+        for address, data in state.resources.items()
+        if address.startswith(KIND + ".")
+    }
+
+
+def desired_cards(specs: Mapping[str, Mapping[str, Any]], palette: Palette) -> dict[str, DesiredCard]:
+    cards = {key: desired_card(key, spec, palette) for key, spec in specs.items()}
+    unknown = [
+        f"cards.{key}.base_info.color: {card.fields['base_info.color']!r} is not a colour of card/getcolors "
+        f"(known: {', '.join(sorted(palette.names))})"
+        for key, card in cards.items()
+        if card.fields.get("base_info.color") not in palette.names
+    ]
+    if unknown:
+        raise WxrecError("\n".join(unknown))
+    return {card.address: card for card in cards.values()}
+
+
+async def read_live(api: CardApi, state: State | None, parallelism: int) -> CardsLive:
+    """Colours, every live id, and card/get for each card that state owns (bounded concurrency)."""
+    palette_task = asyncio.create_task(api.colours())
+    ids = await api.list_ids()
+    palette = Palette(await palette_task)
+    owned = {old for r in records(state).values() for old in (r.id, *r.retire_ids)}
+    limit = asyncio.Semaphore(parallelism)
+
+    async def fetch(card_id: str) -> tuple[str, LiveCard | None]:
+        async with limit:
+            raw = await api.get(card_id)
+        return card_id, live_card(raw, palette) if raw is not None else None
+
+    fetched = await asyncio.gather(*(fetch(card_id) for card_id in sorted(owned)))
+    return CardsLive(palette, ids, dict(fetched))
+
+
+def plan_cards(
+    desired: Mapping[str, DesiredCard],
+    live: CardsLive,
+    state_records: Mapping[str, CardRecord],
+    replace: frozenset[str] = frozenset(),
+) -> tuple[list[ResourceChange], list[str]]:
+    """Changes for every card address in the manifest or in state, and the unmanaged live ids."""
+    changes = []
+    for address in sorted(set(desired) | set(state_records)):
+        record = state_records.get(address)
+        live_one = live.cards.get(record.id) if record else None
+        retiring = {old: live.cards.get(old) for old in record.retire_ids} if record else {}
+        change = plan_card(
+            address,
+            desired.get(address),
+            live_one,
+            record,
+            force_replace=address in replace,
+            retiring=retiring,
+        )
+        if change is not None:
+            changes.append(change)
+    owned = {old for r in state_records.values() for old in (r.id, *r.retire_ids)}
+    unmanaged = [card_id for card_id in live.ids if card_id not in owned]
+    return changes, unmanaged
+
+
+def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord]) -> list[str]:
+    """prevent_destroy, from the manifest or remembered in state, refuses deletes and replaces."""
+    found = []
+    for change in changes:
+        if change.action not in (Action.DELETE, Action.REPLACE):
+            continue
+        record = state_records.get(change.address)
+        protected = (record is not None and record.prevent_destroy) or bool(
+            change.after and change.after.get("prevent_destroy")
+        )
+        if protected:
+            found.append(
+                f"{change.address}: lifecycle.prevent_destroy forbids this {change.action}; "
+                f"to stop managing it without deleting, run `wxrec state rm {change.address}`"
+            )
+    return found
+
+
+@dataclass
+class CardApplier:
+    """Carries out one card change, writing state after every call that changed WeChat."""
+
+    api: CardApi
+    state: State
+    save: SaveState
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def apply(self, change: ResourceChange) -> str:
+        handler = {
+            Action.CREATE: self._create,
+            Action.UPDATE: self._update,
+            Action.STOCK: self._stock,
+            Action.REPLACE: self._replace,
+            Action.RETIRE: self._retire,
+            Action.DELETE: self._delete,
+        }.get(change.action)
+        if handler is None:
+            return "nothing to do"
+        return await handler(change)
+
+    def _desired(self, change: ResourceChange) -> DesiredCard:
+        assert change.after is not None
+        after = change.after
+        return DesiredCard(
+            key=change.address.split(".", 1)[1],
+            card_type=after["card_type"],
+            fields=dict(after["fields"]),
+            stock=Stock.from_dict(after["stock"]),
+            prevent_destroy=bool(after.get("prevent_destroy")),
+            ignore_changes=tuple(after.get("ignore_changes", ())),
+        )
+
+    def _record(self, address: str, card: DesiredCard, card_id: str, retire: tuple[str, ...] = ()) -> None:
+        self.state.resources[address] = {
+            "id": card_id,
+            "card_type": card.card_type,
+            "applied": card.fields,
+            "stock": card.stock.to_dict(),
+            "prevent_destroy": card.prevent_destroy,
+            "retire_ids": list(retire),
+        }
+
+    async def _create_card(self, address: str, card: DesiredCard, quantity: int) -> str:
+        """Create with an intent recorded first, so a crash between the call and the write is visible."""
+        self.state.intents[address] = {"action": "create", "started": int(time.time())}
+        self.save()
+        card_id = await self.api.create(create_body(card, quantity))
+        return card_id
+
+    async def _create(self, change: ResourceChange) -> str:
+        card = self._desired(change)
+        quantity = initial_quantity(card.stock)
+        card_id = await self._create_card(change.address, card, quantity)
+        self._record(change.address, card, card_id)
+        self.state.intents.pop(change.address, None)
+        self.save()
+        return f"created {card_id} with {quantity} claimable"
+
+    async def _update(self, change: ResourceChange) -> str:
+        card = self._desired(change)
+        assert change.id is not None
+        target = dict(card.fields)
+        target.update({c.path: RESET_VALUES[c.path] for c in change.changes if c.reset})
+        groups = sorted({group_of(c.path) for c in change.changes})
+        send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
+        record = self.state.resources[change.address]
+        record["applied"] = card.fields
+        self.save()
+        message = f"updated {change.id}" + (" (sent back to review)" if send_check else "")
+        if change.stock is not None:
+            message += "; " + await self._stock(change)
+        return message
+
+    async def _stock(self, change: ResourceChange) -> str:
+        """Converge to the target from stock read just now: claims move it while we look."""
+        card = self._desired(change)
+        assert change.id is not None
+        raw = await self.api.get(change.id)
+        if raw is None:
+            raise WxrecError(f"{change.id} disappeared before its stock could be changed")
+        live = live_card(raw, Palette({}))
+        step = stock_change(card.stock, live)
+        if step is not None:
+            await self.api.modify_stock(change.id, step.delta)
+        self.state.resources[change.address]["stock"] = card.stock.to_dict()
+        self.save()
+        applied = step.delta if step else 0
+        return f"stock {applied:+d} (claimable {live.quantity} → {live.quantity + applied})"
+
+    async def _replace(self, change: ResourceChange) -> str:
+        card = self._desired(change)
+        old_id = change.id
+        assert old_id is not None
+        raw = await self.api.get(old_id)
+        issued = 0
+        if raw is not None:
+            old = live_card(raw, Palette({}))
+            issued = old.total_quantity - old.quantity
+        quantity = initial_quantity(card.stock, issued)
+        retire = (*self.state.resources[change.address].get("retire_ids", ()), old_id)
+        new_id = await self._create_card(change.address, card, quantity)
+        self._record(change.address, card, new_id, retire)
+        self.state.intents.pop(change.address, None)
+        self.save()
+        message = f"created {new_id} with {quantity} claimable to replace {old_id}"
+        new = await self.api.get(new_id)
+        if new is None or live_card(new, Palette({})).status != APPROVED:
+            return message + f"; {old_id} is deleted once {new_id} passes review (a later apply)"
+        return message + "; " + await self._retire_ids(change.address, [old_id])
+
+    async def _retire(self, change: ResourceChange) -> str:
+        return await self._retire_ids(change.address, change.retire_ids)
+
+    async def _retire_ids(self, address: str, ids: list[str]) -> str:
+        record = self.state.resources[address]
+        for old_id in ids:
+            await self.api.delete(old_id)
+            record["retire_ids"] = [i for i in record.get("retire_ids", []) if i != old_id]
+            self.save()
+        return f"deleted old card(s) {', '.join(ids)}"
+
+    async def _delete(self, change: ResourceChange) -> str:
+        record = self.state.resources.get(change.address, {})
+        for card_id in (record.get("id"), *record.get("retire_ids", [])):
+            if card_id:
+                await self.api.delete(card_id)
+        self.state.resources.pop(change.address, None)
+        self.save()
+        return f"deleted {change.id}"

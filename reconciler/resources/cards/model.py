@@ -1,0 +1,197 @@
+"""Cards in one canonical form, for the manifest and for what card/get returns.
+
+The canonical form is a flat mapping of leaf paths (relative to the type body) to values: colours as
+getcolors names, dates as epoch seconds, legacy date types spelled out. Stock lives apart from it,
+because it is planned as its own action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from reconciler.resources.cards.rules import LEGACY_DATE_TYPES, TIMESTAMP_FIELDS
+
+CHINA_TIME = timezone(timedelta(hours=8))
+SERVER_FIELDS = ("id", "status", "create_time", "update_time", "sku")
+STOCK_PATHS = ("base_info.sku", "base_info.sku.quantity", "base_info.sku.total_quantity")
+
+Flat = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stock:
+    """`refill`: keep `target` claimable (never past `ceiling` issued); `budget`: issue `target` in all."""
+
+    mode: Literal["refill", "budget"]
+    target: int
+    ceiling: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "target": self.target, "ceiling": self.ceiling}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Stock:
+        return cls(data["mode"], int(data["target"]), data.get("ceiling"))
+
+
+@dataclass
+class DesiredCard:
+    key: str
+    card_type: str
+    fields: Flat
+    stock: Stock
+    prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()
+
+    @property
+    def address(self) -> str:
+        return f"cards.{self.key}"
+
+    def ignores(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + ".") for p in self.ignore_changes)
+
+    @property
+    def manages_stock(self) -> bool:
+        return not any(self.ignores(p) for p in STOCK_PATHS)
+
+
+@dataclass
+class LiveCard:
+    id: str
+    card_type: str
+    status: str
+    fields: Flat
+    quantity: int
+    total_quantity: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Palette:
+    """WeChat's card colours (card/getcolors): create takes the name, card/get returns the hex value."""
+
+    def __init__(self, colours: Mapping[str, str]) -> None:
+        self.names = dict(colours)
+        self._by_hex = {value.lower(): name for name, value in colours.items()}
+
+    def name_of(self, colour: str) -> str | None:
+        if colour in self.names:
+            return colour
+        return self._by_hex.get(colour.lower())
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> Flat:
+    """Leaf paths of nested mappings; lists are leaves (they are set whole)."""
+    flat: Flat = {}
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            flat.update(flatten(item, path + "."))
+        else:
+            flat[path] = item
+    return flat
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def subtree(flat: Mapping[str, Any], group: str) -> Flat:
+    return {p: v for p, v in flat.items() if p == group or p.startswith(group + ".")}
+
+
+def to_epoch(value: Any) -> int:
+    """Epoch seconds from an int, a numeric string (WeChat's legacy form) or ISO 8601 (no zone: UTC+8)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a time, got a boolean")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TIME)
+    return int(moment.timestamp())
+
+
+def canonical_fields(flat: Flat, palette: Palette | None) -> Flat:
+    """Spell every value the one way both sides use; unknown colours are kept for validation to report."""
+    result: Flat = {}
+    for path, value in flat.items():
+        leaf = path.rsplit(".", 1)[-1]
+        if path == "base_info.color" and palette is not None and isinstance(value, str):
+            value = palette.name_of(value) or value
+        elif path == "base_info.date_info.type" and value in LEGACY_DATE_TYPES:
+            value = LEGACY_DATE_TYPES[value]
+        elif (path.startswith("base_info.date_info.") and leaf.endswith("_timestamp")) or path in TIMESTAMP_FIELDS:
+            value = to_epoch(value)
+        elif path.startswith("base_info.date_info.") and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        result[path] = value
+    return result
+
+
+def desired_card(key: str, spec: Mapping[str, Any], palette: Palette | None) -> DesiredCard:
+    """The manifest's card (already schema-valid) in canonical form."""
+    card_type = str(spec["card_type"])
+    body = {k: v for k, v in spec.items() if k not in ("card_type", "lifecycle")}
+    base_info = dict(body["base_info"])
+    sku = base_info.pop("sku")
+    body["base_info"] = base_info
+    if "total_quantity" in sku:
+        stock = Stock("budget", int(sku["total_quantity"]))
+    else:
+        stock = Stock("refill", int(sku["quantity"]), sku.get("max_total_quantity"))
+    lifecycle = spec.get("lifecycle") or {}
+    return DesiredCard(
+        key=key,
+        card_type=card_type,
+        fields=canonical_fields(flatten(body), palette),
+        stock=stock,
+        prevent_destroy=bool(lifecycle.get("prevent_destroy", False)),
+        ignore_changes=tuple(lifecycle.get("ignore_changes", ())),
+    )
+
+
+def live_card(card: Mapping[str, Any], palette: Palette) -> LiveCard:
+    """card/get's `card` object in canonical form; server-only fields go to `extra`."""
+    card_type = str(card["card_type"])
+    body = dict(card.get(card_type.lower(), {}))
+    base_info = dict(body.get("base_info", {}))
+    extra = {name: base_info.pop(name) for name in SERVER_FIELDS if name in base_info}
+    body["base_info"] = base_info
+    sku = extra.get("sku", {})
+    return LiveCard(
+        id=str(extra.get("id", "")),
+        card_type=card_type,
+        status=str(extra.get("status", "")),
+        fields=canonical_fields(flatten(body), palette),
+        quantity=int(sku.get("quantity", 0)),
+        total_quantity=int(sku.get("total_quantity", 0)),
+        extra=extra,
+    )
+
+
+def create_body(card: DesiredCard, quantity: int) -> dict[str, Any]:
+    """card/create's `card` object for a desired card, with `quantity` claimable at start."""
+    body = unflatten(card.fields)
+    body["base_info"]["sku"] = {"quantity": quantity}
+    return {"card_type": card.card_type, card.card_type.lower(): body}
+
+
+def update_body(fields: Flat, groups: Iterable[str]) -> dict[str, Any]:
+    """card/update's type body carrying the given update groups, each taken whole from `fields`."""
+    chosen: Flat = {}
+    for group in groups:
+        chosen.update(subtree(fields, group))
+    return unflatten(chosen)

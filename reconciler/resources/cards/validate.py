@@ -1,0 +1,83 @@
+"""Checks on a card that JSON Schema cannot express: UTF-8 byte limits, type fields, date ranges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reconciler.errors import Location, Problem
+from reconciler.resources.cards.model import flatten, to_epoch
+from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, TYPE_FIELDS
+
+Locate = Callable[[tuple[str | int, ...]], Location | None]
+
+
+def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    prefix: tuple[str | int, ...] = ("cards", key)
+
+    def problem(path: str, message: str) -> Problem:
+        parts = tuple(path.split(".")) if path else ()
+        return Problem(locate((*prefix, *parts)), ".".join(map(str, (*prefix, *parts))), message)
+
+    card_type = str(spec.get("card_type"))
+    flat = flatten({k: v for k, v in spec.items() if k != "lifecycle"})
+    problems = [problem(p, m) for p, m in _byte_limits(flat)]
+    problems += [problem(p, m) for p, m in _foreign_type_fields(card_type, spec)]
+    base_info = spec.get("base_info", {})
+    problems += [problem(f"base_info.{p}", m) for p, m in _base_info_rules(card_type, base_info)]
+    return problems
+
+
+def _byte_limits(flat: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for path, limit in BYTE_LIMITS.items():
+        value = flat.get(path)
+        if isinstance(value, str) and len(value.encode("utf-8")) > limit:
+            size = len(value.encode("utf-8"))
+            found.append(
+                (path, f"is {size} bytes of UTF-8, WeChat allows {limit} (a Chinese character takes 3 bytes)")
+            )
+    return found
+
+
+def _foreign_type_fields(card_type: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    own = set(TYPE_FIELDS.get(card_type, ()))
+    found = []
+    for name in spec:
+        if name in ALL_TYPE_FIELDS and name not in own:
+            owners = sorted(t for t, fields in TYPE_FIELDS.items() if name in fields)
+            found.append((name, f"belongs to {' / '.join(owners)} cards, not {card_type}"))
+    return found
+
+
+def _base_info_rules(card_type: str, base_info: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    date_info = base_info.get("date_info", {})
+    if date_info.get("type") == "DATE_TYPE_PERMANENT" and card_type != "MEMBER_CARD":
+        found.append(("date_info.type", "DATE_TYPE_PERMANENT is for MEMBER_CARD only"))
+    found += _date_range(date_info)
+    if "location_id_list" in base_info and base_info.get("use_all_locations"):
+        found.append(("use_all_locations", "cannot be combined with location_id_list"))
+    if base_info.get("get_custom_code_mode") == "GET_CUSTOM_CODE_MODE_DEPOSIT":
+        if not base_info.get("use_custom_code"):
+            found.append(("get_custom_code_mode", "deposit mode needs use_custom_code: true"))
+        if base_info.get("sku", {}).get("quantity", 0) != 0:
+            found.append(("sku.quantity", "deposit-mode cards start with quantity 0; stock follows deposited codes"))
+    sku = base_info.get("sku", {})
+    if "max_total_quantity" in sku and sku.get("quantity", 0) > sku["max_total_quantity"]:
+        found.append(("sku.max_total_quantity", "is below quantity: the first apply could not reach the target"))
+    return found
+
+
+def _date_range(date_info: Mapping[str, Any]) -> list[tuple[str, str]]:
+    stamps: dict[str, int] = {}
+    found: list[tuple[str, str]] = []
+    for name in ("begin_timestamp", "end_timestamp"):
+        if name in date_info:
+            try:
+                stamps[name] = to_epoch(date_info[name])
+            except ValueError:
+                found.append((f"date_info.{name}", f"{date_info[name]!r} is not a valid time"))
+    if len(stamps) == 2 and stamps["begin_timestamp"] >= stamps["end_timestamp"]:
+        found.append(("date_info.end_timestamp", "must be after begin_timestamp"))
+    return found

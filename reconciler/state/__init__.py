@@ -1,0 +1,131 @@
+"""State: which live id each address owns and what was last applied to it.
+
+The file backend writes `.wxrec/state.json` atomically (temp file, fsync, rename) after every action,
+and holds a lock file for the length of an apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from reconciler.errors import WxrecError
+
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    appid: str
+    endpoint: str
+    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "appid": self.appid,
+            "endpoint": self.endpoint,
+            "resources": dict(sorted(self.resources.items())),
+            "intents": self.intents,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        if data.get("version") != STATE_VERSION:
+            raise WxrecError(f"state format version {data.get('version')!r} is not supported by this wxrec")
+        return cls(
+            appid=data["appid"],
+            endpoint=data["endpoint"],
+            lineage=data["lineage"],
+            serial=int(data["serial"]),
+            resources=data.get("resources", {}),
+            intents=data.get("intents", {}),
+        )
+
+
+class FileBackend:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+
+    def load(self) -> State | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return State.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WxrecError(f"{self.path}: state file is damaged ({exc}); restore it from a backup") from None
+
+    def write(self, state: State) -> None:
+        """Bump the serial and replace the file atomically: a crash leaves the old or the new state, whole."""
+        state.serial += 1
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _ignore_in_git(self.path.parent)
+        payload = json.dumps(state.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+        handle, temp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(payload)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        """Hold the state lock; waits up to `timeout` seconds, then names the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.lock_path), timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise WxrecError(
+                f"state is locked by another run ({self._holder()}); waited {timeout:g}s. "
+                f"If that run is dead, remove {self.lock_path}.info and retry."
+            ) from None
+        info = self.lock_path.with_name(self.lock_path.name + ".info")
+        info.write_text(
+            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": int(time.time())}),
+            encoding="utf-8",
+        )
+        try:
+            yield
+        finally:
+            info.unlink(missing_ok=True)
+            lock.release()
+
+    def _holder(self) -> str:
+        info = self.lock_path.with_name(self.lock_path.name + ".info")
+        try:
+            holder = json.loads(info.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "holder unknown"
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
+        return f"host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
+
+
+def _ignore_in_git(directory: Path) -> None:
+    """State and the emulator's account are local artefacts: keep them out of commits by default."""
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by wxrec: state and the embedded emulator's account\n*\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""WeChat API client."""

@@ -1,0 +1,62 @@
+"""The card endpoints, as typed calls over WeChatClient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.wechat.client import WeChatClient
+from reconciler.wechat.errors import CardNotFound
+
+BATCHGET_PAGE = 50
+DELETED_STATUSES = frozenset({"CARD_STATUS_DELETE", "CARD_STATUS_USER_DELETE"})
+
+
+class CardApi:
+    def __init__(self, client: WeChatClient) -> None:
+        self.client = client
+
+    async def colours(self) -> dict[str, str]:
+        """Colour name → hex value, from card/getcolors."""
+        answer = await self.client.get("/card/getcolors")
+        return {str(c["name"]): str(c["value"]) for c in answer.get("colors", [])}
+
+    async def list_ids(self) -> list[str]:
+        """Every card id of the account, 50 a page (card/batchget)."""
+        ids: list[str] = []
+        while True:
+            answer = await self.client.post("/card/batchget", {"offset": len(ids), "count": BATCHGET_PAGE})
+            page = [str(i) for i in answer.get("card_id_list", [])]
+            ids.extend(page)
+            if not page or len(ids) >= int(answer.get("total_num", 0)):
+                return ids
+
+    async def get(self, card_id: str) -> dict[str, Any] | None:
+        """card/get's `card` object, or None when the card is gone (40073 or a deleted status)."""
+        try:
+            answer = await self.client.post("/card/get", {"card_id": card_id})
+        except CardNotFound:
+            return None
+        card: dict[str, Any] = answer["card"]
+        body = card.get(str(card.get("card_type", "")).lower(), {})
+        if body.get("base_info", {}).get("status") in DELETED_STATUSES:
+            return None
+        return card
+
+    async def create(self, card: dict[str, Any]) -> str:
+        answer = await self.client.post("/card/create", {"card": card}, idempotent=False)
+        return str(answer["card_id"])
+
+    async def update(self, card_id: str, card_type: str, body: dict[str, Any]) -> bool:
+        """card/update; True when WeChat sent the card back to review (send_check)."""
+        answer = await self.client.post("/card/update", {"card_id": card_id, card_type.lower(): body})
+        return bool(answer.get("send_check", False))
+
+    async def modify_stock(self, card_id: str, delta: int) -> None:
+        field = "increase_stock_value" if delta > 0 else "reduce_stock_value"
+        await self.client.post("/card/modifystock", {"card_id": card_id, field: abs(delta)}, idempotent=False)
+
+    async def delete(self, card_id: str) -> None:
+        try:
+            await self.client.post("/card/delete", {"card_id": card_id})
+        except CardNotFound:
+            return  # already gone: the goal of the call is met

@@ -1,0 +1,187 @@
+"""The one place wxrec talks to WeChat: tokens, errcodes, retries, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from reconciler.errors import WxrecError
+from reconciler.wechat.errors import (
+    NetworkError,
+    TokenRejected,
+    TransientError,
+    UncertainOutcome,
+    error_for,
+)
+
+WECHAT_API = "https://api.weixin.qq.com"
+# Refresh a little before WeChat's expiry so a token never dies mid-run.
+TOKEN_SAFETY_MARGIN = 300
+
+
+class TokenSource(Protocol):
+    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str: ...
+
+
+@dataclass
+class StaticToken:
+    """A token handed over by the merchant's own token service (WXREC_ACCESS_TOKEN)."""
+
+    value: str
+
+    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str:
+        if refresh:
+            raise WxrecError(
+                "WeChat rejected the access token from WXREC_ACCESS_TOKEN; fetch a fresh one from your token service"
+            )
+        return self.value
+
+
+class StableToken:
+    """Tokens from /cgi-bin/stable_token, which (unlike /cgi-bin/token) leaves other holders' tokens valid."""
+
+    def __init__(self, appid: str, secret: str) -> None:
+        self.appid = appid
+        self._secret = secret
+        self._value: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"StableToken(appid={self.appid!r})"
+
+    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str:
+        async with self._lock:
+            if refresh or self._value is None or time.monotonic() >= self._expires_at:
+                stale = self._value if refresh else None
+                await self._fetch(http, force=False)
+                if stale is not None and self._value == stale:
+                    # WeChat handed back the token it just rejected: ask for a new one explicitly.
+                    await self._fetch(http, force=True)
+            assert self._value is not None
+            return self._value
+
+    async def _fetch(self, http: httpx.AsyncClient, *, force: bool) -> None:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self._secret,
+            "force_refresh": force,
+        }
+        try:
+            response = await http.post("/cgi-bin/stable_token", json=body)
+        except httpx.HTTPError as exc:
+            raise NetworkError("/cgi-bin/stable_token", _describe(exc), maybe_applied=False) from None
+        answer = _decode("/cgi-bin/stable_token", response)
+        if answer.get("errcode", 0) != 0:
+            raise error_for("/cgi-bin/stable_token", int(answer["errcode"]), str(answer.get("errmsg", "")))
+        self._value = str(answer["access_token"])
+        lifetime = int(answer.get("expires_in", 7200))
+        self._expires_at = time.monotonic() + max(lifetime - TOKEN_SAFETY_MARGIN, lifetime // 2)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of transient failures: bounded in count and in time."""
+
+    attempts: int = 6
+    max_seconds: float = 120.0
+    base_wait: float = 0.5
+    max_wait: float = 30.0
+
+
+class WeChatClient:
+    """Async JSON calls to WeChat with token handling and retries; errcodes become typed exceptions."""
+
+    def __init__(self, http: httpx.AsyncClient, tokens: TokenSource, retry: RetryPolicy | None = None) -> None:
+        self.http = http
+        self.tokens = tokens
+        self.retry = retry or RetryPolicy()
+        self.calls = 0
+
+    async def get(self, path: str) -> dict[str, Any]:
+        return await self._call("GET", path, None, idempotent=True)
+
+    async def post(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        """POST `body`; `idempotent=False` for calls that must never be repeated blindly (create, modifystock)."""
+        return await self._call("POST", path, body, idempotent=idempotent)
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool) -> dict[str, Any]:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            wait=wait_random_exponential(multiplier=self.retry.base_wait, max=self.retry.max_wait),
+            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.max_seconds),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._call_with_token(method, path, body, idempotent=idempotent)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _call_with_token(
+        self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool
+    ) -> dict[str, Any]:
+        token = await self.tokens.token(self.http)
+        try:
+            return await self._send(method, path, body, token, idempotent=idempotent)
+        except TokenRejected:
+            token = await self.tokens.token(self.http, refresh=True)
+            return await self._send(method, path, body, token, idempotent=idempotent)
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, token: str, *, idempotent: bool
+    ) -> dict[str, Any]:
+        self.calls += 1
+        try:
+            response = await self.http.request(method, path, params={"access_token": token}, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise NetworkError(path, _describe(exc), maybe_applied=False) from None
+        except httpx.HTTPError as exc:
+            raise _lost_answer(path, _describe(exc), idempotent) from None
+        if response.status_code >= 500:
+            raise _lost_answer(path, f"HTTP {response.status_code} from WeChat", idempotent)
+        answer = _decode(path, response)
+        errcode = int(answer.get("errcode", 0) or 0)
+        if errcode != 0:
+            raise error_for(path, errcode, str(answer.get("errmsg", "")))
+        return answer
+
+
+def _lost_answer(path: str, reason: str, idempotent: bool) -> NetworkError:
+    if idempotent:
+        return NetworkError(path, reason, maybe_applied=True)
+    return UncertainOutcome(path, f"{reason}; the change may or may not have been made", maybe_applied=True)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError):
+        return True
+    return isinstance(exc, NetworkError) and not isinstance(exc, UncertainOutcome)
+
+
+def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
+    if response.status_code != 200:
+        raise WxrecError(f"{path}: HTTP {response.status_code}: is the API address right?")
+    try:
+        answer = response.json()
+    except ValueError:
+        raise WxrecError(f"{path}: the answer is not JSON: is the API address right?") from None
+    if not isinstance(answer, dict):
+        raise WxrecError(f"{path}: the answer is JSON but not an object")
+    return answer
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    """A transport error's kind, never its text: httpx messages can carry the URL and with it the token."""
+    return f"network error ({type(exc).__name__})"

@@ -1,0 +1,69 @@
+"""WeChat's errcodes as typed exceptions, each carrying errcode, errmsg and the endpoint (never the token)."""
+
+from __future__ import annotations
+
+from reconciler.errors import WxrecError
+
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+TRANSIENT_ERRCODES = frozenset({-1, 45011})
+QUOTA_ERRCODE = 45009
+CARD_NOT_FOUND_ERRCODE = 40073
+
+
+class WeChatError(WxrecError):
+    """WeChat answered with a non-zero errcode."""
+
+    def __init__(self, endpoint: str, errcode: int, errmsg: str) -> None:
+        self.endpoint = endpoint
+        self.errcode = errcode
+        self.errmsg = errmsg
+        super().__init__(f"{endpoint}: WeChat error {errcode}: {errmsg}")
+
+
+class TokenRejected(WeChatError):
+    """The access token was invalid or expired (40001, 40014, 42001)."""
+
+
+class TransientError(WeChatError):
+    """WeChat is busy (-1) or the per-minute limit was hit (45011): worth retrying later."""
+
+
+class DailyQuotaExhausted(WeChatError):
+    """45009: the daily quota is spent; retrying today cannot help."""
+
+    def __init__(self, endpoint: str, errcode: int, errmsg: str) -> None:
+        super().__init__(endpoint, errcode, errmsg)
+        self.args = (
+            f"{endpoint}: WeChat's daily API quota is spent (45009: {errmsg}). Nothing more can be done "
+            "today; run again after midnight (UTC+8) or ask WeChat support to reset the quota.",
+        )
+
+
+class CardNotFound(WeChatError):
+    """40073: the card id is unknown to WeChat (deleted, or never existed)."""
+
+
+class NetworkError(WxrecError):
+    """The request failed at the transport level, or WeChat answered with an HTTP error."""
+
+    def __init__(self, endpoint: str, reason: str, *, maybe_applied: bool) -> None:
+        self.endpoint = endpoint
+        self.maybe_applied = maybe_applied
+        super().__init__(f"{endpoint}: {reason}")
+
+
+class UncertainOutcome(NetworkError):
+    """A call that changes something lost its answer: WeChat may or may not have applied it."""
+
+
+def error_for(endpoint: str, errcode: int, errmsg: str) -> WeChatError:
+    """The exception type for an errcode, so callers can catch what they can handle."""
+    if errcode in TOKEN_ERRCODES:
+        return TokenRejected(endpoint, errcode, errmsg)
+    if errcode in TRANSIENT_ERRCODES:
+        return TransientError(endpoint, errcode, errmsg)
+    if errcode == QUOTA_ERRCODE:
+        return DailyQuotaExhausted(endpoint, errcode, errmsg)
+    if errcode == CARD_NOT_FOUND_ERRCODE:
+        return CardNotFound(endpoint, errcode, errmsg)
+    return WeChatError(endpoint, errcode, errmsg)
