@@ -79,7 +79,21 @@ def run_options(command: F) -> F:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class UserError(click.ClickException):
+    """A WxrecError shown as `Error: ...` with exit 1 and no traceback."""
+
+    exit_code = EXIT_ERROR
+
+
+class WxrecGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WxrecError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=WxrecGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wxrec")
 def cli() -> None:
     """Plan and apply YAML manifests to a WeChat Official Account's cards."""
@@ -106,8 +120,8 @@ def plan(detailed_exitcode: bool, **kwargs: Any) -> None:
     result = asyncio.run(_plan(settings))
     _emit_plan(result, settings.output)
     if result.refusals:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+        raise WxrecError("the plan was refused (see above)")
+    click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
 
 @cli.command()
@@ -121,24 +135,12 @@ def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, **kwargs
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout))
-    sys.exit(EXIT_ERROR if report is not None and report.failed else EXIT_OK)
+    if report is not None and report.failed:
+        raise WxrecError(f"{len(report.failed)} action(s) failed (see above); state records what was done")
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(EXIT_ERROR)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except WxrecError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    cli(prog_name="wxrec")
 
 
 async def _plan(settings: RunSettings) -> Plan:
@@ -146,7 +148,7 @@ async def _plan(settings: RunSettings) -> Plan:
     backend = _backend(settings, manifest)
     appid = _appid(manifest, settings.api)
     async with connect(settings.api, manifest, appid) as (api, endpoint):
-        plan_result, _ = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
+        plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
     return plan_result
 
 
@@ -159,7 +161,7 @@ async def _apply(
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         with backend.lock(lock_timeout):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
-            plan_result, _ = await make_plan(manifest, api, state, appid, endpoint, settings.options())
+            plan_result = await make_plan(manifest, api, state, appid, endpoint, settings.options())
             _emit_plan(plan_result, settings.output)
             if plan_result.refusals:
                 raise WxrecError("the plan was refused (see above); nothing was changed")

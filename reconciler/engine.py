@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,7 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
 
 async def make_plan(
     manifest: Manifest, api: CardApi, state: State | None, appid: str, endpoint: str, options: Options
-) -> tuple[Plan, dict[str, cards.DesiredCard]]:
+) -> Plan:
     plan = Plan(appid=appid, endpoint=endpoint)
     plan.warnings = check_state_binding(state, appid, endpoint)
     if state is not None:
@@ -58,8 +59,8 @@ async def make_plan(
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}")
     card_records = cards.records(state)
     plan.changes, plan.unmanaged = cards.plan_cards(desired, live, card_records, options.replace)
-    plan.refusals = cards.refusals(plan.changes, card_records)
-    return plan, desired
+    plan.refusals = cards.refusals(plan.changes, card_records, time.time())
+    return plan
 
 
 @dataclass

@@ -78,7 +78,9 @@ async def test_other_errcodes_are_typed_and_not_retried() -> None:
 
 
 async def test_lost_answer_of_a_create_is_uncertain_and_never_retried_blindly() -> None:
-    request_error = httpx.ReadTimeout(f"timed out reading https://api.weixin.qq.com/card/create?access_token={SECRET_TOKEN}")
+    request_error = httpx.ReadTimeout(
+        f"timed out reading https://api.weixin.qq.com/card/create?access_token={SECRET_TOKEN}"
+    )
     script = Script([request_error])
     with pytest.raises(UncertainOutcome) as caught:
         await client_for(script).post("/card/create", {"card": {}}, idempotent=False)

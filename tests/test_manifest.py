@@ -44,7 +44,7 @@ def problems_of(target: Path) -> list[str]:
 
 def test_example_is_valid() -> None:
     manifest = load_manifest(Path(__file__).parent.parent / "examples" / "coffee-shop")
-    assert sorted(manifest.cards) == ["autumn-discount", "breakfast-set", "latte-voucher", "member"]
+    assert sorted(manifest.cards) == ["breakfast-set", "latte-voucher", "member", "weekday-discount"]
     assert manifest.appid == "wx0123456789abcdef"
 
 
@@ -104,7 +104,11 @@ def test_bad_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_quantity_and_total_quantity_together_is_refused(tmp_path: Path) -> None:
-    write(tmp_path, "c.yaml", CARD.format(title="拿铁").replace("{quantity: 10}", "{quantity: 10, total_quantity: 9}"))
+    write(
+        tmp_path,
+        "c.yaml",
+        CARD.format(title="拿铁").replace("{quantity: 10}", "{quantity: 10, total_quantity: 9}"),
+    )
     assert any("give quantity or total_quantity, not both" in p for p in problems_of(tmp_path))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -82,7 +83,8 @@ def _problem(document: Document, error: jsonschema.ValidationError) -> Problem:
     path = tuple(error.absolute_path)
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = list(schema.get("properties", {}))
         unexpected = [k for k in error.instance if k not in allowed]
         if unexpected:
             name = unexpected[0]

@@ -159,9 +159,7 @@ def _construct(
             positions[child] = _mark(key_node, file)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*path, index), file, positions, problems) for index, item in enumerate(node.value)
-        ]
+        return [_construct(item, (*path, index), file, positions, problems) for index, item in enumerate(node.value)]
     return _scalar(node)
 
 
@@ -169,6 +167,6 @@ _CONSTRUCTOR = _StringDatesLoader("")
 
 
 def _scalar(node: yaml.Node) -> Any:
-    value = _CONSTRUCTOR.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    value = _CONSTRUCTOR.construct_object(node, deep=True)
     _CONSTRUCTOR.constructed_objects.clear()
     return value

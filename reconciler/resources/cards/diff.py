@@ -94,8 +94,14 @@ def _date_rule(desired: Flat, live: Flat) -> str | None:
     kinds = (old.get("base_info.date_info.type"), new.get("base_info.date_info.type"))
     if kinds != (FIX_TIME_RANGE, FIX_TIME_RANGE):
         return "date_info can only be changed between fixed date ranges (DATE_TYPE_FIX_TIME_RANGE)"
-    begin_old, end_old = old.get("base_info.date_info.begin_timestamp"), old.get("base_info.date_info.end_timestamp")
-    begin_new, end_new = new.get("base_info.date_info.begin_timestamp"), new.get("base_info.date_info.end_timestamp")
+    begin_old, end_old = (
+        old.get("base_info.date_info.begin_timestamp"),
+        old.get("base_info.date_info.end_timestamp"),
+    )
+    begin_new, end_new = (
+        new.get("base_info.date_info.begin_timestamp"),
+        new.get("base_info.date_info.end_timestamp"),
+    )
     if None in (begin_old, end_old, begin_new, end_new):
         return "date_info is incomplete"
     if begin_new > begin_old or end_new < end_old:  # type: ignore[operator]

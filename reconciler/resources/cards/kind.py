@@ -109,10 +109,17 @@ def plan_cards(
     return changes, unmanaged
 
 
-def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord]) -> list[str]:
-    """prevent_destroy, from the manifest or remembered in state, refuses deletes and replaces."""
+def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
+    """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
+    refuses to create a card whose validity already ended, so such a plan is refused before any call."""
     found = []
     for change in changes:
+        end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
+        if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
+            found.append(
+                f"{change.address}: base_info.date_info.end_timestamp {end} is in the past; "
+                "WeChat does not create a card that has already expired"
+            )
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
         record = state_records.get(change.address)

@@ -95,9 +95,7 @@ BYTE_LIMITS: dict[str, int] = {
 }
 
 # card/update sends the card back to review when these change.
-REVIEW_FIELDS = frozenset(
-    {"base_info.logo_url", "base_info.notice", "base_info.description", "base_info.color"}
-)
+REVIEW_FIELDS = frozenset({"base_info.logo_url", "base_info.notice", "base_info.description", "base_info.color"})
 TYPE_REVIEW_FIELDS: dict[str, frozenset[str]] = {
     "MEMBER_CARD": frozenset({"base_info.title", "bonus_cleared", "bonus_rules", "balance_rules", "prerogative"}),
     "MOVIE_TICKET": frozenset({"detail"}),
@@ -132,9 +130,7 @@ TYPE_UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
 }
 
 # Structured values that card/update takes whole: a change to one leaf sends the whole value.
-ATOMIC_GROUPS = frozenset(
-    {"base_info.date_info", "custom_field1", "custom_field2", "custom_field3", "custom_cell1"}
-)
+ATOMIC_GROUPS = frozenset({"base_info.date_info", "custom_field1", "custom_field2", "custom_field3", "custom_cell1"})
 
 # What a field returns to when the manifest stops setting it; a field not listed cannot be cleared.
 RESET_VALUES: dict[str, object] = {

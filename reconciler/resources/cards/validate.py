@@ -34,9 +34,7 @@ def _byte_limits(flat: Mapping[str, Any]) -> list[tuple[str, str]]:
         value = flat.get(path)
         if isinstance(value, str) and len(value.encode("utf-8")) > limit:
             size = len(value.encode("utf-8"))
-            found.append(
-                (path, f"is {size} bytes of UTF-8, WeChat allows {limit} (a Chinese character takes 3 bytes)")
-            )
+            found.append((path, f"is {size} bytes of UTF-8, WeChat allows {limit} (a Chinese character takes 3 bytes)"))
     return found
 
 

@@ -1,0 +1,12 @@
+"""A faithful stand-in for the WeChat card API, written from the API documents alone.
+
+It imports nothing from ``reconciler`` outside this package, so a misunderstanding in the
+reconciler cannot hide in the emulator too.
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, default_accounts
+
+__all__ = ["DEMO_APPID", "DEMO_SECRET", "EmulatorConfig", "create_app", "default_accounts"]

@@ -1,0 +1,194 @@
+"""``wxrec emulator``: serve the emulator, or steer one (running, or an account file at rest)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from . import controls
+from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts
+from .model import JSON
+from .store import Store, StoreError
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+@click.group("emulator")
+def emulator_group() -> None:
+    """Run the WeChat emulator, or act on one as WeChat's users and reviewers would."""
+
+
+def _parse_account(text: str) -> tuple[str, str]:
+    appid, sep, secret = text.partition(":")
+    if not sep or not appid.strip() or not secret:
+        # Never echo the value: it holds a secret.
+        raise click.BadParameter("expected APPID:SECRET", param_hint="--account")
+    return appid.strip(), secret
+
+
+def _accounts(given: tuple[str, ...]) -> dict[str, str]:
+    if not given:
+        return default_accounts(os.environ)
+    return dict(_parse_account(text) for text in given)
+
+
+def _describe_account(appid: str, secret: str) -> str:
+    if appid == DEMO_APPID and secret == DEMO_SECRET:
+        return f"  {appid}  secret {DEMO_SECRET} (the demo account)"
+    return f"  {appid}  secret not shown"
+
+
+@emulator_group.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--account", "account_specs", multiple=True, metavar="APPID:SECRET", help="Account to serve (repeatable)."
+)
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="Keep the accounts in this JSON file.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for card ids and tokens.")
+@click.option("--review", default="instant", show_default=True, help="instant, manual or after=SECONDS.")
+@click.option("--token-ttl", default=7200, show_default=True, type=click.IntRange(min=1), help="Token lifetime (s).")
+def serve(
+    host: str,
+    port: int,
+    account_specs: tuple[str, ...],
+    data: Path | None,
+    seed: int,
+    review: str,
+    token_ttl: int,
+) -> None:
+    """Serve the emulated WeChat API over HTTP until interrupted."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        config = EmulatorConfig(
+            accounts=_accounts(account_specs), data_file=data, seed=seed, review=review, token_ttl=token_ttl
+        )
+        app = create_app(config)
+    except ValueError as exc:  # bad --review, unreadable --data
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
+    for appid, secret in config.accounts.items():
+        click.echo(_describe_account(appid, secret))
+    click.echo(f"  accounts kept in {data}" if data else "  accounts kept in memory only")
+    # No access log: request lines carry access tokens in their query strings.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- controls
+
+
+def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--data",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Act on this account file (e.g. PATH/.wxrec/emulator.json) instead of a server.",
+    )(func)
+    return click.option("--url", help=f"Emulator to act on (default {DEFAULT_URL}).")(func)
+
+
+_appid_option = click.option("--appid", help="Account (default: the only/first one).")
+
+
+def _control(url: str | None, data: Path | None, path: str, payload: JSON) -> JSON:
+    if url and data:
+        raise click.UsageError("give --url or --data, not both")
+    if data is not None:
+        return _control_file(data, path, payload)
+    return _control_http(url or DEFAULT_URL, path, payload)
+
+
+def _control_http(url: str, path: str, payload: JSON) -> JSON:
+    body = {k: v for k, v in payload.items() if v is not None}
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/_emulator/{path}", json=body, timeout=10)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the emulator at {url}: {exc}") from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise click.ClickException(f"{url} did not answer like a wxrec emulator (HTTP {response.status_code})")
+    if response.status_code != 200:
+        raise click.ClickException(str(answer.get("error", f"HTTP {response.status_code}")))
+    return answer
+
+
+_FILE_OPERATIONS: dict[str, Callable[[Store, JSON], JSON]] = {
+    "claim": lambda s, p: controls.claim(s, _file_appid(s, p), p["card_id"], p["count"]),
+    "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"]),
+    "clock": lambda s, p: controls.advance_clock(s, p["advance"]),
+}
+
+
+def _file_appid(store: Store, payload: JSON) -> str:
+    return controls.resolve_appid(store, [], payload.get("appid"))
+
+
+def _control_file(path: Path, operation: str, payload: JSON) -> JSON:
+    if not path.exists():
+        raise click.ClickException(f"no emulator account file at {path}")
+    try:
+        store = Store.load(path, review=ReviewMode("manual"))
+        answer = _FILE_OPERATIONS[operation](store, payload)
+        store.save(path)
+    except (StoreError, controls.ControlError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc}") from None
+    return answer
+
+
+def _describe_card(card: JSON) -> str:
+    sku = card["sku"]
+    return f"{card['card_id']}: {card['status']}, quantity {sku['quantity']} of {sku['total_quantity']}"
+
+
+@emulator_group.command()
+@click.argument("card_id")
+@click.argument("count", type=click.IntRange(min=1))
+@_target_options
+@_appid_option
+def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: str | None) -> None:
+    """Let users claim COUNT copies of CARD_ID (lowers quantity only)."""
+    card = _control(url, data, "claim", {"appid": appid, "card_id": card_id, "count": count})
+    click.echo(f"claimed {count}: {_describe_card(card)}")
+
+
+@emulator_group.command()
+@click.argument("card_id")
+@_target_options
+@_appid_option
+def approve(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
+    """Approve CARD_ID, waiting for review."""
+    card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "approve"})
+    click.echo(_describe_card(card))
+
+
+@emulator_group.command()
+@click.argument("card_id")
+@_target_options
+@_appid_option
+def reject(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
+    """Reject CARD_ID, waiting for review."""
+    card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "reject"})
+    click.echo(_describe_card(card))
+
+
+@emulator_group.command()
+@click.argument("seconds", type=click.FloatRange(min=0))
+@_target_options
+def clock(seconds: float, url: str | None, data: Path | None) -> None:
+    """Move the emulator's clock SECONDS forward (tokens expire, timed reviews complete)."""
+    answer = _control(url, data, "clock", {"advance": seconds})
+    moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(answer["now"]))
+    click.echo(f"emulator clock: {moment} ({answer['offset']:+.0f} s from real time)")

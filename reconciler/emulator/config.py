@@ -1,0 +1,75 @@
+"""How an emulator instance is set up: accounts, persistence, seed, review mode, token lifetimes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEMO_APPID = "wx0123456789abcdef"
+DEMO_SECRET = "wxrec-demo-secret"
+
+
+def default_accounts(environ: Mapping[str, str]) -> dict[str, str]:
+    """The account in WXREC_APPID/WXREC_APPSECRET when both are set, else the demo account."""
+    appid = environ.get("WXREC_APPID", "").strip()
+    secret = environ.get("WXREC_APPSECRET", "").strip()
+    if appid and secret:
+        return {appid: secret}
+    return {DEMO_APPID: DEMO_SECRET}
+
+
+@dataclass(frozen=True)
+class ReviewMode:
+    """When a card sent to review comes back approved."""
+
+    kind: Literal["instant", "manual", "after"]
+    delay: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str) -> ReviewMode:
+        text = spec.strip()
+        if text in ("instant", "manual"):
+            return cls(text)  # type: ignore[arg-type]
+        if text.startswith("after="):
+            return cls("after", _parse_delay(text.removeprefix("after=")))
+        raise ValueError(f"review mode must be instant, manual or after=SECONDS, not {spec!r}")
+
+
+def _parse_delay(text: str) -> float:
+    try:
+        delay = float(text)
+    except ValueError:
+        raise ValueError(f"after=SECONDS needs a number of seconds, not {text!r}") from None
+    if delay < 0 or delay != delay:
+        raise ValueError(f"after=SECONDS needs a number of seconds >= 0, not {text!r}")
+    return delay
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulator; all defaults are deterministic except the real clock."""
+
+    accounts: dict[str, str] = field(default_factory=lambda: default_accounts(os.environ))
+    data_file: Path | None = None
+    seed: int = 0
+    review: str = "instant"
+    token_ttl: int = 7200
+    token_overlap: int = 300
+    # Tests replace the wall clock; the emulator adds its own offset (moved by /_emulator/clock) on top.
+    time_source: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+    review_mode: ReviewMode = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.review_mode = ReviewMode.parse(self.review)
+        if not self.accounts:
+            raise ValueError("the emulator needs at least one account")
+        if self.token_ttl <= 0:
+            raise ValueError("token_ttl must be > 0 seconds")
+        if self.token_overlap < 0:
+            raise ValueError("token_overlap must be >= 0 seconds")
+        if self.data_file is not None:
+            self.data_file = Path(self.data_file)

@@ -1,0 +1,83 @@
+"""What the emulator keeps per card, and the card statuses WeChat reports."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+JSON = dict[str, Any]
+
+NOT_VERIFY: Final = "CARD_STATUS_NOT_VERIFY"
+VERIFY_FAIL: Final = "CARD_STATUS_VERIFY_FAIL"
+VERIFY_OK: Final = "CARD_STATUS_VERIFY_OK"
+DELETE: Final = "CARD_STATUS_DELETE"
+DISPATCH: Final = "CARD_STATUS_DISPATCH"
+
+STATUSES: Final = frozenset({NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, DELETE, DISPATCH})
+# Older spellings that batchget still accepts in status_list.
+STATUS_ALIASES: Final = {
+    "CARD_STATUS_VERIFY_FALL": VERIFY_FAIL,
+    "CARD_STATUS_USER_DELETE": DELETE,
+    "CARD_STATUS_USER_DISPATCH": DISPATCH,
+}
+
+CARD_TYPES: Final = (
+    "GROUPON",
+    "CASH",
+    "DISCOUNT",
+    "GIFT",
+    "GENERAL_COUPON",
+    "MEMBER_CARD",
+    "SCENIC_TICKET",
+    "MOVIE_TICKET",
+    "BOARDING_PASS",
+    "MEETING_TICKET",
+    "BUS_TICKET",
+)
+
+
+@dataclass
+class Card:
+    """One card as the server holds it.
+
+    ``base`` holds the creator's base_info fields (normalised: colour as its name, epoch ints,
+    date types by name) without the server's own fields; ``fields`` the type's own fields;
+    ``advanced`` the advanced_info with the server's empty defaults filled in.
+    """
+
+    card_id: str
+    card_type: str
+    base: JSON
+    fields: JSON
+    advanced: JSON
+    status: str
+    quantity: int
+    total_quantity: int
+    create_time: int
+    update_time: int
+    review_due: float | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == DELETE
+
+    def to_json(self) -> JSON:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Card:
+        return cls(**copy.deepcopy(data))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_object(raw: bytes) -> JSON:
+    """A JSON object, or ValueError: NaN and Infinity are refused, as they could never be answered."""
+    value = json.loads(raw, parse_constant=_refuse_constant)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value

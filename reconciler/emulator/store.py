@@ -1,0 +1,216 @@
+"""The emulated accounts: cards, tokens, the clock offset, and their JSON file.
+
+Secrets are never written to the file: they come from the configuration of each run.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import errors as e
+from .clock import Clock
+from .config import ReviewMode
+from .model import DELETE, JSON, NOT_VERIFY, VERIFY_OK, Card
+from .rules import MAX_QUANTITY, NewCard, UpdatePlan
+from .tokens import TokenBook
+
+FORMAT = "wxrec-emulator/1"
+
+
+class StoreError(ValueError):
+    """The data file cannot be read as an emulator account file."""
+
+
+@dataclass
+class Account:
+    cards: dict[str, Card] = field(default_factory=dict)
+    next_card: int = 0
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def make_card_id(seed: int, appid: str, number: int) -> str:
+    """28 characters like ``pdkJ9uLRSbnB3UFEjZAgUxAJrjeY``: an account prefix, then the card's own part."""
+    return "p" + _b64(f"account:{appid}")[:5] + _b64(f"card:{seed}:{appid}:{number}")[:22]
+
+
+class Store:
+    def __init__(self, *, seed: int = 0, review: ReviewMode | None = None, clock: Clock | None = None) -> None:
+        self.seed = seed
+        self.review = review or ReviewMode("instant")
+        self.clock = clock or Clock()
+        self.accounts: dict[str, Account] = {}
+        self.tokens = TokenBook(seed)
+        self.dirty = False
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def ensure_account(self, appid: str) -> Account:
+        if appid not in self.accounts:
+            self.accounts[appid] = Account()
+            self.dirty = True
+        return self.accounts[appid]
+
+    # ------------------------------------------------------------ tokens
+
+    def issue_token(self, appid: str, ttl: int, overlap: int) -> str:
+        token = self.tokens.issue_plain(appid, self.now(), ttl, overlap)
+        self.dirty = True
+        return token
+
+    def stable_token(self, appid: str, ttl: int, overlap: int, force: bool) -> tuple[str, int]:
+        before = self.tokens.counter
+        answer = self.tokens.stable(appid, self.now(), ttl, overlap, force)
+        self.dirty = self.dirty or self.tokens.counter != before
+        return answer
+
+    def token_owner(self, token: str) -> str:
+        return self.tokens.verify(token, self.now())
+
+    # ------------------------------------------------------------ cards
+
+    def create_card(self, appid: str, new: NewCard) -> Card:
+        account = self.ensure_account(appid)
+        card_id = ""
+        while not card_id or card_id in account.cards:
+            account.next_card += 1
+            card_id = make_card_id(self.seed, appid, account.next_card)
+        now = int(self.now())
+        card = Card(
+            card_id=card_id,
+            card_type=new.card_type,
+            base=new.base,
+            fields=new.fields,
+            advanced=new.advanced,
+            status=NOT_VERIFY,
+            quantity=new.quantity,
+            total_quantity=new.quantity,
+            create_time=now,
+            update_time=now,
+        )
+        account.cards[card_id] = card
+        self.submit_for_review(card)
+        return card
+
+    def find_card(self, appid: str, card_id: str) -> Card | None:
+        account = self.accounts.get(appid)
+        return account.cards.get(card_id) if account else None
+
+    def live_card(self, appid: str, card_id: str) -> Card:
+        """The card, unless unknown to this account or deleted: then 40073 as WeChat answers."""
+        card = self.find_card(appid, card_id)
+        if card is None or card.deleted:
+            raise e.ApiError(e.INVALID_CARD_ID)
+        return card
+
+    def card_ids(self, appid: str, statuses: frozenset[str] | None) -> list[str]:
+        """Ids in creation order; without a status filter, deleted cards are not listed."""
+        account = self.accounts.get(appid)
+        cards = account.cards.values() if account else ()
+        if statuses is None:
+            return [c.card_id for c in cards if not c.deleted]
+        return [c.card_id for c in cards if c.status in statuses]
+
+    def apply_update(self, card: Card, plan: UpdatePlan) -> None:
+        card.base.update(plan.base)
+        card.fields.update(plan.fields)
+        card.update_time = int(self.now())
+        if plan.send_check:
+            self.submit_for_review(card)
+        self.dirty = True
+
+    def modify_stock(self, card: Card, delta: int) -> None:
+        """Moves quantity and total_quantity together, as modifystock does."""
+        if card.quantity + delta < 0 or card.total_quantity + delta > MAX_QUANTITY:
+            raise e.ApiError(e.INVALID_STOCK)
+        card.quantity += delta
+        card.total_quantity += delta
+        self.dirty = True
+
+    def delete(self, card: Card) -> None:
+        card.status = DELETE
+        card.review_due = None
+        self.dirty = True
+
+    # ------------------------------------------------------------ review
+
+    def submit_for_review(self, card: Card) -> None:
+        card.status = NOT_VERIFY
+        card.review_due = None
+        if self.review.kind == "instant":
+            card.status = VERIFY_OK
+        elif self.review.kind == "after":
+            card.review_due = self.now() + self.review.delay
+        self.dirty = True
+
+    def settle(self) -> None:
+        """Completes the timed reviews that are due by the emulator's clock."""
+        now = self.now()
+        for account in self.accounts.values():
+            for card in account.cards.values():
+                if card.review_due is not None and now >= card.review_due:
+                    card.review_due = None
+                    if card.status == NOT_VERIFY:
+                        card.status = VERIFY_OK
+                    self.dirty = True
+
+    # ------------------------------------------------------------ persistence
+
+    def to_json(self) -> JSON:
+        return {
+            "format": FORMAT,
+            "clock_offset": self.clock.offset,
+            "accounts": {
+                appid: {"next_card": a.next_card, "cards": [c.to_json() for c in a.cards.values()]}
+                for appid, a in self.accounts.items()
+            },
+            "tokens": self.tokens.to_json(),
+        }
+
+    def save(self, path: Path) -> None:
+        """Atomically: a temporary file beside the target, then os.replace."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.to_json(), handle, ensure_ascii=False, indent=1)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        self.dirty = False
+
+    @classmethod
+    def load(cls, path: Path, *, seed: int = 0, review: ReviewMode | None = None, clock: Clock | None = None) -> Store:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls._from_json(data, seed=seed, review=review, clock=clock)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreError(f"{path} is not a readable emulator data file: {exc}") from exc
+
+    @classmethod
+    def _from_json(cls, data: Any, *, seed: int, review: ReviewMode | None, clock: Clock | None) -> Store:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"expected format {FORMAT!r}")
+        store = cls(seed=seed, review=review, clock=clock)
+        store.clock.offset = float(data["clock_offset"])
+        for appid, raw in data["accounts"].items():
+            cards = (Card.from_json(c) for c in raw["cards"])
+            store.accounts[str(appid)] = Account({c.card_id: c for c in cards}, int(raw["next_card"]))
+        store.tokens = TokenBook.from_json(seed, data["tokens"])
+        return store

@@ -1,0 +1,122 @@
+"""Property: for any valid card manifest, apply then plan says "No changes" (real client, emulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.engine import Options, apply_plan, make_plan
+from reconciler.manifest import load_manifest
+from reconciler.state import FileBackend, State
+from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
+
+NOW = int(time.time())
+COLOURS = ["Color010", "Color020", "Color030", "Color082", "Color102", "#63b359", "#5E6671", "#5e6671"]
+CHINESE = st.sampled_from(list("山丘咖啡拿铁早餐套餐会员立减优惠券秋日饮品"))
+
+
+def text(max_bytes: int) -> st.SearchStrategy[str]:
+    """Mixed Chinese and ASCII text that fits WeChat's byte limit."""
+    chars = st.one_of(CHINESE, st.sampled_from(list("abcXYZ0123 -")))
+    return (
+        st.lists(chars, min_size=1, max_size=max_bytes)
+        .map("".join)
+        .map(str.strip)
+        .filter(lambda s: bool(s) and len(s.encode()) <= max_bytes)
+    )
+
+
+date_infos = st.one_of(
+    st.builds(
+        lambda begin, length: {
+            "type": "DATE_TYPE_FIX_TIME_RANGE",
+            "begin_timestamp": begin,
+            "end_timestamp": begin + length,
+        },
+        st.integers(NOW - 86_400 * 30, NOW + 86_400 * 300),
+        st.integers(86_400 * 31, 86_400 * 365),  # ends in the future: WeChat refuses expired cards
+    ),
+    st.builds(
+        lambda term, begin: {"type": "DATE_TYPE_FIX_TERM", "fixed_term": term, "fixed_begin_term": begin},
+        st.integers(1, 365),
+        st.integers(0, 30),
+    ),
+)
+skus = st.one_of(
+    st.builds(lambda q: {"quantity": q}, st.integers(0, 100_000_000)),
+    st.builds(lambda q: {"total_quantity": q}, st.integers(0, 100_000_000)),
+)
+TYPE_FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "GROUPON": st.builds(lambda d: {"deal_detail": d}, text(300)),
+    "CASH": st.builds(
+        lambda a, b: {"least_cost": a, "reduce_cost": b}, st.integers(0, 100_000), st.integers(1, 10_000)
+    ),
+    "DISCOUNT": st.builds(lambda d: {"discount": d}, st.integers(1, 99)),
+    "GIFT": st.builds(lambda g: {"gift": g}, text(300)),
+    "GENERAL_COUPON": st.builds(lambda d: {"default_detail": d}, text(300)),
+}
+OPTIONAL = {
+    "sub_title": text(54),
+    "service_phone": st.from_regex(r"\A[0-9]{3,4}-[0-9]{7,8}\Z"),
+    "get_limit": st.integers(1, 100),
+    "can_share": st.booleans(),
+    "can_give_friend": st.booleans(),
+    "center_title": text(18),
+    "custom_url_name": text(15),
+    "custom_url": st.just("https://example.com/coupon"),
+    "source": text(36),
+}
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> dict[str, Any]:
+    card_type = draw(st.sampled_from(sorted(TYPE_FIELDS)))
+    base_info: dict[str, Any] = {
+        "logo_url": "https://mmbiz.qpic.cn/mmbiz/logo.png",
+        "brand_name": draw(text(36)),
+        "code_type": draw(st.sampled_from(["CODE_TYPE_TEXT", "CODE_TYPE_QRCODE", "CODE_TYPE_BARCODE"])),
+        "title": draw(text(27)),
+        "color": draw(st.sampled_from(COLOURS)),
+        "notice": draw(text(48)),
+        "description": draw(text(600)),
+        "date_info": draw(date_infos),
+        "sku": draw(skus),
+    }
+    for name in draw(st.sets(st.sampled_from(sorted(OPTIONAL)))):
+        base_info[name] = draw(OPTIONAL[name])
+    return {"card_type": card_type, "base_info": base_info, **draw(TYPE_FIELDS[card_type])}
+
+
+async def converge(directory: Path) -> tuple[int, int]:
+    """Apply the manifest to a fresh emulator account, then plan again: (changes before, changes after)."""
+    manifest = load_manifest(directory)
+    backend = FileBackend(directory / ".wxrec" / "state.json")
+    transport = httpx.ASGITransport(app=create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET})))
+    retry = RetryPolicy(attempts=2, max_seconds=2, base_wait=0.001, max_wait=0.01)
+    async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API) as http:
+        api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), retry))
+        state = State(appid=DEMO_APPID, endpoint="emulator")
+        first = await make_plan(manifest, api, state, DEMO_APPID, "emulator", Options())
+        report = await apply_plan(first, api, state, backend)
+        assert not report.failed, report.to_dict()
+        second = await make_plan(manifest, api, backend.load(), DEMO_APPID, "emulator", Options())
+        assert not second.changes, second.to_dict()
+        return len(first.changes), len(second.changes)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(cards(), min_size=1, max_size=4))
+def test_apply_then_plan_has_no_changes(tmp_path_factory: Any, specs: list[dict[str, Any]]) -> None:
+    directory = tmp_path_factory.mktemp("manifest")
+    manifest = {"cards": {f"card-{i}": spec for i, spec in enumerate(specs)}}
+    (directory / "cards.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    assert asyncio.run(converge(directory)) == (len(specs), 0)
