@@ -232,8 +232,9 @@ def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) ->
         id=record.id,
         after=after,
         reasons=[
-            f"{record.id} was deleted outside wxrec (maybe on purpose). It is not re-created silently: "
-            f"run with -replace {desired.address} to create it again, or `wxrec state rm {desired.address}`."
+            "someone deleted it (in the MP console, maybe on purpose); it is not re-created silently. "
+            f"Run with -replace {desired.address} to create it again, or remove it from the manifest "
+            "and apply with --allow-destroy to forget it"
         ],
     )
 

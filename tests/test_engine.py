@@ -1,0 +1,169 @@
+"""Plan and apply through the real client against the in-process emulator: the behaviours between calls."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.engine import Options, apply_plan, make_plan
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action
+from reconciler.state import FileBackend, State
+from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import WECHAT_API, StableToken, WeChatClient
+from tests.conftest import EXAMPLE, FAST_RETRY
+
+
+class Harness:
+    """One emulator account, the example manifest, and state on disk."""
+
+    def __init__(self, http: httpx.AsyncClient, directory: Path) -> None:
+        self.http = http
+        self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY))
+        self.directory = directory
+        self.backend = FileBackend(directory / ".wxrec" / "state.json")
+
+    async def plan(self, **options: object):  # type: ignore[no-untyped-def]
+        manifest = load_manifest(self.directory)
+        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", Options(**options))  # type: ignore[arg-type]
+
+    async def apply(self, **options: object):  # type: ignore[no-untyped-def]
+        state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
+        plan = await make_plan(
+            load_manifest(self.directory), self.api, state, DEMO_APPID, "emulator", Options(**options)
+        )  # type: ignore[arg-type]
+        report = await apply_plan(plan, self.api, state, self.backend)
+        assert not report.failed, report.to_dict()
+        return report
+
+    async def control(self, name: str, **body: object) -> dict:  # type: ignore[type-arg]
+        response = await self.http.post(f"/_emulator/{name}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def card_id(self, key: str) -> str:
+        state = self.backend.load()
+        assert state is not None
+        return str(state.resources[f"cards.{key}"]["id"])
+
+
+async def harness_for(tmp_path: Path, review: str = "instant") -> AsyncIterator[Harness]:
+    directory = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
+    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WECHAT_API) as http:
+        yield Harness(http, directory)
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path):
+        yield harness
+
+
+@pytest.fixture
+async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path, review="manual"):
+        yield harness
+
+
+async def test_stock_converges_on_claims_made_between_plan_and_apply(shop: Harness) -> None:
+    await shop.apply()
+    card = shop.card_id("weekday-discount")
+    await shop.control("claim", card_id=card, count=7)
+    plan = await shop.plan()
+    assert [(c.address, c.action, c.stock.delta if c.stock else None) for c in plan.changes] == [
+        ("cards.weekday-discount", Action.STOCK, 7)
+    ]
+    await shop.control("claim", card_id=card, count=3)
+    report = await shop.apply()
+    assert "stock +10 (claimable 190 → 200)" in report.outcomes[0].message
+    assert not (await shop.plan()).changes
+
+
+async def test_refill_stops_at_its_ceiling(shop: Harness) -> None:
+    await shop.apply()
+    card = shop.card_id("weekday-discount")
+    for _ in range(9):  # 9 × 200 claimed and refilled: 2000 issued, the ceiling
+        await shop.control("claim", card_id=card, count=200)
+        await shop.apply()
+    await shop.control("claim", card_id=card, count=200)
+    assert not (await shop.plan()).changes, "max_total_quantity 2000 is reached: no more refills"
+
+
+async def test_replaced_card_keeps_the_old_one_until_review_passes(reviewed_shop: Harness) -> None:
+    shop = reviewed_shop
+    await shop.apply()
+    old = shop.card_id("breakfast-set")
+    plan = await shop.plan(replace=frozenset({"cards.breakfast-set"}))
+    assert [c.action for c in plan.changes] == [Action.REPLACE]
+    report = await shop.apply(replace=frozenset({"cards.breakfast-set"}))
+    assert f"{old} is deleted once" in report.outcomes[0].message
+    new = shop.card_id("breakfast-set")
+    waiting = await shop.plan()
+    assert not waiting.changes, "nothing to do while the new card is in review"
+    await shop.control("review", card_id=new, result="approve")
+    ready = await shop.plan()
+    assert [(c.action, c.retire_ids) for c in ready.changes] == [(Action.RETIRE, [old])]
+    await shop.apply()
+    assert not (await shop.plan()).changes
+    gone = await shop.api.get(old)
+    assert gone is None
+
+
+async def test_replaced_budget_card_only_gets_what_is_left_of_the_budget(shop: Harness) -> None:
+    await shop.apply()
+    old = shop.card_id("latte-voucher")
+    await shop.control("claim", card_id=old, count=1200)
+    await shop.apply(replace=frozenset({"cards.latte-voucher"}))
+    new = await shop.api.get(shop.card_id("latte-voucher"))
+    assert new is not None
+    assert new["cash"]["base_info"]["sku"] == {"quantity": 3800, "total_quantity": 3800}
+
+
+async def test_unmanaged_cards_are_listed_and_never_touched(shop: Harness) -> None:
+    await shop.apply()
+    stranger = await shop.api.create(
+        {
+            "card_type": "GIFT",
+            "gift": {
+                "base_info": {
+                    "logo_url": "https://example.com/l.png",
+                    "brand_name": "别家",
+                    "code_type": "CODE_TYPE_TEXT",
+                    "title": "赠品",
+                    "color": "Color010",
+                    "notice": "出示",
+                    "description": "说明",
+                    "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 3, "fixed_begin_term": 0},
+                    "sku": {"quantity": 1},
+                },
+                "gift": "一杯水",
+            },
+        }
+    )
+    plan = await shop.plan()
+    assert plan.unmanaged == [stranger] and not plan.changes
+
+
+async def test_expired_token_is_refreshed_mid_run(shop: Harness) -> None:
+    await shop.apply()
+    await shop.control("clock", advance=7300)  # the cached token is now expired at WeChat
+    assert not (await shop.plan()).changes
+
+
+async def test_console_edit_shows_as_a_change_back_to_the_manifest(shop: Harness) -> None:
+    await shop.apply()
+    card = shop.card_id("latte-voucher")
+    await shop.control("edit", card_id=card, base_info={"notice": "控制台改过的提醒"})
+    plan = await shop.plan()
+    assert [(c.path, c.old, c.new) for c in plan.changes[0].changes] == [
+        ("base_info.notice", "控制台改过的提醒", "结账时请出示此券")
+    ]
+    await shop.apply()
+    assert not (await shop.plan()).changes
