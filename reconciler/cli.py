@@ -18,7 +18,14 @@ import httpx
 from reconciler import __version__
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.cli import emulator_group
-from reconciler.engine import ApplyReport, Options, apply_plan, make_plan
+from reconciler.engine import (
+    ApplyReport,
+    Options,
+    apply_plan,
+    check_state_binding,
+    make_plan,
+    settle_interrupted,
+)
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest
 from reconciler.plan import Plan
@@ -41,9 +48,16 @@ class RunSettings:
     output: str
     replace: tuple[str, ...]
     parallelism: int
+    allow_duplicate: bool
+    destroy_threshold: float
 
     def options(self) -> Options:
-        return Options(replace=frozenset(self.replace), parallelism=self.parallelism)
+        return Options(
+            replace=frozenset(self.replace),
+            parallelism=self.parallelism,
+            allow_duplicate=self.allow_duplicate,
+            destroy_threshold=self.destroy_threshold,
+        )
 
 
 def run_options(command: F) -> F:
@@ -73,6 +87,18 @@ def run_options(command: F) -> F:
             help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec.",
         ),
         click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True),
+        click.option(
+            "--allow-duplicate",
+            is_flag=True,
+            help="Create cards even where an unmanaged live card has the same type, brand and title.",
+        ),
+        click.option(
+            "--destroy-threshold",
+            type=click.FloatRange(0, 1),
+            default=0.25,
+            show_default=True,
+            help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
+        ),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -161,6 +187,9 @@ async def _apply(
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         with backend.lock(lock_timeout):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(state, appid, endpoint)
+            for message in await settle_interrupted(api, state, backend, settings.options()):
+                click.echo(message)
             plan_result = await make_plan(manifest, api, state, appid, endpoint, settings.options())
             _emit_plan(plan_result, settings.output)
             if plan_result.refusals:
@@ -171,7 +200,7 @@ async def _apply(
             if plan_result.destructive and not allow_destroy:
                 addresses = ", ".join(c.address for c in plan_result.destructive)
                 raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
-            report = await apply_plan(plan_result, api, state, backend)
+            report = await apply_plan(plan_result, api, state, backend, settings.options())
     _emit_report(report, settings.output)
     return report
 

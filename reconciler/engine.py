@@ -20,6 +20,11 @@ from reconciler.wechat.errors import DailyQuotaExhausted
 class Options:
     replace: frozenset[str] = frozenset()
     parallelism: int = 8
+    allow_duplicate: bool = False
+    # apply refuses to delete or replace more than this share of the managed resources at once …
+    destroy_threshold: float = 0.25
+    # … unless it is no more than this many, so that small accounts are not blocked.
+    destroy_minimum: int = 3
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -49,7 +54,8 @@ async def make_plan(
     if state is not None:
         plan.state_serial, plan.state_lineage = state.serial, state.lineage
         plan.warnings += [
-            f"{address}: an earlier apply stopped during a {intent['action']}; check for a duplicate card"
+            f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
+            "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
             for address, intent in sorted(state.intents.items())
         ]
     live = await cards.read_live(api, state, options.parallelism)
@@ -60,7 +66,24 @@ async def make_plan(
     card_records = cards.records(state)
     plan.changes, plan.unmanaged = cards.plan_cards(desired, live, card_records, options.replace)
     plan.refusals = cards.refusals(plan.changes, card_records, time.time())
+    if not options.allow_duplicate:
+        intents = set(state.intents) if state else set()
+        plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
+    plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
     return plan
+
+
+def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
+    """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
+    destroyed = sum(1 for change in plan.changes if change.action in (Action.DELETE, Action.REPLACE))
+    allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
+    if destroyed <= allowed:
+        return []
+    return [
+        f"the plan deletes or replaces {destroyed} of {managed} managed resources, more than the threshold "
+        f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
+        "accident? If this is intended, raise --destroy-threshold."
+    ]
 
 
 @dataclass
@@ -83,9 +106,19 @@ class ApplyReport:
         return {"outcomes": [o.__dict__ for o in self.outcomes], "failed": len(self.failed)}
 
 
-async def apply_plan(plan: Plan, api: CardApi, state: State, backend: FileBackend) -> ApplyReport:
+async def settle_interrupted(api: CardApi, state: State, backend: FileBackend, options: Options) -> list[str]:
+    """Under the lock, before planning: resolve the creates an interrupted run left uncertain."""
+    if not state.intents:
+        return []
+    return await cards.resolve_intents(api, state, lambda: backend.write(state), options.parallelism)
+
+
+async def apply_plan(
+    plan: Plan, api: CardApi, state: State, backend: FileBackend, options: Options | None = None
+) -> ApplyReport:
     """Carry out the plan in order; one failure does not stop the independent changes after it."""
-    applier = cards.CardApplier(api, state, lambda: backend.write(state))
+    parallelism = (options or Options()).parallelism
+    applier = cards.CardApplier(api, state, lambda: backend.write(state), parallelism)
     report = ApplyReport()
     for change in plan.ordered():
         if change.action == Action.GONE:

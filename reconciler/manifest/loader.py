@@ -6,6 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes",
 KEYED_SECTIONS = frozenset({"cards", "landing_pages", "qrcodes", "codes"})
 
 JsonPath = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 8 * 2**20
+MAX_VALUES = 1_000_000
+ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
 class _StringDatesLoader(yaml.SafeLoader):
@@ -71,21 +76,31 @@ def load_document(target: Path) -> Document:
 
 
 def _merge_file(document: Document, path: Path, problems: list[Problem]) -> None:
+    start = Location(str(path), 1, 1)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(Problem(start, "", f"file is larger than {MAX_FILE_BYTES // 2**20} MiB: refused"))
+            return
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=_StringDatesLoader)
-    except UnicodeDecodeError:
-        problems.append(Problem(Location(str(path), 1, 1), "", "file is not UTF-8 text"))
+        if node is None:
+            return
+        positions: dict[JsonPath, Location] = {}
+        data = _Builder(str(path), positions, problems).build(node, ())
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(start, "", f"file is not UTF-8 text (bad byte at offset {exc.start})"))
         return
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        location = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path), 1, 1)
-        problems.append(Problem(location, "", f"YAML syntax error: {exc.problem}"))
+        location = Location(str(path), mark.line + 1, mark.column + 1) if mark else start
+        problems.append(Problem(location, "", f"YAML error: {exc.problem}"))
         return
-    if node is None:
+    except yaml.YAMLError as exc:
+        problems.append(Problem(start, "", f"YAML error: {exc}"))
         return
-    positions: dict[JsonPath, Location] = {}
-    data = _construct(node, (), str(path), positions, problems)
+    except _Refused as exc:
+        problems.append(exc.problem)
+        return
     if not isinstance(data, dict):
         problems.append(Problem(_mark(node, str(path)), "", "a manifest file must be a mapping of sections"))
         return
@@ -133,34 +148,62 @@ def _mark(node: yaml.Node, file: str) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(
-    node: yaml.Node,
-    path: JsonPath,
-    file: str,
-    positions: dict[JsonPath, Location],
-    problems: list[Problem],
-) -> Any:
-    """Build Python data from a YAML node, recording positions and refusing duplicate keys."""
-    positions[path] = _mark(node, file)
-    if isinstance(node, yaml.MappingNode):
+class _Refused(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+class _Builder:
+    """Builds Python data from YAML nodes, recording positions, refusing duplicate keys, unknown tags,
+    cyclic aliases and alias bombs (anchors that expand without end)."""
+
+    def __init__(self, file: str, positions: dict[JsonPath, Location], problems: list[Problem]) -> None:
+        self.file = file
+        self.positions = positions
+        self.problems = problems
+        self.budget = MAX_VALUES
+        self.open: set[int] = set()
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.budget -= 1
+        location = _mark(node, self.file)
+        field = ".".join(map(str, path))
+        if self.budget < 0:
+            raise _Refused(Problem(location, field, f"expands to more than {MAX_VALUES} values (an alias bomb?)"))
+        if node.tag not in ALLOWED_TAGS:
+            raise _Refused(Problem(location, field, f"YAML tag {node.tag} is not allowed in a manifest"))
+        if id(node) in self.open:
+            raise _Refused(Problem(location, field, "an alias refers to itself"))
+        self.positions[path] = location
+        if isinstance(node, yaml.MappingNode):
+            return self._enter(node, lambda: self._mapping(node, path))
+        if isinstance(node, yaml.SequenceNode):
+            return self._enter(node, lambda: [self.build(item, (*path, i)) for i, item in enumerate(node.value)])
+        return _scalar(node)
+
+    def _enter(self, node: yaml.Node, build: Callable[[], Any]) -> Any:
+        self.open.add(id(node))
+        try:
+            return build()
+        finally:
+            self.open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if not isinstance(key, str):
-                key = str(key)
+            key = self.build(key_node, (*path, "<key>"))
+            key = key if isinstance(key, str) else str(key)
             child = (*path, key)
             if key in result:
-                first = positions[child]
-                problems.append(
-                    Problem(_mark(key_node, file), ".".join(map(str, child)), f"defined twice (first at {first})")
+                first = self.positions[child]
+                self.problems.append(
+                    Problem(_mark(key_node, self.file), ".".join(map(str, child)), f"defined twice (first at {first})")
                 )
                 continue
-            result[key] = _construct(value_node, child, file, positions, problems)
-            positions[child] = _mark(key_node, file)
+            result[key] = self.build(value_node, child)
+            self.positions[child] = _mark(key_node, self.file)
+        self.positions.pop((*path, "<key>"), None)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, index), file, positions, problems) for index, item in enumerate(node.value)]
-    return _scalar(node)
 
 
 _CONSTRUCTOR = _StringDatesLoader("")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, ResourceChange
+from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources.cards.diff import (
     APPROVED,
     CardRecord,
+    desired_document,
     initial_quantity,
     plan_card,
     stock_change,
@@ -30,8 +31,11 @@ from reconciler.resources.cards.model import (
 from reconciler.resources.cards.rules import RESET_VALUES, group_of
 from reconciler.state import State
 from reconciler.wechat.cards import CardApi
+from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "cards"
+# How far WeChat's clock (create_time) may be behind ours when looking for a card a lost create made.
+CLOCK_SKEW = 300
 SaveState = Callable[[], None]
 
 
@@ -70,7 +74,23 @@ async def read_live(api: CardApi, state: State | None, parallelism: int) -> Card
     palette_task = asyncio.create_task(api.colours())
     ids = await api.list_ids()
     palette = Palette(await palette_task)
-    owned = {old for r in records(state).values() for old in (r.id, *r.retire_ids)}
+    cards = await read_cards(api, sorted(owned_ids(records(state))), parallelism, palette)
+    return CardsLive(palette, ids, cards)
+
+
+def owned_ids(state_records: Mapping[str, CardRecord]) -> set[str]:
+    return {card_id for r in state_records.values() for card_id in (r.id, *r.retire_ids)}
+
+
+def fingerprint(card_type: str, fields: Mapping[str, Any]) -> tuple[str, Any, Any]:
+    """What makes two cards the same campaign to a user: type, brand and title."""
+    return (card_type, fields.get("base_info.brand_name"), fields.get("base_info.title"))
+
+
+async def read_cards(
+    api: CardApi, ids: Iterable[str], parallelism: int, palette: Palette | None = None
+) -> dict[str, LiveCard | None]:
+    """card/get for each id, at most `parallelism` at a time."""
     limit = asyncio.Semaphore(parallelism)
 
     async def fetch(card_id: str) -> tuple[str, LiveCard | None]:
@@ -78,8 +98,90 @@ async def read_live(api: CardApi, state: State | None, parallelism: int) -> Card
             raw = await api.get(card_id)
         return card_id, live_card(raw, palette) if raw is not None else None
 
-    fetched = await asyncio.gather(*(fetch(card_id) for card_id in sorted(owned)))
-    return CardsLive(palette, ids, dict(fetched))
+    return dict(await asyncio.gather(*(fetch(card_id) for card_id in ids)))
+
+
+async def find_created(api: CardApi, intent: Mapping[str, Any], owned: set[str], parallelism: int) -> str | None:
+    """The card a lost or interrupted create made, if WeChat has it: an unowned live card with the intended
+    type, brand and title, created since the intent (give or take clock skew)."""
+    after = intent["after"]
+    wanted = fingerprint(after["card_type"], after["fields"])
+    unowned = [card_id for card_id in await api.list_ids() if card_id not in owned]
+    found = [
+        card_id
+        for card_id, card in (await read_cards(api, unowned, parallelism)).items()
+        if card is not None
+        and fingerprint(card.card_type, card.fields) == wanted
+        and int(card.extra.get("create_time", 0)) >= int(intent["started"]) - CLOCK_SKEW
+    ]
+    if len(found) > 1:
+        raise WxrecError(
+            f"an interrupted create may have made any of {', '.join(found)}; adopt the right one with "
+            "`wxrec import` and delete the others by hand"
+        )
+    return found[0] if found else None
+
+
+async def resolve_intents(api: CardApi, state: State, save: SaveState, parallelism: int) -> list[str]:
+    """Settle creates that an earlier run left unfinished: adopt the card WeChat made, or forget the intent."""
+    messages = []
+    for address, intent in sorted(state.intents.items()):
+        found = await find_created(api, intent, owned_ids(records(state)), parallelism)
+        if found:
+            card = desired_from_document(address, intent["after"])
+            state.resources[address] = record_document(card, found, tuple(intent.get("retire_ids", ())))
+            messages.append(f"{address}: adopted {found}, created by an interrupted run")
+        else:
+            messages.append(f"{address}: the interrupted create never reached WeChat; it will be planned again")
+        del state.intents[address]
+        save()
+    return messages
+
+
+async def duplicate_refusals(api: CardApi, plan: Plan, intents: set[str], parallelism: int) -> list[str]:
+    """A create that would duplicate a live card no state entry owns means state was lost: refuse.
+
+    Creates left unfinished by an interrupted run are exempt: apply adopts their card instead."""
+    creates = [c for c in plan.changes if c.action == Action.CREATE and c.address not in intents and c.after]
+    if not creates or not plan.unmanaged:
+        return []
+    owners: dict[tuple[str, Any, Any], list[str]] = {}
+    for card_id, card in (await read_cards(api, plan.unmanaged, parallelism)).items():
+        if card is not None:
+            owners.setdefault(fingerprint(card.card_type, card.fields), []).append(card_id)
+    found = []
+    for change in creates:
+        assert change.after is not None
+        twins = owners.get(fingerprint(change.after["card_type"], change.after["fields"]))
+        if twins:
+            found.append(
+                f"{change.address} would duplicate live card(s) {', '.join(twins)} (same type, brand and title) "
+                f"that no state entry owns. Was state lost? Adopt it with `wxrec import {change.address} "
+                f"{twins[0]}`, or pass --allow-duplicate to create a second card"
+            )
+    return found
+
+
+def desired_from_document(address: str, after: Mapping[str, Any]) -> DesiredCard:
+    return DesiredCard(
+        key=address.split(".", 1)[1],
+        card_type=after["card_type"],
+        fields=dict(after["fields"]),
+        stock=Stock.from_dict(after["stock"]),
+        prevent_destroy=bool(after.get("prevent_destroy")),
+        ignore_changes=tuple(after.get("ignore_changes", ())),
+    )
+
+
+def record_document(card: DesiredCard, card_id: str, retire: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "id": card_id,
+        "card_type": card.card_type,
+        "applied": card.fields,
+        "stock": card.stock.to_dict(),
+        "prevent_destroy": card.prevent_destroy,
+        "retire_ids": list(retire),
+    }
 
 
 def plan_cards(
@@ -104,7 +206,7 @@ def plan_cards(
         )
         if change is not None:
             changes.append(change)
-    owned = {old for r in state_records.values() for old in (r.id, *r.retire_ids)}
+    owned = owned_ids(state_records)
     unmanaged = [card_id for card_id in live.ids if card_id not in owned]
     return changes, unmanaged
 
@@ -141,7 +243,7 @@ class CardApplier:
     api: CardApi
     state: State
     save: SaveState
-    wait: Callable[[float], Awaitable[None]] = asyncio.sleep
+    parallelism: int = 8
 
     async def apply(self, change: ResourceChange) -> str:
         handler = {
@@ -158,40 +260,37 @@ class CardApplier:
 
     def _desired(self, change: ResourceChange) -> DesiredCard:
         assert change.after is not None
-        after = change.after
-        return DesiredCard(
-            key=change.address.split(".", 1)[1],
-            card_type=after["card_type"],
-            fields=dict(after["fields"]),
-            stock=Stock.from_dict(after["stock"]),
-            prevent_destroy=bool(after.get("prevent_destroy")),
-            ignore_changes=tuple(after.get("ignore_changes", ())),
-        )
+        return desired_from_document(change.address, change.after)
 
     def _record(self, address: str, card: DesiredCard, card_id: str, retire: tuple[str, ...] = ()) -> None:
-        self.state.resources[address] = {
-            "id": card_id,
-            "card_type": card.card_type,
-            "applied": card.fields,
-            "stock": card.stock.to_dict(),
-            "prevent_destroy": card.prevent_destroy,
+        self.state.resources[address] = record_document(card, card_id, retire)
+
+    async def _create_card(self, address: str, card: DesiredCard, quantity: int, retire: tuple[str, ...] = ()) -> str:
+        """Create exactly once: an intent is written before the call, the id (replacing it) after.
+
+        A lost answer is resolved by looking for the card among live cards before creating again."""
+        intent = {
+            "action": "create",
+            "started": int(time.time()),
+            "after": desired_document(card),
             "retire_ids": list(retire),
         }
-
-    async def _create_card(self, address: str, card: DesiredCard, quantity: int) -> str:
-        """Create with an intent recorded first, so a crash between the call and the write is visible."""
-        self.state.intents[address] = {"action": "create", "started": int(time.time())}
+        self.state.intents[address] = intent
         self.save()
-        card_id = await self.api.create(create_body(card, quantity))
+        try:
+            card_id = await self.api.create(create_body(card, quantity))
+        except UncertainOutcome:
+            found = await find_created(self.api, intent, owned_ids(records(self.state)), self.parallelism)
+            card_id = found or await self.api.create(create_body(card, quantity))
+        self._record(address, card, card_id, retire)
+        self.state.intents.pop(address, None)
+        self.save()
         return card_id
 
     async def _create(self, change: ResourceChange) -> str:
         card = self._desired(change)
         quantity = initial_quantity(card.stock)
         card_id = await self._create_card(change.address, card, quantity)
-        self._record(change.address, card, card_id)
-        self.state.intents.pop(change.address, None)
-        self.save()
         return f"created {card_id} with {quantity} claimable"
 
     async def _update(self, change: ResourceChange) -> str:
@@ -213,17 +312,27 @@ class CardApplier:
         """Converge to the target from stock read just now: claims move it while we look."""
         card = self._desired(change)
         assert change.id is not None
-        raw = await self.api.get(change.id)
-        if raw is None:
-            raise WxrecError(f"{change.id} disappeared before its stock could be changed")
-        live = live_card(raw, Palette({}))
-        step = stock_change(card.stock, live)
+        before = await self._live(change.id)
+        step = stock_change(card.stock, before)
         if step is not None:
-            await self.api.modify_stock(change.id, step.delta)
+            try:
+                await self.api.modify_stock(change.id, step.delta)
+            except UncertainOutcome:
+                # Never retried blindly: read again and apply only what is still missing.
+                retry = stock_change(card.stock, await self._live(change.id))
+                if retry is not None:
+                    await self.api.modify_stock(change.id, retry.delta)
         self.state.resources[change.address]["stock"] = card.stock.to_dict()
         self.save()
-        applied = step.delta if step else 0
-        return f"stock {applied:+d} (claimable {live.quantity} → {live.quantity + applied})"
+        after = await self._live(change.id)
+        applied = after.total_quantity - before.total_quantity
+        return f"stock {applied:+d} (claimable {before.quantity} → {after.quantity})"
+
+    async def _live(self, card_id: str) -> LiveCard:
+        raw = await self.api.get(card_id)
+        if raw is None:
+            raise WxrecError(f"{card_id} disappeared while it was being changed")
+        return live_card(raw, None)
 
     async def _replace(self, change: ResourceChange) -> str:
         card = self._desired(change)
@@ -232,17 +341,14 @@ class CardApplier:
         raw = await self.api.get(old_id)
         issued = 0
         if raw is not None:
-            old = live_card(raw, Palette({}))
+            old = live_card(raw, None)
             issued = old.total_quantity - old.quantity
         quantity = initial_quantity(card.stock, issued)
         retire = (*self.state.resources[change.address].get("retire_ids", ()), old_id)
-        new_id = await self._create_card(change.address, card, quantity)
-        self._record(change.address, card, new_id, retire)
-        self.state.intents.pop(change.address, None)
-        self.save()
+        new_id = await self._create_card(change.address, card, quantity, retire)
         message = f"created {new_id} with {quantity} claimable to replace {old_id}"
         new = await self.api.get(new_id)
-        if new is None or live_card(new, Palette({})).status != APPROVED:
+        if new is None or live_card(new, None).status != APPROVED:
             return message + f"; {old_id} is deleted once {new_id} passes review (a later apply)"
         return message + "; " + await self._retire_ids(change.address, [old_id])
 

@@ -163,7 +163,7 @@ def desired_card(key: str, spec: Mapping[str, Any], palette: Palette | None) -> 
     )
 
 
-def live_card(card: Mapping[str, Any], palette: Palette) -> LiveCard:
+def live_card(card: Mapping[str, Any], palette: Palette | None) -> LiveCard:
     """card/get's `card` object in canonical form; server-only fields go to `extra`."""
     card_type = str(card["card_type"])
     body = dict(card.get(card_type.lower(), {}))

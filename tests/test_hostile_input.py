@@ -1,0 +1,113 @@
+"""Hostile and broken manifests: a located error and exit 1, never a traceback, nothing changed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.cli import cli
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifest
+from reconciler.manifest.loader import MAX_FILE_BYTES
+from tests.conftest import EXAMPLE
+
+VALID_CARDS: dict[str, Any] = yaml.safe_load((EXAMPLE / "cards.yaml").read_text(encoding="utf-8"))
+
+BOMB = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefg", "bcdefgh", strict=True)]
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'cards: !!python/object/apply:os.system ["echo pwned"]\n', "1:8: cards: YAML tag"),
+        (b"cards: &x\n  a: *x\n", "an alias refers to itself"),
+        (BOMB.encode(), "an alias bomb?"),
+        (b"cards:\n  x: \xff\xfe\n", "1:1: file is not UTF-8 text"),
+        (b"cards: [unclosed\n", "YAML error"),
+        (b"- just\n- a list\n", "a manifest file must be a mapping of sections"),
+        (
+            b"cards:\n  x:\n    card_type: CASH\n    base_info: [1, 2]\n",
+            "cards.x.base_info: [1, 2] is not of type 'object'",
+        ),
+        (b"cards:\n  x:\n    card: latte\n", "cards.x.card: unknown field"),
+        (b"frobnicate: 1\n", "frobnicate: unknown field"),
+    ],
+)
+def test_hostile_manifest_gets_a_located_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    (tmp_path / "m.yaml").write_bytes(content)
+    result = CliRunner().invoke(cli, ["plan", str(tmp_path), "--api", "emulator"])
+    assert result.exit_code == 1
+    assert expected in result.output and f"{tmp_path / 'm.yaml'}:" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / ".wxrec").exists()
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_bytes(b"# " + b"x" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ManifestError, match="larger than 8 MiB"):
+        load_manifest(tmp_path)
+
+
+yaml_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40), st.binary(max_size=8)
+)
+yaml_values = st.recursive(
+    yaml_leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+
+
+def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in leaf_paths(item, (*path, key))] or [path]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in leaf_paths(item, (*path, index))] or [path]
+    return [path]
+
+
+def replace_at(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return document
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_wrong_value_anywhere_is_located_or_valid(tmp_path_factory: Any, data: st.DataObject) -> None:
+    """Replace one leaf of the valid example with anything: ManifestError with file:line, or a valid manifest."""
+    document = copy.deepcopy(VALID_CARDS)
+    path = data.draw(st.sampled_from(leaf_paths(document)))
+    replace_at(document, path, data.draw(yaml_values))
+    directory = tmp_path_factory.mktemp("fuzz")
+    (directory / "m.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    try:
+        load_manifest(directory)
+    except ManifestError as error:
+        assert error.problems
+        assert all(p.location is not None and p.location.file.endswith("m.yaml") for p in error.problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_arbitrary_bytes_never_crash_the_loader(tmp_path_factory: Any, content: bytes) -> None:
+    directory = tmp_path_factory.mktemp("bytes")
+    (directory / "m.yaml").write_bytes(content)
+    try:
+        load_manifest(directory)
+    except ManifestError as error:
+        assert error.problems
