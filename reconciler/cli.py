@@ -16,7 +16,8 @@ import click
 import httpx
 
 from reconciler import __version__
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
+from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.emulator.cli import emulator_group
 from reconciler.engine import (
     ApplyReport,
@@ -24,13 +25,13 @@ from reconciler.engine import (
     apply_plan,
     check_state_binding,
     make_plan,
-    settle_interrupted,
+    plan_for_apply,
 )
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest
 from reconciler.plan import Plan
 from reconciler.render.text import render_plan
-from reconciler.state import FileBackend, State
+from reconciler.state import FileBackend, State, ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
 
@@ -60,16 +61,16 @@ class RunSettings:
         )
 
 
-def run_options(command: F) -> F:
-    """The options plan and apply share."""
-    decorators = [
+def _connection_options() -> list[Callable[[F], F]]:
+    return [
         click.argument("manifest", type=click.Path(exists=True, path_type=Path)),
         click.option(
             "--api",
             envvar="WXREC_API",
             default=WECHAT_API,
             show_default=True,
-            help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in .wxrec/emulator.json).",
+            help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
+            ".wxrec/emulator.json). Env: WXREC_API.",
         ),
         click.option(
             "--state",
@@ -77,6 +78,13 @@ def run_options(command: F) -> F:
             type=click.Path(path_type=Path),
             help="State file (default: .wxrec/state.json beside the manifests).",
         ),
+    ]
+
+
+def run_options(command: F) -> F:
+    """The options plan and apply share."""
+    decorators = [
+        *_connection_options(),
         click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True),
         click.option(
             "--replace",
@@ -118,6 +126,27 @@ class WxrecGroup(click.Group):
         except WxrecError as exc:
             raise UserError(str(exc)) from None
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's usage errors exit 2, which `--detailed-exitcode` reserves for "changes present": use 1."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR if isinstance(exc, click.UsageError) else exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_ERROR)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def run_options_for_import(command: F) -> F:
+    """The manifest, --api and --state, as plan takes them."""
+    for decorator in reversed(_connection_options()):
+        command = decorator(command)
+    return command
+
 
 @click.group(cls=WxrecGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wxrec")
@@ -154,7 +183,13 @@ def plan(detailed_exitcode: bool, **kwargs: Any) -> None:
 @run_options
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
-@click.option("--lock-timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the state lock.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the state lock.",
+)
 def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, **kwargs: Any) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
@@ -163,6 +198,114 @@ def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, **kwargs
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout))
     if report is not None and report.failed:
         raise WxrecError(f"{len(report.failed)} action(s) failed (see above); state records what was done")
+
+
+@cli.command("import")
+@run_options_for_import
+@click.argument("address")
+@click.argument("card_id")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+def import_(manifest: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float) -> None:
+    """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
+    asyncio.run(_import(manifest, api, state_path, address, card_id, lock_timeout))
+
+
+async def _import(
+    manifest_path: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float
+) -> None:
+    manifest = load_manifest(manifest_path)
+    key = address.removeprefix("cards.")
+    if not address.startswith("cards.") or key not in manifest.cards:
+        raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
+    backend = FileBackend(state_path or manifest.state_dir / "state.json")
+    appid = _appid(manifest, api)
+    async with connect(api, manifest, appid) as (card_api, endpoint):
+        with backend.lock(lock_timeout):
+            current = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(current, appid, endpoint)
+            owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
+            if owner is not None:
+                raise WxrecError(f"{card_id} is already managed as {owner}")
+            if address in current.resources:
+                raise WxrecError(f"{address} already has {current.resources[address]['id']} in state")
+            live = await card_api.get(card_id)
+            if live is None:
+                raise WxrecError(f"{card_id} does not exist in account {appid}")
+            wanted = manifest.cards[key]["card_type"]
+            if live["card_type"] != wanted:
+                raise WxrecError(f"{card_id} is a {live['card_type']} card; {address} declares {wanted}")
+            current.resources[address] = {"id": card_id, "card_type": wanted, "applied": {}, "stock": None}
+            backend.write_with_backup(current)
+    click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+
+
+@cli.group()
+def state() -> None:
+    """Inspect and repair state (list, show, rm, unlock)."""
+
+
+def _state_backend(manifest: Path, state_path: Path | None) -> FileBackend:
+    base = manifest if manifest.is_dir() else manifest.parent
+    return FileBackend(state_path or base / ".wxrec" / "state.json")
+
+
+state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")
+manifest_argument = click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+
+
+def _loaded(backend: FileBackend) -> State:
+    loaded = backend.load()
+    if loaded is None:
+        raise WxrecError(f"no state at {backend.path}")
+    return loaded
+
+
+@state.command("list")
+@manifest_argument
+@state_path_option
+def state_list(manifest: Path, state_path: Path | None) -> None:
+    """Every address in state with its live id."""
+    for address, record in sorted(_loaded(_state_backend(manifest, state_path)).resources.items()):
+        click.echo(f"{address}\t{record.get('id', '')}")
+
+
+@state.command("show")
+@manifest_argument
+@click.argument("address")
+@state_path_option
+def state_show(manifest: Path, address: str, state_path: Path | None) -> None:
+    """What state holds for ADDRESS, as JSON."""
+    record = _loaded(_state_backend(manifest, state_path)).resources.get(address)
+    if record is None:
+        raise WxrecError(f"{address} is not in state")
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@state.command("rm")
+@manifest_argument
+@click.argument("address")
+@state_path_option
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float) -> None:
+    """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
+    backend = _state_backend(manifest, state_path)
+    with backend.lock(lock_timeout):
+        current = _loaded(backend)
+        record = current.resources.pop(address, None)
+        if record is None:
+            raise WxrecError(f"{address} is not in state; nothing was changed")
+        backup = backend.write_with_backup(current)
+    click.echo(f"Removed {address} ({record.get('id')}) from state; WeChat was not touched. Backup: {backup}")
+
+
+@state.command("unlock")
+@manifest_argument
+@click.argument("lock_id")
+@state_path_option
+def state_unlock(manifest: Path, lock_id: str, state_path: Path | None) -> None:
+    """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
+    _state_backend(manifest, state_path).unlock(lock_id)
+    click.echo(f"Lock {lock_id} broken.")
 
 
 def main() -> None:
@@ -181,27 +324,41 @@ async def _plan(settings: RunSettings) -> Plan:
 async def _apply(
     settings: RunSettings, auto_approve: bool, allow_destroy: bool, lock_timeout: float
 ) -> ApplyReport | None:
+    """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
+    {"settled", "plan", "apply"} (apply is null when nothing ran)."""
     manifest = load_manifest(settings.manifest_path)
     backend = _backend(settings, manifest)
     appid = _appid(manifest, settings.api)
+    as_json = settings.output == "json"
+    report: ApplyReport | None = None
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         with backend.lock(lock_timeout):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
-            for message in await settle_interrupted(api, state, backend, settings.options()):
-                click.echo(message)
-            plan_result = await make_plan(manifest, api, state, appid, endpoint, settings.options())
-            _emit_plan(plan_result, settings.output)
-            if plan_result.refusals:
-                raise WxrecError("the plan was refused (see above); nothing was changed")
-            if not plan_result.has_changes:
-                return None
-            allow_destroy = _confirm(plan_result, auto_approve, allow_destroy)
-            if plan_result.destructive and not allow_destroy:
-                addresses = ", ".join(c.address for c in plan_result.destructive)
-                raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
-            report = await apply_plan(plan_result, api, state, backend, settings.options())
-    _emit_report(report, settings.output)
+            messages, plan_result = await plan_for_apply(manifest, api, state, backend, endpoint, settings.options())
+            if not as_json:
+                for message in messages:
+                    click.echo(message)
+                _emit_plan(plan_result, "text")
+            try:
+                if plan_result.refusals:
+                    raise WxrecError("the plan was refused (see above); nothing was changed")
+                if plan_result.has_changes:
+                    allow_destroy = _confirm(plan_result, auto_approve, allow_destroy)
+                    if plan_result.destructive and not allow_destroy:
+                        addresses = ", ".join(c.address for c in plan_result.destructive)
+                        raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
+                    report = await apply_plan(plan_result, api, state, backend, settings.options())
+            finally:
+                if as_json:
+                    document = {
+                        "settled": messages,
+                        "plan": plan_result.to_dict(),
+                        "apply": report.to_dict() if report else None,
+                    }
+                    click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+    if report is not None and not as_json:
+        _emit_report(report)
     return report
 
 
@@ -223,10 +380,7 @@ def _emit_plan(plan_result: Plan, output: str) -> None:
         click.echo(render_plan(document, color=sys.stdout.isatty()), nl=False)
 
 
-def _emit_report(report: ApplyReport, output: str) -> None:
-    if output == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, sort_keys=True))
-        return
+def _emit_report(report: ApplyReport) -> None:
     for outcome in report.outcomes:
         mark = "ok" if outcome.ok else "FAILED"
         click.echo(f"{outcome.address}: {outcome.action} {mark}: {outcome.message}")
@@ -270,15 +424,19 @@ async def connect(api: str, manifest: Manifest, appid: str) -> AsyncIterator[tup
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
         secret = os.environ.get("WXREC_APPSECRET") or DEMO_SECRET
-        config = EmulatorConfig(accounts={appid: secret}, data_file=manifest.state_dir / "emulator.json")
-        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=create_app(config))
-        manifest.state_dir.mkdir(parents=True, exist_ok=True)
+        config = EmulatorConfig(
+            accounts={appid: secret},
+            data_file=manifest.state_dir / "emulator.json",
+            faults=faults_from_env(os.environ),
+        )
+        transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
+        ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
             yield CardApi(WeChatClient(http, StableToken(appid, secret))), EMULATOR
         return
     base = api.rstrip("/")
     if not base.startswith(("http://", "https://")):
-        raise WxrecError(f"--api {api!r}: give 'emulator' or an http(s) URL")
+        raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
     tokens = _token_source(appid, base)
     async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
         yield CardApi(WeChatClient(http, tokens)), base

@@ -62,7 +62,8 @@ async def make_plan(
     desired = cards.desired_cards(manifest.cards, live.palette)
     unknown = sorted(options.replace - set(desired))
     if unknown:
-        raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}")
+        hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
+        raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
     card_records = cards.records(state)
     plan.changes, plan.unmanaged = cards.plan_cards(desired, live, card_records, options.replace)
     plan.refusals = cards.refusals(plan.changes, card_records, time.time())
@@ -106,11 +107,16 @@ class ApplyReport:
         return {"outcomes": [o.__dict__ for o in self.outcomes], "failed": len(self.failed)}
 
 
-async def settle_interrupted(api: CardApi, state: State, backend: FileBackend, options: Options) -> list[str]:
-    """Under the lock, before planning: resolve the creates an interrupted run left uncertain."""
-    if not state.intents:
-        return []
-    return await cards.resolve_intents(api, state, lambda: backend.write(state), options.parallelism)
+async def plan_for_apply(
+    manifest: Manifest, api: CardApi, state: State, backend: FileBackend, endpoint: str, options: Options
+) -> tuple[list[str], Plan]:
+    """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known."""
+    check_state_binding(state, state.appid, endpoint)
+    messages = []
+    if state.intents:
+        save = lambda: backend.write(state)  # noqa: E731
+        messages = await cards.resolve_intents(api, state, save, options.parallelism)
+    return messages, await make_plan(manifest, api, state, state.appid, endpoint, options)
 
 
 async def apply_plan(

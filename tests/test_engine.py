@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan
+from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.state import FileBackend, State
@@ -34,15 +34,19 @@ class Harness:
 
     async def apply(self, **options: object):  # type: ignore[no-untyped-def]
         state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
-        plan = await make_plan(
-            load_manifest(self.directory), self.api, state, DEMO_APPID, "emulator", Options(**options)
-        )  # type: ignore[arg-type]
+        manifest = load_manifest(self.directory)
+        _, plan = await plan_for_apply(manifest, self.api, state, self.backend, "emulator", Options(**options))  # type: ignore[arg-type]
         report = await apply_plan(plan, self.api, state, self.backend)
         assert not report.failed, report.to_dict()
         return report
 
     async def control(self, name: str, **body: object) -> dict:  # type: ignore[type-arg]
         response = await self.http.post(f"/_emulator/{name}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def control_get(self, name: str) -> dict:  # type: ignore[type-arg]
+        response = await self.http.get(f"/_emulator/{name}")
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 

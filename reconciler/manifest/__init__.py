@@ -51,10 +51,11 @@ def load_manifest(target: Path) -> Manifest:
     """Load and validate; raises ManifestError listing every problem found."""
     document = load_document(target)
     problems = schema_problems(document)
-    failed = {p.field.split(".")[1] for p in problems if p.field.startswith("cards.") and p.field.count(".") >= 1}
-    for key, spec in (document.data.get("cards") or {}).items():
-        if key not in failed and isinstance(spec, dict):
-            problems += validate_card(key, spec, document.locate)
+    cards = document.data.get("cards")
+    if isinstance(cards, dict):
+        for key, spec in cards.items():
+            if isinstance(spec, dict):
+                problems += validate_card(key, spec, document.locate)
     if problems:
         raise ManifestError(problems)
     return Manifest(target, document)

@@ -77,8 +77,7 @@ class FileBackend:
     def write(self, state: State) -> None:
         """Bump the serial and replace the file atomically: a crash leaves the old or the new state, whole."""
         state.serial += 1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _ignore_in_git(self.path.parent)
+        ensure_state_dir(self.path.parent)
         payload = json.dumps(state.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
         handle, temp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
         try:
@@ -91,41 +90,85 @@ class FileBackend:
             Path(temp).unlink(missing_ok=True)
             raise
 
+    def write_with_backup(self, state: State) -> Path:
+        """For hand edits (state rm): keep the previous state beside the new one."""
+        backup = self.path.with_name(self.path.name + ".backup")
+        if self.path.exists():
+            backup.write_bytes(self.path.read_bytes())
+        self.write(state)
+        return backup
+
     @contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
         """Hold the state lock; waits up to `timeout` seconds, then names the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir(self.path.parent)
         lock = filelock.FileLock(str(self.lock_path), timeout=timeout)
         try:
             lock.acquire()
         except filelock.Timeout:
             raise WxrecError(
-                f"state is locked by another run ({self._holder()}); waited {timeout:g}s. "
-                f"If that run is dead, remove {self.lock_path}.info and retry."
+                f"state is locked by another run ({self._describe_holder()}); waited {timeout:g}s. "
+                "If that run is dead, `wxrec state unlock MANIFEST LOCK_ID` breaks the lock."
             ) from None
-        info = self.lock_path.with_name(self.lock_path.name + ".info")
-        info.write_text(
-            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": int(time.time())}),
-            encoding="utf-8",
-        )
+        holder = {
+            "id": str(uuid.uuid4()),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": int(time.time()),
+        }
+        self._info.write_text(json.dumps(holder), encoding="utf-8")
         try:
             yield
         finally:
-            info.unlink(missing_ok=True)
+            self._info.unlink(missing_ok=True)
             lock.release()
 
-    def _holder(self) -> str:
-        info = self.lock_path.with_name(self.lock_path.name + ".info")
+    def unlock(self, lock_id: str) -> None:
+        """Break a lock whose holder died; refuses while the holder still runs on this host."""
+        holder = self._holder()
+        if holder is None:
+            raise WxrecError("state is not locked")
+        if holder.get("id") != lock_id:
+            raise WxrecError(f"the lock's id is {holder.get('id')}, not {lock_id}; nothing was changed")
+        if holder.get("host") == socket.gethostname() and _alive(int(holder.get("pid", 0))):
+            raise WxrecError(f"pid {holder['pid']} on this host still holds the lock; stop it first")
+        self._info.unlink(missing_ok=True)
+        self.lock_path.unlink(missing_ok=True)
+
+    @property
+    def _info(self) -> Path:
+        return self.lock_path.with_name(self.lock_path.name + ".info")
+
+    def _holder(self) -> dict[str, Any] | None:
         try:
-            holder = json.loads(info.read_text(encoding="utf-8"))
+            holder: dict[str, Any] = json.loads(self._info.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            return None
+        return holder
+
+    def _describe_holder(self) -> str:
+        holder = self._holder()
+        if holder is None:
             return "holder unknown"
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
-        return f"host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(holder.get("started", 0)))
+        return f"lock id {holder.get('id')}: host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
 
 
-def _ignore_in_git(directory: Path) -> None:
-    """State and the emulator's account are local artefacts: keep them out of commits by default."""
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_state_dir(directory: Path) -> None:
+    """Create `.wxrec/`; state and the emulator's account are local artefacts, kept out of commits by default."""
+    directory.mkdir(parents=True, exist_ok=True)
     ignore = directory / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# written by wxrec: state and the embedded emulator's account\n*\n", encoding="utf-8")

@@ -82,7 +82,7 @@ class StableToken:
         try:
             response = await http.post("/cgi-bin/stable_token", json=body)
         except httpx.HTTPError as exc:
-            raise NetworkError("/cgi-bin/stable_token", _describe(exc), maybe_applied=False) from None
+            raise NetworkError("/cgi-bin/stable_token", _describe(exc, http), maybe_applied=False) from None
         answer = _decode("/cgi-bin/stable_token", response)
         if answer.get("errcode", 0) != 0:
             raise error_for("/cgi-bin/stable_token", int(answer["errcode"]), str(answer.get("errmsg", "")))
@@ -146,9 +146,9 @@ class WeChatClient:
         try:
             response = await self.http.request(method, path, params={"access_token": token}, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise NetworkError(path, _describe(exc), maybe_applied=False) from None
+            raise NetworkError(path, _describe(exc, self.http), maybe_applied=False) from None
         except httpx.HTTPError as exc:
-            raise _lost_answer(path, _describe(exc), idempotent) from None
+            raise _lost_answer(path, _describe(exc, self.http), idempotent) from None
         if response.status_code >= 500:
             raise _lost_answer(path, f"HTTP {response.status_code} from WeChat", idempotent)
         answer = _decode(path, response)
@@ -182,6 +182,6 @@ def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
     return answer
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    """A transport error's kind, never its text: httpx messages can carry the URL and with it the token."""
-    return f"network error ({type(exc).__name__})"
+def _describe(exc: httpx.HTTPError, http: httpx.AsyncClient) -> str:
+    """A transport error's kind and the host, never the error's text: it can carry the URL and the token."""
+    return f"network error talking to {http.base_url.scheme}://{http.base_url.netloc.decode()} ({type(exc).__name__})"

@@ -233,8 +233,8 @@ def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) ->
         after=after,
         reasons=[
             "someone deleted it (in the MP console, maybe on purpose); it is not re-created silently. "
-            f"Run with -replace {desired.address} to create it again, or remove it from the manifest "
-            "and apply with --allow-destroy to forget it"
+            f"Run with -replace {desired.address} to create it again, or `wxrec state rm MANIFEST "
+            f"{desired.address}` to stop managing it"
         ],
     )
 

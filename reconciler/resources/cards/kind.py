@@ -71,9 +71,8 @@ def desired_cards(specs: Mapping[str, Mapping[str, Any]], palette: Palette) -> d
 
 async def read_live(api: CardApi, state: State | None, parallelism: int) -> CardsLive:
     """Colours, every live id, and card/get for each card that state owns (bounded concurrency)."""
-    palette_task = asyncio.create_task(api.colours())
-    ids = await api.list_ids()
-    palette = Palette(await palette_task)
+    colours, ids = await asyncio.gather(api.colours(), api.list_ids())
+    palette = Palette(colours)
     cards = await read_cards(api, sorted(owned_ids(records(state))), parallelism, palette)
     return CardsLive(palette, ids, cards)
 
@@ -156,7 +155,7 @@ async def duplicate_refusals(api: CardApi, plan: Plan, intents: set[str], parall
         if twins:
             found.append(
                 f"{change.address} would duplicate live card(s) {', '.join(twins)} (same type, brand and title) "
-                f"that no state entry owns. Was state lost? Adopt it with `wxrec import {change.address} "
+                f"that no state entry owns. Was state lost? Adopt it with `wxrec import MANIFEST {change.address} "
                 f"{twins[0]}`, or pass --allow-duplicate to create a second card"
             )
     return found
@@ -231,7 +230,7 @@ def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardReco
         if protected:
             found.append(
                 f"{change.address}: lifecycle.prevent_destroy forbids this {change.action}; "
-                f"to stop managing it without deleting, run `wxrec state rm {change.address}`"
+                f"to stop managing it without deleting it, run `wxrec state rm MANIFEST {change.address}`"
             )
     return found
 

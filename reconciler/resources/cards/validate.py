@@ -13,6 +13,7 @@ Locate = Callable[[tuple[str | int, ...]], Location | None]
 
 
 def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    """Meaning checks; they run beside the schema's, so they must bear any shape the schema refuses."""
     prefix: tuple[str | int, ...] = ("cards", key)
 
     def problem(path: str, message: str) -> Problem:
@@ -23,7 +24,7 @@ def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Pro
     flat = flatten({k: v for k, v in spec.items() if k != "lifecycle"})
     problems = [problem(p, m) for p, m in _byte_limits(flat)]
     problems += [problem(p, m) for p, m in _foreign_type_fields(card_type, spec)]
-    base_info = spec.get("base_info", {})
+    base_info = _mapping(spec.get("base_info"))
     problems += [problem(f"base_info.{p}", m) for p, m in _base_info_rules(card_type, base_info)]
     return problems
 
@@ -50,7 +51,7 @@ def _foreign_type_fields(card_type: str, spec: Mapping[str, Any]) -> list[tuple[
 
 def _base_info_rules(card_type: str, base_info: Mapping[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    date_info = base_info.get("date_info", {})
+    date_info = _mapping(base_info.get("date_info"))
     if date_info.get("type") == "DATE_TYPE_PERMANENT" and card_type != "MEMBER_CARD":
         found.append(("date_info.type", "DATE_TYPE_PERMANENT is for MEMBER_CARD only"))
     found += _date_range(date_info)
@@ -59,10 +60,11 @@ def _base_info_rules(card_type: str, base_info: Mapping[str, Any]) -> list[tuple
     if base_info.get("get_custom_code_mode") == "GET_CUSTOM_CODE_MODE_DEPOSIT":
         if not base_info.get("use_custom_code"):
             found.append(("get_custom_code_mode", "deposit mode needs use_custom_code: true"))
-        if base_info.get("sku", {}).get("quantity", 0) != 0:
+        if _mapping(base_info.get("sku")).get("quantity", 0) != 0:
             found.append(("sku.quantity", "deposit-mode cards start with quantity 0; stock follows deposited codes"))
-    sku = base_info.get("sku", {})
-    if "max_total_quantity" in sku and sku.get("quantity", 0) > sku["max_total_quantity"]:
+    sku = _mapping(base_info.get("sku"))
+    quantity, ceiling = sku.get("quantity", 0), sku.get("max_total_quantity")
+    if isinstance(quantity, int) and isinstance(ceiling, int) and quantity > ceiling:
         found.append(("sku.max_total_quantity", "is below quantity: the first apply could not reach the target"))
     return found
 
@@ -74,8 +76,12 @@ def _date_range(date_info: Mapping[str, Any]) -> list[tuple[str, str]]:
         if name in date_info:
             try:
                 stamps[name] = to_epoch(date_info[name])
-            except ValueError:
+            except (ValueError, TypeError):
                 found.append((f"date_info.{name}", f"{date_info[name]!r} is not a valid time"))
     if len(stamps) == 2 and stamps["begin_timestamp"] >= stamps["end_timestamp"]:
         found.append(("date_info.end_timestamp", "must be after begin_timestamp"))
     return found
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

@@ -1,0 +1,187 @@
+"""Safety nets: lost state, interrupted creates, lost stock answers, mass deletes, locks, state repair."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.plan import Action
+from reconciler.state import FileBackend
+from reconciler.wechat.errors import UncertainOutcome
+from tests.test_engine import Harness, harness_for
+
+
+def wxrec(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def apply_ok(directory: Path, *extra: str) -> Result:
+    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path):
+        yield harness
+
+
+def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    state_file = example_dir / ".wxrec" / "state.json"
+    ids = {a: r["id"] for a, r in json.loads(state_file.read_text())["resources"].items()}
+    state_file.unlink()
+    refused = wxrec("plan", example_dir, "--api", "emulator")
+    assert refused.exit_code == 1
+    for address, card_id in ids.items():
+        assert f"{address} would duplicate live card(s) {card_id}" in refused.output
+    assert wxrec("plan", example_dir, "--api", "emulator", "--allow-duplicate").exit_code == 0
+    for address, card_id in ids.items():
+        imported = wxrec("import", example_dir, address, card_id, "--api", "emulator")
+        assert imported.exit_code == 0, imported.output
+    final = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.output, final.output
+
+
+def test_import_refuses_a_wrong_type_or_an_owned_card(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    ids = {a: r["id"] for a, r in json.loads((example_dir / ".wxrec" / "state.json").read_text())["resources"].items()}
+    owned = wxrec("import", example_dir, "cards.member", ids["cards.latte-voucher"], "--api", "emulator")
+    assert owned.exit_code == 1 and "already managed as cards.latte-voucher" in owned.output
+
+
+async def test_lost_create_answer_is_resolved_by_finding_the_card(shop: Harness, monkeypatch: Any) -> None:
+    real_create = shop.api.create
+
+    async def create_then_lose_answer(card: dict[str, Any]) -> str:
+        await real_create(card)
+        raise UncertainOutcome("/card/create", "connection reset", maybe_applied=True)
+
+    monkeypatch.setattr(shop.api, "create", create_then_lose_answer)
+    await shop.apply()
+    monkeypatch.undo()
+    live = (await shop.control_get("cards"))["cards"]
+    assert len(live) == 4, "one card per address: nothing created twice"
+    state = shop.backend.load()
+    assert state is not None and not state.intents
+    assert {r["id"] for r in state.resources.values()} == {c["card_id"] for c in live}
+    assert not (await shop.plan()).changes
+
+
+async def test_create_that_never_happened_is_made_once(shop: Harness, monkeypatch: Any) -> None:
+    real_create = shop.api.create
+    lost = {"count": 0}
+
+    async def lose_first_request(card: dict[str, Any]) -> str:
+        if lost["count"] == 0:
+            lost["count"] += 1
+            raise UncertainOutcome("/card/create", "timeout", maybe_applied=True)
+        return await real_create(card)
+
+    monkeypatch.setattr(shop.api, "create", lose_first_request)
+    await shop.apply()
+    assert len((await shop.control_get("cards"))["cards"]) == 4
+
+
+class Killed(BaseException):
+    """Stands for kill -9 between WeChat's answer and the state write."""
+
+
+async def test_interrupted_create_is_uncertain_in_plan_and_adopted_by_apply(shop: Harness, monkeypatch: Any) -> None:
+    real_create = shop.api.create
+
+    async def create_then_die(card: dict[str, Any]) -> str:
+        await real_create(card)
+        raise Killed
+
+    monkeypatch.setattr(shop.api, "create", create_then_die)
+    with pytest.raises(Killed):
+        await shop.apply()
+    monkeypatch.undo()
+    plan = await shop.plan()
+    assert any("uncertain whether WeChat made the card" in w for w in plan.warnings)
+    assert not plan.refusals, "an interrupted create is not a duplicate of lost state"
+    await shop.apply()
+    assert len((await shop.control_get("cards"))["cards"]) == 4
+    assert not (await shop.plan()).changes
+
+
+async def test_lost_modifystock_answer_is_never_applied_twice(shop: Harness, monkeypatch: Any) -> None:
+    await shop.apply()
+    card = shop.card_id("weekday-discount")
+    await shop.control("claim", card_id=card, count=50)
+    real_modify = shop.api.modify_stock
+
+    async def modify_then_lose_answer(card_id: str, delta: int) -> None:
+        await real_modify(card_id, delta)
+        raise UncertainOutcome("/card/modifystock", "timeout", maybe_applied=True)
+
+    monkeypatch.setattr(shop.api, "modify_stock", modify_then_lose_answer)
+    report = await shop.apply()
+    assert "stock +50 (claimable 150 → 200)" in report.outcomes[0].message
+    live = await shop.api.get(card)
+    assert live is not None and live["discount"]["base_info"]["sku"] == {"quantity": 200, "total_quantity": 250}
+
+
+async def test_mass_delete_is_refused_above_the_threshold(shop: Harness) -> None:
+    text = (shop.directory / "cards.yaml").read_text(encoding="utf-8")
+    block = text[text.index("  breakfast-set:") : text.index("  member:")]
+    extra = "".join(block.replace("breakfast-set:", f"set-{i}:") for i in range(10))
+    (shop.directory / "cards.yaml").write_text(text + extra.replace("\n  ", "\n  ", 1), encoding="utf-8")
+    await shop.apply()
+    (shop.directory / "cards.yaml").write_text(text, encoding="utf-8")
+    plan = await shop.plan()
+    assert sum(c.action == Action.DELETE for c in plan.changes) == 10
+    assert any("deletes or replaces 10 of 14 managed resources" in r for r in plan.refusals)
+    relaxed = await shop.plan(destroy_threshold=1.0)
+    assert not relaxed.refusals
+
+
+def test_second_apply_waits_then_names_the_lock_holder(example_dir: Path) -> None:
+    backend = FileBackend(example_dir / ".wxrec" / "state.json")
+    with backend.lock(timeout=1):
+        holder = json.loads((example_dir / ".wxrec" / "state.json.lock.info").read_text())
+        result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--lock-timeout", "0.2")
+        assert result.exit_code == 1
+        assert f"lock id {holder['id']}" in result.output and f"pid {holder['pid']}" in result.output
+        alive = wxrec("state", "unlock", example_dir, holder["id"])
+        assert alive.exit_code == 1 and "still holds the lock" in alive.output
+        wrong = wxrec("state", "unlock", example_dir, "not-the-id")
+        assert wrong.exit_code == 1 and "nothing was changed" in wrong.output
+
+
+def test_dead_holders_lock_can_be_broken(example_dir: Path) -> None:
+    info = example_dir / ".wxrec" / "state.json.lock.info"
+    info.parent.mkdir(parents=True)
+    info.write_text(json.dumps({"id": "abc", "host": "elsewhere", "pid": 1, "started": 0}))
+    result = wxrec("state", "unlock", example_dir, "abc")
+    assert result.exit_code == 0 and not info.exists()
+
+
+def test_state_list_show_rm(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    listed = wxrec("state", "list", example_dir)
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == 4
+    shown = json.loads(wxrec("state", "show", example_dir, "cards.member").output)
+    assert shown["card_type"] == "MEMBER_CARD" and shown["prevent_destroy"] is True
+    serial = json.loads((example_dir / ".wxrec" / "state.json").read_text())["serial"]
+    removed = wxrec("state", "rm", example_dir, "cards.member")
+    assert removed.exit_code == 0 and "WeChat was not touched" in removed.output
+    after = json.loads((example_dir / ".wxrec" / "state.json").read_text())
+    assert "cards.member" not in after["resources"] and after["serial"] == serial + 1
+    backup = json.loads((example_dir / ".wxrec" / "state.json.backup").read_text())
+    assert "cards.member" in backup["resources"]
+    again = wxrec("state", "rm", example_dir, "cards.member")
+    assert again.exit_code == 1 and "nothing was changed" in again.output
+
+
+def test_usage_errors_exit_1_not_2(example_dir: Path) -> None:
+    assert wxrec("plan", example_dir, "--detailed-exitcode", "--paralelism", "3").exit_code == 1
+    assert wxrec("plan", example_dir / "missing", "--detailed-exitcode").exit_code == 1
