@@ -17,8 +17,8 @@ import httpx
 
 from reconciler import __version__
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
-from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.emulator.cli import emulator_group
+from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.engine import (
     ApplyReport,
     Options,
@@ -219,8 +219,8 @@ async def _import(
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = FileBackend(state_path or manifest.state_dir / "state.json")
     appid = _appid(manifest, api)
-    async with connect(api, manifest, appid) as (card_api, endpoint):
-        with backend.lock(lock_timeout):
+    with backend.lock(lock_timeout):
+        async with connect(api, manifest, appid) as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
             owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
@@ -331,8 +331,10 @@ async def _apply(
     appid = _appid(manifest, settings.api)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
-    async with connect(settings.api, manifest, appid) as (api, endpoint):
-        with backend.lock(lock_timeout):
+    # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
+    # it sees what an apply that held the lock before wrote.
+    with backend.lock(lock_timeout):
+        async with connect(settings.api, manifest, appid) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
             messages, plan_result = await plan_for_apply(manifest, api, state, backend, endpoint, settings.options())

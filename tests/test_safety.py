@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,31 @@ def test_state_list_show_rm(example_dir: Path) -> None:
 def test_usage_errors_exit_1_not_2(example_dir: Path) -> None:
     assert wxrec("plan", example_dir, "--detailed-exitcode", "--paralelism", "3").exit_code == 1
     assert wxrec("plan", example_dir / "missing", "--detailed-exitcode").exit_code == 1
+
+
+def test_secret_and_tokens_never_appear_in_anything_wxrec_prints_or_writes(example_dir: Path) -> None:
+    secret = "S3cr3t-app-secret-0f9e8d7c6b5a"
+    (example_dir / "account.yaml").write_text("account:\n  appid: wx1234567890abcdef\n", encoding="utf-8")
+    env = {"WXREC_APPSECRET": secret, "WXREC_EMULATOR_FAULTS": "error=40001:0.2,error=-1:0.1,seed=3"}
+    runner = CliRunner()
+    outputs = []
+    for args in (
+        ["plan", str(example_dir), "--api", "emulator"],
+        ["apply", str(example_dir), "--api", "emulator", "--auto-approve"],
+        ["apply", str(example_dir), "--api", "emulator", "--auto-approve", "--format", "json"],
+        ["plan", str(example_dir), "--api", "emulator", "--format", "json"],
+        ["state", "list", str(example_dir)],
+        ["state", "show", str(example_dir), "cards.member"],
+        ["plan", str(example_dir), "--api", "http://127.0.0.1:1"],
+    ):
+        outputs.append(runner.invoke(cli, args, env=env, catch_exceptions=False).output)
+    assert "Apply complete: 4 done, 0 failed." in outputs[1], outputs[1]
+    wxrec_dir = example_dir / ".wxrec"
+    emulator_data = (wxrec_dir / "emulator.json").read_text(encoding="utf-8")
+    tokens = set(re.findall(r'"(?:access_token|token)": "([^"]{16,})"', emulator_data))
+    assert len(tokens) >= 2, "token invalidation should have forced refreshes"
+    written = [p.read_text(encoding="utf-8") for p in wxrec_dir.iterdir() if p.name != "emulator.json"]
+    for text in [*outputs, *written]:
+        assert secret not in text
+        assert not any(token in text for token in tokens)
+    assert secret not in emulator_data, "the emulator does not store secrets either"

@@ -7,6 +7,18 @@ reconciler cannot hide in the emulator too.
 from __future__ import annotations
 
 from .app import create_app
-from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, default_accounts
+from .config import DEMO_APPID, DEMO_SECRET, FAULTS_ENV, EmulatorConfig, default_accounts, faults_from_env
+from .faults import FaultSpec, SimulatedConnectionReset, parse_faults
 
-__all__ = ["DEMO_APPID", "DEMO_SECRET", "EmulatorConfig", "create_app", "default_accounts"]
+__all__ = [
+    "DEMO_APPID",
+    "DEMO_SECRET",
+    "FAULTS_ENV",
+    "EmulatorConfig",
+    "FaultSpec",
+    "SimulatedConnectionReset",
+    "create_app",
+    "default_accounts",
+    "faults_from_env",
+    "parse_faults",
+]

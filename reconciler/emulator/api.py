@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from . import deposit, landing, menu, qrcodes, render, rules, whitelist
 from . import errors as e
-from . import render, rules
 from .colors import COLORS
 from .model import JSON, STATUS_ALIASES, STATUSES, Card, loads_object
 from .service import Emulator
@@ -47,24 +47,28 @@ async def dispatch(request: Request) -> Response:
     emu: Emulator = request.app.state.emulator
     path = request.url.path
     endpoint = ENDPOINTS.get(path)
-    if endpoint is None:
-        # Paths the emulator does not serve (yet): WeChat's answer for an API the account may not call.
-        return JSONResponse(e.ApiError(e.API_UNAUTHORIZED).answer(emu.next_hint()))
-    appid: str | None = None
+    # Seq, fault draws and latency; token endpoints and unknown paths are never faulted.
+    call = await emu.faults.begin(path, faultable=endpoint is not None and endpoint.needs_token)
+    answer: JSON | None = None
     try:
+        if endpoint is None:
+            # Paths the emulator does not serve (yet): WeChat's answer for an API the account may not call.
+            raise e.ApiError(e.API_UNAUTHORIZED)
         _check_method(endpoint, request.method)
         emu.store.settle()
         appid = _authenticate(emu, endpoint, request)
-        injected = await emu.faults.before_call(path, appid)
-        if injected is not None:
-            return JSONResponse(injected)
-        body = await _body(endpoint, request)
-        answer = endpoint.handler(Call(emu, request.query_params, body, appid or ""))
+        call.appid = appid or request.query_params.get("appid")
+        if emu.faults.before_call(call, request.query_params.get("access_token", "")):
+            call.body = await _body(endpoint, request)
+            revision = emu.store.revision
+            answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
+            call.committed = emu.store.revision != revision
     except e.ApiError as err:
         answer = err.answer(emu.next_hint())
     finally:
+        emu.faults.after_call(call, answer)  # logs the call (and decides a drop) before the save
         emu.persist()
-    return JSONResponse(await emu.faults.after_call(path, appid, answer))
+    return emu.faults.response(call, answer)
 
 
 def _check_method(endpoint: Endpoint, method: str) -> None:
@@ -216,6 +220,7 @@ def card_modifystock(call: Call) -> JSON:
     card = _live_card(call)
     delta = _stock_delta(call.body)
     if delta:
+        deposit.check_stock(call.emu.store, call.appid, card, delta)
         call.emu.store.modify_stock(card, delta)
     return ok()
 
@@ -240,3 +245,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/card/delete": Endpoint("POST", card_delete),
     "/card/getcolors": Endpoint("GET", card_getcolors),
 }
+# Menus, QR codes, landing pages, the test whitelist and code deposit keep their endpoints in their own modules.
+for _routes in (menu.ROUTES, qrcodes.ROUTES, landing.ROUTES, whitelist.ROUTES, deposit.ROUTES):
+    ENDPOINTS.update((path, Endpoint(method, handler)) for path, (method, handler) in _routes.items())

@@ -8,6 +8,9 @@ from starlette.routing import Mount, Route
 from .api import dispatch
 from .config import EmulatorConfig
 from .controls import control_routes
+from .faults import quiet_uvicorn_resets
+from .qrcodes import showqrcode
+from .resource_controls import resource_control_routes
 from .service import Emulator
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -16,9 +19,12 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """A fresh emulator; loads config.data_file when it exists (StoreError when it is unreadable)."""
     emulator = Emulator(config or EmulatorConfig())
+    quiet_uvicorn_resets()  # an emulated connection reset is not worth a traceback in the server's log
     app = Starlette(
         routes=[
-            Mount("/_emulator", routes=control_routes()),
+            Mount("/_emulator", routes=[*resource_control_routes(), *control_routes()]),
+            # mp.weixin.qq.com's QR code images: no token, an image or HTTP 404.
+            Route("/cgi-bin/showqrcode", showqrcode, methods=["GET"]),
             # Every other path is WeChat's: wrong methods and unknown paths get WeChat-style errcodes.
             Route("/{path:path}", dispatch, methods=_ALL_METHODS),
         ]

@@ -12,7 +12,7 @@ import click
 import httpx
 
 from . import controls
-from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts
+from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts, faults_from_env
 from .model import JSON
 from .store import Store, StoreError
 
@@ -54,6 +54,12 @@ def _describe_account(appid: str, secret: str) -> str:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for card ids and tokens.")
 @click.option("--review", default="instant", show_default=True, help="instant, manual or after=SECONDS.")
 @click.option("--token-ttl", default=7200, show_default=True, type=click.IntRange(min=1), help="Token lifetime (s).")
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    help="Faults to inject, e.g. 'latency=5ms..40ms,error=-1:0.05,drop=0.02,seed=7' ('none' clears the --data "
+    "file's); default: WXREC_EMULATOR_FAULTS, else the --data file's.",
+)
 def serve(
     host: str,
     port: int,
@@ -62,6 +68,7 @@ def serve(
     seed: int,
     review: str,
     token_ttl: int,
+    faults: str | None,
 ) -> None:
     """Serve the emulated WeChat API over HTTP until interrupted."""
     import uvicorn
@@ -70,15 +77,22 @@ def serve(
 
     try:
         config = EmulatorConfig(
-            accounts=_accounts(account_specs), data_file=data, seed=seed, review=review, token_ttl=token_ttl
+            accounts=_accounts(account_specs),
+            data_file=data,
+            seed=seed,
+            review=review,
+            token_ttl=token_ttl,
+            faults=faults_from_env(os.environ) if faults is None else faults,
         )
         app = create_app(config)
-    except ValueError as exc:  # bad --review, unreadable --data
+    except ValueError as exc:  # bad --review or --faults, unreadable --data
         raise click.ClickException(str(exc)) from None
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
     for appid, secret in config.accounts.items():
         click.echo(_describe_account(appid, secret))
     click.echo(f"  accounts kept in {data}" if data else "  accounts kept in memory only")
+    active = app.state.emulator.store.fault_spec
+    click.echo(f"  faults: {active}" if active else "  faults: none")
     # No access log: request lines carry access tokens in their query strings.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
@@ -124,6 +138,7 @@ def _control_http(url: str, path: str, payload: JSON) -> JSON:
 
 
 _FILE_OPERATIONS: dict[str, Callable[[Store, JSON], JSON]] = {
+    "faults": lambda s, p: controls.set_faults(s, p["spec"]) if "spec" in p else controls.show_faults(s),
     "claim": lambda s, p: controls.claim(s, _file_appid(s, p), p["card_id"], p["count"]),
     "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"]),
     "clock": lambda s, p: controls.advance_clock(s, p["advance"]),
@@ -192,3 +207,16 @@ def clock(seconds: float, url: str | None, data: Path | None) -> None:
     answer = _control(url, data, "clock", {"advance": seconds})
     moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(answer["now"]))
     click.echo(f"emulator clock: {moment} ({answer['offset']:+.0f} s from real time)")
+
+
+@emulator_group.command()
+@click.argument("spec", required=False)
+@_target_options
+def faults(spec: str | None, url: str | None, data: Path | None) -> None:
+    """Show the active faults, or replace them with SPEC ('' or 'none' clears them).
+
+    SPEC is comma-separated, e.g. 'latency=5ms..40ms,error=-1:0.05,error=40001:0.01,http=503:0.02,
+    reset=0.01,drop=0.05,rate=600/min,quota=5000/day,seed=7,paths=/card/create|/card/modifystock'.
+    """
+    answer = _control(url, data, "faults", {} if spec is None else {"spec": spec})
+    click.echo(f"faults: {answer['spec']}" if answer["active"] else "faults: none")

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .calls import DEFAULT_LIMIT
+from .faults import parse_faults
+
+FAULTS_ENV = "WXREC_EMULATOR_FAULTS"
 DEMO_APPID = "wx0123456789abcdef"
 DEMO_SECRET = "wxrec-demo-secret"
 
@@ -20,6 +24,11 @@ def default_accounts(environ: Mapping[str, str]) -> dict[str, str]:
     if appid and secret:
         return {appid: secret}
     return {DEMO_APPID: DEMO_SECRET}
+
+
+def faults_from_env(environ: Mapping[str, str]) -> str:
+    """The fault spec in WXREC_EMULATOR_FAULTS ("" when unset: keep the data file's spec)."""
+    return environ.get(FAULTS_ENV, "").strip()
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ class EmulatorConfig:
     review: str = "instant"
     token_ttl: int = 7200
     token_overlap: int = 300
+    # A fault spec (see faults.py); "" keeps the one saved in data_file, "none" clears it.
+    faults: str = ""
+    call_log_limit: int = DEFAULT_LIMIT
     # Tests replace the wall clock; the emulator adds its own offset (moved by /_emulator/clock) on top.
     time_source: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     review_mode: ReviewMode = field(init=False)
@@ -71,5 +83,8 @@ class EmulatorConfig:
             raise ValueError("token_ttl must be > 0 seconds")
         if self.token_overlap < 0:
             raise ValueError("token_overlap must be >= 0 seconds")
+        if self.call_log_limit < 0:
+            raise ValueError("call_log_limit must be >= 0")
+        parse_faults(self.faults)  # a bad spec fails here, naming the bad item
         if self.data_file is not None:
             self.data_file = Path(self.data_file)

@@ -1,6 +1,7 @@
 """Test controls under /_emulator/: what happens on WeChat's side without an API call.
 
-Users claiming cards, a reviewer's verdict, time passing, an edit in the MP console.
+Users claiming cards, a reviewer's verdict, time passing, an edit in the MP console;
+and the emulator's own business: its faults and its call log.
 The operations work on a Store directly, so the CLI can run them on an account file
 without a server; the routes below wrap them for HTTP (no token, HTTP 400 on bad input).
 """
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .faults import parse_faults
 from .model import DISPATCH, JSON, NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, Card, loads_object
 from .service import Emulator
 from .store import Store
@@ -63,6 +65,11 @@ def summary(card: Card) -> JSON:
         "create_time": card.create_time,
         "update_time": card.update_time,
         "review_due": card.review_due,
+        # The audit trail: creation on the emulator's clock, each successful modifystock delta, claims.
+        "created_at": card.created_at,
+        "stock_ops": list(card.stock_ops),
+        "stock_net": sum(card.stock_ops),
+        "claimed": card.claimed,
     }
 
 
@@ -75,6 +82,7 @@ def claim(store: Store, appid: str, card_id: Any, count: Any) -> JSON:
     if count > card.quantity:
         raise ControlError(f"only {card.quantity} left of {card.card_id}; cannot claim {count}")
     card.quantity -= count
+    card.claimed += count
     store.dirty = True
     return summary(card)
 
@@ -104,6 +112,40 @@ def list_cards(store: Store, appid: str) -> JSON:
     account = store.accounts.get(appid)
     cards = account.cards.values() if account else ()
     return {"appid": appid, "now": store.now(), "cards": [summary(c) for c in cards]}
+
+
+def show_faults(store: Store) -> JSON:
+    spec = parse_faults(store.fault_spec)
+    return {"spec": str(spec), "active": spec.active}
+
+
+def set_faults(store: Store, spec: Any) -> JSON:
+    """Replaces the active faults ("" or "none" clears them); the counters carry on."""
+    if not isinstance(spec, str):
+        raise ControlError('spec must be a string (a fault spec, "" or "none")')
+    try:
+        store.fault_spec = str(parse_faults(spec))
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+    store.dirty = True
+    return show_faults(store)
+
+
+def list_calls(store: Store, appid: Any = None, since: Any = None) -> JSON:
+    """Logged API calls after seq ``since`` (0: all kept), of one appid when given."""
+    try:
+        after = int(since) if since not in (None, "") else 0
+    except (TypeError, ValueError):
+        raise ControlError("since must be a call seq (an integer)") from None
+    who = appid if isinstance(appid, str) and appid else None
+    return {"calls": store.calls.since(after, who), "next_seq": store.calls.next_seq}
+
+
+def clear_calls(store: Store) -> JSON:
+    """Empties the log (seqs carry on)."""
+    cleared = store.calls.clear()
+    store.dirty = True
+    return {"cleared": cleared, "next_seq": store.calls.next_seq}
 
 
 def edit(store: Store, appid: str, card_id: Any, base_info: Any) -> JSON:
@@ -186,6 +228,26 @@ async def cards_route(request: Request) -> Response:
     return await _run(request, lambda emu, q: list_cards(emu.store, _appid(emu, q)), body=query)
 
 
+async def faults_route(request: Request) -> Response:
+    if request.method == "GET":
+        return await _run(request, lambda emu, _: show_faults(emu.store), body={})
+
+    def change(emu: Emulator, body: JSON) -> JSON:
+        # A POST without "spec" only shows them (what `wxrec emulator faults` without SPEC sends).
+        return set_faults(emu.store, body["spec"]) if "spec" in body else show_faults(emu.store)
+
+    return await _run(request, change)
+
+
+async def calls_route(request: Request) -> Response:
+    query = dict(request.query_params)
+    return await _run(request, lambda emu, q: list_calls(emu.store, q.get("appid"), q.get("since")), body=query)
+
+
+async def clear_calls_route(request: Request) -> Response:
+    return await _run(request, lambda emu, _: clear_calls(emu.store), body={})
+
+
 async def health_route(request: Request) -> Response:
     def health(emu: Emulator, _: JSON) -> JSON:
         return {"status": "ok", "now": emu.store.now(), "accounts": list(emu.config.accounts)}
@@ -205,5 +267,8 @@ def control_routes() -> list[Route]:
         Route("/edit", edit_route, methods=["POST"]),
         Route("/cards", cards_route, methods=["GET"]),
         Route("/health", health_route, methods=["GET"]),
+        Route("/faults", faults_route, methods=["GET", "POST"]),
+        Route("/calls", calls_route, methods=["GET"]),
+        Route("/calls/clear", clear_calls_route, methods=["POST"]),
         Route("/{rest:path}", unknown_route, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+SYSTEM_ERROR = -1
 OK = 0
 INVALID_CREDENTIAL = 40001
 INVALID_GRANT_TYPE = 40002
@@ -32,11 +33,13 @@ REQUIRE_GET = 43001
 REQUIRE_POST = 43002
 EMPTY_POST_DATA = 44002
 DAILY_QUOTA = 45009
+MINUTE_QUOTA = 45011
 FIELD_TOO_LONG = 45021
 DATA_FORMAT_ERROR = 47001
 API_UNAUTHORIZED = 48001
 
 ERRMSG: dict[int, str] = {
+    SYSTEM_ERROR: "system error",
     OK: "ok",
     INVALID_CREDENTIAL: "invalid credential, access_token is invalid or not latest",
     INVALID_GRANT_TYPE: "invalid grant_type",
@@ -59,10 +62,93 @@ ERRMSG: dict[int, str] = {
     REQUIRE_POST: "require POST method",
     EMPTY_POST_DATA: "empty post data",
     DAILY_QUOTA: "reach max api daily quota limit",
+    MINUTE_QUOTA: "api minute-quota reach limit mustslower retry next minute",
     FIELD_TOO_LONG: "field length too long",
     DATA_FORMAT_ERROR: "data format error",
     API_UNAUTHORIZED: "api unauthorized",
 }
+
+# Menus, QR codes, landing pages, the test whitelist, code deposit. Errmsgs: the English
+# half of the official global errcode table (as WxJava's WxMpErrorMsgEnum copies it) and
+# the seeds' real answers (46003, 40053).
+MENU_BUTTON_SIZE = 40016
+MENU_BUTTON_TYPE = 40017
+MENU_NAME_SIZE = 40018
+MENU_KEY_SIZE = 40019
+MENU_URL_SIZE = 40020
+MENU_SUB_LEVEL = 40022
+MENU_SUB_BUTTON_SIZE = 40023
+MENU_SUB_TYPE = 40024
+MENU_SUB_NAME_SIZE = 40025
+MENU_SUB_KEY_SIZE = 40026
+MENU_SUB_URL_SIZE = 40027
+INVALID_ACTION_NAME = 40052
+INVALID_ACTION_INFO = 40053
+TOO_MANY_CODES = 40109
+EMPTY_CODE = 40110
+SAME_CODE = 40111
+INVALID_CODE = 40116
+MENU_MEDIA_ID_SIZE = 40117
+MENU_SUB_MEDIA_ID_SIZE = 40118
+INVALID_SCENE = 40129
+DEPOSIT_STOCK = 40136
+INVALID_WEAPP_PAGEPATH = 40165
+INVALID_WEAPP_APPID = 40166
+MISSING_OPENID = 41009
+MISSING_CODE = 41013
+QRCODE_COUNT_LIMIT = 45029
+STOCK_OUT = 45031
+CARD_LIST_SIZE = 45039
+INVALID_TAG_ID = 45159
+MENU_NOT_EXIST = 46003
+NOT_CONDITIONAL_MENU = 65301
+NO_DEFAULT_MENU = 65303
+MATCHRULE_EMPTY = 65304
+MENU_DOMAIN_LIMIT = 65316
+MENU_INVALID_URL = 65317
+MATCHRULE_UNSUPPORTED = 65320
+
+ERRMSG.update(
+    {
+        MENU_BUTTON_SIZE: "invalid button size",
+        MENU_BUTTON_TYPE: "invalid button type",
+        MENU_NAME_SIZE: "invalid button name size",
+        MENU_KEY_SIZE: "invalid button key size",
+        MENU_URL_SIZE: "invalid button url size",
+        MENU_SUB_LEVEL: "invalid sub_menu level",
+        MENU_SUB_BUTTON_SIZE: "invalid sub button size",
+        MENU_SUB_TYPE: "invalid sub button type",
+        MENU_SUB_NAME_SIZE: "invalid sub button name size",
+        MENU_SUB_KEY_SIZE: "invalid sub button key size",
+        MENU_SUB_URL_SIZE: "invalid sub button url size",
+        INVALID_ACTION_NAME: "invalid action name",
+        INVALID_ACTION_INFO: "invalid action info, please check document",
+        TOO_MANY_CODES: "too many code size, must <= 100",
+        EMPTY_CODE: "have empty code",
+        SAME_CODE: "have same code",
+        INVALID_CODE: "invalid code",
+        MENU_MEDIA_ID_SIZE: "invalid button media_id size",
+        MENU_SUB_MEDIA_ID_SIZE: "invalid sub button media_id size",
+        INVALID_SCENE: "invalid scene",
+        DEPOSIT_STOCK: "invalid use DepositCodeMode, make sure sku.quantity>DepositCode.quantity",
+        INVALID_WEAPP_PAGEPATH: "invalid weapp pagepath",
+        INVALID_WEAPP_APPID: "invalid weapp appid",
+        MISSING_OPENID: "missing openid",
+        MISSING_CODE: "missing code",
+        QRCODE_COUNT_LIMIT: "qrcode count out of limit",
+        STOCK_OUT: "stock is out of limit",
+        CARD_LIST_SIZE: "card_list_size out of limit",
+        INVALID_TAG_ID: "invalid tag id",
+        MENU_NOT_EXIST: "menu no exist",
+        NOT_CONDITIONAL_MENU: "this menu is not conditionalmenu",
+        NO_DEFAULT_MENU: "there is no selfmenu, please create selfmenu first",
+        MATCHRULE_EMPTY: "match rule empty",
+        MENU_DOMAIN_LIMIT: "domain count reach limit",
+        MENU_INVALID_URL: "contain invalid url",
+        # No source gives 65320's errmsg: our wording.
+        MATCHRULE_UNSUPPORTED: "matchrule only supports tag_id",
+    }
+)
 
 
 class ApiError(Exception):

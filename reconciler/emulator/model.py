@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 JSON = dict[str, Any]
@@ -58,6 +58,10 @@ class Card:
     create_time: int
     update_time: int
     review_due: float | None = None
+    # For auditors: when it was created (emulator clock), every successful modifystock delta, users' claims.
+    created_at: float = 0.0
+    stock_ops: list[int] = field(default_factory=list)
+    claimed: int = 0
 
     @property
     def deleted(self) -> bool:

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from . import errors as e
+from .assets import Assets
+from .calls import DEFAULT_LIMIT, CallLog
 from .clock import Clock
 from .config import ReviewMode
+from .faults import parse_faults
 from .model import DELETE, JSON, NOT_VERIFY, VERIFY_OK, Card
 from .rules import MAX_QUANTITY, NewCard, UpdatePlan
 from .tokens import TokenBook
@@ -45,13 +48,39 @@ def make_card_id(seed: int, appid: str, number: int) -> str:
 
 
 class Store:
-    def __init__(self, *, seed: int = 0, review: ReviewMode | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        review: ReviewMode | None = None,
+        clock: Clock | None = None,
+        call_limit: int = DEFAULT_LIMIT,
+    ) -> None:
         self.seed = seed
         self.review = review or ReviewMode("instant")
         self.clock = clock or Clock()
         self.accounts: dict[str, Account] = {}
         self.tokens = TokenBook(seed)
-        self.dirty = False
+        # Menus, whitelist, landing pages, QR codes, deposited codes (assets.py).
+        self.assets = Assets()
+        # Faults: the active spec (canonical text), the rate/quota counters, the call log.
+        self.fault_spec = ""
+        self.fault_usage: dict[str, tuple[str, int]] = {}
+        self.calls = CallLog(call_limit)
+        # Bumped on every change, so a caller can tell whether a request changed anything.
+        self.revision = 0
+        self._dirty = False
+
+    @property
+    def dirty(self) -> bool:
+        """Changed since the last save."""
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if value:
+            self.revision += 1
+        self._dirty = value
 
     def now(self) -> float:
         return self.clock.now()
@@ -78,6 +107,11 @@ class Store:
     def token_owner(self, token: str) -> str:
         return self.tokens.verify(token, self.now())
 
+    def invalidate_token(self, token: str, *, expired: bool) -> None:
+        """A fault: the token stops working now (then answers 42001 if ``expired``, else 40001)."""
+        self.tokens.invalidate(token, self.now(), expired)
+        self.dirty = True
+
     # ------------------------------------------------------------ cards
 
     def create_card(self, appid: str, new: NewCard) -> Card:
@@ -98,6 +132,7 @@ class Store:
             total_quantity=new.quantity,
             create_time=now,
             update_time=now,
+            created_at=self.now(),
         )
         account.cards[card_id] = card
         self.submit_for_review(card)
@@ -136,6 +171,7 @@ class Store:
             raise e.ApiError(e.INVALID_STOCK)
         card.quantity += delta
         card.total_quantity += delta
+        card.stock_ops.append(delta)
         self.dirty = True
 
     def delete(self, card: Card) -> None:
@@ -176,6 +212,9 @@ class Store:
                 for appid, a in self.accounts.items()
             },
             "tokens": self.tokens.to_json(),
+            "assets": self.assets.to_json(self.now()),
+            "faults": {"spec": self.fault_spec, "usage": {k: list(v) for k, v in self.fault_usage.items()}},
+            "calls": self.calls.to_json(),
         }
 
     def save(self, path: Path) -> None:
@@ -196,10 +235,20 @@ class Store:
         self.dirty = False
 
     @classmethod
-    def load(cls, path: Path, *, seed: int = 0, review: ReviewMode | None = None, clock: Clock | None = None) -> Store:
+    def load(
+        cls,
+        path: Path,
+        *,
+        seed: int = 0,
+        review: ReviewMode | None = None,
+        clock: Clock | None = None,
+        call_limit: int = DEFAULT_LIMIT,
+    ) -> Store:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls._from_json(data, seed=seed, review=review, clock=clock)
+            store = cls._from_json(data, seed=seed, review=review, clock=clock)
+            store.calls = CallLog.from_json(data.get("calls"), call_limit)
+            return store
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{path} is not a readable emulator data file: {exc}") from exc
 
@@ -213,4 +262,8 @@ class Store:
             cards = (Card.from_json(c) for c in raw["cards"])
             store.accounts[str(appid)] = Account({c.card_id: c for c in cards}, int(raw["next_card"]))
         store.tokens = TokenBook.from_json(seed, data["tokens"])
+        store.assets = Assets.from_json(data.get("assets"))
+        faults = data.get("faults") or {"spec": "", "usage": {}}
+        store.fault_spec = str(parse_faults(str(faults["spec"])))
+        store.fault_usage = {str(k): (str(v[0]), int(v[1])) for k, v in faults["usage"].items()}
         return store

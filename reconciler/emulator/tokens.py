@@ -81,6 +81,16 @@ class TokenBook:
             raise e.ApiError(e.ACCESS_TOKEN_EXPIRED)
         return record.appid
 
+    def invalidate(self, token: str, now: float, expired: bool) -> None:
+        """The token stops working at ``now``: expired (42001) or revoked (40001)."""
+        record = self.records.get(token)
+        if record is None:
+            return
+        if expired:
+            record.expires_at = min(record.expires_at, now)
+        else:
+            record.revoked_at = now if record.revoked_at is None else min(record.revoked_at, now)
+
     def _issue(self, appid: str, kind: str, now: float, ttl: int, overlap: int) -> str:
         self._retire(appid, kind, now, overlap)
         self.counter += 1

@@ -1,0 +1,98 @@
+"""Under faults: the campaign in small, kill -9 at random points, two applies in two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.fault_campaign import DEFAULT_FAULTS, run_campaign
+
+
+async def test_fault_campaign_keeps_every_invariant(tmp_path: Path) -> None:
+    figures = await run_campaign(rounds=60, seed=5, faults=DEFAULT_FAULTS, directory=tmp_path)
+    assert sum(figures.faults_injected.values()) >= 150, figures.table()
+    assert figures.faults_injected["drop"] > 0 and figures.faults_injected["reset"] > 0
+    assert figures.ok, figures.table()
+
+
+def many_cards(directory: Path, count: int) -> None:
+    """A manifest of `count` coupons, each traceable to its key by its title."""
+    cards: dict[str, Any] = {}
+    for number in range(count):
+        cards[f"card-{number:02d}"] = {
+            "card_type": "GIFT",
+            "base_info": {
+                "logo_url": "https://mmbiz.qpic.cn/mmbiz/logo.png",
+                "brand_name": "中断测试",
+                "code_type": "CODE_TYPE_TEXT",
+                "title": f"礼品{number:02d}",
+                "color": "Color020",
+                "notice": "出示使用",
+                "description": "说明",
+                "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 10, "fixed_begin_term": 0},
+                "sku": {"total_quantity": 100 + number},
+            },
+            "gift": "一杯咖啡",
+        }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "cards.yaml").write_text(yaml.safe_dump({"cards": cards}, allow_unicode=True), encoding="utf-8")
+
+
+def wxrec_process(directory: Path, *args: str, faults: str = "latency=15ms") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WXREC_EMULATOR_FAULTS": faults}
+    command = [sys.executable, "-m", "reconciler", *args, str(directory), "--api", "emulator"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def live_cards(directory: Path) -> list[dict[str, Any]]:
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    accounts = data["accounts"]
+    cards = next(iter(accounts.values()))["cards"]
+    return [c for c in cards if c["status"] != "CARD_STATUS_DELETE"]
+
+
+def test_kill_9_at_random_points_then_rerun_converges_without_duplicates(tmp_path: Path) -> None:
+    directory = tmp_path / "shop"
+    many_cards(directory, 40)
+    rng = random.Random(9)
+    progress = []
+    for _ in range(6):
+        process = wxrec_process(directory, "apply", "--auto-approve", faults="latency=40ms")
+        time.sleep(rng.uniform(0.3, 0.9))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        progress.append(len(live_cards(directory)) if (directory / ".wxrec" / "emulator.json").exists() else 0)
+    assert sum(0 < made < 40 for made in progress) >= 3, f"kills should land mid-apply: {progress}"
+    final = wxrec_process(directory, "apply", "--auto-approve", faults="none")
+    output = final.communicate(timeout=120)[0].decode()
+    assert final.returncode == 0, output
+    cards = live_cards(directory)
+    titles = sorted(str(c["base"]["title"]) for c in cards)
+    assert titles == [f"礼品{n:02d}" for n in range(40)], "each card exists exactly once"
+    state = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    assert {r["id"] for r in state["resources"].values()} == {c["card_id"] for c in cards}
+    assert state["intents"] == {}
+    check = wxrec_process(directory, "plan", "--detailed-exitcode", faults="none")
+    assert check.wait(timeout=60) == 0, check.communicate()[0].decode()
+
+
+def test_two_applies_in_two_processes_one_waits_and_nothing_is_duplicated(tmp_path: Path) -> None:
+    directory = tmp_path / "shop"
+    many_cards(directory, 10)
+    first = wxrec_process(directory, "apply", "--auto-approve", "--lock-timeout", "120")
+    time.sleep(0.3)
+    second = wxrec_process(directory, "apply", "--auto-approve", "--lock-timeout", "120")
+    outputs = [p.communicate(timeout=120)[0].decode() for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert sum("Apply complete: 10 done" in out for out in outputs) == 1, outputs
+    assert sum("No changes." in out for out in outputs) == 1, outputs
+    assert len(live_cards(directory)) == 10
