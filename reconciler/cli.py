@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+import jsonschema
 
 from reconciler import __version__
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
@@ -24,12 +25,18 @@ from reconciler.engine import (
     Options,
     apply_plan,
     check_state_binding,
+    drift_report,
     make_plan,
+    offline_plan,
     plan_for_apply,
+    stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.manifest import Manifest, load_manifest
+from reconciler.manifest import Manifest, load_manifest, load_schema
+from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
+from reconciler.render.drift import render_drift_markdown, render_drift_text
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
 from reconciler.state import FileBackend, State, ensure_state_dir
 from reconciler.wechat.cards import CardApi
@@ -51,6 +58,7 @@ class RunSettings:
     parallelism: int
     allow_duplicate: bool
     destroy_threshold: float
+    refresh: bool
 
     def options(self) -> Options:
         return Options(
@@ -58,6 +66,7 @@ class RunSettings:
             parallelism=self.parallelism,
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
+            refresh=self.refresh,
         )
 
 
@@ -85,7 +94,23 @@ def run_options(command: F) -> F:
     """The options plan and apply share."""
     decorators = [
         *_connection_options(),
-        click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True),
+        click.option(
+            "--format",
+            "output",
+            type=click.Choice(["text", "markdown", "json"]),
+            default="text",
+            show_default=True,
+            help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json).",
+        ),
+        click.option(
+            "--refresh",
+            "-refresh",
+            "refresh",
+            type=click.BOOL,
+            default=True,
+            show_default=True,
+            help="false: plan against state's last-applied values without reading the live account.",
+        ),
         click.option(
             "--replace",
             "-replace",
@@ -169,14 +194,74 @@ def validate(manifest: Path) -> None:
 @cli.command()
 @run_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
-def plan(detailed_exitcode: bool, **kwargs: Any) -> None:
+@click.option(
+    "--out",
+    "-out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
+)
+def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
     result = asyncio.run(_plan(settings))
     _emit_plan(result, settings.output)
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
+    if out is not None:
+        out.write_text(_plan_json(result) + "\n", encoding="utf-8")
+        if settings.output == "text":
+            click.echo(
+                f"Saved the plan to {out}; apply exactly it with `wxrec apply {settings.manifest_path} --plan {out}`."
+            )
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+
+
+@cli.command()
+@run_options
+def drift(**kwargs: Any) -> None:
+    """Compare the live account with the manifests and state: exit 0 in sync, 2 drifted, 1 error.
+
+    Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
+    reported as stock to refill, never as drift."""
+    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
+    manifest = load_manifest(settings.manifest_path)
+    backend = _backend(settings, manifest)
+    result = asyncio.run(_plan(settings))
+    report = drift_report(result, backend.load())
+    if settings.output == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
+    elif settings.output == "markdown":
+        click.echo(render_drift_markdown(report), nl=False)
+    else:
+        click.echo(render_drift_text(report), nl=False)
+    click.get_current_context().exit(EXIT_OK if report["in_sync"] else EXIT_CHANGES)
+
+
+@cli.command()
+@click.argument("base")
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
+def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> None:
+    """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
+
+    For pull requests from forks, which get no secrets in CI: a reviewer still sees that a one-line edit
+    replaces a live card."""
+    head = load_manifest(manifest)
+    before = load_base_manifest(base, manifest)
+    saved = FileBackend(head.state_dir / "state.json")
+    palette = (saved.load() or State(appid="", endpoint="")).palette if saved.path.exists() else {}
+    result = offline_plan(before, head, f"manifests at {base}", palette)
+    _emit_plan(result, output, title="wxrec diff")
+    click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["manifest", "plan"]), default="manifest")
+def schema(which: str) -> None:
+    """Print the JSON Schema of manifests (for editors) or of plan documents."""
+    click.echo(json.dumps(load_schema(which), ensure_ascii=False, indent=2))
 
 
 @cli.command()
@@ -190,12 +275,19 @@ def plan(detailed_exitcode: bool, **kwargs: Any) -> None:
     show_default=True,
     help="Seconds to wait for the state lock.",
 )
-def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, **kwargs: Any) -> None:
+@click.option(
+    "--plan",
+    "saved_plan",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Apply exactly this saved plan (`plan -out`); refused if state or a live value it relied on changed.",
+)
+def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, saved_plan: Path | None, **kwargs: Any) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
-    report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout))
+    saved = _read_saved_plan(saved_plan) if saved_plan else None
+    report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, saved))
     if report is not None and report.failed:
         raise WxrecError(f"{len(report.failed)} action(s) failed (see above); state records what was done")
 
@@ -316,13 +408,35 @@ async def _plan(settings: RunSettings) -> Plan:
     manifest = load_manifest(settings.manifest_path)
     backend = _backend(settings, manifest)
     appid = _appid(manifest, settings.api)
+    if not settings.refresh:
+        current = backend.load()
+        endpoint = current.endpoint if current else _endpoint_label(settings.api)
+        return await make_plan(manifest, None, current, appid, endpoint, settings.options())
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
     return plan_result
 
 
+def _endpoint_label(api: str) -> str:
+    return EMULATOR if api == EMULATOR else api.rstrip("/")
+
+
+def _read_saved_plan(path: Path) -> Plan:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(document, load_schema("plan"))
+        return Plan.from_dict(document)
+    except (ValueError, jsonschema.ValidationError) as exc:
+        reason = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+        raise WxrecError(f"{path}: not a wxrec plan ({reason})") from None
+
+
+def _plan_json(plan_result: Plan) -> str:
+    return json.dumps(plan_result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+
 async def _apply(
-    settings: RunSettings, auto_approve: bool, allow_destroy: bool, lock_timeout: float
+    settings: RunSettings, auto_approve: bool, allow_destroy: bool, lock_timeout: float, saved: Plan | None
 ) -> ApplyReport | None:
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
     {"settled", "plan", "apply"} (apply is null when nothing ran)."""
@@ -337,11 +451,16 @@ async def _apply(
         async with connect(settings.api, manifest, appid) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
-            messages, plan_result = await plan_for_apply(manifest, api, state, backend, endpoint, settings.options())
+            if saved is None:
+                messages, plan_result = await plan_for_apply(
+                    manifest, api, state, backend, endpoint, settings.options()
+                )
+            else:
+                messages, plan_result = [], await _check_saved(saved, state, api, appid, endpoint, settings)
             if not as_json:
                 for message in messages:
                     click.echo(message)
-                _emit_plan(plan_result, "text")
+                _emit_plan(plan_result, settings.output)
             try:
                 if plan_result.refusals:
                     raise WxrecError("the plan was refused (see above); nothing was changed")
@@ -374,12 +493,32 @@ def _confirm(plan_result: Plan, auto_approve: bool, allow_destroy: bool) -> bool
     return True
 
 
-def _emit_plan(plan_result: Plan, output: str) -> None:
-    document = plan_result.to_dict()
+async def _check_saved(
+    saved: Plan, state: State, api: CardApi, appid: str, endpoint: str, settings: RunSettings
+) -> Plan:
+    """A saved plan applies only to the account, endpoint, state and live values it was made from."""
+    if (saved.appid, saved.endpoint) != (appid, endpoint):
+        raise WxrecError(f"the plan is for {saved.appid} at {saved.endpoint}, not {appid} at {endpoint}")
+    if not saved.refreshed:
+        raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
+    reasons = await stale_reasons(saved, state, api, settings.parallelism)
+    if reasons:
+        raise WxrecError("the saved plan is stale; nothing was changed:\n  " + "\n  ".join(reasons))
+    return saved
+
+
+def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> None:
     if output == "json":
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(_plan_json(plan_result))
+    elif output == "markdown":
+        click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
     else:
-        click.echo(render_plan(document, color=sys.stdout.isatty()), nl=False)
+        click.echo(render_plan(plan_result.to_dict(), color=_colour()), nl=False)
+
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR (https://no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def _emit_report(report: ApplyReport) -> None:

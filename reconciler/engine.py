@@ -8,8 +8,10 @@ from typing import Any
 
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
-from reconciler.plan import Action, Plan
+from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources.cards import kind as cards
+from reconciler.resources.cards.diff import CardRecord
+from reconciler.resources.cards.model import Palette
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
@@ -25,6 +27,8 @@ class Options:
     destroy_threshold: float = 0.25
     # … unless it is no more than this many, so that small accounts are not blocked.
     destroy_minimum: int = 3
+    # False: plan against what state says was last applied, reading nothing live.
+    refresh: bool = True
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -47,8 +51,9 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
 
 
 async def make_plan(
-    manifest: Manifest, api: CardApi, state: State | None, appid: str, endpoint: str, options: Options
+    manifest: Manifest, api: CardApi | None, state: State | None, appid: str, endpoint: str, options: Options
 ) -> Plan:
+    """The plan for the manifests against the live account (or, without refresh, against state)."""
     plan = Plan(appid=appid, endpoint=endpoint)
     plan.warnings = check_state_binding(state, appid, endpoint)
     if state is not None:
@@ -58,7 +63,16 @@ async def make_plan(
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
             for address, intent in sorted(state.intents.items())
         ]
-    live = await cards.read_live(api, state, options.parallelism)
+    if options.refresh:
+        assert api is not None
+        live = await cards.read_live(api, state, options.parallelism)
+    else:
+        live = cards.live_from_state(state)
+        plan.refreshed = False
+        plan.warnings.append(
+            "the live account was not read (--refresh=false): compared with state's last-applied values"
+        )
+    plan.palette = live.palette.names
     desired = cards.desired_cards(manifest.cards, live.palette)
     unknown = sorted(options.replace - set(desired))
     if unknown:
@@ -66,8 +80,10 @@ async def make_plan(
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
     card_records = cards.records(state)
     plan.changes, plan.unmanaged = cards.plan_cards(desired, live, card_records, options.replace)
+    if not plan.refreshed:
+        plan.unmanaged = []
     plan.refusals = cards.refusals(plan.changes, card_records, time.time())
-    if not options.allow_duplicate:
+    if not options.allow_duplicate and api is not None and plan.refreshed:
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
     plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
@@ -124,6 +140,8 @@ async def apply_plan(
 ) -> ApplyReport:
     """Carry out the plan in order; one failure does not stop the independent changes after it."""
     parallelism = (options or Options()).parallelism
+    if plan.palette:
+        state.palette = plan.palette
     applier = cards.CardApplier(api, state, lambda: backend.write(state), parallelism)
     report = ApplyReport()
     for change in plan.ordered():
@@ -139,3 +157,104 @@ async def apply_plan(
             continue
         report.outcomes.append(Outcome(change.address, str(change.action), True, message))
     return report
+
+
+async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int) -> list[str]:
+    """Why a saved plan no longer describes the account: state moved on, or a live value it relied on changed.
+
+    Stock is exempt: claims move it all the time, and stock actions converge to their target anyway."""
+    reasons = []
+    if saved.state_lineage is not None and saved.state_lineage != state.lineage:
+        reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
+    if saved.state_serial != state.serial:
+        reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
+    relied_on = {c.id: c for c in saved.changes if c.id and c.before}
+    if not relied_on:
+        return reasons
+    palette = Palette(await api.colours())
+    live = await cards.read_cards(api, sorted(relied_on), parallelism, palette)
+    for card_id, change in sorted(relied_on.items()):
+        now = live.get(card_id)
+        planned = (change.before or {}).get("fields", {})
+        if now is None:
+            reasons.append(f"{change.address}: {card_id} is gone from WeChat")
+            continue
+        moved = sorted(p for p in set(planned) | set(now.fields) if planned.get(p) != now.fields.get(p))
+        if moved:
+            reasons.append(f"{change.address}: {', '.join(moved)} changed in WeChat since the plan was made")
+    return reasons
+
+
+def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, str]) -> Plan:
+    """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state."""
+    colours = Palette(palette)
+    base_cards = cards.desired_cards(base.cards, colours, strict=False)
+    plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
+    plan.changes = cards.offline_changes(base_cards, cards.desired_cards(head.cards, colours, strict=False))
+    base_records = {
+        address: CardRecord("", card.card_type, card.fields, card.stock, card.prevent_destroy)
+        for address, card in base_cards.items()
+    }
+    plan.refusals = cards.refusals(plan.changes, base_records, time.time())
+    return plan
+
+
+DRIFT_FORMAT_VERSION = 1
+
+
+def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
+    """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
+
+    Claims under a refill target are the campaign working: reported as stock to refill, never as drift."""
+    state_records = cards.records(state)
+    live: list[dict[str, Any]] = []
+    manifest: list[dict[str, Any]] = []
+    refills: list[dict[str, Any]] = []
+    for change in plan.ordered():
+        record = state_records.get(change.address)
+        entry = {"address": change.address, "id": change.id}
+        if change.action == Action.GONE:
+            live.append({**entry, "what": "deleted outside wxrec"})
+        elif change.action in (Action.CREATE, Action.DELETE):
+            verb = "added to" if change.action == Action.CREATE else "removed from"
+            manifest.append({**entry, "what": f"{verb} the manifests"})
+        elif change.action == Action.RETIRE:
+            manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
+        for attribute in change.changes:
+            applied = record.applied.get(attribute.path) if record else None
+            target = manifest if attribute.old == applied or record is None else live
+            what = "edited in the manifests" if target is manifest else "changed in WeChat by hand"
+            target.append(
+                {**entry, "what": what, "path": attribute.path, "live": attribute.old, "wanted": attribute.new}
+            )
+        if change.stock is not None:
+            _classify_stock(change, record, entry, live, manifest, refills)
+    return {
+        "format_version": DRIFT_FORMAT_VERSION,
+        "appid": plan.appid,
+        "endpoint": plan.endpoint,
+        "in_sync": not live and not manifest,
+        "live": live,
+        "manifest": manifest,
+        "refills": refills,
+    }
+
+
+def _classify_stock(
+    change: ResourceChange,
+    record: CardRecord | None,
+    entry: dict[str, Any],
+    live: list[dict[str, Any]],
+    manifest: list[dict[str, Any]],
+    refills: list[dict[str, Any]],
+) -> None:
+    stock = change.stock
+    assert stock is not None
+    numbers = {"quantity": stock.quantity, "total_quantity": stock.total_quantity, "delta": stock.delta}
+    applied_target = record.stock.target if record and record.stock else None
+    if applied_target != stock.target:
+        manifest.append({**entry, **numbers, "what": f"stock target changed to {stock.target}"})
+    elif stock.mode == "refill" and stock.delta > 0:
+        refills.append({**entry, **numbers, "what": f"{stock.delta} claimed since the last apply: to refill"})
+    else:
+        live.append({**entry, **numbers, "what": "stock changed in WeChat outside wxrec (modifystock)"})

@@ -67,6 +67,23 @@ class ResourceChange:
         data["action"] = str(self.action)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceChange:
+        stock = data.get("stock")
+        return cls(
+            address=data["address"],
+            action=Action(data["action"]),
+            id=data.get("id"),
+            review=bool(data.get("review")),
+            changes=[AttributeChange(**c) for c in data.get("changes", [])],
+            stock=StockChange(**stock) if stock else None,
+            reasons=list(data.get("reasons", [])),
+            notes=list(data.get("notes", [])),
+            retire_ids=list(data.get("retire_ids", [])),
+            before=data.get("before"),
+            after=data.get("after"),
+        )
+
 
 @dataclass
 class Plan:
@@ -78,6 +95,9 @@ class Plan:
     refusals: list[str] = field(default_factory=list)
     state_serial: int = 0
     state_lineage: str | None = None
+    refreshed: bool = True
+    # Colours read while planning; apply keeps them in state. Not part of the document.
+    palette: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def has_changes(self) -> bool:
@@ -104,9 +124,27 @@ class Plan:
             "appid": self.appid,
             "endpoint": self.endpoint,
             "state": {"serial": self.state_serial, "lineage": self.state_lineage},
+            "refreshed": self.refreshed,
             "summary": self.counts(),
             "changes": [c.to_dict() for c in self.ordered()],
             "unmanaged": sorted(self.unmanaged),
             "warnings": self.warnings,
             "refusals": self.refusals,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """A saved plan (`plan -out`), read back for `apply --plan`."""
+        if data.get("format_version") != PLAN_FORMAT_VERSION:
+            raise ValueError(f"plan format version {data.get('format_version')!r} is not {PLAN_FORMAT_VERSION}")
+        return cls(
+            appid=data["appid"],
+            endpoint=data["endpoint"],
+            changes=[ResourceChange.from_dict(c) for c in data["changes"]],
+            unmanaged=list(data["unmanaged"]),
+            warnings=list(data["warnings"]),
+            refusals=list(data["refusals"]),
+            state_serial=int(data["state"]["serial"]),
+            state_lineage=data["state"]["lineage"],
+            refreshed=bool(data["refreshed"]),
+        )

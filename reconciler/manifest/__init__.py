@@ -41,8 +41,9 @@ class Manifest:
 
 
 @cache
-def manifest_schema() -> dict[str, Any]:
-    text = resources.files("reconciler").joinpath("schemas/manifest.schema.json").read_text(encoding="utf-8")
+def load_schema(name: str) -> dict[str, Any]:
+    """One of the shipped JSON Schemas: `manifest` or `plan`."""
+    text = resources.files("reconciler").joinpath(f"schemas/{name}.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -62,7 +63,7 @@ def load_manifest(target: Path) -> Manifest:
 
 
 def schema_problems(document: Document) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(manifest_schema())
+    validator = jsonschema.Draft202012Validator(load_schema("manifest"))
     problems = []
     for error in validator.iter_errors(document.data):
         for leaf in _leaf_errors(error):

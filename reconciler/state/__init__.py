@@ -33,6 +33,8 @@ class State:
     serial: int = 0
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # card/getcolors as last read: --refresh=false and `wxrec diff` compare colours without the network.
+    palette: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class State:
             "endpoint": self.endpoint,
             "resources": dict(sorted(self.resources.items())),
             "intents": self.intents,
+            "palette": self.palette,
         }
 
     @classmethod
@@ -56,6 +59,7 @@ class State:
             serial=int(data["serial"]),
             resources=data.get("resources", {}),
             intents=data.get("intents", {}),
+            palette=data.get("palette", {}),
         )
 
 

@@ -56,8 +56,13 @@ def records(state: State | None) -> dict[str, CardRecord]:
     }
 
 
-def desired_cards(specs: Mapping[str, Mapping[str, Any]], palette: Palette) -> dict[str, DesiredCard]:
+def desired_cards(
+    specs: Mapping[str, Mapping[str, Any]], palette: Palette, *, strict: bool = True
+) -> dict[str, DesiredCard]:
+    """The manifest's cards in canonical form; `strict` refuses colours card/getcolors does not know."""
     cards = {key: desired_card(key, spec, palette) for key, spec in specs.items()}
+    if not strict:
+        return {card.address: card for card in cards.values()}
     unknown = [
         f"cards.{key}.base_info.color: {card.fields['base_info.color']!r} is not a colour of card/getcolors "
         f"(known: {', '.join(sorted(palette.names))})"
@@ -75,6 +80,26 @@ async def read_live(api: CardApi, state: State | None, parallelism: int) -> Card
     palette = Palette(colours)
     cards = await read_cards(api, sorted(owned_ids(records(state))), parallelism, palette)
     return CardsLive(palette, ids, cards)
+
+
+def live_from_state(state: State | None) -> CardsLive:
+    """For --refresh=false: each managed card as state says it was last applied, its stock at the target."""
+    if state is None or not state.palette:
+        raise WxrecError(
+            "--refresh=false plans against state, and there is none yet (or it predates colours): run one apply"
+        )
+    cards: dict[str, LiveCard | None] = {}
+    for record in records(state).values():
+        stock = record.stock or Stock("budget", 0)
+        cards[record.id] = LiveCard(
+            id=record.id,
+            card_type=record.card_type,
+            status=APPROVED,
+            fields=dict(record.applied),
+            quantity=stock.target,
+            total_quantity=stock.target,
+        )
+    return CardsLive(Palette(state.palette), sorted(cards), cards)
 
 
 def owned_ids(state_records: Mapping[str, CardRecord]) -> set[str]:
@@ -208,6 +233,22 @@ def plan_cards(
     owned = owned_ids(state_records)
     unmanaged = [card_id for card_id in live.ids if card_id not in owned]
     return changes, unmanaged
+
+
+def offline_changes(base: Mapping[str, DesiredCard], head: Mapping[str, DesiredCard]) -> list[ResourceChange]:
+    """`wxrec diff`: classify manifest edits as plan would, as if the base manifests were live and applied."""
+    changes = []
+    for address in sorted(set(base) | set(head)):
+        old = base.get(address)
+        record = None
+        live = None
+        if old is not None:
+            record = CardRecord("", old.card_type, old.fields, old.stock, old.prevent_destroy)
+            live = LiveCard("", old.card_type, APPROVED, dict(old.fields), old.stock.target, old.stock.target)
+        change = plan_card(address, head.get(address), live, record)
+        if change is not None:
+            changes.append(change)
+    return changes
 
 
 def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:

@@ -1,0 +1,132 @@
+"""The plan as a pull-request comment: summary table, destructive actions first, a fold per resource.
+
+Rendered from the plan document alone. It stays under a code host's comment limit by folding the longest
+sections and saying which were folded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.render.text import HEADLINES, format_value, summary_line
+
+COMMENT_LIMIT = 65_536
+# Room for the folding note and a code host's own wrapping.
+BUDGET = COMMENT_LIMIT - 2_000
+DESTRUCTIVE = ("replace", "delete", "retire")
+
+
+def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan") -> str:
+    head = _head(plan, title)
+    sections = [_section(change) for change in plan["changes"]]
+    tail = _tail(plan)
+    folded: list[str] = []
+    while len(head) + sum(map(len, sections)) + len(tail) > BUDGET:
+        index = max(range(len(sections)), key=lambda i: len(sections[i]))
+        change = plan["changes"][index]
+        if change["address"] in folded:
+            break
+        sections[index] = _folded_section(change)
+        folded.append(change["address"])
+    if folded:
+        tail += (
+            f"\n_Folded to fit a {COMMENT_LIMIT:,}-character comment: {', '.join(f'`{a}`' for a in folded)}. "
+            "`wxrec plan --format json` has every value._\n"
+        )
+    return head + "".join(sections) + tail
+
+
+def _head(plan: dict[str, Any], title: str) -> str:
+    lines = [f"### {title} for `{plan['appid']}` at `{plan['endpoint']}`", ""]
+    if not plan.get("refreshed", True):
+        lines += [
+            "> The live account was **not read** (`--refresh=false`): compared with state's last-applied values.",
+            "",
+        ]
+    destructive = [c for c in plan["changes"] if c["action"] in DESTRUCTIVE]
+    if destructive:
+        items = ", ".join(f"`{c['address']}` ({_verb(c)})" for c in destructive)
+        lines += [f"> [!CAUTION]\n> **Destructive:** {items}", ""]
+    for refusal in plan["refusals"]:
+        lines += [f"> [!WARNING]\n> **Refused:** {_inline(refusal)}", ""]
+    for warning in plan["warnings"]:
+        lines += [f"> **Warning:** {_inline(warning)}", ""]
+    counts = plan["summary"]
+    review = sum(1 for c in plan["changes"] if c["review"])
+    lines += [
+        "| create | update | back to review | stock | replace | delete | deleted outside wxrec |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {counts['create']} | {counts['update']} | {review} | {counts['stock']} | {counts['replace']} "
+        f"| {counts['delete'] + counts['retire']} | {counts['gone']} |",
+        "",
+        f"**{summary_line(plan)}**",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _tail(plan: dict[str, Any]) -> str:
+    unmanaged = plan["unmanaged"]
+    if not unmanaged:
+        return ""
+    shown = ", ".join(f"`{i}`" for i in unmanaged[:20])
+    more = f" and {len(unmanaged) - 20} more" if len(unmanaged) > 20 else ""
+    return f"\n{len(unmanaged)} unmanaged live card(s), never touched: {shown}{more}\n"
+
+
+def _verb(change: dict[str, Any]) -> str:
+    return str(HEADLINES[change["action"]][2]).removeprefix("will be ")
+
+
+def _summary(change: dict[str, Any]) -> str:
+    symbol = HEADLINES[change["action"]][0]
+    card_id = f" ({change['id']})" if change.get("id") else ""
+    review = " — goes back to review" if change["review"] else ""
+    return f"<summary><code>{symbol}</code> <b>{change['address']}</b>{card_id} {_verb(change)}{review}</summary>"
+
+
+def _section(change: dict[str, Any]) -> str:
+    lines = ["<details>", _summary(change), ""]
+    lines += [f"- because {_inline(reason)}" for reason in change["reasons"]]
+    rows = _rows(change)
+    if rows:
+        lines += ["", "| field | before | after | |", "| --- | --- | --- | --- |", *rows]
+    lines += [f"- {_inline(note)}" for note in change["notes"]]
+    if change["retire_ids"]:
+        lines.append(f"- deletes old card(s) {', '.join(change['retire_ids'])}: the replacement passed review")
+    return "\n".join([*lines, "", "</details>", "", ""])
+
+
+def _folded_section(change: dict[str, Any]) -> str:
+    count = len(change["changes"]) + len(change["after"]["fields"] if change["action"] == "create" else ())
+    return "\n".join(["<details>", _summary(change), "", f"_{count} value(s) folded._", "", "</details>", "", ""])
+
+
+def _rows(change: dict[str, Any]) -> list[str]:
+    if change["action"] == "create":
+        after = change["after"]
+        rows = [f"| `card_type` | | {after['card_type']} | |"]
+        rows += [f"| `{p}` | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]
+        stock = after["stock"]
+        return [*rows, f"| stock | | {stock['target']} ({stock['mode']}) | |"]
+    rows = []
+    for attribute in change["changes"]:
+        path = attribute["path"]
+        tag = "forces replacement" if attribute["forces_replace"] else "re-review" if attribute["review"] else ""
+        tag = "reset: no longer in the manifest" if attribute["reset"] else tag
+        rows.append(f"| `{path}` | {_cell(path, attribute['old'])} | {_cell(path, attribute['new'])} | {tag} |")
+    stock = change["stock"]
+    if stock:
+        before, after = stock["quantity"], stock["quantity"] + stock["delta"]
+        rows.append(f"| stock ({stock['mode']}) | {before} claimable | {after} claimable | {stock['delta']:+d} |")
+    return rows
+
+
+def _cell(path: str, value: Any) -> str:
+    return _inline(format_value(path, value))
+
+
+def _inline(text: str) -> str:
+    """Text safe inside a table cell or a one-line quote: no raw newlines, pipes or HTML."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return escaped.replace("\r", "").replace("\n", "<br>")
