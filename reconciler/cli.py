@@ -254,6 +254,8 @@ def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> Non
     palette = (saved.load() or State(appid="", endpoint="")).palette if saved.path.exists() else {}
     result = offline_plan(before, head, f"manifests at {base}", palette)
     _emit_plan(result, output, title="wxrec diff")
+    if result.refusals:
+        raise WxrecError("apply would refuse these changes (see above)")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
 
@@ -409,9 +411,8 @@ async def _plan(settings: RunSettings) -> Plan:
     backend = _backend(settings, manifest)
     appid = _appid(manifest, settings.api)
     if not settings.refresh:
-        current = backend.load()
-        endpoint = current.endpoint if current else _endpoint_label(settings.api)
-        return await make_plan(manifest, None, current, appid, endpoint, settings.options())
+        endpoint = _endpoint_label(settings.api)
+        return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options())
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
     return plan_result
@@ -513,7 +514,7 @@ def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> 
     elif output == "markdown":
         click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
     else:
-        click.echo(render_plan(plan_result.to_dict(), color=_colour()), nl=False)
+        click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
 
 
 def _colour() -> bool:

@@ -19,3 +19,22 @@ def example_dir(tmp_path: Path) -> Path:
     target = tmp_path / "coffee-shop"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".wxrec"))
     return target
+
+
+@pytest.fixture(autouse=True)
+def every_plan_document_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every plan document any test produces must validate against schemas/plan.schema.json."""
+    import jsonschema
+
+    from reconciler.manifest import load_schema
+    from reconciler.plan import Plan
+
+    validator = jsonschema.Draft202012Validator(load_schema("plan"))
+    original = Plan.to_dict
+
+    def checked(self: Plan) -> dict[str, object]:
+        document = original(self)
+        validator.validate(document)
+        return document
+
+    monkeypatch.setattr(Plan, "to_dict", checked)

@@ -38,14 +38,14 @@ def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan") -> str:
 
 def _head(plan: dict[str, Any], title: str) -> str:
     lines = [f"### {title} for `{plan['appid']}` at `{plan['endpoint']}`", ""]
-    if not plan.get("refreshed", True):
+    if not plan.get("refreshed", True) and title == "wxrec plan":
         lines += [
             "> The live account was **not read** (`--refresh=false`): compared with state's last-applied values.",
             "",
         ]
     destructive = [c for c in plan["changes"] if c["action"] in DESTRUCTIVE]
     if destructive:
-        items = ", ".join(f"`{c['address']}` ({_verb(c)})" for c in destructive)
+        items = ", ".join(f"`{c['address']}` {_verb(c).split(' (')[0]}" for c in destructive)
         lines += [f"> [!CAUTION]\n> **Destructive:** {items}", ""]
     for refusal in plan["refusals"]:
         lines += [f"> [!WARNING]\n> **Refused:** {_inline(refusal)}", ""]
@@ -74,8 +74,19 @@ def _tail(plan: dict[str, Any]) -> str:
     return f"\n{len(unmanaged)} unmanaged live card(s), never touched: {shown}{more}\n"
 
 
+VERBS = {
+    "create": "created",
+    "update": "updated in place",
+    "stock": "stock changed",
+    "replace": "replaced (new card first, old one deleted after review)",
+    "retire": "old card(s) deleted",
+    "delete": "deleted",
+    "gone": "deleted outside wxrec",
+}
+
+
 def _verb(change: dict[str, Any]) -> str:
-    return str(HEADLINES[change["action"]][2]).removeprefix("will be ")
+    return VERBS[change["action"]]
 
 
 def _summary(change: dict[str, Any]) -> str:
@@ -90,7 +101,7 @@ def _section(change: dict[str, Any]) -> str:
     lines += [f"- because {_inline(reason)}" for reason in change["reasons"]]
     rows = _rows(change)
     if rows:
-        lines += ["", "| field | before | after | |", "| --- | --- | --- | --- |", *rows]
+        lines += ["", "| field | before | after | |", "| --- | --- | --- | --- |", *rows, ""]
     lines += [f"- {_inline(note)}" for note in change["notes"]]
     if change["retire_ids"]:
         lines.append(f"- deletes old card(s) {', '.join(change['retire_ids'])}: the replacement passed review")

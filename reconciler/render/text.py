@@ -21,8 +21,8 @@ HEADLINES = {
 }
 
 
-def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
-    lines = [f"wxrec plan for account {plan['appid']} at {plan['endpoint']}", ""]
+def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxrec plan") -> str:
+    lines = [f"{title} for account {plan['appid']} at {plan['endpoint']}", ""]
     for warning in plan["warnings"]:
         lines.append(_style(f"Warning: {warning}", "yellow", color))
     destructive = [c["address"] for c in plan["changes"] if c["action"] in ("replace", "delete", "retire")]

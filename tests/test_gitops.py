@@ -1,0 +1,245 @@
+"""GitOps: output formats (golden files), saved plans, --refresh=false, drift, the offline diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("WXREC_UPDATE_GOLDEN") == "1"
+
+
+def wxrec(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def edit(directory: Path, old: str, new: str) -> None:
+    path = directory / "cards.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def apply_ok(directory: Path, *extra: str) -> None:
+    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
+    assert result.exit_code == 0, result.output
+
+
+def card_id(directory: Path, key: str) -> str:
+    return str(json.loads(wxrec("state", "show", directory, f"cards.{key}").output)["id"])
+
+
+def stable(text: str, directory: Path) -> str:
+    """Outputs are byte-identical for identical inputs; state's lineage (a uuid) and the temp path are inputs."""
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "LINEAGE", text)
+    return text.replace(str(directory), "MANIFESTS")
+
+
+def scenario(directory: Path, name: str) -> None:
+    """Bring the example's account to the state each golden file describes."""
+    if name == "create":
+        return
+    apply_ok(directory)
+    if name == "update":
+        edit(directory, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
+        edit(directory, "get_limit: 2", "get_limit: 3")
+    elif name == "replace":
+        edit(directory, "title: 拿铁满30减8元", "title: 拿铁满30减10元")
+    elif name == "delete":
+        text = (directory / "cards.yaml").read_text(encoding="utf-8")
+        start, end = text.index("  breakfast-set:"), text.index("  member:")
+        (directory / "cards.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    elif name == "stock":
+        claimed = wxrec(
+            "emulator",
+            "claim",
+            "--data",
+            directory / ".wxrec" / "emulator.json",
+            card_id(directory, "weekday-discount"),
+            "12",
+        )
+        assert claimed.exit_code == 0, claimed.output
+
+
+@pytest.mark.parametrize("name", ["create", "update", "replace", "delete", "stock", "noop"])
+@pytest.mark.parametrize("output", ["text", "markdown", "json"])
+def test_golden_plans(example_dir: Path, name: str, output: str) -> None:
+    scenario(example_dir, name)
+    result = wxrec("plan", example_dir, "--api", "emulator", "--format", output)
+    assert result.exit_code == 0, result.output
+    again = wxrec("plan", example_dir, "--api", "emulator", "--format", output)
+    assert again.output == result.output, "the same inputs give byte-identical output"
+    golden = GOLDEN / f"plan-{name}.{ {'text': 'txt', 'markdown': 'md', 'json': 'json'}[output] }"
+    text = stable(result.output, example_dir)
+    if UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_markdown_stays_under_the_comment_limit_by_folding() -> None:
+    fields = {f"base_info.field_{i}": "很长的说明文字" * 20 for i in range(30)}
+    change = {
+        "address": "cards.x",
+        "action": "create",
+        "id": None,
+        "review": False,
+        "changes": [],
+        "stock": None,
+        "reasons": [],
+        "notes": [],
+        "retire_ids": [],
+        "before": None,
+        "after": {"card_type": "CASH", "fields": fields, "stock": {"mode": "budget", "target": 1}},
+    }
+    changes = [{**change, "address": f"cards.c{i:03d}"} for i in range(60)]
+    summary = dict.fromkeys(("create", "update", "stock", "replace", "delete", "retire", "gone"), 0)
+    plan = {
+        "appid": "wx0123456789abcdef",
+        "endpoint": "emulator",
+        "changes": changes,
+        "summary": {**summary, "create": 60},
+        "unmanaged": [],
+        "warnings": [],
+        "refusals": [],
+        "refreshed": True,
+    }
+    text = render_markdown(plan)
+    assert len(text) <= COMMENT_LIMIT
+    assert "_Folded to fit a 65,536-character comment:" in text
+    assert text.count("<details>") == 60, "every resource keeps its section, folded or not"
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(example_dir: Path, tmp_path: Path) -> None:
+    apply_ok(example_dir)
+    edit(example_dir, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
+    # a console edit to the card the plan relied on makes it stale
+    data = example_dir / ".wxrec" / "emulator.json"
+    account = json.loads(data.read_text(encoding="utf-8"))
+    cards = next(iter(account["accounts"].values()))["cards"]
+    target = next(c for c in cards if c["card_id"] == card_id(example_dir, "breakfast-set"))
+    target["base"]["notice"] = "控制台改过"
+    data.write_text(json.dumps(account, ensure_ascii=False), encoding="utf-8")
+    before = (example_dir / ".wxrec" / "state.json").read_text(encoding="utf-8")
+    stale = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert stale.exit_code == 1 and "base_info.notice changed in WeChat since the plan was made" in stale.output
+    assert (example_dir / ".wxrec" / "state.json").read_text(encoding="utf-8") == before
+
+
+def test_saved_plan_is_refused_after_another_apply(example_dir: Path, tmp_path: Path) -> None:
+    apply_ok(example_dir)
+    edit(example_dir, "get_limit: 2", "get_limit: 3")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
+    fresh = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert fresh.exit_code == 0 and "Apply complete: 1 done" in fresh.output
+    edit(example_dir, "get_limit: 3", "get_limit: 4")
+    second = tmp_path / "second.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", second).exit_code == 0
+    apply_ok(example_dir)
+    stale = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", second)
+    assert stale.exit_code == 1 and "state serial is" in stale.output
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format_version": 1}', encoding="utf-8")
+    refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", broken)
+    assert refused.exit_code == 1 and "not a wxrec plan" in refused.output
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no socket may be opened")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_refresh_false_reads_nothing_live(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    apply_ok(example_dir)
+    edit(example_dir, "get_limit: 2", "get_limit: 3")
+    import reconciler.cli
+
+    def no_connection(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("--refresh=false must not connect")
+
+    monkeypatch.setattr(reconciler.cli, "connect", no_connection)
+    production = wxrec("plan", example_dir, "--api", "https://api.weixin.qq.com", "--refresh", "false")
+    assert production.exit_code == 1 and "never be used against the real WeChat API" in production.output
+    result = wxrec("plan", example_dir, "--api", "emulator", "-refresh=false", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert "was **not read** (`--refresh=false`)" in result.output
+    assert "| `base_info.get_limit` | 2 | 3 |" in result.output
+
+
+def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    data = example_dir / ".wxrec" / "emulator.json"
+    assert wxrec("emulator", "claim", "--data", data, card_id(example_dir, "weekday-discount"), "5").exit_code == 0
+    claims_only = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
+    assert claims_only.exit_code == 0, claims_only.output
+    assert json.loads(claims_only.output)["refills"][0]["address"] == "cards.weekday-discount"
+    account = json.loads(data.read_text(encoding="utf-8"))
+    cards = next(iter(account["accounts"].values()))["cards"]
+    next(c for c in cards if c["card_id"] == card_id(example_dir, "latte-voucher"))["base"]["notice"] = "控制台改过"
+    next(c for c in cards if c["card_id"] == card_id(example_dir, "member"))["status"] = "CARD_STATUS_DELETE"
+    data.write_text(json.dumps(account, ensure_ascii=False), encoding="utf-8")
+    edit(example_dir, "每日十一点前使用", "每日十点前使用")
+    result = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
+    assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert {(i["address"], i.get("path")) for i in report["live"]} == {
+        ("cards.latte-voucher", "base_info.notice"),
+        ("cards.member", None),
+    }
+    assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.breakfast-set", "base_info.notice")]
+
+
+def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, example_dir: Path, no_network: None) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
+    edit(example_dir, "title: 拿铁满30减8元", "title: 拿铁满30减10元")
+    edit(example_dir, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
+    result = wxrec("diff", "HEAD", example_dir, "--format", "json", "--detailed-exitcode")
+    assert result.exit_code == 2, result.output
+    changes = {c["address"]: c for c in json.loads(result.output)["changes"]}
+    assert changes["cards.latte-voucher"]["action"] == "replace"
+    assert changes["cards.breakfast-set"]["action"] == "update" and changes["cards.breakfast-set"]["review"]
+    assert set(changes) == {"cards.latte-voucher", "cards.breakfast-set"}
+    unknown = wxrec("diff", "no-such-ref", example_dir)
+    assert unknown.exit_code == 1 and "git rev-parse" in unknown.output
+
+
+def test_diff_against_a_directory(tmp_path: Path, example_dir: Path, no_network: None) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    for name in ("account.yaml", "cards.yaml"):
+        (base / name).write_bytes((example_dir / name).read_bytes())
+    text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
+    (example_dir / "cards.yaml").write_text(text[: text.index("  member:")], encoding="utf-8")
+    result = wxrec("diff", base, example_dir)
+    assert result.exit_code == 1, "deleting a prevent_destroy card is refused even offline"
+    assert "- cards.member will be deleted" in result.output
+    assert "lifecycle.prevent_destroy forbids this delete" in result.output
+
+
+def test_schema_command_prints_both_schemas() -> None:
+    manifest = json.loads(wxrec("schema").output)
+    plan = json.loads(wxrec("schema", "plan").output)
+    assert manifest["title"] == "wxrec manifest" and plan["title"] == "wxrec plan document"
