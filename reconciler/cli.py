@@ -415,6 +415,7 @@ async def _plan(settings: RunSettings) -> Plan:
         return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options())
     async with connect(settings.api, manifest, appid) as (api, endpoint):
         plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
+    plan_result.warnings += _ci_warnings(backend)
     return plan_result
 
 
@@ -458,6 +459,7 @@ async def _apply(
                 )
             else:
                 messages, plan_result = [], await _check_saved(saved, state, api, appid, endpoint, settings)
+            plan_result.warnings += _ci_warnings(backend)
             if not as_json:
                 for message in messages:
                     click.echo(message)
@@ -532,6 +534,16 @@ def _emit_report(report: ApplyReport) -> None:
 
 def _backend(settings: RunSettings, manifest: Manifest) -> FileBackend:
     return FileBackend(settings.state_path or manifest.state_dir / "state.json")
+
+
+def _ci_warnings(backend: FileBackend) -> list[str]:
+    """A throwaway CI runner forgets `.wxrec/` (git-ignored by default): say so before state is lost."""
+    if os.environ.get("CI") != "true" or ".wxrec" not in backend.path.parts:
+        return []
+    return [
+        f"CI=true and state is {backend.path}, which is not committed by default: runners are throwaway. "
+        "Keep state with --state on a path you commit back (see examples/ci/), or the next run starts empty"
+    ]
 
 
 def _appid(manifest: Manifest, api: str) -> str:

@@ -243,3 +243,11 @@ def test_schema_command_prints_both_schemas() -> None:
     manifest = json.loads(wxrec("schema").output)
     plan = json.loads(wxrec("schema", "plan").output)
     assert manifest["title"] == "wxrec manifest" and plan["title"] == "wxrec plan document"
+
+
+def test_ci_warns_that_a_git_ignored_state_file_is_lost(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    result = wxrec("plan", example_dir, "--api", "emulator")
+    assert "CI=true and state is" in result.output and "runners are throwaway" in result.output
+    committed = wxrec("plan", example_dir, "--api", "emulator", "--state", example_dir / "state.json")
+    assert "CI=true" not in committed.output
