@@ -13,7 +13,7 @@ import yaml
 from reconciler.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPES = sorted((ROOT / "examples" / "ci").glob("*.yml")) + [ROOT / ".pre-commit-hooks.yaml"]
+RECIPES = [*sorted((ROOT / "examples" / "ci").glob("*.yml")), ROOT / ".pre-commit-hooks.yaml"]
 
 
 def scripts(node: Any) -> list[str]:
