@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +23,9 @@ from reconciler.emulator.cli import emulator_group
 from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.engine import (
     ApplyReport,
+    Observer,
     Options,
+    Outcome,
     apply_plan,
     check_state_binding,
     drift_report,
@@ -37,7 +40,7 @@ from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_plan
+from reconciler.render.text import render_plan, summary_line
 from reconciler.state import FileBackend, State, ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
@@ -173,10 +176,55 @@ def run_options_for_import(command: F) -> F:
     return command
 
 
+@dataclass
+class Terminal(Observer):
+    """How much to say and how: a progress bar on a terminal, a line per event in CI or a pipe."""
+
+    quiet: bool = False
+    verbose: bool = False
+
+    @property
+    def interactive(self) -> bool:
+        return sys.stderr.isatty() and os.environ.get("CI") != "true" and not self.quiet
+
+    def reading(self, total: int) -> Callable[[], None]:
+        if not self.interactive or total < 20:
+            return lambda: None
+        bar = click.progressbar(length=total, label="Reading cards", file=sys.stderr)
+        done = [0]
+
+        def advance() -> None:
+            done[0] += 1
+            bar.update(1)
+            if done[0] == total:
+                bar.render_finish()
+
+        return advance
+
+    def applied(self, outcome: Outcome) -> None:
+        if not self.quiet:
+            mark = "ok" if outcome.ok else "FAILED"
+            click.echo(f"{outcome.address}: {outcome.action} {mark}: {outcome.message}")
+
+
+def _terminal() -> Terminal:
+    found = click.get_current_context().find_root().obj
+    return found if isinstance(found, Terminal) else Terminal()
+
+
 @click.group(cls=WxrecGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wxrec")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every WeChat API call (path, errcode, time) to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Plan and apply YAML manifests to a WeChat Official Account's cards."""
+    ctx.obj = Terminal(quiet=quiet, verbose=verbose)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logging.getLogger("wxrec").addHandler(handler)
+        logging.getLogger("wxrec").setLevel(logging.DEBUG)
 
 
 cli.add_command(emulator_group)
@@ -412,9 +460,9 @@ async def _plan(settings: RunSettings) -> Plan:
     appid = _appid(manifest, settings.api)
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
-        return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options())
+        return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal())
     async with connect(settings.api, manifest, appid) as (api, endpoint):
-        plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options())
+        plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal())
     plan_result.warnings += _ci_warnings(backend)
     return plan_result
 
@@ -472,7 +520,8 @@ async def _apply(
                     if plan_result.destructive and not allow_destroy:
                         addresses = ", ".join(c.address for c in plan_result.destructive)
                         raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
-                    report = await apply_plan(plan_result, api, state, backend, settings.options())
+                    observer = Observer() if as_json else _terminal()
+                    report = await apply_plan(plan_result, api, state, backend, settings.options(), observer)
             finally:
                 if as_json:
                     document = {
@@ -515,6 +564,8 @@ def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> 
         click.echo(_plan_json(plan_result))
     elif output == "markdown":
         click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
+    elif _terminal().quiet:
+        click.echo(summary_line(plan_result.to_dict()))
     else:
         click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
 
@@ -525,9 +576,7 @@ def _colour() -> bool:
 
 
 def _emit_report(report: ApplyReport) -> None:
-    for outcome in report.outcomes:
-        mark = "ok" if outcome.ok else "FAILED"
-        click.echo(f"{outcome.address}: {outcome.action} {mark}: {outcome.message}")
+    """The outcome of each action was printed as it happened; this is the closing line."""
     done = len(report.outcomes) - len(report.failed)
     click.echo(f"Apply complete: {done} done, {len(report.failed)} failed.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,20 @@ from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
 from reconciler.wechat.errors import DailyQuotaExhausted
+
+
+class Observer:
+    """What a run reports while it works: the CLI draws a progress bar or prints a line per event."""
+
+    def reading(self, total: int) -> Callable[[], None]:
+        """`total` cards are about to be read; returns what to call after each."""
+        return lambda: None
+
+    def applied(self, outcome: Outcome) -> None:
+        """One action finished (or failed)."""
+
+
+QUIET = Observer()
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,13 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
 
 
 async def make_plan(
-    manifest: Manifest, api: CardApi | None, state: State | None, appid: str, endpoint: str, options: Options
+    manifest: Manifest,
+    api: CardApi | None,
+    state: State | None,
+    appid: str,
+    endpoint: str,
+    options: Options,
+    observer: Observer = QUIET,
 ) -> Plan:
     """The plan for the manifests against the live account (or, without refresh, against state)."""
     plan = Plan(appid=appid, endpoint=endpoint)
@@ -65,7 +86,7 @@ async def make_plan(
         ]
     if options.refresh:
         assert api is not None
-        live = await cards.read_live(api, state, options.parallelism)
+        live = await cards.read_live(api, state, options.parallelism, observer.reading)
     else:
         live = cards.live_from_state(state)
         plan.refreshed = False
@@ -124,7 +145,13 @@ class ApplyReport:
 
 
 async def plan_for_apply(
-    manifest: Manifest, api: CardApi, state: State, backend: FileBackend, endpoint: str, options: Options
+    manifest: Manifest,
+    api: CardApi,
+    state: State,
+    backend: FileBackend,
+    endpoint: str,
+    options: Options,
+    observer: Observer = QUIET,
 ) -> tuple[list[str], Plan]:
     """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known."""
     check_state_binding(state, state.appid, endpoint)
@@ -132,11 +159,16 @@ async def plan_for_apply(
     if state.intents:
         save = lambda: backend.write(state)  # noqa: E731
         messages = await cards.resolve_intents(api, state, save, options.parallelism)
-    return messages, await make_plan(manifest, api, state, state.appid, endpoint, options)
+    return messages, await make_plan(manifest, api, state, state.appid, endpoint, options, observer)
 
 
 async def apply_plan(
-    plan: Plan, api: CardApi, state: State, backend: FileBackend, options: Options | None = None
+    plan: Plan,
+    api: CardApi,
+    state: State,
+    backend: FileBackend,
+    options: Options | None = None,
+    observer: Observer = QUIET,
 ) -> ApplyReport:
     """Carry out the plan in order; one failure does not stop the independent changes after it."""
     parallelism = (options or Options()).parallelism
@@ -147,15 +179,16 @@ async def apply_plan(
     for change in plan.ordered():
         if change.action == Action.GONE:
             continue
+        quota_spent = False
         try:
-            message = await applier.apply(change)
-        except DailyQuotaExhausted as exc:
-            report.outcomes.append(Outcome(change.address, str(change.action), False, str(exc)))
-            break  # every further call would fail the same way today
+            outcome = Outcome(change.address, str(change.action), True, await applier.apply(change))
         except WxrecError as exc:
-            report.outcomes.append(Outcome(change.address, str(change.action), False, str(exc)))
-            continue
-        report.outcomes.append(Outcome(change.address, str(change.action), True, message))
+            outcome = Outcome(change.address, str(change.action), False, str(exc))
+            quota_spent = isinstance(exc, DailyQuotaExhausted)
+        report.outcomes.append(outcome)
+        observer.applied(outcome)
+        if quota_spent:
+            break  # every further call would fail the same way today
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from reconciler.wechat.errors import (
 )
 
 WECHAT_API = "https://api.weixin.qq.com"
+log = logging.getLogger("wxrec.api")
 # Refresh a little before WeChat's expiry so a token never dies mid-run.
 TOKEN_SAFETY_MARGIN = 300
 
@@ -143,6 +145,7 @@ class WeChatClient:
         self, method: str, path: str, body: dict[str, Any] | None, token: str, *, idempotent: bool
     ) -> dict[str, Any]:
         self.calls += 1
+        started = time.monotonic()
         try:
             response = await self.http.request(method, path, params={"access_token": token}, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -153,6 +156,8 @@ class WeChatClient:
             raise _lost_answer(path, f"HTTP {response.status_code} from WeChat", idempotent)
         answer = _decode(path, response)
         errcode = int(answer.get("errcode", 0) or 0)
+        # The path only, never the URL: the query string carries the token.
+        log.debug("%s %s errcode %s in %.0f ms", method, path, errcode, (time.monotonic() - started) * 1000)
         if errcode != 0:
             raise error_for(path, errcode, str(answer.get("errmsg", "")))
         return answer

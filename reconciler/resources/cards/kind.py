@@ -74,11 +74,20 @@ def desired_cards(
     return {card.address: card for card in cards.values()}
 
 
-async def read_live(api: CardApi, state: State | None, parallelism: int) -> CardsLive:
-    """Colours, every live id, and card/get for each card that state owns (bounded concurrency)."""
+async def read_live(
+    api: CardApi,
+    state: State | None,
+    parallelism: int,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> CardsLive:
+    """Colours, every live id, and card/get for each card that state owns (bounded concurrency).
+
+    `progress(total)` is called once with the number of cards to read and returns what to call after each."""
     colours, ids = await asyncio.gather(api.colours(), api.list_ids())
     palette = Palette(colours)
-    cards = await read_cards(api, sorted(owned_ids(records(state))), parallelism, palette)
+    owned = sorted(owned_ids(records(state)))
+    on_read = progress(len(owned)) if progress else None
+    cards = await read_cards(api, owned, parallelism, palette, on_read)
     return CardsLive(palette, ids, cards)
 
 
@@ -112,14 +121,20 @@ def fingerprint(card_type: str, fields: Mapping[str, Any]) -> tuple[str, Any, An
 
 
 async def read_cards(
-    api: CardApi, ids: Iterable[str], parallelism: int, palette: Palette | None = None
+    api: CardApi,
+    ids: Iterable[str],
+    parallelism: int,
+    palette: Palette | None = None,
+    on_read: Callable[[], None] | None = None,
 ) -> dict[str, LiveCard | None]:
-    """card/get for each id, at most `parallelism` at a time."""
+    """card/get for each id, at most `parallelism` at a time; `on_read` is told after each."""
     limit = asyncio.Semaphore(parallelism)
 
     async def fetch(card_id: str) -> tuple[str, LiveCard | None]:
         async with limit:
             raw = await api.get(card_id)
+        if on_read is not None:
+            on_read()
         return card_id, live_card(raw, palette) if raw is not None else None
 
     return dict(await asyncio.gather(*(fetch(card_id) for card_id in ids)))
