@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -62,6 +63,8 @@ class RunSettings:
     allow_duplicate: bool
     destroy_threshold: float
     refresh: bool
+    qrcode_dir: Path | None = None
+    wait_for_review: float = 0.0
 
     def options(self) -> Options:
         return Options(
@@ -70,7 +73,19 @@ class RunSettings:
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
             refresh=self.refresh,
+            qrcode_dir=self.qrcode_dir,
+            wait_for_review=self.wait_for_review,
         )
+
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+
+
+def _seconds(text: str) -> float:
+    match = DURATION.match(text.strip())
+    if not match:
+        raise WxrecError(f"--wait-for-review {text!r}: give a duration such as 90s, 10m or 1h")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
 
 
 def _connection_options() -> list[Callable[[F], F]]:
@@ -326,14 +341,34 @@ def schema(which: str) -> None:
     help="Seconds to wait for the state lock.",
 )
 @click.option(
+    "--qrcode-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write each QR code's PNG and SVG (default: qrcodes/ beside the manifests).",
+)
+@click.option(
+    "--wait-for-review",
+    type=str,
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="Wait up to this long (e.g. 90s, 10m) for WeChat's review before actions that need an approved card.",
+)
+@click.option(
     "--plan",
     "saved_plan",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Apply exactly this saved plan (`plan -out`); refused if state or a live value it relied on changed.",
 )
-def apply(auto_approve: bool, allow_destroy: bool, lock_timeout: float, saved_plan: Path | None, **kwargs: Any) -> None:
+def apply(
+    auto_approve: bool,
+    allow_destroy: bool,
+    lock_timeout: float,
+    saved_plan: Path | None,
+    wait_for_review: str,
+    **kwargs: Any,
+) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
+    settings = RunSettings(manifest_path=kwargs.pop("manifest"), wait_for_review=_seconds(wait_for_review), **kwargs)
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
     saved = _read_saved_plan(saved_plan) if saved_plan else None

@@ -5,15 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.resources.account import (
+    LANDING_PAGES,
+    QRCODES,
+    AccountApplier,
+    MenuLive,
+    plan_menu,
+    plan_whitelist,
+    qr_expiry_notes,
+    read_menu,
+    state_lookup,
+)
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import Palette
+from reconciler.resources.references import declared, references_in
 from reconciler.state import FileBackend, State
+from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
 from reconciler.wechat.errors import DailyQuotaExhausted
@@ -44,6 +58,10 @@ class Options:
     destroy_minimum: int = 3
     # False: plan against what state says was last applied, reading nothing live.
     refresh: bool = True
+    # Where apply writes each QR code's PNG and SVG (default: qrcodes/ beside the manifests).
+    qrcode_dir: Path | None = None
+    # How long apply may wait for WeChat's review before an action that needs an approved card.
+    wait_for_review: float = 0.0
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -83,6 +101,7 @@ async def make_plan(
             f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
             for address, intent in sorted(state.intents.items())
+            if address.startswith("cards.")
         ]
     if options.refresh:
         assert api is not None
@@ -95,7 +114,7 @@ async def make_plan(
         )
     plan.palette = live.palette.names
     desired = cards.desired_cards(manifest.cards, live.palette)
-    unknown = sorted(options.replace - set(desired))
+    unknown = sorted(options.replace - set(desired) - set(declared(manifest.document.data)))
     if unknown:
         hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
@@ -108,7 +127,39 @@ async def make_plan(
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
     plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
+    await _plan_account(plan, manifest, api, state, options)
     return plan
+
+
+async def _plan_account(
+    plan: Plan, manifest: Manifest, api: CardApi | None, state: State | None, options: Options
+) -> None:
+    """Landing pages, QR codes, menu and whitelist, after cards: a reference to something this plan creates
+    or replaces is not known before apply, and makes its dependant change too."""
+    data = manifest.document.data
+    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    now = time.time()
+    for kind, notes in ((LANDING_PAGES, lambda a, r: []), (QRCODES, qr_expiry_notes(now))):
+        changes, refusals, warnings = kind.plan(
+            data.get(kind.name) or {}, state, state_lookup(state, frozenset(changing)), options.replace, notes
+        )
+        plan.changes += changes
+        plan.refusals += refusals
+        plan.warnings += warnings
+        changing |= {c.address for c in changes if c.action == Action.CREATE}
+    lookup = state_lookup(state, frozenset(changing))
+    menu_present = "menu" in data
+    live_menu = None
+    if menu_present:
+        if api is not None and options.refresh:
+            live_menu = await read_menu(AccountApi(api.client))
+        else:
+            applied = (state.resources.get("menu") or {}).get("applied") if state else None
+            live_menu = MenuLive(applied, console=False)
+    menu_changes, menu_warnings = plan_menu(menu_present, data.get("menu"), live_menu, state, lookup)
+    whitelist_changes, _ = plan_whitelist("whitelist" in data, data.get("whitelist"), state)
+    plan.changes += menu_changes + whitelist_changes
+    plan.warnings += menu_warnings
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
@@ -156,7 +207,7 @@ async def plan_for_apply(
     """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known."""
     check_state_binding(state, state.appid, endpoint)
     messages = []
-    if state.intents:
+    if any(address.startswith("cards.") for address in state.intents):
         save = lambda: backend.write(state)  # noqa: E731
         messages = await cards.resolve_intents(api, state, save, options.parallelism)
     return messages, await make_plan(manifest, api, state, state.appid, endpoint, options, observer)
@@ -170,26 +221,62 @@ async def apply_plan(
     options: Options | None = None,
     observer: Observer = QUIET,
 ) -> ApplyReport:
-    """Carry out the plan in order; one failure does not stop the independent changes after it."""
-    parallelism = (options or Options()).parallelism
+    """Carry out the plan in order; one failure does not stop the independent changes after it, but what
+    depends on a failed change is skipped. Old cards of a replace go last, once references moved away."""
+    options = options or Options()
     if plan.palette:
         state.palette = plan.palette
-    applier = cards.CardApplier(api, state, lambda: backend.write(state), parallelism)
+    save = lambda: backend.write(state)  # noqa: E731
+    card_applier = cards.CardApplier(api, state, save, options.parallelism)
+    account_applier = AccountApplier(
+        AccountApi(api.client),
+        state,
+        save,
+        options.qrcode_dir or backend.path.parent.parent / "qrcodes",
+        card_applier.card_status,
+        options.wait_for_review,
+    )
     report = ApplyReport()
+    failed: set[str] = set()
+
+    def record(outcome: Outcome) -> None:
+        report.outcomes.append(outcome)
+        observer.applied(outcome)
+        if not outcome.ok:
+            failed.add(outcome.address)
+
     for change in plan.ordered():
         if change.action == Action.GONE:
             continue
-        quota_spent = False
+        blocked = sorted(failed & depends_on(change))
+        if blocked:
+            record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
+            continue
+        applier = card_applier if change.address.startswith("cards.") else account_applier
         try:
-            outcome = Outcome(change.address, str(change.action), True, await applier.apply(change))
+            record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
+        except DailyQuotaExhausted as exc:
+            record(Outcome(change.address, str(change.action), False, str(exc)))
+            return report  # every further call would fail the same way today
         except WxrecError as exc:
-            outcome = Outcome(change.address, str(change.action), False, str(exc))
-            quota_spent = isinstance(exc, DailyQuotaExhausted)
-        report.outcomes.append(outcome)
-        observer.applied(outcome)
-        if quota_spent:
-            break  # every further call would fail the same way today
+            record(Outcome(change.address, str(change.action), False, str(exc)))
+    for change in plan.ordered():
+        if change.action == Action.REPLACE and change.address not in failed:
+            try:
+                message = await card_applier.retire_replaced(change.address)
+            except WxrecError as exc:
+                record(Outcome(change.address, "retire", False, str(exc)))
+                continue
+            if message:
+                record(Outcome(change.address, "retire", True, message))
     return report
+
+
+def depends_on(change: ResourceChange) -> set[str]:
+    """The addresses a change's desired value refers to."""
+    after = change.after or {}
+    value = after.get("spec") or after.get("menu")
+    return {address for _, address, _ in references_in(value)} if value else set()
 
 
 async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int) -> list[str]:

@@ -17,11 +17,20 @@ class Action(StrEnum):
     DELETE = "delete"
     RETIRE = "retire"  # delete old cards left behind by a replace, once the new card passed review
     GONE = "gone"  # managed but deleted outside wxrec: reported, not revived without -replace
+    FORGET = "forget"  # gone from the manifests but WeChat cannot delete it: state forgets it, it stays live
 
 
 DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
-# The order apply runs them in: nothing is deleted before what replaces it exists.
-APPLY_ORDER = (Action.CREATE, Action.UPDATE, Action.STOCK, Action.REPLACE, Action.RETIRE, Action.DELETE)
+# Apply runs in layers: cards first, then what shows them (landing pages, QR codes), then what links to
+# those (the menu); old and deleted cards last, once every reference has moved away from them.
+KIND_LAYERS = {"cards": 0, "landing_pages": 1, "qrcodes": 2, "menu": 3, "whitelist": 3}
+LATE_ACTIONS = {Action.RETIRE: 4, Action.DELETE: 5, Action.FORGET: 6}
+
+
+def apply_rank(change: ResourceChange) -> tuple[int, int, str]:
+    kind = change.address.split(".", 1)[0]
+    late = LATE_ACTIONS.get(change.action) if kind == "cards" or change.action == Action.FORGET else None
+    return (late if late is not None else KIND_LAYERS.get(kind, 3), list(Action).index(change.action), change.address)
 
 
 @dataclass
@@ -57,6 +66,7 @@ class ResourceChange:
     retire_ids: list[str] = field(default_factory=list)
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    details: list[str] = field(default_factory=list)  # pre-rendered lines, e.g. the menu's tree diff
 
     @property
     def destructive(self) -> bool:
@@ -82,6 +92,7 @@ class ResourceChange:
             retire_ids=list(data.get("retire_ids", [])),
             before=data.get("before"),
             after=data.get("after"),
+            details=list(data.get("details", [])),
         )
 
 
@@ -108,9 +119,8 @@ class Plan:
         return [c for c in self.changes if c.destructive]
 
     def ordered(self) -> list[ResourceChange]:
-        """Changes in apply order; within one action, by address, so runs are reproducible."""
-        rank = {action: index for index, action in enumerate(APPLY_ORDER)}
-        return sorted(self.changes, key=lambda c: (rank.get(c.action, len(rank)), c.address))
+        """Changes in apply order (see apply_rank); ties by address, so runs are reproducible."""
+        return sorted(self.changes, key=apply_rank)
 
     def counts(self) -> dict[str, int]:
         counts = {str(action): 0 for action in Action}

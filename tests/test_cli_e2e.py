@@ -47,11 +47,13 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert wxrec("validate", example_dir).exit_code == 0
     first = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    assert "Plan: 4 to create, 0 to update, 0 stock, 0 to replace, 0 to delete." in first.output
+    assert "Plan: 8 to create, 2 to update, 0 stock, 0 to replace, 0 to delete." in first.output
     assert "+ cards.latte-voucher will be created" in first.output
     assert not (example_dir / ".wxrec" / "state.json").exists(), "plan must never write state"
     result = applied(example_dir)
-    assert result.output.count(": create ok: created p") == 4
+    assert (
+        sum(line.startswith("cards.") and ": create ok: created p" in line for line in result.output.splitlines()) == 4
+    )
     assert_no_changes(example_dir)
     state = state_of(example_dir)
     assert state["appid"] == "wx0123456789abcdef" and state["endpoint"] == "emulator"
@@ -168,7 +170,7 @@ def test_json_plan_is_deterministic(example_dir: Path) -> None:
     second = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert first.output == second.output
     document = json.loads(first.output)
-    assert document["format_version"] == 1 and document["summary"]["create"] == 4
+    assert document["format_version"] == 1 and document["summary"]["create"] == 8
 
 
 def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> None:

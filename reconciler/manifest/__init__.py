@@ -15,7 +15,9 @@ import jsonschema
 
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest.loader import Document, load_document
+from reconciler.resources.account import validate as validate_account
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.references import validate_references
 
 
 @dataclass
@@ -57,6 +59,8 @@ def load_manifest(target: Path) -> Manifest:
         for key, spec in cards.items():
             if isinstance(spec, dict):
                 problems += validate_card(key, spec, document.locate)
+    problems += validate_account(document.data, document.locate)
+    problems += validate_references(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
     return Manifest(target, document)

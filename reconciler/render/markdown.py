@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.render.text import HEADLINES, format_value, summary_line
+from reconciler.render.text import HEADLINES, format_value, spec_lines, summary_line
 
 COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
@@ -54,10 +54,10 @@ def _head(plan: dict[str, Any], title: str) -> str:
     counts = plan["summary"]
     review = sum(1 for c in plan["changes"] if c["review"])
     lines += [
-        "| create | update | back to review | stock | replace | delete | deleted outside wxrec |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| create | update | back to review | stock | replace | delete | deleted outside wxrec | forget |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {counts['create']} | {counts['update']} | {review} | {counts['stock']} | {counts['replace']} "
-        f"| {counts['delete'] + counts['retire']} | {counts['gone']} |",
+        f"| {counts['delete'] + counts['retire']} | {counts['gone']} | {counts['forget']} |",
         "",
         f"**{summary_line(plan)}**",
         "",
@@ -82,6 +82,7 @@ VERBS = {
     "retire": "old card(s) deleted",
     "delete": "deleted",
     "gone": "deleted outside wxrec",
+    "forget": "forgotten (stays live: WeChat cannot delete it)",
 }
 
 
@@ -99,6 +100,8 @@ def _summary(change: dict[str, Any]) -> str:
 def _section(change: dict[str, Any]) -> str:
     lines = ["<details>", _summary(change), ""]
     lines += [f"- because {_inline(reason)}" for reason in change["reasons"]]
+    if change.get("details"):
+        lines += ["", "```diff", *change["details"], "```"]
     rows = _rows(change)
     if rows:
         lines += ["", "| field | before | after | |", "| --- | --- | --- | --- |", *rows, ""]
@@ -109,11 +112,17 @@ def _section(change: dict[str, Any]) -> str:
 
 
 def _folded_section(change: dict[str, Any]) -> str:
-    count = len(change["changes"]) + len(change["after"]["fields"] if change["action"] == "create" else ())
+    after = change["after"] or {}
+    count = len(change["changes"]) + len(after.get("fields", ()) if change["action"] == "create" else ())
     return "\n".join(["<details>", _summary(change), "", f"_{count} value(s) folded._", "", "</details>", "", ""])
 
 
 def _rows(change: dict[str, Any]) -> list[str]:
+    if change["action"] == "create" and "spec" in (change["after"] or {}):
+        return [
+            f"| `{line.split(': ', 1)[0]}` | | {_inline(line.split(': ', 1)[1])} | |"
+            for line in spec_lines(change["after"]["spec"])
+        ]
     if change["action"] == "create":
         after = change["after"]
         rows = [f"| `card_type` | | {after['card_type']} | |"]

@@ -18,6 +18,7 @@ HEADLINES = {
     "retire": ("-", "red", "old card(s) of an earlier replace will be deleted"),
     "delete": ("-", "red", "will be deleted"),
     "gone": ("!", "red", "was deleted outside wxrec"),
+    "forget": ("~", "yellow", "will be forgotten by wxrec (WeChat cannot delete it; it stays live)"),
 }
 
 
@@ -57,6 +58,8 @@ def summary_line(plan: dict[str, Any]) -> str:
     ]
     if counts["gone"]:
         parts.append(f"{counts['gone']} deleted outside wxrec")
+    if counts["forget"]:
+        parts.append(f"{counts['forget']} to forget")
     return "Plan: " + ", ".join(parts) + "."
 
 
@@ -68,8 +71,11 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
         headline += ": goes back to review"
     lines = [_style(headline, tint, color)]
     lines += [f"    because {reason}" for reason in change["reasons"]]
-    if change["action"] == "create":
+    if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
+    elif change["action"] == "create" and change["after"]:
+        lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
+    lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
         lines.append("    " + _render_attribute(attribute))
     if change["stock"]:
@@ -86,6 +92,21 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     lines += [f"    {path}: {format_value(path, value)}" for path, value in sorted(after["fields"].items())]
     stock = after["stock"]
     lines.append(f"    stock: {stock['target']} ({'budget' if stock['mode'] == 'budget' else 'refill'})")
+    return lines
+
+
+def spec_lines(spec: dict[str, Any], prefix: str = "") -> list[str]:
+    """A landing page's or QR code's manifest value, one leaf per line."""
+    lines = []
+    for key, value in spec.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines += spec_lines(value, path + ".")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for index, item in enumerate(value):
+                lines += spec_lines(item, f"{path}.{index}.")
+        else:
+            lines.append(f"{path}: {format_value(path, value)}")
     return lines
 
 

@@ -165,6 +165,8 @@ async def resolve_intents(api: CardApi, state: State, save: SaveState, paralleli
     """Settle creates that an earlier run left unfinished: adopt the card WeChat made, or forget the intent."""
     messages = []
     for address, intent in sorted(state.intents.items()):
+        if not address.startswith(KIND + "."):
+            continue  # landing pages and QR codes cannot be looked up: their plan says so
         found = await find_created(api, intent, owned_ids(records(state)), parallelism)
         if found:
             card = desired_from_document(address, intent["after"])
@@ -401,11 +403,23 @@ class CardApplier:
         quantity = initial_quantity(card.stock, issued)
         retire = (*self.state.resources[change.address].get("retire_ids", ()), old_id)
         new_id = await self._create_card(change.address, card, quantity, retire)
-        message = f"created {new_id} with {quantity} claimable to replace {old_id}"
-        new = await self.api.get(new_id)
+        return f"created {new_id} with {quantity} claimable to replace {old_id}"
+
+    async def retire_replaced(self, address: str) -> str | None:
+        """After everything that referenced the old card moved to the new one: delete the old card, once the
+        new one has passed review. None when nothing was deleted."""
+        record = self.state.resources.get(address)
+        if not record or not record.get("retire_ids"):
+            return None
+        new = await self.api.get(record["id"])
         if new is None or live_card(new, None).status != APPROVED:
-            return message + f"; {old_id} is deleted once {new_id} passes review (a later apply)"
-        return message + "; " + await self._retire_ids(change.address, [old_id])
+            waiting = ", ".join(record["retire_ids"])
+            return f"{waiting} stays until {record['id']} passes review (a later apply deletes it)"
+        return await self._retire_ids(address, list(record["retire_ids"]))
+
+    async def card_status(self, card_id: str) -> str | None:
+        raw = await self.api.get(card_id)
+        return None if raw is None else live_card(raw, None).status
 
     async def _retire(self, change: ResourceChange) -> str:
         return await self._retire_ids(change.address, change.retire_ids)

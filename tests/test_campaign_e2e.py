@@ -1,0 +1,164 @@
+"""A whole campaign in one manifest: cards, landing page, QR codes, menu, whitelist; references and order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from tests.test_qr_images import decode_png
+
+
+def wxrec(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def apply_ok(directory: Path, *extra: str) -> Result:
+    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def emulator(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    return data
+
+
+def state(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_the_whole_campaign_applies_then_plans_no_changes(example_dir: Path) -> None:
+    first = wxrec("plan", example_dir, "--api", "emulator")
+    assert "+ landing_pages.coupon-shelf will be created" in first.output
+    assert "~ menu will be updated in place" in first.output
+    assert "re-pointed because landing_pages.coupon-shelf gets a new url" in first.output
+    apply_ok(example_dir)
+    again = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
+    resources = state(example_dir)["resources"]
+    page = resources["landing_pages.coupon-shelf"]
+    assert page["url"].startswith("https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx0123456789abcdef")
+    assert resources["menu"]["applied"]["button"][0]["url"] == page["url"]
+    assert resources["whitelist"]["applied"] == {"openid": [], "username": ["hillcoffee_ops", "hillcoffee_qa"]}
+    for key in ("counter-poster", "window-poster", "follow-us"):
+        assert (example_dir / "qrcodes" / f"{key}.png").exists() and (example_dir / "qrcodes" / f"{key}.svg").exists()
+
+
+def test_qr_png_decodes_to_the_codes_url(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    for key in ("counter-poster", "window-poster", "follow-us"):
+        url = state(example_dir)["resources"][f"qrcodes.{key}"]["url"]
+        assert url.startswith("http://weixin.qq.com/q/")
+        assert decode_png(example_dir / "qrcodes" / f"{key}.png") == [url]
+
+
+def test_a_replaced_card_repoints_everything_in_one_apply_and_is_deleted_last(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    old = state(example_dir)["resources"]["cards.latte-voucher"]["id"]
+    old_page = state(example_dir)["resources"]["landing_pages.coupon-shelf"]["url"]
+    cards = example_dir / "cards.yaml"
+    text = cards.read_text(encoding="utf-8")
+    cards.write_text(text.replace("title: 拿铁满30减8元", "title: 拿铁满30减10元", 1), encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "re-created because cards.latte-voucher gets a new id" in plan.output
+    seen = emulator(example_dir)["calls"]["next_seq"]
+    apply_ok(example_dir, "--allow-destroy")
+    calls = [c for c in emulator(example_dir)["calls"]["entries"] if c["seq"] >= seen and c["errcode"] == 0]
+    order = [c["path"] for c in calls if c["path"] not in ("/card/get", "/card/batchget", "/card/getcolors")]
+    new = state(example_dir)["resources"]["cards.latte-voucher"]["id"]
+    assert new != old
+    assert order.index("/card/create") < order.index("/card/landingpage/create") < order.index("/card/qrcode/create")
+    assert order.index("/card/qrcode/create") < order.index("/cgi-bin/menu/create") < order.index("/card/delete")
+    assert order[-1] == "/card/delete" and order.count("/card/delete") == 1
+    deleted = [c for c in calls if c["path"] == "/card/delete"]
+    assert deleted[0].get("card_id") == old
+    resources = state(example_dir)["resources"]
+    assert resources["landing_pages.coupon-shelf"]["url"] != old_page
+    assert resources["menu"]["applied"]["button"][0]["url"] == resources["landing_pages.coupon-shelf"]["url"]
+    assert {c["card_id"] for c in resources["qrcodes.counter-poster"]["resolved"]["cards"]} == {new}
+    final = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
+    assert final.exit_code == 0, final.output
+
+
+SIX_CARDS = "".join(f"      - card: {key}\n" for key in ("member", "breakfast-set", "member", "latte-voucher"))
+MISTAKES = {
+    "menu name too long": (("    - name: 会员\n", "    - name: 会员与积分与优惠\n"), "menu.button.1.name: "),
+    "whitelist over 10": (("[hillcoffee_qa, hillcoffee_ops]", "[a, b, c, d, e, f, g, h, i, j, k]"), "has 11 entries"),
+    "six cards in a QR code": (
+        ("        outer_str: window\n", "        outer_str: window\n" + SIX_CARDS),
+        "is too long",
+    ),
+    "reference to nowhere": (
+        ("${landing_pages.coupon-shelf.url}", "${landing_pages.nowhere.url}"),
+        "refers to landing_pages.nowhere, which the manifests do not declare",
+    ),
+    "reference cycle": (
+        ("banner: https://mmbiz.qpic.cn/mmbiz/hillcoffee/banner.png", "banner: ${landing_pages.coupon-shelf.url}"),
+        "reference cycle: landing_pages.coupon-shelf → landing_pages.coupon-shelf",
+    ),
+    "unknown card": (
+        ("      - card: weekday-discount\n        thumb", "      - card: lunch-set\n        thumb"),
+        "refers to cards.lunch-set",
+    ),
+}
+
+
+@pytest.mark.parametrize(("edit", "expected"), MISTAKES.values(), ids=MISTAKES.keys())
+def test_account_mistakes_are_caught_by_validate_with_file_and_line(
+    example_dir: Path, edit: tuple[str, str], expected: str
+) -> None:
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert edit[0] in text
+    path.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    result = wxrec("validate", example_dir)
+    assert result.exit_code == 1, result.output
+    line = next(line for line in result.output.splitlines() if expected in line)
+    assert "campaign.yaml:" in line, line
+
+
+def test_removed_landing_page_is_forgotten_not_deleted(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("landing_pages:"), text.index("qrcodes:")
+    menu_fixed = text[:start] + text[end:]
+    path.write_text(
+        menu_fixed.replace("${landing_pages.coupon-shelf.url}", "https://hillcoffee.example.com/coupons"),
+        encoding="utf-8",
+    )
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "landing_pages.coupon-shelf" in plan.output and "stays live" in plan.output
+    apply_ok(example_dir)
+    assert "landing_pages.coupon-shelf" not in state(example_dir)["resources"]
+    assert wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode").exit_code == 0
+
+
+def test_menu_null_deletes_it_and_needs_allow_destroy(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("menu:"), text.index("whitelist:")
+    path.write_text(text[:start] + "menu: null\n\n" + text[end:], encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "- menu will be deleted" in plan.output and "removes every conditional menu" in plan.output
+    refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve")
+    assert refused.exit_code == 1 and "--allow-destroy" in refused.output
+    apply_ok(example_dir, "--allow-destroy")
+    assert wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode").exit_code == 0
+
+
+def test_whitelist_is_compared_with_state_and_says_so(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[hillcoffee_qa, hillcoffee_ops]", "[hillcoffee_qa]"), encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "WeChat cannot read the whitelist back" in plan.output
+    assert 'whitelist.username: ["hillcoffee_ops", "hillcoffee_qa"] → ["hillcoffee_qa"]' in plan.output
