@@ -315,7 +315,7 @@ def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> Non
     before = load_base_manifest(base, manifest)
     saved = FileBackend(head.state_dir / "state.json")
     palette = (saved.load() or State(appid="", endpoint="")).palette if saved.path.exists() else {}
-    result = offline_plan(before, head, f"manifests at {base}", palette)
+    result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
     _emit_plan(result, output, title="wxrec diff")
     if result.refusals:
         raise WxrecError("apply would refuse these changes (see above)")

@@ -16,16 +16,18 @@ from reconciler.resources.account import (
     QRCODES,
     AccountApplier,
     MenuLive,
+    normal_menu,
     plan_menu,
     plan_whitelist,
     qr_expiry_notes,
     read_menu,
     state_lookup,
+    whitelist_value,
 )
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
-from reconciler.resources.cards.model import Palette
-from reconciler.resources.references import declared, references_in
+from reconciler.resources.cards.model import DesiredCard, Palette
+from reconciler.resources.references import declared, references_in, resolve
 from reconciler.state import FileBackend, State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -305,8 +307,9 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
     return reasons
 
 
-def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, str]) -> Plan:
-    """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state."""
+async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, str]) -> Plan:
+    """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
+    manifests had just been applied, with stand-in ids and urls."""
     colours = Palette(palette)
     base_cards = cards.desired_cards(base.cards, colours, strict=False)
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
@@ -316,7 +319,31 @@ def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, 
         for address, card in base_cards.items()
     }
     plan.refusals = cards.refusals(plan.changes, base_records, time.time())
+    await _plan_account(plan, head, None, applied_state(base, base_cards), Options(refresh=False))
     return plan
+
+
+def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
+    """The state an apply of `base` would leave, ids and urls stood in by their addresses."""
+    state = State(appid=base.appid or "", endpoint="offline")
+    for address, card in base_cards.items():
+        state.resources[address] = cards.record_document(card, f"<{address}>")
+    data = base.document.data
+    for kind in (LANDING_PAGES, QRCODES):
+        for key, spec in (data.get(kind.name) or {}).items():
+            address = f"{kind.name}.{key}"
+            resolved, _ = resolve(spec, state_lookup(state))
+            state.resources[address] = {
+                "id": f"<{address}>",
+                "url": f"<{address}.url>",
+                "applied": spec,
+                "resolved": resolved,
+            }
+    if data.get("menu") is not None:
+        state.resources["menu"] = {"applied": resolve(normal_menu(data["menu"]), state_lookup(state))[0]}
+    if "whitelist" in data:
+        state.resources["whitelist"] = {"applied": whitelist_value(data["whitelist"])}
+    return state
 
 
 DRIFT_FORMAT_VERSION = 1
@@ -340,6 +367,15 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest.append({**entry, "what": f"{verb} the manifests"})
         elif change.action == Action.RETIRE:
             manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
+        elif change.action == Action.FORGET:
+            manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
+        elif change.address == "menu":
+            applied = (state.resources.get("menu") or {}).get("applied") if state else None
+            by_hand = applied is not None and (change.before or {}).get("menu") != applied
+            target = live if by_hand else manifest
+            target.append(
+                {**entry, "what": "menu changed in WeChat by hand" if by_hand else "menu edited in the manifests"}
+            )
         for attribute in change.changes:
             applied = record.applied.get(attribute.path) if record else None
             target = manifest if attribute.old == applied or record is None else live

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,47 @@ def test_whitelist_is_compared_with_state_and_says_so(example_dir: Path) -> None
     plan = wxrec("plan", example_dir, "--api", "emulator")
     assert "WeChat cannot read the whitelist back" in plan.output
     assert 'whitelist.username: ["hillcoffee_ops", "hillcoffee_qa"] → ["hillcoffee_qa"]' in plan.output
+
+
+def test_expired_temporary_code_is_shown_not_planned_and_replace_renews_it(example_dir: Path) -> None:
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "qrcodes:\n",
+            "qrcodes:\n  flash-sale:\n    action_name: QR_SCENE\n    scene_id: 42\n    expire_seconds: 600\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    apply_ok(example_dir)
+    state_file = example_dir / ".wxrec" / "state.json"
+    saved = state(example_dir)
+    first_url = saved["resources"]["qrcodes.flash-sale"]["url"]
+    saved["resources"]["qrcodes.flash-sale"]["expire_at"] = 1_000_000_000  # long past
+    state_file.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
+    assert plan.exit_code == 0, "an expired temporary code must not make every drift check fire"
+    assert "qrcodes.flash-sale expired at" in plan.output and "-replace qrcodes.flash-sale renews it" in plan.output
+    apply_ok(example_dir, "-replace", "qrcodes.flash-sale")
+    assert state(example_dir)["resources"]["qrcodes.flash-sale"]["url"] != first_url
+
+
+def test_diff_shows_repointed_pages_codes_and_menu_offline(tmp_path: Path, example_dir: Path) -> None:
+    subprocess.run(["git", "-C", str(tmp_path), "init", "-q"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    commit = ["git", "-C", str(tmp_path), "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "b"]
+    subprocess.run(commit, check=True)
+    cards = example_dir / "cards.yaml"
+    cards.write_text(
+        cards.read_text(encoding="utf-8").replace("title: 拿铁满30减8元", "title: 拿铁满30减10元"), encoding="utf-8"
+    )
+    result = wxrec("diff", "HEAD", example_dir, "--format", "json")
+    changes = {c["address"]: c["action"] for c in json.loads(result.output)["changes"]}
+    assert changes == {
+        "cards.latte-voucher": "replace",
+        "landing_pages.coupon-shelf": "create",
+        "qrcodes.counter-poster": "create",
+        "qrcodes.window-poster": "create",
+        "menu": "update",
+    }

@@ -165,8 +165,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("no socket may be opened")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    # Connecting is what is refused: asyncio's own self-pipe (a socketpair) is fine.
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def test_refresh_false_reads_nothing_live(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,7 +226,8 @@ def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, examp
     changes = {c["address"]: c for c in json.loads(result.output)["changes"]}
     assert changes["cards.latte-voucher"]["action"] == "replace"
     assert changes["cards.breakfast-set"]["action"] == "update" and changes["cards.breakfast-set"]["review"]
-    assert set(changes) == {"cards.latte-voucher", "cards.breakfast-set"}
+    repointed = {"landing_pages.coupon-shelf", "qrcodes.counter-poster", "qrcodes.window-poster", "menu"}
+    assert set(changes) == {"cards.latte-voucher", "cards.breakfast-set", *repointed}
     unknown = wxrec("diff", "no-such-ref", example_dir)
     assert unknown.exit_code == 1 and "git rev-parse" in unknown.output
 

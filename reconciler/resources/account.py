@@ -172,7 +172,7 @@ def plan_whitelist(present: bool, desired: Any, state: State | None) -> tuple[li
         if record is None:
             return [], []
         return [ResourceChange("whitelist", Action.FORGET, notes=["no whitelist section any more: left as it is"])], []
-    wanted = _whitelist(desired)
+    wanted = whitelist_value(desired)
     applied = (record or {}).get("applied")
     note = "WeChat cannot read the whitelist back: compared with what wxrec last applied"
     if applied == wanted:
@@ -186,7 +186,7 @@ def plan_whitelist(present: bool, desired: Any, state: State | None) -> tuple[li
     return [change], []
 
 
-def _whitelist(desired: Any) -> dict[str, list[str]]:
+def whitelist_value(desired: Any) -> dict[str, list[str]]:
     desired = desired or {}
     return {"openid": sorted(desired.get("openid", [])), "username": sorted(desired.get("username", []))}
 

@@ -1,0 +1,88 @@
+"""Account resources through the engine: uncertain creates, console menus, review waits, menu drift."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.engine import Options, apply_plan, drift_report, plan_for_apply
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action
+from reconciler.state import State
+from reconciler.wechat.account import AccountApi
+from reconciler.wechat.errors import UncertainOutcome
+from tests.test_engine import Harness, harness_for
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path):
+        yield harness
+
+
+@pytest.fixture
+async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path, review="manual"):
+        yield harness
+
+
+async def test_lost_landing_page_answer_is_uncertain_and_not_created_twice(shop: Harness, monkeypatch: Any) -> None:
+    async def lose_answer(self: AccountApi, page: dict[str, Any]) -> tuple[str, str]:
+        raise UncertainOutcome("/card/landingpage/create", "timeout", maybe_applied=True)
+
+    monkeypatch.setattr(AccountApi, "create_landing_page", lose_answer)
+    current = shop.backend.load() or State(appid="wx0123456789abcdef", endpoint="emulator")
+    _, plan = await plan_for_apply(
+        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", Options()
+    )
+    report = await apply_plan(plan, shop.api, current, shop.backend)
+    outcomes = {o.address: o for o in report.outcomes}
+    assert not outcomes["landing_pages.coupon-shelf"].ok
+    assert "cannot be read back" in outcomes["landing_pages.coupon-shelf"].message
+    assert outcomes["menu"].message == "skipped: landing_pages.coupon-shelf failed", "the menu links to the page"
+    monkeypatch.undo()
+    again = await shop.plan()
+    assert any("landing_pages.coupon-shelf: an earlier create lost its answer" in r for r in again.refusals)
+    forced = await shop.plan(replace=frozenset({"landing_pages.coupon-shelf"}))
+    assert not forced.refusals
+    await shop.apply(replace=frozenset({"landing_pages.coupon-shelf"}))
+    assert not (await shop.plan()).changes
+
+
+async def test_menu_made_in_the_console_is_shown_before_it_is_replaced(shop: Harness) -> None:
+    await shop.control("console_menu", button=[{"name": "控制台", "type": "click", "key": "CONSOLE"}])
+    plan = await shop.plan()
+    assert any("a menu made in the MP console is live" in w for w in plan.warnings)
+    menu = next(c for c in plan.changes if c.address == "menu")
+    assert menu.action == Action.UPDATE
+
+
+async def test_unique_code_qr_waits_for_review(reviewed_shop: Harness) -> None:
+    shop = reviewed_shop
+    path = shop.directory / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("        outer_str: counter\n", "        outer_str: counter\n        is_unique_code: true\n"),
+        encoding="utf-8",
+    )
+    current = State(appid="wx0123456789abcdef", endpoint="emulator")
+    _, plan = await plan_for_apply(
+        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", Options()
+    )
+    report = await apply_plan(plan, shop.api, current, shop.backend, Options(wait_for_review=0.2))
+    poster = next(o for o in report.outcomes if o.address == "qrcodes.counter-poster")
+    assert not poster.ok and "is_unique_code needs approved card" in poster.message
+    await shop.control("review", card_id=shop.card_id("latte-voucher"), result="approve")
+    await shop.apply()
+    assert "qrcodes.counter-poster" in (shop.backend.load() or State(appid="", endpoint="")).resources
+
+
+async def test_menu_changed_by_hand_is_drift(shop: Harness) -> None:
+    await shop.apply()
+    await AccountApi(shop.api.client).create_menu({"button": [{"name": "改过", "type": "click", "key": "X"}]})
+    report = drift_report(await shop.plan(), shop.backend.load())
+    assert [(i["address"], i["what"]) for i in report["live"]] == [("menu", "menu changed in WeChat by hand")]
+    assert not report["manifest"]
