@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import httpx
 import jsonschema
+from httpx_aiohttp import AiohttpTransport
 
 from reconciler import __version__
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
@@ -73,7 +74,7 @@ class RunSettings:
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
             refresh=self.refresh,
-            qrcode_dir=self.qrcode_dir,
+            qrcode_dir=self.qrcode_dir or _manifest_dir(self.manifest_path) / "qrcodes",
             wait_for_review=self.wait_for_review,
         )
 
@@ -137,7 +138,13 @@ def run_options(command: F) -> F:
             metavar="ADDRESS",
             help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec.",
         ),
-        click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True),
+        click.option(
+            "--parallelism",
+            type=click.IntRange(1, 64),
+            default=16,
+            show_default=True,
+            help="Concurrent WeChat calls while reading live cards.",
+        ),
         click.option(
             "--allow-duplicate",
             is_flag=True,
@@ -217,7 +224,7 @@ class Terminal(Observer):
         return advance
 
     def applied(self, outcome: Outcome) -> None:
-        if not self.quiet:
+        if not self.quiet or not outcome.ok:
             mark = "ok" if outcome.ok else "FAILED"
             click.echo(f"{outcome.address}: {outcome.action} {mark}: {outcome.message}")
 
@@ -274,9 +281,9 @@ def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
     if out is not None:
         out.write_text(_plan_json(result) + "\n", encoding="utf-8")
         if settings.output == "text":
-            click.echo(
-                f"Saved the plan to {out}; apply exactly it with `wxrec apply {settings.manifest_path} --plan {out}`."
-            )
+            api = "" if settings.api == WECHAT_API else f" --api {settings.api}"
+            command = f"wxrec apply {settings.manifest_path}{api} --plan {out}"
+            click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
 
@@ -394,7 +401,7 @@ async def _import(
     key = address.removeprefix("cards.")
     if not address.startswith("cards.") or key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
-    backend = FileBackend(state_path or manifest.state_dir / "state.json")
+    backend = _state_backend(manifest.root, state_path)
     appid = _appid(manifest, api)
     with backend.lock(lock_timeout):
         async with connect(api, manifest, appid) as (card_api, endpoint):
@@ -411,7 +418,14 @@ async def _import(
             wanted = manifest.cards[key]["card_type"]
             if live["card_type"] != wanted:
                 raise WxrecError(f"{card_id} is a {live['card_type']} card; {address} declares {wanted}")
-            current.resources[address] = {"id": card_id, "card_type": wanted, "applied": {}, "stock": None}
+            lifecycle = manifest.cards[key].get("lifecycle") or {}
+            current.resources[address] = {
+                "id": card_id,
+                "card_type": wanted,
+                "applied": {},  # nothing applied yet: the next plan shows every managed field that differs
+                "stock": None,
+                "prevent_destroy": bool(lifecycle.get("prevent_destroy", False)),
+            }
             backend.write_with_backup(current)
     click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
 
@@ -421,9 +435,12 @@ def state() -> None:
     """Inspect and repair state (list, show, rm, unlock)."""
 
 
+def _manifest_dir(manifest: Path) -> Path:
+    return manifest if manifest.is_dir() else manifest.parent
+
+
 def _state_backend(manifest: Path, state_path: Path | None) -> FileBackend:
-    base = manifest if manifest.is_dir() else manifest.parent
-    return FileBackend(state_path or base / ".wxrec" / "state.json")
+    return FileBackend(state_path or _manifest_dir(manifest) / ".wxrec" / "state.json")
 
 
 state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")
@@ -588,9 +605,15 @@ async def _check_saved(
         raise WxrecError(f"the plan is for {saved.appid} at {saved.endpoint}, not {appid} at {endpoint}")
     if not saved.refreshed:
         raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
+    if any(address.startswith("cards.") for address in state.intents):
+        raise WxrecError(
+            "an interrupted run left creates to settle, which a saved plan cannot account for: run `wxrec apply` "
+            "(without --plan) to settle them, then make a new plan"
+        )
     reasons = await stale_reasons(saved, state, api, settings.parallelism)
     if reasons:
         raise WxrecError("the saved plan is stale; nothing was changed:\n  " + "\n  ".join(reasons))
+    saved.palette = await api.colours()
     return saved
 
 
@@ -600,6 +623,8 @@ def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> 
     elif output == "markdown":
         click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
     elif _terminal().quiet:
+        for refusal in plan_result.refusals:
+            click.echo(f"Refused: {refusal}")
         click.echo(summary_line(plan_result.to_dict()))
     else:
         click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
@@ -617,7 +642,7 @@ def _emit_report(report: ApplyReport) -> None:
 
 
 def _backend(settings: RunSettings, manifest: Manifest) -> FileBackend:
-    return FileBackend(settings.state_path or manifest.state_dir / "state.json")
+    return _state_backend(manifest.root, settings.state_path)
 
 
 def _ci_warnings(backend: FileBackend) -> list[str]:
@@ -648,12 +673,27 @@ def _token_source(appid: str, api: str) -> TokenSource:
     secret = os.environ.get("WXREC_APPSECRET")
     secret_file = os.environ.get("WXREC_APPSECRET_FILE")
     if not secret and secret_file:
-        secret = Path(secret_file).read_text(encoding="utf-8").strip()
+        try:
+            secret = Path(secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise WxrecError(f"WXREC_APPSECRET_FILE={secret_file}: cannot read it ({exc.strerror})") from None
     if not secret and appid == DEMO_APPID and api != WECHAT_API:
         secret = DEMO_SECRET
     if not secret:
         raise WxrecError(f"no credentials for {appid}: set WXREC_APPSECRET (or WXREC_ACCESS_TOKEN)")
     return StableToken(appid, secret)
+
+
+def http_transport() -> httpx.AsyncBaseTransport:
+    """The HTTP transport under httpx's API, chosen by measurement (benchmarks/README.md): aiohttp's spends
+    about half the client CPU per call of httpx's own at high parallelism. WXREC_HTTP_TRANSPORT=httpx
+    selects httpx's own."""
+    if os.environ.get("WXREC_HTTP_TRANSPORT") == "httpx":
+        return httpx.AsyncHTTPTransport(limits=HTTP_LIMITS)
+    return AiohttpTransport(limits=HTTP_LIMITS)
+
+
+HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 
 @asynccontextmanager
@@ -676,5 +716,5 @@ async def connect(api: str, manifest: Manifest, appid: str) -> AsyncIterator[tup
     if not base.startswith(("http://", "https://")):
         raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
     tokens = _token_source(appid, base)
-    async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
         yield CardApi(WeChatClient(http, tokens)), base

@@ -28,6 +28,7 @@ from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
+from reconciler.resources.write_only import api_value
 from reconciler.state import FileBackend, State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -52,7 +53,7 @@ QUIET = Observer()
 @dataclass(frozen=True)
 class Options:
     replace: frozenset[str] = frozenset()
-    parallelism: int = 8
+    parallelism: int = 16
     allow_duplicate: bool = False
     # apply refuses to delete or replace more than this share of the managed resources at once …
     destroy_threshold: float = 0.25
@@ -121,7 +122,8 @@ async def make_plan(
         hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
     card_records = cards.records(state)
-    plan.changes, plan.unmanaged = cards.plan_cards(desired, live, card_records, options.replace)
+    plan.changes, plan.unmanaged, card_warnings = cards.plan_cards(desired, live, card_records, options.replace)
+    plan.warnings += card_warnings
     if not plan.refreshed:
         plan.unmanaged = []
     plan.refusals = cards.refusals(plan.changes, card_records, time.time())
@@ -159,7 +161,7 @@ async def _plan_account(
             applied = (state.resources.get("menu") or {}).get("applied") if state else None
             live_menu = MenuLive(applied, console=False)
     menu_changes, menu_warnings = plan_menu(menu_present, data.get("menu"), live_menu, state, lookup)
-    whitelist_changes, _ = plan_whitelist("whitelist" in data, data.get("whitelist"), state)
+    whitelist_changes = plan_whitelist("whitelist" in data, data.get("whitelist"), state)
     plan.changes += menu_changes + whitelist_changes
     plan.warnings += menu_warnings
 
@@ -263,14 +265,20 @@ async def apply_plan(
         except WxrecError as exc:
             record(Outcome(change.address, str(change.action), False, str(exc)))
     for change in plan.ordered():
-        if change.action == Action.REPLACE and change.address not in failed:
-            try:
-                message = await card_applier.retire_replaced(change.address)
-            except WxrecError as exc:
-                record(Outcome(change.address, "retire", False, str(exc)))
-                continue
-            if message:
-                record(Outcome(change.address, "retire", True, message))
+        if (change.action != Action.REPLACE and not change.retire_ids) or change.address in failed:
+            continue
+        holding = sorted(c.address for c in plan.changes if c.address in failed and change.address in depends_on(c))
+        if holding:
+            # The old card stays while anything that should have moved away from it did not.
+            record(Outcome(change.address, "retire", False, f"old card kept: {', '.join(holding)} failed"))
+            continue
+        try:
+            message = await card_applier.retire_replaced(change.address)
+        except WxrecError as exc:
+            record(Outcome(change.address, "retire", False, str(exc)))
+            continue
+        if message:
+            record(Outcome(change.address, "retire", True, message))
     return report
 
 
@@ -290,7 +298,12 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
     if saved.state_serial != state.serial:
         reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
-    relied_on = {c.id: c for c in saved.changes if c.id and c.before}
+    menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
+    if menu is not None:
+        now_menu = await AccountApi(api.client).menu()
+        if (normal_menu(now_menu) if now_menu else None) != menu.before.get("menu"):  # type: ignore[union-attr]
+            reasons.append("menu: changed in WeChat since the plan was made")
+    relied_on = {c.id: c for c in saved.changes if c.id and c.before and c.address.startswith("cards.")}
     if not relied_on:
         return reasons
     palette = Palette(await api.colours())
@@ -332,7 +345,7 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
     for kind in (LANDING_PAGES, QRCODES):
         for key, spec in (data.get(kind.name) or {}).items():
             address = f"{kind.name}.{key}"
-            resolved, _ = resolve(spec, state_lookup(state))
+            resolved, _ = resolve(api_value(spec), state_lookup(state))
             state.resources[address] = {
                 "id": f"<{address}>",
                 "url": f"<{address}.url>",
@@ -378,7 +391,8 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             )
         for attribute in change.changes:
             applied = record.applied.get(attribute.path) if record else None
-            target = manifest if attribute.old == applied or record is None else live
+            by_manifest = attribute.old == applied or record is None or attribute.path.startswith("lifecycle.")
+            target = manifest if by_manifest else live
             what = "edited in the manifests" if target is manifest else "changed in WeChat by hand"
             target.append(
                 {**entry, "what": what, "path": attribute.path, "live": attribute.old, "wanted": attribute.new}

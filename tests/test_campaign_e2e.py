@@ -99,9 +99,13 @@ MISTAKES = {
         ("${landing_pages.coupon-shelf.url}", "${landing_pages.nowhere.url}"),
         "refers to landing_pages.nowhere, which the manifests do not declare",
     ),
-    "reference cycle": (
+    "reference cycle (or against apply's order)": (
         ("banner: https://mmbiz.qpic.cn/mmbiz/hillcoffee/banner.png", "banner: ${landing_pages.coupon-shelf.url}"),
-        "reference cycle: landing_pages.coupon-shelf → landing_pages.coupon-shelf",
+        "refers to landing_pages.coupon-shelf, but landing_pages may refer only to cards",
+    ),
+    "page pointing at a QR code": (
+        ("banner: https://mmbiz.qpic.cn/mmbiz/hillcoffee/banner.png", "banner: ${qrcodes.follow-us.url}"),
+        "refers to qrcodes.follow-us, but landing_pages may refer only to cards",
     ),
     "unknown card": (
         ("      - card: weekday-discount\n        thumb", "      - card: lunch-set\n        thumb"),

@@ -111,3 +111,18 @@ def test_arbitrary_bytes_never_crash_the_loader(tmp_path_factory: Any, content: 
         load_manifest(directory)
     except ManifestError as error:
         assert error.problems
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fast_schema_check_agrees_with_jsonschema(data: st.DataObject) -> None:
+    """The compiled fast path may only say "valid" where jsonschema finds no error at all."""
+    import jsonschema
+
+    from reconciler.manifest import load_schema, schema_valid
+
+    document = copy.deepcopy(VALID_CARDS)
+    path = data.draw(st.sampled_from(leaf_paths(document)))
+    replace_at(document, path, data.draw(yaml_leaves.filter(lambda v: not isinstance(v, bytes))))
+    errors = list(jsonschema.Draft202012Validator(load_schema("manifest")).iter_errors(document))
+    assert schema_valid(document) == (not errors)

@@ -23,7 +23,8 @@ HEADLINES = {
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxrec plan") -> str:
-    lines = [f"{title} for account {plan['appid']} at {plan['endpoint']}", ""]
+    where = f"at {plan['endpoint']}" if title != "wxrec diff" else f"from {plan['endpoint']} to the working tree"
+    lines = [f"{title} for account {plan['appid']} {where}", ""]
     for warning in plan["warnings"]:
         lines.append(_style(f"Warning: {warning}", "yellow", color))
     destructive = [c["address"] for c in plan["changes"] if c["action"] in ("replace", "delete", "retire")]
@@ -40,13 +41,14 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
         lines.append("")
     for refusal in plan["refusals"]:
         lines.append(_style(f"Refused: {refusal}", "red", color))
-    lines.append(summary_line(plan))
+    in_sync = "The manifests are the same." if title == "wxrec diff" else "The live account matches the manifests."
+    lines.append(summary_line(plan, in_sync=in_sync))
     return "\n".join(lines) + "\n"
 
 
-def summary_line(plan: dict[str, Any]) -> str:
+def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account matches the manifests.") -> str:
     if not plan["changes"]:
-        return "No changes. The live account matches the manifests."
+        return f"No changes. {in_sync}"
     counts = plan["summary"]
     review = sum(1 for c in plan["changes"] if c["review"])
     parts = [

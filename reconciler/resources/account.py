@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, AttributeChange, ResourceChange
+from reconciler.resources.cards.diff import APPROVED
 from reconciler.resources.menu_rules import menu_tree, validate_menu
 from reconciler.resources.qr_images import write_qr_images
 from reconciler.resources.references import Lookup, resolve
-from reconciler.resources.write_only import WriteOnlyKind
+from reconciler.resources.write_only import WriteOnlyKind, api_value
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import UncertainOutcome
@@ -32,7 +33,7 @@ WHITELIST_LIMIT = 10
 CARD_QR_EXPIRY = (60, 1800)
 SCENE_QR_EXPIRY_MAX = 2_592_000
 PERMANENT_SCENE_IDS = (1, 100_000)
-APPROVED = "CARD_STATUS_VERIFY_OK"
+REJECTED = "CARD_STATUS_VERIFY_FAIL"
 
 
 def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
@@ -165,25 +166,24 @@ def plan_menu(
     return [change], warnings
 
 
-def plan_whitelist(present: bool, desired: Any, state: State | None) -> tuple[list[ResourceChange], list[str]]:
+def plan_whitelist(present: bool, desired: Any, state: State | None) -> list[ResourceChange]:
     """No API reads the whitelist back: compare with what wxrec last set."""
     record = state.resources.get("whitelist") if state else None
     if not present:
         if record is None:
-            return [], []
-        return [ResourceChange("whitelist", Action.FORGET, notes=["no whitelist section any more: left as it is"])], []
+            return []
+        return [ResourceChange("whitelist", Action.FORGET, notes=["no whitelist section any more: left as it is"])]
     wanted = whitelist_value(desired)
     applied = (record or {}).get("applied")
-    note = "WeChat cannot read the whitelist back: compared with what wxrec last applied"
     if applied == wanted:
-        return [], []
+        return []
     change = ResourceChange("whitelist", Action.UPDATE, before={"whitelist": applied}, after={"whitelist": wanted})
     for name in ("openid", "username"):
-        old, new = (applied or {}).get(name), wanted[name]
+        old, new = (applied or {}).get(name, []), wanted[name]
         if old != new:
             change.changes.append(AttributeChange(f"whitelist.{name}", old, new))
-    change.notes.append(note)
-    return [change], []
+    change.notes.append("WeChat cannot read the whitelist back: compared with what wxrec last applied")
+    return [change]
 
 
 def whitelist_value(desired: Any) -> dict[str, list[str]]:
@@ -217,7 +217,6 @@ class AccountApplier:
     qrcode_dir: Path
     card_status: Callable[[str], Awaitable[str | None]]
     wait_for_review: float = 0.0
-    images: list[Path] = field(default_factory=list)
 
     def lookup(self) -> Lookup:
         return state_lookup(self.state)
@@ -255,6 +254,10 @@ class AccountApplier:
                 f"{change.address}: {exc}. WeChat may have made it and it cannot be read back; the next plan "
                 f"refuses to create another unless -replace {change.address} says so"
             ) from None
+        except WxrecError:
+            self.state.intents.pop(change.address, None)  # WeChat answered with an error: nothing was made
+            self.save()
+            raise
 
     def _record(self, change: ResourceChange, spec: Any, resolved: Any, **values: Any) -> None:
         self.state.resources[change.address] = {"applied": spec, "resolved": resolved, **values}
@@ -264,7 +267,7 @@ class AccountApplier:
     async def _landing_page(self, change: ResourceChange) -> str:
         assert change.after is not None
         spec = change.after["spec"]
-        body = self._resolved(change, {k: v for k, v in spec.items() if k != "lifecycle"})
+        body = self._resolved(change, api_value(spec))
         answer = await self._create_once(change, lambda: self._page(body))
         self._record(change, spec, body, id=answer["page_id"], url=answer["url"])
         return f"created page {answer['page_id']}: {answer['url']}"
@@ -276,7 +279,7 @@ class AccountApplier:
     async def _qrcode(self, change: ResourceChange) -> str:
         assert change.after is not None
         spec = change.after["spec"]
-        resolved = self._resolved(change, {k: v for k, v in spec.items() if k != "lifecycle"})
+        resolved = self._resolved(change, api_value(spec))
         await self._await_review(change, resolved)
         body = qr_body(resolved)
         create = self.api.create_card_qrcode if "cards" in resolved else self.api.create_scene_qrcode
@@ -285,7 +288,6 @@ class AccountApplier:
         expire_at = int(time.time()) + int(expiry) if expiry else None
         self._record(change, spec, resolved, id=answer["ticket"], url=answer["url"], expire_at=expire_at)
         png, svg = write_qr_images(str(answer["url"]), self.qrcode_dir, change.address.split(".", 1)[1])
-        self.images += [png, svg]
         return f"created {answer['url']} (images: {png}, {svg})"
 
     async def _await_review(self, change: ResourceChange, resolved: Mapping[str, Any]) -> None:
@@ -294,6 +296,10 @@ class AccountApplier:
         deadline = time.monotonic() + self.wait_for_review
         for card_id in unique:
             while (status := await self.card_status(card_id)) != APPROVED:
+                if status == REJECTED:
+                    raise WxrecError(
+                        f"{change.address}: card {card_id} was rejected in review ({status}): fix the card"
+                    )
                 if time.monotonic() >= deadline:
                     raise WxrecError(
                         f"{change.address}: is_unique_code needs approved card {card_id} ({status}); apply again "

@@ -1,7 +1,8 @@
 """References between resources: `card: KEY` where a card id is expected, `${kind.key.attr}` inside strings.
 
-Validation checks that every reference names a declared resource and a known attribute, and that no
-reference chain loops back. At plan and apply time a `Lookup` turns a reference into its current value, or
+Validation checks that every reference names a declared resource and a known attribute, and points back
+in apply's order (pages and QR codes to cards; the menu to cards, pages and QR codes) — which also makes a
+cycle impossible. At plan and apply time a `Lookup` turns a reference into its current value, or
 None while the value is not known yet (the resource is created or replaced in this run).
 """
 
@@ -15,6 +16,13 @@ from reconciler.errors import Location, Problem
 
 REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
 ATTRIBUTES = {"cards": ("id",), "landing_pages": ("url", "page_id"), "qrcodes": ("url", "ticket")}
+# Apply runs cards, then landing pages and QR codes, then the menu: a reference may only point back.
+MAY_REFER_TO = {
+    "landing_pages": ("cards",),
+    "qrcodes": ("cards",),
+    "menu": ("cards", "landing_pages", "qrcodes"),
+    "whitelist": (),
+}
 KEYED = tuple(ATTRIBUTES)
 
 Path = tuple[str | int, ...]
@@ -53,10 +61,9 @@ def declared(data: Mapping[str, Any]) -> dict[str, Path]:
 
 
 def validate_references(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
-    """References to nowhere, unknown attributes and cycles, each with file:line."""
+    """References to nowhere, to unknown attributes, or against apply's order, each with file:line."""
     addresses = declared(data)
     problems: list[Problem] = []
-    edges: dict[str, set[str]] = {address: set() for address in addresses}
     for address, where in addresses.items():
         for path, target, attribute in references_in(_value_at(data, where), where):
             field = ".".join(map(str, path))
@@ -68,12 +75,12 @@ def validate_references(data: Mapping[str, Any], locate: Locate) -> list[Problem
                 problems.append(
                     Problem(locate(path), field, f"{target} has no attribute {attribute!r} (known: {known})")
                 )
-            else:
-                edges[address].add(target)
-    for cycle in _cycles(edges):
-        problems.append(
-            Problem(locate(addresses[cycle[0]]), cycle[0], f"reference cycle: {' → '.join([*cycle, cycle[0]])}")
-        )
+            elif kind not in MAY_REFER_TO.get(address.split(".", 1)[0], ()):
+                source = address.split(".", 1)[0]
+                allowed = ", ".join(MAY_REFER_TO.get(source, ())) or "nothing"
+                problems.append(
+                    Problem(locate(path), field, f"refers to {target}, but {source} may refer only to {allowed}")
+                )
     return problems
 
 
@@ -118,27 +125,3 @@ def _value_at(data: Mapping[str, Any], path: Path) -> Any:
     for part in path:
         value = value[part]
     return value
-
-
-def _cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
-    """Each elementary cycle once, found by depth-first search from the addresses in sorted order."""
-    found: list[list[str]] = []
-    seen: set[frozenset[str]] = set()
-    done: set[str] = set()
-
-    def visit(node: str, stack: list[str]) -> None:
-        if node in stack:
-            cycle = stack[stack.index(node) :]
-            if frozenset(cycle) not in seen:
-                seen.add(frozenset(cycle))
-                found.append(cycle)
-            return
-        if node in done:
-            return
-        for target in sorted(edges.get(node, ())):
-            visit(target, [*stack, node])
-        done.add(node)
-
-    for start in sorted(edges):
-        visit(start, [])
-    return found

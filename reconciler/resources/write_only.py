@@ -17,6 +17,11 @@ from reconciler.resources.references import Lookup, resolve
 from reconciler.state import State
 
 
+def api_value(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What is sent to WeChat: the manifest's value without wxrec's own `lifecycle`."""
+    return {key: value for key, value in spec.items() if key != "lifecycle"}
+
+
 @dataclass(frozen=True)
 class WriteOnlyKind:
     name: str  # "landing_pages"
@@ -80,10 +85,9 @@ class WriteOnlyKind:
             return ["a new one requested with -replace"]
         if record.get("applied") != spec:
             return [f"the {self.noun} changed: WeChat cannot edit it, so a new one is created"]
-        _, unknown = resolve(spec, lookup)
+        resolved, unknown = resolve(api_value(spec), lookup)
         if unknown:
             return [f"re-created because {', '.join(sorted({u.rsplit('.', 1)[0] for u in unknown}))} gets a new id"]
-        resolved, _ = resolve(spec, lookup)
         if resolved != record.get("resolved"):
             return ["re-created: a card it shows was replaced since it was made"]
         return []
@@ -93,6 +97,6 @@ class WriteOnlyKind:
             address,
             Action.FORGET,
             id=(record or {}).get("id"),
-            notes=[f"removed from the manifests; WeChat cannot delete a {self.noun}: it {self.stays_live}"],
+            notes=[f"removed from the manifests; it {self.stays_live}"],
             before={"spec": (record or {}).get("applied"), "url": (record or {}).get("url")},
         )

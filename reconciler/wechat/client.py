@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -27,6 +27,8 @@ from reconciler.wechat.errors import (
 )
 
 WECHAT_API = "https://api.weixin.qq.com"
+# A wrong secret or appid at the token endpoint (40125 is what WeChat now answers for a wrong secret).
+CREDENTIAL_ERRCODES = frozenset({40001, 40013, 40125, 41002, 41004})
 log = logging.getLogger("wxrec.api")
 # Refresh a little before WeChat's expiry so a token never dies mid-run.
 TOKEN_SAFETY_MARGIN = 300
@@ -40,7 +42,7 @@ class TokenSource(Protocol):
 class StaticToken:
     """A token handed over by the merchant's own token service (WXREC_ACCESS_TOKEN)."""
 
-    value: str
+    value: str = field(repr=False)
 
     async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str:
         if refresh:
@@ -83,11 +85,18 @@ class StableToken:
         }
         try:
             response = await http.post("/cgi-bin/stable_token", json=body)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any transport error, reported without its text
             raise NetworkError("/cgi-bin/stable_token", _describe(exc, http), maybe_applied=False) from None
         answer = _decode("/cgi-bin/stable_token", response)
-        if answer.get("errcode", 0) != 0:
-            raise error_for("/cgi-bin/stable_token", int(answer["errcode"]), str(answer.get("errmsg", "")))
+        errcode = int(answer.get("errcode", 0) or 0)
+        log.debug("POST /cgi-bin/stable_token errcode %s", errcode)
+        if errcode in CREDENTIAL_ERRCODES:
+            raise WxrecError(
+                f"WeChat refused the credentials of {self.appid} (errcode {errcode}: {answer.get('errmsg', '')}): "
+                "check the appid and WXREC_APPSECRET"
+            )
+        if errcode != 0:
+            raise error_for("/cgi-bin/stable_token", errcode, str(answer.get("errmsg", "")))
         self._value = str(answer["access_token"])
         lifetime = int(answer.get("expires_in", 7200))
         self._expires_at = time.monotonic() + max(lifetime - TOKEN_SAFETY_MARGIN, lifetime // 2)
@@ -148,9 +157,9 @@ class WeChatClient:
         started = time.monotonic()
         try:
             response = await self.http.request(method, path, params={"access_token": token}, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise NetworkError(path, _describe(exc, self.http), maybe_applied=False) from None
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any transport's error; its text may hold the URL and token
+            # Not even a connect error proves the request was never sent: the aiohttp transport reports a
+            # dropped connection as ConnectTimeout. So a call that changes something is always uncertain.
             raise _lost_answer(path, _describe(exc, self.http), idempotent) from None
         if response.status_code >= 500:
             raise _lost_answer(path, f"HTTP {response.status_code} from WeChat", idempotent)
@@ -187,6 +196,6 @@ def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
     return answer
 
 
-def _describe(exc: httpx.HTTPError, http: httpx.AsyncClient) -> str:
+def _describe(exc: Exception, http: httpx.AsyncClient) -> str:
     """A transport error's kind and the host, never the error's text: it can carry the URL and the token."""
     return f"network error talking to {http.base_url.scheme}://{http.base_url.netloc.decode()} ({type(exc).__name__})"

@@ -16,6 +16,7 @@ from reconciler.resources.cards.rules import (
 )
 
 APPROVED = "CARD_STATUS_VERIFY_OK"
+LIFECYCLE_PROTECTION = "lifecycle.prevent_destroy"
 
 
 @dataclass
@@ -28,6 +29,8 @@ class CardRecord:
     stock: Stock | None
     prevent_destroy: bool = False
     retire_ids: tuple[str, ...] = ()
+    # Claimed from the earlier cards of this address (before replaces): they count against the budget.
+    issued_before: int = 0
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> CardRecord:
@@ -39,6 +42,7 @@ class CardRecord:
             stock=Stock.from_dict(stock) if stock else None,
             prevent_destroy=bool(data.get("prevent_destroy", False)),
             retire_ids=tuple(data.get("retire_ids", ())),
+            issued_before=int(data.get("issued_before", 0)),
         )
 
 
@@ -61,6 +65,19 @@ def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[A
     return changes
 
 
+def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str]:
+    """Fields an earlier apply set, now gone from the manifest, that WeChat cannot clear: said, not planned."""
+    return [
+        f"{desired.address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays "
+        f"{live.fields[path]!r}"
+        for path in sorted(set(applied) - set(desired.fields))
+        if path not in RESET_VALUES
+        and path in live.fields
+        and not desired.ignores(path)
+        and group_of(path) not in _dropped_groups_still_set(desired, path)
+    ]
+
+
 def _dropped_groups_still_set(desired: DesiredCard, path: str) -> set[str]:
     """A leaf removed inside a group the manifest still sets is not reset on its own: the group is sent whole."""
     group = group_of(path)
@@ -73,6 +90,8 @@ def classify(card_type: str, changes: list[AttributeChange], desired: Flat, live
     review = review_fields(card_type)
     updatable = updatable_fields(card_type)
     for change in changes:
+        if change.path == LIFECYCLE_PROTECTION:
+            continue  # kept in state only: WeChat never sees it
         group = group_of(change.path)
         change.review = group in review
         if group not in updatable:
@@ -109,16 +128,19 @@ def _date_rule(desired: Flat, live: Flat) -> str | None:
     return None
 
 
-def stock_change(stock: Stock, live: LiveCard) -> StockChange | None:
-    """The modifystock delta that brings live stock to the target; None when nothing moves."""
+def stock_change(stock: Stock, live: LiveCard, issued_before: int = 0) -> StockChange | None:
+    """The modifystock delta that brings live stock to the target; None when nothing moves.
+
+    `issued_before`: claimed from the cards this address had before a replace, which the budget (or the
+    refill ceiling) already paid for."""
     if stock.mode == "budget":
-        delta = stock.target - live.total_quantity
-        note = "budget: total issued stock"
+        delta = stock.target - issued_before - live.total_quantity
+        note = "budget: total issued stock" + (f", {issued_before} of it by replaced cards" if issued_before else "")
     else:
         delta = stock.target - live.quantity
         note = "refill: claimable stock"
         if stock.ceiling is not None:
-            delta = min(delta, stock.ceiling - live.total_quantity)
+            delta = min(delta, stock.ceiling - issued_before - live.total_quantity)
             note += f", at most {stock.ceiling} issued in all"
     delta = max(delta, -live.quantity)  # stock cannot go below zero
     if delta == 0:
@@ -130,7 +152,7 @@ def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
     """Claimable stock for a new card; a replacement's budget subtracts what the old card already issued."""
     if stock.mode == "budget":
         return max(stock.target - issued_before, 0)
-    return stock.target if stock.ceiling is None else min(stock.target, stock.ceiling)
+    return stock.target if stock.ceiling is None else max(min(stock.target, stock.ceiling - issued_before), 0)
 
 
 def desired_document(card: DesiredCard) -> dict[str, Any]:
@@ -180,6 +202,9 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
     change = ResourceChange(desired.address, Action.UPDATE, id=live.id, before=live_document(live))
     change.after = desired_document(desired)
     change.changes = field_changes(desired, live, record.applied)
+    if desired.prevent_destroy != record.prevent_destroy:
+        # State remembers protection (so deleting the block still refuses): keep it in step, both ways.
+        change.changes.append(AttributeChange(LIFECYCLE_PROTECTION, record.prevent_destroy, desired.prevent_destroy))
     reasons = classify(desired.card_type, change.changes, desired.fields, live.fields)
     if desired.card_type != live.card_type:
         reasons.insert(0, f"card_type changes from {live.card_type} to {desired.card_type}")
@@ -188,7 +213,7 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
     if reasons:
         change.action = Action.REPLACE
         change.reasons = reasons
-        issued = live.total_quantity - live.quantity
+        issued = record.issued_before + live.total_quantity - live.quantity
         change.notes = [
             f"the new card starts with {initial_quantity(desired.stock, issued)} claimable",
             "the old card's QR codes, landing pages and add-card links stop working; copies users hold stay valid",
@@ -197,7 +222,7 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
         return change
     change.review = any(c.review for c in change.changes)
     if desired.manages_stock:
-        change.stock = stock_change(desired.stock, live)
+        change.stock = stock_change(desired.stock, live, record.issued_before)
     if not change.changes and change.stock is not None:
         change.action = Action.STOCK
     return change

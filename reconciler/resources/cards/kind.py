@@ -12,11 +12,13 @@ from reconciler.errors import WxrecError
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources.cards.diff import (
     APPROVED,
+    LIFECYCLE_PROTECTION,
     CardRecord,
     desired_document,
     initial_quantity,
     plan_card,
     stock_change,
+    unclearable,
 )
 from reconciler.resources.cards.model import (
     DesiredCard,
@@ -83,8 +85,8 @@ async def read_live(
     """Colours, every live id, and card/get for each card that state owns (bounded concurrency).
 
     `progress(total)` is called once with the number of cards to read and returns what to call after each."""
-    colours, ids = await asyncio.gather(api.colours(), api.list_ids())
-    palette = Palette(colours)
+    palette = Palette(await api.colours())  # first, alone: a credential error then stops everything at once
+    ids = await api.list_ids()
     owned = sorted(owned_ids(records(state)))
     on_read = progress(len(owned)) if progress else None
     cards = await read_cards(api, owned, parallelism, palette, on_read)
@@ -170,7 +172,8 @@ async def resolve_intents(api: CardApi, state: State, save: SaveState, paralleli
         found = await find_created(api, intent, owned_ids(records(state)), parallelism)
         if found:
             card = desired_from_document(address, intent["after"])
-            state.resources[address] = record_document(card, found, tuple(intent.get("retire_ids", ())))
+            retire = tuple(intent.get("retire_ids", ()))
+            state.resources[address] = record_document(card, found, retire, int(intent.get("issued_before", 0)))
             messages.append(f"{address}: adopted {found}, created by an interrupted run")
         else:
             messages.append(f"{address}: the interrupted create never reached WeChat; it will be planned again")
@@ -214,7 +217,9 @@ def desired_from_document(address: str, after: Mapping[str, Any]) -> DesiredCard
     )
 
 
-def record_document(card: DesiredCard, card_id: str, retire: tuple[str, ...] = ()) -> dict[str, Any]:
+def record_document(
+    card: DesiredCard, card_id: str, retire: tuple[str, ...] = (), issued_before: int = 0
+) -> dict[str, Any]:
     return {
         "id": card_id,
         "card_type": card.card_type,
@@ -222,6 +227,7 @@ def record_document(card: DesiredCard, card_id: str, retire: tuple[str, ...] = (
         "stock": card.stock.to_dict(),
         "prevent_destroy": card.prevent_destroy,
         "retire_ids": list(retire),
+        "issued_before": issued_before,
     }
 
 
@@ -230,9 +236,10 @@ def plan_cards(
     live: CardsLive,
     state_records: Mapping[str, CardRecord],
     replace: frozenset[str] = frozenset(),
-) -> tuple[list[ResourceChange], list[str]]:
-    """Changes for every card address in the manifest or in state, and the unmanaged live ids."""
+) -> tuple[list[ResourceChange], list[str], list[str]]:
+    """Changes for every card address in the manifest or in state, the unmanaged live ids, and warnings."""
     changes = []
+    warnings: list[str] = []
     for address in sorted(set(desired) | set(state_records)):
         record = state_records.get(address)
         live_one = live.cards.get(record.id) if record else None
@@ -247,9 +254,12 @@ def plan_cards(
         )
         if change is not None:
             changes.append(change)
+        wanted = desired.get(address)
+        if wanted is not None and record is not None and live_one is not None:
+            warnings += unclearable(wanted, live_one, record.applied)
     owned = owned_ids(state_records)
     unmanaged = [card_id for card_id in live.ids if card_id not in owned]
-    return changes, unmanaged
+    return changes, unmanaged, warnings
 
 
 def offline_changes(base: Mapping[str, DesiredCard], head: Mapping[str, DesiredCard]) -> list[ResourceChange]:
@@ -319,10 +329,9 @@ class CardApplier:
         assert change.after is not None
         return desired_from_document(change.address, change.after)
 
-    def _record(self, address: str, card: DesiredCard, card_id: str, retire: tuple[str, ...] = ()) -> None:
-        self.state.resources[address] = record_document(card, card_id, retire)
-
-    async def _create_card(self, address: str, card: DesiredCard, quantity: int, retire: tuple[str, ...] = ()) -> str:
+    async def _create_card(
+        self, address: str, card: DesiredCard, quantity: int, retire: tuple[str, ...] = (), issued_before: int = 0
+    ) -> str:
         """Create exactly once: an intent is written before the call, the id (replacing it) after.
 
         A lost answer is resolved by looking for the card among live cards before creating again."""
@@ -331,6 +340,7 @@ class CardApplier:
             "started": int(time.time()),
             "after": desired_document(card),
             "retire_ids": list(retire),
+            "issued_before": issued_before,
         }
         self.state.intents[address] = intent
         self.save()
@@ -339,7 +349,11 @@ class CardApplier:
         except UncertainOutcome:
             found = await find_created(self.api, intent, owned_ids(records(self.state)), self.parallelism)
             card_id = found or await self.api.create(create_body(card, quantity))
-        self._record(address, card, card_id, retire)
+        except WxrecError:
+            self.state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
+            self.save()
+            raise
+        self.state.resources[address] = record_document(card, card_id, retire, issued_before)
         self.state.intents.pop(address, None)
         self.save()
         return card_id
@@ -355,12 +369,16 @@ class CardApplier:
         assert change.id is not None
         target = dict(card.fields)
         target.update({c.path: RESET_VALUES[c.path] for c in change.changes if c.reset})
-        groups = sorted({group_of(c.path) for c in change.changes})
-        send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
+        groups = sorted({group_of(c.path) for c in change.changes if c.path != LIFECYCLE_PROTECTION})
+        send_check = False
+        if groups:
+            send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
         record = self.state.resources[change.address]
         record["applied"] = card.fields
+        record["prevent_destroy"] = card.prevent_destroy
         self.save()
-        message = f"updated {change.id}" + (" (sent back to review)" if send_check else "")
+        message = f"updated {change.id}" if groups else "updated state only (lifecycle)"
+        message += " (sent back to review)" if send_check else ""
         if change.stock is not None:
             message += "; " + await self._stock(change)
         return message
@@ -369,14 +387,15 @@ class CardApplier:
         """Converge to the target from stock read just now: claims move it while we look."""
         card = self._desired(change)
         assert change.id is not None
+        issued_before = int(self.state.resources[change.address].get("issued_before", 0))
         before = await self._live(change.id)
-        step = stock_change(card.stock, before)
+        step = stock_change(card.stock, before, issued_before)
         if step is not None:
             try:
                 await self.api.modify_stock(change.id, step.delta)
             except UncertainOutcome:
                 # Never retried blindly: read again and apply only what is still missing.
-                retry = stock_change(card.stock, await self._live(change.id))
+                retry = stock_change(card.stock, await self._live(change.id), issued_before)
                 if retry is not None:
                     await self.api.modify_stock(change.id, retry.delta)
         self.state.resources[change.address]["stock"] = card.stock.to_dict()
@@ -395,14 +414,15 @@ class CardApplier:
         card = self._desired(change)
         old_id = change.id
         assert old_id is not None
+        record = self.state.resources[change.address]
         raw = await self.api.get(old_id)
-        issued = 0
+        issued = int(record.get("issued_before", 0))
         if raw is not None:
             old = live_card(raw, None)
-            issued = old.total_quantity - old.quantity
+            issued += old.total_quantity - old.quantity
         quantity = initial_quantity(card.stock, issued)
-        retire = (*self.state.resources[change.address].get("retire_ids", ()), old_id)
-        new_id = await self._create_card(change.address, card, quantity, retire)
+        retire = (*record.get("retire_ids", ()), old_id)
+        new_id = await self._create_card(change.address, card, quantity, retire, issued)
         return f"created {new_id} with {quantity} claimable to replace {old_id}"
 
     async def retire_replaced(self, address: str) -> str | None:
