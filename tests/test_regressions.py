@@ -1,0 +1,152 @@
+"""Regressions found in review: each test is a scenario that once went wrong."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.engine import Options, apply_plan, plan_for_apply
+from reconciler.manifest import load_manifest
+from reconciler.wechat.account import AccountApi
+from reconciler.wechat.errors import WeChatError
+from tests.test_engine import Harness, harness_for
+from tests.test_served_emulator import free_port
+
+
+def wxrec(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path):
+        yield harness
+
+
+@pytest.fixture
+def served_with_lost_creates() -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port)]
+    server = subprocess.Popen([*command, "--faults", "drop=1,paths=/card/create"], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/_emulator/health")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_every_card_create_answer_lost_over_real_http_still_makes_each_card_once(
+    served_with_lost_creates: str, example_dir: Path
+) -> None:
+    (example_dir / "campaign.yaml").unlink()
+    result = wxrec("apply", example_dir, "--api", served_with_lost_creates, "--auto-approve")
+    assert result.exit_code == 0, result.output
+    live = httpx.get(f"{served_with_lost_creates}/_emulator/cards").json()["cards"]
+    assert sorted(c["title"] for c in live) == sorted({c["title"] for c in live}) and len(live) == 4
+
+
+async def test_replacing_a_budget_card_after_claims_keeps_the_budget(shop: Harness) -> None:
+    (shop.directory / "campaign.yaml").unlink()
+    await shop.apply()
+    old = shop.card_id("latte-voucher")
+    await shop.control("claim", card_id=old, count=120)
+    await shop.apply(replace=frozenset({"cards.latte-voucher"}))
+    assert not (await shop.plan()).changes, "the new card's budget already counts what the old one issued"
+    cards = {c["card_id"]: c for c in (await shop.control_get("cards"))["cards"]}
+    old_card, new_card = cards[old], cards[shop.card_id("latte-voucher")]
+    claimed_from_old = old_card["sku"]["total_quantity"] - old_card["sku"]["quantity"]
+    assert claimed_from_old + new_card["sku"]["total_quantity"] == 5000, "never more than the budget in all"
+
+
+def test_prevent_destroy_added_later_is_remembered(example_dir: Path) -> None:
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    path = example_dir / "cards.yaml"
+    text = path.read_text(encoding="utf-8")
+    protected = text.replace("    deal_detail:", "    lifecycle: {prevent_destroy: true}\n    deal_detail:", 1)
+    path.write_text(protected, encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "lifecycle.prevent_destroy: false → true" in plan.output
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    start, end = protected.index("  breakfast-set:"), protected.index("  member:")
+    path.write_text(protected[:start] + protected[end:], encoding="utf-8")
+    refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--allow-destroy")
+    assert refused.exit_code == 1 and "cards.breakfast-set: lifecycle.prevent_destroy forbids" in refused.output
+
+
+async def test_old_card_is_kept_while_a_page_pointing_at_it_failed(shop: Harness, monkeypatch: Any) -> None:
+    await shop.apply()
+    old = shop.card_id("latte-voucher")
+
+    async def refuse(self: AccountApi, page: dict[str, Any]) -> tuple[str, str]:
+        raise WeChatError("/card/landingpage/create", -1, "system error")
+
+    monkeypatch.setattr(AccountApi, "create_landing_page", refuse)
+    state = shop.backend.load()
+    assert state is not None
+    options = Options(replace=frozenset({"cards.latte-voucher"}))
+    _, plan = await plan_for_apply(load_manifest(shop.directory), shop.api, state, shop.backend, "emulator", options)
+    report = await apply_plan(plan, shop.api, state, shop.backend, options)
+    kept = [o for o in report.outcomes if o.action == "retire"]
+    assert kept and not kept[0].ok and "landing_pages.coupon-shelf failed" in kept[0].message
+    assert await shop.api.get(old) is not None, "the menu still leads to the old page: the old card must live"
+    assert "landing_pages.coupon-shelf" not in (shop.backend.load() or state).intents, "an error is not uncertain"
+
+
+def test_lifecycle_on_a_page_does_not_recreate_it_every_apply(example_dir: Path) -> None:
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("    scene: SCENE_MENU\n", "    scene: SCENE_MENU\n    lifecycle: {prevent_destroy: true}\n"),
+        encoding="utf-8",
+    )
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    again = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+
+
+def test_a_field_wechat_cannot_clear_is_reported(example_dir: Path) -> None:
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    path = example_dir / "cards.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("      sub_title: 周一至周五全场手冲咖啡适用\n", ""), encoding="utf-8"
+    )
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert "base_info.sub_title is no longer in the manifest, but WeChat cannot clear it" in plan.output
+
+
+def test_wrong_secret_says_so(example_dir: Path, served_with_lost_creates: str) -> None:
+    result = wxrec("plan", example_dir, "--api", served_with_lost_creates, env={"WXREC_APPSECRET": "wrong"})
+    assert result.exit_code == 1 and "refused the credentials of wx0123456789abcdef" in result.output
+    missing = wxrec(
+        "plan", example_dir, "--api", served_with_lost_creates, env={"WXREC_APPSECRET_FILE": "/nonexistent"}
+    )
+    assert missing.exit_code == 1 and "WXREC_APPSECRET_FILE=/nonexistent: cannot read it" in missing.output
+
+
+def test_saved_plan_is_refused_while_a_create_is_unsettled(example_dir: Path, tmp_path: Path) -> None:
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    state_file = example_dir / ".wxrec" / "state.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    state["intents"]["cards.extra"] = {"action": "create", "started": 0, "after": {}, "retire_ids": []}
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
+    refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert refused.exit_code == 1 and "an interrupted run left creates to settle" in refused.output
