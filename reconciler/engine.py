@@ -173,7 +173,7 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     if destroyed <= allowed:
         return []
     return [
-        f"the plan deletes or replaces {destroyed} of {managed} managed resources, more than the threshold "
+        f"the plan deletes or replaces {destroyed} of {managed} managed cards, more than the threshold "
         f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
         "accident? If this is intended, raise --destroy-threshold."
     ]

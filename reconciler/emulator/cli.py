@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,6 +88,7 @@ def serve(
         app = create_app(config)
     except ValueError as exc:  # bad --review or --faults, unreadable --data
         raise click.ClickException(str(exc)) from None
+    _check_port_free(host, port)
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
     for appid, secret in config.accounts.items():
         click.echo(_describe_account(appid, secret))
@@ -95,6 +97,16 @@ def serve(
     click.echo(f"  faults: {active}" if active else "  faults: none")
     # No access log: request lines carry access tokens in their query strings.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """uvicorn reports a taken port with exit 3 and a log line; say it plainly, exit 1, before the banner."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 # ---------------------------------------------------------------- controls
