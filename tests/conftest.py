@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from reconciler.wechat.client import RetryPolicy
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
-FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
+from tests.support import EXAMPLE, Harness, harness_for
 
 
 @pytest.fixture
@@ -46,3 +44,17 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WXREC_EMULATOR_FAULTS", raising=False)
     monkeypatch.delenv("WXREC_API", raising=False)
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The example's manifests beside a fresh emulator account that approves cards at once."""
+    async for harness in harness_for(tmp_path):
+        yield harness
+
+
+@pytest.fixture
+async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The same, with cards waiting for review until a test approves them."""
+    async for harness in harness_for(tmp_path, review="manual"):
+        yield harness

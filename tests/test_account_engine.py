@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from reconciler.engine import Options, apply_plan, drift_report, plan_for_apply
 from reconciler.manifest import load_manifest
@@ -14,19 +10,7 @@ from reconciler.plan import Action
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import UncertainOutcome
-from tests.test_engine import Harness, harness_for
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path):
-        yield harness
-
-
-@pytest.fixture
-async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path, review="manual"):
-        yield harness
+from tests.support import Harness
 
 
 async def test_lost_landing_page_answer_is_uncertain_and_not_created_twice(shop: Harness, monkeypatch: Any) -> None:

@@ -8,20 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
+from tests.support import apply_ok, wxrec
 from tests.test_qr_images import decode_png
-
-
-def wxrec(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def apply_ok(directory: Path, *extra: str) -> Result:
-    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def emulator(directory: Path) -> dict[str, Any]:

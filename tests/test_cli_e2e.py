@@ -7,13 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
-
-
-def wxrec(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+from tests.support import apply_ok, wxrec
 
 
 def state_of(directory: Path) -> dict:  # type: ignore[type-arg]
@@ -31,12 +26,6 @@ def edit(directory: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def applied(directory: Path, *extra: str) -> Result:
-    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def assert_no_changes(directory: Path) -> None:
     result = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
     assert result.exit_code == 0, result.output
@@ -50,7 +39,7 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert "Plan: 8 to create, 2 to update, 0 stock, 0 to replace, 0 to delete." in first.output
     assert "+ cards.latte-voucher will be created" in first.output
     assert not (example_dir / ".wxrec" / "state.json").exists(), "plan must never write state"
-    result = applied(example_dir)
+    result = apply_ok(example_dir)
     assert (
         sum(line.startswith("cards.") and ": create ok: created p" in line for line in result.output.splitlines()) == 4
     )
@@ -61,20 +50,20 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
 
 
 def test_description_edit_is_an_in_place_update_flagged_for_review(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     before = card_id(example_dir, "breakfast-set")
     edit(example_dir, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
     plan = wxrec("plan", example_dir, "--api", "emulator")
     assert f"~ cards.breakfast-set ({before}) will be updated in place: goes back to review" in plan.output
     assert '"含美式咖啡两杯、可颂两个。" → "含美式咖啡两杯、可颂两个，可外带。"   # re-review' in plan.output
-    result = applied(example_dir)
+    result = apply_ok(example_dir)
     assert "(sent back to review)" in result.output
     assert card_id(example_dir, "breakfast-set") == before
     assert_no_changes(example_dir)
 
 
 def test_brand_name_edit_is_a_replace_that_needs_allow_destroy(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     old = card_id(example_dir, "breakfast-set")
     edit(
         example_dir,
@@ -87,14 +76,14 @@ def test_brand_name_edit_is_a_replace_that_needs_allow_destroy(example_dir: Path
     refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve")
     assert refused.exit_code == 1 and "pass --allow-destroy" in refused.output
     assert card_id(example_dir, "breakfast-set") == old
-    result = applied(example_dir, "--allow-destroy")
+    result = apply_ok(example_dir, "--allow-destroy")
     new = card_id(example_dir, "breakfast-set")
     assert new != old and f"to replace {old}" in result.output and f"deleted old card(s) {old}" in result.output
     assert_no_changes(example_dir)
 
 
 def test_removed_card_is_deleted_only_with_allow_destroy(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
     start, end = text.index("  breakfast-set:"), text.index("  member:")
     (example_dir / "cards.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
@@ -103,13 +92,13 @@ def test_removed_card_is_deleted_only_with_allow_destroy(example_dir: Path) -> N
     refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve")
     assert refused.exit_code == 1 and "pass --allow-destroy" in refused.output
     assert "cards.breakfast-set" in state_of(example_dir)["resources"]
-    applied(example_dir, "--allow-destroy")
+    apply_ok(example_dir, "--allow-destroy")
     assert "cards.breakfast-set" not in state_of(example_dir)["resources"]
     assert_no_changes(example_dir)
 
 
 def test_prevent_destroy_is_remembered_after_the_block_is_removed(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
     (example_dir / "cards.yaml").write_text(text[: text.index("  member:")], encoding="utf-8")
     result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--allow-destroy")
@@ -119,7 +108,7 @@ def test_prevent_destroy_is_remembered_after_the_block_is_removed(example_dir: P
 
 
 def test_claims_show_as_stock_for_a_refill_target_and_not_for_a_budget(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     data = example_dir / ".wxrec" / "emulator.json"
     for key in ("weekday-discount", "latte-voucher"):
         claimed = wxrec("emulator", "claim", "--data", data, card_id(example_dir, key), "7")
@@ -128,7 +117,7 @@ def test_claims_show_as_stock_for_a_refill_target_and_not_for_a_budget(example_d
     assert plan.exit_code == 2
     assert "stock +7: claimable 193 → 200, issued in all 200 → 207" in plan.output
     assert "cards.latte-voucher" not in plan.output
-    applied(example_dir)
+    apply_ok(example_dir)
     assert_no_changes(example_dir)
 
 
@@ -158,7 +147,7 @@ def test_apply_without_a_terminal_or_auto_approve_fails_at_once(example_dir: Pat
 
 
 def test_state_of_another_account_is_refused(example_dir: Path) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     edit_account = example_dir / "account.yaml"
     edit_account.write_text("account:\n  appid: wx1111111111111111\n", encoding="utf-8")
     result = wxrec("plan", example_dir, "--api", "emulator")
@@ -176,7 +165,7 @@ def test_json_plan_is_deterministic(example_dir: Path) -> None:
 def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> None:
     outputs = [
         wxrec("plan", example_dir, "--api", "emulator").output,
-        applied(example_dir).output,
+        apply_ok(example_dir).output,
         wxrec("plan", example_dir, "--api", "emulator", "--format", "json").output,
     ]
     emulator_data = (example_dir / ".wxrec" / "emulator.json").read_text(encoding="utf-8")
@@ -189,9 +178,9 @@ def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> Non
 
 @pytest.mark.parametrize("flag", ["--replace", "-replace"])
 def test_replace_flag_forces_a_new_card(example_dir: Path, flag: str) -> None:
-    applied(example_dir)
+    apply_ok(example_dir)
     old = card_id(example_dir, "breakfast-set")
     plan = wxrec("plan", example_dir, "--api", "emulator", flag, "cards.breakfast-set")
     assert "because replacement requested with -replace" in plan.output
-    applied(example_dir, flag, "cards.breakfast-set", "--allow-destroy")
+    apply_ok(example_dir, flag, "cards.breakfast-set", "--allow-destroy")
     assert card_id(example_dir, "breakfast-set") != old

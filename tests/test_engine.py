@@ -2,78 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import httpx
-import pytest
-
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
-from reconciler.manifest import load_manifest
 from reconciler.plan import Action
-from reconciler.state import FileBackend, State
-from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API, StableToken, WeChatClient
-from tests.conftest import EXAMPLE, FAST_RETRY
-
-
-class Harness:
-    """One emulator account, the example manifest, and state on disk."""
-
-    def __init__(self, http: httpx.AsyncClient, directory: Path) -> None:
-        self.http = http
-        self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY))
-        self.directory = directory
-        self.backend = FileBackend(directory / ".wxrec" / "state.json")
-
-    async def plan(self, **options: object):  # type: ignore[no-untyped-def]
-        manifest = load_manifest(self.directory)
-        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", Options(**options))  # type: ignore[arg-type]
-
-    async def apply(self, **options: object):  # type: ignore[no-untyped-def]
-        state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
-        manifest = load_manifest(self.directory)
-        _, plan = await plan_for_apply(manifest, self.api, state, self.backend, "emulator", Options(**options))  # type: ignore[arg-type]
-        report = await apply_plan(plan, self.api, state, self.backend)
-        assert not report.failed, report.to_dict()
-        return report
-
-    async def control(self, name: str, **body: object) -> dict:  # type: ignore[type-arg]
-        response = await self.http.post(f"/_emulator/{name}", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    async def control_get(self, name: str) -> dict:  # type: ignore[type-arg]
-        response = await self.http.get(f"/_emulator/{name}")
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    def card_id(self, key: str) -> str:
-        state = self.backend.load()
-        assert state is not None
-        return str(state.resources[f"cards.{key}"]["id"])
-
-
-async def harness_for(tmp_path: Path, review: str = "instant") -> AsyncIterator[Harness]:
-    directory = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
-    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WECHAT_API) as http:
-        yield Harness(http, directory)
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path):
-        yield harness
-
-
-@pytest.fixture
-async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path, review="manual"):
-        yield harness
+from tests.support import Harness
 
 
 async def test_stock_converges_on_claims_made_between_plan_and_apply(shop: Harness) -> None:

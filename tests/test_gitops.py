@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
 from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
+from tests.support import apply_ok, wxrec
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WXREC_UPDATE_GOLDEN") == "1"
-
-
-def wxrec(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def edit(directory: Path, old: str, new: str) -> None:
@@ -29,11 +24,6 @@ def edit(directory: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def apply_ok(directory: Path, *extra: str) -> None:
-    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
-    assert result.exit_code == 0, result.output
 
 
 def card_id(directory: Path, key: str) -> str:

@@ -16,7 +16,7 @@ from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.manifest.loader import MAX_FILE_BYTES
-from tests.conftest import EXAMPLE
+from tests.support import EXAMPLE
 
 VALID_CARDS: dict[str, Any] = yaml.safe_load((EXAMPLE / "cards.yaml").read_text(encoding="utf-8"))
 

@@ -3,53 +3,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
 from reconciler.engine import Options, apply_plan, plan_for_apply
 from reconciler.manifest import load_manifest
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import WeChatError
-from tests.test_engine import Harness, harness_for
-from tests.test_served_emulator import free_port
-
-
-def wxrec(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path):
-        yield harness
+from tests.support import Harness, served_emulator, wxrec
 
 
 @pytest.fixture
 def served_with_lost_creates() -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port)]
-    server = subprocess.Popen([*command, "--faults", "drop=1,paths=/card/create"], stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/_emulator/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with served_emulator("--faults", "drop=1,paths=/card/create") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_every_card_create_answer_lost_over_real_http_still_makes_each_card_once(

@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.plan import Action
 from reconciler.state import FileBackend
 from reconciler.wechat.errors import UncertainOutcome
-from tests.test_engine import Harness, harness_for
-
-
-def wxrec(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def apply_ok(directory: Path, *extra: str) -> Result:
-    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for harness in harness_for(tmp_path):
-        yield harness
+from tests.support import Harness, apply_ok, wxrec
 
 
 def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) -> None:

@@ -1,0 +1,107 @@
+"""What many tests share: the `wxrec` command in-process, and a harness of emulator, manifests and state."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
+from reconciler.manifest import load_manifest
+from reconciler.state import FileBackend, State
+from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
+FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
+
+
+def wxrec(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    """The `wxrec` command, in this process, through its real entry point."""
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def apply_ok(directory: Path, *extra: str) -> Result:
+    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+class Harness:
+    """One emulator account, the example manifest, and state on disk."""
+
+    def __init__(self, http: httpx.AsyncClient, directory: Path) -> None:
+        self.http = http
+        self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY))
+        self.directory = directory
+        self.backend = FileBackend(directory / ".wxrec" / "state.json")
+
+    async def plan(self, **options: object):  # type: ignore[no-untyped-def]
+        manifest = load_manifest(self.directory)
+        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", Options(**options))  # type: ignore[arg-type]
+
+    async def apply(self, **options: object):  # type: ignore[no-untyped-def]
+        state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
+        manifest = load_manifest(self.directory)
+        _, plan = await plan_for_apply(manifest, self.api, state, self.backend, "emulator", Options(**options))  # type: ignore[arg-type]
+        report = await apply_plan(plan, self.api, state, self.backend)
+        assert not report.failed, report.to_dict()
+        return report
+
+    async def control(self, name: str, **body: object) -> dict:  # type: ignore[type-arg]
+        response = await self.http.post(f"/_emulator/{name}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def control_get(self, name: str) -> dict:  # type: ignore[type-arg]
+        response = await self.http.get(f"/_emulator/{name}")
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def card_id(self, key: str) -> str:
+        state = self.backend.load()
+        assert state is not None
+        return str(state.resources[f"cards.{key}"]["id"])
+
+
+async def harness_for(tmp_path: Path, review: str = "instant") -> AsyncIterator[Harness]:
+    directory = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
+    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WECHAT_API) as http:
+        yield Harness(http, directory)
+
+
+@contextmanager
+def served_emulator(*options: str) -> Iterator[str]:
+    """`wxrec emulator serve` in its own process on a free port; yields its URL once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port), *options]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/_emulator/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the emulator server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
