@@ -33,6 +33,7 @@ from reconciler.manifest import load_manifest
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
+from reconciler.wechat.limiter import CallLimiter
 
 DEFAULT_FAULTS = "error=-1:0.04,error=45011:0.03,error=40001:0.01,http=503:0.03,reset=0.03,drop=0.06"
 OPTIONS = Options(destroy_threshold=1.0)
@@ -134,7 +135,9 @@ async def run_campaign(rounds: int, seed: int, faults: str, directory: Path) -> 
     app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{faults},seed={seed}"))
     figures = Figures()
     async with httpx.AsyncClient(transport=FaultTolerantASGITransport(app), base_url=WECHAT_API) as http:
-        api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), RETRY))
+        # The campaign's minutes are compressed: 45011's shared pause is milliseconds, not a second.
+        limiter = CallLimiter(first_pause=0.002)
+        api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), RETRY, limiter))
         for _ in range(rounds):
             await claim_some(http, campaign.rng)
             if not await apply_once(campaign, api):

@@ -46,6 +46,7 @@ from reconciler.render.text import render_plan, summary_line
 from reconciler.state import FileBackend, State, ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
+from reconciler.wechat.limiter import CallLimiter
 
 EMULATOR = "emulator"
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -64,8 +65,12 @@ class RunSettings:
     allow_duplicate: bool
     destroy_threshold: float
     refresh: bool
+    max_rate: float | None = None
     qrcode_dir: Path | None = None
     wait_for_review: float = 0.0
+
+    def limiter(self) -> CallLimiter:
+        return CallLimiter(self.parallelism, self.max_rate)
 
     def options(self) -> Options:
         return Options(
@@ -144,6 +149,13 @@ def run_options(command: F) -> F:
             default=16,
             show_default=True,
             help="Concurrent WeChat calls while reading live cards.",
+        ),
+        click.option(
+            "--max-rate",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            metavar="CALLS_PER_SECOND",
+            help="Never call WeChat faster than this (shared by every call of the run). Default: no budget.",
         ),
         click.option(
             "--allow-duplicate",
@@ -513,7 +525,7 @@ async def _plan(settings: RunSettings) -> Plan:
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
         return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal())
-    async with connect(settings.api, manifest, appid) as (api, endpoint):
+    async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
         plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal())
     plan_result.warnings += _ci_warnings(backend)
     return plan_result
@@ -550,7 +562,7 @@ async def _apply(
     # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
     # it sees what an apply that held the lock before wrote.
     with backend.lock(lock_timeout):
-        async with connect(settings.api, manifest, appid) as (api, endpoint):
+        async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
             if saved is None:
@@ -697,7 +709,9 @@ HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 
 @asynccontextmanager
-async def connect(api: str, manifest: Manifest, appid: str) -> AsyncIterator[tuple[CardApi, str]]:
+async def connect(
+    api: str, manifest: Manifest, appid: str, limiter: CallLimiter | None = None
+) -> AsyncIterator[tuple[CardApi, str]]:
     """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint."""
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
@@ -710,11 +724,11 @@ async def connect(api: str, manifest: Manifest, appid: str) -> AsyncIterator[tup
         transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
         ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
-            yield CardApi(WeChatClient(http, StableToken(appid, secret))), EMULATOR
+            yield CardApi(WeChatClient(http, StableToken(appid, secret), limiter=limiter)), EMULATOR
         return
     base = api.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
     tokens = _token_source(appid, base)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
-        yield CardApi(WeChatClient(http, tokens)), base
+        yield CardApi(WeChatClient(http, tokens, limiter=limiter)), base

@@ -21,6 +21,7 @@ from reconciler.manifest import load_manifest
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
+from reconciler.wechat.limiter import CallLimiter
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
 FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
@@ -42,7 +43,8 @@ class Harness:
 
     def __init__(self, http: httpx.AsyncClient, directory: Path) -> None:
         self.http = http
-        self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY))
+        limiter = CallLimiter(first_pause=0.002)
+        self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY, limiter))
         self.directory = directory
         self.backend = FileBackend(directory / ".wxrec" / "state.json")
 

@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.wechat.client import RetryPolicy, StableToken, WeChatClient
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
+from reconciler.wechat.limiter import CallLimiter
 
 SECRET_TOKEN = "TOKEN-abcdefghijklmnopqrstuvwxyz-0123456789"
 FAST = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
@@ -41,7 +42,7 @@ class Script:
 
 def client_for(script: Script) -> WeChatClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(script), base_url="https://api.weixin.qq.com")
-    return WeChatClient(http, StableToken("wx0123456789abcdef", "secret"), FAST)
+    return WeChatClient(http, StableToken("wx0123456789abcdef", "secret"), FAST, CallLimiter(first_pause=0.001))
 
 
 async def test_system_busy_is_retried_until_it_succeeds() -> None:

@@ -25,8 +25,10 @@ from reconciler.wechat.errors import (
     UncertainOutcome,
     error_for,
 )
+from reconciler.wechat.limiter import CallLimiter
 
 WECHAT_API = "https://api.weixin.qq.com"
+PER_MINUTE_LIMIT = 45011
 # A wrong secret or appid at the token endpoint (40125 is what WeChat now answers for a wrong secret).
 CREDENTIAL_ERRCODES = frozenset({40001, 40013, 40125, 41002, 41004})
 log = logging.getLogger("wxrec.api")
@@ -115,10 +117,17 @@ class RetryPolicy:
 class WeChatClient:
     """Async JSON calls to WeChat with token handling and retries; errcodes become typed exceptions."""
 
-    def __init__(self, http: httpx.AsyncClient, tokens: TokenSource, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        tokens: TokenSource,
+        retry: RetryPolicy | None = None,
+        limiter: CallLimiter | None = None,
+    ) -> None:
         self.http = http
         self.tokens = tokens
         self.retry = retry or RetryPolicy()
+        self.limiter = limiter or CallLimiter()
         self.calls = 0
 
     async def get(self, path: str) -> dict[str, Any]:
@@ -156,7 +165,8 @@ class WeChatClient:
         self.calls += 1
         started = time.monotonic()
         try:
-            response = await self.http.request(method, path, params={"access_token": token}, json=body)
+            async with self.limiter.slot():
+                response = await self.http.request(method, path, params={"access_token": token}, json=body)
         except Exception as exc:  # any transport's error; its text may hold the URL and token
             # Not even a connect error proves the request was never sent: the aiohttp transport reports a
             # dropped connection as ConnectTimeout. So a call that changes something is always uncertain.
@@ -167,6 +177,10 @@ class WeChatClient:
         errcode = int(answer.get("errcode", 0) or 0)
         # The path only, never the URL: the query string carries the token.
         log.debug("%s %s errcode %s in %.0f ms", method, path, errcode, (time.monotonic() - started) * 1000)
+        if errcode == PER_MINUTE_LIMIT:
+            self.limiter.limited()
+        elif errcode == 0:
+            self.limiter.succeeded()
         if errcode != 0:
             raise error_for(path, errcode, str(answer.get("errmsg", "")))
         return answer
