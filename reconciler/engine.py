@@ -208,7 +208,9 @@ async def plan_for_apply(
     options: Options,
     observer: Observer = QUIET,
 ) -> tuple[list[str], Plan]:
-    """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known."""
+    """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known.
+
+    The caller has checked that `state` is the account's; this checks the endpoint before anything is called."""
     check_state_binding(state, state.appid, endpoint)
     messages = []
     if any(address.startswith("cards.") for address in state.intents):
@@ -301,7 +303,7 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
     menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
     if menu is not None:
         now_menu = await AccountApi(api.client).menu()
-        if (normal_menu(now_menu) if now_menu else None) != menu.before.get("menu"):  # type: ignore[union-attr]
+        if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
             reasons.append("menu: changed in WeChat since the plan was made")
     relied_on = {c.id: c for c in saved.changes if c.id and c.before and c.address.startswith("cards.")}
     if not relied_on:
