@@ -442,7 +442,8 @@ class CardApplier:
         return None if raw is None else live_card(raw, None).status
 
     async def _retire(self, change: ResourceChange) -> str:
-        return await self._retire_ids(change.address, change.retire_ids)
+        # Checked again now, not trusted from the plan: a saved plan may be older than a rejection.
+        return await self.retire_replaced(change.address) or "nothing left to retire"
 
     async def _retire_ids(self, address: str, ids: list[str]) -> str:
         record = self.state.resources[address]
