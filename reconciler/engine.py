@@ -377,6 +377,8 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
         entry = {"address": change.address, "id": change.id}
         if change.action == Action.GONE:
             live.append({**entry, "what": "deleted outside wxrec"})
+        elif knock_on := _knock_on(change):
+            manifest.append({**entry, "what": knock_on})
         elif change.action in (Action.CREATE, Action.DELETE):
             verb = "added to" if change.action == Action.CREATE else "removed from"
             manifest.append({**entry, "what": f"{verb} the manifests"})
@@ -410,6 +412,12 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
         "manifest": manifest,
         "refills": refills,
     }
+
+
+def _knock_on(change: ResourceChange) -> str | None:
+    """A page, QR code or menu that changes only because a card it points at is created or replaced."""
+    follows = [r for r in change.reasons if r.startswith(("re-created because", "re-pointed because"))]
+    return follows[0] if follows and not change.changes else None
 
 
 def _classify_stock(

@@ -70,3 +70,16 @@ async def test_menu_changed_by_hand_is_drift(shop: Harness) -> None:
     report = drift_report(await shop.plan(), shop.backend.load())
     assert [(i["address"], i["what"]) for i in report["live"]] == [("menu", "menu changed in WeChat by hand")]
     assert not report["manifest"]
+
+
+async def test_drift_names_knock_on_changes_of_a_replace(shop: Harness) -> None:
+    await shop.apply()
+    cards = shop.directory / "cards.yaml"
+    cards.write_text(
+        cards.read_text(encoding="utf-8").replace("title: 拿铁满30减8元", "title: 拿铁满30减10元"), encoding="utf-8"
+    )
+    report = drift_report(await shop.plan(), shop.backend.load())
+    whats = {i["address"]: i["what"] for i in report["manifest"]}
+    assert whats["landing_pages.coupon-shelf"] == "re-created because cards.latte-voucher gets a new id"
+    assert whats["menu"].startswith("re-pointed because landing_pages.coupon-shelf gets a new url")
+    assert not report["live"]
