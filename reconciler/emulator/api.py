@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import deposit, landing, menu, qrcodes, render, rules, whitelist
+from . import deposit, landing, menu, params, qrcodes, render, rules, whitelist
 from . import errors as e
 from .colors import COLORS
 from .model import JSON, STATUS_ALIASES, STATUSES, Card, loads_object
@@ -148,12 +148,7 @@ def stable_token(call: Call) -> JSON:
 
 
 def _live_card(call: Call) -> Card:
-    card_id = call.body.get("card_id")
-    if card_id is None or card_id == "":
-        raise e.ApiError(e.MISSING_CARD_ID)
-    if not isinstance(card_id, str):
-        raise e.ApiError(e.DATA_FORMAT_ERROR, "card_id")
-    return call.emu.store.live_card(call.appid, card_id)
+    return params.live_card(call, call.body.get("card_id"))
 
 
 def card_create(call: Call) -> JSON:
