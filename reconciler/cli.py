@@ -37,7 +37,7 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.manifest import Manifest, load_manifest, load_schema
+from reconciler.manifest import Manifest, load_manifest, load_schema, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
@@ -79,7 +79,7 @@ class RunSettings:
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
             refresh=self.refresh,
-            qrcode_dir=self.qrcode_dir or _manifest_dir(self.manifest_path) / "qrcodes",
+            qrcode_dir=self.qrcode_dir or state_dir(self.manifest_path).parent / "qrcodes",
             wait_for_review=self.wait_for_review,
         )
 
@@ -332,8 +332,8 @@ def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> Non
     replaces a live card."""
     head = load_manifest(manifest)
     before = load_base_manifest(base, manifest)
-    saved = FileBackend(head.state_dir / "state.json")
-    palette = (saved.load() or State(appid="", endpoint="")).palette if saved.path.exists() else {}
+    stored = _state_backend(manifest, None).load()
+    palette = stored.palette if stored else {}
     result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
     _emit_plan(result, output, title="wxrec diff")
     if result.refusals:
@@ -447,12 +447,8 @@ def state() -> None:
     """Inspect and repair state (list, show, rm, unlock)."""
 
 
-def _manifest_dir(manifest: Path) -> Path:
-    return manifest if manifest.is_dir() else manifest.parent
-
-
 def _state_backend(manifest: Path, state_path: Path | None) -> FileBackend:
-    return FileBackend(state_path or _manifest_dir(manifest) / ".wxrec" / "state.json")
+    return FileBackend(state_path or state_dir(manifest) / "state.json")
 
 
 state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")

@@ -110,6 +110,10 @@ async def make_plan(
         assert api is not None
         live = await cards.read_live(api, state, options.parallelism, observer.reading)
     else:
+        if state is None or not state.palette:
+            raise WxrecError(
+                "--refresh=false plans against state, and there is none yet (or it predates colours): run one apply"
+            )
         live = cards.live_from_state(state)
         plan.refreshed = False
         plan.warnings.append(
@@ -326,15 +330,16 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
     manifests had just been applied, with stand-in ids and urls."""
     colours = Palette(palette)
-    base_cards = cards.desired_cards(base.cards, colours, strict=False)
+    state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False))
+    head_cards = cards.desired_cards(head.cards, colours, strict=False)
+    base_records = cards.records(state)
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
-    plan.changes = cards.offline_changes(base_cards, cards.desired_cards(head.cards, colours, strict=False))
-    base_records = {
-        address: CardRecord("", card.card_type, card.fields, card.stock, card.prevent_destroy)
-        for address, card in base_cards.items()
-    }
+    plan.changes, _, plan.warnings = cards.plan_cards(head_cards, cards.live_from_state(state), base_records)
+    for change in plan.changes:
+        if change.id is not None:
+            change.id = ""  # not the stand-in: a diff knows no card ids
     plan.refusals = cards.refusals(plan.changes, base_records, time.time())
-    await _plan_account(plan, head, None, applied_state(base, base_cards), Options(refresh=False))
+    await _plan_account(plan, head, None, state, Options(refresh=False))
     return plan
 
 

@@ -38,9 +38,12 @@ class Manifest:
 
     @property
     def state_dir(self) -> Path:
-        """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file."""
-        base = self.root if self.root.is_dir() else self.root.parent
-        return base / ".wxrec"
+        return state_dir(self.root)
+
+
+def state_dir(manifest: Path) -> Path:
+    """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file."""
+    return (manifest if manifest.is_dir() else manifest.parent) / ".wxrec"
 
 
 @cache

@@ -93,12 +93,8 @@ async def read_live(
     return CardsLive(palette, ids, cards)
 
 
-def live_from_state(state: State | None) -> CardsLive:
-    """For --refresh=false: each managed card as state says it was last applied, its stock at the target."""
-    if state is None or not state.palette:
-        raise WxrecError(
-            "--refresh=false plans against state, and there is none yet (or it predates colours): run one apply"
-        )
+def live_from_state(state: State) -> CardsLive:
+    """Each managed card as state says it was last applied, its stock at the target (--refresh=false, diff)."""
     cards: dict[str, LiveCard | None] = {}
     for record in records(state).values():
         stock = record.stock or Stock("budget", 0)
@@ -260,22 +256,6 @@ def plan_cards(
     owned = owned_ids(state_records)
     unmanaged = [card_id for card_id in live.ids if card_id not in owned]
     return changes, unmanaged, warnings
-
-
-def offline_changes(base: Mapping[str, DesiredCard], head: Mapping[str, DesiredCard]) -> list[ResourceChange]:
-    """`wxrec diff`: classify manifest edits as plan would, as if the base manifests were live and applied."""
-    changes = []
-    for address in sorted(set(base) | set(head)):
-        old = base.get(address)
-        record = None
-        live = None
-        if old is not None:
-            record = CardRecord("", old.card_type, old.fields, old.stock, old.prevent_destroy)
-            live = LiveCard("", old.card_type, APPROVED, dict(old.fields), old.stock.target, old.stock.target)
-        change = plan_card(address, head.get(address), live, record)
-        if change is not None:
-            changes.append(change)
-    return changes
 
 
 def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
