@@ -69,6 +69,9 @@ class RunSettings:
     qrcode_dir: Path | None = None
     wait_for_review: float = 0.0
 
+    def backend(self) -> FileBackend:
+        return _state_backend(self.manifest_path, self.state_path)
+
     def limiter(self) -> CallLimiter:
         return CallLimiter(self.parallelism, self.max_rate)
 
@@ -307,10 +310,8 @@ def drift(**kwargs: Any) -> None:
     Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
     reported as stock to refill, never as drift."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
-    manifest = load_manifest(settings.manifest_path)
-    backend = _backend(settings, manifest)
     result = asyncio.run(_plan(settings))
-    report = drift_report(result, backend.load())
+    report = drift_report(result, settings.backend().load())
     if settings.output == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
     elif settings.output == "markdown":
@@ -516,7 +517,7 @@ def main() -> None:
 
 async def _plan(settings: RunSettings) -> Plan:
     manifest = load_manifest(settings.manifest_path)
-    backend = _backend(settings, manifest)
+    backend = settings.backend()
     appid = _appid(manifest, settings.api)
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
@@ -551,7 +552,7 @@ async def _apply(
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
     {"settled", "plan", "apply"} (apply is null when nothing ran)."""
     manifest = load_manifest(settings.manifest_path)
-    backend = _backend(settings, manifest)
+    backend = settings.backend()
     appid = _appid(manifest, settings.api)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
@@ -647,10 +648,6 @@ def _emit_report(report: ApplyReport) -> None:
     """The outcome of each action was printed as it happened; this is the closing line."""
     done = len(report.outcomes) - len(report.failed)
     click.echo(f"Apply complete: {done} done, {len(report.failed)} failed.")
-
-
-def _backend(settings: RunSettings, manifest: Manifest) -> FileBackend:
-    return _state_backend(manifest.root, settings.state_path)
 
 
 def _ci_warnings(backend: FileBackend) -> list[str]:
