@@ -60,14 +60,26 @@ def live_cards(directory: Path) -> list[dict[str, Any]]:
     return [c for c in cards if c["status"] != "CARD_STATUS_DELETE"]
 
 
+def wait_for_a_state_write(state_file: Path, before: int, process: subprocess.Popen[bytes]) -> None:
+    """Start-up time varies (a fresh checkout compiles its bytecode first): wait for apply's first write."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        if state_file.exists() and state_file.stat().st_mtime_ns != before:
+            return
+        time.sleep(0.01)
+
+
 def test_kill_9_at_random_points_then_rerun_converges_without_duplicates(tmp_path: Path) -> None:
     directory = tmp_path / "shop"
     many_cards(directory, 40)
     rng = random.Random(9)
     progress = []
+    state_file = directory / ".wxrec" / "state.json"
     for _ in range(6):
+        before = state_file.stat().st_mtime_ns if state_file.exists() else 0
         process = wxrec_process(directory, "apply", "--auto-approve", faults="latency=40ms")
-        time.sleep(rng.uniform(0.3, 0.9))
+        wait_for_a_state_write(state_file, before, process)
+        time.sleep(rng.uniform(0.0, 0.4))  # the kill lands at a random point after apply began writing
         process.send_signal(signal.SIGKILL)
         process.wait()
         progress.append(len(live_cards(directory)) if (directory / ".wxrec" / "emulator.json").exists() else 0)
