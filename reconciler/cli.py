@@ -43,7 +43,7 @@ from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
-from reconciler.state import FileBackend, State, ensure_state_dir
+from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
 from reconciler.wechat.limiter import CallLimiter
@@ -69,7 +69,7 @@ class RunSettings:
     qrcode_dir: Path | None = None
     wait_for_review: float = 0.0
 
-    def backend(self) -> FileBackend:
+    def backend(self) -> StateBackend:
         return _state_backend(self.manifest_path, self.state_path)
 
     def limiter(self) -> CallLimiter:
@@ -448,7 +448,7 @@ def state() -> None:
     """Inspect and repair state (list, show, rm, unlock)."""
 
 
-def _state_backend(manifest: Path, state_path: Path | None) -> FileBackend:
+def _state_backend(manifest: Path, state_path: Path | None) -> StateBackend:
     return FileBackend(state_path or state_dir(manifest) / "state.json")
 
 
@@ -456,10 +456,10 @@ state_path_option = click.option("--state", "state_path", type=click.Path(path_t
 manifest_argument = click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 
 
-def _loaded(backend: FileBackend) -> State:
+def _loaded(backend: StateBackend) -> State:
     loaded = backend.load()
     if loaded is None:
-        raise WxrecError(f"no state at {backend.path}")
+        raise WxrecError(f"no state at {backend.location}")
     return loaded
 
 
@@ -650,12 +650,12 @@ def _emit_report(report: ApplyReport) -> None:
     click.echo(f"Apply complete: {done} done, {len(report.failed)} failed.")
 
 
-def _ci_warnings(backend: FileBackend) -> list[str]:
+def _ci_warnings(backend: StateBackend) -> list[str]:
     """A throwaway CI runner forgets `.wxrec/` (git-ignored by default): say so before state is lost."""
-    if os.environ.get("CI") != "true" or ".wxrec" not in backend.path.parts:
+    if os.environ.get("CI") != "true" or not isinstance(backend, FileBackend) or ".wxrec" not in backend.path.parts:
         return []
     return [
-        f"CI=true and state is {backend.path}, which is not committed by default: runners are throwaway. "
+        f"CI=true and state is {backend.location}, which is not committed by default: runners are throwaway. "
         "Keep state with --state on a path you commit back (see examples/ci/), or the next run starts empty"
     ]
 

@@ -29,7 +29,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import FileBackend, State
+from reconciler.state import State, StateBackend
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
@@ -61,8 +61,8 @@ class Options:
     destroy_minimum: int = 3
     # False: plan against what state says was last applied, reading nothing live.
     refresh: bool = True
-    # Where apply writes each QR code's PNG and SVG (default: qrcodes/ beside the manifests).
-    qrcode_dir: Path | None = None
+    # Where apply writes each QR code's PNG and SVG (the CLI's default: qrcodes/ beside the manifests).
+    qrcode_dir: Path = Path("qrcodes")
     # How long apply may wait for WeChat's review before an action that needs an approved card.
     wait_for_review: float = 0.0
 
@@ -207,7 +207,7 @@ async def plan_for_apply(
     manifest: Manifest,
     api: CardApi,
     state: State,
-    backend: FileBackend,
+    backend: StateBackend,
     endpoint: str,
     options: Options,
     observer: Observer = QUIET,
@@ -227,7 +227,7 @@ async def apply_plan(
     plan: Plan,
     api: CardApi,
     state: State,
-    backend: FileBackend,
+    backend: StateBackend,
     options: Options | None = None,
     observer: Observer = QUIET,
 ) -> ApplyReport:
@@ -242,7 +242,7 @@ async def apply_plan(
         AccountApi(api.client),
         state,
         save,
-        options.qrcode_dir or backend.path.parent.parent / "qrcodes",
+        options.qrcode_dir,
         card_applier.card_status,
         options.wait_for_review,
     )

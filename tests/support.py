@@ -48,15 +48,19 @@ class Harness:
         self.directory = directory
         self.backend = FileBackend(directory / ".wxrec" / "state.json")
 
+    def options(self, **options: object) -> Options:
+        return Options(**{"qrcode_dir": self.directory / "qrcodes", **options})  # type: ignore[arg-type]
+
     async def plan(self, **options: object):  # type: ignore[no-untyped-def]
         manifest = load_manifest(self.directory)
-        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", Options(**options))  # type: ignore[arg-type]
+        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", self.options(**options))
 
     async def apply(self, **options: object):  # type: ignore[no-untyped-def]
         state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
         manifest = load_manifest(self.directory)
-        _, plan = await plan_for_apply(manifest, self.api, state, self.backend, "emulator", Options(**options))  # type: ignore[arg-type]
-        report = await apply_plan(plan, self.api, state, self.backend)
+        settings = self.options(**options)
+        _, plan = await plan_for_apply(manifest, self.api, state, self.backend, "emulator", settings)
+        report = await apply_plan(plan, self.api, state, self.backend, settings)
         assert not report.failed, report.to_dict()
         return report
 

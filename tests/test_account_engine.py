@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.engine import Options, apply_plan, drift_report, plan_for_apply
+from reconciler.engine import apply_plan, drift_report, plan_for_apply
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.state import State
@@ -20,9 +20,9 @@ async def test_lost_landing_page_answer_is_uncertain_and_not_created_twice(shop:
     monkeypatch.setattr(AccountApi, "create_landing_page", lose_answer)
     current = shop.backend.load() or State(appid="wx0123456789abcdef", endpoint="emulator")
     _, plan = await plan_for_apply(
-        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", Options()
+        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", shop.options()
     )
-    report = await apply_plan(plan, shop.api, current, shop.backend)
+    report = await apply_plan(plan, shop.api, current, shop.backend, shop.options())
     outcomes = {o.address: o for o in report.outcomes}
     assert not outcomes["landing_pages.coupon-shelf"].ok
     assert "cannot be read back" in outcomes["landing_pages.coupon-shelf"].message
@@ -54,9 +54,9 @@ async def test_unique_code_qr_waits_for_review(reviewed_shop: Harness) -> None:
     )
     current = State(appid="wx0123456789abcdef", endpoint="emulator")
     _, plan = await plan_for_apply(
-        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", Options()
+        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", shop.options()
     )
-    report = await apply_plan(plan, shop.api, current, shop.backend, Options(wait_for_review=0.2))
+    report = await apply_plan(plan, shop.api, current, shop.backend, shop.options(wait_for_review=0.2))
     poster = next(o for o in report.outcomes if o.address == "qrcodes.counter-poster")
     assert not poster.ok and "is_unique_code needs approved card" in poster.message
     await shop.control("review", card_id=shop.card_id("latte-voucher"), result="approve")

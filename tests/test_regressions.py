@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.engine import Options, apply_plan, plan_for_apply
+from reconciler.engine import apply_plan, plan_for_apply
 from reconciler.manifest import load_manifest
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import WeChatError
@@ -71,7 +71,7 @@ async def test_old_card_is_kept_while_a_page_pointing_at_it_failed(shop: Harness
     monkeypatch.setattr(AccountApi, "create_landing_page", refuse)
     state = shop.backend.load()
     assert state is not None
-    options = Options(replace=frozenset({"cards.latte-voucher"}))
+    options = shop.options(replace=frozenset({"cards.latte-voucher"}))
     _, plan = await plan_for_apply(load_manifest(shop.directory), shop.api, state, shop.backend, "emulator", options)
     report = await apply_plan(plan, shop.api, state, shop.backend, options)
     kept = [o for o in report.outcomes if o.action == "retire"]

@@ -1,0 +1,164 @@
+"""The local file backend: `.wxrec/state.json`, written atomically after every action, and a lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from reconciler.errors import WxrecError
+from reconciler.state.model import HASH_BYTES, State
+
+
+class FileBackend:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def load(self) -> State | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return State.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WxrecError(f"{self.path}: state file is damaged ({exc}); restore it from a backup") from None
+
+    def write(self, state: State) -> None:
+        """Bump the serial and replace the file atomically: a crash leaves the old or the new state, whole."""
+        state.serial += 1
+        ensure_state_dir(self.path.parent)
+        payload = json.dumps(state.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+        handle, temp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(payload)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def write_with_backup(self, state: State) -> str:
+        """For hand edits (state rm): keep the previous state beside the new one."""
+        backup = self.path.with_name(self.path.name + ".backup")
+        if self.path.exists():
+            backup.write_bytes(self.path.read_bytes())
+        self.write(state)
+        return str(backup)
+
+    def code_hashes(self, address: str) -> set[bytes]:
+        try:
+            data = self._ledger(address).read_bytes()
+        except FileNotFoundError:
+            return set()
+        # A crash mid-append can leave a partial hash at the end: it names no code, so it is dropped.
+        whole = len(data) - len(data) % HASH_BYTES
+        return {data[i : i + HASH_BYTES] for i in range(0, whole, HASH_BYTES)}
+
+    def add_code_hashes(self, address: str, hashes: Iterable[bytes]) -> None:
+        ledger = self._ledger(address)
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        with ledger.open("ab") as out:
+            size = out.tell()
+            if size % HASH_BYTES:
+                out.truncate(size - size % HASH_BYTES)
+            out.write(b"".join(hashes))
+            out.flush()
+            os.fsync(out.fileno())
+
+    def drop_code_hashes(self, address: str) -> None:
+        self._ledger(address).unlink(missing_ok=True)
+
+    def _ledger(self, address: str) -> Path:
+        return self.path.with_name(self.path.stem + ".codes") / f"{address}.sha256-64"
+
+    @contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        """Hold the state lock; waits up to `timeout` seconds, then names the holder."""
+        ensure_state_dir(self.path.parent)
+        lock = filelock.FileLock(str(self.lock_path), timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise WxrecError(
+                f"state is locked by another run ({self._describe_holder()}); waited {timeout:g}s. "
+                "If that run is dead, `wxrec state unlock MANIFEST LOCK_ID` breaks the lock."
+            ) from None
+        holder = {
+            "id": str(uuid.uuid4()),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": int(time.time()),
+        }
+        self._info.write_text(json.dumps(holder), encoding="utf-8")
+        try:
+            yield
+        finally:
+            self._info.unlink(missing_ok=True)
+            lock.release()
+
+    def unlock(self, lock_id: str) -> None:
+        """Break a lock whose holder died; refuses while the holder still runs on this host."""
+        holder = self._holder()
+        if holder is None:
+            raise WxrecError("state is not locked")
+        if holder.get("id") != lock_id:
+            raise WxrecError(f"the lock's id is {holder.get('id')}, not {lock_id}; nothing was changed")
+        if holder.get("host") == socket.gethostname() and _alive(int(holder.get("pid", 0))):
+            raise WxrecError(f"pid {holder['pid']} on this host still holds the lock; stop it first")
+        self._info.unlink(missing_ok=True)
+        self.lock_path.unlink(missing_ok=True)
+
+    @property
+    def _info(self) -> Path:
+        return self.lock_path.with_name(self.lock_path.name + ".info")
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            holder: dict[str, Any] = json.loads(self._info.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return holder
+
+    def _describe_holder(self) -> str:
+        holder = self._holder()
+        if holder is None:
+            return "holder unknown"
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(holder.get("started", 0)))
+        return f"lock id {holder.get('id')}: host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_state_dir(directory: Path) -> None:
+    """Create `.wxrec/`; state and the emulator's account are local artefacts, kept out of commits by default."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by wxrec: state and the embedded emulator's account\n*\n", encoding="utf-8")

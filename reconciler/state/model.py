@@ -1,0 +1,102 @@
+"""State and the interface every state backend offers.
+
+State says which live id each address owns and what was last applied to it. The deposited custom codes
+of a `codes` resource are kept beside it in a per-address ledger of code hashes (never the codes), which
+grows by appends: a million codes must not be rewritten with every batch of a hundred.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.errors import WxrecError
+
+STATE_VERSION = 1
+# 8 bytes of SHA-256 per code: a collision among a million codes has odds of about 1 in 3·10^7.
+HASH_BYTES = 8
+
+
+def code_hash(code: str) -> bytes:
+    return hashlib.sha256(code.encode("utf-8")).digest()[:HASH_BYTES]
+
+
+@dataclass
+class State:
+    appid: str
+    endpoint: str
+    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # card/getcolors as last read: --refresh=false and `wxrec diff` compare colours without the network.
+    palette: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "appid": self.appid,
+            "endpoint": self.endpoint,
+            "resources": dict(sorted(self.resources.items())),
+            "intents": self.intents,
+            "palette": self.palette,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        if data.get("version") != STATE_VERSION:
+            raise WxrecError(f"state format version {data.get('version')!r} is not supported by this wxrec")
+        return cls(
+            appid=data["appid"],
+            endpoint=data["endpoint"],
+            lineage=data["lineage"],
+            serial=int(data["serial"]),
+            resources=data.get("resources", {}),
+            intents=data.get("intents", {}),
+            palette=data.get("palette", {}),
+        )
+
+
+class StateBackend(Protocol):
+    """Where state lives. Every backend keeps the same lock, serial and lineage semantics."""
+
+    @property
+    def location(self) -> str:
+        """Where the state is, for messages (never with a password)."""
+        ...
+
+    def load(self) -> State | None: ...
+
+    def write(self, state: State) -> None:
+        """Bump the serial and store the whole state; a crash leaves the old or the new state, whole."""
+        ...
+
+    def write_with_backup(self, state: State) -> str:
+        """For hand edits (state rm/mv): keep the previous state; says where it is kept."""
+        ...
+
+    def lock(self, timeout: float) -> AbstractContextManager[None]:
+        """Hold the state lock for a run; waits up to `timeout` seconds, then names the holder."""
+        ...
+
+    def unlock(self, lock_id: str) -> None:
+        """Break the lock of a run that died."""
+        ...
+
+    def code_hashes(self, address: str) -> set[bytes]:
+        """The hashes of the codes already deposited for ADDRESS."""
+        ...
+
+    def add_code_hashes(self, address: str, hashes: Iterable[bytes]) -> None:
+        """Record more deposited codes for ADDRESS, durably, before returning."""
+        ...
+
+    def drop_code_hashes(self, address: str) -> None:
+        """Forget ADDRESS's ledger (its card was replaced or deleted, or state rm)."""
+        ...
