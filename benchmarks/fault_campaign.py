@@ -208,7 +208,15 @@ async def audit(campaign: Campaign, api: CardApi, http: httpx.AsyncClient, figur
     live_ids = {c["card_id"] for c in live}
     figures.state_ids_missing_live = sum(1 for r in state.resources.values() if r["id"] not in live_ids)
     figures.stock_overshoots += overshoots(campaign, live, state)
-    plan = await make_plan(load_manifest(campaign.directory), api, state, DEMO_APPID, "emulator", OPTIONS)
+    plan = await make_plan(
+        load_manifest(campaign.directory),
+        api,
+        state,
+        DEMO_APPID,
+        "emulator",
+        OPTIONS,
+        ledger=campaign.backend.code_hashes,
+    )
     figures.final_changes = len(plan.changes)
     calls = (await http.get("/_emulator/calls")).json()["calls"]
     figures.api_calls = len(calls)

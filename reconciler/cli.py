@@ -84,6 +84,7 @@ class RunSettings:
             refresh=self.refresh,
             qrcode_dir=self.qrcode_dir or state_dir(self.manifest_path).parent / "qrcodes",
             wait_for_review=self.wait_for_review,
+            manifest_root=self.manifest_path if self.manifest_path.is_dir() else self.manifest_path.parent,
         )
 
 
@@ -521,9 +522,13 @@ async def _plan(settings: RunSettings) -> Plan:
     appid = _appid(manifest, settings.api)
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
-        return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal())
+        return await make_plan(
+            manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal(), ledger=backend.code_hashes
+        )
     async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
-        plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal())
+        plan_result = await make_plan(
+            manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal(), ledger=backend.code_hashes
+        )
     plan_result.warnings += _ci_warnings(backend)
     return plan_result
 

@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.resources import codes
 from reconciler.resources.account import (
     LANDING_PAGES,
     QRCODES,
@@ -22,6 +23,7 @@ from reconciler.resources.account import (
     qr_expiry_notes,
     read_menu,
     state_lookup,
+    wait_for_approval,
     whitelist_value,
 )
 from reconciler.resources.cards import kind as cards
@@ -50,6 +52,10 @@ class Observer:
 QUIET = Observer()
 
 
+class Applier(Protocol):
+    async def apply(self, change: ResourceChange) -> str: ...
+
+
 @dataclass(frozen=True)
 class Options:
     replace: frozenset[str] = frozenset()
@@ -65,6 +71,8 @@ class Options:
     qrcode_dir: Path = Path("qrcodes")
     # How long apply may wait for WeChat's review before an action that needs an approved card.
     wait_for_review: float = 0.0
+    # The manifest directory: a plan names code files relative to it.
+    manifest_root: Path = Path(".")
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -94,8 +102,11 @@ async def make_plan(
     endpoint: str,
     options: Options,
     observer: Observer = QUIET,
+    *,
+    ledger: codes.Ledger,
 ) -> Plan:
-    """The plan for the manifests against the live account (or, without refresh, against state)."""
+    """The plan for the manifests against the live account (or, without refresh, against state).
+    `ledger` reads the hashes of the codes deposited so far (StateBackend.code_hashes)."""
     plan = Plan(appid=appid, endpoint=endpoint)
     plan.warnings = check_state_binding(state, appid, endpoint)
     if state is not None:
@@ -135,8 +146,28 @@ async def make_plan(
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
     plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
+    plan.changes += await _plan_codes(plan, manifest, api if plan.refreshed else None, state, ledger, live, desired)
     await _plan_account(plan, manifest, api, state, options)
     return plan
+
+
+async def _plan_codes(
+    plan: Plan,
+    manifest: Manifest,
+    api: CardApi | None,
+    state: State | None,
+    ledger: codes.Ledger,
+    live: cards.CardsLive,
+    desired: dict[str, DesiredCard],
+) -> list[ResourceChange]:
+    """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
+    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    records = cards.records(state)
+    card_ids = {a: None if a in changing or a not in records else records[a].id for a in desired}
+    targets = {address: card.stock.target for address, card in desired.items()}
+    root = manifest.root if manifest.root.is_dir() else manifest.root.parent
+    sources = codes.code_files(manifest.document.data, manifest.document.locate, root)
+    return await codes.plan_all(root, sources, api, state, ledger, live, card_ids, targets)
 
 
 async def _plan_account(
@@ -220,7 +251,9 @@ async def plan_for_apply(
     if any(address.startswith("cards.") for address in state.intents):
         save = lambda: backend.write(state)  # noqa: E731
         messages = await cards.resolve_intents(api, state, save, options.parallelism)
-    return messages, await make_plan(manifest, api, state, state.appid, endpoint, options, observer)
+    return messages, await make_plan(
+        manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
+    )
 
 
 async def apply_plan(
@@ -246,6 +279,20 @@ async def apply_plan(
         card_applier.card_status,
         options.wait_for_review,
     )
+    deadline = time.monotonic() + options.wait_for_review
+    codes_applier = codes.CodesApplier(
+        api,
+        state,
+        save,
+        backend,
+        lambda address: (state.resources.get(address) or {}).get("id"),
+        lambda address, card_id: wait_for_approval(
+            card_applier.card_status, card_id, address, "a code deposit", deadline
+        ),
+        options.manifest_root,
+        options.parallelism,
+    )
+    appliers: dict[str, Applier] = {"cards": card_applier, "codes": codes_applier}
     report = ApplyReport()
     failed: set[str] = set()
 
@@ -262,7 +309,7 @@ async def apply_plan(
         if blocked:
             record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
             continue
-        applier = card_applier if change.address.startswith("cards.") else account_applier
+        applier = appliers.get(change.address.split(".", 1)[0], account_applier)
         try:
             record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
         except DailyQuotaExhausted as exc:

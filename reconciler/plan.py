@@ -23,7 +23,7 @@ class Action(StrEnum):
 DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
 # Apply runs in layers: cards first, then what shows them (landing pages, QR codes), then what links to
 # those (the menu); old and deleted cards last, once every reference has moved away from them.
-KIND_LAYERS = {"cards": 0, "landing_pages": 1, "qrcodes": 2, "menu": 3, "whitelist": 3}
+KIND_LAYERS = {"cards": 0, "codes": 1, "landing_pages": 1, "qrcodes": 2, "menu": 3, "whitelist": 3}
 LATE_ACTIONS = {Action.RETIRE: 4, Action.DELETE: 5, Action.FORGET: 6}
 
 

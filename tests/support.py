@@ -49,11 +49,20 @@ class Harness:
         self.backend = FileBackend(directory / ".wxrec" / "state.json")
 
     def options(self, **options: object) -> Options:
-        return Options(**{"qrcode_dir": self.directory / "qrcodes", **options})  # type: ignore[arg-type]
+        defaults = {"qrcode_dir": self.directory / "qrcodes", "manifest_root": self.directory}
+        return Options(**{**defaults, **options})  # type: ignore[arg-type]
 
     async def plan(self, **options: object):  # type: ignore[no-untyped-def]
         manifest = load_manifest(self.directory)
-        return await make_plan(manifest, self.api, self.backend.load(), DEMO_APPID, "emulator", self.options(**options))
+        return await make_plan(
+            manifest,
+            self.api,
+            self.backend.load(),
+            DEMO_APPID,
+            "emulator",
+            self.options(**options),
+            ledger=self.backend.code_hashes,
+        )
 
     async def apply(self, **options: object):  # type: ignore[no-untyped-def]
         state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")

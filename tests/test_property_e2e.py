@@ -105,10 +105,12 @@ async def converge(directory: Path) -> tuple[int, int]:
     async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API) as http:
         api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), retry))
         state = State(appid=DEMO_APPID, endpoint="emulator")
-        first = await make_plan(manifest, api, state, DEMO_APPID, "emulator", Options())
+        first = await make_plan(manifest, api, state, DEMO_APPID, "emulator", Options(), ledger=backend.code_hashes)
         report = await apply_plan(first, api, state, backend)
         assert not report.failed, report.to_dict()
-        second = await make_plan(manifest, api, backend.load(), DEMO_APPID, "emulator", Options())
+        second = await make_plan(
+            manifest, api, backend.load(), DEMO_APPID, "emulator", Options(), ledger=backend.code_hashes
+        )
         assert not second.changes, second.to_dict()
         return len(first.changes), len(second.changes)
 

@@ -119,6 +119,21 @@ async def read_menu(api: AccountApi) -> MenuLive:
     return MenuLive(normal_menu(menu) if menu else None, made_in_console)
 
 
+async def wait_for_approval(
+    card_status: Callable[[str], Awaitable[str | None]], card_id: str, address: str, purpose: str, deadline: float
+) -> None:
+    """Some actions need an approved card: wait until the monotonic `deadline` (--wait-for-review) or say so."""
+    while (status := await card_status(card_id)) != APPROVED:
+        if status == REJECTED:
+            raise WxrecError(f"{address}: card {card_id} was rejected in review ({status}): fix the card")
+        if time.monotonic() >= deadline:
+            raise WxrecError(
+                f"{address}: {purpose} needs approved card {card_id} ({status}); apply again after review, "
+                "or pass --wait-for-review DURATION"
+            )
+        await asyncio.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
+
+
 def normal_menu(menu: Mapping[str, Any]) -> dict[str, Any]:
     """menu/get's shape and the manifest's compared alike: no empty sub_button lists, no menuid."""
 
@@ -292,20 +307,10 @@ class AccountApplier:
 
     async def _await_review(self, change: ResourceChange, resolved: Mapping[str, Any]) -> None:
         """is_unique_code needs an approved card: wait (--wait-for-review) or say so."""
-        unique = [c["card_id"] for c in resolved.get("cards", []) if c.get("is_unique_code")]
         deadline = time.monotonic() + self.wait_for_review
-        for card_id in unique:
-            while (status := await self.card_status(card_id)) != APPROVED:
-                if status == REJECTED:
-                    raise WxrecError(
-                        f"{change.address}: card {card_id} was rejected in review ({status}): fix the card"
-                    )
-                if time.monotonic() >= deadline:
-                    raise WxrecError(
-                        f"{change.address}: is_unique_code needs approved card {card_id} ({status}); apply again "
-                        "after review, or pass --wait-for-review DURATION"
-                    )
-                await asyncio.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
+        for card in resolved.get("cards", []):
+            if card.get("is_unique_code"):
+                await wait_for_approval(self.card_status, card["card_id"], change.address, "is_unique_code", deadline)
 
     async def _menu(self, change: ResourceChange) -> str:
         if change.action == Action.DELETE:

@@ -15,11 +15,12 @@ from typing import Any
 from reconciler.errors import Location, Problem
 
 REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
-ATTRIBUTES = {"cards": ("id",), "landing_pages": ("url", "page_id"), "qrcodes": ("url", "ticket")}
+ATTRIBUTES = {"cards": ("id",), "landing_pages": ("url", "page_id"), "qrcodes": ("url", "ticket"), "codes": ()}
 # Apply runs cards, then landing pages and QR codes, then the menu: a reference may only point back.
 MAY_REFER_TO = {
     "landing_pages": ("cards",),
     "qrcodes": ("cards",),
+    "codes": ("cards",),
     "menu": ("cards", "landing_pages", "qrcodes"),
     "whitelist": (),
 }

@@ -60,3 +60,18 @@ class CardApi:
             await self.client.post("/card/delete", {"card_id": card_id})
         except CardNotFound:
             return  # already gone: the goal of the call is met
+
+    async def deposit(self, card_id: str, codes: list[str]) -> dict[str, list[str]]:
+        """card/code/deposit (≤ 100 codes): succ_code, duplicate_code, fail_code. Safe to repeat: WeChat
+        filters codes it already holds."""
+        answer = await self.client.post("/card/code/deposit", {"card_id": card_id, "code": codes})
+        return {name: [str(c) for c in answer.get(name) or []] for name in ("succ_code", "duplicate_code", "fail_code")}
+
+    async def deposit_count(self, card_id: str) -> int:
+        answer = await self.client.post("/card/code/getdepositcount", {"card_id": card_id})
+        return int(answer.get("count", 0))
+
+    async def check_codes(self, card_id: str, codes: list[str]) -> set[str]:
+        """card/code/checkcode (≤ 100 codes): the ones the card holds."""
+        answer = await self.client.post("/card/code/checkcode", {"card_id": card_id, "code": codes})
+        return {str(c) for c in answer.get("exist_code") or []}

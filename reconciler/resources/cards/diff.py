@@ -148,8 +148,21 @@ def stock_change(stock: Stock, live: LiveCard, issued_before: int = 0) -> StockC
     return StockChange(stock.mode, stock.target, live.quantity, live.total_quantity, delta, note)
 
 
+def deposit_stock_change(target: int, deposited: int, live: LiveCard) -> StockChange | None:
+    """A deposit-mode card issues one code per coupon: its total stock is min(target, deposited codes)."""
+    wanted = min(target, deposited)
+    delta = max(wanted - live.total_quantity, -live.quantity)
+    if delta == 0:
+        return None
+    note = f"deposit: {deposited} codes deposited" + (f", short of the target {target}" if deposited < target else "")
+    return StockChange("deposit", target, live.quantity, live.total_quantity, delta, note)
+
+
 def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
-    """Claimable stock for a new card; a replacement's budget subtracts what the old card already issued."""
+    """Claimable stock for a new card; a replacement's budget subtracts what the old card already issued.
+    A deposit-mode card starts empty: WeChat takes codes only into an approved card."""
+    if stock.mode == "deposit":
+        return 0
     if stock.mode == "budget":
         return max(stock.target - issued_before, 0)
     return stock.target if stock.ceiling is None else max(min(stock.target, stock.ceiling - issued_before), 0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.plan import Action, Plan, ResourceChange, StockChange
 from reconciler.resources.cards.diff import (
     APPROVED,
     LIFECYCLE_PROTECTION,
@@ -283,6 +283,30 @@ def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardReco
     return found
 
 
+async def converge_stock(api: CardApi, card_id: str, step_for: Callable[[LiveCard], StockChange | None]) -> str:
+    """Converge to the target from stock read just now: claims move it while we look."""
+    before = await _live(api, card_id)
+    step = step_for(before)
+    if step is not None:
+        try:
+            await api.modify_stock(card_id, step.delta)
+        except UncertainOutcome:
+            # Never retried blindly: read again and apply only what is still missing.
+            retry = step_for(await _live(api, card_id))
+            if retry is not None:
+                await api.modify_stock(card_id, retry.delta)
+    after = await _live(api, card_id)
+    applied = after.total_quantity - before.total_quantity
+    return f"stock {applied:+d} (claimable {before.quantity} → {after.quantity})"
+
+
+async def _live(api: CardApi, card_id: str) -> LiveCard:
+    raw = await api.get(card_id)
+    if raw is None:
+        raise WxrecError(f"{card_id} disappeared while it was being changed")
+    return live_card(raw, None)
+
+
 @dataclass
 class CardApplier:
     """Carries out one card change, writing state after every call that changed WeChat."""
@@ -364,31 +388,13 @@ class CardApplier:
         return message
 
     async def _stock(self, change: ResourceChange) -> str:
-        """Converge to the target from stock read just now: claims move it while we look."""
         card = self._desired(change)
         assert change.id is not None
         issued_before = int(self.state.resources[change.address].get("issued_before", 0))
-        before = await self._live(change.id)
-        step = stock_change(card.stock, before, issued_before)
-        if step is not None:
-            try:
-                await self.api.modify_stock(change.id, step.delta)
-            except UncertainOutcome:
-                # Never retried blindly: read again and apply only what is still missing.
-                retry = stock_change(card.stock, await self._live(change.id), issued_before)
-                if retry is not None:
-                    await self.api.modify_stock(change.id, retry.delta)
+        message = await converge_stock(self.api, change.id, lambda live: stock_change(card.stock, live, issued_before))
         self.state.resources[change.address]["stock"] = card.stock.to_dict()
         self.save()
-        after = await self._live(change.id)
-        applied = after.total_quantity - before.total_quantity
-        return f"stock {applied:+d} (claimable {before.quantity} → {after.quantity})"
-
-    async def _live(self, card_id: str) -> LiveCard:
-        raw = await self.api.get(card_id)
-        if raw is None:
-            raise WxrecError(f"{card_id} disappeared while it was being changed")
-        return live_card(raw, None)
+        return message
 
     async def _replace(self, change: ResourceChange) -> str:
         card = self._desired(change)

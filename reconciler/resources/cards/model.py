@@ -16,6 +16,7 @@ from reconciler.resources.cards.rules import LEGACY_DATE_TYPES, TIMESTAMP_FIELDS
 
 CHINA_TIME = timezone(timedelta(hours=8))
 SERVER_FIELDS = ("id", "status", "create_time", "update_time", "sku")
+DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 STOCK_PATHS = ("base_info.sku", "base_info.sku.quantity", "base_info.sku.total_quantity")
 
 Flat = dict[str, Any]
@@ -23,9 +24,10 @@ Flat = dict[str, Any]
 
 @dataclass(frozen=True)
 class Stock:
-    """`refill`: keep `target` claimable (never past `ceiling` issued); `budget`: issue `target` in all."""
+    """`refill`: keep `target` claimable (never past `ceiling` issued); `budget`: issue `target` in all;
+    `deposit`: a deposit-mode card, created with none, its `codes` resource issuing min(target, deposited)."""
 
-    mode: Literal["refill", "budget"]
+    mode: Literal["refill", "budget", "deposit"]
     target: int
     ceiling: int | None = None
 
@@ -55,7 +57,8 @@ class DesiredCard:
 
     @property
     def manages_stock(self) -> bool:
-        return not any(self.ignores(p) for p in STOCK_PATHS)
+        """Whether the card's own plan moves its stock: a deposit-mode card's stock follows its codes."""
+        return self.stock.mode != "deposit" and not any(self.ignores(p) for p in STOCK_PATHS)
 
 
 @dataclass
@@ -148,7 +151,9 @@ def desired_card(key: str, spec: Mapping[str, Any], palette: Palette | None) -> 
     base_info = dict(body["base_info"])
     sku = base_info.pop("sku")
     body["base_info"] = base_info
-    if "total_quantity" in sku:
+    if base_info.get("get_custom_code_mode") == DEPOSIT_MODE:
+        stock = Stock("deposit", int(sku.get("total_quantity", sku.get("quantity", 0))))
+    elif "total_quantity" in sku:
         stock = Stock("budget", int(sku["total_quantity"]))
     else:
         stock = Stock("refill", int(sku["quantity"]), sku.get("max_total_quantity"))

@@ -57,11 +57,8 @@ def _base_info_rules(card_type: str, base_info: Mapping[str, Any]) -> list[tuple
     found += _date_range(date_info)
     if "location_id_list" in base_info and base_info.get("use_all_locations"):
         found.append(("use_all_locations", "cannot be combined with location_id_list"))
-    if base_info.get("get_custom_code_mode") == "GET_CUSTOM_CODE_MODE_DEPOSIT":
-        if not base_info.get("use_custom_code"):
-            found.append(("get_custom_code_mode", "deposit mode needs use_custom_code: true"))
-        if _mapping(base_info.get("sku")).get("quantity", 0) != 0:
-            found.append(("sku.quantity", "deposit-mode cards start with quantity 0; stock follows deposited codes"))
+    if base_info.get("get_custom_code_mode") == "GET_CUSTOM_CODE_MODE_DEPOSIT" and not base_info.get("use_custom_code"):
+        found.append(("get_custom_code_mode", "deposit mode needs use_custom_code: true"))
     sku = _mapping(base_info.get("sku"))
     quantity, ceiling = sku.get("quantity", 0), sku.get("max_total_quantity")
     if isinstance(quantity, int) and isinstance(ceiling, int) and quantity > ceiling:

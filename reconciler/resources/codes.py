@@ -1,0 +1,333 @@
+"""Deposited custom codes (`codes` section): codes from a file, deposited into a deposit-mode card.
+
+Codes are money: they never appear in plans, logs, messages or state. State keeps an 8-byte hash per
+deposited code in its ledger, so reordering the file changes nothing and an interrupted deposit resumes
+where it stopped. Deposits go in batches of 100 (WeChat's limit), each verified with checkcode; the
+card's stock then follows min(target, deposited). WeChat offers no way to take a code back: codes gone
+from the file stay deposited, and a `codes` section gone from the manifests is only forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Location, Problem, WxrecError
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
+from reconciler.resources.cards.kind import CardsLive, converge_stock
+from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard
+from reconciler.state import State, StateBackend, code_hash
+from reconciler.wechat.cards import CardApi
+
+KIND = "codes"
+BATCH = 100  # card/code/deposit and checkcode take at most 100 codes
+MAX_CODE_BYTES = 20  # code is string(20) in every card API
+LEDGER_FLUSH = 50  # batches between ledger writes: a crash re-sends at most these, which WeChat filters
+Locate = Callable[[tuple[str | int, ...]], Location | None]
+Ledger = Callable[[str], set[bytes]]
+
+
+@dataclass(frozen=True)
+class CodeFile:
+    """A codes file: one code per line, or the column `column` (a header name, or a number from 1) of a CSV."""
+
+    path: Path
+    column: str | int | None = None
+
+    def read(self) -> Iterator[tuple[int, str]]:
+        """(line number, code) for every non-blank entry; raises WxrecError naming the file when unreadable."""
+        try:
+            text = self.path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WxrecError(f"{self.path}: cannot read codes ({exc.__class__.__name__})") from None
+        if self.column is None:
+            for number, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    yield number, line.strip()
+            return
+        yield from self._column(text)
+
+    def _column(self, text: str) -> Iterator[tuple[int, str]]:
+        rows = csv.reader(io.StringIO(text))
+        index = int(self.column) - 1 if isinstance(self.column, int) else None
+        for number, row in enumerate(rows, 1):
+            if index is None:
+                if str(self.column) not in row:
+                    raise WxrecError(f"{self.path}:{number}: the header has no column {self.column!r}")
+                index = row.index(str(self.column))
+                continue
+            if index < len(row) and row[index].strip():
+                yield number, row[index].strip()
+
+    def hashes(self) -> set[bytes]:
+        return {code_hash(code) for _, code in self.read()}
+
+
+def code_file(spec: Mapping[str, Any], declared_in: Path) -> CodeFile:
+    """The file a `codes` entry names, relative to the manifest file that declares it."""
+    return CodeFile(declared_in.parent / str(spec["file"]), spec.get("column"))
+
+
+def code_files(data: Mapping[str, Any], locate: Locate, root: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout."""
+    found: dict[str, tuple[Mapping[str, Any], str]] = {}
+    for key, spec in (data.get(KIND) or {}).items():
+        location = locate((KIND, key, "file"))
+        declared_in = Path(location.file) if location else root / "manifest.yaml"
+        found[key] = (spec, os.path.relpath(code_file(spec, declared_in).path, root))
+    return found
+
+
+def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    """Each entry points at a deposit-mode card no other entry uses, and its file holds valid, distinct codes.
+    Problems name lines, never the codes."""
+    section = data.get(KIND)
+    if not isinstance(section, Mapping):
+        return []
+    cards = data.get("cards") or {}
+    problems: list[Problem] = []
+    users: dict[str, str] = {}
+    for key, spec in section.items():
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("card"), str):
+            continue
+        where = f"{KIND}.{key}"
+        card = cards.get(spec["card"]) if isinstance(cards, Mapping) else None
+        base_info = (card or {}).get("base_info") or {}
+        if card is not None and base_info.get("get_custom_code_mode") != DEPOSIT_MODE:
+            problems.append(
+                Problem(locate((KIND, key, "card")), f"{where}.card", f"cards.{spec['card']} is not in {DEPOSIT_MODE}")
+            )
+        if spec["card"] in users:
+            problems.append(
+                Problem(locate((KIND, key, "card")), f"{where}.card", f"{users[spec['card']]} already fills this card")
+            )
+        users.setdefault(spec["card"], where)
+        location = locate((KIND, key, "file"))
+        if location is not None:
+            problems += _file_problems(code_file(spec, Path(location.file)), location, f"{where}.file")
+    return problems
+
+
+def _file_problems(source: CodeFile, location: Location, field: str) -> list[Problem]:
+    try:
+        entries = list(source.read())
+    except WxrecError as exc:
+        return [Problem(location, field, str(exc))]
+    problems: list[Problem] = []
+    first_line: dict[str, int] = {}
+    for number, code in entries:
+        at = Location(str(source.path), number, 1)
+        if len(code.encode("utf-8")) > MAX_CODE_BYTES:
+            problems.append(Problem(at, "code", f"is longer than {MAX_CODE_BYTES} bytes"))
+        elif any(c.isspace() or not c.isprintable() for c in code):
+            problems.append(Problem(at, "code", "holds whitespace or a control character"))
+        elif code in first_line:
+            problems.append(Problem(at, "code", f"repeats the code on line {first_line[code]}"))
+        first_line.setdefault(code, number)
+    if not entries:
+        problems.append(Problem(location, field, f"{source.path} holds no codes"))
+    return problems[:20]
+
+
+@dataclass(frozen=True)
+class CodesLive:
+    """What plan knows of a codes entry's card: its id (None while this run creates or replaces it), how many
+    codes it holds, and its stock."""
+
+    card_id: str | None
+    deposited: int
+    card: LiveCard | None
+
+
+def plan_codes(
+    key: str,
+    spec: Mapping[str, Any],
+    file: str,
+    wanted: set[bytes],
+    ledger: set[bytes],
+    record: Mapping[str, Any] | None,
+    live: CodesLive,
+    target: int,
+) -> ResourceChange | None:
+    """Deposit what the ledger lacks, then move stock to min(target, deposited). Pure."""
+    address = f"{KIND}.{key}"
+    same_card = record is not None and live.card_id is not None and record.get("card_id") == live.card_id
+    known = ledger if same_card else set()
+    pending = len(wanted - known)
+    expected = live.deposited + pending
+    card = live.card or LiveCard("", "", "", {}, 0, 0)
+    stock = deposit_stock_change(target, expected, card)
+    if not pending and stock is None and same_card:
+        return None
+    change = ResourceChange(
+        address,
+        Action.CREATE if record is None else Action.UPDATE,
+        id=live.card_id,
+        before={"deposited": live.deposited},
+        after={"spec": dict(spec), "file": file, "target": target, "codes": len(wanted), "pending": pending},
+        stock=stock,
+    )
+    if pending:
+        calls = -(-pending // BATCH)
+        change.reasons.append(f"{pending} codes to deposit in {calls} calls of {BATCH}, each checked with checkcode")
+    if not same_card and record is not None:
+        change.reasons.append("the card was replaced: every code goes into the new card")
+    gone = len(known - wanted)
+    if gone:
+        change.notes.append(f"{gone} codes deposited earlier are no longer in the file: WeChat cannot take them back")
+    if expected < target:
+        change.notes.append(f"codes run short: stock stays at {expected}, below the target {target}")
+    if live.card is None or live.card.status != APPROVED:
+        change.notes.append("WeChat takes codes only into an approved card: this waits for review")
+    return change
+
+
+def forget(address: str, record: Mapping[str, Any]) -> ResourceChange:
+    return ResourceChange(
+        address,
+        Action.FORGET,
+        id=record.get("card_id"),
+        notes=["removed from the manifests: deposited codes stay in the card (WeChat cannot take them back)"],
+    )
+
+
+async def read_deposited(api: CardApi | None, card_id: str | None, record: Mapping[str, Any] | None) -> int:
+    """getdepositcount, or without the network what the last apply recorded."""
+    if card_id is None:
+        return 0
+    if api is None:
+        return int((record or {}).get("deposited", 0))
+    return await api.deposit_count(card_id)
+
+
+async def plan_all(
+    root: Path,
+    sources: Mapping[str, tuple[Mapping[str, Any], str]],
+    api: CardApi | None,
+    state: State | None,
+    ledger: Ledger,
+    cards: CardsLive,
+    card_ids: Mapping[str, str | None],
+    targets: Mapping[str, int],
+) -> list[ResourceChange]:
+    """Every codes entry's change; `card_ids` maps card addresses to their id (None: created in this run)."""
+    records = {a: r for a, r in (state.resources.items() if state else ()) if a.startswith(KIND + ".")}
+    changes = [forget(a, r) for a, r in sorted(records.items()) if a.split(".", 1)[1] not in sources]
+
+    async def one(key: str, spec: Mapping[str, Any], file: str) -> ResourceChange | None:
+        address, card = f"{KIND}.{key}", f"cards.{spec['card']}"
+        card_id = card_ids.get(card)
+        record = records.get(address)
+        live = CodesLive(card_id, await read_deposited(api, card_id, record), _card(api, cards, card_id, record))
+        source = CodeFile(root / file, spec.get("column"))
+        wanted, known = await asyncio.to_thread(lambda: (source.hashes(), ledger(address)))
+        return plan_codes(key, spec, file, wanted, known, record, live, targets.get(card, 0))
+
+    planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
+    return changes + [c for c in planned if c is not None]
+
+
+def _card(
+    api: CardApi | None, cards: CardsLive, card_id: str | None, record: Mapping[str, Any] | None
+) -> LiveCard | None:
+    """The card as read; without the network, its stock as the last apply left it: min(target, deposited)."""
+    card = cards.cards.get(card_id or "")
+    if api is not None or card is None or record is None:
+        return card
+    stock = min(int(record.get("target", 0)), int(record.get("deposited", 0)))
+    return replace(card, quantity=stock, total_quantity=stock)
+
+
+@dataclass
+class CodesApplier:
+    """Deposits pending codes with bounded concurrency, verifies them, records their hashes, moves stock."""
+
+    api: CardApi
+    state: State
+    save: Callable[[], None]
+    backend: StateBackend
+    card_id_of: Callable[[str], str | None]
+    await_approval: Callable[[str, str], Awaitable[None]]
+    manifest_root: Path
+    parallelism: int = 16
+
+    async def apply(self, change: ResourceChange) -> str:
+        if change.action == Action.FORGET:
+            self.state.resources.pop(change.address, None)
+            self.backend.drop_code_hashes(change.address)
+            self.save()
+            return "forgotten (the codes stay deposited)"
+        assert change.after is not None
+        spec = change.after["spec"]
+        card_id = self.card_id_of(f"cards.{spec['card']}")
+        if card_id is None:
+            raise WxrecError(f"{change.address}: cards.{spec['card']} has no id: did its create fail?")
+        record = self.state.resources.get(change.address)
+        if record is not None and record.get("card_id") != card_id:
+            self.backend.drop_code_hashes(change.address)  # those codes are in the old card
+        await self.await_approval(change.address, card_id)
+        source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
+        known = self.backend.code_hashes(change.address)
+        pending = [code for _, code in source.read() if code_hash(code) not in known]
+        refused = await self._deposit(change.address, card_id, pending)
+        deposited = await self.api.deposit_count(card_id)
+        target = int(change.after.get("target", 0))
+        stock = await converge_stock(self.api, card_id, lambda live: deposit_stock_change(target, deposited, live))
+        self.state.resources[change.address] = {"card_id": card_id, "deposited": deposited, "target": target}
+        self.save()
+        message = f"deposited {len(pending) - refused} codes ({deposited} in the card); {stock}"
+        if refused:
+            raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")
+        return message
+
+    async def _deposit(self, address: str, card_id: str, pending: list[str]) -> int:
+        """All batches, `parallelism` at a time; returns how many codes WeChat refused."""
+        batches = [pending[i : i + BATCH] for i in range(0, len(pending), BATCH)]
+        queue: asyncio.Queue[list[str]] = asyncio.Queue()
+        for batch in batches:
+            queue.put_nowait(batch)
+        verified: list[bytes] = []
+        refused = 0
+        failures: list[Exception] = []
+
+        async def worker() -> None:
+            nonlocal refused
+            while not failures and not queue.empty():
+                batch = queue.get_nowait()
+                try:
+                    refused += await self._batch(address, card_id, batch, verified)
+                except Exception as exc:  # the first failure stops every worker; the ledger keeps what was verified
+                    failures.append(exc)
+                    return
+                if queue.qsize() % LEDGER_FLUSH == 0:
+                    self._flush(address, verified)
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.parallelism, len(batches)))))
+        finally:
+            self._flush(address, verified)
+        if failures:
+            raise failures[0]
+        return refused
+
+    async def _batch(self, address: str, card_id: str, batch: list[str], verified: list[bytes]) -> int:
+        """Deposit one batch and check it; verified hashes go to `verified`. Returns the refused count."""
+        answer = await self.api.deposit(card_id, batch)
+        held = await self.api.check_codes(card_id, batch)
+        missing = (set(answer["succ_code"]) | set(answer["duplicate_code"])) - held
+        if missing:
+            raise WxrecError(f"{address}: checkcode does not find {len(missing)} codes that deposit reported taken")
+        verified.extend(code_hash(code) for code in held)
+        return len(answer["fail_code"])
+
+    def _flush(self, address: str, verified: list[bytes]) -> None:
+        if verified:
+            self.backend.add_code_hashes(address, list(verified))
+            verified.clear()

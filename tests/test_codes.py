@@ -1,0 +1,214 @@
+"""Custom code deposit (`codes`): planning is pure and counts only; apply deposits what the ledger lacks, in
+batches of 100, verified; stock follows min(target, deposited); codes never leave the codes file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action
+from reconciler.resources.cards.model import LiveCard
+from reconciler.resources.codes import BATCH, CodeFile, CodesLive, plan_codes
+from reconciler.state import FileBackend, code_hash
+from tests.support import Harness, harness_for, wxrec
+
+DEPOSIT_CARD = """
+cards:
+  gift-card:
+    card_type: GIFT
+    base_info:
+      logo_url: https://mmbiz.qpic.cn/mmbiz/hillcoffee/logo.png
+      brand_name: 山丘咖啡
+      code_type: CODE_TYPE_QRCODE
+      title: 咖啡礼品卡
+      color: Color010
+      notice: 出示券码
+      description: 兑换一杯任意饮品
+      use_custom_code: true
+      get_custom_code_mode: GET_CUSTOM_CODE_MODE_DEPOSIT
+      date_info:
+        type: DATE_TYPE_FIX_TERM
+        fixed_begin_term: 0
+        fixed_term: 30
+      sku:
+        total_quantity: {target}
+    gift: 一杯任意饮品
+codes:
+  gift-codes:
+    card: gift-card
+    file: gift-codes.txt
+"""
+
+CODE_PATTERN = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=6, max_size=20)
+
+
+def codes(count: int, start: int = 0) -> list[str]:
+    return [f"GIFT{n:08d}" for n in range(start, start + count)]
+
+
+def write_codes(directory: Path, values: list[str], target: int = 1000) -> None:
+    (directory / "gift.yaml").write_text(DEPOSIT_CARD.format(target=target), encoding="utf-8")
+    (directory / "gift-codes.txt").write_text("\n".join(values) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+async def gift(tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in harness_for(tmp_path):
+        write_codes(harness.directory, codes(250))
+        yield harness
+
+
+# ---- pure planning -------------------------------------------------------------------------------------
+
+
+def live(card_id: str | None = "p1", deposited: int = 0, total: int = 0, status: str = "CARD_STATUS_VERIFY_OK"):  # type: ignore[no-untyped-def]
+    card = LiveCard(card_id or "", "GIFT", status, {}, total, total) if card_id else None
+    return CodesLive(card_id, deposited, card)
+
+
+@given(st.sets(CODE_PATTERN, max_size=300), st.sets(CODE_PATTERN, max_size=300), st.randoms())
+def test_pending_is_what_the_ledger_lacks_whatever_the_order(
+    wanted: set[str], held: set[str], rng: random.Random
+) -> None:
+    wanted_hashes = {code_hash(c) for c in rng.sample(sorted(wanted), len(wanted))}
+    ledger = {code_hash(c) for c in held}
+    record = {"card_id": "p1"}
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", wanted_hashes, ledger, record, live(), 10**6)
+    pending = len(wanted - held)
+    if change is None:
+        assert pending == 0
+        return
+    assert change.after is not None and change.after["pending"] == pending
+    assert change.stock is not None and change.stock.delta == pending, "stock follows what will be deposited"
+
+
+def test_stock_stays_at_the_deposited_count_when_codes_run_short() -> None:
+    hashes = {code_hash(c) for c in codes(30)}
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, set(), None, live(), 100)
+    assert change is not None and change.action == Action.CREATE
+    assert change.stock is not None and change.stock.delta == 30
+    assert any("codes run short: stock stays at 30, below the target 100" in n for n in change.notes)
+    assert change.reasons == [f"30 codes to deposit in 1 calls of {BATCH}, each checked with checkcode"]
+
+
+def test_a_replaced_card_gets_every_code_again() -> None:
+    hashes = {code_hash(c) for c in codes(5)}
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, hashes, {"card_id": "old"}, live("new"), 5)
+    assert change is not None and change.after is not None and change.after["pending"] == 5
+    assert "the card was replaced: every code goes into the new card" in change.reasons
+
+
+def test_nothing_to_do_when_everything_is_deposited_and_stock_is_at_target() -> None:
+    hashes = {code_hash(c) for c in codes(5)}
+    record = {"card_id": "p1"}
+    assert (
+        plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, hashes, record, live(deposited=5, total=5), 5) is None
+    )
+
+
+def test_code_file_reads_lines_and_csv_columns(tmp_path: Path) -> None:
+    lines = tmp_path / "codes.txt"
+    lines.write_text("\ufeffA1\r\n\r\n  B2  \nC3", encoding="utf-8")
+    assert list(CodeFile(lines).read()) == [(1, "A1"), (3, "B2"), (4, "C3")]
+    table = tmp_path / "codes.csv"
+    table.write_text("batch,code\n7,X1\n7,X2\n", encoding="utf-8")
+    assert [c for _, c in CodeFile(table, "code").read()] == ["X1", "X2"]
+    assert [c for _, c in CodeFile(table, 2).read()] == ["code", "X1", "X2"]
+
+
+# ---- validation ----------------------------------------------------------------------------------------
+
+
+def test_bad_codes_are_named_by_line_never_by_value(tmp_path: Path) -> None:
+    secret = "TOOLONGCODE-0123456789"
+    write_codes(tmp_path, ["OK000001", secret, "OK000001", "HAS SPACE"])
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(tmp_path)
+    message = str(raised.value)
+    assert "gift-codes.txt:2" in message and "longer than 20 bytes" in message
+    assert "gift-codes.txt:3" in message and "repeats the code on line 1" in message
+    assert "gift-codes.txt:4" in message and "whitespace" in message
+    assert secret not in message and "OK000001" not in message
+
+
+def test_codes_need_a_deposit_mode_card(tmp_path: Path) -> None:
+    write_codes(tmp_path, codes(3))
+    path = tmp_path / "gift.yaml"
+    path.write_text(path.read_text().replace("get_custom_code_mode: GET_CUSTOM_CODE_MODE_DEPOSIT", ""))
+    result = wxrec("validate", str(tmp_path))
+    assert result.exit_code == 1
+    assert "gift.yaml:" in result.output and "codes.gift-codes.card" in result.output
+    assert "is not in GET_CUSTOM_CODE_MODE_DEPOSIT" in result.output
+
+
+# ---- end to end against the emulator -------------------------------------------------------------------
+
+
+async def test_apply_deposits_verifies_and_raises_stock_then_plans_nothing(gift: Harness) -> None:
+    plan = await gift.plan()
+    change = next(c for c in plan.changes if c.address == "codes.gift-codes")
+    assert change.after is not None and change.after["pending"] == 250
+    await gift.apply()
+    card_id = gift.card_id("gift-card")
+    count = await gift.api.deposit_count(card_id)
+    assert count == 250
+    card = await gift.api.get(card_id)
+    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == 250, "min(1000, 250)"
+    assert not (await gift.plan()).changes
+    calls = (await gift.control_get("calls"))["calls"]
+    deposits = [c for c in calls if c["path"] == "/card/code/deposit"]
+    assert len(deposits) == 3 and len([c for c in calls if c["path"] == "/card/code/checkcode"]) == 3
+
+
+async def test_reordered_file_changes_nothing_and_new_codes_are_deposited_alone(gift: Harness) -> None:
+    await gift.apply()
+    values = codes(250)
+    random.Random(7).shuffle(values)
+    write_codes(gift.directory, values)
+    assert not (await gift.plan()).changes, "the same codes in another order"
+    write_codes(gift.directory, values + codes(40, start=900))
+    change = next(c for c in (await gift.plan()).changes if c.address == "codes.gift-codes")
+    assert change.action == Action.UPDATE and change.after is not None and change.after["pending"] == 40
+    await gift.control("calls/clear")
+    await gift.apply()
+    assert await gift.api.deposit_count(gift.card_id("gift-card")) == 290
+    deposits = [c for c in (await gift.control_get("calls"))["calls"] if c["path"] == "/card/code/deposit"]
+    assert len(deposits) == 1
+
+
+async def test_an_interrupted_deposit_resumes_without_depositing_twice(gift: Harness) -> None:
+    write_codes(gift.directory, codes(1000))
+    await gift.control("faults", spec="quota=4/day,paths=/card/code/deposit")
+    with pytest.raises(AssertionError):
+        await gift.apply(parallelism=2)
+    held = gift.backend.code_hashes("codes.gift-codes")
+    assert 0 < len(held) < 1000, "the ledger kept the batches verified before the failure"
+    await gift.control("faults", spec="none")
+    await gift.apply(parallelism=2)
+    assert await gift.api.deposit_count(gift.card_id("gift-card")) == 1000
+    assert len(gift.backend.code_hashes("codes.gift-codes")) == 1000
+    assert not (await gift.plan()).changes
+
+
+async def test_codes_never_reach_plans_state_or_output(gift: Harness) -> None:
+    await gift.apply()
+    write_codes(gift.directory, codes(260))
+    result = await asyncio.to_thread(
+        wxrec, "plan", str(gift.directory), "--api", "emulator", "--format", "json", "--refresh=false"
+    )
+    assert result.exit_code == 0, result.output
+    texts = [result.output, json.dumps((await gift.plan()).to_dict())]
+    texts += [p.read_text(errors="replace") for p in (gift.directory / ".wxrec").rglob("*") if p.is_file()]
+    for text in texts:
+        assert "GIFT000" not in text
+    ledger = FileBackend(gift.directory / ".wxrec" / "state.json").code_hashes("codes.gift-codes")
+    assert len(ledger) == 250
