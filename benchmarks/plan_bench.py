@@ -159,7 +159,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            _wait(url)
+            wait_for(url)
             with tempfile.TemporaryDirectory() as scratch:
                 directory = Path(scratch)
                 asyncio.run(populate(url, directory, count))
@@ -181,7 +181,7 @@ def _measure(url: str, directory: Path, parallelism: int, latency: float) -> tup
     return seconds, calls, latency, rss
 
 
-def _wait(url: str) -> None:
+def wait_for(url: str) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

@@ -1,0 +1,26 @@
+"""Small, fast runs of the benchmarks, so that they keep working (the figures come from `python -m benchmarks.…`)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from benchmarks.deposit_bench import measure
+from benchmarks.plan_bench import populate, timed_plan
+from tests.support import served_emulator
+
+
+def test_deposit_bench_deposits_each_code_once(tmp_path: Path) -> None:
+    with served_emulator() as url:
+        row = measure(url, tmp_path, 1_000, 8, latency_ms=1)
+    assert row.held == 1_000 and row.deposit_calls == 10, "every code sent in exactly one deposit call"
+    assert row.calls >= 2 * row.deposit_calls, "each deposit is checked with checkcode"
+    assert row.seconds > 0 and row.bound > 0
+
+
+def test_plan_bench_plans_no_changes_and_counts_calls(tmp_path: Path) -> None:
+    with served_emulator() as url:
+        asyncio.run(populate(url, tmp_path, 30))
+        seconds, calls, rss = timed_plan(url, tmp_path, 8)
+    assert calls >= 30, "one card/get per managed card"
+    assert seconds > 0 and rss > 0
