@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import State, StateBackend
+from reconciler.state import State, StateBackend, StateWriter
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
@@ -249,8 +250,7 @@ async def plan_for_apply(
     check_state_binding(state, state.appid, endpoint)
     messages = []
     if any(address.startswith("cards.") for address in state.intents):
-        save = lambda: backend.write(state)  # noqa: E731
-        messages = await cards.resolve_intents(api, state, save, options.parallelism)
+        messages = await cards.resolve_intents(api, state, StateWriter(backend, state).save, options.parallelism)
     return messages, await make_plan(
         manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
     )
@@ -264,12 +264,13 @@ async def apply_plan(
     options: Options | None = None,
     observer: Observer = QUIET,
 ) -> ApplyReport:
-    """Carry out the plan in order; one failure does not stop the independent changes after it, but what
-    depends on a failed change is skipped. Old cards of a replace go last, once references moved away."""
+    """Carry out the plan layer by layer (see apply_rank), the changes of a layer side by side, at most
+    `parallelism` at a time. One failure does not stop the independent changes, but what depends on a failed
+    change is skipped. Old cards of a replace go last, once references moved away."""
     options = options or Options()
     if plan.palette:
         state.palette = plan.palette
-    save = lambda: backend.write(state)  # noqa: E731
+    save = StateWriter(backend, state).save
     card_applier = cards.CardApplier(api, state, save, options.parallelism)
     account_applier = AccountApplier(
         AccountApi(api.client),
@@ -302,21 +303,30 @@ async def apply_plan(
         if not outcome.ok:
             failed.add(outcome.address)
 
-    for change in plan.ordered():
-        if change.action == Action.GONE:
-            continue
-        blocked = sorted(failed & depends_on(change))
-        if blocked:
-            record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
-            continue
-        applier = appliers.get(change.address.split(".", 1)[0], account_applier)
-        try:
-            record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
-        except DailyQuotaExhausted as exc:
-            record(Outcome(change.address, str(change.action), False, str(exc)))
-            return report  # every further call would fail the same way today
-        except WxrecError as exc:
-            record(Outcome(change.address, str(change.action), False, str(exc)))
+    limit = asyncio.Semaphore(options.parallelism)
+    quota_spent = asyncio.Event()
+
+    async def carry_out(change: ResourceChange) -> None:
+        async with limit:
+            if quota_spent.is_set():
+                return
+            blocked = sorted(failed & depends_on(change))
+            if blocked:
+                record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
+                return
+            applier = appliers.get(change.address.split(".", 1)[0], account_applier)
+            try:
+                record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
+            except DailyQuotaExhausted as exc:
+                quota_spent.set()  # every further call would fail the same way today
+                record(Outcome(change.address, str(change.action), False, str(exc)))
+            except WxrecError as exc:
+                record(Outcome(change.address, str(change.action), False, str(exc)))
+
+    for layer in plan.layers():
+        await _all_or_none(carry_out(change) for change in layer if change.action != Action.GONE)
+        if quota_spent.is_set():
+            return report
     for change in plan.ordered():
         if (change.action != Action.REPLACE and not change.retire_ids) or change.address in failed:
             continue
@@ -333,6 +343,21 @@ async def apply_plan(
         if message:
             record(Outcome(change.address, "retire", True, message))
     return report
+
+
+async def _all_or_none(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run side by side; when one raises what it does not handle (a bug, an interrupt), stop the others before
+    passing it on, so that nothing goes on changing WeChat after apply has given up."""
+    tasks = [asyncio.ensure_future(job) for job in work]
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 def depends_on(change: ResourceChange) -> set[str]:

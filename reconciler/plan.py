@@ -122,6 +122,13 @@ class Plan:
         """Changes in apply order (see apply_rank); ties by address, so runs are reproducible."""
         return sorted(self.changes, key=apply_rank)
 
+    def layers(self) -> list[list[ResourceChange]]:
+        """The ordered changes grouped by apply layer: a layer's changes never depend on one another."""
+        grouped: dict[int, list[ResourceChange]] = {}
+        for change in self.ordered():
+            grouped.setdefault(apply_rank(change)[0], []).append(change)
+        return list(grouped.values())
+
     def counts(self) -> dict[str, int]:
         counts = {str(action): 0 for action in Action}
         for change in self.changes:

@@ -20,12 +20,11 @@ from reconciler.resources.menu_rules import menu_tree, validate_menu
 from reconciler.resources.qr_images import write_qr_images
 from reconciler.resources.references import Lookup, resolve
 from reconciler.resources.write_only import WriteOnlyKind, api_value
-from reconciler.state import State
+from reconciler.state import SaveState, State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import UncertainOutcome
 
 Locate = Callable[[tuple[str | int, ...]], Location | None]
-SaveState = Callable[[], None]
 
 LANDING_PAGES = WriteOnlyKind("landing_pages", "landing page", "stays live: WeChat offers no way to delete a page")
 QRCODES = WriteOnlyKind("qrcodes", "QR code", "keeps working until it expires: WeChat offers no way to delete it")
@@ -240,7 +239,7 @@ class AccountApplier:
         kind = change.address.split(".", 1)[0]
         if change.action == Action.FORGET:
             self.state.resources.pop(change.address, None)
-            self.save()
+            await self.save()
             return "forgotten (nothing changed in WeChat)"
         if kind == "landing_pages":
             return await self._landing_page(change)
@@ -261,7 +260,7 @@ class AccountApplier:
     ) -> dict[str, Any]:
         """Write-only creates: an intent first; a lost answer leaves it, so the next plan says it is uncertain."""
         self.state.intents[change.address] = {"action": "create", "started": int(time.time())}
-        self.save()
+        await self.save()
         try:
             return await create()
         except UncertainOutcome as exc:
@@ -271,20 +270,20 @@ class AccountApplier:
             ) from None
         except WxrecError:
             self.state.intents.pop(change.address, None)  # WeChat answered with an error: nothing was made
-            self.save()
+            await self.save()
             raise
 
-    def _record(self, change: ResourceChange, spec: Any, resolved: Any, **values: Any) -> None:
+    async def _record(self, change: ResourceChange, spec: Any, resolved: Any, **values: Any) -> None:
         self.state.resources[change.address] = {"applied": spec, "resolved": resolved, **values}
         self.state.intents.pop(change.address, None)
-        self.save()
+        await self.save()
 
     async def _landing_page(self, change: ResourceChange) -> str:
         assert change.after is not None
         spec = change.after["spec"]
         body = self._resolved(change, api_value(spec))
         answer = await self._create_once(change, lambda: self._page(body))
-        self._record(change, spec, body, id=answer["page_id"], url=answer["url"])
+        await self._record(change, spec, body, id=answer["page_id"], url=answer["url"])
         return f"created page {answer['page_id']}: {answer['url']}"
 
     async def _page(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +300,7 @@ class AccountApplier:
         answer = await self._create_once(change, lambda: create(body))
         expiry = answer.get("expire_seconds")
         expire_at = int(time.time()) + int(expiry) if expiry else None
-        self._record(change, spec, resolved, id=answer["ticket"], url=answer["url"], expire_at=expire_at)
+        await self._record(change, spec, resolved, id=answer["ticket"], url=answer["url"], expire_at=expire_at)
         png, svg = write_qr_images(str(answer["url"]), self.qrcode_dir, change.address.split(".", 1)[1])
         return f"created {answer['url']} (images: {png}, {svg})"
 
@@ -316,13 +315,13 @@ class AccountApplier:
         if change.action == Action.DELETE:
             await self.api.delete_menu()
             self.state.resources.pop("menu", None)
-            self.save()
+            await self.save()
             return "menu deleted"
         assert change.after is not None
         menu = self._resolved(change, change.after["menu"])
         await self.api.create_menu(menu)
         self.state.resources["menu"] = {"applied": menu}
-        self.save()
+        await self.save()
         return "menu replaced"
 
     async def _whitelist(self, change: ResourceChange) -> str:
@@ -330,5 +329,5 @@ class AccountApplier:
         wanted = change.after["whitelist"]
         await self.api.set_whitelist(wanted["openid"], wanted["username"])
         self.state.resources["whitelist"] = {"applied": wanted}
-        self.save()
+        await self.save()
         return f"whitelist set ({len(wanted['openid']) + len(wanted['username'])} entries)"

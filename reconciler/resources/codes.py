@@ -23,7 +23,7 @@ from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.kind import CardsLive, converge_stock
 from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard
-from reconciler.state import State, StateBackend, code_hash
+from reconciler.state import SaveState, State, StateBackend, code_hash
 from reconciler.wechat.cards import CardApi
 
 KIND = "codes"
@@ -251,7 +251,7 @@ class CodesApplier:
 
     api: CardApi
     state: State
-    save: Callable[[], None]
+    save: SaveState
     backend: StateBackend
     card_id_of: Callable[[str], str | None]
     await_approval: Callable[[str, str], Awaitable[None]]
@@ -262,7 +262,7 @@ class CodesApplier:
         if change.action == Action.FORGET:
             self.state.resources.pop(change.address, None)
             self.backend.drop_code_hashes(change.address)
-            self.save()
+            await self.save()
             return "forgotten (the codes stay deposited)"
         assert change.after is not None
         spec = change.after["spec"]
@@ -281,7 +281,7 @@ class CodesApplier:
         target = int(change.after.get("target", 0))
         stock = await converge_stock(self.api, card_id, lambda live: deposit_stock_change(target, deposited, live))
         self.state.resources[change.address] = {"card_id": card_id, "deposited": deposited, "target": target}
-        self.save()
+        await self.save()
         message = f"deposited {len(pending) - refused} codes ({deposited} in the card); {stock}"
         if refused:
             raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")

@@ -36,6 +36,18 @@ class State:
     # card/getcolors as last read: --refresh=false and `wxrec diff` compare colours without the network.
     palette: dict[str, str] = field(default_factory=dict)
 
+    def snapshot(self) -> State:
+        """A copy that later changes do not reach: records are replaced or changed one key deep, never deeper."""
+        return State(
+            appid=self.appid,
+            endpoint=self.endpoint,
+            lineage=self.lineage,
+            serial=self.serial,
+            resources={address: dict(record) for address, record in self.resources.items()},
+            intents={address: dict(intent) for address, intent in self.intents.items()},
+            palette=dict(self.palette),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,

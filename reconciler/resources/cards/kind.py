@@ -31,14 +31,13 @@ from reconciler.resources.cards.model import (
     update_body,
 )
 from reconciler.resources.cards.rules import RESET_VALUES, group_of
-from reconciler.state import State
+from reconciler.state import SaveState, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "cards"
 # How far WeChat's clock (create_time) may be behind ours when looking for a card a lost create made.
 CLOCK_SKEW = 300
-SaveState = Callable[[], None]
 
 
 @dataclass
@@ -174,7 +173,7 @@ async def resolve_intents(api: CardApi, state: State, save: SaveState, paralleli
         else:
             messages.append(f"{address}: the interrupted create never reached WeChat; it will be planned again")
         del state.intents[address]
-        save()
+        await save()
     return messages
 
 
@@ -347,7 +346,7 @@ class CardApplier:
             "issued_before": issued_before,
         }
         self.state.intents[address] = intent
-        self.save()
+        await self.save()
         try:
             card_id = await self.api.create(create_body(card, quantity))
         except UncertainOutcome:
@@ -355,11 +354,11 @@ class CardApplier:
             card_id = found or await self.api.create(create_body(card, quantity))
         except WxrecError:
             self.state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
-            self.save()
+            await self.save()
             raise
         self.state.resources[address] = record_document(card, card_id, retire, issued_before)
         self.state.intents.pop(address, None)
-        self.save()
+        await self.save()
         return card_id
 
     async def _create(self, change: ResourceChange) -> str:
@@ -380,7 +379,7 @@ class CardApplier:
         record = self.state.resources[change.address]
         record["applied"] = card.fields
         record["prevent_destroy"] = card.prevent_destroy
-        self.save()
+        await self.save()
         message = f"updated {change.id}" if groups else "updated state only (lifecycle)"
         message += " (sent back to review)" if send_check else ""
         if change.stock is not None:
@@ -393,7 +392,7 @@ class CardApplier:
         issued_before = int(self.state.resources[change.address].get("issued_before", 0))
         message = await converge_stock(self.api, change.id, lambda live: stock_change(card.stock, live, issued_before))
         self.state.resources[change.address]["stock"] = card.stock.to_dict()
-        self.save()
+        await self.save()
         return message
 
     async def _replace(self, change: ResourceChange) -> str:
@@ -436,7 +435,7 @@ class CardApplier:
         for old_id in ids:
             await self.api.delete(old_id)
             record["retire_ids"] = [i for i in record.get("retire_ids", []) if i != old_id]
-            self.save()
+            await self.save()
         return f"deleted old card(s) {', '.join(ids)}"
 
     async def _delete(self, change: ResourceChange) -> str:
@@ -445,5 +444,5 @@ class CardApplier:
             if card_id:
                 await self.api.delete(card_id)
         self.state.resources.pop(change.address, None)
-        self.save()
+        await self.save()
         return f"deleted {change.id}"

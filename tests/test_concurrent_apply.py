@@ -1,0 +1,78 @@
+"""Apply runs the changes of a layer side by side and shares state writes between them (group commit)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from reconciler.state import State, StateWriter
+from tests.support import Harness
+
+
+class RecordingBackend:
+    """Keeps every state written; each write takes a while, as an fsync does."""
+
+    def __init__(self) -> None:
+        self.written: list[State] = []
+        self.threads: set[str] = set()
+
+    def write(self, state: State) -> None:
+        threading.Event().wait(0.01)
+        state.serial += 1
+        self.written.append(state)
+        self.threads.add(threading.current_thread().name)
+
+
+async def test_saves_that_arrive_during_a_write_share_the_next_one() -> None:
+    backend = RecordingBackend()
+    state = State(appid="wx", endpoint="emulator")
+    writer = StateWriter(backend, state)  # type: ignore[arg-type]
+
+    async def change(number: int) -> None:
+        state.resources[f"cards.c{number}"] = {"id": f"p{number}"}
+        await writer.save()
+        assert f"cards.c{number}" in backend.written[-1].resources, "save returned before its change was durable"
+
+    await asyncio.gather(*(change(n) for n in range(50)))
+    assert len(backend.written) < 10, f"{len(backend.written)} writes for 50 saves"
+    assert len(backend.written[-1].resources) == 50
+    assert state.serial == backend.written[-1].serial
+    assert threading.current_thread().name not in backend.threads, "writes run off the event loop"
+
+
+async def test_a_snapshot_does_not_change_when_the_state_does() -> None:
+    state = State(appid="wx", endpoint="emulator", resources={"cards.a": {"id": "p1", "retire_ids": []}})
+    snapshot = state.snapshot()
+    state.resources["cards.a"]["id"] = "p2"
+    state.resources["cards.b"] = {"id": "p3"}
+    assert snapshot.resources == {"cards.a": {"id": "p1", "retire_ids": []}}
+
+
+async def most_creates_at_once(shop: Harness, monkeypatch: Any, **options: object) -> int:
+    """Apply the example, counting the card/create calls in flight at the same time."""
+    real_create = shop.api.create
+    in_flight = most = 0
+
+    async def counting_create(card: dict[str, Any]) -> str:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        try:
+            return await real_create(card)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(shop.api, "create", counting_create)
+    await shop.apply(**options)
+    return most
+
+
+async def test_independent_cards_are_created_side_by_side(shop: Harness, monkeypatch: Any) -> None:
+    assert await most_creates_at_once(shop, monkeypatch) == 4, "the example's four cards are independent"
+    assert not (await shop.plan()).changes
+
+
+async def test_parallelism_one_applies_one_change_at_a_time(shop: Harness, monkeypatch: Any) -> None:
+    assert await most_creates_at_once(shop, monkeypatch, parallelism=1) == 1
