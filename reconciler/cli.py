@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.manifest import Manifest, load_manifest, load_schema, state_dir
+from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
@@ -68,9 +68,15 @@ class RunSettings:
     max_rate: float | None = None
     qrcode_dir: Path | None = None
     wait_for_review: float = 0.0
+    env: str | None = None
+    var: tuple[str, ...] = ()
+    credentials: Credentials = field(default_factory=lambda: Credentials())
+
+    def manifest(self) -> Manifest:
+        return _load(self.manifest_path, self.env, self.var)
 
     def backend(self) -> StateBackend:
-        return _state_backend(self.manifest_path, self.state_path)
+        return _state_backend(self.manifest_path, self.state_path, self.env)
 
     def limiter(self) -> CallLimiter:
         return CallLimiter(self.parallelism, self.max_rate)
@@ -82,7 +88,7 @@ class RunSettings:
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
             refresh=self.refresh,
-            qrcode_dir=self.qrcode_dir or state_dir(self.manifest_path).parent / "qrcodes",
+            qrcode_dir=self.qrcode_dir or _default_qrcode_dir(self.manifest_path, self.env),
             wait_for_review=self.wait_for_review,
         )
 
@@ -97,9 +103,33 @@ def _seconds(text: str) -> float:
     return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
 
 
+def _env_options() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--env",
+            metavar="NAME",
+            help="Environment: vars from env/NAME.yaml beside the manifests; state in .wxrec/NAME/.",
+        ),
+        click.option(
+            "--var",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Set the var NAME for ${var.NAME} (over env/NAME.yaml). Repeatable.",
+        ),
+    ]
+
+
+def env_options(command: F) -> F:
+    """--env and --var, for every command that loads manifests."""
+    for decorator in reversed(_env_options()):
+        command = decorator(command)
+    return command
+
+
 def _connection_options() -> list[Callable[[F], F]]:
     return [
         click.argument("manifest", type=click.Path(exists=True, path_type=Path)),
+        *_env_options(),
         click.option(
             "--api",
             envvar="WXREC_API",
@@ -269,9 +299,10 @@ cli.add_command(emulator_group)
 
 @cli.command()
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-def validate(manifest: Path) -> None:
+@env_options
+def validate(manifest: Path, env: str | None, var: tuple[str, ...]) -> None:
     """Check the manifests without touching the network; report every error with file:line:column."""
-    loaded = load_manifest(manifest)
+    loaded = _load(manifest, env, var)
     files = len(loaded.document.files)
     click.echo(f"Valid: {len(loaded.cards)} card(s) in {files} file(s).")
 
@@ -326,14 +357,17 @@ def drift(**kwargs: Any) -> None:
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
-def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> None:
+@env_options
+def diff(
+    base: str, manifest: Path, output: str, detailed_exitcode: bool, env: str | None, var: tuple[str, ...]
+) -> None:
     """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
 
     For pull requests from forks, which get no secrets in CI: a reviewer still sees that a one-line edit
     replaces a live card."""
-    head = load_manifest(manifest)
-    before = load_base_manifest(base, manifest)
-    stored = _state_backend(manifest, None).load()
+    head = _load(manifest, env, var)
+    before = load_base_manifest(base, manifest, load_variables(manifest, env, _overrides(var)))
+    stored = _state_backend(manifest, None, env).load()
     palette = stored.palette if stored else {}
     result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
     _emit_plan(result, output, title="wxrec diff")
@@ -402,19 +436,26 @@ def apply(
 @click.argument("address")
 @click.argument("card_id")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
-def import_(manifest: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float) -> None:
+def import_(address: str, card_id: str, lock_timeout: float, **kwargs: Any) -> None:
     """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
-    asyncio.run(_import(manifest, api, state_path, address, card_id, lock_timeout))
+    asyncio.run(_import(kwargs.pop("manifest"), address, card_id, lock_timeout, **kwargs))
 
 
 async def _import(
-    manifest_path: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float
+    manifest_path: Path,
+    address: str,
+    card_id: str,
+    lock_timeout: float,
+    api: str,
+    state_path: Path | None,
+    env: str | None,
+    var: tuple[str, ...],
 ) -> None:
-    manifest = load_manifest(manifest_path)
+    manifest = _load(manifest_path, env, var)
     key = address.removeprefix("cards.")
     if not address.startswith("cards.") or key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
-    backend = _state_backend(manifest.root, state_path)
+    backend = _state_backend(manifest.root, state_path, env)
     appid = _appid(manifest, api)
     with backend.lock(lock_timeout):
         async with connect(api, manifest, appid) as (card_api, endpoint):
@@ -448,8 +489,36 @@ def state() -> None:
     """Inspect and repair state (list, show, rm, unlock)."""
 
 
-def _state_backend(manifest: Path, state_path: Path | None) -> StateBackend:
-    return FileBackend(state_path or state_dir(manifest) / "state.json")
+def _state_backend(manifest: Path, state_path: Path | None, env: str | None = None) -> StateBackend:
+    return FileBackend(state_path or state_dir(manifest, env) / "state.json")
+
+
+def _default_qrcode_dir(manifest: Path, env: str | None) -> Path:
+    """`qrcodes/` beside the manifests, `qrcodes/ENV/` for an environment: each account has its own codes."""
+    directory = state_dir(manifest).parent / "qrcodes"
+    return directory / env if env else directory
+
+
+def _load(manifest: Path, env: str | None, var: tuple[str, ...]) -> Manifest:
+    """The manifests with their vars filled in; a var set but never used is a warning on stderr."""
+    loaded = load_manifest(manifest, load_variables(manifest, env, _overrides(var)))
+    for warning in loaded.document.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return loaded
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise WxrecError(f"--var {pair!r}: give NAME=VALUE")
+        overrides[name] = value
+    return overrides
+
+
+def _state_env(command: F) -> F:
+    return click.option("--env", metavar="NAME", help="The environment whose state (.wxrec/NAME/) to use.")(command)
 
 
 state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")
@@ -466,9 +535,10 @@ def _loaded(backend: StateBackend) -> State:
 @state.command("list")
 @manifest_argument
 @state_path_option
-def state_list(manifest: Path, state_path: Path | None) -> None:
+@_state_env
+def state_list(manifest: Path, state_path: Path | None, env: str | None) -> None:
     """Every address in state with its live id."""
-    for address, record in sorted(_loaded(_state_backend(manifest, state_path)).resources.items()):
+    for address, record in sorted(_loaded(_state_backend(manifest, state_path, env)).resources.items()):
         click.echo(f"{address}\t{record.get('id', '')}")
 
 
@@ -476,9 +546,10 @@ def state_list(manifest: Path, state_path: Path | None) -> None:
 @manifest_argument
 @click.argument("address")
 @state_path_option
-def state_show(manifest: Path, address: str, state_path: Path | None) -> None:
+@_state_env
+def state_show(manifest: Path, address: str, state_path: Path | None, env: str | None) -> None:
     """What state holds for ADDRESS, as JSON."""
-    record = _loaded(_state_backend(manifest, state_path)).resources.get(address)
+    record = _loaded(_state_backend(manifest, state_path, env)).resources.get(address)
     if record is None:
         raise WxrecError(f"{address} is not in state")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
@@ -489,9 +560,10 @@ def state_show(manifest: Path, address: str, state_path: Path | None) -> None:
 @click.argument("address")
 @state_path_option
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
-def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float) -> None:
+@_state_env
+def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float, env: str | None) -> None:
     """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
-    backend = _state_backend(manifest, state_path)
+    backend = _state_backend(manifest, state_path, env)
     with backend.lock(lock_timeout):
         current = _loaded(backend)
         record = current.resources.pop(address, None)
@@ -505,9 +577,10 @@ def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout
 @manifest_argument
 @click.argument("lock_id")
 @state_path_option
-def state_unlock(manifest: Path, lock_id: str, state_path: Path | None) -> None:
+@_state_env
+def state_unlock(manifest: Path, lock_id: str, state_path: Path | None, env: str | None) -> None:
     """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
-    _state_backend(manifest, state_path).unlock(lock_id)
+    _state_backend(manifest, state_path, env).unlock(lock_id)
     click.echo(f"Lock {lock_id} broken.")
 
 
@@ -516,13 +589,13 @@ def main() -> None:
 
 
 async def _plan(settings: RunSettings) -> Plan:
-    manifest = load_manifest(settings.manifest_path)
+    manifest = settings.manifest()
     backend = settings.backend()
-    appid = _appid(manifest, settings.api)
+    appid = _appid(manifest, settings.api, settings.credentials)
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
         return await make_plan(manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal())
-    async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
+    async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
         plan_result = await make_plan(manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal())
     plan_result.warnings += _ci_warnings(backend)
     return plan_result
@@ -551,15 +624,15 @@ async def _apply(
 ) -> ApplyReport | None:
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
     {"settled", "plan", "apply"} (apply is null when nothing ran)."""
-    manifest = load_manifest(settings.manifest_path)
+    manifest = settings.manifest()
     backend = settings.backend()
-    appid = _appid(manifest, settings.api)
+    appid = _appid(manifest, settings.api, settings.credentials)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
     # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
     # it sees what an apply that held the lock before wrote.
     with backend.lock(lock_timeout):
-        async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
+        async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
             if saved is None:
@@ -660,32 +733,56 @@ def _ci_warnings(backend: StateBackend) -> list[str]:
     ]
 
 
-def _appid(manifest: Manifest, api: str) -> str:
-    appid = manifest.appid or os.environ.get("WXREC_APPID")
+@dataclass(frozen=True)
+class Credentials:
+    """Where an account's appid and secret come from in the environment: WXREC_APPSECRET for one manifest
+    directory; WXREC_<NAME>_APPSECRET (NAME from the directory) first, and for several directories only."""
+
+    prefixes: tuple[str, ...] = ("WXREC_",)
+
+    def get(self, name: str) -> tuple[str, str] | None:
+        """(variable, value) of the first of the prefixed variables that is set."""
+        for prefix in self.prefixes:
+            value = os.environ.get(prefix + name)
+            if value:
+                return prefix + name, value
+        return None
+
+    def value(self, name: str) -> str | None:
+        found = self.get(name)
+        return found[1] if found else None
+
+    def names(self, name: str) -> str:
+        return " or ".join(prefix + name for prefix in self.prefixes)
+
+
+def _appid(manifest: Manifest, api: str, credentials: Credentials = Credentials()) -> str:
+    appid = manifest.appid or credentials.value("APPID")
     if appid:
         return appid
     if api != WECHAT_API:
         return DEMO_APPID
-    raise WxrecError("no account: set account.appid in the manifest or WXREC_APPID")
+    raise WxrecError(f"no account: set account.appid in the manifest or {credentials.names('APPID')}")
 
 
-def _token_source(appid: str, api: str) -> TokenSource:
+def _token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
     """WXREC_ACCESS_TOKEN, else WXREC_APPSECRET (or the file in WXREC_APPSECRET_FILE); the demo account's
     published secret serves emulators that run it."""
-    token = os.environ.get("WXREC_ACCESS_TOKEN")
+    token = credentials.value("ACCESS_TOKEN")
     if token:
         return StaticToken(token)
-    secret = os.environ.get("WXREC_APPSECRET")
-    secret_file = os.environ.get("WXREC_APPSECRET_FILE")
+    secret = credentials.value("APPSECRET")
+    secret_file = credentials.get("APPSECRET_FILE")
     if not secret and secret_file:
         try:
-            secret = Path(secret_file).read_text(encoding="utf-8").strip()
+            secret = Path(secret_file[1]).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise WxrecError(f"WXREC_APPSECRET_FILE={secret_file}: cannot read it ({exc.strerror})") from None
+            raise WxrecError(f"{secret_file[0]}={secret_file[1]}: cannot read it ({exc.strerror})") from None
     if not secret and appid == DEMO_APPID and api != WECHAT_API:
         secret = DEMO_SECRET
     if not secret:
-        raise WxrecError(f"no credentials for {appid}: set WXREC_APPSECRET (or WXREC_ACCESS_TOKEN)")
+        names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
+        raise WxrecError(f"no credentials for {appid}: set {names}")
     return StableToken(appid, secret)
 
 
@@ -703,12 +800,16 @@ HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 @asynccontextmanager
 async def connect(
-    api: str, manifest: Manifest, appid: str, limiter: CallLimiter | None = None
+    api: str,
+    manifest: Manifest,
+    appid: str,
+    limiter: CallLimiter | None = None,
+    credentials: Credentials = Credentials(),
 ) -> AsyncIterator[tuple[CardApi, str]]:
     """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint."""
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
-        secret = os.environ.get("WXREC_APPSECRET") or DEMO_SECRET
+        secret = credentials.value("APPSECRET") or DEMO_SECRET
         config = EmulatorConfig(
             accounts={appid: secret},
             data_file=manifest.state_dir / "emulator.json",
@@ -722,6 +823,6 @@ async def connect(
     base = api.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
-    tokens = _token_source(appid, base)
+    tokens = _token_source(appid, base, credentials)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
         yield CardApi(WeChatClient(http, tokens, limiter=limiter)), base
