@@ -40,6 +40,7 @@ from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
+from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
@@ -126,9 +127,14 @@ def env_options(command: F) -> F:
     return command
 
 
-def _connection_options() -> list[Callable[[F], F]]:
+def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
+    manifest = (
+        click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+        if several
+        else click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+    )
     return [
-        click.argument("manifest", type=click.Path(exists=True, path_type=Path)),
+        manifest,
         *_env_options(),
         click.option(
             "--api",
@@ -150,7 +156,7 @@ def _connection_options() -> list[Callable[[F], F]]:
 def run_options(command: F) -> F:
     """The options plan and apply share."""
     decorators = [
-        *_connection_options(),
+        *_connection_options(several=True),
         click.option(
             "--format",
             "output",
@@ -298,13 +304,20 @@ cli.add_command(emulator_group)
 
 
 @cli.command()
-@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @env_options
-def validate(manifest: Path, env: str | None, var: tuple[str, ...]) -> None:
+def validate(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:
     """Check the manifests without touching the network; report every error with file:line:column."""
+    if len(manifests) > 1:
+        _validate_several(manifests, env, var)
+        return
+    click.echo(_validity(manifests[0], env, var))
+
+
+def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     loaded = _load(manifest, env, var)
     files = len(loaded.document.files)
-    click.echo(f"Valid: {len(loaded.cards)} card(s) in {files} file(s).")
+    return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
 
 
 @cli.command()
@@ -318,8 +331,14 @@ def validate(manifest: Path, env: str | None, var: tuple[str, ...]) -> None:
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
 def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
-    """Show what apply would change. Never writes state."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
+    """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
+    accounts = _accounts(kwargs.pop("manifests"), kwargs)
+    if len(accounts) > 1:
+        if out is not None:
+            raise WxrecError("-out saves the plan of one account: with several manifest directories, plan each alone")
+        _plan_several(accounts, detailed_exitcode)
+        return
+    settings = accounts[0]
     result = asyncio.run(_plan(settings))
     _emit_plan(result, settings.output)
     if result.refusals:
@@ -340,16 +359,27 @@ def drift(**kwargs: Any) -> None:
 
     Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
     reported as stock to refill, never as drift."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
-    result = asyncio.run(_plan(settings))
-    report = drift_report(result, settings.backend().load())
-    if settings.output == "json":
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
-    elif settings.output == "markdown":
-        click.echo(render_drift_markdown(report), nl=False)
-    else:
-        click.echo(render_drift_text(report), nl=False)
+    accounts = _accounts(kwargs.pop("manifests"), kwargs)
+    if len(accounts) > 1:
+        _drift_several(accounts)
+        return
+    settings = accounts[0]
+    report = asyncio.run(_drift(settings))
+    click.echo(_drift_text(report, settings.output), nl=False)
     click.get_current_context().exit(EXIT_OK if report["in_sync"] else EXIT_CHANGES)
+
+
+async def _drift(settings: RunSettings) -> dict[str, Any]:
+    result = await _plan(settings)
+    return drift_report(result, settings.backend().load())
+
+
+def _drift_text(report: dict[str, Any], output: str) -> str:
+    if output == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if output == "markdown":
+        return render_drift_markdown(report)
+    return render_drift_text(report)
 
 
 @cli.command()
@@ -421,10 +451,17 @@ def apply(
     wait_for_review: str,
     **kwargs: Any,
 ) -> None:
-    """Make the changes the plan shows, in a safe order, recording each in state."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), wait_for_review=_seconds(wait_for_review), **kwargs)
+    """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
+    each, applied one after another, each under its own lock."""
+    accounts = _accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": _seconds(wait_for_review)})
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
+    if len(accounts) > 1:
+        if saved_plan is not None:
+            raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
+        _apply_several(accounts, auto_approve, allow_destroy, lock_timeout)
+        return
+    settings = accounts[0]
     saved = _read_saved_plan(saved_plan) if saved_plan else None
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, saved))
     if report is not None and report.failed:
@@ -620,10 +657,15 @@ def _plan_json(plan_result: Plan) -> str:
 
 
 async def _apply(
-    settings: RunSettings, auto_approve: bool, allow_destroy: bool, lock_timeout: float, saved: Plan | None
+    settings: RunSettings,
+    auto_approve: bool,
+    allow_destroy: bool,
+    lock_timeout: float,
+    saved: Plan | None,
+    documents: list[dict[str, Any]] | None = None,
 ) -> ApplyReport | None:
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
-    {"settled", "plan", "apply"} (apply is null when nothing ran)."""
+    {"settled", "plan", "apply"} (apply is null when nothing ran), or added to `documents` when given."""
     manifest = settings.manifest()
     backend = settings.backend()
     appid = _appid(manifest, settings.api, settings.credentials)
@@ -663,7 +705,10 @@ async def _apply(
                         "plan": plan_result.to_dict(),
                         "apply": report.to_dict() if report else None,
                     }
-                    click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+                    if documents is None:
+                        click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+                    else:
+                        documents.append(document)
     if report is not None and not as_json:
         _emit_report(report)
     return report
@@ -700,16 +745,18 @@ async def _check_saved(
 
 
 def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> None:
+    click.echo(_plan_text(plan_result, output, title), nl=False)
+
+
+def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan") -> str:
     if output == "json":
-        click.echo(_plan_json(plan_result))
-    elif output == "markdown":
-        click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
-    elif _terminal().quiet:
-        for refusal in plan_result.refusals:
-            click.echo(f"Refused: {refusal}")
-        click.echo(summary_line(plan_result.to_dict()))
-    else:
-        click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
+        return _plan_json(plan_result) + "\n"
+    if output == "markdown":
+        return render_markdown(plan_result.to_dict(), title=title)
+    if _terminal().quiet:
+        refused = "".join(f"Refused: {refusal}\n" for refusal in plan_result.refusals)
+        return refused + summary_line(plan_result.to_dict()) + "\n"
+    return render_plan(plan_result.to_dict(), color=_colour(), title=title)
 
 
 def _colour() -> bool:
@@ -826,3 +873,141 @@ async def connect(
     tokens = _token_source(appid, base, credentials)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
         yield CardApi(WeChatClient(http, tokens, limiter=limiter)), base
+
+
+# Several accounts: `wxrec plan accounts/*`. Each manifest directory is its own account, with its own state,
+# lock, client, limiter and credentials; one report has a section per account and one exit code covers all.
+
+PLAN_WORDS = several.Words("with changes", "without changes")
+DRIFT_WORDS = several.Words("drifted", "in sync")
+
+
+def account_name(manifest: Path) -> str:
+    """NAME in WXREC_<NAME>_APPSECRET: the directory's (or file's) name, upper-case, other characters as _."""
+    resolved = manifest.resolve()
+    return re.sub(r"[^A-Z0-9]", "_", (resolved.name if resolved.is_dir() else resolved.stem).upper())
+
+
+def _accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:
+    """One RunSettings per manifest directory. Alone, a directory also falls back to the plain WXREC_APPSECRET;
+    among several, only its own variables count, so no account ever runs with another's secret."""
+    if len(manifests) == 1:
+        prefixes = (f"WXREC_{account_name(manifests[0])}_", "WXREC_")
+        return [RunSettings(manifest_path=manifests[0], credentials=Credentials(prefixes), **options)]
+    if options.get("state_path") is not None:
+        raise WxrecError("--state names one state file: with several manifest directories each keeps its own")
+    _refuse_shared(manifests, account_name, "share the credential name WXREC_{}_APPSECRET")
+    _refuse_shared(manifests, lambda m: str(state_dir(m).resolve()), "would share the state in {}")
+    return [
+        RunSettings(manifest_path=m, credentials=Credentials((f"WXREC_{account_name(m)}_",)), **options)
+        for m in manifests
+    ]
+
+
+def _refuse_shared(manifests: tuple[Path, ...], key: Callable[[Path], str], problem: str) -> None:
+    seen: dict[str, Path] = {}
+    for manifest in manifests:
+        first = seen.setdefault(key(manifest), manifest)
+        if first != manifest:
+            raise WxrecError(f"{first} and {manifest} {problem.format(key(manifest))}: rename one directory")
+
+
+def _validate_several(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:
+    sections = []
+    for manifest in manifests:
+        try:
+            sections.append(several.Section(str(manifest), _validity(manifest, env, var) + "\n"))
+        except WxrecError as exc:
+            sections.append(several.Section(str(manifest), "", str(exc)))
+    click.echo(several.render_text(sections, several.Words("", "valid", "invalid")), nl=False)
+    click.get_current_context().exit(several.exit_code(sections, detailed=False))
+
+
+def _plan_several(accounts: list[RunSettings], detailed_exitcode: bool) -> None:
+    async def one(settings: RunSettings) -> tuple[several.Section, Plan | None]:
+        label = str(settings.manifest_path)
+        try:
+            result = await _plan(settings)
+        except WxrecError as exc:
+            return several.Section(label, "", str(exc)), None
+        refused = "the plan was refused (see above)" if result.refusals else None
+        return several.Section(label, _plan_text(result, settings.output), refused, result.has_changes), result
+
+    async def all_accounts() -> list[tuple[several.Section, Plan | None]]:
+        return await asyncio.gather(*(one(settings) for settings in accounts))
+
+    outcomes = asyncio.run(all_accounts())
+    sections = [section for section, _ in outcomes]
+    if accounts[0].output == "json":
+        plans = [
+            {"manifest": s.label, "plan": result.to_dict() if result else None, "error": s.error}
+            for s, result in outcomes
+        ]
+        _emit_json({"format_version": 1, "accounts": plans})
+    else:
+        _emit_sections(sections, accounts[0].output, PLAN_WORDS, "wxrec plan")
+    click.get_current_context().exit(several.exit_code(sections, detailed_exitcode))
+
+
+def _drift_several(accounts: list[RunSettings]) -> None:
+    async def one(settings: RunSettings) -> tuple[several.Section, dict[str, Any] | None]:
+        label = str(settings.manifest_path)
+        try:
+            report = await _drift(settings)
+        except WxrecError as exc:
+            return several.Section(label, "", str(exc)), None
+        return several.Section(label, _drift_text(report, settings.output), None, not report["in_sync"]), report
+
+    async def all_accounts() -> list[tuple[several.Section, dict[str, Any] | None]]:
+        return await asyncio.gather(*(one(settings) for settings in accounts))
+
+    outcomes = asyncio.run(all_accounts())
+    sections = [section for section, _ in outcomes]
+    if accounts[0].output == "json":
+        drifts = [{"manifest": s.label, "drift": report, "error": s.error} for s, report in outcomes]
+        _emit_json({"format_version": 1, "accounts": drifts})
+    else:
+        _emit_sections(sections, accounts[0].output, DRIFT_WORDS, "wxrec drift")
+    click.get_current_context().exit(several.exit_code(sections, detailed=True))
+
+
+def _apply_several(accounts: list[RunSettings], auto_approve: bool, allow_destroy: bool, lock_timeout: float) -> None:
+    """One account after another: each prompt and each line of progress belongs to one section. A failure is
+    reported in its section and the next account still runs."""
+    as_json = accounts[0].output == "json"
+    sections, documents = [], []
+    for settings in accounts:
+        label = str(settings.manifest_path)
+        if not as_json:
+            click.echo(f"=== {label} ===")
+        collected: list[dict[str, Any]] = []
+        error, applied = None, False
+        try:
+            report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, None, collected))
+            applied = report is not None
+            if report is not None and report.failed:
+                error = f"{len(report.failed)} action(s) failed (see above); state records what was done"
+        except WxrecError as exc:
+            error = str(exc)
+        if error is not None and not as_json:
+            click.echo(f"Error: {error}")
+        if not as_json:
+            click.echo()
+        sections.append(several.Section(label, "", error, applied))
+        documents.append({**(collected[0] if collected else {}), "manifest": label, "error": error})
+    if as_json:
+        _emit_json({"format_version": 1, "accounts": documents})
+    else:
+        click.echo(several.summary(sections, several.Words("applied", "without changes")))
+    click.get_current_context().exit(several.exit_code(sections, detailed=False))
+
+
+def _emit_sections(sections: list[several.Section], output: str, words: several.Words, title: str) -> None:
+    if output == "markdown":
+        click.echo(several.render_markdown(sections, words, title), nl=False)
+    else:
+        click.echo(several.render_text(sections, words), nl=False)
+
+
+def _emit_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
