@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -347,7 +348,7 @@ def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
         out.write_text(_plan_json(result) + "\n", encoding="utf-8")
         if settings.output == "text":
             api = "" if settings.api == WECHAT_API else f" --api {settings.api}"
-            command = f"wxrec apply {settings.manifest_path}{api} --plan {out}"
+            command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
             click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
@@ -493,9 +494,10 @@ async def _import(
     if not address.startswith("cards.") or key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = _state_backend(manifest.root, state_path, env)
-    appid = _appid(manifest, api)
+    credentials = _credentials_of_one(manifest_path)
+    appid = _appid(manifest, api, credentials)
     with backend.lock(lock_timeout):
-        async with connect(api, manifest, appid) as (card_api, endpoint):
+        async with connect(api, manifest, appid, credentials=credentials) as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
             owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
@@ -892,8 +894,7 @@ def _accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunS
     """One RunSettings per manifest directory. Alone, a directory also falls back to the plain WXREC_APPSECRET;
     among several, only its own variables count, so no account ever runs with another's secret."""
     if len(manifests) == 1:
-        prefixes = (f"WXREC_{account_name(manifests[0])}_", "WXREC_")
-        return [RunSettings(manifest_path=manifests[0], credentials=Credentials(prefixes), **options)]
+        return [RunSettings(manifest_path=manifests[0], credentials=_credentials_of_one(manifests[0]), **options)]
     if options.get("state_path") is not None:
         raise WxrecError("--state names one state file: with several manifest directories each keeps its own")
     _refuse_shared(manifests, account_name, "share the credential name WXREC_{}_APPSECRET")
@@ -902,6 +903,16 @@ def _accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunS
         RunSettings(manifest_path=m, credentials=Credentials((f"WXREC_{account_name(m)}_",)), **options)
         for m in manifests
     ]
+
+
+def _credentials_of_one(manifest: Path) -> Credentials:
+    return Credentials((f"WXREC_{account_name(manifest)}_", "WXREC_"))
+
+
+def _env_arguments(settings: RunSettings) -> str:
+    """--env and --var as given, so a printed command reads the same manifests."""
+    env = f" --env {settings.env}" if settings.env else ""
+    return env + "".join(f" --var {shlex.quote(pair)}" for pair in settings.var)
 
 
 def _refuse_shared(manifests: tuple[Path, ...], key: Callable[[Path], str], problem: str) -> None:

@@ -85,3 +85,21 @@ def test_an_unused_var_is_a_warning_on_stderr_only(shop: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr == "Warning: --var: var 'tpyo' is not used by the manifests\n"
     assert result.stdout == "Valid: 1 card(s) in 1 file(s).\n"
+
+
+def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(shop, base)
+    shop.joinpath("shop.yaml").write_text(
+        shop.joinpath("shop.yaml").read_text(encoding="utf-8").replace("满30减8元", "满30减10元"), encoding="utf-8"
+    )
+    diff = wxrec("diff", base, shop, "--env", "test", "--detailed-exitcode")
+    assert diff.exit_code == 2, diff.output
+    assert '"测试·拿铁满30减8元" → "测试·拿铁满30减10元"' in diff.output
+
+    saved = tmp_path / "plan.json"
+    planned = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "title_prefix=试 用", "-out", saved)
+    assert f"`wxrec apply {shop} --api emulator --env test --var 'title_prefix=试 用' --plan {saved}`" in planned.output
+    applied = wxrec("apply", shop, "--api", "emulator", "--env", "prod", "--auto-approve", "--plan", saved)
+    assert applied.exit_code == 1, "a plan of the test account never applies to production"
+    assert f"the plan is for {TEST_APPID} at emulator, not {PROD_APPID} at emulator" in applied.output
