@@ -7,10 +7,11 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,9 +38,10 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.manifest import Manifest, load_manifest, load_schema, state_dir
+from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
+from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
@@ -68,9 +70,15 @@ class RunSettings:
     max_rate: float | None = None
     qrcode_dir: Path | None = None
     wait_for_review: float = 0.0
+    env: str | None = None
+    var: tuple[str, ...] = ()
+    credentials: Credentials = field(default_factory=lambda: Credentials())
+
+    def manifest(self) -> Manifest:
+        return _load(self.manifest_path, self.env, self.var)
 
     def backend(self) -> StateBackend:
-        return _state_backend(self.manifest_path, self.state_path)
+        return _state_backend(self.manifest_path, self.state_path, self.env)
 
     def limiter(self) -> CallLimiter:
         return CallLimiter(self.parallelism, self.max_rate)
@@ -82,7 +90,7 @@ class RunSettings:
             allow_duplicate=self.allow_duplicate,
             destroy_threshold=self.destroy_threshold,
             refresh=self.refresh,
-            qrcode_dir=self.qrcode_dir or state_dir(self.manifest_path).parent / "qrcodes",
+            qrcode_dir=self.qrcode_dir or _default_qrcode_dir(self.manifest_path, self.env),
             wait_for_review=self.wait_for_review,
             manifest_root=self.manifest_path if self.manifest_path.is_dir() else self.manifest_path.parent,
         )
@@ -98,9 +106,38 @@ def _seconds(text: str) -> float:
     return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
 
 
-def _connection_options() -> list[Callable[[F], F]]:
+def _env_options() -> list[Callable[[F], F]]:
     return [
-        click.argument("manifest", type=click.Path(exists=True, path_type=Path)),
+        click.option(
+            "--env",
+            metavar="NAME",
+            help="Environment: vars from env/NAME.yaml beside the manifests; state in .wxrec/NAME/.",
+        ),
+        click.option(
+            "--var",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Set the var NAME for ${var.NAME} (over env/NAME.yaml). Repeatable.",
+        ),
+    ]
+
+
+def env_options(command: F) -> F:
+    """--env and --var, for every command that loads manifests."""
+    for decorator in reversed(_env_options()):
+        command = decorator(command)
+    return command
+
+
+def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
+    manifest = (
+        click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+        if several
+        else click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+    )
+    return [
+        manifest,
+        *_env_options(),
         click.option(
             "--api",
             envvar="WXREC_API",
@@ -121,7 +158,7 @@ def _connection_options() -> list[Callable[[F], F]]:
 def run_options(command: F) -> F:
     """The options plan and apply share."""
     decorators = [
-        *_connection_options(),
+        *_connection_options(several=True),
         click.option(
             "--format",
             "output",
@@ -269,12 +306,20 @@ cli.add_command(emulator_group)
 
 
 @cli.command()
-@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-def validate(manifest: Path) -> None:
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@env_options
+def validate(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:
     """Check the manifests without touching the network; report every error with file:line:column."""
-    loaded = load_manifest(manifest)
+    if len(manifests) > 1:
+        _validate_several(manifests, env, var)
+        return
+    click.echo(_validity(manifests[0], env, var))
+
+
+def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
+    loaded = _load(manifest, env, var)
     files = len(loaded.document.files)
-    click.echo(f"Valid: {len(loaded.cards)} card(s) in {files} file(s).")
+    return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
 
 
 @cli.command()
@@ -288,8 +333,14 @@ def validate(manifest: Path) -> None:
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
 def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
-    """Show what apply would change. Never writes state."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
+    """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
+    accounts = _accounts(kwargs.pop("manifests"), kwargs)
+    if len(accounts) > 1:
+        if out is not None:
+            raise WxrecError("-out saves the plan of one account: with several manifest directories, plan each alone")
+        _plan_several(accounts, detailed_exitcode)
+        return
+    settings = accounts[0]
     result = asyncio.run(_plan(settings))
     _emit_plan(result, settings.output)
     if result.refusals:
@@ -298,7 +349,7 @@ def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
         out.write_text(_plan_json(result) + "\n", encoding="utf-8")
         if settings.output == "text":
             api = "" if settings.api == WECHAT_API else f" --api {settings.api}"
-            command = f"wxrec apply {settings.manifest_path}{api} --plan {out}"
+            command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
             click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
@@ -310,16 +361,27 @@ def drift(**kwargs: Any) -> None:
 
     Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
     reported as stock to refill, never as drift."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
-    result = asyncio.run(_plan(settings))
-    report = drift_report(result, settings.backend().load())
-    if settings.output == "json":
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
-    elif settings.output == "markdown":
-        click.echo(render_drift_markdown(report), nl=False)
-    else:
-        click.echo(render_drift_text(report), nl=False)
+    accounts = _accounts(kwargs.pop("manifests"), kwargs)
+    if len(accounts) > 1:
+        _drift_several(accounts)
+        return
+    settings = accounts[0]
+    report = asyncio.run(_drift(settings))
+    click.echo(_drift_text(report, settings.output), nl=False)
     click.get_current_context().exit(EXIT_OK if report["in_sync"] else EXIT_CHANGES)
+
+
+async def _drift(settings: RunSettings) -> dict[str, Any]:
+    result = await _plan(settings)
+    return drift_report(result, settings.backend().load())
+
+
+def _drift_text(report: dict[str, Any], output: str) -> str:
+    if output == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if output == "markdown":
+        return render_drift_markdown(report)
+    return render_drift_text(report)
 
 
 @cli.command()
@@ -327,14 +389,17 @@ def drift(**kwargs: Any) -> None:
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
-def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> None:
+@env_options
+def diff(
+    base: str, manifest: Path, output: str, detailed_exitcode: bool, env: str | None, var: tuple[str, ...]
+) -> None:
     """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
 
     For pull requests from forks, which get no secrets in CI: a reviewer still sees that a one-line edit
     replaces a live card."""
-    head = load_manifest(manifest)
-    before = load_base_manifest(base, manifest)
-    stored = _state_backend(manifest, None).load()
+    head = _load(manifest, env, var)
+    before = load_base_manifest(base, manifest, load_variables(manifest, env, _overrides(var)))
+    stored = _state_backend(manifest, None, env).load()
     palette = stored.palette if stored else {}
     result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
     _emit_plan(result, output, title="wxrec diff")
@@ -388,10 +453,17 @@ def apply(
     wait_for_review: str,
     **kwargs: Any,
 ) -> None:
-    """Make the changes the plan shows, in a safe order, recording each in state."""
-    settings = RunSettings(manifest_path=kwargs.pop("manifest"), wait_for_review=_seconds(wait_for_review), **kwargs)
+    """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
+    each, applied one after another, each under its own lock."""
+    accounts = _accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": _seconds(wait_for_review)})
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
+    if len(accounts) > 1:
+        if saved_plan is not None:
+            raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
+        _apply_several(accounts, auto_approve, allow_destroy, lock_timeout)
+        return
+    settings = accounts[0]
     saved = _read_saved_plan(saved_plan) if saved_plan else None
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, saved))
     if report is not None and report.failed:
@@ -403,22 +475,30 @@ def apply(
 @click.argument("address")
 @click.argument("card_id")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
-def import_(manifest: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float) -> None:
+def import_(address: str, card_id: str, lock_timeout: float, **kwargs: Any) -> None:
     """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
-    asyncio.run(_import(manifest, api, state_path, address, card_id, lock_timeout))
+    asyncio.run(_import(kwargs.pop("manifest"), address, card_id, lock_timeout, **kwargs))
 
 
 async def _import(
-    manifest_path: Path, api: str, state_path: Path | None, address: str, card_id: str, lock_timeout: float
+    manifest_path: Path,
+    address: str,
+    card_id: str,
+    lock_timeout: float,
+    api: str,
+    state_path: Path | None,
+    env: str | None,
+    var: tuple[str, ...],
 ) -> None:
-    manifest = load_manifest(manifest_path)
+    manifest = _load(manifest_path, env, var)
     key = address.removeprefix("cards.")
     if not address.startswith("cards.") or key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
-    backend = _state_backend(manifest.root, state_path)
-    appid = _appid(manifest, api)
+    backend = _state_backend(manifest.root, state_path, env)
+    credentials = _credentials_of_one(manifest_path)
+    appid = _appid(manifest, api, credentials)
     with backend.lock(lock_timeout):
-        async with connect(api, manifest, appid) as (card_api, endpoint):
+        async with connect(api, manifest, appid, credentials=credentials) as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
             owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
@@ -449,8 +529,36 @@ def state() -> None:
     """Inspect and repair state (list, show, rm, unlock)."""
 
 
-def _state_backend(manifest: Path, state_path: Path | None) -> StateBackend:
-    return FileBackend(state_path or state_dir(manifest) / "state.json")
+def _state_backend(manifest: Path, state_path: Path | None, env: str | None = None) -> StateBackend:
+    return FileBackend(state_path or state_dir(manifest, env) / "state.json")
+
+
+def _default_qrcode_dir(manifest: Path, env: str | None) -> Path:
+    """`qrcodes/` beside the manifests, `qrcodes/ENV/` for an environment: each account has its own codes."""
+    directory = state_dir(manifest).parent / "qrcodes"
+    return directory / env if env else directory
+
+
+def _load(manifest: Path, env: str | None, var: tuple[str, ...]) -> Manifest:
+    """The manifests with their vars filled in; a var set but never used is a warning on stderr."""
+    loaded = load_manifest(manifest, load_variables(manifest, env, _overrides(var)))
+    for warning in loaded.document.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return loaded
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise WxrecError(f"--var {pair!r}: give NAME=VALUE")
+        overrides[name] = value
+    return overrides
+
+
+def _state_env(command: F) -> F:
+    return click.option("--env", metavar="NAME", help="The environment whose state (.wxrec/NAME/) to use.")(command)
 
 
 state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")
@@ -467,9 +575,10 @@ def _loaded(backend: StateBackend) -> State:
 @state.command("list")
 @manifest_argument
 @state_path_option
-def state_list(manifest: Path, state_path: Path | None) -> None:
+@_state_env
+def state_list(manifest: Path, state_path: Path | None, env: str | None) -> None:
     """Every address in state with its live id."""
-    for address, record in sorted(_loaded(_state_backend(manifest, state_path)).resources.items()):
+    for address, record in sorted(_loaded(_state_backend(manifest, state_path, env)).resources.items()):
         click.echo(f"{address}\t{record.get('id', '')}")
 
 
@@ -477,9 +586,10 @@ def state_list(manifest: Path, state_path: Path | None) -> None:
 @manifest_argument
 @click.argument("address")
 @state_path_option
-def state_show(manifest: Path, address: str, state_path: Path | None) -> None:
+@_state_env
+def state_show(manifest: Path, address: str, state_path: Path | None, env: str | None) -> None:
     """What state holds for ADDRESS, as JSON."""
-    record = _loaded(_state_backend(manifest, state_path)).resources.get(address)
+    record = _loaded(_state_backend(manifest, state_path, env)).resources.get(address)
     if record is None:
         raise WxrecError(f"{address} is not in state")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
@@ -490,9 +600,10 @@ def state_show(manifest: Path, address: str, state_path: Path | None) -> None:
 @click.argument("address")
 @state_path_option
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
-def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float) -> None:
+@_state_env
+def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float, env: str | None) -> None:
     """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
-    backend = _state_backend(manifest, state_path)
+    backend = _state_backend(manifest, state_path, env)
     with backend.lock(lock_timeout):
         current = _loaded(backend)
         record = current.resources.pop(address, None)
@@ -506,9 +617,10 @@ def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout
 @manifest_argument
 @click.argument("lock_id")
 @state_path_option
-def state_unlock(manifest: Path, lock_id: str, state_path: Path | None) -> None:
+@_state_env
+def state_unlock(manifest: Path, lock_id: str, state_path: Path | None, env: str | None) -> None:
     """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
-    _state_backend(manifest, state_path).unlock(lock_id)
+    _state_backend(manifest, state_path, env).unlock(lock_id)
     click.echo(f"Lock {lock_id} broken.")
 
 
@@ -517,15 +629,15 @@ def main() -> None:
 
 
 async def _plan(settings: RunSettings) -> Plan:
-    manifest = load_manifest(settings.manifest_path)
+    manifest = settings.manifest()
     backend = settings.backend()
-    appid = _appid(manifest, settings.api)
+    appid = _appid(manifest, settings.api, settings.credentials)
     if not settings.refresh:
         endpoint = _endpoint_label(settings.api)
         return await make_plan(
             manifest, None, backend.load(), appid, endpoint, settings.options(), _terminal(), ledger=backend.code_hashes
         )
-    async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
+    async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
         plan_result = await make_plan(
             manifest, api, backend.load(), appid, endpoint, settings.options(), _terminal(), ledger=backend.code_hashes
         )
@@ -552,19 +664,24 @@ def _plan_json(plan_result: Plan) -> str:
 
 
 async def _apply(
-    settings: RunSettings, auto_approve: bool, allow_destroy: bool, lock_timeout: float, saved: Plan | None
+    settings: RunSettings,
+    auto_approve: bool,
+    allow_destroy: bool,
+    lock_timeout: float,
+    saved: Plan | None,
+    documents: list[dict[str, Any]] | None = None,
 ) -> ApplyReport | None:
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
-    {"settled", "plan", "apply"} (apply is null when nothing ran)."""
-    manifest = load_manifest(settings.manifest_path)
+    {"settled", "plan", "apply"} (apply is null when nothing ran), or added to `documents` when given."""
+    manifest = settings.manifest()
     backend = settings.backend()
-    appid = _appid(manifest, settings.api)
+    appid = _appid(manifest, settings.api, settings.credentials)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
     # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
     # it sees what an apply that held the lock before wrote.
     with backend.lock(lock_timeout):
-        async with connect(settings.api, manifest, appid, settings.limiter()) as (api, endpoint):
+        async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
             if saved is None:
@@ -595,7 +712,10 @@ async def _apply(
                         "plan": plan_result.to_dict(),
                         "apply": report.to_dict() if report else None,
                     }
-                    click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+                    if documents is None:
+                        click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+                    else:
+                        documents.append(document)
     if report is not None and not as_json:
         _emit_report(report)
     return report
@@ -632,16 +752,18 @@ async def _check_saved(
 
 
 def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> None:
+    click.echo(_plan_text(plan_result, output, title), nl=False)
+
+
+def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan") -> str:
     if output == "json":
-        click.echo(_plan_json(plan_result))
-    elif output == "markdown":
-        click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
-    elif _terminal().quiet:
-        for refusal in plan_result.refusals:
-            click.echo(f"Refused: {refusal}")
-        click.echo(summary_line(plan_result.to_dict()))
-    else:
-        click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
+        return _plan_json(plan_result) + "\n"
+    if output == "markdown":
+        return render_markdown(plan_result.to_dict(), title=title)
+    if _terminal().quiet:
+        refused = "".join(f"Refused: {refusal}\n" for refusal in plan_result.refusals)
+        return refused + summary_line(plan_result.to_dict()) + "\n"
+    return render_plan(plan_result.to_dict(), color=_colour(), title=title)
 
 
 def _colour() -> bool:
@@ -665,32 +787,56 @@ def _ci_warnings(backend: StateBackend) -> list[str]:
     ]
 
 
-def _appid(manifest: Manifest, api: str) -> str:
-    appid = manifest.appid or os.environ.get("WXREC_APPID")
+@dataclass(frozen=True)
+class Credentials:
+    """Where an account's appid and secret come from in the environment: WXREC_APPSECRET for one manifest
+    directory; WXREC_<NAME>_APPSECRET (NAME from the directory) first, and for several directories only."""
+
+    prefixes: tuple[str, ...] = ("WXREC_",)
+
+    def get(self, name: str) -> tuple[str, str] | None:
+        """(variable, value) of the first of the prefixed variables that is set."""
+        for prefix in self.prefixes:
+            value = os.environ.get(prefix + name)
+            if value:
+                return prefix + name, value
+        return None
+
+    def value(self, name: str) -> str | None:
+        found = self.get(name)
+        return found[1] if found else None
+
+    def names(self, name: str) -> str:
+        return " or ".join(prefix + name for prefix in self.prefixes)
+
+
+def _appid(manifest: Manifest, api: str, credentials: Credentials = Credentials()) -> str:
+    appid = manifest.appid or credentials.value("APPID")
     if appid:
         return appid
     if api != WECHAT_API:
         return DEMO_APPID
-    raise WxrecError("no account: set account.appid in the manifest or WXREC_APPID")
+    raise WxrecError(f"no account: set account.appid in the manifest or {credentials.names('APPID')}")
 
 
-def _token_source(appid: str, api: str) -> TokenSource:
+def _token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
     """WXREC_ACCESS_TOKEN, else WXREC_APPSECRET (or the file in WXREC_APPSECRET_FILE); the demo account's
     published secret serves emulators that run it."""
-    token = os.environ.get("WXREC_ACCESS_TOKEN")
+    token = credentials.value("ACCESS_TOKEN")
     if token:
         return StaticToken(token)
-    secret = os.environ.get("WXREC_APPSECRET")
-    secret_file = os.environ.get("WXREC_APPSECRET_FILE")
+    secret = credentials.value("APPSECRET")
+    secret_file = credentials.get("APPSECRET_FILE")
     if not secret and secret_file:
         try:
-            secret = Path(secret_file).read_text(encoding="utf-8").strip()
+            secret = Path(secret_file[1]).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise WxrecError(f"WXREC_APPSECRET_FILE={secret_file}: cannot read it ({exc.strerror})") from None
+            raise WxrecError(f"{secret_file[0]}={secret_file[1]}: cannot read it ({exc.strerror})") from None
     if not secret and appid == DEMO_APPID and api != WECHAT_API:
         secret = DEMO_SECRET
     if not secret:
-        raise WxrecError(f"no credentials for {appid}: set WXREC_APPSECRET (or WXREC_ACCESS_TOKEN)")
+        names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
+        raise WxrecError(f"no credentials for {appid}: set {names}")
     return StableToken(appid, secret)
 
 
@@ -708,12 +854,16 @@ HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 @asynccontextmanager
 async def connect(
-    api: str, manifest: Manifest, appid: str, limiter: CallLimiter | None = None
+    api: str,
+    manifest: Manifest,
+    appid: str,
+    limiter: CallLimiter | None = None,
+    credentials: Credentials = Credentials(),
 ) -> AsyncIterator[tuple[CardApi, str]]:
     """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint."""
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
-        secret = os.environ.get("WXREC_APPSECRET") or DEMO_SECRET
+        secret = credentials.value("APPSECRET") or DEMO_SECRET
         config = EmulatorConfig(
             accounts={appid: secret},
             data_file=manifest.state_dir / "emulator.json",
@@ -727,6 +877,153 @@ async def connect(
     base = api.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
-    tokens = _token_source(appid, base)
+    tokens = _token_source(appid, base, credentials)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
         yield CardApi(WeChatClient(http, tokens, limiter=limiter)), base
+
+
+# Several accounts: `wxrec plan accounts/*`. Each manifest directory is its own account, with its own state,
+# lock, client, limiter and credentials; one report has a section per account and one exit code covers all.
+
+PLAN_WORDS = several.Words("with changes", "without changes")
+DRIFT_WORDS = several.Words("drifted", "in sync")
+
+
+def account_name(manifest: Path) -> str:
+    """NAME in WXREC_<NAME>_APPSECRET: the directory's (or file's) name, upper-case, other characters as _."""
+    resolved = manifest.resolve()
+    return re.sub(r"[^A-Z0-9]", "_", (resolved.name if resolved.is_dir() else resolved.stem).upper())
+
+
+def _accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:
+    """One RunSettings per manifest directory. Alone, a directory also falls back to the plain WXREC_APPSECRET;
+    among several, only its own variables count, so no account ever runs with another's secret."""
+    if len(manifests) == 1:
+        return [RunSettings(manifest_path=manifests[0], credentials=_credentials_of_one(manifests[0]), **options)]
+    if options.get("state_path") is not None:
+        raise WxrecError("--state names one state file: with several manifest directories each keeps its own")
+    _refuse_shared(manifests, account_name, "share the credential name WXREC_{}_APPSECRET")
+    _refuse_shared(manifests, lambda m: str(state_dir(m).resolve()), "would share the state in {}")
+    return [
+        RunSettings(manifest_path=m, credentials=Credentials((f"WXREC_{account_name(m)}_",)), **options)
+        for m in manifests
+    ]
+
+
+def _credentials_of_one(manifest: Path) -> Credentials:
+    return Credentials((f"WXREC_{account_name(manifest)}_", "WXREC_"))
+
+
+def _env_arguments(settings: RunSettings) -> str:
+    """--env and --var as given, so a printed command reads the same manifests."""
+    env = f" --env {settings.env}" if settings.env else ""
+    return env + "".join(f" --var {shlex.quote(pair)}" for pair in settings.var)
+
+
+def _refuse_shared(manifests: tuple[Path, ...], key: Callable[[Path], str], problem: str) -> None:
+    seen: dict[str, Path] = {}
+    for manifest in manifests:
+        first = seen.setdefault(key(manifest), manifest)
+        if first != manifest:
+            raise WxrecError(f"{first} and {manifest} {problem.format(key(manifest))}: rename one directory")
+
+
+def _validate_several(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:
+    sections = []
+    for manifest in manifests:
+        try:
+            sections.append(several.Section(str(manifest), _validity(manifest, env, var) + "\n"))
+        except WxrecError as exc:
+            sections.append(several.Section(str(manifest), "", str(exc)))
+    click.echo(several.render_text(sections, several.Words("", "valid", "invalid")), nl=False)
+    click.get_current_context().exit(several.exit_code(sections, detailed=False))
+
+
+def _plan_several(accounts: list[RunSettings], detailed_exitcode: bool) -> None:
+    async def one(settings: RunSettings) -> tuple[several.Section, Plan | None]:
+        label = str(settings.manifest_path)
+        try:
+            result = await _plan(settings)
+        except WxrecError as exc:
+            return several.Section(label, "", str(exc)), None
+        refused = "the plan was refused (see above)" if result.refusals else None
+        return several.Section(label, _plan_text(result, settings.output), refused, result.has_changes), result
+
+    async def all_accounts() -> list[tuple[several.Section, Plan | None]]:
+        return await asyncio.gather(*(one(settings) for settings in accounts))
+
+    outcomes = asyncio.run(all_accounts())
+    sections = [section for section, _ in outcomes]
+    if accounts[0].output == "json":
+        plans = [
+            {"manifest": s.label, "plan": result.to_dict() if result else None, "error": s.error}
+            for s, result in outcomes
+        ]
+        _emit_json({"format_version": 1, "accounts": plans})
+    else:
+        _emit_sections(sections, accounts[0].output, PLAN_WORDS, "wxrec plan")
+    click.get_current_context().exit(several.exit_code(sections, detailed_exitcode))
+
+
+def _drift_several(accounts: list[RunSettings]) -> None:
+    async def one(settings: RunSettings) -> tuple[several.Section, dict[str, Any] | None]:
+        label = str(settings.manifest_path)
+        try:
+            report = await _drift(settings)
+        except WxrecError as exc:
+            return several.Section(label, "", str(exc)), None
+        return several.Section(label, _drift_text(report, settings.output), None, not report["in_sync"]), report
+
+    async def all_accounts() -> list[tuple[several.Section, dict[str, Any] | None]]:
+        return await asyncio.gather(*(one(settings) for settings in accounts))
+
+    outcomes = asyncio.run(all_accounts())
+    sections = [section for section, _ in outcomes]
+    if accounts[0].output == "json":
+        drifts = [{"manifest": s.label, "drift": report, "error": s.error} for s, report in outcomes]
+        _emit_json({"format_version": 1, "accounts": drifts})
+    else:
+        _emit_sections(sections, accounts[0].output, DRIFT_WORDS, "wxrec drift")
+    click.get_current_context().exit(several.exit_code(sections, detailed=True))
+
+
+def _apply_several(accounts: list[RunSettings], auto_approve: bool, allow_destroy: bool, lock_timeout: float) -> None:
+    """One account after another: each prompt and each line of progress belongs to one section. A failure is
+    reported in its section and the next account still runs."""
+    as_json = accounts[0].output == "json"
+    sections, documents = [], []
+    for settings in accounts:
+        label = str(settings.manifest_path)
+        if not as_json:
+            click.echo(f"=== {label} ===")
+        collected: list[dict[str, Any]] = []
+        error, applied = None, False
+        try:
+            report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, None, collected))
+            applied = report is not None
+            if report is not None and report.failed:
+                error = f"{len(report.failed)} action(s) failed (see above); state records what was done"
+        except WxrecError as exc:
+            error = str(exc)
+        if error is not None and not as_json:
+            click.echo(f"Error: {error}")
+        if not as_json:
+            click.echo()
+        sections.append(several.Section(label, "", error, applied))
+        documents.append({**(collected[0] if collected else {}), "manifest": label, "error": error})
+    if as_json:
+        _emit_json({"format_version": 1, "accounts": documents})
+    else:
+        click.echo(several.summary(sections, several.Words("applied", "without changes")))
+    click.get_current_context().exit(several.exit_code(sections, detailed=False))
+
+
+def _emit_sections(sections: list[several.Section], output: str, words: several.Words, title: str) -> None:
+    if output == "markdown":
+        click.echo(several.render_markdown(sections, words, title), nl=False)
+    else:
+        click.echo(several.render_text(sections, words), nl=False)
+
+
+def _emit_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))

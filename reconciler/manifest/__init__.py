@@ -14,8 +14,9 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from reconciler.errors import ManifestError, Problem
-from reconciler.manifest.loader import Document, load_document
+from reconciler.errors import ManifestError, Problem, WxrecError
+from reconciler.manifest.loader import Document, load_document, parse_file
+from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources.account import validate as validate_account
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.codes import validate as validate_codes
@@ -26,6 +27,7 @@ from reconciler.resources.references import validate_references
 class Manifest:
     root: Path
     document: Document
+    env: str | None = None
 
     @property
     def appid(self) -> str | None:
@@ -39,12 +41,14 @@ class Manifest:
 
     @property
     def state_dir(self) -> Path:
-        return state_dir(self.root)
+        return state_dir(self.root, self.env)
 
 
-def state_dir(manifest: Path) -> Path:
-    """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file."""
-    return (manifest if manifest.is_dir() else manifest.parent) / ".wxrec"
+def state_dir(manifest: Path, env: str | None = None) -> Path:
+    """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file; `.wxrec/ENV/` for an
+    environment, so test and production never share state (nor an embedded emulator account)."""
+    top = (manifest if manifest.is_dir() else manifest.parent) / ".wxrec"
+    return top / env if env else top
 
 
 @cache
@@ -55,9 +59,9 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def load_manifest(target: Path) -> Manifest:
+def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     """Load and validate; raises ManifestError listing every problem found."""
-    document = load_document(target)
+    document = load_document(target, variables)
     problems = schema_problems(document)
     cards = document.data.get("cards")
     if isinstance(cards, dict):
@@ -69,7 +73,73 @@ def load_manifest(target: Path) -> Manifest:
     problems += validate_codes(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
-    return Manifest(target, document)
+    return Manifest(target, document, variables.env if variables else None)
+
+
+def load_variables(manifest: Path, env: str | None, overrides: Mapping[str, str]) -> Variables:
+    """The vars of `env/ENV.yaml` beside the manifests (when an env is given), then `--var NAME=VALUE`.
+
+    An override is text, unless the env file gives NAME a number or a boolean: then it must be one too, so
+    `--var stock=500` stays a number and `--var phone=0571…` stays text."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    if env is not None:
+        if not ENV_NAME.fullmatch(env):
+            raise WxrecError(f"--env {env!r}: an environment name matches [a-z0-9][a-z0-9_-]* (it names a directory)")
+        values, origins = _env_file_vars(env_file(manifest, env))
+    for name, text in overrides.items():
+        if not VAR_NAME.fullmatch(name):
+            raise WxrecError(f"--var {name}=…: a var name is letters, digits and _, not starting with a digit")
+        values[name] = _override(name, text, values.get(name), origins.get(name))
+        origins[name] = "--var"
+    return Variables(values, origins, env)
+
+
+def _env_file_vars(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    if not path.is_file():
+        raise WxrecError(f"{path}: no such file (--env NAME reads env/NAME.yaml beside the manifests)")
+    problems: list[Problem] = []
+    parsed = parse_file(path, problems)
+    data = parsed.data if parsed else None
+    if parsed and (not isinstance(data, dict) or set(data) != {"vars"} or not isinstance(data["vars"], dict)):
+        problems.append(Problem(parsed.start, "", "an env file is a mapping with one key, vars: {NAME: value, …}"))
+    if problems:
+        raise ManifestError(problems)
+    assert parsed is not None  # an empty file is a problem above
+    values: dict[str, Any] = parsed.data["vars"]
+    for name in values:
+        if not VAR_NAME.fullmatch(name):
+            location = parsed.positions.get(("vars", name))
+            problems.append(Problem(location, f"vars.{name}", "a var name is letters, digits and _"))
+    if problems:
+        raise ManifestError(problems)
+    return values, {name: str(parsed.positions.get(("vars", name), path)) for name in values}
+
+
+def _override(name: str, text: str, declared: Any, origin: str | None) -> Any:
+    if declared is None or isinstance(declared, str):
+        return text
+    converters: dict[type, Callable[[str], Any]] = {
+        bool: {"true": True, "false": False}.get,
+        int: _number(int),
+        float: _number(float),
+    }
+    convert = converters.get(type(declared))
+    value = convert(text) if convert else None
+    if value is None:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(declared), "set there")
+        raise WxrecError(f"--var {name}={text}: {origin} sets {name} to {declared!r}, so it must be {kind}")
+    return value
+
+
+def _number(kind: type[int] | type[float]) -> Callable[[str], int | float | None]:
+    def convert(text: str) -> int | float | None:
+        try:
+            return kind(text)
+        except ValueError:
+            return None
+
+    return convert
 
 
 @cache

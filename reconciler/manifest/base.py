@@ -9,13 +9,15 @@ from pathlib import Path
 from reconciler.errors import Location, ManifestError, Problem, WxrecError
 from reconciler.manifest import Manifest, load_manifest
 from reconciler.manifest.loader import Document
+from reconciler.manifest.variables import Variables
 
 
-def load_base_manifest(base: str, manifest: Path) -> Manifest:
-    """`base` is a directory (or file) of manifests, or a git ref of the repository holding `manifest`."""
+def load_base_manifest(base: str, manifest: Path, variables: Variables | None = None) -> Manifest:
+    """`base` is a directory (or file) of manifests, or a git ref of the repository holding `manifest`; the vars
+    are those of the head (an environment is a choice of this run, not of the commit)."""
     if Path(base).exists():
-        return load_manifest(Path(base))
-    return _load_at_ref(base, manifest.resolve())
+        return load_manifest(Path(base), variables)
+    return _load_at_ref(base, manifest.resolve(), variables)
 
 
 def _git(directory: Path, *args: str) -> str:
@@ -28,7 +30,7 @@ def _git(directory: Path, *args: str) -> str:
     return done.stdout
 
 
-def _load_at_ref(ref: str, manifest: Path) -> Manifest:
+def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manifest:
     directory = manifest if manifest.is_dir() else manifest.parent
     top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
     _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
@@ -45,7 +47,7 @@ def _load_at_ref(ref: str, manifest: Path) -> Manifest:
         if not names:
             return Manifest(Path(scratch), Document())  # the manifests did not exist yet: all is new
         try:
-            return load_manifest(Path(scratch))
+            return load_manifest(Path(scratch), variables)
         except ManifestError as error:
             raise ManifestError([_at_ref(p, scratch, f"{ref}:{relative}") for p in error.problems]) from None
 

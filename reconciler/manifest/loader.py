@@ -6,7 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import Location, ManifestError, Problem
+from reconciler.manifest.variables import MARKER, VariableError, Variables, substitute, unused
 
 SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes", "codes")
 KEYED_SECTIONS = frozenset({"cards", "landing_pages", "qrcodes", "codes"})
@@ -46,6 +47,7 @@ class Document:
     data: dict[str, Any] = field(default_factory=dict)
     positions: dict[JsonPath, Location] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of `path`, or of its nearest ancestor that has one."""
@@ -68,45 +70,66 @@ def manifest_files(target: Path) -> list[Path]:
     return files
 
 
-def load_document(target: Path) -> Document:
-    """Parse and merge the manifest files under `target`; a key defined twice names both places."""
+def load_document(target: Path, variables: Variables | None = None) -> Document:
+    """Parse and merge the manifest files under `target`, filling in `${var.NAME}`; a key defined twice names
+    both places."""
+    variables = variables or Variables()
     document = Document(files=manifest_files(target))
     problems: list[Problem] = []
+    used: set[str] = set()
     for path in document.files:
-        _merge_file(document, path, problems)
+        parsed = parse_file(path, problems, variables.values, used)
+        if parsed is not None:
+            _merge_file(document, parsed.data, parsed.positions, parsed.start, problems)
     if problems:
         raise ManifestError(problems)
+    document.warnings = unused(variables, used)
     return document
 
 
-def _merge_file(document: Document, path: Path, problems: list[Problem]) -> None:
+@dataclass
+class Parsed:
+    """One YAML file as Python data, with the position of every path and of the whole."""
+
+    data: Any
+    positions: dict[JsonPath, Location]
+    start: Location
+
+
+def parse_file(
+    path: Path, problems: list[Problem], values: Mapping[str, Any] | None = None, used: set[str] | None = None
+) -> Parsed | None:
+    """Read one YAML file safely; None (and a problem) when it cannot be. With `values`, vars are filled in."""
     start = Location(str(path), 1, 1)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             problems.append(Problem(start, "", f"file is larger than {MAX_FILE_BYTES // 2**20} MiB: refused"))
-            return
+            return None
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=_StringDatesLoader)
         if node is None:
-            return
+            return None
         positions: dict[JsonPath, Location] = {}
-        data = _Builder(str(path), positions, problems).build(node, ())
+        builder = _Builder(str(path), positions, problems, values, used if used is not None else set())
+        return Parsed(builder.build(node, ()), positions, _mark(node, str(path)))
     except UnicodeDecodeError as exc:
         problems.append(Problem(start, "", f"file is not UTF-8 text (bad byte at offset {exc.start})"))
-        return
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         location = Location(str(path), mark.line + 1, mark.column + 1) if mark else start
         problems.append(Problem(location, "", f"YAML error: {exc.problem}"))
-        return
     except yaml.YAMLError as exc:
         problems.append(Problem(start, "", f"YAML error: {exc}"))
-        return
     except _Refused as exc:
         problems.append(exc.problem)
-        return
+    return None
+
+
+def _merge_file(
+    document: Document, data: Any, positions: dict[JsonPath, Location], start: Location, problems: list[Problem]
+) -> None:
     if not isinstance(data, dict):
-        problems.append(Problem(_mark(node, str(path)), "", "a manifest file must be a mapping of sections"))
+        problems.append(Problem(start, "", "a manifest file must be a mapping of sections"))
         return
     accepted: set[JsonPath] = set()
     for section, value in data.items():
@@ -163,14 +186,23 @@ class _Builder:
     """Builds Python data from YAML nodes, recording positions, refusing duplicate keys, unknown tags,
     cyclic aliases and alias bombs (anchors that expand without end)."""
 
-    def __init__(self, file: str, positions: dict[JsonPath, Location], problems: list[Problem]) -> None:
+    def __init__(
+        self,
+        file: str,
+        positions: dict[JsonPath, Location],
+        problems: list[Problem],
+        values: Mapping[str, Any] | None,
+        used: set[str],
+    ) -> None:
         self.file = file
         self.positions = positions
         self.problems = problems
+        self.values = values
+        self.used = used
         self.budget = MAX_VALUES
         self.open: set[int] = set()
 
-    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+    def build(self, node: yaml.Node, path: JsonPath, *, is_key: bool = False) -> Any:
         self.budget -= 1
         location = _mark(node, self.file)
         field = ".".join(map(str, path))
@@ -185,7 +217,14 @@ class _Builder:
             return self._enter(node, lambda: self._mapping(node, path))
         if isinstance(node, yaml.SequenceNode):
             return self._enter(node, lambda: [self.build(item, (*path, i)) for i, item in enumerate(node.value)])
-        return _scalar(node)
+        value = _scalar(node)
+        if is_key or self.values is None or not isinstance(value, str) or MARKER not in value:
+            return value
+        try:
+            return substitute(value, self.values, self.used)
+        except VariableError as exc:
+            self.problems.append(Problem(location, field, str(exc)))
+            return value
 
     def _enter(self, node: yaml.Node, build: Callable[[], Any]) -> Any:
         self.open.add(id(node))
@@ -197,7 +236,7 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, (*path, "<key>"))
+            key = self.build(key_node, (*path, "<key>"), is_key=True)
             key = key if isinstance(key, str) else str(key)
             child = (*path, key)
             if key in result:

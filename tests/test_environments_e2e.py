@@ -1,0 +1,105 @@
+"""Environments end to end: the same manifests applied to the test account, then production, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import EXAMPLE, apply_ok, wxrec
+
+ENVIRONMENTS = EXAMPLE.parent / "environments"
+TEST_APPID, PROD_APPID = "wx7e57000000000001", "wx0123456789abcdef"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    target = tmp_path / "environments"
+    shutil.copytree(ENVIRONMENTS, target, ignore=shutil.ignore_patterns(".wxrec", "qrcodes"))
+    return target
+
+
+def state_of(directory: Path, env: str) -> dict:  # type: ignore[type-arg]
+    return json.loads((directory / ".wxrec" / env / "state.json").read_text(encoding="utf-8"))
+
+
+def emulator_cards(directory: Path, env: str) -> dict:  # type: ignore[type-arg]
+    """The embedded emulator's account file of one environment: its appid and what WeChat holds."""
+    return json.loads((directory / ".wxrec" / env / "emulator.json").read_text(encoding="utf-8"))
+
+
+def plan_json(directory: Path, *options: str) -> dict:  # type: ignore[type-arg]
+    result = wxrec("plan", directory, "--api", "emulator", "--format", "json", *options)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_test_then_prod_with_their_own_values_state_and_account(shop: Path) -> None:
+    test_plan = plan_json(shop, "--env", "test")
+    assert test_plan["appid"] == TEST_APPID
+    apply_ok(shop, "--env", "test")
+    test_state = state_of(shop, "test")
+    assert test_state["appid"] == TEST_APPID
+    assert not (shop / ".wxrec" / "state.json").exists(), "an environment's state never goes to the shared place"
+
+    prod_plan = wxrec("plan", shop, "--api", "emulator", "--env", "prod", "--detailed-exitcode")
+    assert prod_plan.exit_code == 2, "production is untouched by the test apply"
+    assert f"for account {PROD_APPID}" in prod_plan.output
+    assert 'base_info.title: "拿铁满30减8元"' in prod_plan.output and "stock: 5000 (budget)" in prod_plan.output
+    apply_ok(shop, "--env", "prod")
+    prod_state = state_of(shop, "prod")
+    assert prod_state["appid"] == PROD_APPID and prod_state["lineage"] != test_state["lineage"]
+    test_card, prod_card = (s["resources"]["cards.latte-voucher"]["id"] for s in (test_state, prod_state))
+    assert test_card != prod_card
+    assert state_of(shop, "test") == test_state, "applying prod leaves test's state alone"
+
+    for env, title in (("test", "测试·拿铁满30减8元"), ("prod", "拿铁满30减8元")):
+        settled = wxrec("plan", shop, "--api", "emulator", "--env", env, "--detailed-exitcode")
+        assert settled.exit_code == 0 and "No changes." in settled.output, settled.output
+        listed = wxrec("state", "list", shop, "--env", env)
+        card = state_of(shop, env)["resources"]["cards.latte-voucher"]["id"]
+        assert listed.output.splitlines()[0] == f"cards.latte-voucher\t{card}"
+        assert title in json.dumps(emulator_cards(shop, env), ensure_ascii=False)
+
+
+def test_a_var_override_changes_the_plan_and_keeps_the_var_type(shop: Path) -> None:
+    apply_ok(shop, "--env", "test")
+    plan = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "latte_budget=80")
+    assert plan.exit_code == 0, plan.output
+    assert "stock" in plan.output and "50 → 80" in plan.output, plan.output
+
+
+def test_vars_without_env_are_refused_before_anything_is_written(shop: Path) -> None:
+    result = wxrec("plan", shop, "--api", "emulator")
+    assert result.exit_code == 1
+    assert f"{shop / 'shop.yaml'}:7:10: account.appid: undefined var 'appid'" in result.output
+    missing = wxrec("apply", shop, "--api", "emulator", "--env", "staging", "--auto-approve")
+    assert missing.exit_code == 1 and "env/staging.yaml: no such file" in missing.output
+    assert not (shop / ".wxrec").exists()
+
+
+def test_an_unused_var_is_a_warning_on_stderr_only(shop: Path) -> None:
+    result = wxrec("validate", shop, "--env", "test", "--var", "tpyo=1")
+    assert result.exit_code == 0
+    assert result.stderr == "Warning: --var: var 'tpyo' is not used by the manifests\n"
+    assert result.stdout == "Valid: 1 card(s) in 1 file(s).\n"
+
+
+def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(shop, base)
+    shop.joinpath("shop.yaml").write_text(
+        shop.joinpath("shop.yaml").read_text(encoding="utf-8").replace("满30减8元", "满30减10元"), encoding="utf-8"
+    )
+    diff = wxrec("diff", base, shop, "--env", "test", "--detailed-exitcode")
+    assert diff.exit_code == 2, diff.output
+    assert '"测试·拿铁满30减8元" → "测试·拿铁满30减10元"' in diff.output
+
+    saved = tmp_path / "plan.json"
+    planned = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "title_prefix=试 用", "-out", saved)
+    assert f"`wxrec apply {shop} --api emulator --env test --var 'title_prefix=试 用' --plan {saved}`" in planned.output
+    applied = wxrec("apply", shop, "--api", "emulator", "--env", "prod", "--auto-approve", "--plan", saved)
+    assert applied.exit_code == 1, "a plan of the test account never applies to production"
+    assert f"the plan is for {TEST_APPID} at emulator, not {PROD_APPID} at emulator" in applied.output
