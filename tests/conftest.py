@@ -47,6 +47,7 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WXREC_EMULATOR_FAULTS", raising=False)
     monkeypatch.delenv("WXREC_API", raising=False)
+    monkeypatch.delenv("WXREC_STATE", raising=False)
 
 
 @pytest.fixture
