@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import psycopg
@@ -93,3 +95,27 @@ def test_bodies_of_a_runs_intermediate_writes_are_retired_but_history_is_kept(
     assert len(backend.history(1000)) == 232
     loaded = backend.load()
     assert loaded is not None and loaded.serial == 232
+
+
+def test_kill_9_mid_apply_then_rerun_converges_without_duplicates(tmp_path: Path, postgres_state: str) -> None:
+    directory = tmp_path / "shop"
+    many_cards(directory, 30)
+    backend = PostgresBackend(postgres_state, Provenance(tmp_path))
+    for pause in (0.1, 0.3):
+        before = next(iter(backend.history(1)), None)
+        process = wxrec_process(directory, "apply", "--auto-approve", "--state", postgres_state, faults="latency=40ms")
+        deadline = time.monotonic() + 30
+        while next(iter(backend.history(1)), None) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(pause)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert 0 < len(live_cards(directory)) < 30, "the kills should land mid-apply"
+    final = wxrec_process(directory, "apply", "--auto-approve", "--lock-timeout", "5", "--state", postgres_state)
+    output = final.communicate(timeout=120)[0].decode()
+    assert final.returncode == 0, output
+    cards = live_cards(directory)
+    assert sorted(str(c["base"]["title"]) for c in cards) == [f"礼品{n:02d}" for n in range(30)]
+    state = backend.load()
+    assert state is not None and state.intents == {}
+    assert {r["id"] for r in state.resources.values()} == {c["card_id"] for c in cards}
