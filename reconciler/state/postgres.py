@@ -90,8 +90,13 @@ def _reported(location: str) -> Iterator[None]:
     try:
         yield
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WxrecError(f"state at {location}: PostgreSQL failed ({reason})") from None
+        raise WxrecError(f"state at {location}: PostgreSQL failed ({_reason(exc)})") from None
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """libpq's first line says what went wrong; the rest is context that a one-line error does not need."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _reporting(method: Callable[Concatenate[PostgresBackend, P], R]) -> Callable[Concatenate[PostgresBackend, P], R]:
@@ -136,8 +141,7 @@ class PostgresBackend:
         try:
             return psycopg.connect(self._url, autocommit=True, connect_timeout=10, **options)
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise WxrecError(f"state at {self.location}: cannot connect to PostgreSQL ({reason})") from None
+            raise WxrecError(f"state at {self.location}: cannot connect to PostgreSQL ({_reason(exc)})") from None
 
     @property
     def _db(self) -> psycopg.Connection[TupleRow]:
