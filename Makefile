@@ -18,11 +18,13 @@ demo: $(VENV)/bin/python
 	$(WXREC) apply $(DEMO) --api emulator --auto-approve
 	$(WXREC) plan $(DEMO) --api emulator --detailed-exitcode
 
-# Install wxrec with its test extras and run the whole test suite.
+# Install wxrec with its test extras and run the whole test suite; scripts/ensure-postgres installs and starts
+# the PostgreSQL the state backend's tests use (and leaves it running for the next run).
 test: $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet ".[test]"
 	@# pytest exits 5 when it collects no tests: say so plainly rather than fail as if a test had.
-	$(VENV)/bin/python -m pytest; status=$$?; \
+	url="$$(scripts/ensure-postgres)" || exit 1; \
+	WXREC_TEST_POSTGRES_URL="$$url" $(VENV)/bin/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
 lint: $(VENV)/bin/python

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
-from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir
+from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
 from reconciler.wechat.limiter import CallLimiter
@@ -60,7 +61,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class RunSettings:
     manifest_path: Path
     api: str
-    state_path: Path | None
+    state_location: str | None
     output: str
     replace: tuple[str, ...]
     parallelism: int
@@ -78,7 +79,7 @@ class RunSettings:
         return _load(self.manifest_path, self.env, self.var)
 
     def backend(self) -> StateBackend:
-        return _state_backend(self.manifest_path, self.state_path, self.env)
+        return _state_backend(self.manifest_path, self.state_location, self.env)
 
     def limiter(self) -> CallLimiter:
         return CallLimiter(self.parallelism, self.max_rate)
@@ -104,6 +105,16 @@ def _seconds(text: str) -> float:
     if not match:
         raise WxrecError(f"--wait-for-review {text!r}: give a duration such as 90s, 10m or 1h")
     return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
+
+
+state_location_option = click.option(
+    "--state",
+    "state_location",
+    envvar="WXREC_STATE",
+    metavar="PATH|URL",
+    help="State file (default: .wxrec/state.json beside the manifests), or a postgresql:// URL "
+    "(password from PGPASSWORD or ~/.pgpass; ?state_name=NAME keeps several states in one database). Env: WXREC_STATE.",
+)
 
 
 def _env_options() -> list[Callable[[F], F]]:
@@ -146,12 +157,7 @@ def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
             help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
             ".wxrec/emulator.json). Env: WXREC_API.",
         ),
-        click.option(
-            "--state",
-            "state_path",
-            type=click.Path(path_type=Path),
-            help="State file (default: .wxrec/state.json beside the manifests).",
-        ),
+        state_location_option,
     ]
 
 
@@ -486,7 +492,7 @@ async def _import(
     card_id: str,
     lock_timeout: float,
     api: str,
-    state_path: Path | None,
+    state_location: str | None,
     env: str | None,
     var: tuple[str, ...],
 ) -> None:
@@ -494,7 +500,7 @@ async def _import(
     key = address.removeprefix("cards.")
     if not address.startswith("cards.") or key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
-    backend = _state_backend(manifest.root, state_path, env)
+    backend = _state_backend(manifest.root, state_location, env)
     credentials = _credentials_of_one(manifest_path)
     appid = _appid(manifest, api, credentials)
     with backend.lock(lock_timeout):
@@ -526,11 +532,11 @@ async def _import(
 
 @cli.group()
 def state() -> None:
-    """Inspect and repair state (list, show, rm, unlock)."""
+    """Inspect and repair state (list, show, history, mv, rm, unlock)."""
 
 
-def _state_backend(manifest: Path, state_path: Path | None, env: str | None = None) -> StateBackend:
-    return FileBackend(state_path or state_dir(manifest, env) / "state.json")
+def _state_backend(manifest: Path, state_location: str | None, env: str | None = None) -> StateBackend:
+    return open_backend(state_location, manifest, state_dir(manifest, env) / "state.json")
 
 
 def _default_qrcode_dir(manifest: Path, env: str | None) -> Path:
@@ -561,7 +567,6 @@ def _state_env(command: F) -> F:
     return click.option("--env", metavar="NAME", help="The environment whose state (.wxrec/NAME/) to use.")(command)
 
 
-state_path_option = click.option("--state", "state_path", type=click.Path(path_type=Path), help="State file.")
 manifest_argument = click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 
 
@@ -574,22 +579,22 @@ def _loaded(backend: StateBackend) -> State:
 
 @state.command("list")
 @manifest_argument
-@state_path_option
+@state_location_option
 @_state_env
-def state_list(manifest: Path, state_path: Path | None, env: str | None) -> None:
+def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
     """Every address in state with its live id."""
-    for address, record in sorted(_loaded(_state_backend(manifest, state_path, env)).resources.items()):
+    for address, record in sorted(_loaded(_state_backend(manifest, state_location, env)).resources.items()):
         click.echo(f"{address}\t{record.get('id', '')}")
 
 
 @state.command("show")
 @manifest_argument
 @click.argument("address")
-@state_path_option
+@state_location_option
 @_state_env
-def state_show(manifest: Path, address: str, state_path: Path | None, env: str | None) -> None:
+def state_show(manifest: Path, address: str, state_location: str | None, env: str | None) -> None:
     """What state holds for ADDRESS, as JSON."""
-    record = _loaded(_state_backend(manifest, state_path, env)).resources.get(address)
+    record = _loaded(_state_backend(manifest, state_location, env)).resources.get(address)
     if record is None:
         raise WxrecError(f"{address} is not in state")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
@@ -598,29 +603,86 @@ def state_show(manifest: Path, address: str, state_path: Path | None, env: str |
 @state.command("rm")
 @manifest_argument
 @click.argument("address")
-@state_path_option
+@state_location_option
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
 @_state_env
-def state_rm(manifest: Path, address: str, state_path: Path | None, lock_timeout: float, env: str | None) -> None:
+def state_rm(manifest: Path, address: str, state_location: str | None, lock_timeout: float, env: str | None) -> None:
     """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
-    backend = _state_backend(manifest, state_path, env)
+    backend = _state_backend(manifest, state_location, env)
     with backend.lock(lock_timeout):
         current = _loaded(backend)
         record = current.resources.pop(address, None)
         if record is None:
             raise WxrecError(f"{address} is not in state; nothing was changed")
         backup = backend.write_with_backup(current)
+        backend.drop_code_hashes(address)
     click.echo(f"Removed {address} ({record.get('id')}) from state; WeChat was not touched. Backup: {backup}")
+
+
+MOVABLE_ADDRESS = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
+
+
+@state.command("mv")
+@manifest_argument
+@click.argument("old")
+@click.argument("new")
+@state_location_option
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@_state_env
+def state_mv(
+    manifest: Path, old: str, new: str, state_location: str | None, lock_timeout: float, env: str | None
+) -> None:
+    """Give OLD's record (and its ledger of deposited codes) the address NEW, after renaming a key in the
+    manifests; WeChat is not touched (a backup of the old state is kept)."""
+    old_match, new_match = MOVABLE_ADDRESS.match(old), MOVABLE_ADDRESS.match(new)
+    if old_match is None or new_match is None or old_match[1] != new_match[1]:
+        raise WxrecError(f"cannot move {old} to {new}: both must be addresses of one kind, such as cards.a to cards.b")
+    backend = _state_backend(manifest, state_location, env)
+    with backend.lock(lock_timeout):
+        current = _loaded(backend)
+        if old not in current.resources:
+            raise WxrecError(f"{old} is not in state; nothing was changed")
+        if new in current.resources:
+            raise WxrecError(f"{new} is already in state ({current.resources[new].get('id')}); nothing was changed")
+        if old in current.intents:
+            raise WxrecError(f"{old} has an unsettled create from an interrupted run: run `wxrec apply` first")
+        current.resources[new] = current.resources.pop(old)
+        # Copy, write, then drop: a crash in between leaves a spare ledger, never a record without its codes.
+        backend.copy_code_hashes(old, new)
+        try:
+            backup = backend.write_with_backup(current)
+        except BaseException:
+            backend.drop_code_hashes(new)
+            raise
+        backend.drop_code_hashes(old)
+    click.echo(f"Moved {old} to {new} in state; WeChat was not touched. Backup: {backup}")
+
+
+@state.command("history")
+@manifest_argument
+@state_location_option
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many writes to show.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_state_env
+def state_history(manifest: Path, state_location: str | None, limit: int, output: str, env: str | None) -> None:
+    """Every write of state, newest first: serial, when, who, and the git commit of the manifests."""
+    revisions = _state_backend(manifest, state_location, env).history(limit)
+    if output == "json":
+        click.echo(json.dumps([r.to_dict() for r in revisions], ensure_ascii=False, indent=2))
+        return
+    for revision in revisions:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(revision.written_at))
+        click.echo(f"{revision.serial}\t{when}\t{revision.author}\t{revision.commit or '-'}")
 
 
 @state.command("unlock")
 @manifest_argument
 @click.argument("lock_id")
-@state_path_option
+@state_location_option
 @_state_env
-def state_unlock(manifest: Path, lock_id: str, state_path: Path | None, env: str | None) -> None:
+def state_unlock(manifest: Path, lock_id: str, state_location: str | None, env: str | None) -> None:
     """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
-    _state_backend(manifest, state_path, env).unlock(lock_id)
+    _state_backend(manifest, state_location, env).unlock(lock_id)
     click.echo(f"Lock {lock_id} broken.")
 
 
@@ -900,7 +962,7 @@ def _accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunS
     among several, only its own variables count, so no account ever runs with another's secret."""
     if len(manifests) == 1:
         return [RunSettings(manifest_path=manifests[0], credentials=_credentials_of_one(manifests[0]), **options)]
-    if options.get("state_path") is not None:
+    if options.get("state_location") is not None:
         raise WxrecError("--state names one state file: with several manifest directories each keeps its own")
     _refuse_shared(manifests, account_name, "share the credential name WXREC_{}_APPSECRET")
     _refuse_shared(manifests, lambda m: str(state_dir(m).resolve()), "would share the state in {}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.support import EXAMPLE, Harness, harness_for
+from tests.support import EXAMPLE, Harness, harness_for, running_test_cluster, with_state_name
 
 
 @pytest.fixture
@@ -44,6 +47,7 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WXREC_EMULATOR_FAULTS", raising=False)
     monkeypatch.delenv("WXREC_API", raising=False)
+    monkeypatch.delenv("WXREC_STATE", raising=False)
 
 
 @pytest.fixture
@@ -58,3 +62,30 @@ async def reviewed_shop(tmp_path: Path) -> AsyncIterator[Harness]:
     """The same, with cards waiting for review until a test approves them."""
     async for harness in harness_for(tmp_path, review="manual"):
         yield harness
+
+
+# Read at import: the `outside_ci` fixture hides CI from the tests themselves.
+UNDER_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test cluster of scripts/ensure-postgres (which `make test` runs). Without one, PostgreSQL tests are
+    skipped on a laptop but fail under CI=true: CI must never pass without testing the backend."""
+    url = os.environ.get("WXREC_TEST_POSTGRES_URL") or running_test_cluster()
+    problem = "no PostgreSQL for the tests (run scripts/ensure-postgres, as `make test` does)"
+    if url:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+            return url
+        except psycopg.Error as exc:
+            problem = f"the PostgreSQL at {url} does not answer ({exc})"
+    if UNDER_CI:
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def postgres_state(postgres_url: str) -> str:
+    """A state of its own for each test, in the one test database."""
+    return with_state_name(postgres_url, f"test-{uuid.uuid4()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -23,8 +24,21 @@ from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
 from reconciler.wechat.limiter import CallLimiter
 
+TEST_CLUSTER_URL_FILE = Path(os.environ.get("WXREC_TEST_POSTGRES_DIR", "/tmp/wxrec-test-postgres")) / "url"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
 FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
+
+
+def running_test_cluster() -> str | None:
+    """The URL scripts/ensure-postgres wrote, so a plain `pytest` after one `make test` tests PostgreSQL too."""
+    try:
+        return TEST_CLUSTER_URL_FILE.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def with_state_name(url: str, name: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}state_name={name}"
 
 
 def wxrec(*args: str | Path, env: dict[str, str] | None = None) -> Result:

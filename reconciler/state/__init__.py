@@ -1,18 +1,35 @@
-"""State and its backends; `open_backend` picks one from a location (a path, or later a URL)."""
+"""State and its backends; `open_backend` picks one from a location: a path, or a `postgresql://` URL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reconciler.state.file import FileBackend, ensure_state_dir
-from reconciler.state.model import HASH_BYTES, State, StateBackend, code_hash
+from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateBackend, code_hash
+from reconciler.state.postgres import PostgresBackend, is_postgres_url
 from reconciler.state.writer import SaveState, StateWriter
+
+
+def open_backend(location: str | None, manifest_dir: Path, default_file: Path) -> StateBackend:
+    """`location` as `--state` or WXREC_STATE gives it; None means `default_file`. Every write records who wrote
+    and the git commit of `manifest_dir`."""
+    provenance = Provenance(manifest_dir if manifest_dir.is_dir() else manifest_dir.parent)
+    if location and is_postgres_url(location):
+        return PostgresBackend(location, provenance)
+    return FileBackend(Path(location) if location else default_file, provenance)
+
 
 __all__ = [
     "HASH_BYTES",
     "FileBackend",
+    "PostgresBackend",
+    "Provenance",
+    "Revision",
     "SaveState",
     "State",
     "StateBackend",
     "StateWriter",
     "code_hash",
     "ensure_state_dir",
+    "open_backend",
 ]

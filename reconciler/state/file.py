@@ -16,13 +16,16 @@ from typing import Any
 import filelock
 
 from reconciler.errors import WxrecError
-from reconciler.state.model import HASH_BYTES, State
+from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conflict
 
 
 class FileBackend:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, provenance: Provenance | None = None) -> None:
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
+        # Append-only, one JSON line per write: a crash between the state write and the append loses one line.
+        self.history_path = path.with_name(path.stem + ".history.jsonl")
+        self.provenance = provenance or Provenance(path.parent)
 
     @property
     def location(self) -> str:
@@ -39,10 +42,14 @@ class FileBackend:
             raise WxrecError(f"{self.path}: state file is damaged ({exc}); restore it from a backup") from None
 
     def write(self, state: State) -> None:
-        """Bump the serial and replace the file atomically: a crash leaves the old or the new state, whole."""
-        state.serial += 1
+        """Replace the file atomically (a crash leaves the old or the new state, whole), unless another run wrote
+        since `state` was read: the check and the rename are atomic for runs that hold the lock."""
+        stored = self.load()
+        expected = (stored.serial, stored.lineage) if stored else (0, state.lineage)
+        if (state.serial, state.lineage) != expected:
+            raise conflict(self.location, state, self._revision_of(stored))
         ensure_state_dir(self.path.parent)
-        payload = json.dumps(state.to_dict(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+        payload = json.dumps({**state.to_dict(), "serial": state.serial + 1}, ensure_ascii=False, indent=2) + "\n"
         handle, temp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -53,6 +60,34 @@ class FileBackend:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        state.serial += 1
+        revision = self.provenance.revision(state.serial, state.lineage)
+        with self.history_path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(revision.to_dict(), ensure_ascii=False) + "\n")
+
+    def _revision_of(self, stored: State | None) -> Revision | None:
+        """Who wrote the state on disk, from the history when it has that serial."""
+        if stored is None:
+            return None
+        latest = next(iter(self.history(1)), None)
+        if latest is not None and (latest.serial, latest.lineage) == (stored.serial, stored.lineage):
+            return latest
+        return Revision(stored.serial, stored.lineage, self.path.stat().st_mtime, "unknown", None)
+
+    def history(self, limit: int) -> list[Revision]:
+        try:
+            lines = self.history_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        revisions: list[Revision] = []
+        for line in reversed(lines):
+            if len(revisions) == limit:
+                break
+            try:
+                revisions.append(Revision(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue  # a line cut short by a crash names no write
+        return revisions
 
     def write_with_backup(self, state: State) -> str:
         """For hand edits (state rm): keep the previous state beside the new one."""
@@ -84,6 +119,15 @@ class FileBackend:
 
     def drop_code_hashes(self, address: str) -> None:
         self._ledger(address).unlink(missing_ok=True)
+
+    def copy_code_hashes(self, source: str, target: str) -> None:
+        try:
+            data = self._ledger(source).read_bytes()
+        except FileNotFoundError:
+            self.drop_code_hashes(target)
+            return
+        self.drop_code_hashes(target)
+        self.add_code_hashes(target, [data[: len(data) - len(data) % HASH_BYTES]])
 
     def _ledger(self, address: str) -> Path:
         return self.path.with_name(self.path.stem + ".codes") / f"{address}.sha256-64"
@@ -120,7 +164,7 @@ class FileBackend:
             raise WxrecError("state is not locked")
         if holder.get("id") != lock_id:
             raise WxrecError(f"the lock's id is {holder.get('id')}, not {lock_id}; nothing was changed")
-        if holder.get("host") == socket.gethostname() and _alive(int(holder.get("pid", 0))):
+        if holder.get("host") == socket.gethostname() and pid_alive(int(holder.get("pid", 0))):
             raise WxrecError(f"pid {holder['pid']} on this host still holds the lock; stop it first")
         self._info.unlink(missing_ok=True)
         self.lock_path.unlink(missing_ok=True)
@@ -144,7 +188,7 @@ class FileBackend:
         return f"lock id {holder.get('id')}: host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:

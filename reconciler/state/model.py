@@ -7,11 +7,17 @@ grows by appends: a million codes must not be rewritten with every batch of a hu
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.errors import WxrecError
@@ -75,6 +81,65 @@ class State:
         )
 
 
+@dataclass(frozen=True)
+class Revision:
+    """One write of state: its serial, when, by whom, and the git commit of the manifests it was applied from."""
+
+    serial: int
+    lineage: str
+    written_at: float
+    author: str
+    commit: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Provenance:
+    """Who writes state and from which commit of the manifests; looked up once, at the first write."""
+
+    def __init__(self, manifest_dir: Path) -> None:
+        self.manifest_dir = manifest_dir
+
+    @cached_property
+    def author(self) -> str:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+
+    @cached_property
+    def commit(self) -> str | None:
+        """HEAD of the git repository holding the manifests; None outside git (or without git)."""
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.manifest_dir), "rev-parse", "--verify", "-q", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
+    def revision(self, serial: int, lineage: str) -> Revision:
+        return Revision(serial, lineage, time.time(), self.author, self.commit)
+
+
+def conflict(location: str, expected: State, stored: Revision | None) -> WxrecError:
+    """The error of a write whose compare-and-swap failed: someone else wrote state since this run read it."""
+    if stored is None:
+        now = "there is no state there any more"
+    else:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(stored.written_at))
+        now = f"it is now serial {stored.serial} of lineage {stored.lineage}, written by {stored.author} at {when}"
+    return WxrecError(
+        f"state at {location} changed under this run: it read serial {expected.serial} of lineage "
+        f"{expected.lineage}, {now}. Nothing was overwritten. Another run wrote it (did this run lose its lock?): "
+        "run again to plan against the current state."
+    )
+
+
 class StateBackend(Protocol):
     """Where state lives. Every backend keeps the same lock, serial and lineage semantics."""
 
@@ -86,7 +151,9 @@ class StateBackend(Protocol):
     def load(self) -> State | None: ...
 
     def write(self, state: State) -> None:
-        """Bump the serial and store the whole state; a crash leaves the old or the new state, whole."""
+        """Store the whole state as serial `state.serial + 1`, then bump `state.serial`; a crash leaves the old or
+        the new state, whole. A compare-and-swap: when the stored state is not `state`'s serial and lineage (someone
+        else wrote in between), nothing is written and a WxrecError says so. Nothing stored counts as serial 0."""
         ...
 
     def write_with_backup(self, state: State) -> str:
@@ -111,4 +178,12 @@ class StateBackend(Protocol):
 
     def drop_code_hashes(self, address: str) -> None:
         """Forget ADDRESS's ledger (its card was replaced or deleted, or state rm)."""
+        ...
+
+    def copy_code_hashes(self, source: str, target: str) -> None:
+        """Make TARGET's ledger a copy of SOURCE's (state mv), replacing whatever TARGET had."""
+        ...
+
+    def history(self, limit: int) -> list[Revision]:
+        """The last `limit` writes, newest first."""
         ...
