@@ -37,8 +37,10 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
+from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 from reconciler.manifest import Manifest, load_manifest, load_schema, state_dir
 from reconciler.manifest.base import load_base_manifest
+from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
@@ -441,6 +443,45 @@ async def _import(
             }
             backend.write_with_backup(current)
     click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+
+
+@cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_connection_options()[1]
+@_connection_options()[2]
+@click.option("--force", is_flag=True, help="Overwrite an earlier export (its files, state's cards and menu).")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=16, show_default=True)
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+def export(
+    directory: Path, api: str, state_path: Path | None, force: bool, parallelism: int, lock_timeout: float
+) -> None:
+    """Write manifests and state for the live account into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
+    asyncio.run(_export(directory, api, state_path, force, parallelism, lock_timeout))
+
+
+async def _export(
+    directory: Path, api: str, state_path: Path | None, force: bool, parallelism: int, lock_timeout: float
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
+    backend = _state_backend(directory, state_path)
+    refuse_to_clobber(directory, backend.load(), force)
+    nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
+    appid = _appid(nothing_yet, api)
+    with backend.lock(lock_timeout):
+        current = backend.load()
+        refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
+        async with connect(api, nothing_yet, appid, CallLimiter(parallelism)) as (card_api, endpoint):
+            check_state_binding(current, appid, endpoint)
+            live = await read_account(card_api, parallelism, _terminal().reading)
+        exported = export_account(appid, live)
+        backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
+    files = ", ".join(sorted(exported.files))
+    menu = " and the menu" if "menu" in exported.resources else ""
+    click.echo(f"Exported {len(exported.cards)} card(s){menu} of {appid} to {directory} ({files}).")
+    click.echo(f"State: {backend.location}" + (f" (the previous state is kept in {backup})" if backup else ""))
+    for note in exported.notes:
+        click.echo(f"Note: {note}")
+    click.echo(f'`wxrec plan {directory}` now says "No changes."')
 
 
 @cli.group()
