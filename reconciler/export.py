@@ -44,6 +44,8 @@ UNREADABLE = (
 # The order a person reads a card in; the remaining fields follow alphabetically.
 BASE_INFO_ORDER = ("logo_url", "brand_name", "code_type", "title", "sub_title", "color", "notice", "description")
 DATE_FIELDS = frozenset({"base_info.date_info.begin_timestamp", "base_info.date_info.end_timestamp"})
+# libyaml's emitter where PyYAML was built with it: the pure-Python one takes seconds for a thousand cards.
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # Hard cases (a console edit no field may fix) give up after this many rounds of dropping fields.
 FIT_ROUNDS = 5
 
@@ -309,7 +311,8 @@ def _sorted_tree(value: Any) -> Any:
 
 def _dump(data: Any) -> str:
     # width: no folding of long descriptions; allow_unicode: 拿铁, not \u62ff\u94c1.
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=2**16)
+    text: str = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=2**16)
+    return text
 
 
 def cards_yaml(exported: Iterable[ExportedCard]) -> str:
