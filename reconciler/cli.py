@@ -45,6 +45,8 @@ from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
+from reconciler.resources.adoption import adopted_record, import_refusal
+from reconciler.resources.cards.model import live_card
 from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
@@ -422,25 +424,16 @@ async def _import(
         async with connect(api, manifest, appid) as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
-            owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
-            if owner is not None:
-                raise WxrecError(f"{card_id} is already managed as {owner}")
-            if address in current.resources:
-                raise WxrecError(f"{address} already has {current.resources[address]['id']} in state")
-            live = await card_api.get(card_id)
-            if live is None:
-                raise WxrecError(f"{card_id} does not exist in account {appid}")
-            wanted = manifest.cards[key]["card_type"]
-            if live["card_type"] != wanted:
-                raise WxrecError(f"{card_id} is a {live['card_type']} card; {address} declares {wanted}")
-            lifecycle = manifest.cards[key].get("lifecycle") or {}
-            current.resources[address] = {
-                "id": card_id,
-                "card_type": wanted,
-                "applied": {},  # nothing applied yet: the next plan shows every managed field that differs
-                "stock": None,
-                "prevent_destroy": bool(lifecycle.get("prevent_destroy", False)),
-            }
+            if current.resources.get(address, {}).get("id") == card_id:
+                raise WxrecError(f"{address} already has {card_id} in state")
+            raw = await card_api.get(card_id)
+            card = manifest.cards[key]
+            live = live_card(raw, None) if raw is not None else None
+            refusal = import_refusal(address, card_id, card["card_type"], live, current.resources)
+            if refusal:
+                raise WxrecError(refusal)
+            protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
+            current.resources[address] = adopted_record(card_id, card["card_type"], protected)
             backend.write_with_backup(current)
     click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
 

@@ -17,6 +17,7 @@ import jsonschema
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest.loader import Document, load_document
 from reconciler.resources.account import validate as validate_account
+from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.references import validate_references
 
@@ -65,6 +66,7 @@ def load_manifest(target: Path) -> Manifest:
                 problems += validate_card(key, spec, document.locate)
     problems += validate_account(document.data, document.locate)
     problems += validate_references(document.data, document.locate)
+    problems += validate_adoptions(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
     return Manifest(target, document)
