@@ -376,12 +376,19 @@ def _write_atomically(target: Path, text: str) -> None:
 
 
 def refuse_to_clobber(directory: Path, state: State | None, force: bool) -> None:
-    """Never overwrite a user's manifests or state silently."""
+    """Never overwrite a user's manifests or state silently; never write beside manifests export did not write,
+    which would merge with its files (a section defined twice, a card declared twice)."""
+    found = existing_manifests(directory)
+    foreign = [p.name for p in found if p.name not in EXPORT_FILES]
+    if foreign:
+        raise WxrecError(
+            f"{directory} has manifests export does not write ({', '.join(foreign)}), which would merge with the "
+            "exported ones: export into an empty directory"
+        )
     if force:
         return
-    found = existing_manifests(directory)
     if found:
         names = ", ".join(p.name for p in found)
-        raise WxrecError(f"{directory} already has manifests ({names}); pass --force to overwrite the exported ones")
+        raise WxrecError(f"{directory} already has manifests ({names}); pass --force to overwrite them")
     if state is not None and state.resources:
         raise WxrecError(f"state already manages {len(state.resources)} address(es); pass --force to replace it")

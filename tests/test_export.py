@@ -4,8 +4,10 @@ an emulator account of a few hundred varied cards, some made or edited outside w
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from reconciler.resources.cards.model import LiveCard, Palette, desired_card
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import StableToken, WeChatClient
-from tests.support import served_emulator, wxrec
+from tests.support import apply_ok, served_emulator, wxrec
 from tests.test_property_e2e import cards as card_specs
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -236,9 +238,21 @@ def test_export_of_a_varied_account_plans_no_changes(tmp_path: Path) -> None:
 
 
 def test_export_never_overwrites_manifests_without_force(example_dir: Path) -> None:
-    before = {p.name: p.read_bytes() for p in example_dir.glob("*.yaml")}
-    refused = wxrec("export", example_dir, "--api", "emulator")
-    assert refused.exit_code == 1
-    assert "already has manifests" in refused.output and "--force" in refused.output
-    assert {p.name: p.read_bytes() for p in example_dir.glob("*.yaml")} == before
-    assert not (example_dir / ".wxrec" / "state.json").exists()
+    apply_ok(example_dir)
+    target = example_dir.parent / "exported"
+    (target / ".wxrec").mkdir(parents=True)
+    shutil.copy(example_dir / ".wxrec" / "emulator.json", target / ".wxrec" / "emulator.json")  # the same account
+    foreign = wxrec("export", example_dir, "--api", "emulator", "--force")
+    assert foreign.exit_code == 1 and "has manifests export does not write (campaign.yaml" in foreign.output
+
+    assert wxrec("export", target, "--api", "emulator").exit_code == 0
+    first = {p.name: p.read_bytes() for p in target.glob("*.yaml")}
+    lineage = json.loads((target / ".wxrec" / "state.json").read_text())["lineage"]
+    refused = wxrec("export", target, "--api", "emulator")
+    assert refused.exit_code == 1 and "already has manifests" in refused.output and "--force" in refused.output
+    forced = wxrec("export", target, "--api", "emulator", "--force")
+    assert forced.exit_code == 0 and "state.json.backup" in forced.output
+    assert {p.name: p.read_bytes() for p in target.glob("*.yaml")} == first
+    assert json.loads((target / ".wxrec" / "state.json").read_text())["lineage"] == lineage
+    planned = wxrec("plan", target, "--api", "emulator", "--detailed-exitcode")
+    assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
