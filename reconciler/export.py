@@ -36,7 +36,10 @@ from reconciler.wechat.cards import CardApi
 
 # Long enough to tell titles apart, short enough to type: a key is cut at a word boundary after this.
 KEY_LENGTH = 40
-EXPORT_FILES = ("account.yaml", "cards.yaml", "menu.yaml")
+# The files export writes: account.yaml, menu.yaml, and cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
+EXPORT_FILE = re.compile(r"^(account|menu|cards(-[0-9]+)?)\.yaml$")
+# Half the loader's limit per file (MAX_FILE_BYTES): ten thousand cards make about 6 MiB of YAML.
+CARDS_FILE_BYTES = 4 * 2**20
 UNREADABLE = (
     "landing pages, QR codes and the test whitelist cannot be read back from WeChat (there is no API for it), "
     "so they are not exported: declare them by hand. A new declaration makes a new page or code"
@@ -101,7 +104,7 @@ def export_account(appid: str, live: LiveAccount) -> Export:
     resources = {
         f"cards.{c.key}": cards.record_document(desired_card(c.key, c.spec, live.palette), c.card.id) for c in exported
     }
-    files = {"account.yaml": _dump({"account": {"appid": appid}}), "cards.yaml": cards_yaml(exported)}
+    files = {"account.yaml": _dump({"account": {"appid": appid}}), **cards_files(exported)}
     menu_note = _menu_note(live.menu)
     if menu_note:
         notes.append(menu_note)
@@ -315,17 +318,28 @@ def _dump(data: Any) -> str:
     return text
 
 
-def cards_yaml(exported: Iterable[ExportedCard]) -> str:
-    """One section, a card per key in key order, each under a comment saying where it came from."""
-    lines = ["cards:"]
+def cards_files(exported: Iterable[ExportedCard], limit: int = CARDS_FILE_BYTES) -> dict[str, str]:
+    """The cards in key order, each under a comment saying where it came from: `cards.yaml`, or, past `limit`
+    bytes, `cards-1.yaml`, `cards-2.yaml` … (the loader refuses files over 8 MiB)."""
+    chunks: list[list[str]] = [[]]
+    size = 0
     for item in sorted(exported, key=lambda c: c.key):
-        comment = f"  # {item.card.id} · {item.card.status}"
-        if item.dropped:
-            comment += f" · not managed (the manifest cannot carry them): {', '.join(item.dropped)}"
-        lines.append(comment)
-        lines += [f"  {line}" if line else line for line in _dump({item.key: item.spec}).splitlines()]
-    if len(lines) == 1:
-        return "cards: {}\n"
+        text = card_yaml(item)
+        if chunks[-1] and size + len(text.encode("utf-8")) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(text)
+        size += len(text.encode("utf-8"))
+    if len(chunks) == 1:
+        return {"cards.yaml": "cards:\n" + "".join(chunks[0]) if chunks[0] else "cards: {}\n"}
+    return {f"cards-{number}.yaml": "cards:\n" + "".join(chunk) for number, chunk in enumerate(chunks, 1)}
+
+
+def card_yaml(item: ExportedCard) -> str:
+    comment = f"  # {item.card.id} · {item.card.status}"
+    if item.dropped:
+        comment += f" · not managed (the manifest cannot carry them): {', '.join(item.dropped)}"
+    lines = [comment] + [f"  {line}" if line else line for line in _dump({item.key: item.spec}).splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -343,12 +357,11 @@ def write_export(directory: Path, export: Export, backend: StateBackend, state: 
     manifests without state, which plan refuses to duplicate (see "Lost state"), never state without manifests.
     Returns where the previous state was kept, if there was one."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in EXPORT_FILES:
-        target = directory / name
-        if name in export.files:
-            _write_atomically(target, export.files[name])
-        else:
-            target.unlink(missing_ok=True)  # only with --force: an old export's menu must not linger
+    for name, text in sorted(export.files.items()):
+        _write_atomically(directory / name, text)
+    for stale in existing_manifests(directory):
+        if EXPORT_FILE.match(stale.name) and stale.name not in export.files:
+            stale.unlink()  # only with --force: an old export's menu or extra cards file must not linger
     had_state = bool(state.resources) or state.serial > 0
     state.resources = {
         address: record
@@ -379,7 +392,7 @@ def refuse_to_clobber(directory: Path, state: State | None, force: bool) -> None
     """Never overwrite a user's manifests or state silently; never write beside manifests export did not write,
     which would merge with its files (a section defined twice, a card declared twice)."""
     found = existing_manifests(directory)
-    foreign = [p.name for p in found if p.name not in EXPORT_FILES]
+    foreign = [p.name for p in found if not EXPORT_FILE.match(p.name)]
     if foreign:
         raise WxrecError(
             f"{directory} has manifests export does not write ({', '.join(foreign)}), which would merge with the "

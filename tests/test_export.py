@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.emulator.colors import COLOR_VALUES
-from reconciler.export import ExportedCard, card_keys, card_problems, cards_yaml, manifest_card, slug
+from reconciler.export import ExportedCard, card_keys, card_problems, cards_files, manifest_card, slug
 from reconciler.manifest.loader import _StringDatesLoader
 from reconciler.resources.cards.diff import CardRecord, plan_card
 from reconciler.resources.cards.kind import record_document
@@ -90,12 +90,25 @@ def test_an_exported_card_plans_no_change(spec: dict[str, Any], extra: dict[str,
     wrong_type = not isinstance(extra.get("base_info.use_all_locations", True), bool)
     unknown = {path.removesuffix(".cost_money_unit") for path in extra} - {"base_info.use_all_locations"}
     assert set(dropped) == unknown | ({"base_info.use_all_locations"} if wrong_type else set())
-    text = cards_yaml([ExportedCard("x", live, exported, dropped)])
+    text = cards_files([ExportedCard("x", live, exported, dropped)])["cards.yaml"]
     assert yaml.load(text, Loader=_StringDatesLoader) == {"cards": {"x": exported}}
     assert exported["base_info"]["sku"] == {"total_quantity": 120}  # the budget already issued: re-apply adds none
     card = desired_card("x", exported, PALETTE)
     record = CardRecord.from_state(record_document(card, live.id))
     assert plan_card("cards.x", card, live, record) is None
+
+
+def test_a_big_account_is_split_into_files_the_loader_accepts() -> None:
+    spec = {"card_type": "GIFT", "gift": "一杯咖啡" * 200, "base_info": {"title": "赠饮"}}
+    live = LiveCard("pCARD", "GIFT", "CARD_STATUS_VERIFY_OK", {}, 0, 0)
+    exported = [ExportedCard(f"card-{n:03d}", live, spec, ()) for n in range(100)]
+    files = cards_files(exported, limit=20_000)
+    assert set(files) == {f"cards-{n}.yaml" for n in range(1, len(files) + 1)} and len(files) > 5
+    loaded: dict[str, Any] = {}
+    for text in files.values():
+        assert len(text.encode("utf-8")) <= 20_000 + 4_000  # one card may tip a file over
+        loaded.update(yaml.load(text, Loader=_StringDatesLoader)["cards"])
+    assert loaded == {item.key: spec for item in exported}
 
 
 def test_a_card_no_manifest_can_describe_is_left_unmanaged() -> None:
