@@ -30,6 +30,7 @@ from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.references import references_in
 from reconciler.state import State, StateBackend
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -121,22 +122,11 @@ def _menu_note(menu: MenuLive) -> str | None:
     if menu.menu is None:
         return None
     problems = validate_account({"menu": menu.menu}, lambda path: None)
-    if any("${" in value for value in _strings(menu.menu)):
-        return "the live menu has '${' in a value, which a manifest would read as a reference: not exported"
+    if any(references_in(menu.menu)):
+        return "the live menu has a value a manifest would read as a reference (${…}): not exported"
     if problems:
         return "the live menu breaks WeChat's documented limits (" + "; ".join(map(str, problems)) + "): not exported"
     return None
-
-
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _created(card: LiveCard) -> int:
@@ -261,11 +251,10 @@ def _known_fields(card: LiveCard) -> tuple[dict[str, Any], set[str]]:
     kept: dict[str, Any] = {}
     dropped: set[str] = set()
     for path, value in card.fields.items():
-        top, _, rest = path.partition(".")
-        unit = f"base_info.{rest.split('.')[0]}" if top == "base_info" else top
         if value in ([], {}, ""):
             continue
-        known = unit.split(".", 1)[1] in inside if top == "base_info" else top in beside
+        unit = _field_unit(path)
+        known = unit.removeprefix("base_info.") in inside if unit.startswith("base_info.") else unit in beside
         if not known:
             dropped.add(unit)
             continue
