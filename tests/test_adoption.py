@@ -57,6 +57,15 @@ def test_blocks_name_file_and_line_of_each_mistake(example_dir: Path) -> None:
     assert "moved.2.to: cards.old is moved on by moved[1]: chains are not followed" in found
 
 
+def test_a_malformed_block_is_a_schema_error_not_a_crash(example_dir: Path) -> None:
+    blocks(example_dir, "import:\n  - {to: cards.member}\nmoved: {from: cards.a}\n")
+    found = problems_of(example_dir)
+    assert (
+        "import.0: missing required field 'id'" in found
+        and "moved: {'from': 'cards.a'} is not of type 'array'" in found
+    )
+
+
 def test_blocks_in_several_files_are_one_list(example_dir: Path) -> None:
     blocks(example_dir, "import:\n  - {to: cards.member, id: pA}\n", "a.yaml")
     blocks(example_dir, "import:\n  - {to: cards.nowhere, id: pB}\n", "b.yaml")

@@ -128,11 +128,15 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
 
 
 def _lists(data: Mapping[str, Any]) -> bool:
-    """Both blocks are lists of the right objects (the schema reports anything else)."""
-    sections = [data.get(name) or [] for name in ("import", "moved")]
-    return all(isinstance(s, list) and all(isinstance(i, Mapping) for i in s) for s in sections) and all(
-        isinstance(value, str) for section in sections for item in section for value in item.values()
-    )
+    """Both blocks are lists of objects with their fields as strings (the schema reports anything else)."""
+    for name, fields in (("import", {"to", "id"}), ("moved", {"from", "to"})):
+        section = data.get(name) or []
+        if not isinstance(section, list):
+            return False
+        for item in section:
+            if not isinstance(item, Mapping) or not all(isinstance(item.get(f), str) for f in fields):
+                return False
+    return True
 
 
 # ---------------------------------------------------------------- planning
