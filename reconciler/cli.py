@@ -39,13 +39,17 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
+from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
 from reconciler.manifest.base import load_base_manifest
+from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
+from reconciler.resources.adoption import adopted_record, import_refusal
+from reconciler.resources.cards.model import live_card
 from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
@@ -117,6 +121,16 @@ state_location_option = click.option(
 )
 
 
+api_option = click.option(
+    "--api",
+    envvar="WXREC_API",
+    default=WECHAT_API,
+    show_default=True,
+    help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
+    ".wxrec/emulator.json). Env: WXREC_API.",
+)
+
+
 def _env_options() -> list[Callable[[F], F]]:
     return [
         click.option(
@@ -149,14 +163,7 @@ def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
     return [
         manifest,
         *_env_options(),
-        click.option(
-            "--api",
-            envvar="WXREC_API",
-            default=WECHAT_API,
-            show_default=True,
-            help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
-            ".wxrec/emulator.json). Env: WXREC_API.",
-        ),
+        api_option,
         state_location_option,
     ]
 
@@ -507,27 +514,58 @@ async def _import(
         async with connect(api, manifest, appid, credentials=credentials) as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
-            owner = next((a for a, r in current.resources.items() if r.get("id") == card_id), None)
-            if owner is not None:
-                raise WxrecError(f"{card_id} is already managed as {owner}")
-            if address in current.resources:
-                raise WxrecError(f"{address} already has {current.resources[address]['id']} in state")
-            live = await card_api.get(card_id)
-            if live is None:
-                raise WxrecError(f"{card_id} does not exist in account {appid}")
-            wanted = manifest.cards[key]["card_type"]
-            if live["card_type"] != wanted:
-                raise WxrecError(f"{card_id} is a {live['card_type']} card; {address} declares {wanted}")
-            lifecycle = manifest.cards[key].get("lifecycle") or {}
-            current.resources[address] = {
-                "id": card_id,
-                "card_type": wanted,
-                "applied": {},  # nothing applied yet: the next plan shows every managed field that differs
-                "stock": None,
-                "prevent_destroy": bool(lifecycle.get("prevent_destroy", False)),
-            }
+            if current.resources.get(address, {}).get("id") == card_id:
+                raise WxrecError(f"{address} already has {card_id} in state")
+            raw = await card_api.get(card_id)
+            card = manifest.cards[key]
+            live = live_card(raw, None) if raw is not None else None
+            refusal = import_refusal(address, card_id, card["card_type"], live, current.resources)
+            if refusal:
+                raise WxrecError(refusal)
+            protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
+            current.resources[address] = adopted_record(card_id, card["card_type"], protected)
             backend.write_with_backup(current)
     click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+
+
+@cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@api_option
+@state_location_option
+@click.option("--force", is_flag=True, help="Overwrite an earlier export (its files, state's cards and menu).")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=16, show_default=True)
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+def export(
+    directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
+) -> None:
+    """Write manifests and state for the live account into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
+    asyncio.run(_export(directory, api, state_location, force, parallelism, lock_timeout))
+
+
+async def _export(
+    directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
+    backend = _state_backend(directory, state_location)
+    refuse_to_clobber(directory, backend.load(), force)
+    nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
+    credentials = _credentials_of_one(directory)
+    appid = _appid(nothing_yet, api, credentials)
+    with backend.lock(lock_timeout):
+        current = backend.load()
+        refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
+        async with connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials) as (card_api, endpoint):
+            check_state_binding(current, appid, endpoint)
+            live = await read_account(card_api, parallelism, _terminal().reading)
+        exported = export_account(appid, live)
+        backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
+    files = ", ".join(sorted(exported.files))
+    menu = " and the menu" if "menu" in exported.resources else ""
+    click.echo(f"Exported {len(exported.cards)} card(s){menu} of {appid} to {directory} ({files}).")
+    click.echo(f"State: {backend.location}" + (f" (the previous state is kept in {backup})" if backup else ""))
+    for note in exported.notes:
+        click.echo(f"Note: {note}")
+    click.echo(f'`wxrec plan {directory}` now says "No changes."')
 
 
 @cli.group()

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
-from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import codes
+from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
+from reconciler.resources import adoption, codes
 from reconciler.resources.account import (
     LANDING_PAGES,
     QRCODES,
@@ -137,12 +137,20 @@ async def make_plan(
     if unknown:
         hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
+    imports, moves = adoption.blocks(manifest.document.data)
+    if plan.refreshed and imports:
+        assert api is not None
+        unread = sorted({block.id for block in imports} - set(live.cards))
+        live.cards.update(await cards.read_cards(api, unread, options.parallelism, live.palette))
+    adopted = adoption.plan_adoptions(imports, moves, state, live.cards if plan.refreshed else None, desired)
+    state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
-    plan.changes, plan.unmanaged, card_warnings = cards.plan_cards(desired, live, card_records, options.replace)
+    card_changes, plan.unmanaged, card_warnings = cards.plan_cards(desired, live, card_records, options.replace)
+    plan.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, plan.refreshed)
     plan.warnings += card_warnings
     if not plan.refreshed:
         plan.unmanaged = []
-    plan.refusals = cards.refusals(plan.changes, card_records, time.time())
+    plan.refusals = adopted.refusals + cards.refusals(plan.changes, card_records, time.time())
     if not options.allow_duplicate and api is not None and plan.refreshed:
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
@@ -169,6 +177,17 @@ async def _plan_codes(
     root = manifest.root if manifest.root.is_dir() else manifest.root.parent
     sources = codes.code_files(manifest.document.data, manifest.document.locate, root)
     return await codes.plan_all(root, sources, api, state, ledger, live, card_ids, targets)
+
+
+def _known_after_import(
+    card_changes: list[ResourceChange], adoptions: list[ResourceChange], refreshed: bool
+) -> list[ResourceChange]:
+    """Without reading the live account, how an imported card differs from the manifest is not known: its
+    import is shown, its field changes wait for a refreshed plan."""
+    if refreshed:
+        return card_changes
+    imported = {c.address for c in adoptions if c.action == Action.IMPORT}
+    return [c for c in card_changes if c.address not in imported]
 
 
 async def _plan_account(
@@ -310,6 +329,11 @@ async def apply_plan(
         async with limit:
             if quota_spent.is_set():
                 return
+            if change.action in ADOPTIONS:
+                done = adoption.apply_adoption(change, state)
+                await save()
+                record(Outcome(change.address, str(change.action), True, done))
+                return
             blocked = sorted(failed & depends_on(change))
             if blocked:
                 record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
@@ -381,7 +405,9 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         now_menu = await AccountApi(api.client).menu()
         if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
             reasons.append("menu: changed in WeChat since the plan was made")
-    relied_on = {c.id: c for c in saved.changes if c.id and c.before and c.address.startswith("cards.")}
+    relied_on = {
+        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and c.address.startswith("cards.")
+    }
     if not relied_on:
         return reasons
     palette = Palette(await api.colours())
@@ -404,13 +430,18 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     colours = Palette(palette)
     state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False))
     head_cards = cards.desired_cards(head.cards, colours, strict=False)
-    base_records = cards.records(state)
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
-    plan.changes, _, plan.warnings = cards.plan_cards(head_cards, cards.live_from_state(state), base_records)
+    imports, moves = adoption.blocks(head.document.data)
+    adopted = adoption.plan_adoptions(imports, moves, state, None, head_cards)
+    live = cards.live_from_state(state)
+    state = adopted.view or state
+    base_records = cards.records(state)
+    card_changes, _, plan.warnings = cards.plan_cards(head_cards, live, base_records)
+    plan.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, refreshed=False)
     for change in plan.changes:
-        if change.id is not None:
+        if change.id is not None and change.action != Action.IMPORT:
             change.id = ""  # not the stand-in: a diff knows no card ids
-    plan.refusals = cards.refusals(plan.changes, base_records, time.time())
+    plan.refusals = adopted.refusals + cards.refusals(plan.changes, base_records, time.time())
     await _plan_account(plan, head, None, state, Options(refresh=False))
     return plan
 
@@ -459,6 +490,9 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
         elif change.action in (Action.CREATE, Action.DELETE):
             verb = "added to" if change.action == Action.CREATE else "removed from"
             manifest.append({**entry, "what": f"{verb} the manifests"})
+        elif change.action in ADOPTIONS:
+            block = "an import" if change.action == Action.IMPORT else "a moved"
+            manifest.append({**entry, "what": f"{block} block in the manifests"})
         elif change.action == Action.RETIRE:
             manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
         elif change.action == Action.FORGET:

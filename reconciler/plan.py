@@ -18,6 +18,8 @@ class Action(StrEnum):
     RETIRE = "retire"  # delete old cards left behind by a replace, once the new card passed review
     GONE = "gone"  # managed but deleted outside wxrec: reported, not revived without -replace
     FORGET = "forget"  # gone from the manifests but WeChat cannot delete it: state forgets it, it stays live
+    IMPORT = "import"  # an import block adopts a live card: state only
+    MOVE = "move"  # a moved block renames an address: state only, nothing is re-created
 
 
 DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
@@ -25,10 +27,14 @@ DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
 # those (the menu); old and deleted cards last, once every reference has moved away from them.
 KIND_LAYERS = {"cards": 0, "codes": 1, "landing_pages": 1, "qrcodes": 2, "menu": 3, "whitelist": 3}
 LATE_ACTIONS = {Action.RETIRE: 4, Action.DELETE: 5, Action.FORGET: 6}
+# Imports and moves come first: the changes planned after them act on the records they write.
+ADOPTIONS = frozenset({Action.IMPORT, Action.MOVE})
 
 
 def apply_rank(change: ResourceChange) -> tuple[int, int, str]:
     kind = change.address.split(".", 1)[0]
+    if change.action in ADOPTIONS:
+        return (-1, list(Action).index(change.action), change.address)
     late = LATE_ACTIONS.get(change.action) if kind == "cards" or change.action == Action.FORGET else None
     return (late if late is not None else KIND_LAYERS.get(kind, 3), list(Action).index(change.action), change.address)
 

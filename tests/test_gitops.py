@@ -64,9 +64,19 @@ def scenario(directory: Path, name: str) -> None:
             "12",
         )
         assert claimed.exit_code == 0, claimed.output
+    elif name == "adopt":
+        member = card_id(directory, "member")
+        assert wxrec("state", "rm", directory, "cards.member").exit_code == 0
+        edit(directory, "  breakfast-set:", "  breakfast-for-two:")
+        edit(directory, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
+        blocks = {
+            "import": [{"to": "cards.member", "id": member}],
+            "moved": [{"from": "cards.breakfast-set", "to": "cards.breakfast-for-two"}],
+        }
+        (directory / "adopt.yaml").write_text(json.dumps(blocks), encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["create", "update", "replace", "delete", "stock", "noop"])
+@pytest.mark.parametrize("name", ["create", "update", "replace", "delete", "stock", "noop", "adopt"])
 @pytest.mark.parametrize("output", ["text", "markdown", "json"])
 def test_golden_plans(example_dir: Path, name: str, output: str) -> None:
     scenario(example_dir, name)

@@ -18,6 +18,7 @@ from reconciler.errors import ManifestError, Problem, WxrecError
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources.account import validate as validate_account
+from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.codes import validate as validate_codes
 from reconciler.resources.references import validate_references
@@ -71,6 +72,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     problems += validate_account(document.data, document.locate)
     problems += validate_references(document.data, document.locate)
     problems += validate_codes(document.data, document.locate)
+    problems += validate_adoptions(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
     return Manifest(target, document, variables.env if variables else None)

@@ -16,8 +16,10 @@ import yaml
 from reconciler.errors import Location, ManifestError, Problem
 from reconciler.manifest.variables import MARKER, VariableError, Variables, substitute, unused
 
-SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes", "codes")
+SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes", "codes", "import", "moved")
 KEYED_SECTIONS = frozenset({"cards", "landing_pages", "qrcodes", "codes"})
+# Blocks that may sit in any file, like Terraform's: each file's list is appended to the others'.
+LIST_SECTIONS = frozenset({"import", "moved"})
 
 JsonPath = tuple[str | int, ...]
 
@@ -148,6 +150,19 @@ def _merge_section(
     problems: list[Problem],
 ) -> set[JsonPath]:
     """Merge one file's section into the document; the path prefixes whose positions now belong to it."""
+    if section in LIST_SECTIONS and isinstance(value, list) and isinstance(document.data.get(section, []), list):
+        target = document.data.setdefault(section, [])
+        offset = len(target)
+        target.extend(value)
+        document.positions.setdefault((section,), positions[(section,)])
+        document.positions.update(
+            {
+                (section, offset + path[1], *path[2:]): location
+                for path, location in positions.items()
+                if len(path) > 1 and path[0] == section and isinstance(path[1], int)
+            }
+        )
+        return set()
     if section in KEYED_SECTIONS and isinstance(value, dict):
         target = document.data.setdefault(section, {})
         if not isinstance(target, dict):

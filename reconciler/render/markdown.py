@@ -83,6 +83,8 @@ VERBS = {
     "delete": "deleted",
     "gone": "deleted outside wxrec",
     "forget": "forgotten (stays live: WeChat cannot delete it)",
+    "import": "imported (state only)",
+    "move": "renamed: state follows (nothing is re-created)",
 }
 
 

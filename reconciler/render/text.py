@@ -19,6 +19,8 @@ HEADLINES = {
     "delete": ("-", "red", "will be deleted"),
     "gone": ("!", "red", "was deleted outside wxrec"),
     "forget": ("~", "yellow", "will be forgotten by wxrec (WeChat cannot delete it; it stays live)"),
+    "import": ("=", "cyan", "will be imported (state only)"),
+    "move": ("=", "cyan", "was renamed: state follows (nothing is re-created)"),
 }
 
 
@@ -62,6 +64,9 @@ def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account match
         parts.append(f"{counts['gone']} deleted outside wxrec")
     if counts["forget"]:
         parts.append(f"{counts['forget']} to forget")
+    for action, words in (("import", "to import"), ("move", "to move")):
+        if counts.get(action):
+            parts.append(f"{counts[action]} {words}")
     return "Plan: " + ", ".join(parts) + "."
 
 

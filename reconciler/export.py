@@ -1,0 +1,396 @@
+"""`wxrec export`: a live account written out as manifests and state, so that the next plan says "No changes".
+
+Reading the account is I/O at the edge (`read_account`); turning what was read into manifest files and
+state is a pure function (`export_account`); writing them is I/O again (`write_export`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pypinyin import lazy_pinyin
+
+from reconciler.errors import WxrecError
+from reconciler.manifest import load_schema, schema_problems
+from reconciler.manifest.loader import Document
+from reconciler.resources.account import MenuLive, read_menu
+from reconciler.resources.account import validate as validate_account
+from reconciler.resources.cards import kind as cards
+from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
+from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
+from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.references import references_in
+from reconciler.state import State, StateBackend
+from reconciler.wechat.account import AccountApi
+from reconciler.wechat.cards import CardApi
+
+# Long enough to tell titles apart, short enough to type: a key is cut at a word boundary after this.
+KEY_LENGTH = 40
+# The files export writes: account.yaml, menu.yaml, and cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
+EXPORT_FILE = re.compile(r"^(account|menu|cards(-[0-9]+)?)\.yaml$")
+# Half the loader's limit per file (MAX_FILE_BYTES): ten thousand cards make about 6 MiB of YAML.
+CARDS_FILE_BYTES = 4 * 2**20
+UNREADABLE = (
+    "landing pages, QR codes and the test whitelist cannot be read back from WeChat (there is no API for it), "
+    "so they are not exported: declare them by hand. A new declaration makes a new page or code"
+)
+# The order a person reads a card in; the remaining fields follow alphabetically.
+BASE_INFO_ORDER = ("logo_url", "brand_name", "code_type", "title", "sub_title", "color", "notice", "description")
+DATE_FIELDS = frozenset({"base_info.date_info.begin_timestamp", "base_info.date_info.end_timestamp"})
+# libyaml's emitter where PyYAML was built with it: the pure-Python one takes seconds for a thousand cards.
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Hard cases (a console edit no field may fix) give up after this many rounds of dropping fields.
+FIT_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class LiveAccount:
+    """What `wxrec export` read: every card that still exists (any status), and the menu."""
+
+    palette: Palette
+    cards: list[LiveCard]
+    menu: MenuLive
+
+
+@dataclass(frozen=True)
+class ExportedCard:
+    key: str
+    card: LiveCard
+    spec: dict[str, Any]
+    dropped: tuple[str, ...]  # live fields the manifest cannot carry; wxrec leaves them alone
+
+
+@dataclass
+class Export:
+    files: dict[str, str]
+    resources: dict[str, dict[str, Any]]
+    palette: dict[str, str]
+    cards: list[ExportedCard] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+async def read_account(
+    api: CardApi, parallelism: int, progress: Callable[[int], Callable[[], None]] | None = None
+) -> LiveAccount:
+    palette = Palette(await api.colours())
+    ids = await api.list_ids()
+    on_read = progress(len(ids)) if progress else None
+    found = await cards.read_cards(api, ids, parallelism, palette, on_read)
+    menu = await read_menu(AccountApi(api.client))
+    return LiveAccount(palette, [card for card in found.values() if card is not None], menu)
+
+
+def export_account(appid: str, live: LiveAccount) -> Export:
+    """Manifest files and state records for a live account; the next plan of them is empty."""
+    keys = card_keys((card.id, str(card.fields.get("base_info.title", "")), _created(card)) for card in live.cards)
+    exported: list[ExportedCard] = []
+    notes: list[str] = []
+    for card in sorted(live.cards, key=lambda c: keys[c.id]):
+        spec, dropped, refusal = manifest_card(keys[card.id], card, live.palette)
+        if spec is None:
+            notes.append(f"{card.id} ({card.card_type}) is not exported: {refusal}; it stays unmanaged")
+        else:
+            exported.append(ExportedCard(keys[card.id], card, spec, dropped))
+    resources = {
+        f"cards.{c.key}": cards.record_document(desired_card(c.key, c.spec, live.palette), c.card.id) for c in exported
+    }
+    files = {"account.yaml": _dump({"account": {"appid": appid}}), **cards_files(exported)}
+    menu_note = _menu_note(live.menu)
+    if menu_note:
+        notes.append(menu_note)
+    elif live.menu.menu is not None:
+        files["menu.yaml"] = _dump({"menu": live.menu.menu})
+        resources["menu"] = {"applied": live.menu.menu}
+    notes.append(UNREADABLE)
+    return Export(files, resources, dict(live.palette.names), exported, notes)
+
+
+def _menu_note(menu: MenuLive) -> str | None:
+    if menu.console:
+        return "the menu was made in the MP console and menu/get cannot read it: not exported"
+    if menu.menu is None:
+        return None
+    problems = validate_account({"menu": menu.menu}, lambda path: None)
+    if any(references_in(menu.menu)):
+        return "the live menu has a value a manifest would read as a reference (${…}): not exported"
+    if problems:
+        return "the live menu breaks WeChat's documented limits (" + "; ".join(map(str, problems)) + "): not exported"
+    return None
+
+
+def _created(card: LiveCard) -> int:
+    created = card.extra.get("create_time", 0)
+    return int(created) if isinstance(created, int | str) and str(created).isdigit() else 0
+
+
+# ---------------------------------------------------------------- keys
+
+
+def slug(title: str, limit: int = KEY_LENGTH) -> str:
+    """A key from a title: pinyin for Chinese (拿铁券 → na-tie-quan), ASCII kept and lower-cased, anything
+    else a dash, cut at a word boundary."""
+    words = "-".join(lazy_pinyin(title))
+    ascii_only = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")
+    if len(text) > limit:
+        cut = text[: limit + 1]
+        text = cut.rsplit("-", 1)[0] if "-" in cut else text[:limit]
+    return text.strip("-") or "card"
+
+
+def card_keys(cards: Iterable[tuple[str, str, int]]) -> dict[str, str]:
+    """Card id → key, from (card id, title, create_time). The oldest card of a title gets the bare slug, the
+    others a suffix from a hash of their id: the same account gives the same keys in any order, and a card
+    added later never renames the ones exported before."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for card_id, title, created in cards:
+        groups.setdefault(slug(title), []).append((created, card_id))
+    taken = set(groups)
+    keys: dict[str, str] = {}
+    for base in sorted(groups):
+        (_, first), *others = sorted(groups[base])
+        keys[first] = base
+        for _, card_id in others:
+            keys[card_id] = _suffixed(base, card_id, taken)
+            taken.add(keys[card_id])
+    return keys
+
+
+def _suffixed(base: str, card_id: str, taken: set[str]) -> str:
+    digest = hashlib.sha256(card_id.encode("utf-8")).hexdigest()
+    for length in range(6, len(digest) + 1):
+        candidate = f"{base}-{digest[:length]}"
+        if candidate not in taken:
+            return candidate
+    raise AssertionError(f"no free key for {card_id}")  # 64 hex digits of SHA-256 are unique
+
+
+# ---------------------------------------------------------------- cards
+
+
+def manifest_card(key: str, card: LiveCard, palette: Palette) -> tuple[dict[str, Any] | None, tuple[str, ...], str]:
+    """The manifest spec of a live card, the live fields it leaves out, and why it cannot be exported (when
+    the spec is None). Stock is written as the budget already issued, so re-applying issues nothing."""
+    body, dropped = _known_fields(card)
+    spec: dict[str, Any] = {"card_type": card.card_type, **body}
+    spec["base_info"]["sku"] = {"total_quantity": card.total_quantity}
+    if card.fields.get("base_info.color") not in palette.names:
+        return None, (), f"colour {card.fields.get('base_info.color')!r} is not one of card/getcolors"
+    required = _required_fields(card.card_type)
+    for _ in range(FIT_ROUNDS):
+        units = {_field_unit(problem) for problem in card_problems(key, spec)}
+        if not units:
+            return _ordered_spec(spec), tuple(sorted(dropped)), ""
+        fatal = sorted(units & (required | {""}))
+        if fatal:
+            return None, (), f"{', '.join(f for f in fatal if f) or 'the card'} would not be a valid manifest value"
+        for unit in units:
+            _drop(spec, unit)
+        dropped |= units
+    return None, (), "its fields would not make a valid manifest"
+
+
+def card_problems(key: str, spec: Mapping[str, Any]) -> list[str]:
+    """Problem field paths (relative to the card; "" for the card as a whole) of one card, as `wxrec validate`
+    would report them."""
+    prefix = f"cards.{key}."
+    document = Document(data={"cards": {key: spec}})
+    found = schema_problems(document) + validate_card(key, spec, document.locate)
+    return [problem.field[len(prefix) :] if problem.field.startswith(prefix) else "" for problem in found]
+
+
+def _field_unit(path: str) -> str:
+    """What to drop for a problem at `path`: a field beside base_info, or one inside it."""
+    if not path:
+        return ""
+    parts = path.split(".")
+    return ".".join(parts[:2]) if parts[0] == "base_info" and len(parts) > 1 else parts[0]
+
+
+def _drop(spec: dict[str, Any], unit: str) -> None:
+    if unit.startswith("base_info."):
+        spec["base_info"].pop(unit.split(".", 1)[1], None)
+    else:
+        spec.pop(unit, None)
+
+
+@cache
+def _schema_fields() -> tuple[frozenset[str], frozenset[str]]:
+    """The fields a manifest card takes: beside base_info, and inside it."""
+    definitions = load_schema("manifest")["$defs"]
+    beside = frozenset(definitions["card"]["properties"]) - {"card_type", "lifecycle", "base_info"}
+    return beside, frozenset(definitions["base_info"]["properties"]) - {"sku"}
+
+
+@cache
+def _required_fields(card_type: str) -> frozenset[str]:
+    definitions = load_schema("manifest")["$defs"]
+    required = {"card_type", "base_info", "base_info.sku"}
+    required |= {f"base_info.{name}" for name in definitions["base_info"]["required"]}
+    for rule in definitions["card"]["allOf"]:
+        if rule["if"]["properties"]["card_type"].get("const") == card_type:
+            required |= set(rule["then"]["required"])
+    return frozenset(required)
+
+
+def _known_fields(card: LiveCard) -> tuple[dict[str, Any], set[str]]:
+    """The live card's fields that the manifest schema knows, nested; empty values are left out (a field
+    the manifest does not mention is not managed, so nothing is lost)."""
+    beside, inside = _schema_fields()
+    kept: dict[str, Any] = {}
+    dropped: set[str] = set()
+    for path, value in card.fields.items():
+        if value in ([], {}, ""):
+            continue
+        unit = _field_unit(path)
+        known = unit.removeprefix("base_info.") in inside if unit.startswith("base_info.") else unit in beside
+        if not known:
+            dropped.add(unit)
+            continue
+        kept[path] = _readable_time(path, value)
+    nested = unflatten(kept)
+    nested.setdefault("base_info", {})
+    if _says_nothing(nested.get("advanced_info")):
+        nested.pop("advanced_info", None)
+    return nested, dropped
+
+
+def _says_nothing(value: Any) -> bool:
+    """advanced_info's server defaults ({time_limit: [], share_friends: false, …}) are not worth managing."""
+    if isinstance(value, Mapping):
+        return all(_says_nothing(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_says_nothing(v) for v in value)
+    return value is None or value is False
+
+
+def _readable_time(path: str, value: Any) -> Any:
+    if (path in DATE_FIELDS or path in TIMESTAMP_FIELDS) and isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, CHINA_TIME).isoformat()
+    return value
+
+
+def _ordered_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    base_info = spec["base_info"]
+    first = [name for name in BASE_INFO_ORDER if name in base_info]
+    rest = sorted(name for name in base_info if name not in BASE_INFO_ORDER)
+    ordered_base = {name: _sorted_tree(base_info[name]) for name in [*first, *rest]}
+    beside = sorted(name for name in spec if name not in ("card_type", "base_info"))
+    return {"card_type": spec["card_type"], "base_info": ordered_base} | {
+        name: _sorted_tree(spec[name]) for name in beside
+    }
+
+
+def _sorted_tree(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {name: _sorted_tree(value[name]) for name in sorted(value)}
+    return value
+
+
+# ---------------------------------------------------------------- YAML
+
+
+def _dump(data: Any) -> str:
+    # width: no folding of long descriptions; allow_unicode: 拿铁, not \u62ff\u94c1.
+    text: str = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=2**16)
+    return text
+
+
+def cards_files(exported: Iterable[ExportedCard], limit: int = CARDS_FILE_BYTES) -> dict[str, str]:
+    """The cards in key order, each under a comment saying where it came from: `cards.yaml`, or, past `limit`
+    bytes, `cards-1.yaml`, `cards-2.yaml` … (the loader refuses files over 8 MiB)."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for item in sorted(exported, key=lambda c: c.key):
+        text = card_yaml(item)
+        if chunks[-1] and size + len(text.encode("utf-8")) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(text)
+        size += len(text.encode("utf-8"))
+    if len(chunks) == 1:
+        return {"cards.yaml": "cards:\n" + "".join(chunks[0]) if chunks[0] else "cards: {}\n"}
+    return {f"cards-{number}.yaml": "cards:\n" + "".join(chunk) for number, chunk in enumerate(chunks, 1)}
+
+
+def card_yaml(item: ExportedCard) -> str:
+    comment = f"  # {item.card.id} · {item.card.status}"
+    if item.dropped:
+        comment += f" · not managed (the manifest cannot carry them): {', '.join(item.dropped)}"
+    lines = [comment] + [f"  {line}" if line else line for line in _dump({item.key: item.spec}).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def existing_manifests(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def write_export(directory: Path, export: Export, backend: StateBackend, state: State) -> str | None:
+    """Write the manifest files, then state (the caller holds the lock). A crash between the two leaves
+    manifests without state, which plan refuses to duplicate (see "Lost state"), never state without manifests.
+    Returns where the previous state was kept, if there was one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(export.files.items()):
+        _write_atomically(directory / name, text)
+    for stale in existing_manifests(directory):
+        if EXPORT_FILE.match(stale.name) and stale.name not in export.files:
+            stale.unlink()  # only with --force: an old export's menu or extra cards file must not linger
+    had_state = bool(state.resources) or state.serial > 0
+    state.resources = {
+        address: record
+        for address, record in state.resources.items()
+        if not address.startswith("cards.") and address != "menu"
+    }
+    state.resources.update(export.resources)
+    state.intents = {address: intent for address, intent in state.intents.items() if not address.startswith("cards.")}
+    state.palette = export.palette
+    if had_state:
+        return backend.write_with_backup(state)
+    backend.write(state)
+    return None
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def refuse_to_clobber(directory: Path, state: State | None, force: bool) -> None:
+    """Never overwrite a user's manifests or state silently; never write beside manifests export did not write,
+    which would merge with its files (a section defined twice, a card declared twice)."""
+    found = existing_manifests(directory)
+    foreign = [p.name for p in found if not EXPORT_FILE.match(p.name)]
+    if foreign:
+        raise WxrecError(
+            f"{directory} has manifests export does not write ({', '.join(foreign)}), which would merge with the "
+            "exported ones: export into an empty directory"
+        )
+    if force:
+        return
+    if found:
+        names = ", ".join(p.name for p in found)
+        raise WxrecError(f"{directory} already has manifests ({names}); pass --force to overwrite them")
+    if state is not None and state.resources:
+        raise WxrecError(f"state already manages {len(state.resources)} address(es); pass --force to replace it")

@@ -1,0 +1,216 @@
+"""`import:` and `moved:` blocks: adopting a live card, or renaming an address, through reviewed manifests.
+
+Both change state only. Planning is pure: the blocks turn state into the view that an apply of them would
+leave, and the rest of the plan diffs the manifests against that view, so one plan shows the import or
+the rename and the real field changes after it. Once applied, a block is a no-op, as in Terraform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.errors import Location, Problem
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards.diff import desired_document, live_document
+from reconciler.resources.cards.model import DesiredCard, LiveCard
+from reconciler.resources.references import declared
+from reconciler.state import State
+
+Locate = Callable[[tuple[str | int, ...]], Location | None]
+# The live cards a plan read, by id; None when it read none (--refresh=false, `wxrec diff`).
+LiveCards = Mapping[str, LiveCard | None] | None
+
+
+@dataclass(frozen=True)
+class Import:
+    to: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str
+    to: str
+
+
+def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
+    """The (already valid) blocks of the manifests."""
+    imports = [Import(str(item["to"]), str(item["id"])) for item in data.get("import") or []]
+    moves = [Move(str(item["from"]), str(item["to"])) for item in data.get("moved") or []]
+    return imports, moves
+
+
+def adopted_record(card_id: str, card_type: str, prevent_destroy: bool) -> dict[str, Any]:
+    """State's record of a card wxrec did not create: nothing applied yet, so the next plan shows every managed
+    field that differs from the manifest, and the stock target it would set."""
+    return {"id": card_id, "card_type": card_type, "applied": {}, "stock": None, "prevent_destroy": prevent_destroy}
+
+
+def ownership_refusal(to: str, card_id: str, resources: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused."""
+    owner = next((address for address, record in resources.items() if record.get("id") == card_id), None)
+    if owner is not None and owner != to:
+        return f"{card_id} is already managed as {owner}"
+    if to in resources and resources[to].get("id") != card_id:
+        return f"{to} already manages {resources[to].get('id')}; `wxrec state rm MANIFEST {to}` first to adopt another"
+    return None
+
+
+def import_refusal(
+    to: str, card_id: str, declared_type: str, live: LiveCard | None, resources: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """Why `card_id` cannot be adopted as `to` (the command and the block check alike), or None."""
+    refusal = ownership_refusal(to, card_id, resources)
+    if refusal:
+        return refusal
+    if live is None:
+        return f"{card_id} does not exist in this account (or was deleted)"
+    if live.card_type != declared_type:
+        return f"{card_id} is a {live.card_type} card; {to} declares {declared_type}"
+    return None
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    """What the schema cannot say: addresses declared (or gone), and no two blocks about one address."""
+    if not _lists(data):
+        return []
+    addresses = declared(data)
+    problems: list[Problem] = []
+
+    def problem(path: tuple[str | int, ...], message: str) -> None:
+        problems.append(Problem(locate(path), ".".join(map(str, path)), message))
+
+    targets: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for index, item in enumerate(data.get("import") or []):
+        here = f"import[{index}]"
+        if item["to"] not in addresses:
+            problem(("import", index, "to"), f"{item['to']} is not declared in the manifests")
+        if item["to"] in targets:
+            problem(("import", index, "to"), f"{item['to']} is also the target of {targets[item['to']]}")
+        if item["id"] in ids:
+            problem(("import", index, "id"), f"{item['id']} is also imported by {ids[item['id']]}")
+        targets.setdefault(item["to"], here)
+        ids.setdefault(item["id"], here)
+    sources: dict[str, str] = {}
+    for index, item in enumerate(data.get("moved") or []):
+        here = f"moved[{index}]"
+        source, to = item["from"], item["to"]
+        if source.split(".")[0] != to.split(".")[0]:
+            problem(("moved", index, "to"), f"a {source.split('.')[0]} address cannot become a {to.split('.')[0]} one")
+        if source == to:
+            problem(("moved", index, "to"), "is the same address as from")
+        if source in addresses:
+            problem(
+                ("moved", index, "from"), f"{source} is still declared: a renamed address is gone from the manifests"
+            )
+        if to not in addresses:
+            problem(("moved", index, "to"), f"{to} is not declared in the manifests")
+        if to in targets:
+            problem(("moved", index, "to"), f"{to} is also the target of {targets[to]}")
+        if source in sources:
+            problem(("moved", index, "from"), f"{source} is also moved by {sources[source]}")
+        targets.setdefault(to, here)
+        sources.setdefault(source, here)
+    for index, item in enumerate(data.get("moved") or []):
+        if item["to"] in sources:
+            problem(
+                ("moved", index, "to"),
+                f"{item['to']} is moved on by {sources[item['to']]}: chains are not followed, move "
+                f"{item['from']} to the final address directly",
+            )
+    return problems
+
+
+def _lists(data: Mapping[str, Any]) -> bool:
+    """Both blocks are lists of objects with their fields as strings (the schema reports anything else)."""
+    for name, fields in (("import", {"to", "id"}), ("moved", {"from", "to"})):
+        section = data.get(name) or []
+        if not isinstance(section, list):
+            return False
+        for item in section:
+            if not isinstance(item, Mapping) or not all(isinstance(item.get(f), str) for f in fields):
+                return False
+    return True
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass
+class Adoption:
+    """State as the blocks would leave it, the changes that get it there, and why some cannot apply."""
+
+    view: State | None
+    changes: list[ResourceChange] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+
+
+def plan_adoptions(
+    imports: list[Import], moves: list[Move], state: State | None, live: LiveCards, desired: Mapping[str, DesiredCard]
+) -> Adoption:
+    if not imports and not moves:
+        return Adoption(state)
+    base = state or State(appid="", endpoint="")
+    view = replace(base, resources=dict(base.resources))
+    adoption = Adoption(view)
+    for move in moves:
+        _plan_move(move, view, adoption)
+    for block in imports:
+        _plan_import(block, view, live, desired[block.to], adoption)
+    return adoption
+
+
+def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
+    present = (move.source in view.resources, move.to in view.resources)
+    if present == (True, True):
+        adoption.refusals.append(
+            f"moved: both {move.source} and {move.to} are in state; `wxrec state rm MANIFEST` the one to let go"
+        )
+    elif present == (True, False):
+        record = view.resources.pop(move.source)
+        view.resources[move.to] = record
+        change = ResourceChange(move.to, Action.MOVE, id=record.get("id"), before={"address": move.source})
+        change.reasons = [f"a moved block renames {move.source} to {move.to}"]
+        adoption.changes.append(change)
+    # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
+
+
+def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption) -> None:
+    record = view.resources.get(block.to)
+    if record is not None and record.get("id") == block.id:
+        return  # imported before: the block is a no-op
+    live_card = None if live is None else live.get(block.id)
+    if live is None:
+        refusal = ownership_refusal(block.to, block.id, view.resources)
+    else:
+        refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources)
+    if refusal:
+        adoption.refusals.append(f"import {block.to}: {refusal}")
+        return
+    view.resources[block.to] = adopted_record(block.id, card.card_type, card.prevent_destroy)
+    change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))
+    change.before = live_document(live_card) if live_card is not None else None
+    change.reasons = ["an import block adopts this live card: state records it, WeChat is not changed"]
+    if live is None:
+        change.notes = ["the live account was not read: apply checks that the card exists and has this type"]
+    adoption.changes.append(change)
+
+
+def apply_adoption(change: ResourceChange, state: State) -> str:
+    """Carry out an import or a move: state only."""
+    if change.action == Action.MOVE:
+        source = str((change.before or {})["address"])
+        state.resources[change.address] = state.resources.pop(source)
+        return f"moved from {source} in state"
+    after = change.after or {}
+    assert change.id is not None
+    state.resources[change.address] = adopted_record(
+        change.id, str(after["card_type"]), bool(after.get("prevent_destroy"))
+    )
+    return f"imported {change.id} into state"
