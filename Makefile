@@ -21,6 +21,7 @@ demo: $(VENV)/bin/python
 # Install wxrec with its test extras and run the whole test suite.
 test: $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet ".[test]"
+	scripts/ensure-chromium
 	@# pytest exits 5 when it collects no tests: say so plainly rather than fail as if a test had.
 	$(VENV)/bin/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status

@@ -41,6 +41,8 @@ from reconciler.manifest import Manifest, load_manifest, load_schema, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.plan import Plan
 from reconciler.render.drift import render_drift_markdown, render_drift_text
+from reconciler.render.html import render_html
+from reconciler.render.logos import fetch_logos, logo_urls
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
 from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir
@@ -124,10 +126,11 @@ def run_options(command: F) -> F:
         click.option(
             "--format",
             "output",
-            type=click.Choice(["text", "markdown", "json"]),
+            type=click.Choice(["text", "markdown", "json", "html"]),
             default="text",
             show_default=True,
-            help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json).",
+            help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json), "
+            "html (plan only: a self-contained visual report).",
         ),
         click.option(
             "--refresh",
@@ -276,6 +279,14 @@ def validate(manifest: Path) -> None:
     click.echo(f"Valid: {len(loaded.cards)} card(s) in {files} file(s).")
 
 
+embed_logos_option = click.option(
+    "--embed-logos",
+    is_flag=True,
+    help="--format html: fetch the cards' logos now and inline them (a logo that fails is drawn as the brand's "
+    "initial). Without it the report draws every logo as the initial and nothing is fetched.",
+)
+
+
 @cli.command()
 @run_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
@@ -286,11 +297,12 @@ def validate(manifest: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
-def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
+@embed_logos_option
+def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
     result = asyncio.run(_plan(settings))
-    _emit_plan(result, settings.output)
+    _emit_plan(result, settings.output, embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
@@ -310,6 +322,7 @@ def drift(**kwargs: Any) -> None:
     Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
     reported as stock to refill, never as drift."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), **kwargs)
+    _refuse_html(settings.output, "drift")
     result = asyncio.run(_plan(settings))
     report = drift_report(result, settings.backend().load())
     if settings.output == "json":
@@ -324,9 +337,12 @@ def drift(**kwargs: Any) -> None:
 @cli.command()
 @click.argument("base")
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "output", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
-def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> None:
+@embed_logos_option
+def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool, embed_logos: bool) -> None:
     """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
 
     For pull requests from forks, which get no secrets in CI: a reviewer still sees that a one-line edit
@@ -336,7 +352,7 @@ def diff(base: str, manifest: Path, output: str, detailed_exitcode: bool) -> Non
     stored = _state_backend(manifest, None).load()
     palette = stored.palette if stored else {}
     result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
-    _emit_plan(result, output, title="wxrec diff")
+    _emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("apply would refuse these changes (see above)")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
@@ -389,6 +405,7 @@ def apply(
 ) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state."""
     settings = RunSettings(manifest_path=kwargs.pop("manifest"), wait_for_review=_seconds(wait_for_review), **kwargs)
+    _refuse_html(settings.output, "apply")
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
     saved = _read_saved_plan(saved_plan) if saved_plan else None
@@ -626,9 +643,13 @@ async def _check_saved(
     return saved
 
 
-def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> None:
+def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", embed_logos: bool = False) -> None:
     if output == "json":
         click.echo(_plan_json(plan_result))
+    elif output == "html":
+        document = plan_result.to_dict()
+        logos = asyncio.run(fetch_logos(logo_urls(document))) if embed_logos else {}
+        click.echo(render_html(document, palette=plan_result.palette, logos=logos, title=title), nl=False)
     elif output == "markdown":
         click.echo(render_markdown(plan_result.to_dict(), title=title), nl=False)
     elif _terminal().quiet:
@@ -637,6 +658,12 @@ def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> 
         click.echo(summary_line(plan_result.to_dict()))
     else:
         click.echo(render_plan(plan_result.to_dict(), color=_colour(), title=title), nl=False)
+
+
+def _refuse_html(output: str, command: str) -> None:
+    """The HTML report is for reviewing a plan before it runs: `plan` and `diff` make it."""
+    if output == "html":
+        raise WxrecError(f"--format html is for plan and diff, not {command}: use text, markdown or json")
 
 
 def _colour() -> bool:
