@@ -16,6 +16,7 @@ import segno
 from markupsafe import Markup
 
 from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
+from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import format_value, spec_lines, summary_line
 
 DESTRUCTIVE = ("replace", "delete", "retire")
@@ -31,6 +32,11 @@ BADGES = {
     "forget": ("forgotten: stays live", "update"),
 }
 REVIEW_BADGE = ("goes back to review", "review")
+CONSEQUENCES = {
+    "replace": "replaced: a new card is created, the old one deleted after review; users keep the copies they hold",
+    "delete": "deleted; users keep the copies they hold",
+    "retire": "deleted (old card of an earlier replace)",
+}
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("reconciler.render", "templates"),
@@ -113,7 +119,7 @@ def render_html(
         heading=f"{title} for account {plan['appid']} {where}",
         title=title,
         panels=panels,
-        destructive=[c for c in plan["changes"] if c["action"] in DESTRUCTIVE],
+        destructive=[(c["address"], CONSEQUENCES[c["action"]]) for c in plan["changes"] if c["action"] in DESTRUCTIVE],
         review=sum(1 for c in plan["changes"] if c["review"]),
         summary=summary_line(plan),
     )
@@ -149,9 +155,8 @@ def _rows(change: dict[str, Any]) -> list[Row]:
     rows = []
     for attribute in change["changes"]:
         path = attribute["path"]
-        tag = "forces replacement" if attribute["forces_replace"] else "re-review" if attribute["review"] else ""
-        tag = "reset: no longer in the manifest" if attribute["reset"] else tag
-        rows.append(Row(path, format_value(path, attribute["old"]), format_value(path, attribute["new"]), tag))
+        old, new = format_value(path, attribute["old"]), format_value(path, attribute["new"])
+        rows.append(Row(path, old, new, attribute_tag(attribute)))
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
