@@ -22,6 +22,7 @@ demo: $(VENV)/bin/python
 # the PostgreSQL the state backend's tests use (and leaves it running for the next run).
 test: $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet ".[test]"
+	scripts/ensure-chromium
 	@# pytest exits 5 when it collects no tests: say so plainly rather than fail as if a test had.
 	url="$$(scripts/ensure-postgres)" || exit 1; \
 	WXREC_TEST_POSTGRES_URL="$$url" $(VENV)/bin/python -m pytest; status=$$?; \

@@ -46,6 +46,8 @@ from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
+from reconciler.render.html import render_html
+from reconciler.render.logos import fetch_logos, logo_urls
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
 from reconciler.resources.adoption import adopted_record, import_refusal
@@ -175,10 +177,11 @@ def run_options(command: F) -> F:
         click.option(
             "--format",
             "output",
-            type=click.Choice(["text", "markdown", "json"]),
+            type=click.Choice(["text", "markdown", "json", "html"]),
             default="text",
             show_default=True,
-            help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json).",
+            help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json), "
+            "html (plan only: a self-contained visual report).",
         ),
         click.option(
             "--refresh",
@@ -335,6 +338,14 @@ def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
 
 
+embed_logos_option = click.option(
+    "--embed-logos",
+    is_flag=True,
+    help="--format html: fetch the cards' logos now and inline them (a logo that fails is drawn as the brand's "
+    "initial). Without it the report draws every logo as the initial and nothing is fetched.",
+)
+
+
 @cli.command()
 @run_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
@@ -345,17 +356,20 @@ def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
-def plan(detailed_exitcode: bool, out: Path | None, **kwargs: Any) -> None:
+@embed_logos_option
+def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
     accounts = _accounts(kwargs.pop("manifests"), kwargs)
     if len(accounts) > 1:
         if out is not None:
             raise WxrecError("-out saves the plan of one account: with several manifest directories, plan each alone")
+        if kwargs["output"] == "html":
+            raise WxrecError("--format html draws the plan of one account: with several directories, plan each alone")
         _plan_several(accounts, detailed_exitcode)
         return
     settings = accounts[0]
     result = asyncio.run(_plan(settings))
-    _emit_plan(result, settings.output)
+    _emit_plan(result, settings.output, embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
@@ -374,6 +388,7 @@ def drift(**kwargs: Any) -> None:
 
     Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
     reported as stock to refill, never as drift."""
+    _refuse_html(kwargs["output"], "drift")
     accounts = _accounts(kwargs.pop("manifests"), kwargs)
     if len(accounts) > 1:
         _drift_several(accounts)
@@ -400,11 +415,20 @@ def _drift_text(report: dict[str, Any], output: str) -> str:
 @cli.command()
 @click.argument("base")
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "output", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
 @env_options
+@embed_logos_option
 def diff(
-    base: str, manifest: Path, output: str, detailed_exitcode: bool, env: str | None, var: tuple[str, ...]
+    base: str,
+    manifest: Path,
+    output: str,
+    detailed_exitcode: bool,
+    env: str | None,
+    var: tuple[str, ...],
+    embed_logos: bool,
 ) -> None:
     """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
 
@@ -415,7 +439,7 @@ def diff(
     stored = _state_backend(manifest, None, env).load()
     palette = stored.palette if stored else {}
     result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
-    _emit_plan(result, output, title="wxrec diff")
+    _emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("apply would refuse these changes (see above)")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
@@ -468,6 +492,7 @@ def apply(
 ) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
     each, applied one after another, each under its own lock."""
+    _refuse_html(kwargs["output"], "apply")
     accounts = _accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": _seconds(wait_for_review)})
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
@@ -851,19 +876,29 @@ async def _check_saved(
     return saved
 
 
-def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan") -> None:
-    click.echo(_plan_text(plan_result, output, title), nl=False)
+def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", embed_logos: bool = False) -> None:
+    click.echo(_plan_text(plan_result, output, title, embed_logos), nl=False)
 
 
-def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan") -> str:
+def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan", embed_logos: bool = False) -> str:
     if output == "json":
         return _plan_json(plan_result) + "\n"
+    if output == "html":
+        document = plan_result.to_dict()
+        logos = asyncio.run(fetch_logos(logo_urls(document))) if embed_logos else {}
+        return render_html(document, palette=plan_result.palette, logos=logos, title=title)
     if output == "markdown":
         return render_markdown(plan_result.to_dict(), title=title)
     if _terminal().quiet:
         refused = "".join(f"Refused: {refusal}\n" for refusal in plan_result.refusals)
         return refused + summary_line(plan_result.to_dict()) + "\n"
     return render_plan(plan_result.to_dict(), color=_colour(), title=title)
+
+
+def _refuse_html(output: str, command: str) -> None:
+    """The HTML report is for reviewing a plan before it runs: `plan` and `diff` make it."""
+    if output == "html":
+        raise WxrecError(f"--format html is for plan and diff, not {command}: use text, markdown or json")
 
 
 def _colour() -> bool:

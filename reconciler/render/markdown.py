@@ -133,15 +133,20 @@ def _rows(change: dict[str, Any]) -> list[str]:
         return [*rows, f"| stock | | {stock['target']} ({stock['mode']}) | |"]
     rows = []
     for attribute in change["changes"]:
-        path = attribute["path"]
-        tag = "forces replacement" if attribute["forces_replace"] else "re-review" if attribute["review"] else ""
-        tag = "reset: no longer in the manifest" if attribute["reset"] else tag
+        path, tag = attribute["path"], attribute_tag(attribute)
         rows.append(f"| `{path}` | {_cell(path, attribute['old'])} | {_cell(path, attribute['new'])} | {tag} |")
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
         rows.append(f"| stock ({stock['mode']}) | {before} claimable | {after} claimable | {stock['delta']:+d} |")
     return rows
+
+
+def attribute_tag(attribute: dict[str, Any]) -> str:
+    """What an attribute change entails, in a word or three (also the HTML report's)."""
+    if attribute["reset"]:
+        return "reset: no longer in the manifest"
+    return "forces replacement" if attribute["forces_replace"] else "re-review" if attribute["review"] else ""
 
 
 def _cell(path: str, value: Any) -> str:

@@ -1,0 +1,290 @@
+"""The plan as one self-contained HTML page for the people who approve a change: each card drawn as WeChat
+shows it, before and after; the menu as the phone's bottom bar; landing pages as their shelf of cards; QR
+codes as inline SVG; the whitelist with additions and removals marked.
+
+Rendered from the plan document alone (plus the colour palette and any logos fetched beforehand), with no
+script and nothing to fetch: a Content-Security-Policy forbids every load but inline styles and data: images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jinja2
+import segno
+from markupsafe import Markup
+
+from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
+from reconciler.render.markdown import attribute_tag
+from reconciler.render.text import format_value, spec_lines, summary_line
+
+DESTRUCTIVE = ("replace", "delete", "retire")
+NEW_BADGES = {"cards": "new card", "landing_pages": "new page", "qrcodes": "new QR code"}
+BADGES = {
+    "create": ("new", "new"),
+    "update": ("updated in place", "update"),
+    "stock": ("stock change", "update"),
+    "replace": ("replaced: users keep old copies", "destroy"),
+    "delete": ("deleted", "destroy"),
+    "retire": ("deleted", "destroy"),
+    "gone": ("deleted outside wxrec", "destroy"),
+    "forget": ("forgotten: stays live", "update"),
+}
+REVIEW_BADGE = ("goes back to review", "review")
+CONSEQUENCES = {
+    "replace": "replaced: a new card is created, the old one deleted after review; users keep the copies they hold",
+    "delete": "deleted; users keep the copies they hold",
+    "retire": "deleted (old card of an earlier replace)",
+}
+
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("reconciler.render", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    old: str
+    new: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class MenuButton:
+    name: str
+    detail: str
+    changed: bool
+    sub: list[MenuButton] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Thumb:
+    label: str
+    background: str
+    foreground: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Shelf:
+    title: str
+    banner: str
+    scene: str
+    thumbs: list[Thumb]
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Listed:
+    kind: str
+    value: str
+    status: str  # added, removed or kept
+
+
+@dataclass
+class Panel:
+    """One change of the plan, drawn by the template according to `kind`."""
+
+    change: dict[str, Any]
+    kind: str
+    badges: list[tuple[str, str]]
+    rows: list[Row] = field(default_factory=list)
+    before: Any = None
+    after: Any = None
+    listed: list[Listed] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+def render_html(
+    plan: dict[str, Any],
+    *,
+    palette: dict[str, str],
+    logos: dict[str, str] | None = None,
+    title: str = "wxrec plan",
+) -> str:
+    """The report for `plan` (a plan document); `logos` maps a logo url to the data: URI to draw for it."""
+    cards = _card_index(plan["changes"], palette)
+    panels = [_panel(change, palette, logos or {}, cards) for change in plan["changes"]]
+    panels.sort(key=lambda panel: panel.change["action"] not in DESTRUCTIVE)
+    where = f"from {plan['endpoint']} to the working tree" if title == "wxrec diff" else f"at {plan['endpoint']}"
+    return _environment.get_template("plan.html.j2").render(
+        plan=plan,
+        heading=f"{title} for account {plan['appid']} {where}",
+        title=title,
+        panels=panels,
+        destructive=[(c["address"], CONSEQUENCES[c["action"]]) for c in plan["changes"] if c["action"] in DESTRUCTIVE],
+        review=sum(1 for c in plan["changes"] if c["review"]),
+        summary=summary_line(plan),
+    )
+
+
+def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str], cards: dict[str, Thumb]) -> Panel:
+    kind = change["address"].split(".", 1)[0]
+    badge = (NEW_BADGES.get(kind, "new"), "new") if change["action"] == "create" else BADGES[change["action"]]
+    panel = Panel(change=change, kind="other", badges=[badge] + ([REVIEW_BADGE] if change["review"] else []))
+    panel.rows = _rows(change)
+    before, after = change["before"] or {}, change["after"] or {}
+    if kind == "cards" and ("fields" in before or "fields" in after):
+        panel.kind = "card"
+        panel.before, panel.after = _card_faces(change, palette, logos)
+    elif kind == "menu":
+        panel.kind = "menu"
+        panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"))
+        panel.lines = change["details"]
+    elif kind == "landing_pages":
+        panel.kind = "shelf"
+        panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
+    elif kind == "qrcodes":
+        panel.kind = "qr"
+        panel.before = _qr_svg(before.get("url"))
+        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {})
+    elif kind == "whitelist":
+        panel.kind = "whitelist"
+        panel.listed = _listed(before.get("whitelist"), after.get("whitelist"), change["action"])
+    return panel
+
+
+def _rows(change: dict[str, Any]) -> list[Row]:
+    rows = []
+    for attribute in change["changes"]:
+        path = attribute["path"]
+        old, new = format_value(path, attribute["old"]), format_value(path, attribute["new"])
+        rows.append(Row(path, old, new, attribute_tag(attribute)))
+    stock = change["stock"]
+    if stock:
+        before, after = stock["quantity"], stock["quantity"] + stock["delta"]
+        rows.append(
+            Row(f"stock ({stock['mode']})", f"{before} claimable", f"{after} claimable", f"{stock['delta']:+d}")
+        )
+    return rows
+
+
+def _card_faces(
+    change: dict[str, Any], palette: dict[str, str], logos: dict[str, str]
+) -> tuple[Face | None, Face | None]:
+    """The card before and after, each part that changed marked on both: what the plan says changed, and
+    whatever is drawn differently (a replaced card's stock, say)."""
+    old, new = _faces(change, palette, logos)
+    if old is None or new is None:
+        return old, new
+    changed = changed_parts({attribute["path"] for attribute in change["changes"]}) | differing_parts(old, new)
+    return replace(old, changed=changed), replace(new, changed=changed)
+
+
+def _faces(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str]) -> tuple[Face | None, Face | None]:
+    before, after = change["before"], change["after"]
+    old = face(before["card_type"], before["fields"], _live_stock(before["stock"]), palette, logos) if before else None
+    if not after or "fields" not in after:
+        return old, None
+    if change["action"] in ("update", "stock") and before:
+        # An update leaves what the manifest does not manage as it is live.
+        fields = {**before["fields"], **after["fields"]}
+        for attribute in change["changes"]:
+            fields[attribute["path"]] = attribute["new"]
+        stock, live = change["stock"], before["stock"]
+        moved = {key: live[key] + stock["delta"] for key in ("quantity", "total_quantity")} if stock else live
+        return old, face(after["card_type"], fields, _live_stock(moved), palette, logos)
+    return old, face(after["card_type"], after["fields"], _target_stock(after["stock"]), palette, logos)
+
+
+def _live_stock(stock: dict[str, Any] | None) -> str:
+    if not stock:
+        return "Stock unknown"
+    return f"Stock {stock['quantity']} claimable · {stock['total_quantity']} issued"
+
+
+def _target_stock(stock: dict[str, Any]) -> str:
+    if stock["mode"] == "budget":
+        return f"Stock {stock['target']} in all (budget)"
+    return f"Stock {stock['target']} claimable (refill)"
+
+
+def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[str, Thumb]:
+    """What the plan knows of each card (title and colour, after the change), for landing page shelves."""
+    index = {}
+    for change in changes:
+        address = change["address"]
+        known = (change["after"] or {}).get("fields") or (change["before"] or {}).get("fields")
+        if address.startswith("cards.") and known:
+            background = colour_hex(known.get("base_info.color"), palette)
+            label = str(known.get("base_info.title") or address)
+            index[address.removeprefix("cards.")] = Thumb(label, background, text_colour_on(background), False)
+    return index
+
+
+def _menu_bars(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> tuple[list[MenuButton] | None, list[MenuButton] | None]:
+    old, new = (menu.get("button", []) if menu else None for menu in (before, after))
+    return (
+        None if old is None else _buttons(old, new or []),
+        None if new is None else _buttons(new, old or []),
+    )
+
+
+def _buttons(buttons: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[MenuButton]:
+    drawn = []
+    for index, button in enumerate(buttons):
+        counterpart = other[index] if index < len(other) else {}
+        own = {k: v for k, v in button.items() if k != "sub_button"}
+        theirs = {k: v for k, v in counterpart.items() if k != "sub_button"}
+        sub = _buttons(button.get("sub_button", []), counterpart.get("sub_button", []))
+        detail = "sub-menu" if "sub_button" in button else _action(button)
+        drawn.append(MenuButton(str(button.get("name", "")), detail, own != theirs, sub))
+    return drawn
+
+
+def _action(button: dict[str, Any]) -> str:
+    target = button.get("url") or button.get("pagepath") or button.get("key") or button.get("media_id") or ""
+    return f"{button.get('type', '')}: {target}"
+
+
+def _shelves(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, cards: dict[str, Thumb]
+) -> tuple[Shelf | None, Shelf | None]:
+    return (
+        None if before is None else _shelf(before, after or {}, cards),
+        None if after is None else _shelf(after, before or {}, cards),
+    )
+
+
+def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb]) -> Shelf:
+    items, theirs = spec.get("card_list", []), other.get("card_list", [])
+    thumbs = []
+    for index, item in enumerate(items):
+        known = cards.get(str(item.get("card")))
+        label = known.label if known else str(item.get("card") or item.get("card_id") or "?")
+        background = known.background if known else "#e8e8e8"
+        moved = index >= len(theirs) or theirs[index] != item
+        thumbs.append(Thumb(label, background, text_colour_on(background), moved))
+    page_fields = ("page_title", "banner", "scene", "can_share")
+    changed = any(spec.get(name) != other.get(name) for name in page_fields)
+    return Shelf(
+        str(spec.get("page_title", "")), str(spec.get("banner", "")), str(spec.get("scene", "")), thumbs, changed
+    )
+
+
+def _qr_svg(url: Any) -> Markup | None:
+    """The QR code of a url WeChat gave, drawn inline; None for a stand-in (`wxrec diff`) or a code to come."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    svg = segno.make_qr(url, error="m").svg_inline(scale=3, border=4, dark="#000", light="#fff")
+    return Markup(svg)
+
+
+def _listed(before: dict[str, Any] | None, after: dict[str, Any] | None, action: str) -> list[Listed]:
+    entries = []
+    for kind in ("openid", "username"):
+        old = set((before or {}).get(kind, []))
+        new = set((after or {}).get(kind, [])) if after is not None or action == "delete" else old
+        for value in sorted(old | new):
+            status = "kept" if value in old and value in new else "added" if value in new else "removed"
+            entries.append(Listed(kind, value, status))
+    return entries

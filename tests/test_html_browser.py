@@ -1,0 +1,164 @@
+"""The HTML report in a real browser (headless chromium): the example's plan after a campaign's edits,
+opened with the network blocked, screenshotted, and checked from the page and the pixels."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page
+
+from reconciler.render.card_face import contrast_ratio
+from tests.browser import open_browser, screenshot
+from tests.report_scenario import NEW_TITLES, report_of_edited_example
+
+A4_PRINTABLE_HEIGHT_PX = (297 - 2 * 12) / 25.4 * 96  # the report's @page margin is 12 mm
+A4_PRINTABLE_WIDTH_PX = (210 - 2 * 12) / 25.4 * 96
+DRAWN_CARD_ACTIONS = ("create", "update", "stock", "replace")
+
+
+@dataclass
+class Opened:
+    page: Page
+    pixels: Image.Image
+    console_errors: list[str]
+    fetched: list[str]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Launched after the report is made: playwright's sync API keeps an event loop running while it is open."""
+    with open_browser() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scratch = tmp_path_factory.mktemp("report")
+    path = scratch / "report.html"
+    path.write_text(report_of_edited_example(scratch / "shop"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def opened(report: Path, browser: Browser) -> Iterator[Opened]:
+    page = browser.new_page(viewport={"width": 900, "height": 900}, device_scale_factor=1)
+    console_errors: list[str] = []
+    fetched: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+
+    def block(route, request) -> None:  # type: ignore[no-untyped-def]
+        if request.url == report.as_uri():
+            route.continue_()
+        else:
+            fetched.append(request.url)
+            route.abort()
+
+    page.route("**/*", block)
+    page.goto(report.as_uri())
+    png = screenshot(page, report.with_suffix(".png"))
+    yield Opened(page, Image.open(io.BytesIO(png)).convert("RGB"), console_errors, fetched)
+    page.close()
+
+
+def test_the_page_loads_nothing_and_logs_no_error(opened: Opened) -> None:
+    assert opened.fetched == []
+    assert opened.console_errors == []
+
+
+def test_one_card_face_per_changed_card_in_its_colour(opened: Opened) -> None:
+    page = opened.page
+    sections = page.locator("section[data-address^='cards.']")
+    drawn = [
+        sections.nth(i)
+        for i in range(sections.count())
+        if sections.nth(i).get_attribute("data-action") in DRAWN_CARD_ACTIONS
+    ]
+    assert {s.get_attribute("data-address") for s in drawn} == {
+        "cards.latte-voucher",
+        "cards.weekday-discount",
+        "cards.autumn-gift",
+    }
+    for section in drawn:
+        after = section.locator(".face[data-side=after]")
+        assert after.count() == 1, section.get_attribute("data-address")
+    faces = page.locator(".face")
+    assert faces.count() == 6  # before and after of the update and of the replace, the new card, the deleted one
+    for i in range(faces.count()):
+        face = faces.nth(i)
+        expected = face.get_attribute("data-colour")
+        assert expected is not None
+        box = face.bounding_box()
+        assert box is not None
+        crop = opened.pixels.crop(
+            (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
+        )
+        _, dominant = max(crop.getcolors(crop.width * crop.height) or [])
+        wanted = tuple(int(expected[k : k + 2], 16) for k in (1, 3, 5))
+        assert max(abs(a - b) for a, b in zip(dominant, wanted, strict=True)) <= 2, (expected, dominant)
+
+
+def test_the_new_titles_are_on_the_new_faces(opened: Opened) -> None:
+    for address, title in NEW_TITLES.items():
+        after = opened.page.locator(f"section[data-address='{address}'] .face[data-side=after] .title")
+        assert after.inner_text() == title
+
+
+def test_the_changed_colour_is_drawn_before_and_after(opened: Opened) -> None:
+    section = opened.page.locator("section[data-address='cards.latte-voucher']")
+    colours = [section.locator(f".face[data-side={side}]").get_attribute("data-colour") for side in ("before", "after")]
+    assert colours == ["#63b359", "#dd6549"]  # Color010 → Color090, from the emulator's getcolors
+    assert section.locator(".badge", has_text="goes back to review").count() == 1
+
+
+def test_text_on_every_card_meets_wcag_aa(opened: Opened) -> None:
+    faces = opened.page.locator(".face")
+    for i in range(faces.count()):
+        face = faces.nth(i)
+        rgb = face.evaluate("node => getComputedStyle(node).color")
+        red, green, blue = (int(part) for part in rgb.removeprefix("rgb(").removesuffix(")").split(","))
+        assert contrast_ratio(f"#{red:02x}{green:02x}{blue:02x}", face.get_attribute("data-colour") or "") >= 4.5
+
+
+OVERFLOWING = """() => [...document.querySelectorAll('.face, .face *, .phone *, .shelf, .shelf *, td, pre, h1, h2')]
+    .filter(node => node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).display !== 'inline')
+    .map(node => node.className + ': ' + node.textContent.slice(0, 40))"""
+OUTSIDE_THEIR_FACE = """() => [...document.querySelectorAll('.face')].flatMap(face => {
+    const box = face.getBoundingClientRect();
+    return [...face.querySelectorAll('*')].filter(node => {
+        const inner = node.getBoundingClientRect();
+        return inner.left < box.left - 1 || inner.right > box.right + 1 || inner.bottom > box.bottom + 1;
+    }).map(node => node.className + ': ' + node.textContent.slice(0, 40));
+})"""
+
+
+def test_nothing_overflows_its_box(opened: Opened) -> None:
+    assert opened.page.evaluate(OVERFLOWING) == []
+    assert opened.page.evaluate(OUTSIDE_THEIR_FACE) == []
+    assert opened.page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_it_prints_on_a4_without_cutting_a_card(opened: Opened) -> None:
+    page = opened.page
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": int(A4_PRINTABLE_WIDTH_PX), "height": int(A4_PRINTABLE_HEIGHT_PX)})
+    try:
+        assert page.evaluate(OVERFLOWING) == []
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        pairs = page.locator(".pair")
+        for i in range(pairs.count()):
+            pair = pairs.nth(i)
+            assert pair.evaluate("node => getComputedStyle(node).breakInside") == "avoid"
+            box = pair.bounding_box()
+            assert box is not None and box["height"] < A4_PRINTABLE_HEIGHT_PX  # so avoiding a break is possible
+        assert page.locator(".face").first.evaluate("node => getComputedStyle(node).breakInside") == "avoid"
+        pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        assert pdf.startswith(b"%PDF")
+    finally:
+        page.emulate_media(media="screen")
+        page.set_viewport_size({"width": 900, "height": 900})
