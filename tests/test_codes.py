@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.resources.cards.model import LiveCard
-from reconciler.resources.codes import BATCH, CodeFile, CodesLive, plan_codes
+from reconciler.resources.codes import BATCH, CodeCounts, CodeFile, CodesLive, count_codes, plan_codes
 from reconciler.state import FileBackend, code_hash
 from tests.support import Harness, harness_for, wxrec
 
@@ -75,25 +76,25 @@ def live(card_id: str | None = "p1", deposited: int = 0, total: int = 0, status:
     return CodesLive(card_id, deposited, card)
 
 
-@given(st.sets(CODE_PATTERN, max_size=300), st.sets(CODE_PATTERN, max_size=300), st.randoms())
+@given(st.sets(CODE_PATTERN, min_size=1, max_size=300), st.sets(CODE_PATTERN, max_size=300), st.randoms())
 def test_pending_is_what_the_ledger_lacks_whatever_the_order(
     wanted: set[str], held: set[str], rng: random.Random
 ) -> None:
-    wanted_hashes = {code_hash(c) for c in rng.sample(sorted(wanted), len(wanted))}
-    ledger = {code_hash(c) for c in held}
-    record = {"card_id": "p1"}
-    change = plan_codes("k", {"card": "c", "file": "f"}, "f", wanted_hashes, ledger, record, live(), 10**6)
-    pending = len(wanted - held)
+    with tempfile.TemporaryDirectory() as scratch:
+        source = CodeFile(Path(scratch) / "codes.txt")
+        source.path.write_text("\n".join(rng.sample(sorted(wanted), len(wanted))), encoding="utf-8")
+        counts = count_codes(source, {code_hash(c) for c in held})
+    assert counts == CodeCounts(len(wanted), len(wanted - held), len(held - wanted))
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, {"card_id": "p1"}, live(), 10**6)
     if change is None:
-        assert pending == 0
+        assert not wanted - held
         return
-    assert change.after is not None and change.after["pending"] == pending
-    assert change.stock is not None and change.stock.delta == pending, "stock follows what will be deposited"
+    assert change.after is not None and change.after["pending"] == len(wanted - held)
+    assert change.stock is not None and change.stock.delta == len(wanted - held), "stock follows the deposit"
 
 
 def test_stock_stays_at_the_deposited_count_when_codes_run_short() -> None:
-    hashes = {code_hash(c) for c in codes(30)}
-    change = plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, set(), None, live(), 100)
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", CodeCounts(30, 30, 0), None, live(), 100)
     assert change is not None and change.action == Action.CREATE
     assert change.stock is not None and change.stock.delta == 30
     assert any("codes run short: stock stays at 30, below the target 100" in n for n in change.notes)
@@ -101,18 +102,16 @@ def test_stock_stays_at_the_deposited_count_when_codes_run_short() -> None:
 
 
 def test_a_replaced_card_gets_every_code_again() -> None:
-    hashes = {code_hash(c) for c in codes(5)}
-    change = plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, hashes, {"card_id": "old"}, live("new"), 5)
+    counts = CodeCounts(5, 5, 0)  # counted against an empty ledger: the new card holds none
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, {"card_id": "old"}, live("new"), 5)
     assert change is not None and change.after is not None and change.after["pending"] == 5
     assert "the card was replaced: every code goes into the new card" in change.reasons
 
 
 def test_nothing_to_do_when_everything_is_deposited_and_stock_is_at_target() -> None:
-    hashes = {code_hash(c) for c in codes(5)}
     record = {"card_id": "p1"}
-    assert (
-        plan_codes("k", {"card": "c", "file": "f"}, "f", hashes, hashes, record, live(deposited=5, total=5), 5) is None
-    )
+    done = CodeCounts(5, 0, 0)
+    assert plan_codes("k", {"card": "c", "file": "f"}, "f", done, record, live(deposited=5, total=5), 5) is None
 
 
 def test_code_file_reads_lines_and_csv_columns(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,6 +121,11 @@ def _file_problems(source: CodeFile, location: Location, field: str) -> list[Pro
         entries = list(source.read())
     except WxrecError as exc:
         return [Problem(location, field, str(exc))]
+    if not entries:
+        return [Problem(location, field, f"{source.path} holds no codes")]
+    codes = [code for _, code in entries]
+    if _plainly_valid(codes):
+        return []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
     for number, code in entries:
@@ -131,9 +137,20 @@ def _file_problems(source: CodeFile, location: Location, field: str) -> list[Pro
         elif code in first_line:
             problems.append(Problem(at, "code", f"repeats the code on line {first_line[code]}"))
         first_line.setdefault(code, number)
-    if not entries:
-        problems.append(Problem(location, field, f"{source.path} holds no codes"))
     return problems[:20]
+
+
+PLAIN_ASCII = re.compile(r"[^\x21-\x7e]")
+
+
+def _plainly_valid(codes: list[str]) -> bool:
+    """The common case at C speed: printable ASCII without spaces, short enough, all distinct. Anything else
+    goes through the line-by-line checks, which name each problem."""
+    return (
+        max(map(len, codes)) <= MAX_CODE_BYTES
+        and PLAIN_ASCII.search("".join(codes)) is None
+        and len(set(codes)) == len(codes)
+    )
 
 
 @dataclass(frozen=True)
@@ -146,42 +163,65 @@ class CodesLive:
     card: LiveCard | None
 
 
+@dataclass(frozen=True)
+class CodeCounts:
+    """Codes in the file, those the ledger lacks, and those deposited but gone from the file."""
+
+    codes: int
+    pending: int
+    gone: int
+
+
+def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
+    """With an empty ledger every code is pending (the file's codes are distinct: validate saw to it), so a
+    first deposit of a million codes hashes none of them here."""
+    if not known:
+        codes = sum(1 for _ in source.read())
+        return CodeCounts(codes, codes, 0)
+    wanted = source.hashes()
+    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted))
+
+
+def same_card(record: Mapping[str, Any] | None, card_id: str | None) -> bool:
+    """Whether the ledger's codes are in this card: not after a replace, nor before the card exists."""
+    return record is not None and card_id is not None and record.get("card_id") == card_id
+
+
 def plan_codes(
     key: str,
     spec: Mapping[str, Any],
     file: str,
-    wanted: set[bytes],
-    ledger: set[bytes],
+    counts: CodeCounts,
     record: Mapping[str, Any] | None,
     live: CodesLive,
     target: int,
 ) -> ResourceChange | None:
-    """Deposit what the ledger lacks, then move stock to min(target, deposited). Pure."""
+    """Deposit what the ledger lacks, then move stock to min(target, deposited). Pure; `counts` are against the
+    ledger of this card (empty after a replace)."""
     address = f"{KIND}.{key}"
-    same_card = record is not None and live.card_id is not None and record.get("card_id") == live.card_id
-    known = ledger if same_card else set()
-    pending = len(wanted - known)
+    pending = counts.pending
     expected = live.deposited + pending
     card = live.card or LiveCard("", "", "", {}, 0, 0)
     stock = deposit_stock_change(target, expected, card)
-    if not pending and stock is None and same_card:
+    if not pending and stock is None and same_card(record, live.card_id):
         return None
     change = ResourceChange(
         address,
         Action.CREATE if record is None else Action.UPDATE,
         id=live.card_id,
         before={"deposited": live.deposited},
-        after={"spec": dict(spec), "file": file, "target": target, "codes": len(wanted), "pending": pending},
+        after={"spec": dict(spec), "file": file, "target": target, "codes": counts.codes, "pending": pending},
         stock=stock,
     )
     if pending:
         calls = -(-pending // BATCH)
         change.reasons.append(f"{pending} codes to deposit in {calls} calls of {BATCH}, each checked with checkcode")
-    if not same_card and record is not None:
+    if record is not None and not same_card(record, live.card_id):
         change.reasons.append("the card was replaced: every code goes into the new card")
-    gone = len(known - wanted)
-    if gone:
-        change.notes.append(f"{gone} codes deposited earlier are no longer in the file: WeChat cannot take them back")
+    if counts.gone:
+        change.notes.append(
+            f"{counts.gone} codes deposited earlier are no longer in the file: WeChat cannot take them back"
+        )
     if expected < target:
         change.notes.append(f"codes run short: stock stays at {expected}, below the target {target}")
     if live.card is None or live.card.status != APPROVED:
@@ -227,8 +267,9 @@ async def plan_all(
         record = records.get(address)
         live = CodesLive(card_id, await read_deposited(api, card_id, record), _card(api, cards, card_id, record))
         source = CodeFile(root / file, spec.get("column"))
-        wanted, known = await asyncio.to_thread(lambda: (source.hashes(), ledger(address)))
-        return plan_codes(key, spec, file, wanted, known, record, live, targets.get(card, 0))
+        known = ledger(address) if same_card(record, card_id) else set()
+        counts = await asyncio.to_thread(count_codes, source, known)
+        return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
 
     planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
     return changes + [c for c in planned if c is not None]
@@ -275,7 +316,8 @@ class CodesApplier:
         await self.await_approval(change.address, card_id)
         source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
         known = self.backend.code_hashes(change.address)
-        pending = [code for _, code in source.read() if code_hash(code) not in known]
+        hashed = ((code, code_hash(code)) for _, code in source.read())
+        pending = [(code, digest) for code, digest in hashed if digest not in known]
         refused = await self._deposit(change.address, card_id, pending)
         deposited = await self.api.deposit_count(card_id)
         target = int(change.after.get("target", 0))
@@ -287,10 +329,10 @@ class CodesApplier:
             raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")
         return message
 
-    async def _deposit(self, address: str, card_id: str, pending: list[str]) -> int:
+    async def _deposit(self, address: str, card_id: str, pending: list[tuple[str, bytes]]) -> int:
         """All batches, `parallelism` at a time; returns how many codes WeChat refused."""
         batches = [pending[i : i + BATCH] for i in range(0, len(pending), BATCH)]
-        queue: asyncio.Queue[list[str]] = asyncio.Queue()
+        queue: asyncio.Queue[list[tuple[str, bytes]]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
         verified: list[bytes] = []
@@ -317,14 +359,15 @@ class CodesApplier:
             raise failures[0]
         return refused
 
-    async def _batch(self, address: str, card_id: str, batch: list[str], verified: list[bytes]) -> int:
+    async def _batch(self, address: str, card_id: str, batch: list[tuple[str, bytes]], verified: list[bytes]) -> int:
         """Deposit one batch and check it; verified hashes go to `verified`. Returns the refused count."""
-        answer = await self.api.deposit(card_id, batch)
-        held = await self.api.check_codes(card_id, batch)
+        codes = [code for code, _ in batch]
+        answer = await self.api.deposit(card_id, codes)
+        held = await self.api.check_codes(card_id, codes)
         missing = (set(answer["succ_code"]) | set(answer["duplicate_code"])) - held
         if missing:
             raise WxrecError(f"{address}: checkcode does not find {len(missing)} codes that deposit reported taken")
-        verified.extend(code_hash(code) for code in held)
+        verified.extend(digest for code, digest in batch if code in held)
         return len(answer["fail_code"])
 
     def _flush(self, address: str, verified: list[bytes]) -> None:
