@@ -39,15 +39,12 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
-from reconciler.render.html import render_html
-from reconciler.render.logos import fetch_logos, logo_urls
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
 from reconciler.resources.adoption import adopted_record, import_refusal
@@ -570,6 +567,9 @@ def export(
 async def _export(
     directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
 ) -> None:
+    # pypinyin's dictionary takes 0.2 s to load: only export needs it.
+    from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
+
     directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
     backend = _state_backend(directory, state_location)
     refuse_to_clobber(directory, backend.load(), force)
@@ -884,6 +884,10 @@ def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan", embed_
     if output == "json":
         return _plan_json(plan_result) + "\n"
     if output == "html":
+        # jinja2 and the templates load only for this format: every other command starts faster.
+        from reconciler.render.html import render_html
+        from reconciler.render.logos import fetch_logos, logo_urls
+
         document = plan_result.to_dict()
         logos = asyncio.run(fetch_logos(logo_urls(document))) if embed_logos else {}
         return render_html(document, palette=plan_result.palette, logos=logos, title=title)

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from reconciler.errors import WxrecError
-from reconciler.state import PostgresBackend, Provenance, State
+from reconciler.state import Provenance, State
+from reconciler.state.postgres import PostgresBackend
 from tests.support import apply_ok, wxrec
 from tests.test_faults_e2e import live_cards, many_cards, wxrec_process
 

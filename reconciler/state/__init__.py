@@ -6,15 +6,18 @@ from pathlib import Path
 
 from reconciler.state.file import FileBackend, ensure_state_dir
 from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateBackend, code_hash
-from reconciler.state.postgres import PostgresBackend, is_postgres_url
 from reconciler.state.writer import SaveState, StateWriter
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_backend(location: str | None, manifest_dir: Path, default_file: Path) -> StateBackend:
     """`location` as `--state` or WXREC_STATE gives it; None means `default_file`. Every write records who wrote
     and the git commit of `manifest_dir`."""
     provenance = Provenance(manifest_dir if manifest_dir.is_dir() else manifest_dir.parent)
-    if location and is_postgres_url(location):
+    if location and location.startswith(POSTGRES_SCHEMES):
+        from reconciler.state.postgres import PostgresBackend  # psycopg loads only for a PostgreSQL state
+
         return PostgresBackend(location, provenance)
     return FileBackend(Path(location) if location else default_file, provenance)
 
@@ -22,7 +25,6 @@ def open_backend(location: str | None, manifest_dir: Path, default_file: Path) -
 __all__ = [
     "HASH_BYTES",
     "FileBackend",
-    "PostgresBackend",
     "Provenance",
     "Revision",
     "SaveState",

@@ -28,7 +28,6 @@ from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conf
 
 P = ParamSpec("P")
 R = TypeVar("R")
-URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_NAME = "default"
 # State bodies kept whole besides the newest ones: the last state of every locked run (an apply, an import, a
 # state rm/mv) and of the previous state of every hand edit. The others (one per action of an apply) lose
@@ -106,10 +105,6 @@ def _reporting(method: Callable[Concatenate[PostgresBackend, P], R]) -> Callable
             return method(backend, *args, **kwargs)
 
     return reported
-
-
-def is_postgres_url(location: str) -> bool:
-    return location.startswith(URL_SCHEMES)
 
 
 def split_url(url: str) -> tuple[str, str, str]:
