@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from reconciler.wechat.client import RetryPolicy, StableToken, WeChatClient
+from reconciler.wechat.client import RetryPolicy, StableToken, StaticToken, WeChatClient
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
 
@@ -100,3 +100,20 @@ async def test_retries_are_bounded() -> None:
     with pytest.raises(WeChatError) as caught:
         await client_for(script).post("/card/get", {"card_id": "p"})
     assert caught.value.errcode == 45011 and len(script.calls) == FAST.attempts
+
+
+async def test_a_base_url_with_a_path_keeps_it_as_httpx_would() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"errcode": 0})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://proxy/wechat") as http:
+        client = WeChatClient(http, StaticToken("T0KEN"))
+        await client.post("/card/get", {"card_id": "p1"})
+        await client.get("/card/getcolors")
+    assert seen == [
+        "http://proxy/wechat/card/get?access_token=T0KEN",
+        "http://proxy/wechat/card/getcolors?access_token=T0KEN",
+    ]

@@ -129,6 +129,8 @@ class WeChatClient:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or CallLimiter()
         self.calls = 0
+        self._urls: dict[str, httpx.URL] = {}
+        self._urls_token = ""
 
     async def get(self, path: str) -> dict[str, Any]:
         return await self._call("GET", path, None, idempotent=True)
@@ -159,6 +161,18 @@ class WeChatClient:
             token = await self.tokens.token(self.http, refresh=True)
             return await self._send(method, path, body, token, idempotent=idempotent)
 
+    def _url(self, path: str, token: str) -> httpx.URL:
+        """Each path's URL with the token, parsed once per token: httpx spends about 0.05 ms parsing a URL,
+        a second of CPU over a million deposited codes."""
+        if token != self._urls_token:
+            self._urls, self._urls_token = {}, token
+        url = self._urls.get(path)
+        if url is None:
+            # As httpx merges them: a base URL's path (a proxy's prefix) is kept.
+            full = f"{self.http.base_url}{path.lstrip('/')}"
+            url = self._urls[path] = httpx.URL(full, params={"access_token": token})
+        return url
+
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, token: str, *, idempotent: bool
     ) -> dict[str, Any]:
@@ -166,7 +180,7 @@ class WeChatClient:
         started = time.monotonic()
         try:
             async with self.limiter.slot():
-                response = await self.http.request(method, path, params={"access_token": token}, json=body)
+                response = await self.http.request(method, self._url(path, token), json=body)
         except Exception as exc:  # any transport's error; its text may hold the URL and token
             # Not even a connect error proves the request was never sent: the aiohttp transport reports a
             # dropped connection as ConnectTimeout. So a call that changes something is always uncertain.
