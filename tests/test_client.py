@@ -102,7 +102,11 @@ async def test_retries_are_bounded() -> None:
     assert caught.value.errcode == 45011 and len(script.calls) == FAST.attempts
 
 
-async def test_a_base_url_with_a_path_keeps_it_as_httpx_would() -> None:
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [("http://proxy/wechat", "http://proxy/wechat/card/get"), ("http://127.0.0.1:9", "http://127.0.0.1:9/card/get")],
+)
+async def test_urls_are_built_as_httpx_would(base: str, expected: str) -> None:
     seen: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:

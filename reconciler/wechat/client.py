@@ -169,7 +169,7 @@ class WeChatClient:
         url = self._urls.get(path)
         if url is None:
             # As httpx merges them: a base URL's path (a proxy's prefix) is kept.
-            full = f"{self.http.base_url}{path.lstrip('/')}"
+            full = f"{str(self.http.base_url).rstrip('/')}/{path.lstrip('/')}"
             url = self._urls[path] = httpx.URL(full, params={"access_token": token})
         return url
 
