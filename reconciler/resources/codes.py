@@ -316,8 +316,9 @@ class CodesApplier:
         await self.await_approval(change.address, card_id)
         source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
         known = self.backend.code_hashes(change.address)
-        hashed = ((code, code_hash(code)) for _, code in source.read())
-        pending = [(code, digest) for code, digest in hashed if digest not in known]
+        # With an empty ledger nothing is hashed here: each batch hashes its codes once verified, while other
+        # batches wait on the network.
+        pending = [code for _, code in source.read() if not known or code_hash(code) not in known]
         refused = await self._deposit(change.address, card_id, pending)
         deposited = await self.api.deposit_count(card_id)
         target = int(change.after.get("target", 0))
@@ -329,10 +330,10 @@ class CodesApplier:
             raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")
         return message
 
-    async def _deposit(self, address: str, card_id: str, pending: list[tuple[str, bytes]]) -> int:
+    async def _deposit(self, address: str, card_id: str, pending: list[str]) -> int:
         """All batches, `parallelism` at a time; returns how many codes WeChat refused."""
         batches = [pending[i : i + BATCH] for i in range(0, len(pending), BATCH)]
-        queue: asyncio.Queue[list[tuple[str, bytes]]] = asyncio.Queue()
+        queue: asyncio.Queue[list[str]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
         verified: list[bytes] = []
@@ -359,15 +360,14 @@ class CodesApplier:
             raise failures[0]
         return refused
 
-    async def _batch(self, address: str, card_id: str, batch: list[tuple[str, bytes]], verified: list[bytes]) -> int:
+    async def _batch(self, address: str, card_id: str, batch: list[str], verified: list[bytes]) -> int:
         """Deposit one batch and check it; verified hashes go to `verified`. Returns the refused count."""
-        codes = [code for code, _ in batch]
-        answer = await self.api.deposit(card_id, codes)
-        held = await self.api.check_codes(card_id, codes)
+        answer = await self.api.deposit(card_id, batch)
+        held = await self.api.check_codes(card_id, batch)
         missing = (set(answer["succ_code"]) | set(answer["duplicate_code"])) - held
         if missing:
             raise WxrecError(f"{address}: checkcode does not find {len(missing)} codes that deposit reported taken")
-        verified.extend(digest for code, digest in batch if code in held)
+        verified.extend(code_hash(code) for code in batch if code in held)
         return len(answer["fail_code"])
 
     def _flush(self, address: str, verified: list[bytes]) -> None:
