@@ -948,6 +948,17 @@ class Credentials:
     def names(self, name: str) -> str:
         return " or ".join(prefix + name for prefix in self.prefixes)
 
+    def source(self) -> Credentials:
+        """The first prefix that sets any credential. An account's own variables are never mixed with the shared
+        ones: a shared WXREC_ACCESS_TOKEN must not win over WXREC_<NAME>_APPSECRET and change another account."""
+        for prefix in self.prefixes:
+            if any(os.environ.get(prefix + name) for name in CREDENTIAL_NAMES):
+                return Credentials((prefix,))
+        return self
+
+
+CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
+
 
 def _appid(manifest: Manifest, api: str, credentials: Credentials = Credentials()) -> str:
     appid = manifest.appid or credentials.value("APPID")
@@ -961,6 +972,7 @@ def _appid(manifest: Manifest, api: str, credentials: Credentials = Credentials(
 def _token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
     """WXREC_ACCESS_TOKEN, else WXREC_APPSECRET (or the file in WXREC_APPSECRET_FILE); the demo account's
     published secret serves emulators that run it."""
+    credentials = credentials.source()
     token = credentials.value("ACCESS_TOKEN")
     if token:
         return StaticToken(token)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli import _credentials_of_one, _token_source
 from reconciler.render.accounts import Section, Words, exit_code, summary
+from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken
 from tests.support import EXAMPLE, served_emulator, wxrec
 
 HILL, LAKE = "wx1111111111111111", "wx2222222222222222"
@@ -167,3 +169,14 @@ def test_one_exit_code_covers_all_accounts(outcomes: list[tuple[str | None, bool
 def test_the_summary_names_the_failed_accounts() -> None:
     sections = [Section("a", "", None, True), Section("b", "", "boom"), Section("c", "")]
     assert summary(sections, PLAN) == "3 accounts: 1 with changes, 1 without changes, 1 failed (b)."
+
+
+def test_an_accounts_own_secret_wins_over_every_shared_credential(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WXREC_ACCESS_TOKEN", "token-of-another-account")
+    monkeypatch.setenv("WXREC_APPSECRET", "secret-of-another-account")
+    monkeypatch.setenv("WXREC_LAKE_TEA_APPSECRET", "lake-tea-secret")
+    source = _token_source("wxlaketea", WECHAT_API, _credentials_of_one(Path("accounts/lake-tea")))
+    assert isinstance(source, StableToken) and source._secret == "lake-tea-secret"
+    monkeypatch.delenv("WXREC_LAKE_TEA_APPSECRET")
+    shared = _token_source("wxlaketea", WECHAT_API, _credentials_of_one(Path("accounts/lake-tea")))
+    assert isinstance(shared, StaticToken), "with no variable of its own, one directory uses the shared ones"
