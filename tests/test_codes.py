@@ -211,3 +211,12 @@ async def test_codes_never_reach_plans_state_or_output(gift: Harness) -> None:
         assert "GIFT000" not in text
     ledger = FileBackend(gift.directory / ".wxrec" / "state.json").code_hashes("codes.gift-codes")
     assert len(ledger) == 250
+
+
+async def test_a_deposit_card_deleted_outside_wxrec_does_not_break_the_plan(gift: Harness) -> None:
+    await gift.apply()
+    await gift.api.delete(gift.card_id("gift-card"))
+    plan = await gift.plan()
+    gone = {c.address: c.action for c in plan.changes}
+    assert gone.get("cards.gift-card") == Action.GONE
+    assert "codes.gift-codes" not in gone, "nothing can be deposited into a deleted card"

@@ -265,6 +265,8 @@ async def plan_all(
         address, card = f"{KIND}.{key}", f"cards.{spec['card']}"
         card_id = card_ids.get(card)
         record = records.get(address)
+        if card_id is not None and cards.cards.get(card_id, True) is None:
+            return None  # the card was deleted outside wxrec: its own plan says so, and nothing can go into it
         live = CodesLive(card_id, await read_deposited(api, card_id, record), _card(api, cards, card_id, record))
         source = CodeFile(root / file, spec.get("column"))
         known = ledger(address) if same_card(record, card_id) else set()
