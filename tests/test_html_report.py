@@ -243,3 +243,14 @@ def test_fetch_logos_keeps_only_real_images_that_arrive_in_time() -> None:
 
 def test_logo_urls_are_every_card_logo_once() -> None:
     assert logo_urls(card_plan()) == ["https://mmbiz.qpic.cn/logo.png"]
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_every_action_renders_with_its_badge(action: Action) -> None:
+    for address in ("cards.a", "codes.a", "landing_pages.a", "qrcodes.a", "menu", "whitelist"):
+        change = ResourceChange(
+            address, action, id="p1", before={"address": "cards.old"} if action == Action.MOVE else None
+        )
+        plan = Plan(appid="wx0123456789abcdef", endpoint="emulator", changes=[change])
+        page = render_html(plan.to_dict(), palette={})
+        assert f'data-address="{address}" data-action="{action}"' in page

@@ -30,6 +30,8 @@ BADGES = {
     "retire": ("deleted", "destroy"),
     "gone": ("deleted outside wxrec", "destroy"),
     "forget": ("forgotten: stays live", "update"),
+    "import": ("imported: state only", "update"),
+    "move": ("renamed: state only", "update"),
 }
 REVIEW_BADGE = ("goes back to review", "review")
 CONSEQUENCES = {
@@ -203,6 +205,8 @@ def _live_stock(stock: dict[str, Any] | None) -> str:
 def _target_stock(stock: dict[str, Any]) -> str:
     if stock["mode"] == "budget":
         return f"Stock {stock['target']} in all (budget)"
+    if stock["mode"] == "deposit":
+        return f"Stock up to {stock['target']}, one per deposited code"
     return f"Stock {stock['target']} claimable (refill)"
 
 

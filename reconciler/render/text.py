@@ -98,7 +98,7 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     lines = [f"    card_type: {after['card_type']}"]
     lines += [f"    {path}: {format_value(path, value)}" for path, value in sorted(after["fields"].items())]
     stock = after["stock"]
-    lines.append(f"    stock: {stock['target']} ({'budget' if stock['mode'] == 'budget' else 'refill'})")
+    lines.append(f"    stock: {stock['target']} ({stock['mode']})")
     return lines
 
 
