@@ -121,7 +121,7 @@ def test_code_file_reads_lines_and_csv_columns(tmp_path: Path) -> None:
     table = tmp_path / "codes.csv"
     table.write_text("batch,code\n7,X1\n7,X2\n", encoding="utf-8")
     assert [c for _, c in CodeFile(table, "code").read()] == ["X1", "X2"]
-    assert [c for _, c in CodeFile(table, 2).read()] == ["code", "X1", "X2"]
+    assert list(CodeFile(table, 2).read()) == [(2, "X1"), (3, "X2")], "the header row is never a code"
 
 
 # ---- validation ----------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ Ledger = Callable[[str], set[bytes]]
 
 @dataclass(frozen=True)
 class CodeFile:
-    """A codes file: one code per line, or the column `column` (a header name, or a number from 1) of a CSV."""
+    """A codes file: one code per line, or the column `column` (a header name, or a number from 1) of a CSV whose
+    first row is its header."""
 
     path: Path
     column: str | int | None = None
@@ -56,14 +57,17 @@ class CodeFile:
         yield from self._column(text)
 
     def _column(self, text: str) -> Iterator[tuple[int, str]]:
+        """A CSV always starts with its header row, even when the column is given by number: a header read as a
+        code would be deposited for good."""
         rows = csv.reader(io.StringIO(text))
-        index = int(self.column) - 1 if isinstance(self.column, int) else None
-        for number, row in enumerate(rows, 1):
-            if index is None:
-                if str(self.column) not in row:
-                    raise WxrecError(f"{self.path}:{number}: the header has no column {self.column!r}")
-                index = row.index(str(self.column))
-                continue
+        header = next(rows, [])
+        if isinstance(self.column, int):
+            index = self.column - 1
+        elif str(self.column) in header:
+            index = header.index(str(self.column))
+        else:
+            raise WxrecError(f"{self.path}:1: the header has no column {self.column!r}")
+        for number, row in enumerate(rows, 2):
             if index < len(row) and row[index].strip():
                 yield number, row[index].strip()
 
