@@ -49,7 +49,7 @@ from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
 from reconciler.resources.adoption import adopted_record, import_refusal
 from reconciler.resources.cards.model import live_card
-from reconciler.state import FileBackend, State, StateBackend, ensure_state_dir, open_backend
+from reconciler.state import POSTGRES_SCHEMES, FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
 from reconciler.wechat.limiter import CallLimiter
@@ -599,7 +599,23 @@ def state() -> None:
 
 
 def _state_backend(manifest: Path, state_location: str | None, env: str | None = None) -> StateBackend:
-    return open_backend(state_location, manifest, state_dir(manifest, env) / "state.json")
+    return open_backend(_environment_state(state_location, env), manifest, state_dir(manifest, env) / "state.json")
+
+
+def _environment_state(location: str | None, env: str | None) -> str | None:
+    """With --env, a --state given once for every environment (WXREC_STATE in CI) must still keep them apart:
+    a PostgreSQL URL without a state_name gets the environment's; any other location must name it."""
+    if location is None or env is None:
+        return location
+    if location.startswith(POSTGRES_SCHEMES) and "state_name=" not in location:
+        return f"{location}{'&' if '?' in location else '?'}state_name={env}"
+    if env in re.split(r"[/\\.=&?_-]", location):
+        return location
+    shown = "a PostgreSQL state of another name" if location.startswith(POSTGRES_SCHEMES) else location
+    raise WxrecError(
+        f"--env {env} with --state {shown}: every environment would share that state. Name {env}'s own, "
+        f"e.g. state/{env}/state.json or ?state_name={env}"
+    )
 
 
 def _default_qrcode_dir(manifest: Path, env: str | None) -> Path:

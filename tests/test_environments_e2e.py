@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli import _environment_state
+from reconciler.errors import WxrecError
 from tests.support import EXAMPLE, apply_ok, wxrec
 
 ENVIRONMENTS = EXAMPLE.parent / "environments"
@@ -103,3 +105,25 @@ def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Pa
     applied = wxrec("apply", shop, "--api", "emulator", "--env", "prod", "--auto-approve", "--plan", saved)
     assert applied.exit_code == 1, "a plan of the test account never applies to production"
     assert f"the plan is for {TEST_APPID} at emulator, not {PROD_APPID} at emulator" in applied.output
+
+
+@pytest.mark.parametrize(
+    ("location", "kept"),
+    [
+        ("postgresql://u@db/wxrec", "postgresql://u@db/wxrec?state_name=prod"),
+        ("postgresql://u@db/wxrec?sslmode=require", "postgresql://u@db/wxrec?sslmode=require&state_name=prod"),
+        ("postgresql://u@db/wxrec?state_name=shop-prod", "postgresql://u@db/wxrec?state_name=shop-prod"),
+        ("state/prod/state.json", "state/prod/state.json"),
+        ("state/wxrec-prod.json", "state/wxrec-prod.json"),
+    ],
+)
+def test_a_shared_state_location_is_kept_apart_per_environment(location: str, kept: str) -> None:
+    assert _environment_state(location, "prod") == kept
+
+
+@pytest.mark.parametrize("location", ["state/wxrec-state.json", "postgresql://u:secret@db/wxrec?state_name=shop"])
+def test_a_state_location_that_does_not_name_the_environment_is_refused(location: str) -> None:
+    with pytest.raises(WxrecError) as refused:
+        _environment_state(location, "prod")
+    assert "every environment would share that state" in str(refused.value)
+    assert "secret" not in str(refused.value)

@@ -246,3 +246,12 @@ def test_state_rm_drops_the_ledger_and_history_lists_every_write(location: str, 
     assert [entry["serial"] for entry in json.loads(shown.output)] == [2, 1]
     text = wxrec("state", "history", tmp_path, "--state", location, "--limit", "1").output
     assert text.startswith("2\t") and len(text.splitlines()) == 1
+
+
+def test_only_wxrec_s_own_directory_is_git_ignored(tmp_path: Path) -> None:
+    default = open_backend(None, tmp_path, tmp_path / ".wxrec" / "state.json")
+    chosen = open_backend(str(tmp_path / "state" / "wxrec-state.json"), tmp_path, tmp_path / ".wxrec" / "state.json")
+    for backend in (default, chosen):
+        backend.write(State(appid="wx", endpoint="emulator"))
+    assert (tmp_path / ".wxrec" / ".gitignore").read_text(encoding="utf-8").endswith("*\n")
+    assert not (tmp_path / "state" / ".gitignore").exists(), "a --state directory is often committed on purpose"

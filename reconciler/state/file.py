@@ -201,8 +201,9 @@ def pid_alive(pid: int) -> bool:
 
 
 def ensure_state_dir(directory: Path) -> None:
-    """Create `.wxrec/`; state and the emulator's account are local artefacts, kept out of commits by default."""
+    """Create the state's directory. In `.wxrec/`, state and the emulator's account are local artefacts, kept out
+    of commits by default; a directory named by --state is the user's, often committed on purpose (examples/ci)."""
     directory.mkdir(parents=True, exist_ok=True)
     ignore = directory / ".gitignore"
-    if not ignore.exists():
+    if ".wxrec" in directory.parts and not ignore.exists():
         ignore.write_text("# written by wxrec: state and the embedded emulator's account\n*\n", encoding="utf-8")
