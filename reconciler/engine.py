@@ -312,7 +312,11 @@ async def apply_plan(
         options.manifest_root,
         options.parallelism,
     )
-    appliers: dict[str, Applier] = {"cards": card_applier, "codes": codes_applier}
+    appliers: dict[str, Applier] = {
+        "cards": card_applier,
+        "codes": codes_applier,
+        "adoption": adoption.AdoptionApplier(api, state, save),
+    }
     report = ApplyReport()
     failed: set[str] = set()
 
@@ -329,16 +333,12 @@ async def apply_plan(
         async with limit:
             if quota_spent.is_set():
                 return
-            if change.action in ADOPTIONS:
-                done = adoption.apply_adoption(change, state)
-                await save()
-                record(Outcome(change.address, str(change.action), True, done))
-                return
             blocked = sorted(failed & depends_on(change))
             if blocked:
                 record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
                 return
-            applier = appliers.get(change.address.split(".", 1)[0], account_applier)
+            kind = "adoption" if change.action in ADOPTIONS else change.address.split(".", 1)[0]
+            applier = appliers.get(kind, account_applier)
             try:
                 record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
             except DailyQuotaExhausted as exc:

@@ -165,3 +165,13 @@ def test_an_import_of_a_card_that_does_not_exist_is_refused(example_dir: Path) -
     assert refused.exit_code == 1
     assert "Refused: import cards.member: pNoSuchCard does not exist in this account" in refused.output
     assert "cards.member" not in state_of(example_dir)
+
+
+def test_an_import_applied_without_refresh_is_still_checked_against_live(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    assert wxrec("state", "rm", example_dir, "cards.member").exit_code == 0
+    blocks(example_dir, "import:\n  - to: cards.member\n    id: pNoSuchCard\n")
+    applied = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--refresh=false")
+    assert applied.exit_code == 1
+    assert "cards.member: pNoSuchCard does not exist in this account" in applied.output
+    assert "cards.member" not in state_of(example_dir)

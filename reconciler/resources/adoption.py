@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.errors import Location, Problem
+from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
-from reconciler.resources.cards.model import DesiredCard, LiveCard
+from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
 from reconciler.resources.references import declared
-from reconciler.state import State
+from reconciler.state import SaveState, State
+from reconciler.wechat.cards import CardApi
 
 Locate = Callable[[tuple[str | int, ...]], Location | None]
 # The live cards a plan read, by id; None when it read none (--refresh=false, `wxrec diff`).
@@ -200,6 +201,29 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     if live is None:
         change.notes = ["the live account was not read: apply checks that the card exists and has this type"]
     adoption.changes.append(change)
+
+
+@dataclass
+class AdoptionApplier:
+    """Imports and moves write state only; an import checks its card again first, since a plan made without
+    reading live (--refresh=false) could not."""
+
+    api: CardApi
+    state: State
+    save: SaveState
+
+    async def apply(self, change: ResourceChange) -> str:
+        if change.action == Action.IMPORT:
+            assert change.id is not None
+            raw = await self.api.get(change.id)
+            live = live_card(raw, None) if raw is not None else None
+            declared_type = str((change.after or {})["card_type"])
+            refusal = import_refusal(change.address, change.id, declared_type, live, self.state.resources)
+            if refusal:
+                raise WxrecError(f"{change.address}: {refusal}")
+        done = apply_adoption(change, self.state)
+        await self.save()
+        return done
 
 
 def apply_adoption(change: ResourceChange, state: State) -> str:
