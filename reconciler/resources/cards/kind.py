@@ -314,6 +314,7 @@ class CardApplier:
     state: State
     save: SaveState
     parallelism: int = 8
+    _creating: dict[tuple[str, Any, Any], asyncio.Lock] = field(default_factory=dict)
 
     async def apply(self, change: ResourceChange) -> str:
         handler = {
@@ -337,7 +338,16 @@ class CardApplier:
     ) -> str:
         """Create exactly once: an intent is written before the call, the id (replacing it) after.
 
-        A lost answer is resolved by looking for the card among live cards before creating again."""
+        A lost answer is resolved by looking for the card among live cards before creating again, by type,
+        brand and title: so cards alike in those are created one at a time, or two lost answers would each
+        find both cards."""
+        alike = self._creating.setdefault(fingerprint(card.card_type, card.fields), asyncio.Lock())
+        async with alike:
+            return await self._create_once(address, card, quantity, retire, issued_before)
+
+    async def _create_once(
+        self, address: str, card: DesiredCard, quantity: int, retire: tuple[str, ...], issued_before: int
+    ) -> str:
         intent = {
             "action": "create",
             "started": int(time.time()),
