@@ -155,7 +155,11 @@ async def make_plan(
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
     plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
-    plan.changes += await _plan_codes(plan, manifest, api if plan.refreshed else None, state, ledger, live, desired)
+    codes_changes, codes_refusals = await _plan_codes(
+        plan, manifest, api if plan.refreshed else None, state, ledger, live, desired
+    )
+    plan.changes += codes_changes
+    plan.refusals += codes_refusals
     await _plan_account(plan, manifest, api, state, options)
     return plan
 
@@ -168,15 +172,30 @@ async def _plan_codes(
     ledger: codes.Ledger,
     live: cards.CardsLive,
     desired: dict[str, DesiredCard],
-) -> list[ResourceChange]:
+) -> tuple[list[ResourceChange], list[str]]:
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
     records = cards.records(state)
     card_ids = {a: None if a in changing or a not in records else records[a].id for a in desired}
-    targets = {address: card.stock.target for address, card in desired.items()}
+    targets = {
+        address: _deposit_target(card, records.get(address), live, address in changing)
+        for address, card in desired.items()
+    }
     root = manifest.root if manifest.root.is_dir() else manifest.root.parent
     sources = codes.code_files(manifest.document.data, manifest.document.locate, root)
     return await codes.plan_all(root, sources, api, state, ledger, live, card_ids, targets)
+
+
+def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.CardsLive, replaced: bool) -> int:
+    """A deposit card's stock target is a budget over every card its address had: what replaced cards issued
+    (and the one this run replaces) counts against it, as for any budget."""
+    if record is None:
+        return card.stock.target
+    issued = record.issued_before
+    old = live.cards.get(record.id) if replaced else None
+    if old is not None:
+        issued += old.total_quantity - old.quantity
+    return max(card.stock.target - issued, 0)
 
 
 def _known_after_import(

@@ -220,3 +220,29 @@ async def test_a_deposit_card_deleted_outside_wxrec_does_not_break_the_plan(gift
     gone = {c.address: c.action for c in plan.changes}
     assert gone.get("cards.gift-card") == Action.GONE
     assert "codes.gift-codes" not in gone, "nothing can be deposited into a deleted card"
+
+
+async def test_replacing_a_card_whose_codes_users_hold_refuses_to_deposit_them_again(gift: Harness) -> None:
+    await gift.apply()
+    await gift.control("claim", card_id=gift.card_id("gift-card"), count=3)
+    path = gift.directory / "gift.yaml"
+
+    def retitle() -> None:
+        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
+
+    retitle()
+    plan = await gift.plan()
+    assert any("3 codes of the old card are with users already" in r for r in plan.refusals)
+    write_codes(gift.directory, codes(100, start=5000))  # fresh codes for the new card
+    retitle()
+    fresh = await gift.plan()
+    assert not fresh.refusals
+    change = next(c for c in fresh.changes if c.address == "codes.gift-codes")
+    assert change.after is not None and change.after["pending"] == 100
+    assert change.after["target"] == 997, "the 3 codes users hold from the old card count against the target"
+
+
+async def test_a_first_deposit_cut_short_never_trusts_its_ledger_for_another_card(gift: Harness) -> None:
+    gift.backend.add_code_hashes("codes.gift-codes", [code_hash(c) for c in codes(250)])  # left by a dead run
+    await gift.apply()
+    assert await gift.api.deposit_count(gift.card_id("gift-card")) == 250, "the stale ledger was not trusted"

@@ -260,10 +260,12 @@ async def plan_all(
     cards: CardsLive,
     card_ids: Mapping[str, str | None],
     targets: Mapping[str, int],
-) -> list[ResourceChange]:
-    """Every codes entry's change; `card_ids` maps card addresses to their id (None: created in this run)."""
+) -> tuple[list[ResourceChange], list[str]]:
+    """Every codes entry's change, and refusals; `card_ids` maps card addresses to their id (None: created or
+    replaced in this run)."""
     records = {a: r for a, r in (state.resources.items() if state else ()) if a.startswith(KIND + ".")}
     changes = [forget(a, r) for a, r in sorted(records.items()) if a.split(".", 1)[1] not in sources]
+    refusals: list[str] = []
 
     async def one(key: str, spec: Mapping[str, Any], file: str) -> ResourceChange | None:
         address, card = f"{KIND}.{key}", f"cards.{spec['card']}"
@@ -275,10 +277,31 @@ async def plan_all(
         source = CodeFile(root / file, spec.get("column"))
         known = ledger(address) if same_card(record, card_id) else set()
         counts = await asyncio.to_thread(count_codes, source, known)
+        if record is not None and card_id is None:
+            refusals.extend(
+                await asyncio.to_thread(_reuse_refusal, address, card, source, ledger(address), cards, record)
+            )
         return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
 
     planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
-    return changes + [c for c in planned if c is not None]
+    return changes + [c for c in planned if c is not None], refusals
+
+
+def _reuse_refusal(
+    address: str, card: str, source: CodeFile, old_ledger: set[bytes], cards: CardsLive, record: Mapping[str, Any]
+) -> list[str]:
+    """A replaced card's codes must not go into its successor once users hold some: WeChat does not say which
+    were handed out, and the new card could hand the same code out a second time."""
+    old = cards.cards.get(str(record.get("card_id")))
+    issued = old.total_quantity - old.quantity if old else 0
+    reused = len(source.hashes() & old_ledger) if issued else 0
+    if not reused:
+        return []
+    return [
+        f"{address}: {card} is replaced, and {issued} codes of the old card are with users already; "
+        f"{reused} codes of the file were deposited into it, so the new card could hand them out again. "
+        "Give the new card fresh codes (a file without those already deposited)"
+    ]
 
 
 def _card(
@@ -317,8 +340,13 @@ class CodesApplier:
         if card_id is None:
             raise WxrecError(f"{change.address}: cards.{spec['card']} has no id: did its create fail?")
         record = self.state.resources.get(change.address)
-        if record is not None and record.get("card_id") != card_id:
-            self.backend.drop_code_hashes(change.address)  # those codes are in the old card
+        target = int(change.after.get("target", 0))
+        if not same_card(record, card_id):
+            # A ledger without this card's record holds codes of another card (replaced, or a first deposit cut
+            # short before a re-create): none of them is in this card. The record names the card first.
+            self.backend.drop_code_hashes(change.address)
+            self.state.resources[change.address] = {"card_id": card_id, "deposited": 0, "target": target}
+            await self.save()
         await self.await_approval(change.address, card_id)
         source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
         known = self.backend.code_hashes(change.address)
@@ -327,7 +355,6 @@ class CodesApplier:
         pending = [code for _, code in source.read() if not known or code_hash(code) not in known]
         refused = await self._deposit(change.address, card_id, pending)
         deposited = await self.api.deposit_count(card_id)
-        target = int(change.after.get("target", 0))
         stock = await converge_stock(self.api, card_id, lambda live: deposit_stock_change(target, deposited, live))
         self.state.resources[change.address] = {"card_id": card_id, "deposited": deposited, "target": target}
         await self.save()
