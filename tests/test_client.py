@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import RetryPolicy, StableToken, StaticToken, WeChatClient
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
@@ -121,3 +122,18 @@ async def test_urls_are_built_as_httpx_would(base: str, expected: str) -> None:
         "http://proxy/wechat/card/get?access_token=T0KEN",
         "http://proxy/wechat/card/getcolors?access_token=T0KEN",
     ]
+
+
+async def test_list_ids_reads_every_page_once_the_first_tells_the_total() -> None:
+    ids = [f"p{n:04d}" for n in range(123)]
+    offsets: list[int] = []
+
+    def batchget(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        offsets.append(body["offset"])
+        page = ids[body["offset"] : body["offset"] + body["count"]]
+        return httpx.Response(200, json={"errcode": 0, "card_id_list": page, "total_num": len(ids)})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(batchget), base_url="http://wechat") as http:
+        assert await CardApi(WeChatClient(http, StaticToken("T"))).list_ids() == ids
+    assert sorted(offsets) == [0, 50, 100]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from reconciler.wechat.client import WeChatClient
@@ -21,14 +22,17 @@ class CardApi:
         return {str(c["name"]): str(c["value"]) for c in answer.get("colors", [])}
 
     async def list_ids(self) -> list[str]:
-        """Every card id of the account, 50 a page (card/batchget)."""
-        ids: list[str] = []
-        while True:
-            answer = await self.client.post("/card/batchget", {"offset": len(ids), "count": BATCHGET_PAGE})
-            page = [str(i) for i in answer.get("card_id_list", [])]
-            ids.extend(page)
-            if not page or len(ids) >= int(answer.get("total_num", 0)):
-                return ids
+        """Every card id of the account, 50 a page (card/batchget). The first page tells how many there are; the
+        other pages are then read side by side (10,000 cards are 200 pages: 4 s one after another at 20 ms)."""
+        first, total = await self._page(0)
+        pages = await asyncio.gather(*(self._page(offset) for offset in range(len(first), total, BATCHGET_PAGE)))
+        # As when reading one page after another, cards made or deleted meanwhile shift the later pages: an id
+        # seen twice is kept once.
+        return list(dict.fromkeys(first + [card_id for page, _ in pages for card_id in page]))
+
+    async def _page(self, offset: int) -> tuple[list[str], int]:
+        answer = await self.client.post("/card/batchget", {"offset": offset, "count": BATCHGET_PAGE})
+        return [str(i) for i in answer.get("card_id_list", [])], int(answer.get("total_num", 0))
 
     async def get(self, card_id: str) -> dict[str, Any] | None:
         """card/get's `card` object, or None when the card is gone (40073 or a deleted status)."""

@@ -85,10 +85,9 @@ async def read_live(
 
     `progress(total)` is called once with the number of cards to read and returns what to call after each."""
     palette = Palette(await api.colours())  # first, alone: a credential error then stops everything at once
-    ids = await api.list_ids()
     owned = sorted(owned_ids(records(state)))
     on_read = progress(len(owned)) if progress else None
-    cards = await read_cards(api, owned, parallelism, palette, on_read)
+    ids, cards = await asyncio.gather(api.list_ids(), read_cards(api, owned, parallelism, palette, on_read))
     return CardsLive(palette, ids, cards)
 
 
