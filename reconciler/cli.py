@@ -39,7 +39,7 @@ from reconciler.engine import (
     stale_reasons,
 )
 from reconciler.errors import WxrecError
-from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, state_dir
+from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, manifest_directory, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
@@ -96,7 +96,7 @@ class RunSettings:
             refresh=self.refresh,
             qrcode_dir=self.qrcode_dir or _default_qrcode_dir(self.manifest_path, self.env),
             wait_for_review=self.wait_for_review,
-            manifest_root=self.manifest_path if self.manifest_path.is_dir() else self.manifest_path.parent,
+            manifest_root=manifest_directory(self.manifest_path),
         )
 
 

@@ -181,9 +181,8 @@ async def _plan_codes(
         address: _deposit_target(card, records.get(address), live, address in changing)
         for address, card in desired.items()
     }
-    root = manifest.root if manifest.root.is_dir() else manifest.root.parent
-    sources = codes.code_files(manifest.document.data, manifest.document.locate, root)
-    return await codes.plan_all(root, sources, api, state, ledger, live, card_ids, targets)
+    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    return await codes.plan_all(manifest.directory, sources, api, state, ledger, live, card_ids, targets)
 
 
 def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.CardsLive, replaced: bool) -> int:
@@ -461,8 +460,22 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
         if change.id is not None and change.action != Action.IMPORT:
             change.id = ""  # not the stand-in: a diff knows no card ids
     plan.refusals = adopted.refusals + cards.refusals(plan.changes, base_records, time.time())
+    codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, deposited_by(base), live, head_cards)
+    plan.changes += codes_changes
+    plan.refusals += codes_refusals
     await _plan_account(plan, head, None, state, Options(refresh=False))
     return plan
+
+
+def deposited_by(manifest: Manifest) -> codes.Ledger:
+    """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
+    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+
+    def ledger(address: str) -> set[bytes]:
+        found = sources.get(address.split(".", 1)[1])
+        return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
+
+    return ledger
 
 
 def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
@@ -481,6 +494,14 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
                 "applied": spec,
                 "resolved": resolved,
             }
+    ledger = deposited_by(base)
+    for key, spec in (data.get(codes.KIND) or {}).items():
+        filled = base_cards.get(f"cards.{spec['card']}")
+        state.resources[f"{codes.KIND}.{key}"] = {
+            "card_id": f"<cards.{spec['card']}>",
+            "deposited": len(ledger(f"{codes.KIND}.{key}")),
+            "target": filled.stock.target if filled else 0,
+        }
     if data.get("menu") is not None:
         state.resources["menu"] = {"applied": resolve(normal_menu(data["menu"]), state_lookup(state))[0]}
     if "whitelist" in data:

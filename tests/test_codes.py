@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from reconciler.plan import Action
 from reconciler.resources.cards.model import LiveCard
 from reconciler.resources.codes import BATCH, CodeCounts, CodeFile, CodesLive, count_codes, plan_codes
 from reconciler.state import FileBackend, code_hash
-from tests.support import Harness, harness_for, wxrec
+from tests.support import EXAMPLE, Harness, harness_for, wxrec
 
 DEPOSIT_CARD = """
 cards:
@@ -246,3 +248,23 @@ async def test_a_first_deposit_cut_short_never_trusts_its_ledger_for_another_car
     gift.backend.add_code_hashes("codes.gift-codes", [code_hash(c) for c in codes(250)])  # left by a dead run
     await gift.apply()
     assert await gift.api.deposit_count(gift.card_id("gift-card")) == 250, "the stale ledger was not trusted"
+
+
+def test_diff_counts_the_codes_a_change_adds_against_the_base_at_a_git_ref(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "shop", ignore=shutil.ignore_patterns(".wxrec"))
+    shop = tmp_path / "shop"
+    write_codes(shop, codes(250))
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
+    assert wxrec("diff", "HEAD", str(shop), "--detailed-exitcode").exit_code == 0
+    write_codes(shop, codes(290))
+    result = wxrec("diff", "HEAD", str(shop), "--format", "json", "--detailed-exitcode")
+    assert result.exit_code == 2, result.output
+    change = next(c for c in json.loads(result.output)["changes"] if c["address"] == "codes.gift-codes")
+    assert change["action"] == "update" and change["after"]["pending"] == 40
+    assert "GIFT000" not in result.output

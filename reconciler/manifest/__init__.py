@@ -44,11 +44,20 @@ class Manifest:
     def state_dir(self) -> Path:
         return state_dir(self.root, self.env)
 
+    @property
+    def directory(self) -> Path:
+        return manifest_directory(self.root)
+
+
+def manifest_directory(manifest: Path) -> Path:
+    """The directory of the manifests: MANIFEST itself, or the directory of a single manifest file."""
+    return manifest if manifest.is_dir() else manifest.parent
+
 
 def state_dir(manifest: Path, env: str | None = None) -> Path:
     """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file; `.wxrec/ENV/` for an
     environment, so test and production never share state (nor an embedded emulator account)."""
-    top = (manifest if manifest.is_dir() else manifest.parent) / ".wxrec"
+    top = manifest_directory(manifest) / ".wxrec"
     return top / env if env else top
 
 

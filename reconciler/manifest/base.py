@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import io
+import shutil
 import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -31,25 +35,29 @@ def _git(directory: Path, *args: str) -> str:
 
 
 def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manifest:
+    """The manifest directory as it was at `ref`, codes files included, extracted for as long as this process
+    runs: a diff reads the base's codes files after loading (to count what the base deposited)."""
     directory = manifest if manifest.is_dir() else manifest.parent
     top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
     _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    relative = manifest.relative_to(top).as_posix()
-    listing = _git(top, "ls-tree", "--name-only", ref, "--", relative + ("/" if manifest.is_dir() else ""))
-    if manifest.is_dir():
-        prefix = "" if relative == "." else relative + "/"
-        names = [n for n in listing.splitlines() if n.endswith((".yaml", ".yml")) and "/" not in n[len(prefix) :]]
-    else:
-        names = [n for n in listing.splitlines() if n == relative]
-    with tempfile.TemporaryDirectory(prefix="wxrec-base-") as scratch:
-        for name in names:
-            (Path(scratch) / Path(name).name).write_text(_git(top, "show", f"{ref}:{name}"), encoding="utf-8")
-        if not names:
-            return Manifest(Path(scratch), Document())  # the manifests did not exist yet: all is new
-        try:
-            return load_manifest(Path(scratch), variables)
-        except ManifestError as error:
-            raise ManifestError([_at_ref(p, scratch, f"{ref}:{relative}") for p in error.problems]) from None
+    relative = directory.relative_to(top).as_posix()
+    scratch = Path(tempfile.mkdtemp(prefix="wxrec-base-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    archive = subprocess.run(
+        ["git", "-C", str(top), "archive", "--format=tar", ref, "--", relative], capture_output=True, check=False
+    )
+    if archive.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            # The "data" filter refuses links and paths out of the scratch directory.
+            tar.extractall(scratch, filter="data")
+    base = scratch / relative / (manifest.name if manifest.is_file() else "")
+    if not base.exists() or (base.is_dir() and not any(base.glob("*.y*ml"))):
+        return Manifest(base if base.exists() else scratch, Document())  # the manifests did not exist yet
+    try:
+        return load_manifest(base, variables)
+    except ManifestError as error:
+        label = f"{ref}:{relative}"
+        raise ManifestError([_at_ref(p, str(scratch / relative), label) for p in error.problems]) from None
 
 
 def _at_ref(problem: Problem, scratch: str, label: str) -> Problem:
