@@ -885,7 +885,7 @@ async def _check_saved(
             "an interrupted run left creates to settle, which a saved plan cannot account for: run `wxrec apply` "
             "(without --plan) to settle them, then make a new plan"
         )
-    reasons = await stale_reasons(saved, state, api, settings.parallelism)
+    reasons = await stale_reasons(saved, state, api, settings.parallelism, settings.options().manifest_root)
     if reasons:
         raise WxrecError("the saved plan is stale; nothing was changed:\n  " + "\n  ".join(reasons))
     saved.palette = await api.colours()

@@ -409,11 +409,18 @@ def depends_on(change: ResourceChange) -> set[str]:
     return {address for _, address, _ in references_in(value)} if value else set()
 
 
-async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int) -> list[str]:
-    """Why a saved plan no longer describes the account: state moved on, or a live value it relied on changed.
+async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int, manifest_root: Path) -> list[str]:
+    """Why a saved plan no longer describes the account: state moved on, a live value it relied on changed, or a
+    codes file it counted changed (its new codes were never reviewed).
 
     Stock is exempt: claims move it all the time, and stock actions converge to their target anyway."""
-    reasons = []
+    reasons = [
+        f"{c.address}: {c.after['file']} changed since the plan was made"
+        for c in saved.changes
+        if c.after
+        and c.after.get("file_sha256")
+        and codes.CodeFile(manifest_root / c.after["file"]).digest() != c.after["file_sha256"]
+    ]
     if saved.state_lineage is not None and saved.state_lineage != state.lineage:
         reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
     if saved.state_serial != state.serial:

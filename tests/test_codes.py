@@ -86,7 +86,7 @@ def test_pending_is_what_the_ledger_lacks_whatever_the_order(
         source = CodeFile(Path(scratch) / "codes.txt")
         source.path.write_text("\n".join(rng.sample(sorted(wanted), len(wanted))), encoding="utf-8")
         counts = count_codes(source, {code_hash(c) for c in held})
-    assert counts == CodeCounts(len(wanted), len(wanted - held), len(held - wanted))
+    assert (counts.codes, counts.pending, counts.gone) == (len(wanted), len(wanted - held), len(held - wanted))
     change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, {"card_id": "p1"}, live(), 10**6)
     if change is None:
         assert not wanted - held
@@ -268,3 +268,18 @@ def test_diff_counts_the_codes_a_change_adds_against_the_base_at_a_git_ref(tmp_p
     change = next(c for c in json.loads(result.output)["changes"] if c["address"] == "codes.gift-codes")
     assert change["action"] == "update" and change["after"]["pending"] == 40
     assert "GIFT000" not in result.output
+
+
+def test_a_saved_plan_is_stale_once_its_codes_file_changed(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    write_codes(shop, codes(250))
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", str(shop), "--api", "emulator", "-out", str(saved)).exit_code == 0
+    write_codes(shop, codes(250) + codes(10, start=7000))  # codes nobody reviewed
+    refused = wxrec("apply", str(shop), "--api", "emulator", "--auto-approve", "--plan", str(saved))
+    assert refused.exit_code == 1
+    assert "codes.gift-codes: gift-codes.txt changed since the plan was made" in refused.output
+    assert (
+        not (shop / ".wxrec" / "state.json").exists() or "gift-card" not in (shop / ".wxrec" / "state.json").read_text()
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import os
 import re
@@ -70,6 +71,13 @@ class CodeFile:
         for number, row in enumerate(rows, 2):
             if index < len(row) and row[index].strip():
                 yield number, row[index].strip()
+
+    def digest(self) -> str:
+        """SHA-256 of the file's bytes: a saved plan is stale once the file it counted changed."""
+        try:
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise WxrecError(f"{self.path}: cannot read codes ({exc.__class__.__name__})") from None
 
     def hashes(self) -> set[bytes]:
         return {code_hash(code) for _, code in self.read()}
@@ -169,11 +177,12 @@ class CodesLive:
 
 @dataclass(frozen=True)
 class CodeCounts:
-    """Codes in the file, those the ledger lacks, and those deposited but gone from the file."""
+    """Codes in the file, those the ledger lacks, those deposited but gone from the file, and the file's digest."""
 
     codes: int
     pending: int
     gone: int
+    digest: str = ""
 
 
 def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
@@ -181,9 +190,9 @@ def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
     first deposit of a million codes hashes none of them here."""
     if not known:
         codes = sum(1 for _ in source.read())
-        return CodeCounts(codes, codes, 0)
+        return CodeCounts(codes, codes, 0, source.digest())
     wanted = source.hashes()
-    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted))
+    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted), source.digest())
 
 
 def same_card(record: Mapping[str, Any] | None, card_id: str | None) -> bool:
@@ -214,7 +223,14 @@ def plan_codes(
         Action.CREATE if record is None else Action.UPDATE,
         id=live.card_id,
         before={"deposited": live.deposited},
-        after={"spec": dict(spec), "file": file, "target": target, "codes": counts.codes, "pending": pending},
+        after={
+            "spec": dict(spec),
+            "file": file,
+            "target": target,
+            "codes": counts.codes,
+            "pending": pending,
+            "file_sha256": counts.digest,
+        },
         stock=stock,
     )
     if pending:
