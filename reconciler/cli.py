@@ -47,7 +47,7 @@ from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
-from reconciler.resources.adoption import adopted_record, import_refusal
+from reconciler.resources.adoption import adopted_record, import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
 from reconciler.state import POSTGRES_SCHEMES, FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
@@ -538,6 +538,8 @@ async def _import(
             check_state_binding(current, appid, endpoint)
             if current.resources.get(address, {}).get("id") == card_id:
                 raise WxrecError(f"{address} already has {card_id} in state")
+            if address in current.intents:
+                raise WxrecError(unsettled(address))
             raw = await card_api.get(card_id)
             card = manifest.cards[key]
             live = live_card(raw, None) if raw is not None else None
@@ -724,7 +726,7 @@ def state_mv(
         if new in current.resources:
             raise WxrecError(f"{new} is already in state ({current.resources[new].get('id')}); nothing was changed")
         if old in current.intents:
-            raise WxrecError(f"{old} has an unsettled create from an interrupted run: run `wxrec apply` first")
+            raise WxrecError(unsettled(old))
         current.resources[new] = current.resources.pop(old)
         # Copy, write, then drop: a crash in between leaves a spare ledger, never a record without its codes.
         backend.copy_code_hashes(old, new)

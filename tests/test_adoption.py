@@ -175,3 +175,13 @@ def test_an_import_applied_without_refresh_is_still_checked_against_live(example
     assert applied.exit_code == 1
     assert "cards.member: pNoSuchCard does not exist in this account" in applied.output
     assert "cards.member" not in state_of(example_dir)
+
+
+def test_an_address_with_an_unsettled_create_is_neither_imported_nor_moved() -> None:
+    state = State(appid="wx", endpoint="emulator", intents={"cards.x": {"action": "create"}})
+    state.resources["cards.old"] = {"id": "p1", "card_type": "CASH"}
+    imports = [Import(to="cards.x", id="p9")]
+    moves = [Move(source="cards.old", to="cards.x")]
+    for planned in (plan_adoptions(imports, [], state, None, desired()), plan_adoptions([], moves, state, None, {})):
+        assert planned.refusals and "unsettled create from an interrupted run" in planned.refusals[0]
+        assert not planned.changes

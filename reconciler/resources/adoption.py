@@ -167,9 +167,17 @@ def plan_adoptions(
     return adoption
 
 
+def unsettled(address: str) -> str:
+    """Why an address with an interrupted create cannot be renamed or adopted yet: the next apply settles it."""
+    return f"{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first"
+
+
 def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     present = (move.source in view.resources, move.to in view.resources)
-    if present == (True, True):
+    busy = [address for address in (move.source, move.to) if address in view.intents]
+    if busy:
+        adoption.refusals.append(f"moved: {unsettled(busy[0])}")
+    elif present == (True, True):
         adoption.refusals.append(
             f"moved: both {move.source} and {move.to} are in state; `wxrec state rm MANIFEST` the one to let go"
         )
@@ -186,6 +194,9 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     record = view.resources.get(block.to)
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
+    if block.to in view.intents:
+        adoption.refusals.append(f"import {block.to}: {unsettled(block.to)}")
+        return
     live_card = None if live is None else live.get(block.id)
     if live is None:
         refusal = ownership_refusal(block.to, block.id, view.resources)
