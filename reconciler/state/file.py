@@ -16,6 +16,7 @@ from typing import Any
 import filelock
 
 from reconciler.errors import WxrecError
+from reconciler.state.holder import check_breakable, describe_holder
 from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conflict
 
 
@@ -141,7 +142,7 @@ class FileBackend:
             lock.acquire()
         except filelock.Timeout:
             raise WxrecError(
-                f"state is locked by another run ({self._describe_holder()}); waited {timeout:g}s. "
+                f"state is locked by another run ({describe_holder(self._holder())}); waited {timeout:g}s. "
                 "If that run is dead, `wxrec state unlock MANIFEST LOCK_ID` breaks the lock."
             ) from None
         holder = {
@@ -159,13 +160,7 @@ class FileBackend:
 
     def unlock(self, lock_id: str) -> None:
         """Break a lock whose holder died; refuses while the holder still runs on this host."""
-        holder = self._holder()
-        if holder is None:
-            raise WxrecError("state is not locked")
-        if holder.get("id") != lock_id:
-            raise WxrecError(f"the lock's id is {holder.get('id')}, not {lock_id}; nothing was changed")
-        if holder.get("host") == socket.gethostname() and pid_alive(int(holder.get("pid", 0))):
-            raise WxrecError(f"pid {holder['pid']} on this host still holds the lock; stop it first")
+        check_breakable(self._holder(), lock_id)
         self._info.unlink(missing_ok=True)
         self.lock_path.unlink(missing_ok=True)
 
@@ -179,25 +174,6 @@ class FileBackend:
         except (OSError, ValueError):
             return None
         return holder
-
-    def _describe_holder(self) -> str:
-        holder = self._holder()
-        if holder is None:
-            return "holder unknown"
-        started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(holder.get("started", 0)))
-        return f"lock id {holder.get('id')}: host {holder.get('host')}, pid {holder.get('pid')}, since {started}"
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def ensure_state_dir(directory: Path) -> None:

@@ -23,7 +23,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from reconciler.errors import WxrecError
-from reconciler.state.file import pid_alive
+from reconciler.state.holder import check_breakable, describe_holder
 from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conflict
 
 P = ParamSpec("P")
@@ -275,9 +275,9 @@ class PostgresBackend:
                 return
             if time.monotonic() >= deadline:
                 raise WxrecError(
-                    f"state is locked by another run ({self._describe_holder()}); waited {timeout:g}s. The lock "
-                    "frees itself when that run's database session ends; `wxrec state unlock MANIFEST LOCK_ID` "
-                    "ends the session of a run that hangs."
+                    f"state is locked by another run ({describe_holder(self._holder())}); waited {timeout:g}s. "
+                    "The lock frees itself when that run's database session ends; "
+                    "`wxrec state unlock MANIFEST LOCK_ID` ends the session of a run that hangs."
                 )
             time.sleep(LOCK_POLL_SECONDS)
 
@@ -308,24 +308,13 @@ class PostgresBackend:
             return None
         return dict(zip(("id", "host", "pid", "started", "session_pid"), row, strict=True))
 
-    def _describe_holder(self) -> str:
-        holder = self._holder()
-        if holder is None:
-            return "holder unknown"
-        started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(holder["started"]))
-        return f"lock id {holder['id']}: host {holder['host']}, pid {holder['pid']}, since {started}"
-
     @_reporting
     def unlock(self, lock_id: str) -> None:
         """End the database session of a run that hangs or whose host vanished: that frees the lock at once.
         Refuses while the holder still runs on this host, like the file backend."""
         holder = self._holder()
-        if holder is None:
-            raise WxrecError("state is not locked")
-        if holder["id"] != lock_id:
-            raise WxrecError(f"the lock's id is {holder['id']}, not {lock_id}; nothing was changed")
-        if holder["host"] == socket.gethostname() and pid_alive(holder["pid"]):
-            raise WxrecError(f"pid {holder['pid']} on this host still holds the lock; stop it first")
+        check_breakable(holder, lock_id)
+        assert holder is not None
         try:
             self._db.execute("SELECT pg_terminate_backend(%s)", (holder["session_pid"],))
         except psycopg.Error as exc:
