@@ -127,3 +127,8 @@ def test_a_state_location_that_does_not_name_the_environment_is_refused(location
         _environment_state(location, "prod")
     assert "every environment would share that state" in str(refused.value)
     assert "secret" not in str(refused.value)
+
+
+def test_state_commands_refuse_an_environment_name_that_climbs_out(shop: Path) -> None:
+    result = wxrec("state", "list", shop, "--env", "../../tmp")
+    assert result.exit_code == 1 and "an environment name matches" in result.output

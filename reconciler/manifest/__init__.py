@@ -58,7 +58,14 @@ def state_dir(manifest: Path, env: str | None = None) -> Path:
     """`.wxrec/` beside the manifests: in the directory, or beside a single manifest file; `.wxrec/ENV/` for an
     environment, so test and production never share state (nor an embedded emulator account)."""
     top = manifest_directory(manifest) / ".wxrec"
-    return top / env if env else top
+    return top / checked_env(env) if env else top
+
+
+def checked_env(env: str) -> str:
+    """An environment names a directory under `.wxrec/` and a file under `env/`: nothing that climbs out."""
+    if not ENV_NAME.fullmatch(env):
+        raise WxrecError(f"--env {env!r}: an environment name matches [a-z0-9][a-z0-9_-]* (it names a directory)")
+    return env
 
 
 @cache
@@ -95,9 +102,7 @@ def load_variables(manifest: Path, env: str | None, overrides: Mapping[str, str]
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     if env is not None:
-        if not ENV_NAME.fullmatch(env):
-            raise WxrecError(f"--env {env!r}: an environment name matches [a-z0-9][a-z0-9_-]* (it names a directory)")
-        values, origins = _env_file_vars(env_file(manifest, env))
+        values, origins = _env_file_vars(env_file(manifest, checked_env(env)))
     for name, text in overrides.items():
         if not VAR_NAME.fullmatch(name):
             raise WxrecError(f"--var {name}=…: a var name is letters, digits and _, not starting with a digit")
