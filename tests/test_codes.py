@@ -301,3 +301,15 @@ async def test_deposits_under_faults_put_every_code_in_once(gift: Harness) -> No
     assert not (await gift.plan()).changes
     faulted = [c for c in (await gift.control_get("calls"))["calls"] if c.get("fault")]
     assert faulted, "the faults were injected"
+
+
+def test_the_gift_codes_example_applies_and_then_plans_no_changes(tmp_path: Path) -> None:
+    example = tmp_path / "gift-codes"
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    applied = wxrec("apply", str(example), "--api", "emulator", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "deposited 300 codes (300 in the card)" in applied.output
+    again = wxrec("plan", str(example), "--api", "emulator", "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output
+    secret = (example / "codes" / "gift.txt").read_text(encoding="utf-8").split()[0]
+    assert secret not in applied.output + again.output
