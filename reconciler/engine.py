@@ -544,6 +544,9 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
         elif change.action == Action.FORGET:
             manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
+        elif change.address.startswith(f"{codes.KIND}."):
+            _classify_codes(change, (state.resources.get(change.address) if state else None) or {}, live, manifest)
+            continue
         elif change.address == "menu":
             applied = (state.resources.get("menu") or {}).get("applied") if state else None
             by_hand = applied is not None and (change.before or {}).get("menu") != applied
@@ -576,6 +579,22 @@ def _knock_on(change: ResourceChange) -> str | None:
     """A page, QR code or menu that changes only because a card it points at is created or replaced."""
     follows = [r for r in change.reasons if r.startswith(("re-created because", "re-pointed because"))]
     return follows[0] if follows and not change.changes else None
+
+
+def _classify_codes(
+    change: ResourceChange, record: dict[str, Any], live: list[dict[str, Any]], manifest: list[dict[str, Any]]
+) -> None:
+    """New codes in the file, or a new target, are manifest edits; anything else moved the card's codes or stock
+    in WeChat."""
+    entry = {"address": change.address, "id": change.id}
+    after = change.after or {}
+    if after.get("pending"):
+        manifest.append({**entry, "what": f"{after['pending']} codes in the file not deposited yet"})
+    if after.get("target") != record.get("target"):
+        manifest.append({**entry, "what": f"stock target changed to {after.get('target')}"})
+    elif change.stock is not None and not after.get("pending"):
+        deposited = (change.before or {}).get("deposited")
+        live.append({**entry, "what": f"codes or stock changed in WeChat outside wxrec ({deposited} codes deposited)"})
 
 
 def _classify_stock(

@@ -313,3 +313,17 @@ def test_the_gift_codes_example_applies_and_then_plans_no_changes(tmp_path: Path
     assert again.exit_code == 0 and "No changes." in again.output
     secret = (example / "codes" / "gift.txt").read_text(encoding="utf-8").split()[0]
     assert secret not in applied.output + again.output
+
+
+def test_drift_names_new_codes_as_a_manifest_edit(tmp_path: Path) -> None:
+    example = tmp_path / "gift-codes"
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    assert wxrec("apply", str(example), "--api", "emulator", "--auto-approve").exit_code == 0
+    assert wxrec("drift", str(example), "--api", "emulator").exit_code == 0
+    with (example / "codes" / "gift.txt").open("a", encoding="utf-8") as codes_file:
+        codes_file.write("HCNEWCODE0001\nHCNEWCODE0002\n")
+    drift = wxrec("drift", str(example), "--api", "emulator", "--format", "json")
+    assert drift.exit_code == 2
+    report = json.loads(drift.output)
+    assert [i["what"] for i in report["manifest"]] == ["2 codes in the file not deposited yet"]
+    assert report["live"] == [] and "HCNEWCODE" not in drift.output
