@@ -898,7 +898,9 @@ def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", emb
     click.echo(_plan_text(plan_result, output, title, embed_logos), nl=False)
 
 
-def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan", embed_logos: bool = False) -> str:
+def _plan_text(
+    plan_result: Plan, output: str, title: str = "wxrec plan", embed_logos: bool = False, share: int = 1
+) -> str:
     if output == "json":
         return _plan_json(plan_result) + "\n"
     if output == "html":
@@ -910,7 +912,7 @@ def _plan_text(plan_result: Plan, output: str, title: str = "wxrec plan", embed_
         logos = asyncio.run(fetch_logos(logo_urls(document))) if embed_logos else {}
         return render_html(document, palette=plan_result.palette, logos=logos, title=title)
     if output == "markdown":
-        return render_markdown(plan_result.to_dict(), title=title)
+        return render_markdown(plan_result.to_dict(), title=title, share=share)
     if _terminal().quiet:
         refused = "".join(f"Refused: {refusal}\n" for refusal in plan_result.refusals)
         return refused + summary_line(plan_result.to_dict()) + "\n"
@@ -1116,7 +1118,9 @@ def _plan_several(accounts: list[RunSettings], detailed_exitcode: bool) -> None:
         except WxrecError as exc:
             return several.Section(label, "", str(exc)), None
         refused = "the plan was refused (see above)" if result.refusals else None
-        return several.Section(label, _plan_text(result, settings.output), refused, result.has_changes), result
+        # One comment holds every account's plan: each folds to its share of the comment's limit.
+        body = _plan_text(result, settings.output, share=len(accounts))
+        return several.Section(label, body, refused, result.has_changes), result
 
     async def all_accounts() -> list[tuple[several.Section, Plan | None]]:
         return await asyncio.gather(*(one(settings) for settings in accounts))

@@ -16,12 +16,13 @@ BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
 
 
-def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan") -> str:
+def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
+    """`share`: how many plans share one comment (several accounts), each getting that part of the budget."""
     head = _head(plan, title)
     sections = [_section(change) for change in plan["changes"]]
     tail = _tail(plan)
     folded: list[str] = []
-    while len(head) + sum(map(len, sections)) + len(tail) > BUDGET:
+    while len(head) + sum(map(len, sections)) + len(tail) > BUDGET // share:
         index = max(range(len(sections)), key=lambda i: len(sections[i]))
         change = plan["changes"][index]
         if change["address"] in folded:
