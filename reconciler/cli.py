@@ -665,7 +665,8 @@ def _loaded(backend: StateBackend) -> State:
 def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
     """Every address in state with its live id."""
     for address, record in sorted(_loaded(_state_backend(manifest, state_location, env)).resources.items()):
-        click.echo(f"{address}\t{record.get('id', '')}")
+        # A codes entry has no id of its own: it names the card its codes are in.
+        click.echo(f"{address}\t{record.get('id') or record.get('card_id', '')}")
 
 
 @state.command("show")
