@@ -234,7 +234,7 @@ async def test_replacing_a_card_whose_codes_users_hold_refuses_to_deposit_them_a
 
     retitle()
     plan = await gift.plan()
-    assert any("3 codes of the old card are with users already" in r for r in plan.refusals)
+    assert any("3 codes of it are with users already" in r for r in plan.refusals)
     write_codes(gift.directory, codes(100, start=5000))  # fresh codes for the new card
     retitle()
     fresh = await gift.plan()
@@ -327,3 +327,23 @@ def test_drift_names_new_codes_as_a_manifest_edit(tmp_path: Path) -> None:
     report = json.loads(drift.output)
     assert [i["what"] for i in report["manifest"]] == ["2 codes in the file not deposited yet"]
     assert report["live"] == [] and "HCNEWCODE" not in drift.output
+
+
+async def test_claims_on_the_old_card_while_the_new_one_waits_for_review_still_refuse_reuse(tmp_path: Path) -> None:
+    async for shop in harness_for(tmp_path, review="manual"):
+        write_codes(shop.directory, codes(250))
+        with pytest.raises(AssertionError):
+            await shop.apply()  # the codes wait for the new card's review
+        first = shop.card_id("gift-card")
+        await shop.control("review", card_id=first, result="approve")
+        await shop.apply()
+        path = shop.directory / "gift.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
+        with pytest.raises(AssertionError):
+            await shop.apply()  # replaced; the codes wait for the new card's review, the old card stays live
+        assert shop.backend.code_hashes("codes.gift-codes"), "the old card's ledger is kept while it is live"
+        await shop.control("claim", card_id=first, count=3)
+        await shop.control("review", card_id=shop.card_id("gift-card"), result="approve")
+        plan = await shop.plan()
+        assert any("3 codes of it are with users already" in r for r in plan.refusals)
+        assert await shop.api.deposit_count(shop.card_id("gift-card")) == 0

@@ -24,7 +24,7 @@ from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.kind import CardsLive, converge_stock
-from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard
+from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard, live_card
 from reconciler.state import SaveState, State, StateBackend, code_hash
 from reconciler.wechat.cards import CardApi
 
@@ -293,31 +293,50 @@ async def plan_all(
         source = CodeFile(root / file, spec.get("column"))
         known = ledger(address) if same_card(record, card_id) else set()
         counts = await asyncio.to_thread(count_codes, source, known)
-        if record is not None and card_id is None:
-            refusals.extend(
-                await asyncio.to_thread(_reuse_refusal, address, card, source, ledger(address), cards, record)
-            )
+        if record is not None and not same_card(record, card_id):
+            old_ledger = ledger(address)
+            refusal = await reuse_refusal(address, card, source, old_ledger, api, str(record.get("card_id")), cards)
+            refusals.extend([refusal] if refusal else [])
         return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
 
     planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
     return changes + [c for c in planned if c is not None], refusals
 
 
-def _reuse_refusal(
-    address: str, card: str, source: CodeFile, old_ledger: set[bytes], cards: CardsLive, record: Mapping[str, Any]
-) -> list[str]:
-    """A replaced card's codes must not go into its successor once users hold some: WeChat does not say which
-    were handed out, and the new card could hand the same code out a second time."""
-    old = cards.cards.get(str(record.get("card_id")))
-    issued = old.total_quantity - old.quantity if old else 0
-    reused = len(source.hashes() & old_ledger) if issued else 0
+async def reuse_refusal(
+    address: str,
+    card: str,
+    source: CodeFile,
+    old_ledger: set[bytes],
+    api: CardApi | None,
+    old_id: str,
+    known: CardsLive | None = None,
+) -> str | None:
+    """Codes deposited into another card (one replaced, or the entry pointed elsewhere) must not go into this one
+    once users hold some: WeChat does not say which were handed out, and this card could hand one out again.
+    Checked at plan and again at apply, against the old card read live then."""
+    if not old_ledger:
+        return None
+    old = known.cards.get(old_id) if known is not None and old_id in known.cards else None
+    if old is None and api is not None:
+        raw = await api.get(old_id)
+        old = live_card(raw, None) if raw is not None else None
+    issued = None if old is None and api is not None else (old.total_quantity - old.quantity if old else 0)
+    if issued == 0:
+        return None
+    reused = len(await asyncio.to_thread(source.hashes) & old_ledger)
     if not reused:
-        return []
-    return [
-        f"{address}: {card} is replaced, and {issued} codes of the old card are with users already; "
-        f"{reused} codes of the file were deposited into it, so the new card could hand them out again. "
-        "Give the new card fresh codes (a file without those already deposited)"
-    ]
+        return None
+    held = (
+        "users may hold some of its codes (it is gone, so wxrec cannot tell how many)"
+        if issued is None
+        else f"{issued} codes of it are with users already"
+    )
+    return (
+        f"{address}: the codes were deposited into another card ({old_id}), and {held}; {reused} codes of the "
+        f"file were among them, so {card} could hand them out again. Give {card} fresh codes (a file without "
+        "those already deposited)"
+    )
 
 
 def _card(
@@ -357,14 +376,10 @@ class CodesApplier:
             raise WxrecError(f"{change.address}: cards.{spec['card']} has no id: did its create fail?")
         record = self.state.resources.get(change.address)
         target = int(change.after.get("target", 0))
-        if not same_card(record, card_id):
-            # A ledger without this card's record holds codes of another card (replaced, or a first deposit cut
-            # short before a re-create): none of them is in this card. The record names the card first.
-            self.backend.drop_code_hashes(change.address)
-            self.state.resources[change.address] = {"card_id": card_id, "deposited": 0, "target": target}
-            await self.save()
-        await self.await_approval(change.address, card_id)
         source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
+        await self.await_approval(change.address, card_id)
+        if not same_card(record, card_id):
+            await self._move_to(change.address, card_id, target, source, record)
         known = self.backend.code_hashes(change.address)
         # With an empty ledger nothing is hashed here: each batch hashes its codes once verified, while other
         # batches wait on the network.
@@ -378,6 +393,22 @@ class CodesApplier:
         if refused:
             raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")
         return message
+
+    async def _move_to(
+        self, address: str, card_id: str, target: int, source: CodeFile, record: Mapping[str, Any] | None
+    ) -> None:
+        """Start the ledger afresh for `card_id`. The codes of another card (replaced, or a first deposit cut short
+        before a re-create) are none of them in this card; users may hold some, which is checked again now:
+        claims go on until the old card is retired."""
+        if record is not None:
+            old_ledger = self.backend.code_hashes(address)
+            old_id = str(record.get("card_id"))
+            refusal = await reuse_refusal(address, f"card {card_id}", source, old_ledger, self.api, old_id)
+            if refusal:
+                raise WxrecError(refusal)
+        self.backend.drop_code_hashes(address)
+        self.state.resources[address] = {"card_id": card_id, "deposited": 0, "target": target}
+        await self.save()
 
     async def _deposit(self, address: str, card_id: str, pending: list[str]) -> int:
         """All batches, `parallelism` at a time; returns how many codes WeChat refused."""
