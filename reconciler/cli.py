@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import click
 import httpx
@@ -606,18 +607,29 @@ def _state_backend(manifest: Path, state_location: str | None, env: str | None =
 
 def _environment_state(location: str | None, env: str | None) -> str | None:
     """With --env, a --state given once for every environment (WXREC_STATE in CI) must still keep them apart:
-    a PostgreSQL URL without a state_name gets the environment's; any other location must name it."""
+    a PostgreSQL URL without a state_name gets the environment's; a state_name or a path must name it."""
     if location is None or env is None:
         return location
-    if location.startswith(POSTGRES_SCHEMES) and "state_name=" not in location:
-        return f"{location}{'&' if '?' in location else '?'}state_name={env}"
-    if env in re.split(r"[/\\.=&?_-]", location):
+    if location.startswith(POSTGRES_SCHEMES):
+        names = [value for key, value in parse_qsl(urlsplit(location).query) if key == "state_name"]
+        if not names:
+            return f"{location}{'&' if '?' in location else '?'}state_name={env}"
+        named = _names_environment(names[0], env)
+    else:
+        path = Path(location)
+        named = any(_names_environment(part, env) for part in (*path.parent.parts, path.stem))
+    if named:
         return location
     shown = "a PostgreSQL state of another name" if location.startswith(POSTGRES_SCHEMES) else location
     raise WxrecError(
         f"--env {env} with --state {shown}: every environment would share that state. Name {env}'s own, "
         f"e.g. state/{env}/state.json or ?state_name={env}"
     )
+
+
+def _names_environment(name: str, env: str) -> bool:
+    """`prod` is named by `prod`, `shop-prod` or `prod_state`, not by `production`."""
+    return re.search(rf"(^|[-_.]){re.escape(env)}($|[-_.])", name) is not None
 
 
 def _default_qrcode_dir(manifest: Path, env: str | None) -> Path:

@@ -351,7 +351,8 @@ async def apply_plan(
         async with limit:
             if quota_spent.is_set():
                 return
-            blocked = sorted(failed & depends_on(change))
+            # What it refers to, or its own address (an import of it failed), failed earlier in this run.
+            blocked = sorted(failed & (depends_on(change) | {change.address}))
             if blocked:
                 record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
                 return

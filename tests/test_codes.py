@@ -347,3 +347,28 @@ async def test_claims_on_the_old_card_while_the_new_one_waits_for_review_still_r
         plan = await shop.plan()
         assert any("3 codes of it are with users already" in r for r in plan.refusals)
         assert await shop.api.deposit_count(shop.card_id("gift-card")) == 0
+
+
+def test_diff_reads_a_base_whose_codes_file_is_outside_the_manifests_and_skips_links(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    (tmp_path / "shared").mkdir()
+    write_codes(shop, [])
+    (tmp_path / "shared" / "gift.txt").write_text("\n".join(codes(100)) + "\n", encoding="utf-8")
+    (shop / "gift-codes.txt").unlink()
+    gift = shop / "gift.yaml"
+    gift.write_text(gift.read_text(encoding="utf-8").replace("file: gift-codes.txt", "file: ../shared/gift.txt"))
+    (shop / "outside").symlink_to("/etc/passwd")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
+    with (tmp_path / "shared" / "gift.txt").open("a", encoding="utf-8") as more:
+        more.write("\n".join(codes(5, start=500)) + "\n")
+    result = wxrec("diff", "HEAD", str(shop), "--format", "json")
+    assert result.exit_code == 0, result.output
+    change = next(c for c in json.loads(result.output)["changes"] if c["address"] == "codes.gift-codes")
+    assert change["after"]["pending"] == 5

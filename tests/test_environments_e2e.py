@@ -121,7 +121,15 @@ def test_a_shared_state_location_is_kept_apart_per_environment(location: str, ke
     assert _environment_state(location, "prod") == kept
 
 
-@pytest.mark.parametrize("location", ["state/wxrec-state.json", "postgresql://u:secret@db/wxrec?state_name=shop"])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "state/wxrec-state.json",
+        "state/production.json",
+        "postgresql://u:secret@db/wxrec?state_name=shop",
+        "postgresql://prod.example/wxrec?state_name=shared",
+    ],
+)
 def test_a_state_location_that_does_not_name_the_environment_is_refused(location: str) -> None:
     with pytest.raises(WxrecError) as refused:
         _environment_state(location, "prod")
@@ -132,3 +140,11 @@ def test_a_state_location_that_does_not_name_the_environment_is_refused(location
 def test_state_commands_refuse_an_environment_name_that_climbs_out(shop: Path) -> None:
     result = wxrec("state", "list", shop, "--env", "../../tmp")
     assert result.exit_code == 1 and "an environment name matches" in result.output
+
+
+@pytest.mark.parametrize(
+    ("location", "env"),
+    [("state/prod-eu/state.json", "prod-eu"), ("postgresql://h/db?state_name=shop-prod_eu", "prod_eu")],
+)
+def test_environment_names_with_dashes_and_underscores_are_recognised(location: str, env: str) -> None:
+    assert _environment_state(location, env) == location

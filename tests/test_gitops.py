@@ -125,6 +125,8 @@ def test_markdown_stays_under_the_comment_limit_by_folding() -> None:
     assert text.count("<details>") == 60, "every resource keeps its section, folded or not"
     three_accounts = [render_markdown(plan, share=3) for _ in range(3)]
     assert sum(map(len, three_accounts)) <= COMMENT_LIMIT, "several accounts share one comment"
+    nothing_to_fold = {**plan, "changes": [], "warnings": ["很长的警告" * 400] * 8}
+    assert "No changes" in render_markdown(nothing_to_fold, share=40)
 
 
 def test_saved_plan_applies_exactly_and_refuses_when_stale(example_dir: Path, tmp_path: Path) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import atexit
 import io
+import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+
+import yaml
 
 from reconciler.errors import Location, ManifestError, Problem, WxrecError
 from reconciler.manifest import Manifest, load_manifest
@@ -48,8 +51,8 @@ def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manif
     )
     if archive.returncode == 0:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            # The "data" filter refuses links and paths out of the scratch directory.
-            tar.extractall(scratch, filter="data")
+            tar.extractall(scratch, filter=_plain_files)
+        _fetch_codes_outside(top, ref, scratch, relative)
     base = scratch / relative / (manifest.name if manifest.is_file() else "")
     if not base.exists() or (base.is_dir() and not any(base.glob("*.y*ml"))):
         return Manifest(base if base.exists() else scratch, Document())  # the manifests did not exist yet
@@ -58,6 +61,39 @@ def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manif
     except ManifestError as error:
         label = f"{ref}:{relative}"
         raise ManifestError([_at_ref(p, str(scratch / relative), label) for p in error.problems]) from None
+
+
+def _plain_files(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """Files and directories only: a link in the manifests is left out rather than followed out of the scratch
+    directory (and the "data" filter refuses anything else that would leave it)."""
+    if member.issym() or member.islnk():
+        return None
+    return tarfile.data_filter(member, destination)
+
+
+def _fetch_codes_outside(top: Path, ref: str, scratch: Path, relative: str) -> None:
+    """Codes files named from outside the manifest directory (`file: ../shared/gift.txt`), as they were at `ref`,
+    so that validating the base finds them. Paths out of the repository are left for validation to report."""
+    directory = scratch / relative
+    for manifest in sorted(directory.glob("*.y*ml")):
+        try:
+            data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue  # loading the base reports it, with its line
+        entries = data.get("codes") if isinstance(data, dict) else None
+        for spec in entries.values() if isinstance(entries, dict) else ():
+            named = spec.get("file", "") if isinstance(spec, dict) else ""
+            target = Path(os.path.normpath(directory / str(named)))
+            if target.is_relative_to(directory) or not target.is_relative_to(scratch) or target.exists():
+                continue
+            shown = subprocess.run(
+                ["git", "-C", str(top), "show", f"{ref}:{target.relative_to(scratch).as_posix()}"],
+                capture_output=True,
+                check=False,
+            )
+            if shown.returncode == 0:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(shown.stdout)
 
 
 def _at_ref(problem: Problem, scratch: str, label: str) -> Problem:

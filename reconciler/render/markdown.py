@@ -22,7 +22,7 @@ def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: i
     sections = [_section(change) for change in plan["changes"]]
     tail = _tail(plan)
     folded: list[str] = []
-    while len(head) + sum(map(len, sections)) + len(tail) > BUDGET // share:
+    while sections and len(head) + sum(map(len, sections)) + len(tail) > BUDGET // share:
         index = max(range(len(sections)), key=lambda i: len(sections[i]))
         change = plan["changes"][index]
         if change["address"] in folded:
