@@ -121,6 +121,20 @@ state_location_option = click.option(
 )
 
 
+parallelism_option = click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="Concurrent WeChat calls: reading cards, the changes of one apply step, code deposits.",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the state lock.",
+)
 api_option = click.option(
     "--api",
     envvar="WXREC_API",
@@ -198,13 +212,7 @@ def run_options(command: F) -> F:
             metavar="ADDRESS",
             help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec.",
         ),
-        click.option(
-            "--parallelism",
-            type=click.IntRange(1, 64),
-            default=16,
-            show_default=True,
-            help="Concurrent WeChat calls while reading live cards.",
-        ),
+        parallelism_option,
         click.option(
             "--max-rate",
             type=click.FloatRange(min=0.1),
@@ -454,13 +462,7 @@ def schema(which: str) -> None:
 @run_options
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for the state lock.",
-)
+@lock_timeout_option
 @click.option(
     "--qrcode-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -510,7 +512,7 @@ def apply(
 @run_options_for_import
 @click.argument("address")
 @click.argument("card_id")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@lock_timeout_option
 def import_(address: str, card_id: str, lock_timeout: float, **kwargs: Any) -> None:
     """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
     asyncio.run(_import(kwargs.pop("manifest"), address, card_id, lock_timeout, **kwargs))
@@ -558,8 +560,8 @@ async def _import(
 @api_option
 @state_location_option
 @click.option("--force", is_flag=True, help="Overwrite an earlier export (its files, state's cards and menu).")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=16, show_default=True)
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@parallelism_option
+@lock_timeout_option
 def export(
     directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
 ) -> None:
@@ -698,7 +700,7 @@ def state_show(manifest: Path, address: str, state_location: str | None, env: st
 @manifest_argument
 @click.argument("address")
 @state_location_option
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@lock_timeout_option
 @_state_env
 def state_rm(manifest: Path, address: str, state_location: str | None, lock_timeout: float, env: str | None) -> None:
     """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
@@ -721,7 +723,7 @@ MOVABLE_ADDRESS = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
 @click.argument("old")
 @click.argument("new")
 @state_location_option
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@lock_timeout_option
 @_state_env
 def state_mv(
     manifest: Path, old: str, new: str, state_location: str | None, lock_timeout: float, env: str | None

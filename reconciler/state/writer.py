@@ -20,7 +20,6 @@ class StateWriter:
     def __init__(self, backend: StateBackend, state: State) -> None:
         self.backend = backend
         self.state = state
-        self.writes = 0
         self._requested = 0
         self._written = 0
         self._lock = asyncio.Lock()
@@ -41,4 +40,3 @@ class StateWriter:
                 raise
             self.state.serial = snapshot.serial
             self._written = covered
-            self.writes += 1
