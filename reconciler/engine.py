@@ -174,14 +174,14 @@ async def _plan_codes(
     desired: dict[str, DesiredCard],
 ) -> tuple[list[ResourceChange], list[str]]:
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
-    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
-    records = cards.records(state)
-    card_ids = {a: None if a in changing or a not in records else records[a].id for a in desired}
-    targets = {
-        address: _deposit_target(card, records.get(address), live, address in changing)
-        for address, card in desired.items()
-    }
     sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
+    filled = {f"cards.{spec['card']}" for spec, _ in sources.values()} & desired.keys()
+    resources = state.resources if state else {}
+    records = {address: CardRecord.from_state(resources[address]) for address in filled if address in resources}
+    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    card_ids = {a: None if a in changing or a not in records else records[a].id for a in filled}
+    targets = {a: _deposit_target(desired[a], records.get(a), live, a in changing) for a in filled}
     return await codes.plan_all(manifest.directory, sources, api, state, ledger, live, card_ids, targets)
 
 
