@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -454,7 +455,8 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
     manifests had just been applied, with stand-in ids and urls."""
     colours = Palette(palette)
-    state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False))
+    base_ledger = deposited_by(base)
+    state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False), base_ledger)
     head_cards = cards.desired_cards(head.cards, colours, strict=False)
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
     imports, moves = adoption.blocks(head.document.data)
@@ -468,7 +470,7 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
         if change.id is not None and change.action != Action.IMPORT:
             change.id = ""  # not the stand-in: a diff knows no card ids
     plan.refusals = adopted.refusals + cards.refusals(plan.changes, base_records, time.time())
-    codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, deposited_by(base), live, head_cards)
+    codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
     await _plan_account(plan, head, None, state, Options(refresh=False))
@@ -479,6 +481,7 @@ def deposited_by(manifest: Manifest) -> codes.Ledger:
     """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
     sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
 
+    @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:
         found = sources.get(address.split(".", 1)[1])
         return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
@@ -486,8 +489,9 @@ def deposited_by(manifest: Manifest) -> codes.Ledger:
     return ledger
 
 
-def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
-    """The state an apply of `base` would leave, ids and urls stood in by their addresses."""
+def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: codes.Ledger) -> State:
+    """The state an apply of `base` would leave, ids and urls stood in by their addresses; `ledger`: the codes
+    its files hold."""
     state = State(appid=base.appid or "", endpoint="offline")
     for address, card in base_cards.items():
         state.resources[address] = cards.record_document(card, f"<{address}>")
@@ -502,7 +506,6 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard]) -> State:
                 "applied": spec,
                 "resolved": resolved,
             }
-    ledger = deposited_by(base)
     for key, spec in (data.get(codes.KIND) or {}).items():
         filled = base_cards.get(f"cards.{spec['card']}")
         state.resources[f"{codes.KIND}.{key}"] = {
