@@ -52,7 +52,14 @@ from reconciler.resources.adoption import adopted_record, import_refusal, unsett
 from reconciler.resources.cards.model import live_card
 from reconciler.state import POSTGRES_SCHEMES, FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
+from reconciler.wechat.client import (
+    FORCE_REFRESH_ENV,
+    WECHAT_API,
+    StableToken,
+    StaticToken,
+    TokenSource,
+    WeChatClient,
+)
 from reconciler.wechat.limiter import CallLimiter
 
 EMULATOR = "emulator"
@@ -1023,7 +1030,15 @@ def _token_source(appid: str, api: str, credentials: Credentials) -> TokenSource
     if not secret:
         names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
         raise WxrecError(f"no credentials for {appid}: set {names}")
-    return StableToken(appid, secret)
+    return stable_token(appid, secret)
+
+
+def stable_token(appid: str, secret: str) -> StableToken:
+    """Normal-mode tokens; forced refreshes only when the user allows them in WXREC_TOKEN_FORCE_REFRESH."""
+    allowed = os.environ.get(FORCE_REFRESH_ENV, "").strip().lower()
+    if allowed not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise WxrecError(f"{FORCE_REFRESH_ENV}={allowed!r}: give 1 (allow forced token refreshes) or 0")
+    return StableToken(appid, secret, force_refresh=allowed in ("1", "true", "yes"))
 
 
 def http_transport() -> httpx.AsyncBaseTransport:
@@ -1058,7 +1073,7 @@ async def connect(
         transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
         ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
-            yield CardApi(WeChatClient(http, StableToken(appid, secret), limiter=limiter)), EMULATOR
+            yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
         return
     base = api.rstrip("/")
     if not base.startswith(("http://", "https://")):
