@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from tests.support import served_emulator
 
 
@@ -29,3 +30,12 @@ def test_plan_apply_plan_against_the_served_emulator(served: str, example_dir: P
     assert again.exit_code == 0 and "No changes." in again.output, again.output
     live = httpx.get(f"{served}/_emulator/cards").json()["cards"]
     assert len(live) == 4
+
+
+def test_a_deeply_nested_body_answers_47001_and_the_server_stays_up(served: str) -> None:
+    credentials = {"grant_type": "client_credential", "appid": DEMO_APPID, "secret": DEMO_SECRET}
+    token = httpx.post(f"{served}/cgi-bin/stable_token", json=credentials).json()["access_token"]
+    deep = b'{"card": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = httpx.post(f"{served}/card/create", params={"access_token": token}, content=deep)
+    assert (response.status_code, response.json()["errcode"]) == (200, 47001)
+    assert httpx.get(f"{served}/_emulator/health").status_code == 200
