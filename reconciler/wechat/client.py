@@ -39,10 +39,10 @@ TOKEN_SAFETY_MARGIN = 300
 # WeChat handed back the token it had just rejected: ask once more after this pause, then give up.
 SAME_TOKEN_PAUSE = 2.0
 # A call whose token is rejected goes on with a renewed one, once per rejected token, at most this many times.
-# Each renewal means the token was revoked again meanwhile (normal mode hands back the same token otherwise), so
-# the bound only stops an endpoint that rejects every token it issues; calls side by side under a fault campaign
-# revoking 1 call in 4 need up to about 8.
-TOKEN_RENEWALS = 10
+# Each renewal means the token was revoked again meanwhile (normal mode hands back the same token otherwise, and
+# WeChat forces a refresh at most once in 30 s), so the bound only stops an endpoint that rejects every token it
+# issues. The fault campaign's token rounds, revoking the token of 1 create in 4 with 16 side by side, need 13.
+TOKEN_RENEWALS = 20
 FORCE_REFRESH_ENV = "WXREC_TOKEN_FORCE_REFRESH"
 
 
