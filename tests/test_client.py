@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from reconciler import cli
 from reconciler.cli import stable_token
+from reconciler.emulator import DEMO_APPID
+from reconciler.engine import check_state_binding
 from reconciler.errors import WxrecError
+from reconciler.manifest import Document, Manifest
+from reconciler.state import State
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import FORCE_REFRESH_ENV, RetryPolicy, StableToken, StaticToken, WeChatClient
+from reconciler.wechat.client import (
+    FORCE_REFRESH_ENV,
+    WECHAT_API,
+    RetryPolicy,
+    StableToken,
+    StaticToken,
+    WeChatClient,
+    public_url,
+)
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
 
@@ -252,3 +267,48 @@ def test_a_force_refresh_setting_that_is_not_yes_or_no_is_refused(monkeypatch: p
     monkeypatch.setenv(FORCE_REFRESH_ENV, "always")
     with pytest.raises(WxrecError, match="WXREC_TOKEN_FORCE_REFRESH='always': give 1"):
         stable_token("wx0123456789abcdef", "secret")
+
+
+async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "T", "expires_in": 7200, "errcode": 0, "colors": []})
+
+    monkeypatch.setattr(cli, "http_transport", lambda: httpx.MockTransport(answer))
+    api = "https://al%40ice:p%3Ass@proxy.example.com/wechat/"
+    async with cli.connect(api, Manifest(tmp_path, Document()), DEMO_APPID) as (card_api, endpoint):
+        await card_api.client.get("/card/getcolors")
+    assert endpoint == "https://***@proxy.example.com/wechat"
+    assert [str(r.url).split("?")[0] for r in seen] == [
+        "https://proxy.example.com/wechat/cgi-bin/stable_token",
+        "https://proxy.example.com/wechat/card/getcolors",
+    ]
+    basic = "Basic " + base64.b64encode(b"al@ice:p:ss").decode()
+    assert all(r.headers["authorization"] == basic for r in seen)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://api.weixin.qq.com", "https://api.weixin.qq.com"),
+        ("http://user@127.0.0.1:8080/x?y=1", "http://***@127.0.0.1:8080/x?y=1"),
+        ("http://:secret@host", "http://***@host"),
+        ("emulator", "emulator"),
+    ],
+)
+def test_public_url_hides_any_userinfo(url: str, shown: str) -> None:
+    assert public_url(url) == shown
+
+
+def test_a_state_that_recorded_an_api_urls_credentials_is_compared_and_shown_without_them() -> None:
+    state = State(appid=DEMO_APPID, endpoint="http://alice:s3cr3t@127.0.0.1:9")
+    assert check_state_binding(state, DEMO_APPID, "http://***@127.0.0.1:9") == []
+    [warning] = check_state_binding(state, DEMO_APPID, "http://127.0.0.1:9")
+    assert "s3cr3t" not in warning and "alice" not in warning and "http://***@127.0.0.1:9" in warning
+    with pytest.raises(WxrecError) as refused:
+        check_state_binding(State(appid=DEMO_APPID, endpoint="https://alice:s3cr3t@x"), DEMO_APPID, WECHAT_API)
+    assert "s3cr3t" not in str(refused.value)

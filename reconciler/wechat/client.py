@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
@@ -282,6 +283,27 @@ def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
     if not isinstance(answer, dict):
         raise WxrecError(f"{path}: the answer is JSON but not an object")
     return answer
+
+
+def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """An API URL without its user:password@, and those as HTTP Basic auth (what httpx makes of them): the client
+    never holds a URL with credentials, so no message, log or record can show them."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.netloc.rpartition("@")[2]
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=host)), auth
+
+
+def public_url(url: str) -> str:
+    """An API URL as wxrec shows and records it (plan header, state's endpoint, saved plans): user:password@
+    becomes ***@."""
+    bare, auth = split_userinfo(url)
+    if auth is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc}"))
 
 
 def _describe(exc: Exception, http: httpx.AsyncClient) -> str:
