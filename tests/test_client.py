@@ -218,6 +218,9 @@ async def test_the_same_token_handed_back_is_asked_for_once_more_then_reported_a
     assert "WXREC_TOKEN_FORCE_REFRESH" in str(results[0])
     assert server.modes == [False, False, False], "one renewal and one more try, shared by every call; never forced"
     assert server.sent.count("T1") == 1 + 8, "no call sends a token it knows is rejected"
+    with pytest.raises(WxrecError, match="revoked elsewhere"):
+        await client.post("/card/get", {"card_id": "later"})
+    assert server.sent.count("T1") == 1 + 8 and len(server.modes) == 3, "a later call is not sent at all"
 
 
 async def test_a_forced_refresh_is_sent_only_when_the_user_opts_in() -> None:

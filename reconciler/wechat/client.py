@@ -88,7 +88,7 @@ class StableToken:
         self.same_token_pause = same_token_pause
         self._value: str | None = None
         self._expires_at = 0.0
-        # A rejected token WeChat keeps handing back: every call holding it fails at once.
+        # A rejected token WeChat keeps handing back: no call is sent with it again.
         self._dead: str | None = None
         self._lock = asyncio.Lock()
 
@@ -104,14 +104,14 @@ class StableToken:
             # Keyed by the rejected token, not the cached one: once renewed, the calls that held it go on at once.
             if rejected == self._value and rejected != self._dead:
                 await self._replace(http, rejected)
-            if self._value == self._dead:
-                raise WxrecError(self._revoked_message())
             return await self._current(http)
 
     async def _current(self, http: httpx.AsyncClient) -> str:
         if self._value is None or time.monotonic() >= self._expires_at:
             await self._fetch(http, force=False)
         assert self._value is not None
+        if self._value == self._dead:
+            raise WxrecError(self._revoked_message())
         return self._value
 
     async def _replace(self, http: httpx.AsyncClient, rejected: str) -> None:
