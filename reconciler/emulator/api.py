@@ -62,7 +62,7 @@ async def dispatch(request: Request) -> Response:
         if not endpoint.needs_token:
             # The token endpoints name their account in the body: the fault counters need it first.
             call.body = await _body(endpoint, request)
-        if emu.faults.before_call(call, call.token or ""):
+        if emu.faults.before_call(call):
             if endpoint.needs_token:
                 call.body = await _body(endpoint, request)
             revision = emu.store.revision

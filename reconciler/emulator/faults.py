@@ -390,7 +390,7 @@ class Faults:
                 await asyncio.sleep(call.latency)
         return call
 
-    def before_call(self, call: ApiCall, token: str) -> bool:
+    def before_call(self, call: ApiCall) -> bool:
         """Once the token is checked: False to skip the handler; ApiError for an injected errcode."""
         if not call.faulted:
             return True
@@ -414,7 +414,7 @@ class Faults:
             if call.pick < edge:
                 call.fault = "error"
                 if code in TOKEN_FAULTS:
-                    self.store.invalidate_token(token, expired=code == e.ACCESS_TOKEN_EXPIRED)
+                    self.store.invalidate_token(call.token or "", expired=code == e.ACCESS_TOKEN_EXPIRED)
                 raise e.ApiError(code)
         for status, p in spec.http:
             edge += p
