@@ -52,7 +52,16 @@ from reconciler.resources.adoption import adopted_record, import_refusal, unsett
 from reconciler.resources.cards.model import live_card
 from reconciler.state import POSTGRES_SCHEMES, FileBackend, State, StateBackend, ensure_state_dir, open_backend
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken, TokenSource, WeChatClient
+from reconciler.wechat.client import (
+    FORCE_REFRESH_ENV,
+    WECHAT_API,
+    StableToken,
+    StaticToken,
+    TokenSource,
+    WeChatClient,
+    public_url,
+    split_userinfo,
+)
 from reconciler.wechat.limiter import CallLimiter
 
 EMULATOR = "emulator"
@@ -381,7 +390,7 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs:
     if out is not None:
         out.write_text(_plan_json(result) + "\n", encoding="utf-8")
         if settings.output == "text":
-            api = "" if settings.api == WECHAT_API else f" --api {settings.api}"
+            api = "" if settings.api == WECHAT_API else f" --api {_endpoint_label(settings.api)}"
             command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
             click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
     click.get_current_context().exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
@@ -804,7 +813,8 @@ async def _plan(settings: RunSettings) -> Plan:
 
 
 def _endpoint_label(api: str) -> str:
-    return EMULATOR if api == EMULATOR else api.rstrip("/")
+    """How the API is shown and recorded: never with the credentials a URL may hold."""
+    return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
 def _read_saved_plan(path: Path) -> Plan:
@@ -1023,7 +1033,15 @@ def _token_source(appid: str, api: str, credentials: Credentials) -> TokenSource
     if not secret:
         names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
         raise WxrecError(f"no credentials for {appid}: set {names}")
-    return StableToken(appid, secret)
+    return stable_token(appid, secret)
+
+
+def stable_token(appid: str, secret: str) -> StableToken:
+    """Normal-mode tokens; forced refreshes only when the user allows them in WXREC_TOKEN_FORCE_REFRESH."""
+    allowed = os.environ.get(FORCE_REFRESH_ENV, "").strip().lower()
+    if allowed not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise WxrecError(f"{FORCE_REFRESH_ENV}={allowed!r}: give 1 (allow forced token refreshes) or 0")
+    return StableToken(appid, secret, force_refresh=allowed in ("1", "true", "yes"))
 
 
 def http_transport() -> httpx.AsyncBaseTransport:
@@ -1058,14 +1076,15 @@ async def connect(
         transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
         ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
-            yield CardApi(WeChatClient(http, StableToken(appid, secret), limiter=limiter)), EMULATOR
+            yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
         return
-    base = api.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise WxrecError(f"--api (or WXREC_API) {api!r}: give 'emulator' or an http(s) URL")
+    endpoint = _endpoint_label(api)
+    if not endpoint.startswith(("http://", "https://")):
+        raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: give 'emulator' or an http(s) URL")
+    base, auth = split_userinfo(api.rstrip("/"))
     tokens = _token_source(appid, base, credentials)
-    async with httpx.AsyncClient(base_url=base, timeout=timeout, transport=http_transport()) as http:
-        yield CardApi(WeChatClient(http, tokens, limiter=limiter)), base
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=http_transport()) as http:
+        yield CardApi(WeChatClient(http, tokens, limiter=limiter)), endpoint
 
 
 # Several accounts: `wxrec plan accounts/*`. Each manifest directory is its own account, with its own state,

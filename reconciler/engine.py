@@ -36,7 +36,7 @@ from reconciler.resources.write_only import api_value
 from reconciler.state import State, StateBackend, StateWriter
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API
+from reconciler.wechat.client import WECHAT_API, public_url
 from reconciler.wechat.errors import DailyQuotaExhausted
 
 
@@ -86,14 +86,16 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
             f"state belongs to account {state.appid}, but this run targets {appid}. "
             "Refusing: this is how the wrong account gets changed. Point --state at that account's state."
         )
-    if state.endpoint == endpoint:
+    # A state written before wxrec hid the credentials of an --api URL may still hold them.
+    recorded = public_url(state.endpoint)
+    if recorded == endpoint:
         return []
-    if WECHAT_API in (state.endpoint, endpoint):
+    if WECHAT_API in (recorded, endpoint):
         raise WxrecError(
-            f"state was written against {state.endpoint}, this run targets {endpoint}. "
+            f"state was written against {recorded}, this run targets {endpoint}. "
             "Refusing: an emulator's state must never be used against the real WeChat API, nor the reverse."
         )
-    return [f"state was written against {state.endpoint}; this run reads {endpoint}"]
+    return [f"state was written against {recorded}; this run reads {endpoint}"]
 
 
 async def make_plan(

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from reconciler import cli
+from reconciler.cli import stable_token
+from reconciler.emulator import DEMO_APPID
+from reconciler.engine import check_state_binding
+from reconciler.errors import WxrecError
+from reconciler.manifest import Document, Manifest
+from reconciler.state import State
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import RetryPolicy, StableToken, StaticToken, WeChatClient
+from reconciler.wechat.client import (
+    FORCE_REFRESH_ENV,
+    WECHAT_API,
+    RetryPolicy,
+    StableToken,
+    StaticToken,
+    WeChatClient,
+    public_url,
+)
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
 
@@ -43,7 +61,8 @@ class Script:
 
 def client_for(script: Script) -> WeChatClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(script), base_url="https://api.weixin.qq.com")
-    return WeChatClient(http, StableToken("wx0123456789abcdef", "secret"), FAST, CallLimiter(first_pause=0.001))
+    tokens = StableToken("wx0123456789abcdef", "secret", same_token_pause=0.001)
+    return WeChatClient(http, tokens, FAST, CallLimiter(first_pause=0.001))
 
 
 async def test_system_busy_is_retried_until_it_succeeds() -> None:
@@ -63,8 +82,8 @@ async def test_rejected_token_is_refreshed_and_the_call_retried_once() -> None:
     script = Script([{"errcode": 40001, "errmsg": "invalid credential"}, {"errcode": 0, "errmsg": "ok"}])
     await client_for(script).post("/card/get", {"card_id": "p"})
     assert script.calls == [SECRET_TOKEN, SECRET_TOKEN + "-2"]
-    # the refresh got the same token back first, so it asked WeChat for a new one explicitly
-    assert [r["force_refresh"] for r in script.token_requests] == [False, False, True]
+    # the renewal got the same token back first, so it asked once more after a pause, never forcing a refresh
+    assert [r["force_refresh"] for r in script.token_requests] == [False, False, False]
 
 
 async def test_other_errcodes_are_typed_and_not_retried() -> None:
@@ -137,3 +156,162 @@ async def test_list_ids_reads_every_page_once_the_first_tells_the_total() -> Non
     async with httpx.AsyncClient(transport=httpx.MockTransport(batchget), base_url="http://wechat") as http:
         assert await CardApi(WeChatClient(http, StaticToken("T"))).list_ids() == ids
     assert sorted(offsets) == [0, 50, 100]
+
+
+class TokenServer:
+    """WeChat's stable_token as the getStableAccessToken document describes it, and calls that answer 40001 for a
+    revoked token. `same_token=True`: normal mode keeps handing back the current token even once it is revoked."""
+
+    def __init__(self, same_token: bool = False, first_answer: dict[str, object] | None = None) -> None:
+        self.same_token = same_token
+        self.first_answer = first_answer
+        self.issued = 1
+        self.current = "T1"
+        self.revoked: set[str] = set()
+        self.modes: list[bool] = []  # force_refresh of each stable_token request
+        self.sent: list[str] = []  # the token of each API call
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.001)  # let the calls interleave
+        if request.url.path == "/cgi-bin/stable_token":
+            force = bool(json.loads(request.content).get("force_refresh"))
+            self.modes.append(force)
+            if self.first_answer is not None:
+                return httpx.Response(200, json=self.first_answer)
+            if force or (self.current in self.revoked and not self.same_token):
+                self.revoked.add(self.current)
+                self.issued += 1
+                self.current = f"T{self.issued}"
+            return httpx.Response(200, json={"access_token": self.current, "expires_in": 7200})
+        token = request.url.params["access_token"]
+        self.sent.append(token)
+        if token in self.revoked:
+            return httpx.Response(200, json={"errcode": 40001, "errmsg": "invalid credential"})
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+
+def token_client(server: TokenServer, **options: object) -> WeChatClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server), base_url="https://api.weixin.qq.com")
+    tokens = StableToken("wx0123456789abcdef", "secret", same_token_pause=0.001, **options)  # type: ignore[arg-type]
+    return WeChatClient(http, tokens, FAST, CallLimiter(first_pause=0.001))
+
+
+async def test_a_token_rejected_under_parallel_calls_is_renewed_once_in_normal_mode() -> None:
+    server = TokenServer()
+    client = token_client(server)
+    await client.post("/card/get", {"card_id": "p0"})
+    server.revoked.add("T1")  # revoked elsewhere while sixteen calls hold it
+    await asyncio.gather(*(client.post("/card/get", {"card_id": f"p{n}"}) for n in range(1, 17)))
+    assert server.modes == [False, False], "one fetch, then one renewal for all sixteen calls; never forced"
+    assert server.sent.count("T1") == 1 + 16 and server.sent.count("T2") == 16, "each call retried once"
+
+
+async def test_the_same_token_handed_back_is_asked_for_once_more_then_reported_as_revoked_elsewhere() -> None:
+    server = TokenServer(same_token=True)
+    client = token_client(server)
+    await client.post("/card/get", {"card_id": "p0"})
+    server.revoked.add("T1")
+    results = await asyncio.gather(
+        *(client.post("/card/get", {"card_id": f"p{n}"}) for n in range(8)), return_exceptions=True
+    )
+    assert all(isinstance(r, WxrecError) and "revoked elsewhere" in str(r) for r in results), results
+    assert "WXREC_TOKEN_FORCE_REFRESH" in str(results[0])
+    assert server.modes == [False, False, False], "one renewal and one more try, shared by every call; never forced"
+    assert server.sent.count("T1") == 1 + 8, "no call sends a token it knows is rejected"
+    with pytest.raises(WxrecError, match="revoked elsewhere"):
+        await client.post("/card/get", {"card_id": "later"})
+    assert server.sent.count("T1") == 1 + 8 and len(server.modes) == 3, "a later call is not sent at all"
+
+
+async def test_a_forced_refresh_is_sent_only_when_the_user_opts_in() -> None:
+    server = TokenServer(same_token=True)
+    client = token_client(server, force_refresh=True)
+    await client.post("/card/get", {"card_id": "p0"})
+    server.revoked.add("T1")
+    await asyncio.gather(*(client.post("/card/get", {"card_id": f"p{n}"}) for n in range(8)))
+    assert server.modes == [False, False, False, True], "normal mode twice, then one forced refresh for all"
+    assert server.sent.count("T2") == 8
+
+
+async def test_a_call_whose_new_token_is_rejected_too_renews_again_but_never_resends_a_rejected_token() -> None:
+    server = TokenServer()
+    client = token_client(server)
+    await client.post("/card/get", {"card_id": "p0"})
+    server.revoked.update({"T1", "T2"})
+    await client.post("/card/get", {"card_id": "p1"})
+    assert server.sent == ["T1", "T1", "T2", "T3"] and server.modes == [False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("errcode", "errmsg", "advice"),
+    [
+        (40164, "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist rid: 6a1b2c3d-0-0", "egress IP"),
+        (89503, "this IP call requires administrator confirmation rid: 6a1b2c3d-0-0", "administrator must confirm"),
+    ],
+)
+async def test_a_token_refused_for_the_callers_ip_says_what_to_do(errcode: int, errmsg: str, advice: str) -> None:
+    server = TokenServer(first_answer={"errcode": errcode, "errmsg": errmsg})
+    with pytest.raises(WxrecError) as caught:
+        await token_client(server).post("/card/get", {"card_id": "p"})
+    message = str(caught.value)
+    assert advice in message and errmsg in message and "IP whitelist" in message, message
+    assert server.modes == [False], "not retried: it cannot succeed until someone changes the account"
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("", False), ("0", False), ("1", True), ("yes", True)])
+def test_forced_refreshes_are_allowed_only_by_the_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, allowed: bool
+) -> None:
+    monkeypatch.setenv(FORCE_REFRESH_ENV, value)
+    assert stable_token("wx0123456789abcdef", "secret").force_refresh is allowed
+
+
+def test_a_force_refresh_setting_that_is_not_yes_or_no_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORCE_REFRESH_ENV, "always")
+    with pytest.raises(WxrecError, match="WXREC_TOKEN_FORCE_REFRESH='always': give 1"):
+        stable_token("wx0123456789abcdef", "secret")
+
+
+async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "T", "expires_in": 7200, "errcode": 0, "colors": []})
+
+    monkeypatch.setattr(cli, "http_transport", lambda: httpx.MockTransport(answer))
+    api = "https://al%40ice:p%3Ass@proxy.example.com/wechat/"
+    async with cli.connect(api, Manifest(tmp_path, Document()), DEMO_APPID) as (card_api, endpoint):
+        await card_api.client.get("/card/getcolors")
+    assert endpoint == "https://***@proxy.example.com/wechat"
+    assert [str(r.url).split("?")[0] for r in seen] == [
+        "https://proxy.example.com/wechat/cgi-bin/stable_token",
+        "https://proxy.example.com/wechat/card/getcolors",
+    ]
+    basic = "Basic " + base64.b64encode(b"al@ice:p:ss").decode()
+    assert all(r.headers["authorization"] == basic for r in seen)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://api.weixin.qq.com", "https://api.weixin.qq.com"),
+        ("http://user@127.0.0.1:8080/x?y=1", "http://***@127.0.0.1:8080/x?y=1"),
+        ("http://:secret@host", "http://***@host"),
+        ("emulator", "emulator"),
+    ],
+)
+def test_public_url_hides_any_userinfo(url: str, shown: str) -> None:
+    assert public_url(url) == shown
+
+
+def test_a_state_that_recorded_an_api_urls_credentials_is_compared_and_shown_without_them() -> None:
+    state = State(appid=DEMO_APPID, endpoint="http://alice:s3cr3t@127.0.0.1:9")
+    assert check_state_binding(state, DEMO_APPID, "http://***@127.0.0.1:9") == []
+    [warning] = check_state_binding(state, DEMO_APPID, "http://127.0.0.1:9")
+    assert "s3cr3t" not in warning and "alice" not in warning and "http://***@127.0.0.1:9" in warning
+    with pytest.raises(WxrecError) as refused:
+        check_state_binding(State(appid=DEMO_APPID, endpoint="https://alice:s3cr3t@x"), DEMO_APPID, WECHAT_API)
+    assert "s3cr3t" not in str(refused.value)

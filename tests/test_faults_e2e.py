@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from benchmarks.fault_campaign import DEFAULT_FAULTS, run_campaign
+from benchmarks.fault_campaign import DEFAULT_FAULTS, injected_tokens, run_campaign, run_token_rounds
+from tests.support import wxrec
 
 
 async def test_fault_campaign_keeps_every_invariant(tmp_path: Path) -> None:
@@ -22,6 +23,23 @@ async def test_fault_campaign_keeps_every_invariant(tmp_path: Path) -> None:
     assert sum(figures.faults_injected.values()) >= 150, figures.table()
     assert figures.faults_injected["drop"] > 0 and figures.faults_injected["reset"] > 0
     assert figures.ok, figures.table()
+
+
+async def test_token_rejection_under_parallelism_never_forces_a_refresh_nor_fails_a_bystander(tmp_path: Path) -> None:
+    figures = await run_token_rounds(rounds=2, seed=1, directory=tmp_path)
+    assert figures.injected_40001 > 0 and figures.on_injected_token > 0, "calls side by side met a revoked token"
+    assert figures.ok, figures.table()
+
+
+def test_one_rejected_token_costs_one_normal_mode_renewal_and_fails_nothing(example_dir: Path) -> None:
+    """Issue 12's reproduction: one injected 40001 used to spend 5 token calls (2 forced) and fail 5 actions."""
+    faults = "error=40001:0.25,latency=50ms,seed=1,paths=/card/create"
+    result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": faults})
+    assert result.exit_code == 0 and ", 0 failed." in result.output, result.output
+    calls = json.loads((example_dir / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))["calls"]["entries"]
+    fetches = [c for c in calls if c["path"] == "/cgi-bin/stable_token"]
+    assert injected_tokens(calls) and not any(c.get("force_refresh") for c in fetches)
+    assert len(fetches) == 1 + len(injected_tokens(calls)), "one fetch, then one renewal per revoked token"
 
 
 def many_cards(directory: Path, count: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from tests.support import served_emulator
 
 
@@ -29,3 +30,33 @@ def test_plan_apply_plan_against_the_served_emulator(served: str, example_dir: P
     assert again.exit_code == 0 and "No changes." in again.output, again.output
     live = httpx.get(f"{served}/_emulator/cards").json()["cards"]
     assert len(live) == 4
+
+
+def test_a_deeply_nested_body_answers_47001_and_the_server_stays_up(served: str) -> None:
+    credentials = {"grant_type": "client_credential", "appid": DEMO_APPID, "secret": DEMO_SECRET}
+    token = httpx.post(f"{served}/cgi-bin/stable_token", json=credentials).json()["access_token"]
+    deep = b'{"card": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = httpx.post(f"{served}/card/create", params={"access_token": token}, content=deep)
+    assert (response.status_code, response.json()["errcode"]) == (200, 47001)
+    assert httpx.get(f"{served}/_emulator/health").status_code == 200
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+def test_credentials_in_the_api_url_are_never_shown_nor_stored(
+    served: str, example_dir: Path, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    monkeypatch.setenv("WXREC_HTTP_TRANSPORT", transport)
+    api = served.replace("http://", "http://alice:s3cr3t-pw@")
+    runner = CliRunner()
+    saved = example_dir / "plan.json"
+    plan = runner.invoke(cli, ["plan", str(example_dir), "--api", api, "-out", str(saved)])
+    assert plan.exit_code == 0, plan.output
+    shown = served.replace("http://", "http://***@")
+    assert f"at {shown}" in plan.output and f"--api {shown}" in plan.output
+    applied = runner.invoke(cli, ["-v", "apply", str(example_dir), "--api", api, "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    wrong = runner.invoke(cli, ["plan", str(example_dir), "--api", api.replace("http:", "ftp:")])
+    assert "give 'emulator' or an http(s) URL" in wrong.output
+    written = [saved, *(example_dir / ".wxrec").iterdir()]
+    for text in (plan.output, applied.output, wrong.output, *(path.read_text(encoding="utf-8") for path in written)):
+        assert "s3cr3t" not in text and "alice" not in text

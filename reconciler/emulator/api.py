@@ -47,8 +47,8 @@ async def dispatch(request: Request) -> Response:
     emu: Emulator = request.app.state.emulator
     path = request.url.path
     endpoint = ENDPOINTS.get(path)
-    # Seq, fault draws and latency; token endpoints and unknown paths are never faulted.
-    call = await emu.faults.begin(path, faultable=endpoint is not None and endpoint.needs_token)
+    # Seq, fault draws and latency; unknown paths are never faulted (the spec decides for the token endpoints).
+    call = await emu.faults.begin(path, faultable=endpoint is not None)
     answer: JSON | None = None
     try:
         if endpoint is None:
@@ -56,10 +56,15 @@ async def dispatch(request: Request) -> Response:
             raise e.ApiError(e.API_UNAUTHORIZED)
         _check_method(endpoint, request.method)
         emu.store.settle()
-        appid = _authenticate(emu, endpoint, request)
+        call.token = request.query_params.get("access_token")
+        appid = _authenticate(emu, endpoint, call.token)
         call.appid = appid or request.query_params.get("appid")
-        if emu.faults.before_call(call, request.query_params.get("access_token", "")):
+        if not endpoint.needs_token:
+            # The token endpoints name their account in the body: the fault counters need it first.
             call.body = await _body(endpoint, request)
+        if emu.faults.before_call(call):
+            if endpoint.needs_token:
+                call.body = await _body(endpoint, request)
             revision = emu.store.revision
             answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
             call.committed = emu.store.revision != revision
@@ -76,10 +81,9 @@ def _check_method(endpoint: Endpoint, method: str) -> None:
         raise e.ApiError(e.REQUIRE_GET if endpoint.method == "GET" else e.REQUIRE_POST)
 
 
-def _authenticate(emu: Emulator, endpoint: Endpoint, request: Request) -> str | None:
+def _authenticate(emu: Emulator, endpoint: Endpoint, token: str | None) -> str | None:
     if not endpoint.needs_token:
         return None
-    token = request.query_params.get("access_token", "")
     if not token:
         raise e.ApiError(e.ACCESS_TOKEN_MISSING)
     return emu.store.token_owner(token)
@@ -122,7 +126,7 @@ def _credentials(emu: Emulator, source: Mapping[str, Any]) -> str:
     if expected is None:
         raise e.ApiError(e.INVALID_APPID)
     if not hmac.compare_digest(secret.encode(), expected.encode()):
-        raise e.ApiError(e.INVALID_CREDENTIAL)
+        raise e.ApiError(e.INVALID_APPSECRET)
     return appid
 
 

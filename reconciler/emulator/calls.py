@@ -1,19 +1,25 @@
 """The call log: every WeChat API call the emulator answered, for fault campaigns and ordering tests.
 
 An entry: ``{"seq", "time", "appid", "path", "errcode", "fault"}`` plus, when they apply,
-``card_id``, ``stock_delta``, ``http_status`` and ``latency_ms`` (see the README). ``seq`` is given
-when a call arrives and only grows (clearing the log keeps it); the oldest entries go first
-once the log holds ``limit`` of them.
+``card_id``, ``token``, ``force_refresh``, ``stock_delta``, ``http_status`` and ``latency_ms``
+(see the README). ``seq`` is given when a call arrives and only grows (clearing the log keeps
+it); the oldest entries go first once the log holds ``limit`` of them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from typing import Any
 
 from .model import JSON
 
 DEFAULT_LIMIT = 100_000
+
+
+def token_digest(token: str) -> str:
+    """How the log names an access token: enough to tell which calls shared one, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class CallLog:

@@ -23,6 +23,8 @@ INVALID_TIME = 40079
 INVALID_ARGS = 40097
 INVALID_TIME_RANGE = 40100
 INVALID_STOCK = 40122
+INVALID_APPSECRET = 40125
+IP_NOT_WHITELISTED = 40164
 ACCESS_TOKEN_MISSING = 41001
 APPID_MISSING = 41002
 APPSECRET_MISSING = 41004
@@ -37,6 +39,7 @@ MINUTE_QUOTA = 45011
 FIELD_TOO_LONG = 45021
 DATA_FORMAT_ERROR = 47001
 API_UNAUTHORIZED = 48001
+IP_NEEDS_CONFIRMATION = 89503
 
 ERRMSG: dict[int, str] = {
     SYSTEM_ERROR: "system error",
@@ -52,6 +55,12 @@ ERRMSG: dict[int, str] = {
     INVALID_ARGS: "invalid args",
     INVALID_TIME_RANGE: "invalid time range",
     INVALID_STOCK: "invalid stock",
+    # A wrong secret (older SDK notes say 40001; Senparc's SDK added 40125 in 2017, JeffreySu/WeiXinMPSDK#450):
+    # real answers "invalid appsecret rid: …" in DokiYoloo/CareUEveryDay#15, n8n-nodes-wechat-offiaccount#2.
+    INVALID_APPSECRET: "invalid appsecret",
+    # The caller's IP is not in the account's IP whitelist. The real errmsg names the address ("invalid ip
+    # 101.45.43.1 ipv6 ::ffff:101.45.43.1, not in whitelist", overtrue/laravel-wechat#367); WxJava's table omits it.
+    IP_NOT_WHITELISTED: "invalid ip, not in whitelist",
     ACCESS_TOKEN_MISSING: "access_token missing",
     APPID_MISSING: "appid missing",
     APPSECRET_MISSING: "appsecret missing",
@@ -66,6 +75,8 @@ ERRMSG: dict[int, str] = {
     FIELD_TOO_LONG: "field length too long",
     DATA_FORMAT_ERROR: "data format error",
     API_UNAUTHORIZED: "api unauthorized",
+    # An administrator must confirm calls from this IP: the English of the official errcode table.
+    IP_NEEDS_CONFIRMATION: "this IP call requires administrator confirmation",
 }
 
 # Menus, QR codes, landing pages, the test whitelist, code deposit. Errmsgs: the English

@@ -17,7 +17,8 @@ Every WeChat API call passes through ``Faults`` in ``api.dispatch``:
   changed the store, i.e. committed a change, is dropped);
 - ``response`` turns the answer into what the client receives.
 
-The token endpoints, unknown paths and the /_emulator/ controls are never faulted.
+Unknown paths and the /_emulator/ controls are never faulted; the token endpoints only when
+``paths=`` names them (a campaign on the API paths leaves the client a way to recover).
 
 A reset or drop answers with ``ConnectionReset``: it starts the HTTP response with a header
 value no server will write, then raises ``SimulatedConnectionReset``. uvicorn has then
@@ -43,13 +44,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors as e
+from .calls import token_digest
 from .clock import beijing_day
 from .model import JSON
 
 if TYPE_CHECKING:
     from .store import Store
 
-NEVER_FAULTED = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
+TOKEN_PATHS = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
 TOKEN_FAULTS = frozenset({e.INVALID_CREDENTIAL, e.ACCESS_TOKEN_EXPIRED})
 HTTP_FAULTS = frozenset(s.value for s in HTTPStatus if 500 <= s.value < 600)
 _KEYS = ("latency", "error", "http", "reset", "drop", "rate", "quota", "seed", "paths")
@@ -123,7 +125,7 @@ class FaultSpec:
         return bool(self.latency or self.errors or self.http or self.reset or self.drop or limits)
 
     def applies_to(self, path: str) -> bool:
-        return self.active and path not in NEVER_FAULTED and (not self.paths or path in self.paths)
+        return self.active and (path in self.paths if self.paths else path not in TOKEN_PATHS)
 
     def __str__(self) -> str:
         items: list[str] = []
@@ -266,8 +268,8 @@ def _parse_paths(text: str) -> tuple[str, ...]:
     for path in paths:
         if not path.startswith("/"):
             raise ValueError(f"{path!r} is not an API path like /card/create")
-        if path in NEVER_FAULTED or path.startswith("/_emulator/"):
-            raise ValueError(f"{path} is never faulted (token endpoints and controls)")
+        if path.startswith("/_emulator/"):
+            raise ValueError(f"{path} is never faulted (the emulator's controls)")
     return tuple(dict.fromkeys(paths))
 
 
@@ -305,6 +307,8 @@ class ApiCall:
     time: float
     faulted: bool = False
     appid: str | None = None
+    # The access token the call sent, if any.
+    token: str | None = None
     body: JSON = field(default_factory=dict)
     committed: bool = False
     fault: str | None = None
@@ -312,6 +316,11 @@ class ApiCall:
     latency: float = 0.0
     pick: float = 1.0
     drop_draw: float = 1.0
+
+    @property
+    def account(self) -> str | None:
+        """The token's owner, else the appid the request names (the token endpoints)."""
+        return self.appid or _text(self.body.get("appid"))
 
 
 class ConnectionReset(Response):
@@ -381,12 +390,12 @@ class Faults:
                 await asyncio.sleep(call.latency)
         return call
 
-    def before_call(self, call: ApiCall, token: str) -> bool:
+    def before_call(self, call: ApiCall) -> bool:
         """Once the token is checked: False to skip the handler; ApiError for an injected errcode."""
         if not call.faulted:
             return True
         spec = self.spec
-        appid = call.appid or ""
+        appid = call.account or ""
         now = self.store.now()
         day = self._count(f"{appid}|day", beijing_day(now), spec.quota)
         minute = self._count(f"{appid}|minute", str(int(now // 60)), spec.rate)
@@ -405,7 +414,7 @@ class Faults:
             if call.pick < edge:
                 call.fault = "error"
                 if code in TOKEN_FAULTS:
-                    self.store.invalidate_token(token, expired=code == e.ACCESS_TOKEN_EXPIRED)
+                    self.store.invalidate_token(call.token or "", expired=code == e.ACCESS_TOKEN_EXPIRED)
                 raise e.ApiError(code)
         for status, p in spec.http:
             edge += p
@@ -435,7 +444,7 @@ class Faults:
         entry: JSON = {
             "seq": call.seq,
             "time": call.time,
-            "appid": call.appid or _text(call.body.get("appid")),
+            "appid": call.account,
             "path": call.path,
             "errcode": errcode,
             "fault": call.fault,
@@ -443,6 +452,11 @@ class Faults:
         card_id = _text(call.body.get("card_id")) or _text((answer or {}).get("card_id"))
         if card_id:
             entry["card_id"] = card_id
+        token = call.token or _text((answer or {}).get("access_token"))
+        if token:
+            entry["token"] = token_digest(token)
+        if call.body.get("force_refresh") is True:
+            entry["force_refresh"] = True
         delta = _stock_delta(call.body)
         if delta is not None:
             entry["stock_delta"] = delta

@@ -79,9 +79,35 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# A body nested deeper is one WeChat "cannot parse" (47001). WeChat publishes no limit; its deepest request
+# (card/create's advanced_info) is 7 levels, and the bound keeps every later walk of a body, and json's own
+# recursive parser, far from Python's recursion limit.
+MAX_DEPTH = 64
+
+
 def loads_object(raw: bytes) -> JSON:
-    """A JSON object, or ValueError: NaN and Infinity are refused, as they could never be answered."""
-    value = json.loads(raw, parse_constant=_refuse_constant)
+    """A JSON object, or ValueError: NaN and Infinity are refused, as they could never be answered, and so is a
+    body nested deeper than MAX_DEPTH."""
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
+    if _depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def _depth(value: Any) -> int:
+    """How many objects and arrays deep `value` goes, without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest

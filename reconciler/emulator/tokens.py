@@ -2,11 +2,14 @@
 
 - /cgi-bin/token issues a new token on every call; the previous one keeps working for the
   overlap (5 minutes by default) and any older one stops at once.
-- /cgi-bin/stable_token returns the same token while it has more than 5 minutes left;
-  ``force_refresh`` issues a new one and the old one keeps the overlap.
+- /cgi-bin/stable_token (getStableAccessToken) in normal mode returns the same token while it has
+  more than 5 minutes left, then a new one, the old one staying valid until it expires ("在新旧
+  access_token交接之际，平台会保证在5分钟内，新旧access_token都可用"); a revoked one is replaced at once.
+- ``force_refresh`` "会导致上次获取的 access_token 失效": the previous token stops at once. Forced
+  refreshes must be 30 s apart ("否则不会刷新"): a force sooner than that is answered as normal mode.
 - The two kinds are independent: fetching one never invalidates the other.
 - Daily quotas (official): 2000 /cgi-bin/token calls and 20 forced stable refreshes per
-  appid and Beijing day; past them, 45009.
+  appid and Beijing day (a force answered as normal mode counts too); past them, 45009.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ STABLE = "stable"
 TOKEN_DAILY_LIMIT = 2000
 FORCE_REFRESH_DAILY_LIMIT = 20
 STABLE_EARLY_REFRESH = 300
+FORCE_REFRESH_INTERVAL = 30
 # Records this long past expiry are forgotten (they then answer 40001 instead of 42001).
 _FORGET_AFTER = 86400
 
@@ -52,6 +56,8 @@ class TokenBook:
         self.records: dict[str, TokenRecord] = {}
         self.current: dict[str, str] = {}
         self.usage: dict[str, tuple[str, int]] = {}
+        # When each appid's stable token was last force-refreshed.
+        self.forced_at: dict[str, float] = {}
 
     def issue_plain(self, appid: str, now: float, ttl: int, overlap: int) -> str:
         self._spend(appid, PLAIN, TOKEN_DAILY_LIMIT, now)
@@ -61,13 +67,17 @@ class TokenBook:
         """The stable token and its remaining seconds."""
         if force:
             self._spend(appid, "force_refresh", FORCE_REFRESH_DAILY_LIMIT, now)
-        else:
-            token = self.current.get(f"{STABLE}:{appid}")
-            record = self.records.get(token) if token else None
-            # Documented margin is 5 minutes; a test-sized TTL would otherwise never reuse a token.
-            margin = min(STABLE_EARLY_REFRESH, ttl // 2)
-            if token and record and record.usable(now) and record.expires_at - now > margin:
-                return token, int(record.expires_at - now)
+            last = self.forced_at.get(appid)
+            force = last is None or now - last >= FORCE_REFRESH_INTERVAL
+        if force:
+            self.forced_at[appid] = now
+            return self._issue(appid, STABLE, now, ttl, overlap=0), ttl
+        token = self.current.get(f"{STABLE}:{appid}")
+        record = self.records.get(token) if token else None
+        # Documented margin is 5 minutes; a test-sized TTL would otherwise never reuse a token.
+        margin = min(STABLE_EARLY_REFRESH, ttl // 2)
+        if token and record and record.usable(now) and record.expires_at - now > margin:
+            return token, int(record.expires_at - now)
         return self._issue(appid, STABLE, now, ttl, overlap), ttl
 
     def verify(self, token: str, now: float) -> str:
@@ -128,6 +138,7 @@ class TokenBook:
             "current": dict(self.current),
             "records": [{"token": token, **asdict(record)} for token, record in self.records.items()],
             "usage": {key: list(value) for key, value in self.usage.items()},
+            "forced_at": dict(self.forced_at),
         }
 
     @classmethod
@@ -140,4 +151,5 @@ class TokenBook:
             token = str(fields.pop("token"))
             book.records[token] = TokenRecord(**fields)
         book.usage = {str(k): (str(v[0]), int(v[1])) for k, v in data["usage"].items()}
+        book.forced_at = {str(k): float(v) for k, v in data.get("forced_at", {}).items()}
         return book

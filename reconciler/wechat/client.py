@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
@@ -36,8 +37,24 @@ log = logging.getLogger("wxrec.api")
 TOKEN_SAFETY_MARGIN = 300
 
 
+# WeChat handed back the token it had just rejected: ask once more after this pause, then give up.
+SAME_TOKEN_PAUSE = 2.0
+# A call whose token is rejected goes on with a renewed one, once per rejected token, at most this many times.
+# Each renewal means the token was revoked again meanwhile (normal mode hands back the same token otherwise, and
+# WeChat forces a refresh at most once in 30 s), so the bound only stops an endpoint that rejects every token it
+# issues. The fault campaign's token rounds, revoking the token of 1 create in 4 with 16 side by side, need 13.
+TOKEN_RENEWALS = 20
+FORCE_REFRESH_ENV = "WXREC_TOKEN_FORCE_REFRESH"
+
+
 class TokenSource(Protocol):
-    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str: ...
+    async def token(self, http: httpx.AsyncClient) -> str:
+        """The token to call with."""
+        ...
+
+    async def renew(self, http: httpx.AsyncClient, rejected: str) -> str:
+        """The token to call with once WeChat rejected `rejected`; never `rejected` itself."""
+        ...
 
 
 @dataclass
@@ -46,37 +63,79 @@ class StaticToken:
 
     value: str = field(repr=False)
 
-    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str:
-        if refresh:
-            raise WxrecError(
-                "WeChat rejected the access token from WXREC_ACCESS_TOKEN; fetch a fresh one from your token service"
-            )
+    async def token(self, http: httpx.AsyncClient) -> str:
         return self.value
+
+    async def renew(self, http: httpx.AsyncClient, rejected: str) -> str:
+        raise WxrecError(
+            "WeChat rejected the access token from WXREC_ACCESS_TOKEN; fetch a fresh one from your token service"
+        )
 
 
 class StableToken:
-    """Tokens from /cgi-bin/stable_token, which (unlike /cgi-bin/token) leaves other holders' tokens valid."""
+    """Tokens from /cgi-bin/stable_token, which (unlike /cgi-bin/token) leaves other holders' tokens valid.
 
-    def __init__(self, appid: str, secret: str) -> None:
+    Only normal mode is used unless `force_refresh` is set: getStableAccessToken's forced mode invalidates the
+    token the merchant's own servers hold, at most 20 times a day and 30 s apart. A rejected token is renewed
+    once, however many calls held it: they wait for that one renewal and go on with its token."""
+
+    def __init__(
+        self, appid: str, secret: str, *, force_refresh: bool = False, same_token_pause: float = SAME_TOKEN_PAUSE
+    ) -> None:
         self.appid = appid
         self._secret = secret
+        self.force_refresh = force_refresh
+        self.same_token_pause = same_token_pause
         self._value: str | None = None
         self._expires_at = 0.0
+        # A rejected token WeChat keeps handing back: no call is sent with it again.
+        self._dead: str | None = None
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"StableToken(appid={self.appid!r})"
 
-    async def token(self, http: httpx.AsyncClient, *, refresh: bool = False) -> str:
+    async def token(self, http: httpx.AsyncClient) -> str:
         async with self._lock:
-            if refresh or self._value is None or time.monotonic() >= self._expires_at:
-                stale = self._value if refresh else None
-                await self._fetch(http, force=False)
-                if stale is not None and self._value == stale:
-                    # WeChat handed back the token it just rejected: ask for a new one explicitly.
-                    await self._fetch(http, force=True)
-            assert self._value is not None
-            return self._value
+            return await self._current(http)
+
+    async def renew(self, http: httpx.AsyncClient, rejected: str) -> str:
+        async with self._lock:
+            # Keyed by the rejected token, not the cached one: once renewed, the calls that held it go on at once.
+            if rejected == self._value and rejected != self._dead:
+                await self._replace(http, rejected)
+            return await self._current(http)
+
+    async def _current(self, http: httpx.AsyncClient) -> str:
+        if self._value is None or time.monotonic() >= self._expires_at:
+            await self._fetch(http, force=False)
+        assert self._value is not None
+        if self._value == self._dead:
+            raise WxrecError(self._revoked_message())
+        return self._value
+
+    async def _replace(self, http: httpx.AsyncClient, rejected: str) -> None:
+        await self._fetch(http, force=False)
+        if self._value == rejected:
+            await asyncio.sleep(self.same_token_pause)
+            await self._fetch(http, force=False)
+        if self._value == rejected and self.force_refresh:
+            await self._fetch(http, force=True)
+        if self._value == rejected:
+            self._dead = rejected
+
+    def _revoked_message(self) -> str:
+        if self.force_refresh:
+            tried = "even a forced refresh handed it back (WeChat forces one refresh in 30 s, 20 a day)"
+        else:
+            tried = (
+                f"run again later, or set {FORCE_REFRESH_ENV}=1 to let wxrec force a new token, which invalidates "
+                "the token your own servers hold (20 forced refreshes a day, 30 s apart)"
+            )
+        return (
+            f"WeChat rejects the access token of {self.appid} and hands back the same one when asked for a new one: "
+            f"it was revoked elsewhere (another holder of the AppSecret, or a reset AppSecret); {tried}"
+        )
 
     async def _fetch(self, http: httpx.AsyncClient, *, force: bool) -> None:
         body = {
@@ -155,11 +214,13 @@ class WeChatClient:
         self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool
     ) -> dict[str, Any]:
         token = await self.tokens.token(self.http)
-        try:
-            return await self._send(method, path, body, token, idempotent=idempotent)
-        except TokenRejected:
-            token = await self.tokens.token(self.http, refresh=True)
-            return await self._send(method, path, body, token, idempotent=idempotent)
+        for _ in range(TOKEN_RENEWALS):
+            try:
+                return await self._send(method, path, body, token, idempotent=idempotent)
+            except TokenRejected:
+                # A rejected call changed nothing: it goes on with the renewed token.
+                token = await self.tokens.renew(self.http, token)
+        return await self._send(method, path, body, token, idempotent=idempotent)
 
     def _url(self, path: str, token: str) -> httpx.URL:
         """Each path's URL with the token, parsed once per token: httpx spends about 0.05 ms parsing a URL,
@@ -222,6 +283,27 @@ def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
     if not isinstance(answer, dict):
         raise WxrecError(f"{path}: the answer is JSON but not an object")
     return answer
+
+
+def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """An API URL without its user:password@, and those as HTTP Basic auth (what httpx makes of them): the client
+    never holds a URL with credentials, so no message, log or record can show them."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.netloc.rpartition("@")[2]
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=host)), auth
+
+
+def public_url(url: str) -> str:
+    """An API URL as wxrec shows and records it (plan header, state's endpoint, saved plans): user:password@
+    becomes ***@."""
+    bare, auth = split_userinfo(url)
+    if auth is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc}"))
 
 
 def _describe(exc: Exception, http: httpx.AsyncClient) -> str:

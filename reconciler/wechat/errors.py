@@ -8,6 +8,17 @@ TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 TRANSIENT_ERRCODES = frozenset({-1, 45011})
 QUOTA_ERRCODE = 45009
 CARD_NOT_FOUND_ERRCODE = 40073
+IP_NOT_WHITELISTED = 40164
+IP_NEEDS_CONFIRMATION = 89503
+WHITELIST_ADVICE = (
+    "add this machine's egress IP (a CI runner's public address) to the account's IP whitelist in the MP console "
+    "(mp.weixin.qq.com: 设置与开发 → 基本配置 → IP白名单)"
+)
+CALLER_ADVICE = {
+    IP_NOT_WHITELISTED: f"WeChat does not take calls from this machine's address: {WHITELIST_ADVICE}",
+    IP_NEEDS_CONFIRMATION: f"WeChat wants an administrator to confirm calls from this machine's address: an "
+    f"administrator must confirm it in WeChat, or {WHITELIST_ADVICE}",
+}
 
 
 class WeChatError(WxrecError):
@@ -39,6 +50,14 @@ class DailyQuotaExhausted(WeChatError):
         )
 
 
+class CallerRefused(WeChatError):
+    """40164, 89503: WeChat refuses calls from this machine's IP address until someone changes the account."""
+
+    def __init__(self, endpoint: str, errcode: int, errmsg: str) -> None:
+        super().__init__(endpoint, errcode, errmsg)
+        self.args = (f"{endpoint}: {CALLER_ADVICE[errcode]} ({errcode}: {errmsg})",)
+
+
 class CardNotFound(WeChatError):
     """40073: the card id is unknown to WeChat (deleted, or never existed)."""
 
@@ -64,6 +83,8 @@ def error_for(endpoint: str, errcode: int, errmsg: str) -> WeChatError:
         return TransientError(endpoint, errcode, errmsg)
     if errcode == QUOTA_ERRCODE:
         return DailyQuotaExhausted(endpoint, errcode, errmsg)
+    if errcode in CALLER_ADVICE:
+        return CallerRefused(endpoint, errcode, errmsg)
     if errcode == CARD_NOT_FOUND_ERRCODE:
         return CardNotFound(endpoint, errcode, errmsg)
     return WeChatError(endpoint, errcode, errmsg)

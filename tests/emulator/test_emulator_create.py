@@ -12,6 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.emulator.api import ENDPOINTS
+from reconciler.emulator.model import MAX_DEPTH
+
 from .support import FUTURE, T0, TYPE_FIELDS, Api, FakeTime, MakeApi, base_info, card_body, groupon
 
 HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
@@ -393,3 +396,30 @@ async def test_timed_review_completes_by_the_emulator_clock(make_api: MakeApi, f
 async def test_a_bad_review_mode_is_refused(make_api: MakeApi) -> None:
     with pytest.raises(ValueError, match="review mode"):
         await make_api(review="sometimes")
+
+
+def nested(depth: int) -> bytes:
+    """A card/create body `depth` levels deep (the body itself is level 1): an unknown field, ignored on create,
+    holds lists in lists."""
+    extra = "[" * (depth - 1) + "]" * (depth - 1)
+    return json.dumps(groupon())[:-1].encode() + f', "extra": {extra}}}'.encode()
+
+
+POST_PATHS = sorted(path for path, endpoint in ENDPOINTS.items() if endpoint.method == "POST")
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
+async def test_a_deeply_nested_body_is_a_data_format_error_and_the_emulator_stays_up(api: Api, depth: int) -> None:
+    params = {"access_token": await api.token()}
+    for path in POST_PATHS:
+        response = await api.client.post(path, params=params, content=nested(depth))
+        assert (response.status_code, response.json()["errcode"]) == (200, 47001), path
+    control = await api.client.post("/_emulator/claim", content=nested(depth))
+    assert control.status_code == 400 and "JSON object" in control.json()["error"]
+    assert (await api.create()).startswith("p"), "and it goes on answering"
+
+
+async def test_a_body_up_to_the_depth_limit_is_read(api: Api) -> None:
+    params = {"access_token": await api.token()}
+    response = await api.client.post("/card/create", params=params, content=nested(MAX_DEPTH))
+    assert response.json()["errcode"] == 0

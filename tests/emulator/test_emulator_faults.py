@@ -26,6 +26,7 @@ from reconciler.emulator import (
     faults_from_env,
     parse_faults,
 )
+from reconciler.emulator.calls import token_digest
 from reconciler.emulator.cli import emulator_group
 from reconciler.emulator.faults import Latency
 from reconciler.emulator.transport import FaultTolerantASGITransport
@@ -110,7 +111,7 @@ def test_canonical_form() -> None:
         ("rate=600/hour", "rate=600/hour", "COUNT/min"),
         ("quota=-3/day", "quota=-3/day", "whole number"),
         ("seed=x", "seed=x", "integer seed"),
-        ("paths=/cgi-bin/token", "paths=/cgi-bin/token", "never faulted"),
+        ("paths=/_emulator/claim", "paths=/_emulator/claim", "never faulted"),
         ("paths=card/create", "paths=card/create", "API path"),
         ("chaos=1", "chaos=1", "unknown fault"),
         ("drop", "drop", "NAME=VALUE"),
@@ -156,7 +157,56 @@ async def test_injected_errcodes_carry_wechat_errmsgs_and_change_nothing(make_ap
     assert answer["errcode"] == -1 and answer["errmsg"].startswith("system error hint: [")
     assert await cards(api) == []
     assert (await api.post("/card/batchget", {"offset": 0, "count": 5}))["errcode"] == 0, "other paths are not faulted"
-    assert (await api.get_token())["access_token"], "token endpoints are never faulted"
+    assert (await api.get_token())["access_token"], "token endpoints are faulted only when paths= names them"
+
+
+STABLE_BODY = {"grant_type": "client_credential", "appid": DEMO_APPID, "secret": DEMO_SECRET}
+
+
+@pytest.mark.parametrize(
+    ("code", "errmsg"), [(40164, "invalid ip"), (89503, "this IP call requires administrator confirmation")]
+)
+async def test_token_paths_are_faulted_when_the_spec_names_them(make_api: MakeApi, code: int, errmsg: str) -> None:
+    api = await make_api(faults=f"error={code}:1,quota=1/day,paths=/cgi-bin/stable_token|/cgi-bin/token")
+    answer = (await api.client.post("/cgi-bin/stable_token", json=STABLE_BODY)).json()
+    assert answer["errcode"] == code and answer["errmsg"].startswith(errmsg), answer
+    assert (await api.get_token())["errcode"] == 45009, "the quota counts the account's token calls"
+    [stable_call, token_call] = await calls(api)
+    assert (stable_call["appid"], stable_call["fault"], token_call["fault"]) == (DEMO_APPID, "error", "quota")
+
+
+async def test_token_paths_are_not_faulted_unless_named(make_api: MakeApi) -> None:
+    api = await make_api(faults="error=40164:1,http=503:0")
+    assert (await api.client.post("/cgi-bin/stable_token", json=STABLE_BODY)).json()["access_token"]
+    assert (await api.get_token())["access_token"]
+    assert await colors_errcode(api) == 40164
+
+
+async def test_any_fault_can_hit_the_token_path(make_tolerant: MakeTolerant) -> None:
+    api = await make_tolerant(faults="http=502:0.5,reset=0.5,seed=3,paths=/cgi-bin/stable_token")
+    outcomes = set()
+    for _ in range(12):
+        try:
+            outcomes.add((await api.client.post("/cgi-bin/stable_token", json=STABLE_BODY)).status_code)
+        except httpx.ReadError:
+            outcomes.add("reset")
+    assert outcomes == {502, "reset"}
+
+
+async def test_the_call_log_tells_forced_refreshes_and_which_token_each_call_used(api: Api) -> None:
+    normal = (await api.client.post("/cgi-bin/stable_token", json=STABLE_BODY)).json()["access_token"]
+    assert (await api.get("/card/getcolors", token=normal))["errcode"] == 0
+    await api.client.post("/cgi-bin/stable_token", json={**STABLE_BODY, "force_refresh": True})
+    assert (await api.get("/card/getcolors", token=normal))["errcode"] == 40001
+    log = await calls(api)
+    assert [(c["path"], c.get("force_refresh", False)) for c in log] == [
+        ("/cgi-bin/stable_token", False),
+        ("/card/getcolors", False),
+        ("/cgi-bin/stable_token", True),
+        ("/card/getcolors", False),
+    ]
+    assert log[0]["token"] == log[1]["token"] == log[3]["token"] == token_digest(normal) != log[2]["token"]
+    assert normal not in json.dumps(log)
 
 
 @pytest.mark.parametrize(("code", "then"), [(40001, 40001), (42001, 42001)])
@@ -183,7 +233,7 @@ async def test_http_5xx_answers_a_non_json_page(make_api: MakeApi) -> None:
 
 async def test_reset_in_process_raises_and_does_nothing(make_api: MakeApi) -> None:
     api = await make_api(faults="reset=1")
-    await api.token()
+    token = await api.token()
     with pytest.raises(SimulatedConnectionReset) as caught:
         await api.post("/card/create", groupon())
     assert not caught.value.committed and caught.value.kind == "reset"
@@ -193,6 +243,7 @@ async def test_reset_in_process_raises_and_does_nothing(make_api: MakeApi) -> No
         "time": 0,
         "appid": DEMO_APPID,
         "path": "/card/create",
+        "token": token_digest(token),
         "errcode": None,
         "fault": "reset",
     }

@@ -33,7 +33,7 @@ async def test_token_is_issued_for_the_right_secret(api: Api) -> None:
 @pytest.mark.parametrize(
     ("params", "errcode"),
     [
-        ({"secret": "wrong"}, 40001),
+        ({"secret": "wrong"}, 40125),
         ({"appid": "wx00000000000000ff"}, 40013),
         ({"grant_type": "password"}, 40002),
         ({"appid": ""}, 41002),
@@ -105,14 +105,35 @@ async def test_stable_token_is_reused_until_five_minutes_before_expiry(api: Api,
     assert renewed["expires_in"] == 7200
 
 
-async def test_stable_force_refresh_issues_a_new_token_and_the_old_one_overlaps(api: Api, fake_time: FakeTime) -> None:
+async def test_stable_force_refresh_invalidates_the_previous_token_at_once(api: Api) -> None:
     old = (await stable(api))["access_token"]
     new = (await stable(api, force_refresh=True))["access_token"]
     assert new != old
-    assert await getcolors(api, old) == 0
-    fake_time.now += 300
-    assert await getcolors(api, old) == 40001
+    assert await getcolors(api, old) == 40001, "getStableAccessToken: 强制刷新模式，会导致上次获取的 access_token 失效"
     assert await getcolors(api, new) == 0
+    assert (await stable(api))["access_token"] == new, "normal mode hands back the forced one"
+
+
+async def test_a_second_forced_refresh_within_30_seconds_does_not_refresh(api: Api, fake_time: FakeTime) -> None:
+    first = (await stable(api, force_refresh=True))["access_token"]
+    fake_time.now += 29
+    assert (await stable(api, force_refresh=True))["access_token"] == first
+    assert await getcolors(api, first) == 0
+    fake_time.now += 1
+    second = (await stable(api, force_refresh=True))["access_token"]
+    assert second != first and await getcolors(api, first) == 40001
+
+
+async def test_a_revoked_stable_token_is_replaced_in_normal_mode_and_the_overlap_is_only_for_renewal(
+    api: Api, fake_time: FakeTime
+) -> None:
+    first = (await stable(api))["access_token"]
+    fake_time.now += 7200 - 300
+    renewed = (await stable(api))["access_token"]
+    assert renewed != first
+    assert await getcolors(api, first) == 0, "平台会保证在5分钟内，新旧access_token都可用"
+    fake_time.now += 300
+    assert await getcolors(api, first) in (40001, 42001)
 
 
 async def test_stable_and_plain_tokens_do_not_invalidate_each_other(api: Api) -> None:
@@ -124,16 +145,21 @@ async def test_stable_and_plain_tokens_do_not_invalidate_each_other(api: Api) ->
 
 
 async def test_stable_token_checks_the_secret_and_the_body(api: Api) -> None:
-    assert (await stable(api, secret="wrong"))["errcode"] == 40001
+    wrong = await stable(api, secret="wrong")
+    assert wrong["errcode"] == 40125 and wrong["errmsg"].startswith("invalid appsecret")
     assert (await stable(api, force_refresh="yes"))["errcode"] == 47001
     response = await api.client.post("/cgi-bin/stable_token", content=b"")
     assert response.json()["errcode"] == 44002
 
 
 async def test_forced_stable_refreshes_have_a_daily_quota(api: Api, fake_time: FakeTime) -> None:
+    tokens = set()
     for _ in range(20):
-        assert "access_token" in await stable(api, force_refresh=True)
+        tokens.add((await stable(api, force_refresh=True))["access_token"])
+        fake_time.now += 30
+    assert len(tokens) == 20
     assert (await stable(api, force_refresh=True))["errcode"] == 45009
+    assert "access_token" in await stable(api), "normal mode is not limited by it"
     fake_time.now += 86400
     assert "access_token" in await stable(api, force_refresh=True)
 
