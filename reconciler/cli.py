@@ -182,6 +182,15 @@ def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
     ]
 
 
+destroy_threshold_option = click.option(
+    "--destroy-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
+)
+
+
 def run_options(command: F) -> F:
     """The options plan and apply share."""
     decorators = [
@@ -225,13 +234,7 @@ def run_options(command: F) -> F:
             is_flag=True,
             help="Create cards even where an unmanaged live card has the same type, brand and title.",
         ),
-        click.option(
-            "--destroy-threshold",
-            type=click.FloatRange(0, 1),
-            default=0.25,
-            show_default=True,
-            help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
-        ),
+        destroy_threshold_option,
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -425,6 +428,7 @@ def _drift_text(report: dict[str, Any], output: str) -> str:
     "--format", "output", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
+@destroy_threshold_option
 @env_options
 @embed_logos_option
 def diff(
@@ -432,6 +436,7 @@ def diff(
     manifest: Path,
     output: str,
     detailed_exitcode: bool,
+    destroy_threshold: float,
     env: str | None,
     var: tuple[str, ...],
     embed_logos: bool,
@@ -444,7 +449,8 @@ def diff(
     before = load_base_manifest(base, manifest, load_variables(manifest, env, _overrides(var)))
     stored = _state_backend(manifest, None, env).load()
     palette = stored.palette if stored else {}
-    result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
+    options = Options(refresh=False, destroy_threshold=destroy_threshold)
+    result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette, options))
     _emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("apply would refuse these changes (see above)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -151,11 +151,10 @@ async def make_plan(
     plan.warnings += card_warnings
     if not plan.refreshed:
         plan.unmanaged = []
-    plan.refusals = adopted.refusals + cards.refusals(plan.changes, card_records, time.time())
+    plan.refusals = adopted.refusals + safety_refusals(plan, card_records, options)
     if not options.allow_duplicate and api is not None and plan.refreshed:
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
-    plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
     codes_changes, codes_refusals = await _plan_codes(
         plan, manifest, api if plan.refreshed else None, state, ledger, live, desired
     )
@@ -240,9 +239,22 @@ async def _plan_account(
     plan.warnings += menu_warnings
 
 
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+    """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
+    prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
+    as the plan's import and moved blocks leave it."""
+    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(
+        plan, len(card_records), options
+    )
+
+
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
     """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
-    destroyed = sum(1 for change in plan.changes if change.action in (Action.DELETE, Action.REPLACE))
+    destroyed = sum(
+        1
+        for change in plan.changes
+        if change.action in (Action.DELETE, Action.REPLACE) and change.address.startswith(f"{cards.KIND}.")
+    )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
@@ -451,13 +463,16 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
     return reasons
 
 
-async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, str]) -> Plan:
+async def offline_plan(
+    base: Manifest, head: Manifest, label: str, palette: dict[str, str], options: Options = Options(refresh=False)
+) -> Plan:
     """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
-    manifests had just been applied, with stand-in ids and urls."""
+    manifests had just been applied, with stand-in ids and urls. `options`: the thresholds apply would use."""
     colours = Palette(palette)
     base_ledger = deposited_by(base)
     state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False), base_ledger)
-    head_cards = cards.desired_cards(head.cards, colours, strict=False)
+    # Once state knows the account's colours, a colour plan would refuse is refused here too.
+    head_cards = cards.desired_cards(head.cards, colours, strict=bool(palette))
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
     imports, moves = adoption.blocks(head.document.data)
     adopted = adoption.plan_adoptions(imports, moves, state, None, head_cards)
@@ -469,11 +484,11 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     for change in plan.changes:
         if change.id is not None and change.action != Action.IMPORT:
             change.id = ""  # not the stand-in: a diff knows no card ids
-    plan.refusals = adopted.refusals + cards.refusals(plan.changes, base_records, time.time())
+    plan.refusals = adopted.refusals + safety_refusals(plan, base_records, options)
     codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, Options(refresh=False))
+    await _plan_account(plan, head, None, state, options)
     return plan
 
 
