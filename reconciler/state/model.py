@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
+
+import fastjsonschema
 
 from reconciler.errors import WxrecError
 
@@ -68,8 +72,7 @@ class State:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> State:
-        if data.get("version") != STATE_VERSION:
-            raise WxrecError(f"state format version {data.get('version')!r} is not supported by this wxrec")
+        """From a document of the shape parse_state checks."""
         return cls(
             appid=data["appid"],
             endpoint=data["endpoint"],
@@ -79,6 +82,36 @@ class State:
             intents=data.get("intents", {}),
             palette=data.get("palette", {}),
         )
+
+
+class DamagedState(ValueError):
+    """Why stored state cannot be read back; the backend says where it is and how to restore it."""
+
+
+def parse_state(raw: str | bytes) -> State:
+    """The one way every backend reads state back: UTF-8 JSON of the shape schemas/state.schema.json describes,
+    so that nothing later trips over a record of another shape. Anything else raises DamagedState."""
+    try:
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except RecursionError:
+        raise DamagedState("nested too deeply") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise DamagedState(str(exc)) from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is int and version != STATE_VERSION:  # written by another wxrec, not damaged
+        raise WxrecError(f"state format version {version!r} is not supported by this wxrec")
+    try:
+        _state_shape()(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        # "data.resources.cards.x.id must be string": named from the top of the document
+        raise DamagedState(exc.message.replace("data.", "", 1).replace("data ", "the document ", 1)) from None
+    return State.from_dict(data)
+
+
+@cache
+def _state_shape() -> Callable[[Any], Any]:
+    text = resources.files("reconciler").joinpath("schemas/state.schema.json").read_text(encoding="utf-8")
+    return fastjsonschema.compile(json.loads(text))
 
 
 @dataclass(frozen=True)
