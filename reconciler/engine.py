@@ -33,7 +33,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import State, StateBackend, StateWriter
+from reconciler.state import State, StateBackend, StateWriter, new_plan_key
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
@@ -75,6 +75,8 @@ class Options:
     wait_for_review: float = 0.0
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
+    # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
+    allow_destroy: bool = False
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -112,7 +114,7 @@ async def make_plan(
     plan = Plan(appid=appid, endpoint=endpoint)
     plan.warnings = check_state_binding(state, appid, endpoint)
     if state is not None:
-        plan.state_serial, plan.state_lineage = state.serial, state.lineage
+        plan.state_serial, plan.state_lineage, plan.seal_key = state.serial, state.lineage, state.seal_key
         plan.warnings += [
             f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
@@ -265,6 +267,20 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     ]
 
 
+def check_refusals(plan: Plan) -> None:
+    """A refused plan changes nothing (the CLI checks before asking for 'yes', apply_plan again)."""
+    if plan.refusals:
+        raise WxrecError("the plan was refused (see above); nothing was changed")
+
+
+def check_permitted(plan: Plan, options: Options) -> None:
+    """What every apply passes, whoever calls it: no refusals, and deletes and replaces only when allowed."""
+    check_refusals(plan)
+    if plan.destructive and not options.allow_destroy:
+        addresses = ", ".join(c.address for c in plan.destructive)
+        raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
+
+
 @dataclass
 class Outcome:
     address: str
@@ -316,10 +332,14 @@ async def apply_plan(
 ) -> ApplyReport:
     """Carry out the plan layer by layer (see apply_rank), the changes of a layer side by side, at most
     `parallelism` at a time. One failure does not stop the independent changes, but what depends on a failed
-    change is skipped. Old cards of a replace go last, once references moved away."""
+    change is skipped. Old cards of a replace go last, once references moved away.
+
+    Nothing is carried out of a plan with refusals, nor of a destructive plan without options.allow_destroy."""
     options = options or Options()
+    check_permitted(plan, options)
     if plan.palette:
         state.palette = plan.palette
+    state.plan_key = state.plan_key or new_plan_key()  # a state written before there were keys gets one
     save = StateWriter(backend, state).save
     card_applier = cards.CardApplier(api, state, save, options.parallelism)
     account_applier = AccountApplier(

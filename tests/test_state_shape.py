@@ -59,6 +59,7 @@ SAMPLE: dict[str, Any] = {
         "qrcodes.follow-us": {"action": "create", "started": 1700000000},
     },
     "palette": dict(COLORS),
+    "plan_key": "5f0c" * 16,
 }
 
 

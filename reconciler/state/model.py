@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import secrets
 import socket
 import subprocess
 import time
@@ -35,6 +36,10 @@ def code_hash(code: str) -> bytes:
     return hashlib.sha256(code.encode("utf-8")).digest()[:HASH_BYTES]
 
 
+def new_plan_key() -> str:
+    return secrets.token_hex(32)
+
+
 @dataclass
 class State:
     appid: str
@@ -45,6 +50,14 @@ class State:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     # card/getcolors as last read: --refresh=false and `wxrec diff` compare colours without the network.
     palette: dict[str, str] = field(default_factory=dict)
+    # Keys the digest of the plans saved from this state (`plan -out`): whoever cannot read state cannot
+    # recompute it. "" in a state written before there were keys, until apply next writes it.
+    plan_key: str = field(default_factory=new_plan_key)
+
+    @property
+    def seal_key(self) -> bytes:
+        """The key of a saved plan's digest: none before state is first stored (a plan made then saw no state)."""
+        return self.plan_key.encode() if self.serial else b""
 
     def snapshot(self) -> State:
         """A copy that later changes do not reach: records are replaced or changed one key deep, never deeper."""
@@ -56,6 +69,7 @@ class State:
             resources={address: dict(record) for address, record in self.resources.items()},
             intents={address: dict(intent) for address, intent in self.intents.items()},
             palette=dict(self.palette),
+            plan_key=self.plan_key,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +82,7 @@ class State:
             "resources": dict(sorted(self.resources.items())),
             "intents": self.intents,
             "palette": self.palette,
+            "plan_key": self.plan_key,
         }
 
     @classmethod
@@ -81,6 +96,7 @@ class State:
             resources=data.get("resources", {}),
             intents=data.get("intents", {}),
             palette=data.get("palette", {}),
+            plan_key=data.get("plan_key", ""),
         )
 
 
