@@ -44,7 +44,7 @@ from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeCha
 from reconciler.wechat.limiter import CallLimiter
 
 DEFAULT_FAULTS = "error=-1:0.04,error=45011:0.03,error=40001:0.01,http=503:0.03,reset=0.03,drop=0.06"
-OPTIONS = Options(destroy_threshold=1.0)
+OPTIONS = Options(destroy_threshold=1.0, allow_destroy=True)
 RETRY = RetryPolicy(attempts=8, max_seconds=30, base_wait=0.0005, max_wait=0.005)
 # Token rejection under parallelism: issue 12's reproduction, one round per seed.
 TOKEN_FAULTS = "error=40001:0.25,latency=50ms,paths=/card/create"

@@ -12,17 +12,16 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import click
 import httpx
-import jsonschema
 from httpx_aiohttp import AiohttpTransport
 
-from reconciler import __version__
+from reconciler import __version__, saved_plan
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
 from reconciler.emulator.cli import emulator_group
 from reconciler.emulator.transport import FaultTolerantASGITransport
@@ -32,12 +31,12 @@ from reconciler.engine import (
     Options,
     Outcome,
     apply_plan,
+    check_refusals,
     check_state_binding,
     drift_report,
     make_plan,
     offline_plan,
     plan_for_apply,
-    stale_reasons,
 )
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, manifest_directory, state_dir
@@ -191,6 +190,15 @@ def _connection_options(several: bool = False) -> list[Callable[[F], F]]:
     ]
 
 
+destroy_threshold_option = click.option(
+    "--destroy-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
+)
+
+
 def run_options(command: F) -> F:
     """The options plan and apply share."""
     decorators = [
@@ -234,13 +242,7 @@ def run_options(command: F) -> F:
             is_flag=True,
             help="Create cards even where an unmanaged live card has the same type, brand and title.",
         ),
-        click.option(
-            "--destroy-threshold",
-            type=click.FloatRange(0, 1),
-            default=0.25,
-            show_default=True,
-            help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
-        ),
+        destroy_threshold_option,
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -388,7 +390,7 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs:
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
-        out.write_text(_plan_json(result) + "\n", encoding="utf-8")
+        out.write_text(saved_plan.dumps(result) + "\n", encoding="utf-8")
         if settings.output == "text":
             api = "" if settings.api == WECHAT_API else f" --api {_endpoint_label(settings.api)}"
             command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
@@ -434,6 +436,7 @@ def _drift_text(report: dict[str, Any], output: str) -> str:
     "--format", "output", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
+@destroy_threshold_option
 @env_options
 @embed_logos_option
 def diff(
@@ -441,6 +444,7 @@ def diff(
     manifest: Path,
     output: str,
     detailed_exitcode: bool,
+    destroy_threshold: float,
     env: str | None,
     var: tuple[str, ...],
     embed_logos: bool,
@@ -453,7 +457,8 @@ def diff(
     before = load_base_manifest(base, manifest, load_variables(manifest, env, _overrides(var)))
     stored = _state_backend(manifest, None, env).load()
     palette = stored.palette if stored else {}
-    result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette))
+    options = Options(refresh=False, destroy_threshold=destroy_threshold)
+    result = asyncio.run(offline_plan(before, head, f"manifests at {base}", palette, options))
     _emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)
     if result.refusals:
         raise WxrecError("apply would refuse these changes (see above)")
@@ -487,15 +492,16 @@ def schema(which: str) -> None:
 )
 @click.option(
     "--plan",
-    "saved_plan",
+    "saved_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Apply exactly this saved plan (`plan -out`); refused if state or a live value it relied on changed.",
+    help="Apply exactly this saved plan (`plan -out`); refused if it was altered, or if state or a live value it "
+    "relied on changed. The safety rules are checked again.",
 )
 def apply(
     auto_approve: bool,
     allow_destroy: bool,
     lock_timeout: float,
-    saved_plan: Path | None,
+    saved_path: Path | None,
     wait_for_review: str,
     **kwargs: Any,
 ) -> None:
@@ -506,12 +512,12 @@ def apply(
     if not auto_approve and not sys.stdin.isatty():
         raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
     if len(accounts) > 1:
-        if saved_plan is not None:
+        if saved_path is not None:
             raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
         _apply_several(accounts, auto_approve, allow_destroy, lock_timeout)
         return
     settings = accounts[0]
-    saved = _read_saved_plan(saved_plan) if saved_plan else None
+    saved = saved_plan.read(saved_path) if saved_path else None
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, saved))
     if report is not None and report.failed:
         raise WxrecError(f"{len(report.failed)} action(s) failed (see above); state records what was done")
@@ -817,16 +823,6 @@ def _endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
-def _read_saved_plan(path: Path) -> Plan:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(document, load_schema("plan"))
-        return Plan.from_dict(document)
-    except (ValueError, jsonschema.ValidationError) as exc:
-        reason = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
-        raise WxrecError(f"{path}: not a wxrec plan ({reason})") from None
-
-
 def _plan_json(plan_result: Plan) -> str:
     return json.dumps(plan_result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
 
@@ -836,7 +832,7 @@ async def _apply(
     auto_approve: bool,
     allow_destroy: bool,
     lock_timeout: float,
-    saved: Plan | None,
+    saved: saved_plan.SavedPlan | None,
     documents: list[dict[str, Any]] | None = None,
 ) -> ApplyReport | None:
     """Plan under the lock, show it, get approval, apply. With --format json, one document at the end:
@@ -857,22 +853,20 @@ async def _apply(
                     manifest, api, state, backend, endpoint, settings.options()
                 )
             else:
-                messages, plan_result = [], await _check_saved(saved, state, api, appid, endpoint, settings)
+                plan_result = await saved_plan.checked(saved, state, api, endpoint, manifest, settings.options())
+                messages = []
             plan_result.warnings += _ci_warnings(backend)
             if not as_json:
                 for message in messages:
                     click.echo(message)
                 _emit_plan(plan_result, settings.output)
             try:
-                if plan_result.refusals:
-                    raise WxrecError("the plan was refused (see above); nothing was changed")
+                check_refusals(plan_result)  # before asking
                 if plan_result.has_changes:
-                    allow_destroy = _confirm(plan_result, auto_approve, allow_destroy)
-                    if plan_result.destructive and not allow_destroy:
-                        addresses = ", ".join(c.address for c in plan_result.destructive)
-                        raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
+                    allowed = _confirm(plan_result, auto_approve, allow_destroy)
+                    options = replace(settings.options(), allow_destroy=allowed)
                     observer = Observer() if as_json else _terminal()
-                    report = await apply_plan(plan_result, api, state, backend, settings.options(), observer)
+                    report = await apply_plan(plan_result, api, state, backend, options, observer)
             finally:
                 if as_json:
                     document = {
@@ -897,26 +891,6 @@ def _confirm(plan_result: Plan, auto_approve: bool, allow_destroy: bool) -> bool
     if answer.strip() != "yes":
         raise WxrecError("apply cancelled; nothing was changed")
     return True
-
-
-async def _check_saved(
-    saved: Plan, state: State, api: CardApi, appid: str, endpoint: str, settings: RunSettings
-) -> Plan:
-    """A saved plan applies only to the account, endpoint, state and live values it was made from."""
-    if (saved.appid, saved.endpoint) != (appid, endpoint):
-        raise WxrecError(f"the plan is for {saved.appid} at {saved.endpoint}, not {appid} at {endpoint}")
-    if not saved.refreshed:
-        raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
-    if any(address.startswith("cards.") for address in state.intents):
-        raise WxrecError(
-            "an interrupted run left creates to settle, which a saved plan cannot account for: run `wxrec apply` "
-            "(without --plan) to settle them, then make a new plan"
-        )
-    reasons = await stale_reasons(saved, state, api, settings.parallelism, settings.options().manifest_root)
-    if reasons:
-        raise WxrecError("the saved plan is stale; nothing was changed:\n  " + "\n  ".join(reasons))
-    saved.palette = await api.colours()
-    return saved
 
 
 def _emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", embed_logos: bool = False) -> None:

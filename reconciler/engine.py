@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -33,7 +33,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import State, StateBackend, StateWriter
+from reconciler.state import State, StateBackend, StateWriter, new_plan_key
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, public_url
@@ -75,6 +75,8 @@ class Options:
     wait_for_review: float = 0.0
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
+    # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
+    allow_destroy: bool = False
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -114,7 +116,7 @@ async def make_plan(
     plan = Plan(appid=appid, endpoint=endpoint)
     plan.warnings = check_state_binding(state, appid, endpoint)
     if state is not None:
-        plan.state_serial, plan.state_lineage = state.serial, state.lineage
+        plan.state_serial, plan.state_lineage, plan.seal_key = state.serial, state.lineage, state.seal_key
         plan.warnings += [
             f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
@@ -153,11 +155,10 @@ async def make_plan(
     plan.warnings += card_warnings
     if not plan.refreshed:
         plan.unmanaged = []
-    plan.refusals = adopted.refusals + cards.refusals(plan.changes, card_records, time.time())
+    plan.refusals = adopted.refusals + safety_refusals(plan, card_records, options)
     if not options.allow_duplicate and api is not None and plan.refreshed:
         intents = set(state.intents) if state else set()
         plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
-    plan.refusals += mass_destroy_refusals(plan, len(card_records), options)
     codes_changes, codes_refusals = await _plan_codes(
         plan, manifest, api if plan.refreshed else None, state, ledger, live, desired
     )
@@ -242,9 +243,22 @@ async def _plan_account(
     plan.warnings += menu_warnings
 
 
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+    """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
+    prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
+    as the plan's import and moved blocks leave it."""
+    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(
+        plan, len(card_records), options
+    )
+
+
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
     """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
-    destroyed = sum(1 for change in plan.changes if change.action in (Action.DELETE, Action.REPLACE))
+    destroyed = sum(
+        1
+        for change in plan.changes
+        if change.action in (Action.DELETE, Action.REPLACE) and change.address.startswith(f"{cards.KIND}.")
+    )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
@@ -253,6 +267,20 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
         f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
         "accident? If this is intended, raise --destroy-threshold."
     ]
+
+
+def check_refusals(plan: Plan) -> None:
+    """A refused plan changes nothing (the CLI checks before asking for 'yes', apply_plan again)."""
+    if plan.refusals:
+        raise WxrecError("the plan was refused (see above); nothing was changed")
+
+
+def check_permitted(plan: Plan, options: Options) -> None:
+    """What every apply passes, whoever calls it: no refusals, and deletes and replaces only when allowed."""
+    check_refusals(plan)
+    if plan.destructive and not options.allow_destroy:
+        addresses = ", ".join(c.address for c in plan.destructive)
+        raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
 
 
 @dataclass
@@ -306,10 +334,14 @@ async def apply_plan(
 ) -> ApplyReport:
     """Carry out the plan layer by layer (see apply_rank), the changes of a layer side by side, at most
     `parallelism` at a time. One failure does not stop the independent changes, but what depends on a failed
-    change is skipped. Old cards of a replace go last, once references moved away."""
+    change is skipped. Old cards of a replace go last, once references moved away.
+
+    Nothing is carried out of a plan with refusals, nor of a destructive plan without options.allow_destroy."""
     options = options or Options()
+    check_permitted(plan, options)
     if plan.palette:
         state.palette = plan.palette
+    state.plan_key = state.plan_key or new_plan_key()  # a state written before there were keys gets one
     save = StateWriter(backend, state).save
     card_applier = cards.CardApplier(api, state, save, options.parallelism)
     account_applier = AccountApplier(
@@ -453,13 +485,16 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
     return reasons
 
 
-async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict[str, str]) -> Plan:
+async def offline_plan(
+    base: Manifest, head: Manifest, label: str, palette: dict[str, str], options: Options = Options(refresh=False)
+) -> Plan:
     """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
-    manifests had just been applied, with stand-in ids and urls."""
+    manifests had just been applied, with stand-in ids and urls. `options`: the thresholds apply would use."""
     colours = Palette(palette)
     base_ledger = deposited_by(base)
     state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False), base_ledger)
-    head_cards = cards.desired_cards(head.cards, colours, strict=False)
+    # Once state knows the account's colours, a colour plan would refuse is refused here too.
+    head_cards = cards.desired_cards(head.cards, colours, strict=bool(palette))
     plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
     imports, moves = adoption.blocks(head.document.data)
     adopted = adoption.plan_adoptions(imports, moves, state, None, head_cards)
@@ -471,11 +506,11 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     for change in plan.changes:
         if change.id is not None and change.action != Action.IMPORT:
             change.id = ""  # not the stand-in: a diff knows no card ids
-    plan.refusals = adopted.refusals + cards.refusals(plan.changes, base_records, time.time())
+    plan.refusals = adopted.refusals + safety_refusals(plan, base_records, options)
     codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, Options(refresh=False))
+    await _plan_account(plan, head, None, state, options)
     return plan
 
 

@@ -115,6 +115,8 @@ class Plan:
     refreshed: bool = True
     # Colours read while planning; apply keeps them in state. Not part of the document.
     palette: dict[str, str] = field(default_factory=dict, repr=False)
+    # The key of the digest `plan -out` seals the document with (State.seal_key). Not part of the document.
+    seal_key: bytes = field(default=b"", repr=False)
 
     @property
     def has_changes(self) -> bool:

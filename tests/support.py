@@ -63,7 +63,8 @@ class Harness:
         self.backend = FileBackend(directory / ".wxrec" / "state.json")
 
     def options(self, **options: object) -> Options:
-        defaults = {"qrcode_dir": self.directory / "qrcodes", "manifest_root": self.directory}
+        # As `apply --auto-approve --allow-destroy`: the tests replace and delete cards on purpose.
+        defaults = {"qrcode_dir": self.directory / "qrcodes", "manifest_root": self.directory, "allow_destroy": True}
         return Options(**{**defaults, **options})  # type: ignore[arg-type]
 
     async def plan(self, **options: object):  # type: ignore[no-untyped-def]

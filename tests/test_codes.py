@@ -200,6 +200,30 @@ async def test_an_interrupted_deposit_resumes_without_depositing_twice(gift: Har
     assert not (await gift.plan()).changes
 
 
+@pytest.mark.parametrize("new_codes", [0, 40])
+async def test_after_the_ledger_is_lost_plan_predicts_the_stock_apply_reaches(gift: Harness, new_codes: int) -> None:
+    """WeChat holds the codes the lost ledger recorded: plan counts getdepositcount, not the file again."""
+    await gift.apply()
+    card_id = gift.card_id("gift-card")
+    shutil.rmtree(gift.directory / ".wxrec" / "state.codes")
+    write_codes(gift.directory, codes(250) + codes(new_codes, start=900))
+    change = next(c for c in (await gift.plan()).changes if c.address == "codes.gift-codes")
+    assert change.after is not None and change.after["pending"] == new_codes
+    assert "the ledger of deposited codes is missing: WeChat holds 250 codes of this card, the ledger none" in (
+        change.reasons
+    )
+    predicted = 250 + (change.stock.delta if change.stock else 0)
+    report = await gift.apply()
+    card = await gift.api.get(card_id)
+    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
+    outcome = next(o for o in report.outcomes if o.address == "codes.gift-codes")
+    assert outcome.message.startswith(
+        f"deposited {new_codes} codes ({250 + new_codes} in the card), 250 others were in"
+    )
+    assert len(gift.backend.code_hashes("codes.gift-codes")) == 250 + new_codes, "the ledger is rebuilt"
+    assert not (await gift.plan()).changes
+
+
 async def test_codes_never_reach_plans_state_or_output(gift: Harness) -> None:
     await gift.apply()
     write_codes(gift.directory, codes(260))
@@ -313,6 +337,18 @@ def test_the_gift_codes_example_applies_and_then_plans_no_changes(tmp_path: Path
     assert again.exit_code == 0 and "No changes." in again.output
     secret = (example / "codes" / "gift.txt").read_text(encoding="utf-8").split()[0]
     assert secret not in applied.output + again.output
+
+
+def test_the_gift_codes_example_after_rm_of_its_ledger_plans_what_apply_does(tmp_path: Path) -> None:
+    example = tmp_path / "gift-codes"
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    assert wxrec("apply", str(example), "--api", "emulator", "--auto-approve").exit_code == 0
+    shutil.rmtree(example / ".wxrec" / "state.codes")
+    plan = wxrec("plan", str(example), "--api", "emulator")
+    assert "the ledger of deposited codes is missing" in plan.output, plan.output
+    assert "stock +" not in plan.output and "stock stays at 300" in plan.output
+    applied = wxrec("apply", str(example), "--api", "emulator", "--auto-approve")
+    assert "deposited 0 codes (300 in the card), 300 others were in it already; stock +0" in applied.output
 
 
 def test_drift_names_new_codes_as_a_manifest_edit(tmp_path: Path) -> None:

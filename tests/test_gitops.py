@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -249,6 +250,41 @@ def test_diff_against_a_directory(tmp_path: Path, example_dir: Path, no_network:
     assert result.exit_code == 1, "deleting a prevent_destroy card is refused even offline"
     assert "- cards.member will be deleted" in result.output
     assert "lifecycle.prevent_destroy forbids this delete" in result.output
+
+
+def test_diff_refuses_what_plan_refuses(tmp_path: Path, example_dir: Path) -> None:
+    """The destroy threshold and prevent_destroy: diff says what plan says, with the same threshold option."""
+    (example_dir / "campaign.yaml").unlink()
+    text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
+    block = text[text.index("  breakfast-set:") : text.index("  member:")]
+    extra = "".join(block.replace("breakfast-set:", f"set-{i}:") for i in range(2))
+    (example_dir / "cards.yaml").write_text(text + extra, encoding="utf-8")
+    apply_ok(example_dir)
+    base = tmp_path / "base"
+    shutil.copytree(example_dir, base, ignore=shutil.ignore_patterns(".wxrec"))
+    kept = text[: text.index("  latte-voucher:")] + text[text.index("  member:") :]
+    (example_dir / "cards.yaml").write_text(kept, encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
+    diff = wxrec("diff", base, example_dir, "--format", "json")
+    assert plan.exit_code == diff.exit_code == 1, diff.output
+    refused = json.loads(plan.output[: plan.output.rindex("}") + 1])["refusals"]
+    assert any("deletes or replaces 5 of 6 managed cards" in r for r in refused), refused
+    assert json.loads(diff.output[: diff.output.rindex("}") + 1])["refusals"] == refused
+    relaxed = ("--destroy-threshold", "1")
+    assert wxrec("plan", example_dir, "--api", "emulator", *relaxed).exit_code == 0
+    assert wxrec("diff", base, example_dir, *relaxed).exit_code == 0
+
+
+def test_diff_refuses_a_colour_plan_refuses_once_state_knows_the_colours(tmp_path: Path, example_dir: Path) -> None:
+    apply_ok(example_dir)
+    base = tmp_path / "base"
+    shutil.copytree(example_dir, base, ignore=shutil.ignore_patterns(".wxrec"))
+    edit(example_dir, "color: Color010", "color: Color999")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    diff = wxrec("diff", base, example_dir)
+    assert plan.exit_code == diff.exit_code == 1
+    assert "'Color999' is not a colour of card/getcolors" in plan.output
+    assert plan.output.splitlines()[-1] == diff.output.splitlines()[-1]
 
 
 def test_schema_command_prints_both_schemas() -> None:

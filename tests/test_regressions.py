@@ -115,7 +115,8 @@ def test_saved_plan_is_refused_while_a_create_is_unsettled(example_dir: Path, tm
     assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
     state_file = example_dir / ".wxrec" / "state.json"
     state = json.loads(state_file.read_text(encoding="utf-8"))
-    state["intents"]["cards.extra"] = {"action": "create", "started": 0, "after": {}, "retire_ids": []}
+    after = {"card_type": "CASH", "fields": {}, "stock": {"mode": "budget", "target": 1}}
+    state["intents"]["cards.extra"] = {"action": "create", "started": 0, "after": after, "retire_ids": []}
     state_file.write_text(json.dumps(state), encoding="utf-8")
     saved = tmp_path / "plan.json"
     assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0

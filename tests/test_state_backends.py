@@ -48,8 +48,8 @@ def test_a_new_state_starts_at_serial_1_and_reads_back_whole(location: str) -> N
     backend = open_state(location)
     assert backend.load() is None
     state = State(appid="wx0123456789abcdef", endpoint="emulator")
-    state.resources["cards.a"] = {"id": "p1", "applied": {"title": "拿铁"}}
-    state.intents["cards.b"] = {"action": "create"}
+    state.resources["cards.a"] = {"id": "p1", "card_type": "CASH", "applied": {"title": "拿铁"}}
+    state.intents["qrcodes.b"] = {"action": "create", "started": 1700000000}
     backend.write(state)
     backend.write(state)
     assert state.serial == 2
@@ -62,9 +62,9 @@ def test_a_write_after_someone_elses_write_is_refused_and_overwrites_nothing(loc
     first.write(State(appid="wx0123456789abcdef", endpoint="emulator"))
     mine, theirs = first.load(), second.load()
     assert mine is not None and theirs is not None
-    theirs.resources["cards.theirs"] = {"id": "p2"}
+    theirs.resources["cards.theirs"] = {"id": "p2", "card_type": "CASH"}
     second.write(theirs)
-    mine.resources["cards.mine"] = {"id": "p1"}
+    mine.resources["cards.mine"] = {"id": "p1", "card_type": "CASH"}
     with pytest.raises(WxrecError, match=r"changed under this run: it read serial 1 .* now serial 2") as refused:
         first.write(mine)
     assert "Nothing was overwritten" in str(refused.value)
@@ -101,7 +101,7 @@ def test_interleaved_runs_never_overwrite_a_newer_state(fresh_location: Fresh, s
         state = held[run]
         if operation == "fresh" or state is None:
             state = held[run] = State(appid="wx0123456789abcdef", endpoint="emulator")
-        state.resources[f"cards.run{run}"] = {"id": f"p{number}"}
+        state.resources[f"cards.run{run}"] = {"id": f"p{number}", "card_type": "CASH"}
         follows = (state.serial, state.lineage) == (stored["serial"], stored["lineage"]) if stored else not state.serial
         if follows:
             runs[run].write(state)
@@ -197,7 +197,8 @@ def test_history_records_each_write_with_author_and_commit_newest_first(location
 def state_with_two_cards(location: str) -> State:
     backend = open_state(location)
     state = State(appid="wx0123456789abcdef", endpoint="emulator")
-    state.resources = {"cards.a": {"id": "pA"}, "cards.b": {"id": "pB"}, "codes.a": {"card": "a"}}
+    cash = {"card_type": "CASH"}
+    state.resources = {"cards.a": {"id": "pA", **cash}, "cards.b": {"id": "pB", **cash}, "codes.a": {"card": "a"}}
     backend.write(state)
     backend.add_code_hashes("codes.a", [code_hash("one"), code_hash("two")])
     return state

@@ -177,12 +177,14 @@ class CodesLive:
 
 @dataclass(frozen=True)
 class CodeCounts:
-    """Codes in the file, those the ledger lacks, those deposited but gone from the file, and the file's digest."""
+    """Codes in the file, those the ledger lacks, those deposited but gone from the file, the file's digest, and
+    how many codes the ledger holds."""
 
     codes: int
     pending: int
     gone: int
     digest: str = ""
+    known: int = 0
 
 
 def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
@@ -192,7 +194,7 @@ def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
         codes = sum(1 for _ in source.read())
         return CodeCounts(codes, codes, 0, source.digest())
     wanted = source.hashes()
-    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted), source.digest())
+    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted), source.digest(), len(known))
 
 
 def same_card(record: Mapping[str, Any] | None, card_id: str | None) -> bool:
@@ -210,13 +212,18 @@ def plan_codes(
     target: int,
 ) -> ResourceChange | None:
     """Deposit what the ledger lacks, then move stock to min(target, deposited). Pure; `counts` are against the
-    ledger of this card (empty after a replace)."""
+    ledger of this card (empty after a replace).
+
+    Codes WeChat holds beyond the ledger (it was lost, or an apply stopped before recording them) are counted as
+    codes of the file: apply sends the file's codes the ledger lacks, WeChat keeps only those it does not hold,
+    and the stock follows getdepositcount."""
     address = f"{KIND}.{key}"
-    pending = counts.pending
+    unrecorded = max(live.deposited - counts.known, 0)
+    pending = max(counts.pending - unrecorded, 0)
     expected = live.deposited + pending
     card = live.card or LiveCard("", "", "", {}, 0, 0)
     stock = deposit_stock_change(target, expected, card)
-    if not pending and stock is None and same_card(record, live.card_id):
+    if not counts.pending and stock is None and same_card(record, live.card_id):
         return None
     change = ResourceChange(
         address,
@@ -233,8 +240,15 @@ def plan_codes(
         },
         stock=stock,
     )
-    if pending:
-        calls = -(-pending // BATCH)
+    calls = -(-counts.pending // BATCH)
+    if unrecorded:
+        change.reasons += [
+            _ledger_gap(counts.known, live.deposited),
+            f"{counts.pending} codes the ledger lacks are sent again in {calls} calls of {BATCH}, each checked with "
+            f"checkcode: WeChat keeps only those it does not hold ({pending} new, counting the codes it holds beyond "
+            "the ledger as the file's), and the ledger records them all",
+        ]
+    elif pending:
         change.reasons.append(f"{pending} codes to deposit in {calls} calls of {BATCH}, each checked with checkcode")
     if record is not None and not same_card(record, live.card_id):
         change.reasons.append("the card was replaced: every code goes into the new card")
@@ -247,6 +261,15 @@ def plan_codes(
     if live.card is None or live.card.status != APPROVED:
         change.notes.append("WeChat takes codes only into an approved card: this waits for review")
     return change
+
+
+def _ledger_gap(known: int, deposited: int) -> str:
+    if not known:
+        return f"the ledger of deposited codes is missing: WeChat holds {deposited} codes of this card, the ledger none"
+    return (
+        f"the ledger of deposited codes lacks some: WeChat holds {deposited} codes of this card, the ledger {known} "
+        "(an apply stopped before recording them, or the ledger was cut short)"
+    )
 
 
 def forget(address: str, record: Mapping[str, Any]) -> ResourceChange:
@@ -351,6 +374,16 @@ def _card(
 
 
 @dataclass
+class Sent:
+    """What WeChat did with the codes sent: deposited, already held (sent again after a lost ledger or an
+    interrupted apply), refused (fail_code)."""
+
+    new: int = 0
+    held: int = 0
+    refused: int = 0
+
+
+@dataclass
 class CodesApplier:
     """Deposits pending codes with bounded concurrency, verifies them, records their hashes, moves stock."""
 
@@ -384,14 +417,16 @@ class CodesApplier:
         # With an empty ledger nothing is hashed here: each batch hashes its codes once verified, while other
         # batches wait on the network.
         pending = [code for _, code in source.read() if not known or code_hash(code) not in known]
-        refused = await self._deposit(change.address, card_id, pending)
+        sent = await self._deposit(change.address, card_id, pending)
         deposited = await self.api.deposit_count(card_id)
         stock = await converge_stock(self.api, card_id, lambda live: deposit_stock_change(target, deposited, live))
         self.state.resources[change.address] = {"card_id": card_id, "deposited": deposited, "target": target}
         await self.save()
-        message = f"deposited {len(pending) - refused} codes ({deposited} in the card); {stock}"
-        if refused:
-            raise WxrecError(f"{change.address}: {message}; WeChat refused {refused} codes (fail_code)")
+        message = f"deposited {sent.new} codes ({deposited} in the card)"
+        message += f", {sent.held} others were in it already" if sent.held else ""
+        message += f"; {stock}"
+        if sent.refused:
+            raise WxrecError(f"{change.address}: {message}; WeChat refused {sent.refused} codes (fail_code)")
         return message
 
     async def _move_to(
@@ -410,22 +445,21 @@ class CodesApplier:
         self.state.resources[address] = {"card_id": card_id, "deposited": 0, "target": target}
         await self.save()
 
-    async def _deposit(self, address: str, card_id: str, pending: list[str]) -> int:
-        """All batches, `parallelism` at a time; returns how many codes WeChat refused."""
+    async def _deposit(self, address: str, card_id: str, pending: list[str]) -> Sent:
+        """All batches, `parallelism` at a time; returns what WeChat did with the codes."""
         batches = [pending[i : i + BATCH] for i in range(0, len(pending), BATCH)]
         queue: asyncio.Queue[list[str]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
         verified: list[bytes] = []
-        refused = 0
+        sent = Sent()
         failures: list[Exception] = []
 
         async def worker() -> None:
-            nonlocal refused
             while not failures and not queue.empty():
                 batch = queue.get_nowait()
                 try:
-                    refused += await self._batch(address, card_id, batch, verified)
+                    await self._batch(address, card_id, batch, verified, sent)
                 except Exception as exc:  # the first failure stops every worker; the ledger keeps what was verified
                     failures.append(exc)
                     return
@@ -438,17 +472,19 @@ class CodesApplier:
             self._flush(address, verified)
         if failures:
             raise failures[0]
-        return refused
+        return sent
 
-    async def _batch(self, address: str, card_id: str, batch: list[str], verified: list[bytes]) -> int:
-        """Deposit one batch and check it; verified hashes go to `verified`. Returns the refused count."""
+    async def _batch(self, address: str, card_id: str, batch: list[str], verified: list[bytes], sent: Sent) -> None:
+        """Deposit one batch and check it; verified hashes go to `verified`, the answer's counts to `sent`."""
         answer = await self.api.deposit(card_id, batch)
         held = await self.api.check_codes(card_id, batch)
         missing = (set(answer["succ_code"]) | set(answer["duplicate_code"])) - held
         if missing:
             raise WxrecError(f"{address}: checkcode does not find {len(missing)} codes that deposit reported taken")
         verified.extend(code_hash(code) for code in batch if code in held)
-        return len(answer["fail_code"])
+        sent.new += len(answer["succ_code"])
+        sent.held += len(answer["duplicate_code"])
+        sent.refused += len(answer["fail_code"])
 
     def _flush(self, address: str, verified: list[bytes]) -> None:
         if verified:

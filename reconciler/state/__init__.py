@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.state.file import FileBackend, ensure_state_dir
-from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateBackend, code_hash
+from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateBackend, code_hash, new_plan_key
 from reconciler.state.writer import SaveState, StateWriter
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -33,5 +33,6 @@ __all__ = [
     "StateWriter",
     "code_hash",
     "ensure_state_dir",
+    "new_plan_key",
     "open_backend",
 ]

@@ -17,7 +17,7 @@ import filelock
 
 from reconciler.errors import WxrecError
 from reconciler.state.holder import check_breakable, describe_holder
-from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conflict
+from reconciler.state.model import HASH_BYTES, DamagedState, Provenance, Revision, State, conflict, parse_state
 
 
 class FileBackend:
@@ -34,13 +34,23 @@ class FileBackend:
 
     def load(self) -> State | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise self._damaged("it is a directory") from None
+        except OSError as exc:
+            raise WxrecError(f"{self.path}: cannot read the state file ({exc.strerror})") from None
         try:
-            return State.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise WxrecError(f"{self.path}: state file is damaged ({exc}); restore it from a backup") from None
+            return parse_state(raw)
+        except DamagedState as exc:
+            raise self._damaged(str(exc)) from None
+
+    def _damaged(self, why: str) -> WxrecError:
+        return WxrecError(
+            f"{self.path}: state file is damaged ({why}); restore it from a backup ({self.path.name}.backup, "
+            "or an earlier copy: `wxrec state history` lists every write and its commit)"
+        )
 
     def write(self, state: State) -> None:
         """Replace the file atomically (a crash leaves the old or the new state, whole), unless another run wrote

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
+import secrets
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
+
+import fastjsonschema
 
 from reconciler.errors import WxrecError
 
@@ -31,6 +36,10 @@ def code_hash(code: str) -> bytes:
     return hashlib.sha256(code.encode("utf-8")).digest()[:HASH_BYTES]
 
 
+def new_plan_key() -> str:
+    return secrets.token_hex(32)
+
+
 @dataclass
 class State:
     appid: str
@@ -41,6 +50,14 @@ class State:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     # card/getcolors as last read: --refresh=false and `wxrec diff` compare colours without the network.
     palette: dict[str, str] = field(default_factory=dict)
+    # Keys the digest of the plans saved from this state (`plan -out`): whoever cannot read state cannot
+    # recompute it. "" in a state written before there were keys, until apply next writes it.
+    plan_key: str = field(default_factory=new_plan_key)
+
+    @property
+    def seal_key(self) -> bytes:
+        """The key of a saved plan's digest: none before state is first stored (a plan made then saw no state)."""
+        return self.plan_key.encode() if self.serial else b""
 
     def snapshot(self) -> State:
         """A copy that later changes do not reach: records are replaced or changed one key deep, never deeper."""
@@ -52,6 +69,7 @@ class State:
             resources={address: dict(record) for address, record in self.resources.items()},
             intents={address: dict(intent) for address, intent in self.intents.items()},
             palette=dict(self.palette),
+            plan_key=self.plan_key,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,12 +82,12 @@ class State:
             "resources": dict(sorted(self.resources.items())),
             "intents": self.intents,
             "palette": self.palette,
+            "plan_key": self.plan_key,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> State:
-        if data.get("version") != STATE_VERSION:
-            raise WxrecError(f"state format version {data.get('version')!r} is not supported by this wxrec")
+        """From a document of the shape parse_state checks."""
         return cls(
             appid=data["appid"],
             endpoint=data["endpoint"],
@@ -78,7 +96,38 @@ class State:
             resources=data.get("resources", {}),
             intents=data.get("intents", {}),
             palette=data.get("palette", {}),
+            plan_key=data.get("plan_key", ""),
         )
+
+
+class DamagedState(ValueError):
+    """Why stored state cannot be read back; the backend says where it is and how to restore it."""
+
+
+def parse_state(raw: str | bytes) -> State:
+    """The one way every backend reads state back: UTF-8 JSON of the shape schemas/state.schema.json describes,
+    so that nothing later trips over a record of another shape. Anything else raises DamagedState."""
+    try:
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except RecursionError:
+        raise DamagedState("nested too deeply") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise DamagedState(str(exc)) from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is int and version != STATE_VERSION:  # written by another wxrec, not damaged
+        raise WxrecError(f"state format version {version!r} is not supported by this wxrec")
+    try:
+        _state_shape()(data)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        # "data.resources.cards.x.id must be string": named from the top of the document
+        raise DamagedState(exc.message.replace("data.", "", 1).replace("data ", "the document ", 1)) from None
+    return State.from_dict(data)
+
+
+@cache
+def _state_shape() -> Callable[[Any], Any]:
+    text = resources.files("reconciler").joinpath("schemas/state.schema.json").read_text(encoding="utf-8")
+    return fastjsonschema.compile(json.loads(text))
 
 
 @dataclass(frozen=True)

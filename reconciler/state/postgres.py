@@ -24,7 +24,7 @@ from psycopg.rows import TupleRow
 
 from reconciler.errors import WxrecError
 from reconciler.state.holder import check_breakable, describe_holder
-from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, conflict
+from reconciler.state.model import HASH_BYTES, DamagedState, Provenance, Revision, State, conflict, parse_state
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -156,15 +156,21 @@ class PostgresBackend:
 
     @_reporting
     def load(self) -> State | None:
+        # As text: parse_state reads it, as it does a file (psycopg's own json decoding would not be checked).
         row = self._db.execute(
-            "SELECT body FROM wxrec_states WHERE name = %s ORDER BY serial DESC LIMIT 1", (self.name,)
+            "SELECT body::text FROM wxrec_states WHERE name = %s ORDER BY serial DESC LIMIT 1", (self.name,)
         ).fetchone()
         if row is None:
             return None
         try:
-            return State.from_dict(row[0])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise WxrecError(f"state at {self.location} is damaged ({exc})") from None
+            if row[0] is None:
+                raise DamagedState("the newest serial has no body")
+            return parse_state(row[0])
+        except DamagedState as exc:
+            raise WxrecError(
+                f"state at {self.location} is damaged ({exc}); restore it from a backup (an earlier serial keeps "
+                "its body: `wxrec state history` lists them)"
+            ) from None
 
     @_reporting
     def write(self, state: State) -> None:

@@ -1,0 +1,173 @@
+"""Saved plans: `wxrec plan -out FILE` writes one, `wxrec apply MANIFEST --plan FILE` applies exactly it.
+
+Nothing in the file is trusted. It carries a digest of its content keyed by a secret kept in state, checked
+first; then apply checks that it is the plan of this account, state and live values (else it is stale); then
+every safety rule again, against current state and the manifests, whatever the file says: prevent_destroy,
+the destroy threshold, and that each change acts on the card its address owns. apply_plan itself refuses a
+plan with refusals, and deletes and replaces without --allow-destroy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from reconciler.engine import Options, safety_refusals, stale_reasons
+from reconciler.errors import WxrecError
+from reconciler.manifest import Manifest, load_schema
+from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
+from reconciler.resources.adoption import apply_adoption, ownership_refusal
+from reconciler.resources.cards import kind as cards
+from reconciler.resources.cards.diff import CardRecord
+from reconciler.state import State
+from reconciler.wechat.cards import CardApi
+
+ALGORITHM = "hmac-sha256"
+# Card changes that act on the card their address owns, by its id.
+ACTS_ON_ID = frozenset({Action.UPDATE, Action.STOCK, Action.REPLACE, Action.RETIRE, Action.DELETE})
+
+
+def digest(document: Mapping[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the document without its digest, as canonical JSON (keys sorted, no spaces)."""
+    content = {name: value for name, value in document.items() if name != "digest"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def seal(document: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """The document with its digest (State.seal_key is the key)."""
+    return {**document, "digest": {"algorithm": ALGORITHM, "value": digest(document, key)}}
+
+
+def dumps(plan: Plan) -> str:
+    """What `plan -out` writes."""
+    return json.dumps(seal(plan.to_dict(), plan.seal_key), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    path: Path
+    document: dict[str, Any]
+    plan: Plan
+
+
+def read(path: Path) -> SavedPlan:
+    """The file as `apply --plan` is given it: read before the lock, checked under it (see `checked`)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(document, load_schema("plan"))
+        return SavedPlan(path, document, Plan.from_dict(document))
+    except (ValueError, RecursionError, jsonschema.ValidationError) as exc:
+        reason = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+        raise WxrecError(f"{path}: not a wxrec plan ({reason})") from None
+    except OSError as exc:
+        raise WxrecError(f"{path}: cannot read the saved plan ({exc.strerror})") from None
+
+
+async def checked(
+    saved: SavedPlan, state: State, api: CardApi, endpoint: str, manifest: Manifest, options: Options
+) -> Plan:
+    """The saved plan, if it may be applied to this account now; with the refusals of current state added."""
+    plan = saved.plan
+    if (plan.appid, plan.endpoint) != (state.appid, endpoint):
+        raise WxrecError(f"the plan is for {plan.appid} at {plan.endpoint}, not {state.appid} at {endpoint}")
+    _check_digest(saved, state)
+    if not plan.refreshed:
+        raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
+    if any(address.startswith("cards.") for address in state.intents):
+        raise WxrecError(
+            "an interrupted run left creates to settle, which a saved plan cannot account for: run `wxrec apply` "
+            "(without --plan) to settle them, then make a new plan"
+        )
+    reasons = await stale_reasons(plan, state, api, options.parallelism, options.manifest_root)
+    if reasons:
+        raise WxrecError("the saved plan is stale; nothing was changed:\n  " + "\n  ".join(reasons))
+    plan.refusals += await refusals(plan, state, api, manifest, options)
+    plan.palette = await api.colours()
+    return plan
+
+
+def _check_digest(saved: SavedPlan, state: State) -> None:
+    sealed = saved.document.get("digest")
+    if sealed is None:
+        raise WxrecError(
+            f"{saved.path} has no digest: `wxrec plan -out` did not write it (or an older wxrec did). "
+            "Nothing was changed; make a new plan"
+        )
+    if not hmac.compare_digest(sealed["value"], digest(saved.document, state.seal_key)):
+        raise WxrecError(
+            f"{saved.path} does not match its digest: it was altered after `wxrec plan -out` wrote it, or state was "
+            f"replaced since (it is now serial {state.serial} of lineage {state.lineage}). Nothing was changed; "
+            "make a new plan"
+        )
+
+
+async def refusals(plan: Plan, state: State, api: CardApi, manifest: Manifest, options: Options) -> list[str]:
+    """The safety rules, against current state and the manifests rather than anything the plan says."""
+    view = state.snapshot()
+    found = []
+    for change in plan.ordered():  # imports and moves first: the other changes act on the records they leave
+        if change.action not in ADOPTIONS:
+            continue
+        refusal = _adoption_refusal(change, view)
+        if refusal:
+            found.append(refusal)
+        else:
+            apply_adoption(change, view)
+    records = cards.records(view)
+    found += [refusal for change in plan.changes if (refusal := _ownership_refusal(change, records))]
+    found += await _orphaning_refusals(plan, records, api, options)
+    protected = {f"cards.{key}" for key, spec in manifest.cards.items() if _protected(spec)}
+    records = {a: replace(r, prevent_destroy=True) if a in protected else r for a, r in records.items()}
+    return found + safety_refusals(plan, records, options)
+
+
+def _protected(spec: Mapping[str, Any]) -> bool:
+    return bool((spec.get("lifecycle") or {}).get("prevent_destroy"))
+
+
+def _adoption_refusal(change: ResourceChange, view: State) -> str | None:
+    if change.action == Action.IMPORT:
+        refusal = ownership_refusal(change.address, str(change.id), view.resources)
+        return f"import {change.address}: {refusal}" if refusal else None
+    source = str((change.before or {}).get("address"))
+    if source not in view.resources:
+        return f"moved {source} to {change.address}: state has no {source}"
+    if change.address in view.resources:
+        return f"moved {source} to {change.address}: {change.address} is already in state"
+    return None
+
+
+def _ownership_refusal(change: ResourceChange, records: Mapping[str, CardRecord]) -> str | None:
+    """A card change acts on the card state says its address owns, never on another card."""
+    if change.action not in ACTS_ON_ID or not change.address.startswith(f"{cards.KIND}."):
+        return None
+    record = records.get(change.address)
+    if record is None:
+        return f"{change.address}: the plan would {change.action} it, but state does not manage it"
+    if change.id != record.id:
+        return f"{change.address}: the plan acts on {change.id}, but state says the address manages {record.id}"
+    return None
+
+
+async def _orphaning_refusals(
+    plan: Plan, records: Mapping[str, CardRecord], api: CardApi, options: Options
+) -> list[str]:
+    """A create for a managed address is right only when its card was deleted outside wxrec (-replace): over a
+    live card, the address would let go of a card that stays live."""
+    managed = {
+        c.address: records[c.address].id for c in plan.changes if c.action == Action.CREATE and c.address in records
+    }
+    live = await cards.read_cards(api, sorted(set(managed.values())), options.parallelism)
+    return [
+        f"{address}: the plan creates a new card, but state's {card_id} is still live: the address would let go of it"
+        for address, card_id in sorted(managed.items())
+        if live.get(card_id) is not None
+    ]

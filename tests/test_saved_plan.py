@@ -1,0 +1,155 @@
+"""`apply --plan FILE` trusts nothing in the file: its digest must match, and every safety rule is checked again
+against current state, even for a file whose digest a forger who can read state recomputed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.plan import Action, ResourceChange
+from reconciler.saved_plan import seal
+from reconciler.state import FileBackend
+from tests.support import apply_ok, wxrec
+from tests.test_gitops import edit
+
+EDITED = "含美式咖啡两杯、可颂两个，可外带。"
+
+
+def saved_edit(directory: Path, tmp_path: Path, then: Callable[[], None] = lambda: None) -> Path:
+    """The example applied, `then` done, then a plan -out of one description edit."""
+    apply_ok(directory)
+    then()
+    edit(directory, "含美式咖啡两杯、可颂两个。", EDITED)
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", directory, "--api", "emulator", "-out", saved).exit_code == 0
+    return saved
+
+
+def state_file(directory: Path) -> Path:
+    return directory / ".wxrec" / "state.json"
+
+
+def records(directory: Path) -> dict[str, Any]:
+    resources: dict[str, Any] = json.loads(state_file(directory).read_text(encoding="utf-8"))["resources"]
+    return resources
+
+
+def forge(saved: Path, directory: Path, change: Any = None, **edits: Any) -> None:
+    """Edit the saved plan and recompute its digest, as someone who can read state could."""
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    if change is not None:
+        document["changes"].append(change)
+    for address, changed in edits.items():
+        target = next(c for c in document["changes"] if c["address"] == address)
+        target.update(changed)
+    state = FileBackend(state_file(directory)).load()
+    assert state is not None
+    saved.write_text(json.dumps(seal(document, state.seal_key), ensure_ascii=False), encoding="utf-8")
+
+
+def delete(address: str, card_id: str) -> dict[str, Any]:
+    return ResourceChange(address, Action.DELETE, id=card_id).to_dict()
+
+
+def refused(directory: Path, saved: Path, *options: str) -> str:
+    """apply --plan fails and changes nothing."""
+    before = state_file(directory).read_bytes()
+    result = wxrec("apply", directory, "--api", "emulator", "--auto-approve", "--plan", saved, *options)
+    assert result.exit_code == 1, result.output
+    assert state_file(directory).read_bytes() == before
+    return result.output
+
+
+def test_an_untampered_saved_plan_applies_exactly(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert result.exit_code == 0 and "Apply complete: 1 done, 0 failed" in result.output, result.output
+    assert records(example_dir)["cards.breakfast-set"]["applied"]["base_info.description"] == EDITED
+
+
+def test_a_plan_saved_before_state_had_a_key_applies_and_state_then_gets_one(example_dir: Path, tmp_path: Path) -> None:
+    first = tmp_path / "first.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", first).exit_code == 0
+    apply_ok(example_dir, "--plan", str(first))  # no state at all: the digest has no key yet
+    state = json.loads(state_file(example_dir).read_text(encoding="utf-8"))
+    del state["plan_key"]  # as an older wxrec wrote it
+    state_file(example_dir).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    edit(example_dir, "含美式咖啡两杯、可颂两个。", EDITED)
+    second = tmp_path / "second.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", second).exit_code == 0
+    apply_ok(example_dir, "--plan", str(second))
+    assert len(json.loads(state_file(example_dir).read_text(encoding="utf-8"))["plan_key"]) == 64
+
+
+def test_an_altered_after_value_is_refused(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    change = next(c for c in document["changes"] if c["address"] == "cards.breakfast-set")
+    change["after"]["fields"]["base_info.description"] = "篡改过的描述"
+    saved.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    assert "does not match its digest: it was altered after" in refused(example_dir, saved)
+    unkeyed = seal(document, b"")  # what someone who cannot read state could compute
+    saved.write_text(json.dumps(unkeyed, ensure_ascii=False), encoding="utf-8")
+    assert "does not match its digest" in refused(example_dir, saved)
+    del document["digest"]
+    saved.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    assert "has no digest" in refused(example_dir, saved)
+
+
+def unprotect_in_state(directory: Path) -> None:
+    """As if the manifest had just added prevent_destroy to the member card, not applied yet."""
+    state = json.loads(state_file(directory).read_text(encoding="utf-8"))
+    state["resources"]["cards.member"]["prevent_destroy"] = False
+    state_file(directory).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+
+
+PROTECTIONS = {
+    "manifest and state": lambda directory: None,
+    "state only": lambda directory: edit(directory, "prevent_destroy: true", "prevent_destroy: false"),
+    "manifest only": unprotect_in_state,
+}
+
+
+@pytest.mark.parametrize("protected_in", PROTECTIONS)
+def test_a_delete_of_a_protected_card_is_refused_even_with_a_recomputed_digest(
+    example_dir: Path, tmp_path: Path, protected_in: str
+) -> None:
+    saved = saved_edit(example_dir, tmp_path, lambda: PROTECTIONS[protected_in](example_dir))
+    member = records(example_dir)["cards.member"]["id"]
+    forge(saved, example_dir, delete("cards.member", member))
+    output = refused(example_dir, saved, "--allow-destroy")
+    assert "cards.member: lifecycle.prevent_destroy forbids this delete" in output
+    assert "cards.member" in records(example_dir)
+
+
+def test_a_forged_plan_is_held_to_the_destroy_threshold_and_allow_destroy(example_dir: Path, tmp_path: Path) -> None:
+    text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
+    block = text[text.index("  breakfast-set:") : text.index("  member:")]
+    (example_dir / "cards.yaml").write_text(text + block.replace("breakfast-set:", "set-0:"), encoding="utf-8")
+    saved = saved_edit(example_dir, tmp_path)
+    original = saved.read_text(encoding="utf-8")
+    unprotected = {
+        a: r["id"] for a, r in records(example_dir).items() if a.startswith("cards.") and a != "cards.member"
+    }
+    assert len(unprotected) == 4
+    for address, card_id in unprotected.items():
+        forge(saved, example_dir, delete(address, card_id))
+    assert "deletes or replaces 4 of 5 managed cards" in refused(example_dir, saved, "--allow-destroy")
+    saved.write_text(original, encoding="utf-8")
+    forge(saved, example_dir, delete("cards.set-0", unprotected["cards.set-0"]))
+    assert "pass --allow-destroy to permit it" in refused(example_dir, saved)
+
+
+def test_a_forged_plan_cannot_act_on_a_card_its_address_does_not_own(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    member = records(example_dir)["cards.member"]["id"]
+    forge(saved, example_dir, **{"cards.breakfast-set": {"id": member, "before": None}})  # nothing to find stale
+    assert f"cards.breakfast-set: the plan acts on {member}, but state says" in refused(example_dir, saved)
+    saved_original = json.loads(saved.read_text(encoding="utf-8"))
+    create = next(c for c in saved_original["changes"] if c["address"] == "cards.breakfast-set")
+    forge(saved, example_dir, {**create, "address": "cards.latte-voucher", "action": "create", "id": None})
+    assert "cards.latte-voucher: the plan creates a new card, but state's" in refused(example_dir, saved)
