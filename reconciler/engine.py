@@ -36,7 +36,7 @@ from reconciler.resources.write_only import api_value
 from reconciler.state import State, StateBackend, StateWriter, new_plan_key
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API, public_url
+from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
 from reconciler.wechat.errors import DailyQuotaExhausted
 
 
@@ -92,7 +92,8 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
     recorded = public_url(state.endpoint)
     if recorded == endpoint:
         return []
-    if WECHAT_API in (recorded, endpoint):
+    # The real API reached with a proxy's user:password@ is still the real API.
+    if WECHAT_API in (split_userinfo(recorded)[0], split_userinfo(endpoint)[0]):
         raise WxrecError(
             f"state was written against {recorded}, this run targets {endpoint}. "
             "Refusing: an emulator's state must never be used against the real WeChat API, nor the reverse."

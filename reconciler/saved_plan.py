@@ -28,6 +28,7 @@ from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.state import State
 from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import public_url
 
 ALGORITHM = "hmac-sha256"
 # Card changes that act on the card their address owns, by its id.
@@ -77,7 +78,8 @@ async def checked(
     """The saved plan, if it may be applied to this account now; with the refusals of current state added."""
     plan = saved.plan
     if (plan.appid, plan.endpoint) != (state.appid, endpoint):
-        raise WxrecError(f"the plan is for {plan.appid} at {plan.endpoint}, not {state.appid} at {endpoint}")
+        made_for = f"{plan.appid} at {public_url(plan.endpoint)}"
+        raise WxrecError(f"the plan is for {made_for}, not {state.appid} at {endpoint}")
     _check_digest(saved, state)
     if not plan.refreshed:
         raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")

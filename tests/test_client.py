@@ -315,3 +315,10 @@ def test_a_state_that_recorded_an_api_urls_credentials_is_compared_and_shown_wit
     with pytest.raises(WxrecError) as refused:
         check_state_binding(State(appid=DEMO_APPID, endpoint="https://alice:s3cr3t@x"), DEMO_APPID, WECHAT_API)
     assert "s3cr3t" not in str(refused.value)
+
+
+def test_the_real_api_reached_through_a_proxys_credentials_is_still_the_real_api() -> None:
+    """An emulator's state is refused against WeChat even when the --api URL carries user:password@."""
+    emulator_state = State(appid=DEMO_APPID, endpoint="emulator")
+    with pytest.raises(WxrecError, match="must never be used against the real WeChat API"):
+        check_state_binding(emulator_state, DEMO_APPID, public_url("https://alice:s3cr3t@api.weixin.qq.com"))
