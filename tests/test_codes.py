@@ -141,6 +141,42 @@ def test_bad_codes_are_named_by_line_never_by_value(tmp_path: Path) -> None:
     assert secret not in message and "OK000001" not in message
 
 
+# Characters str.splitlines() breaks lines on, and others a code must not hold: C0/C1 controls, the
+# information separators, NEL, the line and paragraph separators, format characters, a no-break space.
+NOT_LINE_BREAKS = "\t\v\f\r\x1c\x1d\x1e\x1f\x7f\x85\xa0\u2028\u2029\u200b\ufeff"
+
+
+@given(separator=st.sampled_from(NOT_LINE_BREAKS), first=CODE_PATTERN, second=CODE_PATTERN)
+def test_a_code_holding_a_control_or_separator_character_is_refused_at_its_line(
+    separator: str, first: str, second: str
+) -> None:
+    """Lines end at \n only: the file below has three lines, and its second holds one code with `separator` in
+    it, refused at line 2 (splitting there would deposit two codes the file never held, for good)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        write_codes(directory, [])
+        (directory / "gift-codes.txt").write_text(f"OK000001\n{first}{separator}{second}\r\nOK000002\n", "utf-8")
+        assert [n for n, _ in CodeFile(directory / "gift-codes.txt").read()] == [1, 2, 3]
+        with pytest.raises(ManifestError) as raised:
+            load_manifest(directory)
+        assert [p.location.line for p in raised.value.problems if p.location] == [2]
+        assert "gift-codes.txt:2" in str(raised.value) and "whitespace or a control character" in str(raised.value)
+        assert first not in str(raised.value)
+
+
+def test_a_csv_code_is_refused_at_its_line_and_a_stray_carriage_return_is_located(tmp_path: Path) -> None:
+    write_codes(tmp_path, [])
+    gift = tmp_path / "gift.yaml"
+    gift.write_text(gift.read_text(encoding="utf-8").replace("file: gift-codes.txt", "file: c.csv\n    column: 2"))
+    (tmp_path / "c.csv").write_text('batch,code\n1,"A\nB"\n1,C\u2028D\n1,OK000003\n', encoding="utf-8")
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(tmp_path)
+    assert [p.location.line for p in raised.value.problems if p.location] == [2, 4]
+    (tmp_path / "c.csv").write_text("batch,code\n1,OK000001\n1,A\rB\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"c\.csv:3: .*not a CSV row"):
+        load_manifest(tmp_path)
+
+
 def test_codes_need_a_deposit_mode_card(tmp_path: Path) -> None:
     write_codes(tmp_path, codes(3))
     path = tmp_path / "gift.yaml"
