@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,40 @@ def test_fast_schema_check_agrees_with_jsonschema(data: st.DataObject) -> None:
     replace_at(document, path, data.draw(yaml_leaves.filter(lambda v: not isinstance(v, bytes))))
     errors = list(jsonschema.Draft202012Validator(load_schema("manifest")).iter_errors(document))
     assert schema_valid(document) == (not errors)
+
+
+# Plain scalars that YAML reads as something other than text: YAML 1.1 (PyYAML) booleans, nulls, integers in
+# every base and with underscores, sexagesimals and floats; YAML 1.2 (other tools) adds exponents without a dot.
+NON_TEXT_KEYS = st.one_of(
+    st.sampled_from(["~", "null", "Null", "NULL", "yes", "No", "ON", "off", "True", "FALSE", "On"]),
+    st.integers(-(10**6), 10**6).map(str),
+    st.integers(0, 4095).map(lambda n: f"0{n:o}"),
+    st.integers(0, 4095).map(hex),
+    st.integers(0, 4095).map(bin),
+    st.integers(1, 999).map(lambda n: f"{n}_0"),
+    st.integers(1, 59).map(lambda n: f"1:{n:02d}"),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(1, 99).map(lambda n: f"{n}e3"),
+    st.sampled_from([".inf", "-.Inf", ".NaN", "0o17"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=NON_TEXT_KEYS)
+def test_a_key_yaml_reads_as_a_number_boolean_or_null_must_be_quoted(key: str) -> None:
+    """`010:` was silently renamed `8`: such a key is refused at its line, and quoted it is the text written."""
+    card = yaml.safe_dump({"cards": {"KEY": VALID_CARDS["cards"]["latte-voucher"]}}, allow_unicode=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "m.yaml"
+        path.write_text(card.replace("KEY:", f"{key}:", 1), encoding="utf-8")
+        with pytest.raises(ManifestError) as raised:
+            load_manifest(path)
+        keyed = [p for p in raised.value.problems if "quote it" in p.message]
+        assert len(keyed) == 1 and keyed[0].location is not None
+        assert (keyed[0].location.file, keyed[0].location.line) == (str(path), 2)
+        assert keyed[0].field == f"cards.{key}"
+        path.write_text(card.replace("KEY:", f"'{key}':", 1), encoding="utf-8")
+        try:
+            assert list(load_manifest(path).cards) == [key]
+        except ManifestError as error:  # only a key the address rule refuses
+            assert all("must match [a-z0-9]" in p.message for p in error.problems)

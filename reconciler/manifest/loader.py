@@ -6,6 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 2**20
 MAX_VALUES = 1_000_000
+# Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
+YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
@@ -251,8 +254,7 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, (*path, "<key>"), is_key=True)
-            key = key if isinstance(key, str) else str(key)
+            key = self._key(key_node, path)
             child = (*path, key)
             if key in result:
                 first = self.positions[child]
@@ -264,6 +266,21 @@ class _Builder:
             self.positions[child] = _mark(key_node, self.file)
         self.positions.pop((*path, "<key>"), None)
         return result
+
+    def _key(self, node: yaml.Node, path: JsonPath) -> str:
+        """A key is text as written: `010:` would otherwise become `8` and `yes:` `True`, renaming a card. Keys that
+        YAML 1.1 reads as numbers, booleans or null are refused, and so are YAML 1.2's numbers (`1e3`), which
+        another tool reading the same file would see."""
+        key = self.build(node, (*path, "<key>"), is_key=True)
+        plain = isinstance(node, yaml.ScalarNode) and not node.style
+        if isinstance(key, str) and not (plain and YAML12_NUMBER.fullmatch(key)):
+            return key
+        text = str(node.value) if isinstance(node, yaml.ScalarNode) else str(key)
+        kind = {bool: "a boolean", type(None): "null", list: "a list", dict: "a mapping"}.get(type(key), "a number")
+        advice = f": quote it ('{text}')" if isinstance(node, yaml.ScalarNode) else ""
+        field = ".".join(map(str, (*path, text)))
+        self.problems.append(Problem(_mark(node, self.file), field, f"YAML reads this key as {kind}, not text{advice}"))
+        return text
 
 
 _CONSTRUCTOR = _StringDatesLoader("")
