@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,15 +18,20 @@ from hypothesis import strategies as st
 from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
-from reconciler.manifest.loader import MAX_FILE_BYTES
-from tests.support import EXAMPLE
+from reconciler.manifest.loader import MAX_DEPTH, MAX_FILE_BYTES
+from tests.support import EXAMPLE, wxrec
 
 VALID_CARDS: dict[str, Any] = yaml.safe_load((EXAMPLE / "cards.yaml").read_text(encoding="utf-8"))
 
-BOMB = "\n".join(
-    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    + [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefg", "bcdefgh", strict=True)]
-)
+
+def bomb(width: int, levels: int) -> str:
+    """A billion laughs: `levels` anchors, each a list of `width` aliases of the one before (width**levels)."""
+    names = "abcdefghijklmnop"[:levels]
+    first = f"a: &a [{', '.join(['lol'] * width)}]"
+    return "\n".join([first] + [f"{b}: &{b} [{', '.join([f'*{a}'] * width)}]" for a, b in itertools.pairwise(names)])
+
+
+BOMB = bomb(9, 8)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +40,7 @@ BOMB = "\n".join(
         (b'cards: !!python/object/apply:os.system ["echo pwned"]\n', "1:8: cards: YAML tag"),
         (b"cards: &x\n  a: *x\n", "an alias refers to itself"),
         (BOMB.encode(), "an alias bomb?"),
+        (bomb(10, 10).encode(), "aliases expand to more than"),
         (b"cards:\n  x: \xff\xfe\n", "1:1: file is not UTF-8 text"),
         (b"cards: [unclosed\n", "YAML error"),
         (b"- just\n- a list\n", "a manifest file must be a mapping of sections"),
@@ -164,3 +172,68 @@ def test_a_key_yaml_reads_as_a_number_boolean_or_null_must_be_quoted(key: str) -
             assert list(load_manifest(path).cards) == [key]
         except ManifestError as error:  # only a key the address rule refuses
             assert all("must match [a-z0-9]" in p.message for p in error.problems)
+
+
+def nested(levels: int, style: str) -> str:
+    """A value nested `levels` deep, as a flow list or as block mappings (indented under a key at column 4)."""
+    if style == "flow":
+        return " " + "[" * levels + "]" * levels + "\n"
+    return "\n" + "".join(" " * (2 * i + 6) + f"k{i}:\n" for i in range(levels))
+
+
+def git_commit(directory: Path) -> None:
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@x", "-c", "user.name=ci", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(directory), *args], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 300, 1500])
+@pytest.mark.parametrize("where", ["manifest", "env file", "diff base"])
+def test_deep_nesting_is_a_located_error_everywhere_a_document_enters(
+    tmp_path: Path, where: str, levels: int, style: str
+) -> None:
+    """300 levels crashed with RecursionError in the manifests, in env/NAME.yaml and on the BASE side of diff."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    deep = f"cards:\n  x:\n    card_type:{nested(levels, style)}"
+    (shop / "m.yaml").write_text(deep if where != "env file" else "cards: {}\n", encoding="utf-8")
+    (shop / "env").mkdir()
+    (shop / "env" / "test.yaml").write_text(
+        f"vars:\n  x:\n    y:{nested(levels, style)}" if where == "env file" else "vars: {}\n", encoding="utf-8"
+    )
+    if where == "diff base":
+        git_commit(tmp_path)
+        (shop / "m.yaml").write_text("cards: {}\n", encoding="utf-8")
+        result = wxrec("diff", "HEAD", shop, "--env", "test")
+        named = "HEAD:shop/m.yaml:"
+    else:
+        result = wxrec("validate", shop, "--env", "test")
+        named = f"{shop / ('m.yaml' if where == 'manifest' else 'env/test.yaml')}:"
+    assert result.exit_code == 1, result.output
+    assert named in result.output and "nest" in result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_aliases_may_share_a_long_list_among_many_cards(tmp_path: Path) -> None:
+    """The alias budget grows with the file: 300 cards sharing 100 store ids (30,000 copied values) load."""
+    card = yaml.safe_dump(VALID_CARDS["cards"]["latte-voucher"], allow_unicode=True)
+    indented = "".join(f"    {line}\n" for line in card.splitlines())
+    stores = ", ".join(str(n) for n in range(1, 101))
+    cards = [
+        f"  c{n}:\n{indented}".replace("    base_info:\n", f"    base_info:\n      location_id_list: {ids}\n", 1)
+        for n, ids in enumerate([f"&stores [{stores}]"] + ["*stores"] * 299)
+    ]
+    (tmp_path / "m.yaml").write_text("cards:\n" + "".join(cards), encoding="utf-8")
+    loaded = load_manifest(tmp_path).cards
+    assert len(loaded) == 300 and all(len(c["base_info"]["location_id_list"]) == 100 for c in loaded.values())
+
+
+def test_a_var_cannot_nest_a_value_past_the_limit(tmp_path: Path) -> None:
+    """Each file is within the limit, but the var's value puts the manifest's value past it."""
+    (tmp_path / "m.yaml").write_text("cards:\n  x:\n    base_info:\n      title: ${var.deep}\n", encoding="utf-8")
+    (tmp_path / "env").mkdir()
+    levels = MAX_DEPTH - 2  # vars.deep is two levels: its leaves are at exactly MAX_DEPTH
+    (tmp_path / "env" / "test.yaml").write_text(f"vars:\n  deep:{nested(levels, 'flow')}", encoding="utf-8")
+    result = wxrec("validate", tmp_path, "--env", "test")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'm.yaml'}:4:14: cards.x.base_info.title: the var's value nests it" in result.output

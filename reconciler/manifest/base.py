@@ -11,11 +11,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from reconciler.errors import Location, ManifestError, Problem, WxrecError
 from reconciler.manifest import Manifest, load_manifest
-from reconciler.manifest.loader import Document
+from reconciler.manifest.loader import Document, parse_file
 from reconciler.manifest.variables import Variables
 
 
@@ -76,10 +74,8 @@ def _fetch_codes_outside(top: Path, ref: str, scratch: Path, relative: str) -> N
     so that validating the base finds them. Paths out of the repository are left for validation to report."""
     directory = scratch / relative
     for manifest in sorted(directory.glob("*.y*ml")):
-        try:
-            data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            continue  # loading the base reports it, with its line
+        parsed = parse_file(manifest, [])  # a problem is reported, with its line, by loading the base
+        data = parsed.data if parsed else None
         entries = data.get("codes") if isinstance(data, dict) else None
         for spec in entries.values() if isinstance(entries, dict) else ():
             named = spec.get("file", "") if isinstance(spec, dict) else ""

@@ -26,6 +26,15 @@ JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 2**20
 MAX_VALUES = 1_000_000
+# A manifest's deepest path is about 8 levels (cards.KEY.advanced_info.time_limit.0.type). 32 keeps every
+# recursive walk after loading (schema validation, normalisation, references, deepcopy) far from Python's
+# recursion limit.
+MAX_DEPTH = 32
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
+# Aliases may add ALIAS_VALUES values, plus ALIAS_RATIO per value written out before: enough to share a list of
+# store ids among thousands of cards, while a bomb of a few hundred bytes is refused after some 10,000 values.
+ALIAS_VALUES = 10_000
+ALIAS_RATIO = 10
 # Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
 YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
@@ -202,7 +211,7 @@ class _Refused(Exception):
 
 class _Builder:
     """Builds Python data from YAML nodes, recording positions, refusing duplicate keys, unknown tags,
-    cyclic aliases and alias bombs (anchors that expand without end)."""
+    cyclic aliases, alias bombs (anchors that expand without end) and nesting past MAX_DEPTH."""
 
     def __init__(
         self,
@@ -219,17 +228,15 @@ class _Builder:
         self.used = used
         self.budget = MAX_VALUES
         self.open: set[int] = set()
+        self.seen: set[int] = set()
+        self.expanded = 0
 
     def build(self, node: yaml.Node, path: JsonPath, *, is_key: bool = False) -> Any:
-        self.budget -= 1
         location = _mark(node, self.file)
         field = ".".join(map(str, path))
-        if self.budget < 0:
-            raise _Refused(Problem(location, field, f"expands to more than {MAX_VALUES} values (an alias bomb?)"))
-        if node.tag not in ALLOWED_TAGS:
-            raise _Refused(Problem(location, field, f"YAML tag {node.tag} is not allowed in a manifest"))
-        if id(node) in self.open:
-            raise _Refused(Problem(location, field, "an alias refers to itself"))
+        refusal = self._refusal(node, path)
+        if refusal:
+            raise _Refused(Problem(location, field, refusal))
         self.positions[path] = location
         if isinstance(node, yaml.MappingNode):
             return self._enter(node, lambda: self._mapping(node, path))
@@ -239,10 +246,33 @@ class _Builder:
         if is_key or self.values is None or not isinstance(value, str) or MARKER not in value:
             return value
         try:
-            return substitute(value, self.values, self.used)
+            filled = substitute(value, self.values, self.used)
         except VariableError as exc:
             self.problems.append(Problem(location, field, str(exc)))
             return value
+        if len(path) + _depth(filled) > MAX_DEPTH:
+            raise _Refused(Problem(location, field, f"the var's value nests it {TOO_DEEP}"))
+        return filled
+
+    def _refusal(self, node: yaml.Node, path: JsonPath) -> str | None:
+        """Why `node` is not built at all: checked before anything recurses through it, so no later walk
+        (schema, normalisation, references, plan) meets a document deeper or larger than these limits."""
+        self.budget -= 1
+        if self.budget < 0:
+            return f"expands to more than {MAX_VALUES} values (an alias bomb?)"
+        if id(node) not in self.seen:
+            self.seen.add(id(node))
+        else:  # reached again through an alias: its values are copies
+            self.expanded += 1
+            if self.expanded > ALIAS_VALUES + ALIAS_RATIO * len(self.seen):
+                return f"aliases expand to more than {self.expanded - 1} values (an alias bomb?)"
+        if len(path) > MAX_DEPTH:
+            return TOO_DEEP
+        if node.tag not in ALLOWED_TAGS:
+            return f"YAML tag {node.tag} is not allowed in a manifest"
+        if id(node) in self.open:
+            return "an alias refers to itself"
+        return None
 
     def _enter(self, node: yaml.Node, build: Callable[[], Any]) -> Any:
         self.open.add(id(node))
@@ -281,6 +311,15 @@ class _Builder:
         field = ".".join(map(str, (*path, text)))
         self.problems.append(Problem(_mark(node, self.file), field, f"YAML reads this key as {kind}, not text{advice}"))
         return text
+
+
+def _depth(value: Any) -> int:
+    """How many levels `value` adds below its own path (a var's value, itself built under MAX_DEPTH)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 _CONSTRUCTOR = _StringDatesLoader("")
