@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -239,3 +240,30 @@ def test_a_var_cannot_nest_a_value_past_the_limit(tmp_path: Path) -> None:
     result = wxrec("validate", tmp_path, "--env", "test")
     assert result.exit_code == 1
     assert f"{tmp_path / 'm.yaml'}:4:14: cards.x.base_info.title: the var's value nests it" in result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "before", "after", "message"),
+    [
+        ("cards.yaml", "least_cost: 3000", "least_cost: 3000.0", "least_cost: 3000.0 is not an integer: write 3000"),
+        ("cards.yaml", "fixed_term: 30", "fixed_term: 30.0", "date_info.fixed_term: 30.0 is not an integer: write 30"),
+        (
+            "campaign.yaml",
+            "url: https://hillcoffee.example.com/menu",
+            "url: hillcoffee.example.com/menu",
+            "menu.button.2.url: must be an http:// or https:// URL",
+        ),
+    ],
+)
+def test_values_wechat_would_refuse_half_way_are_refused_before_anything_is_applied(
+    tmp_path: Path, file: str, before: str, after: str, message: str
+) -> None:
+    """These passed validate; apply then created some cards before WeChat answered 47001 or 65317."""
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    path = shop / file
+    path.write_text(path.read_text(encoding="utf-8").replace(before, after, 1), encoding="utf-8")
+    result = wxrec("apply", shop, "--api", "emulator", "--auto-approve")
+    assert result.exit_code == 1
+    assert f"{path}:" in result.output and message in result.output
+    assert not (shop / ".wxrec").exists(), "nothing was created, in WeChat or in state"
