@@ -175,7 +175,7 @@ async def _plan_codes(
     desired: dict[str, DesiredCard],
 ) -> tuple[list[ResourceChange], list[str]]:
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
-    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
     # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
     filled = {f"cards.{spec['card']}" for spec, _ in sources.values()} & desired.keys()
     resources = state.resources if state else {}
@@ -489,7 +489,7 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
 
 def deposited_by(manifest: Manifest) -> codes.Ledger:
     """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
-    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
 
     @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
+from reconciler.manifest.files import FileOutside, named_file
 from reconciler.resources.cards.model import desired_card, to_epoch
 
 CARD = """\
@@ -135,3 +139,15 @@ def test_a_whole_number_written_as_a_float_is_refused_where_wechat_wants_an_inte
         "(WeChat refuses 30.0)",
         f"{path}:14:5: cards.latte.least_cost: 3000.0 is not an integer: write 3000 (WeChat refuses 3000.0)",
     ]
+
+
+@given(segments=st.lists(st.sampled_from(["..", ".", "a", "b", ""]), min_size=1, max_size=6))
+def test_a_named_file_is_accepted_exactly_when_it_stays_in_the_manifests_directory(segments: list[str]) -> None:
+    named = "/".join(segments)
+    directory = Path("/srv/shop")
+    inside = Path(os.path.normpath(directory / named)).is_relative_to(directory)
+    try:
+        assert named_file(named, directory / "m.yaml") == directory / named
+        assert inside and not named.startswith("/")
+    except FileOutside:
+        assert not inside or named.startswith("/")

@@ -18,6 +18,7 @@ from fastjsonschema.draft2019 import CodeGeneratorDraft2019
 from fastjsonschema.ref_resolver import RefResolver
 
 from reconciler.errors import ManifestError, Problem, WxrecError
+from reconciler.manifest.files import named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources.account import validate as validate_account
@@ -82,7 +83,8 @@ def load_schema(name: str) -> dict[str, Any]:
 def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     """Load and validate; raises ManifestError listing every problem found."""
     document = load_document(target, variables)
-    problems = schema_problems(document)
+    document.named, problems = named_files(document)
+    problems += schema_problems(document)
     cards = document.data.get("cards")
     if isinstance(cards, dict):
         for key, spec in cards.items():
@@ -90,7 +92,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
                 problems += validate_card(key, spec, document.locate)
     problems += validate_account(document.data, document.locate)
     problems += validate_references(document.data, document.locate)
-    problems += validate_codes(document.data, document.locate)
+    problems += validate_codes(document.data, document.locate, document.named)
     problems += validate_adoptions(document.data, document.locate)
     if problems:
         raise ManifestError(problems)

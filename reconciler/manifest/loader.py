@@ -62,6 +62,7 @@ class Document:
     positions: dict[JsonPath, Location] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    named: dict[JsonPath, Path] = field(default_factory=dict)  # file-naming fields → the files (see files.py)
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of `path`, or of its nearest ancestor that has one."""

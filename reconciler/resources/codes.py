@@ -96,24 +96,22 @@ class CodeFile:
         return {code_hash(code) for _, code in self.read()}
 
 
-def code_file(spec: Mapping[str, Any], declared_in: Path) -> CodeFile:
-    """The file a `codes` entry names, relative to the manifest file that declares it."""
-    return CodeFile(declared_in.parent / str(spec["file"]), spec.get("column"))
+def code_files(
+    data: Mapping[str, Any], named: Mapping[tuple[str | int, ...], Path], root: Path
+) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout.
+    `named`: the files the manifest layer resolved and its path policy accepted."""
+    return {
+        key: (spec, os.path.relpath(named[(KIND, key, "file")], root))
+        for key, spec in (data.get(KIND) or {}).items()
+        if (KIND, key, "file") in named
+    }
 
 
-def code_files(data: Mapping[str, Any], locate: Locate, root: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
-    """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout."""
-    found: dict[str, tuple[Mapping[str, Any], str]] = {}
-    for key, spec in (data.get(KIND) or {}).items():
-        location = locate((KIND, key, "file"))
-        declared_in = Path(location.file) if location else root / "manifest.yaml"
-        found[key] = (spec, os.path.relpath(code_file(spec, declared_in).path, root))
-    return found
-
-
-def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[tuple[str | int, ...], Path]) -> list[Problem]:
     """Each entry points at a deposit-mode card no other entry uses, and its file holds valid, distinct codes.
-    Problems name lines, never the codes."""
+    Problems name lines, never the codes. `named`: the files the manifest layer accepted (a refused one was
+    reported there and is not read)."""
     section = data.get(KIND)
     if not isinstance(section, Mapping):
         return []
@@ -136,8 +134,9 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
             )
         users.setdefault(spec["card"], where)
         location = locate((KIND, key, "file"))
-        if location is not None:
-            problems += _file_problems(code_file(spec, Path(location.file)), location, f"{where}.file")
+        path = named.get((KIND, key, "file"))
+        if location is not None and path is not None:
+            problems += _file_problems(CodeFile(path, spec.get("column")), location, f"{where}.file")
     return problems
 
 
