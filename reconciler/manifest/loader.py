@@ -25,16 +25,17 @@ LIST_SECTIONS = frozenset({"import", "moved"})
 JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 2**20
+# A file builds at most VALUES_FLOOR values plus VALUES_PER_CHARACTER per character of its text, and never more
+# than MAX_VALUES. Written out, a value takes at least a character, so only aliases reach the limit: a 10×10 alias
+# bomb of 479 bytes stops after some 11,000 values, while cards sharing a list through an alias load.
+VALUES_FLOOR = 10_000
+VALUES_PER_CHARACTER = 2
 MAX_VALUES = 1_000_000
 # A manifest's deepest path is about 8 levels (cards.KEY.advanced_info.time_limit.0.type). 32 keeps every
 # recursive walk after loading (schema validation, normalisation, references, deepcopy) far from Python's
 # recursion limit.
 MAX_DEPTH = 32
 TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
-# Aliases may add ALIAS_VALUES values, plus ALIAS_RATIO per value written out before: enough to share a list of
-# store ids among thousands of cards, while a bomb of a few hundred bytes is refused after some 10,000 values.
-ALIAS_VALUES = 10_000
-ALIAS_RATIO = 10
 # Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
 YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
@@ -125,7 +126,8 @@ def parse_file(
         if node is None:
             return None
         positions: dict[JsonPath, Location] = {}
-        builder = _Builder(str(path), positions, problems, values, used if used is not None else set())
+        budget = min(MAX_VALUES, VALUES_FLOOR + VALUES_PER_CHARACTER * len(text))
+        builder = _Builder(str(path), positions, problems, values, used if used is not None else set(), budget)
         return Parsed(builder.build(node, ()), positions, _mark(node, str(path)))
     except UnicodeDecodeError as exc:
         problems.append(Problem(start, "", f"file is not UTF-8 text (bad byte at offset {exc.start})"))
@@ -221,16 +223,16 @@ class _Builder:
         problems: list[Problem],
         values: Mapping[str, Any] | None,
         used: set[str],
+        budget: int,
     ) -> None:
         self.file = file
         self.positions = positions
         self.problems = problems
         self.values = values
         self.used = used
-        self.budget = MAX_VALUES
+        self.limit = budget
+        self.budget = budget
         self.open: set[int] = set()
-        self.seen: set[int] = set()
-        self.expanded = 0
 
     def build(self, node: yaml.Node, path: JsonPath, *, is_key: bool = False) -> Any:
         location = _mark(node, self.file)
@@ -260,13 +262,7 @@ class _Builder:
         (schema, normalisation, references, plan) meets a document deeper or larger than these limits."""
         self.budget -= 1
         if self.budget < 0:
-            return f"expands to more than {MAX_VALUES} values (an alias bomb?)"
-        if id(node) not in self.seen:
-            self.seen.add(id(node))
-        else:  # reached again through an alias: its values are copies
-            self.expanded += 1
-            if self.expanded > ALIAS_VALUES + ALIAS_RATIO * len(self.seen):
-                return f"aliases expand to more than {self.expanded - 1} values (an alias bomb?)"
+            return f"expands to more than {self.limit:,} values (an alias bomb?)"
         if len(path) > MAX_DEPTH:
             return TOO_DEEP
         if node.tag not in ALLOWED_TAGS:
