@@ -35,7 +35,7 @@ MAX_VALUES = 1_000_000
 # recursive walk after loading (schema validation, normalisation, references, deepcopy) far from Python's
 # recursion limit.
 MAX_DEPTH = 32
-TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
+TOO_DEEP = f"more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
 # Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
 YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
@@ -264,7 +264,7 @@ class _Builder:
         if self.budget < 0:
             return f"expands to more than {self.limit:,} values (an alias bomb?)"
         if len(path) > MAX_DEPTH:
-            return TOO_DEEP
+            return f"nested {TOO_DEEP}"
         if node.tag not in ALLOWED_TAGS:
             return f"YAML tag {node.tag} is not allowed in a manifest"
         if id(node) in self.open:
