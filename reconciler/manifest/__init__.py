@@ -163,11 +163,9 @@ def _number(kind: type[int] | type[float]) -> Callable[[str], int | float | None
     return convert
 
 
-# JSON Schema counts 3000.0 as an integer (draft 6 on); WeChat parses JSON into typed fields and answers 47001
-# to it, after the actions before it were applied. A manifest's integers are ints, in both validators.
-
-
 def _is_int(_checker: Any, value: Any) -> bool:
+    """JSON Schema counts 3000.0 as an integer (draft 6 on); WeChat parses JSON into typed fields and answers
+    47001 to it, after the actions before it were applied. A manifest's integers are ints, in both validators."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
