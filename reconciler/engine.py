@@ -179,7 +179,7 @@ async def _plan_codes(
     desired: dict[str, DesiredCard],
 ) -> tuple[list[ResourceChange], list[str]]:
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
-    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
     # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
     filled = {f"cards.{spec['card']}" for spec, _ in sources.values()} & desired.keys()
     resources = state.resources if state else {}
@@ -214,10 +214,17 @@ def _known_after_import(
 
 
 async def _plan_account(
-    plan: Plan, manifest: Manifest, api: CardApi | None, state: State | None, options: Options
+    plan: Plan,
+    manifest: Manifest,
+    api: CardApi | None,
+    state: State | None,
+    options: Options,
+    *,
+    stand_ins: bool = False,
 ) -> None:
     """Landing pages, QR codes, menu and whitelist, after cards: a reference to something this plan creates
-    or replaces is not known before apply, and makes its dependant change too."""
+    or replaces is not known before apply, and makes its dependant change too. With `stand_ins` (wxrec diff),
+    state's ids and urls are not real, so no limit is checked on them once filled in."""
     data = manifest.document.data
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
     now = time.time()
@@ -238,9 +245,12 @@ async def _plan_account(
         else:
             applied = (state.resources.get("menu") or {}).get("applied") if state else None
             live_menu = MenuLive(applied, console=False)
-    menu_changes, menu_warnings = plan_menu(menu_present, data.get("menu"), live_menu, state, lookup)
+    menu_changes, menu_refusals, menu_warnings = plan_menu(
+        menu_present, data.get("menu"), live_menu, state, lookup, None if stand_ins else manifest.document.locate
+    )
     whitelist_changes = plan_whitelist("whitelist" in data, data.get("whitelist"), state)
     plan.changes += menu_changes + whitelist_changes
+    plan.refusals += menu_refusals
     plan.warnings += menu_warnings
 
 
@@ -511,13 +521,13 @@ async def offline_plan(
     codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, options)
+    await _plan_account(plan, head, None, state, options, stand_ins=True)
     return plan
 
 
 def deposited_by(manifest: Manifest) -> codes.Ledger:
     """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
-    sources = codes.code_files(manifest.document.data, manifest.document.locate, manifest.directory)
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
 
     @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:

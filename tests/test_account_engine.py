@@ -83,3 +83,28 @@ async def test_drift_names_knock_on_changes_of_a_replace(shop: Harness) -> None:
     assert whats["landing_pages.coupon-shelf"] == "re-created because cards.latte-voucher gets a new id"
     assert whats["menu"].startswith("re-pointed because landing_pages.coupon-shelf gets a new url")
     assert not report["live"]
+
+
+async def test_a_reference_that_breaks_a_menu_limit_once_filled_in_never_reaches_menu_create(shop: Harness) -> None:
+    """`${cards.latte-voucher.id}` as a top-level name passes validate (it is resolved later), but a card id is
+    28 bytes where WeChat allows 16: apply stops before menu/create, and the next plan refuses at file:line."""
+    campaign = shop.directory / "campaign.yaml"
+    text = campaign.read_text(encoding="utf-8").replace("- name: 领优惠", "- name: ${cards.latte-voucher.id}")
+    campaign.write_text(text, encoding="utf-8")
+    current = State(appid="wx0123456789abcdef", endpoint="emulator")
+    manifest = load_manifest(shop.directory)
+    _, plan = await plan_for_apply(manifest, shop.api, current, shop.backend, "emulator", shop.options())
+    assert not plan.refusals, "the card id is not known before this apply"
+    report = await apply_plan(plan, shop.api, current, shop.backend, shop.options())
+    outcomes = {o.address: o for o in report.outcomes}
+    assert not outcomes["menu"].ok
+    assert outcomes["menu"].message.startswith("menu.button.0.name: is 28 bytes of UTF-8")
+    assert "once its references are filled in; menu/create was not called" in outcomes["menu"].message
+    calls = [c["path"] for c in (await shop.control_get("calls"))["calls"]]
+    assert "/cgi-bin/menu/create" not in calls
+    line = text.splitlines().index("    - name: ${cards.latte-voucher.id}") + 1
+    again = await shop.plan()
+    assert [r for r in again.refusals if "menu" in r] == [
+        f"{campaign}:{line}:7: menu.button.0.name: is 28 bytes of UTF-8; a top-level button name may have at "
+        "most 16 (a Chinese character is 3 bytes) once its references are filled in"
+    ]

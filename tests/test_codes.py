@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
+from reconciler.manifest.files import ALLOW_OUTSIDE
 from reconciler.plan import Action
 from reconciler.resources.cards.model import LiveCard
 from reconciler.resources.codes import BATCH, CodeCounts, CodeFile, CodesLive, count_codes, plan_codes
@@ -139,6 +140,42 @@ def test_bad_codes_are_named_by_line_never_by_value(tmp_path: Path) -> None:
     assert "gift-codes.txt:3" in message and "repeats the code on line 1" in message
     assert "gift-codes.txt:4" in message and "whitespace" in message
     assert secret not in message and "OK000001" not in message
+
+
+# Characters str.splitlines() breaks lines on, and others a code must not hold: C0/C1 controls, the
+# information separators, NEL, the line and paragraph separators, format characters, a no-break space.
+NOT_LINE_BREAKS = "\t\v\f\r\x1c\x1d\x1e\x1f\x7f\x85\xa0\u2028\u2029\u200b\ufeff"
+
+
+@given(separator=st.sampled_from(NOT_LINE_BREAKS), first=CODE_PATTERN, second=CODE_PATTERN)
+def test_a_code_holding_a_control_or_separator_character_is_refused_at_its_line(
+    separator: str, first: str, second: str
+) -> None:
+    """Lines end at \n only: the file below has three lines, and its second holds one code with `separator` in
+    it, refused at line 2 (splitting there would deposit two codes the file never held, for good)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        write_codes(directory, [])
+        (directory / "gift-codes.txt").write_text(f"OK000001\n{first}{separator}{second}\r\nOK000002\n", "utf-8")
+        assert [n for n, _ in CodeFile(directory / "gift-codes.txt").read()] == [1, 2, 3]
+        with pytest.raises(ManifestError) as raised:
+            load_manifest(directory)
+        assert [p.location.line for p in raised.value.problems if p.location] == [2]
+        assert "gift-codes.txt:2" in str(raised.value) and "whitespace or a control character" in str(raised.value)
+        assert first not in str(raised.value)
+
+
+def test_a_csv_code_is_refused_at_its_line_and_a_stray_carriage_return_is_located(tmp_path: Path) -> None:
+    write_codes(tmp_path, [])
+    gift = tmp_path / "gift.yaml"
+    gift.write_text(gift.read_text(encoding="utf-8").replace("file: gift-codes.txt", "file: c.csv\n    column: 2"))
+    (tmp_path / "c.csv").write_text('batch,code\n1,"A\nB"\n1,C\u2028D\n1,OK000003\n', encoding="utf-8")
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(tmp_path)
+    assert [p.location.line for p in raised.value.problems if p.location] == [2, 4]
+    (tmp_path / "c.csv").write_text("batch,code\n1,OK000001\n1,A\rB\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"c\.csv:3: .*not a CSV row"):
+        load_manifest(tmp_path)
 
 
 def test_codes_need_a_deposit_mode_card(tmp_path: Path) -> None:
@@ -404,7 +441,73 @@ def test_diff_reads_a_base_whose_codes_file_is_outside_the_manifests_and_skips_l
     git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
     with (tmp_path / "shared" / "gift.txt").open("a", encoding="utf-8") as more:
         more.write("\n".join(codes(5, start=500)) + "\n")
-    result = wxrec("diff", "HEAD", str(shop), "--format", "json")
+    result = wxrec("diff", "HEAD", str(shop), "--format", "json", env={ALLOW_OUTSIDE: "1"})
     assert result.exit_code == 0, result.output
     change = next(c for c in json.loads(result.output)["changes"] if c["address"] == "codes.gift-codes")
     assert change["after"]["pending"] == 5
+
+
+# ---- the path policy -----------------------------------------------------------------------------------
+
+
+def name_codes_file(shop: Path, named: str) -> tuple[Path, int]:
+    """Point the codes entry at `named`; the manifest and the line of `file:`."""
+    gift = shop / "gift.yaml"
+    text = gift.read_text(encoding="utf-8").replace("file: gift-codes.txt", f"file: {named}")
+    gift.write_text(text, encoding="utf-8")
+    return gift, text.splitlines().index(f"    file: {named}") + 1
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "symlinked file", "symlinked directory"])
+def test_a_codes_file_outside_the_manifests_is_refused_unless_allowed(tmp_path: Path, how: str) -> None:
+    """`wxrec diff` runs on fork pull requests: a manifest must not make it read (and count, or embed) any file
+    of the machine. The outside file holds a bad code, so reading it would add a second problem."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    write_codes(shop, codes(3))
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "gift.txt").write_text("\n".join(codes(3)) + "\nHAS SPACE\n", encoding="utf-8")
+    (shop / "link.txt").symlink_to(tmp_path / "shared" / "gift.txt")
+    (shop / "linked").symlink_to(tmp_path / "shared")
+    named = {
+        "relative": "../shared/gift.txt",
+        "absolute": str(tmp_path / "shared" / "gift.txt"),
+        "symlinked file": "link.txt",
+        "symlinked directory": "linked/gift.txt",
+    }[how]
+    gift, line = name_codes_file(shop, named)
+    refused = wxrec("validate", shop)
+    assert refused.exit_code == 1
+    assert refused.output.count(f"{gift}:") == 1, "the file is not read"
+    assert f"{gift}:{line}:5: codes.gift-codes.file: {named!r} " in refused.output
+    assert f"set {ALLOW_OUTSIDE}=1 to allow" in refused.output
+    allowed = wxrec("validate", shop, env={ALLOW_OUTSIDE: "1"})
+    assert allowed.exit_code == 1 and ".txt:4:1: code: holds whitespace" in allowed.output, "read when allowed"
+
+
+def test_a_symlink_that_stays_inside_the_manifests_is_followed(tmp_path: Path) -> None:
+    write_codes(tmp_path, codes(3))
+    (tmp_path / "batches").mkdir()
+    (tmp_path / "gift-codes.txt").rename(tmp_path / "batches" / "may.txt")
+    (tmp_path / "current.txt").symlink_to(tmp_path / "batches" / "may.txt")
+    name_codes_file(tmp_path, "current.txt")
+    assert wxrec("validate", tmp_path).exit_code == 0
+
+
+def test_the_policy_holds_for_the_base_of_a_diff(tmp_path: Path) -> None:
+    """The base at a git ref is the fork's own commit: it names ../shared, the head does not."""
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    write_codes(shop, codes(3))
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "gift.txt").write_text("\n".join(codes(3)) + "\n", encoding="utf-8")
+    original = (shop / "gift.yaml").read_text(encoding="utf-8")
+    _, line = name_codes_file(shop, "../shared/gift.txt")
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@x", "-c", "user.name=ci", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    (shop / "gift.yaml").write_text(original, encoding="utf-8")
+    refused = wxrec("diff", "HEAD", shop)
+    assert refused.exit_code == 1
+    assert f"HEAD:shop/gift.yaml:{line}:5: codes.gift-codes.file: '../shared/gift.txt' leads outside" in refused.output
+    assert "wxrec-base-" not in refused.output, "the scratch copy is not named"
+    assert wxrec("diff", "HEAD", shop, env={ALLOW_OUTSIDE: "1"}).exit_code == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
+from reconciler.manifest.files import FileOutside, named_file
 from reconciler.resources.cards.model import desired_card, to_epoch
 
 CARD = """\
@@ -124,3 +128,26 @@ def test_colour_hex_and_name_normalise_to_the_name(tmp_path: Path) -> None:
     write(tmp_path, "c.yaml", CARD.format(title="拿铁").replace("Color010", "'#5e6671'"))
     spec = load_manifest(tmp_path).cards["latte"]
     assert desired_card("latte", spec, palette).fields["base_info.color"] == "Color102"
+
+
+def test_a_whole_number_written_as_a_float_is_refused_where_wechat_wants_an_integer(tmp_path: Path) -> None:
+    """JSON Schema counts 3000.0 as an integer; WeChat answers 47001 to it, after earlier actions were applied."""
+    text = CARD.format(title="拿铁").replace("least_cost: 3000", "least_cost: 3000.0")
+    path = write(tmp_path, "cards.yaml", text.replace("fixed_term: 30,", "fixed_term: 30.0,"))
+    assert problems_of(tmp_path) == [
+        f"{path}:12:45: cards.latte.base_info.date_info.fixed_term: 30.0 is not an integer: write 30 "
+        "(WeChat refuses 30.0)",
+        f"{path}:14:5: cards.latte.least_cost: 3000.0 is not an integer: write 3000 (WeChat refuses 3000.0)",
+    ]
+
+
+@given(segments=st.lists(st.sampled_from(["..", ".", "a", "b", ""]), min_size=1, max_size=6))
+def test_a_named_file_is_accepted_exactly_when_it_stays_in_the_manifests_directory(segments: list[str]) -> None:
+    named = "/".join(segments)
+    directory = Path("/srv/shop")
+    inside = Path(os.path.normpath(directory / named)).is_relative_to(directory)
+    try:
+        assert named_file(named, directory / "m.yaml") == directory / named
+        assert inside and not named.startswith("/")
+    except FileOutside:
+        assert not inside or named.startswith("/")

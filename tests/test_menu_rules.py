@@ -364,6 +364,22 @@ def test_unknown_button_field_without_a_close_one_lists_the_fields() -> None:
     assert found == [problem(positions, ("menu", "button", 0, "sub_button", 0, "color"), message)]
 
 
+NOT_WEB_URLS = ["www.qq.com", "ftp://qq.com/a", "javascript:alert(1)", "https://", "https:///path", "mailto:a@qq.com"]
+
+
+@pytest.mark.parametrize("url", NOT_WEB_URLS)
+@pytest.mark.parametrize("type_", ["view", "miniprogram"])
+def test_a_button_url_is_an_http_or_https_url(url: str, type_: str) -> None:
+    found, positions = check(in_sub_menu(leaf("x", type_, url=url)))
+    message = "must be an http:// or https:// URL with a host (WeChat answers 65317)"
+    assert found == [problem(positions, ("menu", "button", 0, "sub_button", 0, "url"), message)]
+
+
+def test_a_url_held_in_a_reference_is_checked_once_filled_in() -> None:
+    assert check(one(leaf("x", "view", url="${landing_pages.shelf.url}")))[0] == []
+    assert check(one(leaf("x", "view", url="HTTPS://QQ.com/a?b=${cards.latte.id}")))[0] == []
+
+
 # ---- validate_menu: references ------------------------------------------------------------------------------------
 
 
@@ -430,7 +446,7 @@ def test_locations_come_from_locate_for_the_exact_path() -> None:
         seen.append(path)
         return where if path == ("menu", "button", 0, "sub_button", 2, "url") else None
 
-    subs = [leaf("a", "view"), leaf("b", "view"), leaf("c", "view", url="u" * 1025)]
+    subs = [leaf("a", "view"), leaf("b", "view"), leaf("c", "view", url="https://q.com/" + "u" * 1011)]
     found = validate_menu(one({"name": "更多", "sub_button": subs}), locate)
     assert seen == [("menu", "button", 0, "sub_button", 2, "url")]
     assert found[0].location == where
@@ -579,6 +595,7 @@ def test_tree_lines_never_span_lines() -> None:
 
 ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 CHANGE_MARK = re.compile(r"^(    )?[+~-] ")
+WEB = "https://q.com/"
 REFS = st.sampled_from(["${cards.latte.id}", "${landing_pages.spring.url}", "${qrcodes.door-1.url}"])
 
 
@@ -589,8 +606,10 @@ def names(max_bytes: int) -> st.SearchStrategy[str]:
 
 
 def field_value(field: str) -> st.SearchStrategy[str]:
-    limits = {"key": 128, "url": 1024}
-    plain = st.text(ASCII, min_size=1, max_size=limits.get(field, 64))
+    if field == "url":
+        plain = st.text(ASCII, max_size=1024 - len(WEB)).map(lambda path: WEB + path)
+    else:
+        plain = st.text(ASCII, min_size=1, max_size=128 if field == "key" else 64)
     return plain | REFS | st.builds(lambda r, s: r + s, REFS, st.text("页", max_size=500))
 
 

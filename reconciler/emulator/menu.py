@@ -155,9 +155,14 @@ def _field(raw: JSON, name: str, max_bytes: int | None, err: int, path: str) -> 
 
 
 def _url(raw: JSON, level: Level, path: str) -> str:
+    # 65317 "不合法的 URL" (the official global errcode table, as WxJava's WxMpErrorMsgEnum carries it).
     url = _field(raw, "url", MAX_URL, level.url_err, path)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "http://[::1": not a URL at all
+        valid = False
+    if not valid:
         raise e.ApiError(e.MENU_INVALID_URL, f"{path}.url")
     return url
 

@@ -9,7 +9,10 @@ Conventions that hold for every field:
 - Integers may arrive as numeric strings: the seed's real example sends ``"quantity": "500000"``
   and the docs say timestamps are "converted to string"; they are stored and returned as ints.
 - A value of the wrong JSON type is ``47001 data format error`` (WeChat parses JSON into typed
-  messages); string(N) limits count UTF-8 bytes (a Chinese character is 3) and give 45021.
+  messages: errmsgs name paths like ``m_data.base_info().title``); a number with a decimal point
+  where an integer goes is one, ``3000.0`` included (issue 12: ``least_cost: 3000.0`` and
+  ``fixed_term: 30.0`` were answered 47001). string(N) limits count UTF-8 bytes (a Chinese
+  character is 3) and give 45021.
 - Unknown fields are ignored on create and not echoed back by card/get. On update every
   field outside the documented updatable tables is refused with 47001, which is what the
   real API answered for an unsupported update field (Senparc issue #479: init_increase_bonus).

@@ -13,8 +13,12 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+from fastjsonschema.draft04 import CodeGeneratorDraft04
+from fastjsonschema.draft2019 import CodeGeneratorDraft2019
+from fastjsonschema.ref_resolver import RefResolver
 
 from reconciler.errors import ManifestError, Problem, WxrecError
+from reconciler.manifest.files import named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources.account import validate as validate_account
@@ -79,7 +83,8 @@ def load_schema(name: str) -> dict[str, Any]:
 def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     """Load and validate; raises ManifestError listing every problem found."""
     document = load_document(target, variables)
-    problems = schema_problems(document)
+    document.named, problems = named_files(document)
+    problems += schema_problems(document)
     cards = document.data.get("cards")
     if isinstance(cards, dict):
         for key, spec in cards.items():
@@ -87,7 +92,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
                 problems += validate_card(key, spec, document.locate)
     problems += validate_account(document.data, document.locate)
     problems += validate_references(document.data, document.locate)
-    problems += validate_codes(document.data, document.locate)
+    problems += validate_codes(document.data, document.locate, document.named)
     problems += validate_adoptions(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
@@ -158,11 +163,40 @@ def _number(kind: type[int] | type[float]) -> Callable[[str], int | float | None
     return convert
 
 
+def _is_int(_checker: Any, value: Any) -> bool:
+    """JSON Schema counts 3000.0 as an integer (draft 6 on); WeChat parses JSON into typed fields and answers
+    47001 to it, after the actions before it were applied. A manifest's integers are ints, in both validators."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int),
+)
+
+
+class _StrictIntegers(CodeGeneratorDraft2019):
+    generate_type = CodeGeneratorDraft04.generate_type  # draft 4's type check: an integer is an int
+
+
 @cache
 def _fast_check() -> Callable[[Any], Any]:
     """The manifest schema compiled to Python: ten times faster than jsonschema on valid manifests, which is
-    nearly all of them. It stops at the first error, so jsonschema still explains every error."""
-    return fastjsonschema.compile(load_schema("manifest"))
+    nearly all of them. It stops at the first error, so jsonschema still explains every error. Compiled as
+    fastjsonschema.compile does, with the generator whose integers are strict."""
+    schema = load_schema("manifest")
+    resolver = RefResolver.from_schema(schema, handlers={}, store={})
+    generator = _StrictIntegers(schema, resolver=resolver)  # type: ignore[no-untyped-call]
+    namespace = generator.global_state
+    exec(generator.func_code, namespace)
+    check: Callable[[Any], Any] = namespace[resolver.get_scope_name()]
+    return check
+
+
+def manifest_validator() -> jsonschema.protocols.Validator:
+    """jsonschema's validator for manifests, whose integers are strict like the fast check's."""
+    validator: jsonschema.protocols.Validator = _Validator(load_schema("manifest"))
+    return validator
 
 
 def schema_valid(data: Any) -> bool:
@@ -176,7 +210,7 @@ def schema_valid(data: Any) -> bool:
 def schema_problems(document: Document) -> list[Problem]:
     if schema_valid(document.data):
         return []
-    validator = jsonschema.Draft202012Validator(load_schema("manifest"))
+    validator = manifest_validator()
     problems = []
     for error in validator.iter_errors(document.data):
         for leaf in _leaf_errors(error):
@@ -214,6 +248,10 @@ def _problem(document: Document, error: jsonschema.ValidationError) -> Problem:
     elif "propertyNames" in error.schema_path:
         path = (*path, str(error.instance))
         message = f"key {error.instance!r} must match [a-z0-9][a-z0-9_-]* (it becomes part of addresses)"
+    elif error.validator == "type" and isinstance(error.instance, float) and error.instance.is_integer():
+        message = (
+            f"{error.instance!r} is not an integer: write {int(error.instance)} (WeChat refuses {error.instance!r})"
+        )
     elif error.validator == "not" and error.validator_value == {"required": ["total_quantity"]}:
         message = "give quantity or total_quantity, not both"
     return Problem(document.locate(path), ".".join(map(str, path)), message)

@@ -11,11 +11,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from reconciler.errors import Location, ManifestError, Problem, WxrecError
 from reconciler.manifest import Manifest, load_manifest
-from reconciler.manifest.loader import Document
+from reconciler.manifest.files import outside_allowed
+from reconciler.manifest.loader import Document, parse_file
 from reconciler.manifest.variables import Variables
 
 
@@ -52,7 +51,8 @@ def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manif
     if archive.returncode == 0:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(scratch, filter=_plain_files)
-        _fetch_codes_outside(top, ref, scratch, relative)
+        if outside_allowed():  # otherwise the base's files are those of its directory, as for the head
+            _fetch_codes_outside(top, ref, scratch, relative)
     base = scratch / relative / (manifest.name if manifest.is_file() else "")
     if not base.exists() or (base.is_dir() and not any(base.glob("*.y*ml"))):
         return Manifest(base if base.exists() else scratch, Document())  # the manifests did not exist yet
@@ -72,14 +72,14 @@ def _plain_files(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo |
 
 
 def _fetch_codes_outside(top: Path, ref: str, scratch: Path, relative: str) -> None:
-    """Codes files named from outside the manifest directory (`file: ../shared/gift.txt`), as they were at `ref`,
-    so that validating the base finds them. Paths out of the repository are left for validation to report."""
+    """Codes files named from outside the manifest directory (`file: ../shared/gift.txt`, allowed by
+    WXREC_ALLOW_FILES_OUTSIDE=1), as they were at `ref`, so that validating the base finds them. Paths out of
+    the repository are not in `ref`: an absolute one is read where it is, as for the head; a relative one is
+    missing from the scratch copy, and validation says so."""
     directory = scratch / relative
     for manifest in sorted(directory.glob("*.y*ml")):
-        try:
-            data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            continue  # loading the base reports it, with its line
+        parsed = parse_file(manifest, [])  # a problem is reported, with its line, by loading the base
+        data = parsed.data if parsed else None
         entries = data.get("codes") if isinstance(data, dict) else None
         for spec in entries.values() if isinstance(entries, dict) else ():
             named = spec.get("file", "") if isinstance(spec, dict) else ""

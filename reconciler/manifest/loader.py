@@ -6,6 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,19 @@ LIST_SECTIONS = frozenset({"import", "moved"})
 JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 2**20
+# A file builds at most VALUES_FLOOR values plus VALUES_PER_CHARACTER per character of its text, and never more
+# than MAX_VALUES. Written out, a value takes at least a character, so only aliases reach the limit: a 10×10 alias
+# bomb of 479 bytes stops after some 11,000 values, while cards sharing a list through an alias load.
+VALUES_FLOOR = 10_000
+VALUES_PER_CHARACTER = 2
 MAX_VALUES = 1_000_000
+# A manifest's deepest path is about 8 levels (cards.KEY.advanced_info.time_limit.0.type). 32 keeps every
+# recursive walk after loading (schema validation, normalisation, references, deepcopy) far from Python's
+# recursion limit.
+MAX_DEPTH = 32
+TOO_DEEP = f"more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
+# Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
+YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
@@ -50,6 +63,7 @@ class Document:
     positions: dict[JsonPath, Location] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    named: dict[JsonPath, Path] = field(default_factory=dict)  # file-naming fields → the files (see files.py)
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of `path`, or of its nearest ancestor that has one."""
@@ -112,7 +126,8 @@ def parse_file(
         if node is None:
             return None
         positions: dict[JsonPath, Location] = {}
-        builder = _Builder(str(path), positions, problems, values, used if used is not None else set())
+        budget = min(MAX_VALUES, VALUES_FLOOR + VALUES_PER_CHARACTER * len(text))
+        builder = _Builder(str(path), positions, problems, values, used if used is not None else set(), budget)
         return Parsed(builder.build(node, ()), positions, _mark(node, str(path)))
     except UnicodeDecodeError as exc:
         problems.append(Problem(start, "", f"file is not UTF-8 text (bad byte at offset {exc.start})"))
@@ -199,7 +214,7 @@ class _Refused(Exception):
 
 class _Builder:
     """Builds Python data from YAML nodes, recording positions, refusing duplicate keys, unknown tags,
-    cyclic aliases and alias bombs (anchors that expand without end)."""
+    cyclic aliases, alias bombs (anchors that expand without end) and nesting past MAX_DEPTH."""
 
     def __init__(
         self,
@@ -208,25 +223,23 @@ class _Builder:
         problems: list[Problem],
         values: Mapping[str, Any] | None,
         used: set[str],
+        budget: int,
     ) -> None:
         self.file = file
         self.positions = positions
         self.problems = problems
         self.values = values
         self.used = used
-        self.budget = MAX_VALUES
+        self.limit = budget
+        self.budget = budget
         self.open: set[int] = set()
 
     def build(self, node: yaml.Node, path: JsonPath, *, is_key: bool = False) -> Any:
-        self.budget -= 1
         location = _mark(node, self.file)
         field = ".".join(map(str, path))
-        if self.budget < 0:
-            raise _Refused(Problem(location, field, f"expands to more than {MAX_VALUES} values (an alias bomb?)"))
-        if node.tag not in ALLOWED_TAGS:
-            raise _Refused(Problem(location, field, f"YAML tag {node.tag} is not allowed in a manifest"))
-        if id(node) in self.open:
-            raise _Refused(Problem(location, field, "an alias refers to itself"))
+        refusal = self._refusal(node, path)
+        if refusal:
+            raise _Refused(Problem(location, field, refusal))
         self.positions[path] = location
         if isinstance(node, yaml.MappingNode):
             return self._enter(node, lambda: self._mapping(node, path))
@@ -236,10 +249,27 @@ class _Builder:
         if is_key or self.values is None or not isinstance(value, str) or MARKER not in value:
             return value
         try:
-            return substitute(value, self.values, self.used)
+            filled = substitute(value, self.values, self.used)
         except VariableError as exc:
             self.problems.append(Problem(location, field, str(exc)))
             return value
+        if len(path) + _depth(filled) > MAX_DEPTH:
+            raise _Refused(Problem(location, field, f"the var's value nests it {TOO_DEEP}"))
+        return filled
+
+    def _refusal(self, node: yaml.Node, path: JsonPath) -> str | None:
+        """Why `node` is not built at all: checked before anything recurses through it, so no later walk
+        (schema, normalisation, references, plan) meets a document deeper or larger than these limits."""
+        self.budget -= 1
+        if self.budget < 0:
+            return f"expands to more than {self.limit:,} values (an alias bomb?)"
+        if len(path) > MAX_DEPTH:
+            return f"nested {TOO_DEEP}"
+        if node.tag not in ALLOWED_TAGS:
+            return f"YAML tag {node.tag} is not allowed in a manifest"
+        if id(node) in self.open:
+            return "an alias refers to itself"
+        return None
 
     def _enter(self, node: yaml.Node, build: Callable[[], Any]) -> Any:
         self.open.add(id(node))
@@ -251,8 +281,7 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, (*path, "<key>"), is_key=True)
-            key = key if isinstance(key, str) else str(key)
+            key = self._key(key_node, path)
             child = (*path, key)
             if key in result:
                 first = self.positions[child]
@@ -264,6 +293,30 @@ class _Builder:
             self.positions[child] = _mark(key_node, self.file)
         self.positions.pop((*path, "<key>"), None)
         return result
+
+    def _key(self, node: yaml.Node, path: JsonPath) -> str:
+        """A key is text as written: `010:` would otherwise become `8` and `yes:` `True`, renaming a card. Keys that
+        YAML 1.1 reads as numbers, booleans or null are refused, and so are YAML 1.2's numbers (`1e3`), which
+        another tool reading the same file would see."""
+        key = self.build(node, (*path, "<key>"), is_key=True)
+        plain = isinstance(node, yaml.ScalarNode) and not node.style
+        if isinstance(key, str) and not (plain and YAML12_NUMBER.fullmatch(key)):
+            return key
+        text = str(node.value) if isinstance(node, yaml.ScalarNode) else str(key)
+        kind = {bool: "a boolean", type(None): "null", list: "a list", dict: "a mapping"}.get(type(key), "a number")
+        advice = f": quote it ('{text}')" if isinstance(node, yaml.ScalarNode) else ""
+        field = ".".join(map(str, (*path, text)))
+        self.problems.append(Problem(_mark(node, self.file), field, f"YAML reads this key as {kind}, not text{advice}"))
+        return text
+
+
+def _depth(value: Any) -> int:
+    """How many levels `value` adds below its own path (a var's value, itself built under MAX_DEPTH)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 _CONSTRUCTOR = _StringDatesLoader("")

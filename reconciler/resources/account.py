@@ -33,6 +33,7 @@ CARD_QR_EXPIRY = (60, 1800)
 SCENE_QR_EXPIRY_MAX = 2_592_000
 PERMANENT_SCENE_IDS = (1, 100_000)
 REJECTED = "CARD_STATUS_VERIFY_FAIL"
+FILLED_IN = "once its references are filled in"
 
 
 def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
@@ -147,37 +148,42 @@ def normal_menu(menu: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plan_menu(
-    present: bool, desired: Any, live: MenuLive | None, state: State | None, lookup: Lookup
-) -> tuple[list[ResourceChange], list[str]]:
-    """Full replacement when the resolved manifest menu differs from menu/get; null deletes it."""
+    present: bool, desired: Any, live: MenuLive | None, state: State | None, lookup: Lookup, locate: Locate | None
+) -> tuple[list[ResourceChange], list[str], list[str]]:
+    """Full replacement when the resolved manifest menu differs from menu/get; null deletes it. Also refusals:
+    a limit a reference breaks once it is filled in (a card id as a 16-byte name), unless `locate` is None
+    (the lookup's values are stand-ins)."""
     record = state.resources.get("menu") if state else None
     if not present:
         if record is None:
-            return [], []
-        return [
-            ResourceChange("menu", Action.FORGET, notes=["no menu section any more: the live menu is left as it is"])
-        ], []
+            return [], [], []
+        return (
+            [ResourceChange("menu", Action.FORGET, notes=["no menu section any more: the live menu is left as it is"])],
+            [],
+            [],
+        )
     assert live is not None
     warnings = []
     if live.console:
         warnings.append("menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it")
     if desired is None:
         if live.menu is None and not live.console:
-            return [], warnings
+            return [], [], warnings
         change = ResourceChange("menu", Action.DELETE, before={"menu": live.menu}, after=None)
         change.notes = ["menu/delete also removes every conditional menu"]
         change.details = menu_tree(live.menu, None)
-        return [change], warnings
+        return [change], [], warnings
     resolved, unknown = resolve(normal_menu(desired), lookup)
+    refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, locate)] if locate else []
     if not unknown and resolved == live.menu and not live.console:
-        return [], warnings
+        return [], refusals, warnings
     change = ResourceChange("menu", Action.UPDATE, before={"menu": live.menu}, after={"menu": normal_menu(desired)})
     change.details = menu_tree(live.menu, resolved)
     if unknown:
         targets = sorted({u.rsplit(".", 1)[0] for u in unknown})
         change.reasons.append(f"re-pointed because {', '.join(targets)} gets a new url or id (known after apply)")
     change.notes.append("menu/create replaces the whole menu")
-    return [change], warnings
+    return [change], refusals, warnings
 
 
 def plan_whitelist(present: bool, desired: Any, state: State | None) -> list[ResourceChange]:
@@ -319,6 +325,9 @@ class AccountApplier:
             return "menu deleted"
         assert change.after is not None
         menu = self._resolved(change, change.after["menu"])
+        problems = validate_menu(menu, lambda _: None)  # what only this run's ids and urls could break
+        if problems:
+            raise WxrecError(f"{'; '.join(map(str, problems))} {FILLED_IN}; menu/create was not called")
         await self.api.create_menu(menu)
         self.state.resources["menu"] = {"applied": menu}
         await self.save()

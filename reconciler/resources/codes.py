@@ -45,32 +45,45 @@ class CodeFile:
     column: str | int | None = None
 
     def read(self) -> Iterator[tuple[int, str]]:
-        """(line number, code) for every non-blank entry; raises WxrecError naming the file when unreadable."""
+        """(line number, code) for every non-blank entry; raises WxrecError naming the file when unreadable.
+
+        Lines end at \n (or \r\n) only, never where str.splitlines() would also break (\v, \f, \x1c–\x1e,
+        \x85, U+2028, U+2029): such a character is part of its line's code, which validate refuses, instead of
+        the line becoming several codes deposited for good. Only spaces around a code are dropped, so no other
+        character is hidden from validate."""
         try:
-            text = self.path.read_text(encoding="utf-8-sig")
+            text = self.path.read_bytes().decode("utf-8-sig")  # not read_text: it would turn a lone \r into \n
         except (OSError, UnicodeDecodeError) as exc:
             raise WxrecError(f"{self.path}: cannot read codes ({exc.__class__.__name__})") from None
         if self.column is None:
-            for number, line in enumerate(text.splitlines(), 1):
-                if line.strip():
-                    yield number, line.strip()
+            for number, line in enumerate(text.split("\n"), 1):
+                code = line.removesuffix("\r").strip(" ")
+                if code:
+                    yield number, code
             return
         yield from self._column(text)
 
     def _column(self, text: str) -> Iterator[tuple[int, str]]:
         """A CSV always starts with its header row, even when the column is given by number: a header read as a
-        code would be deposited for good."""
-        rows = csv.reader(io.StringIO(text))
-        header = next(rows, [])
-        if isinstance(self.column, int):
-            index = self.column - 1
-        elif str(self.column) in header:
-            index = header.index(str(self.column))
-        else:
-            raise WxrecError(f"{self.path}:1: the header has no column {self.column!r}")
-        for number, row in enumerate(rows, 2):
-            if index < len(row) and row[index].strip():
-                yield number, row[index].strip()
+        code would be deposited for good. A row is numbered by the line it starts on (a quoted field may hold
+        a line break, which validate then refuses)."""
+        rows = csv.reader(io.StringIO(text, newline="\n"))
+        try:
+            header = next(rows, [])
+            if isinstance(self.column, int):
+                index = self.column - 1
+            elif str(self.column) in header:
+                index = header.index(str(self.column))
+            else:
+                raise WxrecError(f"{self.path}:1: the header has no column {self.column!r}")
+            number = rows.line_num + 1
+            for row in rows:
+                code = row[index].strip(" ") if index < len(row) else ""
+                if code:
+                    yield number, code
+                number = rows.line_num + 1
+        except csv.Error as exc:
+            raise WxrecError(f"{self.path}:{rows.line_num}: not a CSV row ({exc})") from None
 
     def digest(self) -> str:
         """SHA-256 of the file's bytes: a saved plan is stale once the file it counted changed."""
@@ -83,24 +96,22 @@ class CodeFile:
         return {code_hash(code) for _, code in self.read()}
 
 
-def code_file(spec: Mapping[str, Any], declared_in: Path) -> CodeFile:
-    """The file a `codes` entry names, relative to the manifest file that declares it."""
-    return CodeFile(declared_in.parent / str(spec["file"]), spec.get("column"))
+def code_files(
+    data: Mapping[str, Any], named: Mapping[tuple[str | int, ...], Path], root: Path
+) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout.
+    `named`: the files the manifest layer resolved and its path policy accepted."""
+    return {
+        key: (spec, os.path.relpath(named[(KIND, key, "file")], root))
+        for key, spec in (data.get(KIND) or {}).items()
+        if (KIND, key, "file") in named
+    }
 
 
-def code_files(data: Mapping[str, Any], locate: Locate, root: Path) -> dict[str, tuple[Mapping[str, Any], str]]:
-    """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout."""
-    found: dict[str, tuple[Mapping[str, Any], str]] = {}
-    for key, spec in (data.get(KIND) or {}).items():
-        location = locate((KIND, key, "file"))
-        declared_in = Path(location.file) if location else root / "manifest.yaml"
-        found[key] = (spec, os.path.relpath(code_file(spec, declared_in).path, root))
-    return found
-
-
-def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[tuple[str | int, ...], Path]) -> list[Problem]:
     """Each entry points at a deposit-mode card no other entry uses, and its file holds valid, distinct codes.
-    Problems name lines, never the codes."""
+    Problems name lines, never the codes. `named`: the files the manifest layer accepted (a refused one was
+    reported there and is not read)."""
     section = data.get(KIND)
     if not isinstance(section, Mapping):
         return []
@@ -123,8 +134,9 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
             )
         users.setdefault(spec["card"], where)
         location = locate((KIND, key, "file"))
-        if location is not None:
-            problems += _file_problems(code_file(spec, Path(location.file)), location, f"{where}.file")
+        path = named.get((KIND, key, "file"))
+        if location is not None and path is not None:
+            problems += _file_problems(CodeFile(path, spec.get("column")), location, f"{where}.file")
     return problems
 
 
@@ -142,10 +154,12 @@ def _file_problems(source: CodeFile, location: Location, field: str) -> list[Pro
     first_line: dict[str, int] = {}
     for number, code in entries:
         at = Location(str(source.path), number, 1)
-        if len(code.encode("utf-8")) > MAX_CODE_BYTES:
-            problems.append(Problem(at, "code", f"is longer than {MAX_CODE_BYTES} bytes"))
-        elif not code.isprintable() or " " in code:  # isprintable: no control character, no space but " "
+        # isprintable: no character of Unicode's "Other" (controls, format characters) or "Separator" categories
+        # (line, paragraph and no-break spaces) but " ", which is refused apart.
+        if not code.isprintable() or " " in code:
             problems.append(Problem(at, "code", "holds whitespace or a control character"))
+        elif len(code.encode("utf-8")) > MAX_CODE_BYTES:
+            problems.append(Problem(at, "code", f"is longer than {MAX_CODE_BYTES} bytes"))
         elif code in first_line:
             problems.append(Problem(at, "code", f"repeats the code on line {first_line[code]}"))
         first_line.setdefault(code, number)

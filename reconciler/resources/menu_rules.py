@@ -11,7 +11,9 @@ Rules (the strictest reading where sources differ):
 - `name` is required: at most 16 bytes of UTF-8 at top level, 40 in a sub-button (a Chinese character is 3 bytes).
 - Each type needs its fields (`TYPE_FIELDS`); `key` is at most 128 bytes, `url` at most 1024.
 - Unknown button fields and unknown types are refused, with a "did you mean" when one is close.
-- A string holding a reference `${kind.key.attr}` is resolved later, so no byte limit applies to it yet.
+- `url` of a view or miniprogram button is an http(s) URL with a host (65317 otherwise).
+- A string holding a reference `${kind.key.attr}` is resolved later, so no byte limit or URL rule applies to it
+  yet: plan and apply run `validate_menu` again on the menu with its references filled in, before menu/create.
 
 `menu_tree` renders two menus as one tree for the plan; see its docstring for how buttons are matched.
 """
@@ -22,6 +24,7 @@ import difflib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.errors import Location, Problem
 from reconciler.resources.references import REFERENCE
@@ -140,6 +143,9 @@ class _Checker:
         else:
             for field in TYPE_FIELDS[button_type]:
                 self.string((*path, field), button, field, f"a {button_type} button needs {field!r}")
+            url = button.get("url")
+            if "url" in TYPE_FIELDS[button_type] and isinstance(url, str) and url and not _web_url(url):
+                self.add((*path, "url"), "must be an http:// or https:// URL with a host (WeChat answers 65317)")
         for field, limit in FIELD_BYTES.items():
             required = isinstance(button_type, str) and field in TYPE_FIELDS.get(button_type, ())
             value = button.get(field)
@@ -186,6 +192,17 @@ class _Checker:
             self.add(subs_path, f"has {_count(len(subs), 'sub-button')}; WeChat allows 1 to {MAX_SUB_BUTTONS}")
         for index, sub in enumerate(subs):
             self.button((*subs_path, index), sub, level=1)
+
+
+def _web_url(url: str) -> bool:
+    """What a view or miniprogram button may open; a reference is checked once it is filled in."""
+    if REFERENCE.search(url):
+        return True
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
 
 
 def _part(key: Any) -> str | int:

@@ -270,10 +270,27 @@ async def test_deposit_mode_card_starts_with_zero_stock(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("quantity", "errcode"),
-    [(0, 0), (100_000_000, 0), ("42", 0), (-1, 40122), (100_000_001, 40122), ("many", 47001), (1.5, 47001)],
+    [
+        (0, 0),
+        (100_000_000, 0),
+        ("42", 0),
+        (-1, 40122),
+        (100_000_001, 40122),
+        ("many", 47001),
+        (1.5, 47001),
+        (500.0, 47001),
+    ],
 )
 async def test_quantity_bounds(api: Api, quantity: Any, errcode: int) -> None:
     assert (await create(api, groupon(sku={"quantity": quantity})))["errcode"] == errcode
+
+
+async def test_a_whole_number_sent_as_a_float_is_a_data_format_error(api: Api) -> None:
+    """WeChat parses JSON into typed fields: 3000.0 where an integer goes is 47001, as any wrong JSON type."""
+    assert (await create(api, card_body("CASH", least_cost=3000.0)))["errcode"] == 47001
+    term = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30.0, "fixed_begin_term": 0}
+    assert (await create(api, groupon(date_info=term)))["errcode"] == 47001
+    assert (await create(api, groupon(date_info={**term, "fixed_term": 30})))["errcode"] == 0
 
 
 async def test_bad_card_type_and_wrong_type_key(api: Api) -> None:

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reconciler.emulator import menu
+from reconciler.resources.menu_rules import validate_menu
 
 from .support import Api, FakeTime, MakeApi
 
@@ -168,6 +171,26 @@ async def test_menu_limits_answer_wechats_errcodes(api: Api, body: dict[str, Any
     answer = await api.post("/cgi-bin/menu/create", body)
     assert answer["errcode"] == errcode, answer
     assert (await api.get("/cgi-bin/menu/get"))["errcode"] == 46003, "nothing was created"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    url=st.one_of(
+        st.sampled_from(
+            ["www.qq.com", "ftp://qq.com/", "javascript:alert(1)", "https://", "HTTP://QQ.COM", "http://[::1"]
+        ),
+        st.builds(
+            lambda s, h, p: f"{s}{h}{p}", st.sampled_from(["http://", "https://", "", "//"]), st.text(), st.text()
+        ),
+    )
+)
+async def test_validate_refuses_exactly_the_menu_urls_the_emulator_answers_65317(api: Api, url: str) -> None:
+    """wxrec's rule (manifest side) and the emulator's (from WeChat's errcode table) agree on every url."""
+    body = {"button": [{"type": "view", "name": "x", "url": url}]}
+    refused = any(p.field.endswith(".url") for p in validate_menu(body, lambda _: None))
+    answer = await api.post("/cgi-bin/menu/create", body)
+    if answer["errcode"] in (0, 65317):
+        assert refused == (answer["errcode"] == 65317), (url, answer)
 
 
 async def test_limits_themselves_are_accepted(api: Api) -> None:
