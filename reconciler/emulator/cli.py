@@ -13,6 +13,7 @@ import click
 import httpx
 
 from . import controls
+from .account_file import AccountFile
 from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts, faults_from_env
 from .model import JSON
 from .store import Store, StoreError
@@ -164,10 +165,14 @@ def _file_appid(store: Store, payload: JSON) -> str:
 def _control_file(path: Path, operation: str, payload: JSON) -> JSON:
     if not path.exists():
         raise click.ClickException(f"no emulator account file at {path}")
+    account_file = AccountFile(path)
     try:
-        store = Store.load(path, review=ReviewMode("manual"))
-        answer = _FILE_OPERATIONS[operation](store, payload)
-        store.save(path)
+        # Under the lock, as the emulators of running applies and plans take their turns at the file.
+        with account_file.locked() as shared:
+            store = Store.load(path, review=ReviewMode("manual"))
+            answer = _FILE_OPERATIONS[operation](store, payload)
+            store.save(path)
+            shared.version = account_file.new_version()
     except (StoreError, controls.ControlError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
