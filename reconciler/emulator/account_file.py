@@ -16,7 +16,6 @@ different fates).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -37,22 +36,23 @@ class AccountFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def locked(self) -> Iterator[Shared]:
         """Holds the lock (waiting for it) and yields the shared figures, written back on the way out."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             # Blocking is fine: a holder keeps the lock for one request's synchronous work, never across an await.
             fcntl.flock(fd, fcntl.LOCK_EX)
-            shared = _parse(os.pread(fd, 4096, 0))
-            before = Shared(shared.version, shared.next_seq)
+            raw = os.pread(fd, 64, 0)
+            shared = _parse(raw)
             yield shared
-            if shared != before:
-                data = json.dumps({"version": shared.version, "next_seq": shared.next_seq}).encode()
+            data = f"{shared.version} {shared.next_seq}\n".encode()
+            if data != raw:
                 os.pwrite(fd, data, 0)
-                os.ftruncate(fd, len(data))
+                if len(data) < len(raw):
+                    os.ftruncate(fd, len(data))
         finally:
             os.close(fd)  # releases the lock
 
@@ -62,9 +62,9 @@ class AccountFile:
 
 
 def _parse(raw: bytes) -> Shared:
-    """A missing, empty or damaged lock file knows no version: every process then reads the data file."""
-    try:
-        data = json.loads(raw)
-        return Shared(str(data["version"]), int(data["next_seq"]))
-    except (ValueError, TypeError, KeyError):
+    """``VERSION NEXT_SEQ``. A missing, empty or damaged lock file knows no version: every process then takes
+    the data file as it is."""
+    version, _, next_seq = raw.decode("ascii", "replace").strip().partition(" ")
+    if not version or not next_seq.isdigit():
         return Shared()
+    return Shared(version, int(next_seq))
