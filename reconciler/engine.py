@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import State, StateBackend, StateWriter
+from reconciler.state import State, StateBackend, StateNotWritten, StateWriter
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API
@@ -253,24 +253,70 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     ]
 
 
+# What became of a planned action: done; failed; skipped, since something it depends on failed; or not
+# attempted, since the run stopped before it (the daily quota spent, state not writable).
+DONE, FAILED, SKIPPED, NOT_ATTEMPTED = "done", "failed", "skipped", "not attempted"
+STATUSES = (DONE, FAILED, SKIPPED, NOT_ATTEMPTED)
+
+
 @dataclass
 class Outcome:
     address: str
     action: str
-    ok: bool
+    status: str
     message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == DONE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
 
 
 @dataclass
 class ApplyReport:
     outcomes: list[Outcome] = field(default_factory=list)
+    # Why the run stopped before its end, and what to do; None when it did not stop.
+    stopped: str | None = None
 
     @property
     def failed(self) -> list[Outcome]:
+        """Every outcome but the done ones."""
         return [o for o in self.outcomes if not o.ok]
 
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+    def summary(self) -> str:
+        """`5 done, 1 failed, 6 not attempted (why)`: skipped and not attempted only when there are any."""
+        counts = self.counts()
+        parts = [f"{counts[DONE]} done", f"{counts[FAILED]} failed"]
+        if counts[SKIPPED]:
+            parts.append(f"{counts[SKIPPED]} skipped")
+        if counts[NOT_ATTEMPTED]:
+            parts.append(f"{counts[NOT_ATTEMPTED]} not attempted ({self.stopped})")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"outcomes": [o.__dict__ for o in self.outcomes], "failed": len(self.failed)}
+        return {
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "failed": len(self.failed),
+            "summary": self.counts(),
+            "stopped": self.stopped,
+        }
+
+
+def stop_reason(error: WxrecError) -> str | None:
+    """Errors after which every further action would fail too: the run stops and says why."""
+    if isinstance(error, DailyQuotaExhausted):
+        return "WeChat's daily API quota is spent: run apply again after midnight UTC+8"
+    if isinstance(error, StateNotWritten):
+        return str(error)
+    return None
 
 
 async def plan_for_apply(
@@ -346,46 +392,47 @@ async def apply_plan(
             failed.add(outcome.address)
 
     limit = asyncio.Semaphore(options.parallelism)
-    quota_spent = asyncio.Event()
 
     async def carry_out(change: ResourceChange) -> None:
         async with limit:
-            if quota_spent.is_set():
+            action = str(change.action)
+            if report.stopped:
+                record(Outcome(change.address, action, NOT_ATTEMPTED, report.stopped))
                 return
             # What it refers to, or its own address (an import of it failed), failed earlier in this run.
             blocked = sorted(failed & (depends_on(change) | {change.address}))
             if blocked:
-                record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
+                record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
                 return
             kind = "adoption" if change.action in ADOPTIONS else change.address.split(".", 1)[0]
             applier = appliers.get(kind, account_applier)
             try:
-                record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
-            except DailyQuotaExhausted as exc:
-                quota_spent.set()  # every further call would fail the same way today
-                record(Outcome(change.address, str(change.action), False, str(exc)))
+                record(Outcome(change.address, action, DONE, await applier.apply(change)))
             except WxrecError as exc:
-                record(Outcome(change.address, str(change.action), False, str(exc)))
+                report.stopped = report.stopped or stop_reason(exc)
+                record(Outcome(change.address, action, FAILED, str(exc)))
 
     for layer in plan.layers():
         await _all_or_none(carry_out(change) for change in layer if change.action != Action.GONE)
-        if quota_spent.is_set():
-            return report
     for change in plan.ordered():
         if (change.action != Action.REPLACE and not change.retire_ids) or change.address in failed:
+            continue
+        if report.stopped:
+            record(Outcome(change.address, "retire", NOT_ATTEMPTED, f"{report.stopped}; the old card stays till then"))
             continue
         holding = sorted(c.address for c in plan.changes if c.address in failed and change.address in depends_on(c))
         if holding:
             # The old card stays while anything that should have moved away from it did not.
-            record(Outcome(change.address, "retire", False, f"old card kept: {', '.join(holding)} failed"))
+            record(Outcome(change.address, "retire", SKIPPED, f"old card kept: {', '.join(holding)} failed"))
             continue
         try:
             message = await card_applier.retire_replaced(change.address)
         except WxrecError as exc:
-            record(Outcome(change.address, "retire", False, str(exc)))
+            report.stopped = report.stopped or stop_reason(exc)
+            record(Outcome(change.address, "retire", FAILED, str(exc)))
             continue
         if message:
-            record(Outcome(change.address, "retire", True, message))
+            record(Outcome(change.address, "retire", DONE, message))
     return report
 
 
