@@ -350,6 +350,12 @@ def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
 
 
+qrcode_dir_option = click.option(
+    "--qrcode-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where apply writes each QR code's PNG and SVG, and plan looks for them (default: qrcodes/ beside the "
+    "manifests).",
+)
 embed_logos_option = click.option(
     "--embed-logos",
     is_flag=True,
@@ -369,6 +375,7 @@ embed_logos_option = click.option(
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
 @embed_logos_option
+@qrcode_dir_option
 def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
     accounts = _accounts(kwargs.pop("manifests"), kwargs)
@@ -472,11 +479,7 @@ def schema(which: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
 @lock_timeout_option
-@click.option(
-    "--qrcode-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where to write each QR code's PNG and SVG (default: qrcodes/ beside the manifests).",
-)
+@qrcode_dir_option
 @click.option(
     "--wait-for-review",
     type=str,

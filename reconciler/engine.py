@@ -21,6 +21,7 @@ from reconciler.resources.account import (
     MenuLive,
     normal_menu,
     plan_menu,
+    plan_qr_images,
     plan_whitelist,
     qr_expiry_notes,
     read_menu,
@@ -161,7 +162,7 @@ async def make_plan(
     )
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, manifest, api, state, options)
+    await _plan_account(plan, manifest, api, state, options, options.qrcode_dir)
     return plan
 
 
@@ -210,10 +211,11 @@ def _known_after_import(
 
 
 async def _plan_account(
-    plan: Plan, manifest: Manifest, api: CardApi | None, state: State | None, options: Options
+    plan: Plan, manifest: Manifest, api: CardApi | None, state: State | None, options: Options, images: Path | None
 ) -> None:
-    """Landing pages, QR codes, menu and whitelist, after cards: a reference to something this plan creates
-    or replaces is not known before apply, and makes its dependant change too."""
+    """Landing pages, QR codes (and their images in `images`, unless None), menu and whitelist, after cards: a
+    reference to something this plan creates or replaces is not known before apply, and makes its dependant
+    change too."""
     data = manifest.document.data
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
     now = time.time()
@@ -225,6 +227,8 @@ async def _plan_account(
         plan.refusals += refusals
         plan.warnings += warnings
         changing |= {c.address for c in changes if c.action == Action.CREATE}
+    if images is not None:
+        plan.changes += plan_qr_images(state, data.get(QRCODES.name) or {}, changing, images)
     lookup = state_lookup(state, frozenset(changing))
     menu_present = "menu" in data
     live_menu = None
@@ -520,7 +524,7 @@ async def offline_plan(base: Manifest, head: Manifest, label: str, palette: dict
     codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, Options(refresh=False))
+    await _plan_account(plan, head, None, state, Options(refresh=False), images=None)  # the base's are stand-ins
     return plan
 
 

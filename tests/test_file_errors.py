@@ -1,4 +1,5 @@
-"""File-system errors are one line naming the path and what to do, never a traceback."""
+"""File-system errors are one line naming the path and what to do, never a traceback; QR images lost to one
+are drawn again from the url in state by the next apply, which plan announces."""
 
 from __future__ import annotations
 
@@ -13,12 +14,63 @@ import filelock
 import pytest
 
 from tests.support import apply_ok, wxrec
+from tests.test_gitops import GOLDEN, UPDATE, stable
+from tests.test_qr_images import decode_png
+
+QR_KEYS = ("counter-poster", "follow-us", "window-poster")
+OUTPUT_SUFFIXES = {"text": "txt", "markdown": "md", "json": "json"}
+
+
+def emulator_calls(directory: Path) -> list[dict[str, Any]]:
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    return list(data["calls"]["entries"])
 
 
 def one_line_error(stderr: str) -> str:
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
     return lines[0]
+
+
+def test_qr_images_a_bad_directory_lost_are_drawn_again_from_state(example_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    failed = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--qrcode-dir", blocker / "qr")
+    assert failed.exit_code == 1
+    for key in QR_KEYS:
+        assert f"qrcodes.{key}: create FAILED: created http" in failed.stdout
+    assert f"recorded it in state, but cannot write QR images into {blocker / 'qr'}: Not a directory" in failed.stdout
+    one_line_error(failed.stderr)
+
+    planned = wxrec("plan", example_dir, "--api", "emulator", "--format", "json", "--detailed-exitcode")
+    assert planned.exit_code == 2, "drawing images is a change apply will make"
+    changes = json.loads(planned.stdout)["changes"]
+    assert [(c["address"], c["action"]) for c in changes] == [(f"qrcodes.{key}", "render") for key in QR_KEYS]
+    html = wxrec("plan", example_dir, "--api", "emulator", "--format", "html")
+    assert html.stdout.count('data-action="render"') == 3
+
+    calls_before = len(emulator_calls(example_dir))
+    drawn = apply_ok(example_dir)
+    assert "Apply complete: 3 done, 0 failed." in drawn.stdout
+    made = {c["path"] for c in emulator_calls(example_dir)[calls_before:]}
+    assert not made & {"/card/qrcode/create", "/cgi-bin/qrcode/create"}, "no WeChat call for an image"
+    state = json.loads((example_dir / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    for key in QR_KEYS:
+        assert decode_png(example_dir / "qrcodes" / f"{key}.png") == [state["resources"][f"qrcodes.{key}"]["url"]]
+    assert "No changes." in wxrec("plan", example_dir, "--api", "emulator").stdout
+
+
+@pytest.mark.parametrize("output", ["text", "markdown", "json"])
+def test_golden_plan_of_a_missing_qr_image(example_dir: Path, output: str) -> None:
+    apply_ok(example_dir)
+    (example_dir / "qrcodes" / "follow-us.svg").unlink()
+    result = wxrec("plan", example_dir, "--api", "emulator", "--format", output)
+    assert result.exit_code == 0, result.output
+    golden = GOLDEN / f"plan-render.{OUTPUT_SUFFIXES[output]}"
+    text = stable(result.stdout, example_dir)
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
 
 
 def test_a_full_disk_stops_apply_with_one_line_and_the_next_apply_finishes(
