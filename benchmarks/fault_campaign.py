@@ -30,6 +30,7 @@ from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
+from reconciler.plan import Action
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
@@ -44,23 +45,32 @@ RETRY = RetryPolicy(attempts=8, max_seconds=30, base_wait=0.0005, max_wait=0.005
 class Figures:
     rounds: int = 0
     applies_with_failures: int = 0
+    applies_stopped: int = 0  # by a spent daily quota (a `quota=` fault): the actions after it not attempted
     faults_injected: Counter[str] = field(default_factory=Counter)
     api_calls: int = 0
     duplicated_cards: int = 0
     orphaned_cards: int = 0
     state_ids_missing_live: int = 0
     stock_overshoots: int = 0
+    unreported_actions: int = 0
     final_changes: int = -1
 
     @property
     def ok(self) -> bool:
-        checks = (self.duplicated_cards, self.orphaned_cards, self.state_ids_missing_live, self.stock_overshoots)
+        checks = (
+            self.duplicated_cards,
+            self.orphaned_cards,
+            self.state_ids_missing_live,
+            self.stock_overshoots,
+            self.unreported_actions,
+        )
         return not any(checks) and self.final_changes == 0
 
     def table(self) -> str:
         rows = [
             ("rounds (applies)", self.rounds),
             ("applies with a failed action", self.applies_with_failures),
+            ("applies stopped mid-run (quota spent)", self.applies_stopped),
             ("API calls", self.api_calls),
             ("faults injected", sum(self.faults_injected.values())),
             *((f"  {kind}", count) for kind, count in sorted(self.faults_injected.items())),
@@ -68,6 +78,7 @@ class Figures:
             ("orphaned cards", self.orphaned_cards),
             ("state ids unknown to WeChat", self.state_ids_missing_live),
             ("stock overshoots (applied twice)", self.stock_overshoots),
+            ("planned actions without an outcome", self.unreported_actions),
             ("changes in the final plan", self.final_changes),
         ]
         width = max(len(name) for name, _ in rows)
@@ -140,19 +151,19 @@ async def run_campaign(rounds: int, seed: int, faults: str, directory: Path) -> 
         api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), RETRY, limiter))
         for _ in range(rounds):
             await claim_some(http, campaign.rng)
-            if not await apply_once(campaign, api):
+            if not await apply_once(campaign, api, figures):
                 figures.applies_with_failures += 1
             figures.rounds += 1
             figures.stock_overshoots += overshoots(campaign, await live_cards(http), campaign.backend.load())
             campaign.mutate()
         await http.post("/_emulator/faults", json={"spec": "none"})
         for _ in range(3):
-            await apply_once(campaign, api)
+            await apply_once(campaign, api, figures)
         await audit(campaign, api, http, figures)
     return figures
 
 
-async def apply_once(campaign: Campaign, api: CardApi) -> bool:
+async def apply_once(campaign: Campaign, api: CardApi, figures: Figures) -> bool:
     state = campaign.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
     try:
         _, plan = await plan_for_apply(
@@ -161,6 +172,10 @@ async def apply_once(campaign: Campaign, api: CardApi) -> bool:
         report = await apply_plan(plan, api, state, campaign.backend, OPTIONS)
     except WxrecError:
         return False  # a read or the settling failed under faults: the next round tries again
+    planned = Counter((c.address, str(c.action)) for c in plan.changes if c.action != Action.GONE)
+    reported = Counter((o.address, o.action) for o in report.outcomes if o.action != "retire")
+    figures.unreported_actions += sum((planned - reported).values())
+    figures.applies_stopped += report.stopped is not None
     return not report.failed
 
 

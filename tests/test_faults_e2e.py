@@ -24,6 +24,20 @@ async def test_fault_campaign_keeps_every_invariant(tmp_path: Path) -> None:
     assert figures.ok, figures.table()
 
 
+async def test_a_quota_spent_mid_apply_leaves_no_planned_action_without_an_outcome(tmp_path: Path) -> None:
+    """Where the quota runs out depends on how many calls came before: try limits until one stops an apply."""
+    for number, quota in enumerate(range(400, 1600, 97)):
+        directory = tmp_path / str(number)
+        directory.mkdir()
+        figures = await run_campaign(
+            rounds=60, seed=5, faults=f"{DEFAULT_FAULTS},quota={quota}/day", directory=directory
+        )
+        assert figures.ok, figures.table()
+        if figures.applies_stopped:
+            return
+    raise AssertionError("no quota stopped an apply mid-run")
+
+
 def many_cards(directory: Path, count: int) -> None:
     """A manifest of `count` coupons, each traceable to its key by its title."""
     cards: dict[str, Any] = {}
