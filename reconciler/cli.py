@@ -848,8 +848,7 @@ async def _apply(
     appid = _appid(manifest, settings.api, settings.credentials)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
-    # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
-    # it sees what an apply that held the lock before wrote.
+    # The lock comes first: nothing is read (state, live cards) while another apply still changes them.
     with backend.lock(lock_timeout):
         async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
