@@ -21,7 +21,7 @@ from reconciler.state.holder import check_breakable, describe_holder
 from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateNotWritten, conflict
 
 # Every run that changes state (apply, import, state rm/mv) holds the lock: without it, none can run here.
-LOCK_REMEDY = ", then run again; or keep state elsewhere with --state PATH (or a PostgreSQL URL)"
+LOCK_REMEDY = " (state and its lock live there: --state PATH or a PostgreSQL URL keeps them elsewhere)"
 
 
 class FileBackend:
