@@ -20,16 +20,31 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass
-class Shared:
-    """What the lock file holds: the data file's version ("" when unknown) and the next call seq."""
+class Lease:
+    """The lock, held, and what the lock file says: the data file's version ("" when unknown) and the next
+    call seq."""
 
-    version: str = ""
-    next_seq: int = 1
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._written = os.pread(fd, 64, 0)
+        self.version, self.next_seq = _parse(self._written)
+
+    def new_version(self) -> None:
+        """Called before the data file is replaced: a process killed between the two still has every other
+        one read the file again, which then merely finds it unchanged."""
+        self.version = secrets.token_hex(8)
+        self.write()
+
+    def write(self) -> None:
+        data = f"{self.version} {self.next_seq}\n".encode()
+        if data != self._written:
+            os.pwrite(self._fd, data, 0)
+            if len(data) < len(self._written):
+                os.ftruncate(self._fd, len(data))
+            self._written = data
 
 
 class AccountFile:
@@ -39,32 +54,23 @@ class AccountFile:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
-    def locked(self) -> Iterator[Shared]:
-        """Holds the lock (waiting for it) and yields the shared figures, written back on the way out."""
+    def locked(self) -> Iterator[Lease]:
+        """Holds the lock (waiting for it); what the lease says is written back on the way out."""
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             # Blocking is fine: a holder keeps the lock for one request's synchronous work, never across an await.
             fcntl.flock(fd, fcntl.LOCK_EX)
-            raw = os.pread(fd, 64, 0)
-            shared = _parse(raw)
-            yield shared
-            data = f"{shared.version} {shared.next_seq}\n".encode()
-            if data != raw:
-                os.pwrite(fd, data, 0)
-                if len(data) < len(raw):
-                    os.ftruncate(fd, len(data))
+            lease = Lease(fd)
+            yield lease
+            lease.write()
         finally:
             os.close(fd)  # releases the lock
 
-    @staticmethod
-    def new_version() -> str:
-        return secrets.token_hex(8)
 
-
-def _parse(raw: bytes) -> Shared:
+def _parse(raw: bytes) -> tuple[str, int]:
     """``VERSION NEXT_SEQ``. A missing, empty or damaged lock file knows no version: every process then takes
     the data file as it is."""
     version, _, next_seq = raw.decode("ascii", "replace").strip().partition(" ")
     if not version or not next_seq.isdigit():
-        return Shared()
-    return Shared(version, int(next_seq))
+        return "", 1
+    return version, int(next_seq)

@@ -165,14 +165,13 @@ def _file_appid(store: Store, payload: JSON) -> str:
 def _control_file(path: Path, operation: str, payload: JSON) -> JSON:
     if not path.exists():
         raise click.ClickException(f"no emulator account file at {path}")
-    account_file = AccountFile(path)
     try:
         # Under the lock, as the emulators of running applies and plans take their turns at the file.
-        with account_file.locked() as shared:
+        with AccountFile(path).locked() as lease:
             store = Store.load(path, review=ReviewMode("manual"))
             answer = _FILE_OPERATIONS[operation](store, payload)
+            lease.new_version()
             store.save(path)
-            shared.version = account_file.new_version()
     except (StoreError, controls.ControlError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -49,17 +49,18 @@ class Emulator:
             yield self.store
             return
         path = self._file.path
-        with self._file.locked() as shared:
-            if not shared.version:  # the lock file is new (or was removed): name the file's content as it is
-                shared.version, self._version = self._file.new_version(), None
-            if self._version != shared.version and path.exists():
+        with self._file.locked() as lease:
+            if not lease.version:  # the lock file is new (or was removed): name the file's content as it is
+                lease.new_version()
+                self._version = None
+            if self._version != lease.version and path.exists():
                 self.store.reload(path)
-            self.store.calls.next_seq = max(self.store.calls.next_seq, shared.next_seq)
+            self.store.calls.next_seq = max(self.store.calls.next_seq, lease.next_seq)
             try:
                 yield self.store
             finally:
                 if self.store.dirty:
+                    lease.new_version()
                     self.store.save(path)
-                    shared.version = self._file.new_version()
-                self._version = shared.version
-                shared.next_seq = self.store.calls.next_seq
+                self._version = lease.version
+                lease.next_seq = self.store.calls.next_seq
