@@ -134,7 +134,9 @@ def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
     plans = 0
     while apply.poll() is None:
         plan = wxrec_process(directory, "plan", faults=faults)
-        assert plan.wait(timeout=60) == 0, plan.communicate()[0].decode()
+        shown = plan.communicate(timeout=60)[0].decode()
+        # Mid-apply a plan may see cards whose ids state does not hold yet, and refuse to duplicate them.
+        assert plan.returncode == 0 or "Error: the plan was refused" in shown, shown
         plans += 1
     output = apply.communicate(timeout=120)[0].decode()
     assert apply.returncode == 0 and "Apply complete: 20 done" in output, output
