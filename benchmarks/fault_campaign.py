@@ -173,7 +173,7 @@ async def apply_once(campaign: Campaign, api: CardApi, figures: Figures) -> bool
     except WxrecError:
         return False  # a read or the settling failed under faults: the next round tries again
     planned = Counter((c.address, str(c.action)) for c in plan.changes if c.action != Action.GONE)
-    reported = Counter((o.address, o.action) for o in report.outcomes if o.action != "retire")
+    reported = Counter((o.address, o.action) for o in report.outcomes)  # a retire after a replace adds one
     figures.unreported_actions += sum((planned - reported).values())
     figures.applies_stopped += report.stopped is not None
     return not report.failed
