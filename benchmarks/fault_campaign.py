@@ -38,6 +38,7 @@ from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.engine import Observer, Options, Outcome, apply_plan, make_plan, plan_for_apply
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
+from reconciler.plan import Action
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
@@ -91,19 +92,27 @@ def forced_refreshes(calls: list[dict[str, Any]]) -> int:
 class Figures:
     rounds: int = 0
     applies_with_failures: int = 0
+    applies_stopped: int = 0  # by a spent daily quota (a `quota=` fault): the actions after it not attempted
     faults_injected: Counter[str] = field(default_factory=Counter)
     api_calls: int = 0
     duplicated_cards: int = 0
     orphaned_cards: int = 0
     state_ids_missing_live: int = 0
     stock_overshoots: int = 0
+    unreported_actions: int = 0
     final_changes: int = -1
     forced_refreshes: int = 0
     failed_on_foreign_40001: int = 0
 
     @property
     def ok(self) -> bool:
-        checks = (self.duplicated_cards, self.orphaned_cards, self.state_ids_missing_live, self.stock_overshoots)
+        checks = (
+            self.duplicated_cards,
+            self.orphaned_cards,
+            self.state_ids_missing_live,
+            self.stock_overshoots,
+            self.unreported_actions,
+        )
         tokens = (self.forced_refreshes, self.failed_on_foreign_40001)
         return not any(checks) and not any(tokens) and self.final_changes == 0
 
@@ -111,6 +120,7 @@ class Figures:
         rows = [
             ("rounds (applies)", self.rounds),
             ("applies with a failed action", self.applies_with_failures),
+            ("applies stopped mid-run (quota spent)", self.applies_stopped),
             ("API calls", self.api_calls),
             ("faults injected", sum(self.faults_injected.values())),
             *((f"  {kind}", count) for kind, count in sorted(self.faults_injected.items())),
@@ -118,6 +128,7 @@ class Figures:
             ("orphaned cards", self.orphaned_cards),
             ("state ids unknown to WeChat", self.state_ids_missing_live),
             ("stock overshoots (applied twice)", self.stock_overshoots),
+            ("planned actions without an outcome", self.unreported_actions),
             ("changes in the final plan", self.final_changes),
             ("forced token refreshes", self.forced_refreshes),
             ("failed on 40001, token not injected", self.failed_on_foreign_40001),
@@ -234,14 +245,14 @@ async def run_campaign(rounds: int, seed: int, faults: str, directory: Path) -> 
         api = campaign_api(http)
         for _ in range(rounds):
             await claim_some(http, campaign.rng)
-            if not await apply_once(campaign, api, watch):
+            if not await apply_once(campaign, api, watch, figures=figures):
                 figures.applies_with_failures += 1
             figures.rounds += 1
             figures.stock_overshoots += overshoots(campaign, await live_cards(http), campaign.backend.load())
             campaign.mutate()
         await http.post("/_emulator/faults", json={"spec": "none"})
         for _ in range(3):
-            await apply_once(campaign, api, watch)
+            await apply_once(campaign, api, watch, figures=figures)
         await audit(campaign, api, http, figures, watch)
     return figures
 
@@ -257,7 +268,15 @@ def campaign_api(http: httpx.AsyncClient) -> CardApi:
     return CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), RETRY, limiter))
 
 
-async def apply_once(campaign: Campaign, api: CardApi, watch: TokenWatch, options: Options = OPTIONS) -> bool:
+async def apply_once(
+    campaign: Campaign,
+    api: CardApi,
+    watch: TokenWatch,
+    options: Options = OPTIONS,
+    *,
+    figures: Figures | None = None,
+) -> bool:
+    """One apply; `figures` counts planned actions it left without an outcome and whether it stopped mid-run."""
     state = campaign.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
     try:
         _, plan = await plan_for_apply(
@@ -266,6 +285,11 @@ async def apply_once(campaign: Campaign, api: CardApi, watch: TokenWatch, option
         report = await apply_plan(plan, api, state, campaign.backend, options, watch)
     except WxrecError:
         return False  # a read or the settling failed under faults: the next round tries again
+    if figures is not None:
+        planned = Counter((c.address, str(c.action)) for c in plan.changes if c.action != Action.GONE)
+        reported = Counter((o.address, o.action) for o in report.outcomes)  # a retire after a replace adds one
+        figures.unreported_actions += sum((planned - reported).values())
+        figures.applies_stopped += report.stopped is not None
     return not report.failed
 
 

@@ -24,6 +24,7 @@ from httpx_aiohttp import AiohttpTransport
 from reconciler import __version__, saved_plan
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
 from reconciler.emulator.cli import emulator_group
+from reconciler.emulator.store import StoreError
 from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.engine import (
     ApplyReport,
@@ -38,7 +39,7 @@ from reconciler.engine import (
     offline_plan,
     plan_for_apply,
 )
-from reconciler.errors import WxrecError
+from reconciler.errors import FileError, WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_schema, load_variables, manifest_directory, state_dir
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
@@ -261,6 +262,11 @@ class WxrecGroup(click.Group):
             return super().invoke(ctx)
         except WxrecError as exc:
             raise UserError(str(exc)) from None
+        except OSError as exc:
+            if exc.filename is None:  # not a file-system error (a socket's, say): not ours to explain
+                raise
+            # A file this run needed and no place above explains: still one line, naming it.
+            raise UserError(str(FileError("use", exc.filename, exc))) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """click's usage errors exit 2, which `--detailed-exitcode` reserves for "changes present": use 1."""
@@ -311,7 +317,7 @@ class Terminal(Observer):
 
     def applied(self, outcome: Outcome) -> None:
         if not self.quiet or not outcome.ok:
-            mark = "ok" if outcome.ok else "FAILED"
+            mark = "ok" if outcome.ok else outcome.status.upper()
             click.echo(f"{outcome.address}: {outcome.action} {mark}: {outcome.message}")
 
 
@@ -355,6 +361,12 @@ def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
 
 
+qrcode_dir_option = click.option(
+    "--qrcode-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where apply writes each QR code's PNG and SVG, and plan looks for them (default: qrcodes/ beside the "
+    "manifests).",
+)
 embed_logos_option = click.option(
     "--embed-logos",
     is_flag=True,
@@ -374,6 +386,7 @@ embed_logos_option = click.option(
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
 @embed_logos_option
+@qrcode_dir_option
 def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
     accounts = _accounts(kwargs.pop("manifests"), kwargs)
@@ -390,7 +403,10 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, **kwargs:
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
-        out.write_text(saved_plan.dumps(result) + "\n", encoding="utf-8")
+        try:
+            out.write_text(saved_plan.dumps(result) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise FileError("save the plan to", out, exc) from None
         if settings.output == "text":
             api = "" if settings.api == WECHAT_API else f" --api {_endpoint_label(settings.api)}"
             command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
@@ -477,11 +493,7 @@ def schema(which: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
 @lock_timeout_option
-@click.option(
-    "--qrcode-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where to write each QR code's PNG and SVG (default: qrcodes/ beside the manifests).",
-)
+@qrcode_dir_option
 @click.option(
     "--wait-for-review",
     type=str,
@@ -520,7 +532,7 @@ def apply(
     saved = saved_plan.read(saved_path) if saved_path else None
     report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, saved))
     if report is not None and report.failed:
-        raise WxrecError(f"{len(report.failed)} action(s) failed (see above); state records what was done")
+        raise WxrecError(_not_done(report))
 
 
 @cli.command("import")
@@ -842,8 +854,7 @@ async def _apply(
     appid = _appid(manifest, settings.api, settings.credentials)
     as_json = settings.output == "json"
     report: ApplyReport | None = None
-    # The lock comes first: the embedded emulator loads its account file when it starts, so under the lock
-    # it sees what an apply that held the lock before wrote.
+    # The lock comes first: nothing is read (state, live cards) while another apply still changes them.
     with backend.lock(lock_timeout):
         async with connect(settings.api, manifest, appid, settings.limiter(), settings.credentials) as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
@@ -931,8 +942,13 @@ def _colour() -> bool:
 
 def _emit_report(report: ApplyReport) -> None:
     """The outcome of each action was printed as it happened; this is the closing line."""
-    done = len(report.outcomes) - len(report.failed)
-    click.echo(f"Apply complete: {done} done, {len(report.failed)} failed.")
+    click.echo(f"Apply complete: {report.summary()}.")
+
+
+def _not_done(report: ApplyReport) -> str:
+    if report.stopped:
+        return f"{len(report.failed)} action(s) not done: {report.stopped}"
+    return f"{len(report.failed)} action(s) not done (see above); state records what was done"
 
 
 def _ci_warnings(backend: StateBackend) -> list[str]:
@@ -1042,12 +1058,14 @@ async def connect(
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
         secret = credentials.value("APPSECRET") or DEMO_SECRET
-        config = EmulatorConfig(
-            accounts={appid: secret},
-            data_file=manifest.state_dir / "emulator.json",
-            faults=faults_from_env(os.environ),
-        )
-        transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
+        data_file = manifest.state_dir / "emulator.json"
+        config = EmulatorConfig(accounts={appid: secret}, data_file=data_file, faults=faults_from_env(os.environ))
+        try:
+            transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
+        except OSError as exc:
+            raise FileError("keep the embedded emulator's account in", data_file, exc) from None
+        except StoreError as exc:
+            raise WxrecError(f"{exc}; move it away to start the emulated account afresh") from None
         ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
             yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
@@ -1183,7 +1201,7 @@ def _apply_several(accounts: list[RunSettings], auto_approve: bool, allow_destro
             report = asyncio.run(_apply(settings, auto_approve, allow_destroy, lock_timeout, None, collected))
             applied = report is not None
             if report is not None and report.failed:
-                error = f"{len(report.failed)} action(s) failed (see above); state records what was done"
+                error = _not_done(report)
         except WxrecError as exc:
             error = str(exc)
         if error is not None and not as_json:

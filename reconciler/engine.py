@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from reconciler.resources.account import (
     MenuLive,
     normal_menu,
     plan_menu,
+    plan_qr_images,
     plan_whitelist,
     qr_expiry_notes,
     read_menu,
@@ -33,7 +34,7 @@ from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.references import declared, references_in, resolve
 from reconciler.resources.write_only import api_value
-from reconciler.state import State, StateBackend, StateWriter, new_plan_key
+from reconciler.state import State, StateBackend, StateNotWritten, StateWriter, new_plan_key
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
@@ -165,7 +166,7 @@ async def make_plan(
     )
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, manifest, api, state, options)
+    await _plan_account(plan, manifest, api, state, options, options.qrcode_dir)
     return plan
 
 
@@ -219,12 +220,14 @@ async def _plan_account(
     api: CardApi | None,
     state: State | None,
     options: Options,
+    images: Path | None,
     *,
     stand_ins: bool = False,
 ) -> None:
-    """Landing pages, QR codes, menu and whitelist, after cards: a reference to something this plan creates
-    or replaces is not known before apply, and makes its dependant change too. With `stand_ins` (wxrec diff),
-    state's ids and urls are not real, so no limit is checked on them once filled in."""
+    """Landing pages, QR codes (and their images in `images`, unless None), menu and whitelist, after cards: a
+    reference to something this plan creates or replaces is not known before apply, and makes its dependant
+    change too. With `stand_ins` (wxrec diff), state's ids and urls are not real, so no limit is checked on them
+    once filled in."""
     data = manifest.document.data
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
     now = time.time()
@@ -236,6 +239,8 @@ async def _plan_account(
         plan.refusals += refusals
         plan.warnings += warnings
         changing |= {c.address for c in changes if c.action == Action.CREATE}
+    if images is not None:
+        plan.changes += plan_qr_images(state, data.get(QRCODES.name) or {}, changing, images)
     lookup = state_lookup(state, frozenset(changing))
     menu_present = "menu" in data
     live_menu = None
@@ -294,24 +299,70 @@ def check_permitted(plan: Plan, options: Options) -> None:
         raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
 
 
+# What became of a planned action: done; failed; skipped, since something it depends on failed; or not
+# attempted, since the run stopped before it (the daily quota spent, state not writable).
+DONE, FAILED, SKIPPED, NOT_ATTEMPTED = "done", "failed", "skipped", "not attempted"
+STATUSES = (DONE, FAILED, SKIPPED, NOT_ATTEMPTED)
+
+
 @dataclass
 class Outcome:
     address: str
     action: str
-    ok: bool
+    status: str
     message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == DONE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
 
 
 @dataclass
 class ApplyReport:
     outcomes: list[Outcome] = field(default_factory=list)
+    # Why the run stopped before its end, and what to do; None when it did not stop.
+    stopped: str | None = None
 
     @property
     def failed(self) -> list[Outcome]:
+        """Every outcome but the done ones."""
         return [o for o in self.outcomes if not o.ok]
 
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+    def summary(self) -> str:
+        """`5 done, 1 failed, 6 not attempted (why)`: skipped and not attempted only when there are any."""
+        counts = self.counts()
+        parts = [f"{counts[DONE]} done", f"{counts[FAILED]} failed"]
+        if counts[SKIPPED]:
+            parts.append(f"{counts[SKIPPED]} skipped")
+        if counts[NOT_ATTEMPTED]:
+            parts.append(f"{counts[NOT_ATTEMPTED]} not attempted ({self.stopped})")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"outcomes": [o.__dict__ for o in self.outcomes], "failed": len(self.failed)}
+        return {
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "failed": len(self.failed),
+            "summary": self.counts(),
+            "stopped": self.stopped,
+        }
+
+
+def stop_reason(error: WxrecError) -> str | None:
+    """Errors after which every further action would fail too: the run stops and says why."""
+    if isinstance(error, DailyQuotaExhausted):
+        return "WeChat's daily API quota is spent: run apply again after midnight UTC+8"
+    if isinstance(error, StateNotWritten):
+        return str(error)
+    return None
 
 
 async def plan_for_apply(
@@ -391,46 +442,47 @@ async def apply_plan(
             failed.add(outcome.address)
 
     limit = asyncio.Semaphore(options.parallelism)
-    quota_spent = asyncio.Event()
 
     async def carry_out(change: ResourceChange) -> None:
         async with limit:
-            if quota_spent.is_set():
+            action = str(change.action)
+            if report.stopped:
+                record(Outcome(change.address, action, NOT_ATTEMPTED, report.stopped))
                 return
             # What it refers to, or its own address (an import of it failed), failed earlier in this run.
             blocked = sorted(failed & (depends_on(change) | {change.address}))
             if blocked:
-                record(Outcome(change.address, str(change.action), False, f"skipped: {', '.join(blocked)} failed"))
+                record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
                 return
             kind = "adoption" if change.action in ADOPTIONS else change.address.split(".", 1)[0]
             applier = appliers.get(kind, account_applier)
             try:
-                record(Outcome(change.address, str(change.action), True, await applier.apply(change)))
-            except DailyQuotaExhausted as exc:
-                quota_spent.set()  # every further call would fail the same way today
-                record(Outcome(change.address, str(change.action), False, str(exc)))
+                record(Outcome(change.address, action, DONE, await applier.apply(change)))
             except WxrecError as exc:
-                record(Outcome(change.address, str(change.action), False, str(exc)))
+                report.stopped = report.stopped or stop_reason(exc)
+                record(Outcome(change.address, action, FAILED, str(exc)))
 
     for layer in plan.layers():
         await _all_or_none(carry_out(change) for change in layer if change.action != Action.GONE)
-        if quota_spent.is_set():
-            return report
     for change in plan.ordered():
         if (change.action != Action.REPLACE and not change.retire_ids) or change.address in failed:
+            continue
+        if report.stopped:
+            record(Outcome(change.address, "retire", NOT_ATTEMPTED, f"{report.stopped}; the old card stays till then"))
             continue
         holding = sorted(c.address for c in plan.changes if c.address in failed and change.address in depends_on(c))
         if holding:
             # The old card stays while anything that should have moved away from it did not.
-            record(Outcome(change.address, "retire", False, f"old card kept: {', '.join(holding)} failed"))
+            record(Outcome(change.address, "retire", SKIPPED, f"old card kept: {', '.join(holding)} failed"))
             continue
         try:
             message = await card_applier.retire_replaced(change.address)
         except WxrecError as exc:
-            record(Outcome(change.address, "retire", False, str(exc)))
+            report.stopped = report.stopped or stop_reason(exc)
+            record(Outcome(change.address, "retire", FAILED, str(exc)))
             continue
         if message:
-            record(Outcome(change.address, "retire", True, message))
+            record(Outcome(change.address, "retire", DONE, message))
     return report
 
 
@@ -521,7 +573,7 @@ async def offline_plan(
     codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
     plan.changes += codes_changes
     plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, options, stand_ins=True)
+    await _plan_account(plan, head, None, state, options, images=None, stand_ins=True)
     return plan
 
 

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
 class WxrecError(Exception):
     """An error with a message meant for the user; the CLI exits 1 on it."""
+
+
+# What to do about a file-system error, by its errno; anything else gets the generic advice.
+_REMEDIES = {
+    errno.ENOSPC: "free some space on that disk",
+    errno.EDQUOT: "free some space (the disk quota is spent)",
+    errno.EROFS: "that file system is read-only: choose a writable place",
+    errno.EACCES: "this user may not write there: change the permissions or choose another place",
+    errno.EPERM: "this user may not write there: change the permissions or choose another place",
+    errno.ENOENT: "its directory does not exist: create it or choose another path",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: choose another path",
+    errno.EISDIR: "that is a directory: name a file",
+}
+
+
+class FileError(WxrecError):
+    """A file or directory could not be used: one line naming it, the reason and what to do."""
+
+    def __init__(self, doing: str, path: object, error: OSError, then: str = "") -> None:
+        self.path = path
+        self.errno = error.errno
+        reason = error.strerror or (os.strerror(error.errno) if error.errno else str(error))
+        remedy = _REMEDIES.get(error.errno or 0, "fix that")
+        super().__init__(f"cannot {doing} {path}: {reason}; {remedy}{then}")
 
 
 @dataclass(frozen=True, order=True)

@@ -20,6 +20,7 @@ class Action(StrEnum):
     FORGET = "forget"  # gone from the manifests but WeChat cannot delete it: state forgets it, it stays live
     IMPORT = "import"  # an import block adopts a live card: state only
     MOVE = "move"  # a moved block renames an address: state only, nothing is re-created
+    RENDER = "render"  # a QR code's image files are missing: drawn again from the url in state, no WeChat call
 
 
 DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})

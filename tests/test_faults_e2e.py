@@ -42,6 +42,20 @@ def test_one_rejected_token_costs_one_normal_mode_renewal_and_fails_nothing(exam
     assert len(fetches) == 1 + len(injected_tokens(calls)), "one fetch, then one renewal per revoked token"
 
 
+async def test_a_quota_spent_mid_apply_leaves_no_planned_action_without_an_outcome(tmp_path: Path) -> None:
+    """Where the quota runs out depends on how many calls came before: try limits until one stops an apply."""
+    for number, quota in enumerate(range(400, 1600, 97)):
+        directory = tmp_path / str(number)
+        directory.mkdir()
+        figures = await run_campaign(
+            rounds=60, seed=5, faults=f"{DEFAULT_FAULTS},quota={quota}/day", directory=directory
+        )
+        assert figures.ok, figures.table()
+        if figures.applies_stopped:
+            return
+    raise AssertionError("no quota stopped an apply mid-run")
+
+
 def many_cards(directory: Path, count: int) -> None:
     """A manifest of `count` coupons, each traceable to its key by its title."""
     cards: dict[str, Any] = {}
@@ -126,3 +140,28 @@ def test_two_applies_in_two_processes_one_waits_and_nothing_is_duplicated(tmp_pa
     assert sum("Apply complete: 10 done" in out for out in outputs) == 1, outputs
     assert sum("No changes." in out for out in outputs) == 1, outputs
     assert len(live_cards(directory)) == 10
+
+
+def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
+    """Each plan's embedded emulator saves its faulted calls to the account file the apply's emulator is
+    filling: every card the apply made is still there afterwards, and no call number was given twice."""
+    directory = tmp_path / "shop"
+    many_cards(directory, 20)
+    faults = "latency=20ms,error=-1:0.3,seed=3"
+    apply = wxrec_process(directory, "apply", "--auto-approve", faults=faults)
+    plans = 0
+    while apply.poll() is None:
+        plan = wxrec_process(directory, "plan", faults=faults)
+        shown = plan.communicate(timeout=60)[0].decode()
+        # Mid-apply a plan may see cards whose ids state does not hold yet, and refuse to duplicate them.
+        assert plan.returncode == 0 or "Error: the plan was refused" in shown, shown
+        plans += 1
+    output = apply.communicate(timeout=120)[0].decode()
+    assert apply.returncode == 0 and "Apply complete: 20 done" in output, output
+    assert plans >= 2, "the plans should run while the apply does"
+    state = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    live = {c["card_id"] for c in live_cards(directory)}
+    assert {r["id"] for r in state["resources"].values()} == live
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    seqs = [c["seq"] for c in data["calls"]["entries"]]
+    assert len(seqs) == len(set(seqs))

@@ -47,32 +47,35 @@ async def dispatch(request: Request) -> Response:
     emu: Emulator = request.app.state.emulator
     path = request.url.path
     endpoint = ENDPOINTS.get(path)
-    # Seq, fault draws and latency; unknown paths are never faulted (the spec decides for the token endpoints).
-    call = await emu.faults.begin(path, faultable=endpoint is not None)
+    # Seq and fault draws; unknown paths are never faulted (the spec decides for the token endpoints).
+    with emu.transaction():
+        call = emu.faults.begin(path, faultable=endpoint is not None)
+    await emu.faults.delay(call)
+    raw = await request.body()  # read before the transaction, which must not await; parsed in its turn
     answer: JSON | None = None
-    try:
-        if endpoint is None:
-            # Paths the emulator does not serve (yet): WeChat's answer for an API the account may not call.
-            raise e.ApiError(e.API_UNAUTHORIZED)
-        _check_method(endpoint, request.method)
-        emu.store.settle()
-        call.token = request.query_params.get("access_token")
-        appid = _authenticate(emu, endpoint, call.token)
-        call.appid = appid or request.query_params.get("appid")
-        if not endpoint.needs_token:
-            # The token endpoints name their account in the body: the fault counters need it first.
-            call.body = await _body(endpoint, request)
-        if emu.faults.before_call(call):
-            if endpoint.needs_token:
-                call.body = await _body(endpoint, request)
-            revision = emu.store.revision
-            answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
-            call.committed = emu.store.revision != revision
-    except e.ApiError as err:
-        answer = err.answer(emu.next_hint())
-    finally:
-        emu.faults.after_call(call, answer)  # logs the call (and decides a drop) before the save
-        emu.persist()
+    with emu.transaction():
+        try:
+            if endpoint is None:
+                # Paths the emulator does not serve (yet): WeChat's answer for an API the account may not call.
+                raise e.ApiError(e.API_UNAUTHORIZED)
+            _check_method(endpoint, request.method)
+            emu.store.settle()
+            call.token = request.query_params.get("access_token")
+            appid = _authenticate(emu, endpoint, call.token)
+            call.appid = appid or request.query_params.get("appid")
+            if not endpoint.needs_token:
+                # The token endpoints name their account in the body: the fault counters need it first.
+                call.body = _body(endpoint, raw)
+            if emu.faults.before_call(call):
+                if endpoint.needs_token:
+                    call.body = _body(endpoint, raw)
+                revision = emu.store.revision
+                answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
+                call.committed = emu.store.revision != revision
+        except e.ApiError as err:
+            answer = err.answer(emu.next_hint())
+        finally:
+            emu.faults.after_call(call, answer)  # logs the call (and decides a drop) before the save
     return emu.faults.response(call, answer)
 
 
@@ -89,10 +92,9 @@ def _authenticate(emu: Emulator, endpoint: Endpoint, token: str | None) -> str |
     return emu.store.token_owner(token)
 
 
-async def _body(endpoint: Endpoint, request: Request) -> JSON:
+def _body(endpoint: Endpoint, raw: bytes) -> JSON:
     if endpoint.method != "POST":
         return {}
-    raw = await request.body()
     if not raw.strip():
         raise e.ApiError(e.EMPTY_POST_DATA)
     try:

@@ -29,6 +29,8 @@ class CallLog:
         self.limit = limit
         self.entries: deque[JSON] = deque(maxlen=limit)
         self.next_seq = 1
+        # Entries appended since the data file was last saved or read: a reload keeps them (account_file.py).
+        self.unsaved = 0
 
     def reserve(self) -> int:
         """The seq of a call that just arrived."""
@@ -38,6 +40,11 @@ class CallLog:
 
     def append(self, entry: JSON) -> None:
         self.entries.append(entry)
+        self.unsaved += 1
+
+    def unsaved_entries(self) -> list[JSON]:
+        kept = min(self.unsaved, len(self.entries))
+        return list(self.entries)[len(self.entries) - kept :]
 
     def since(self, seq: int = 0, appid: str | None = None) -> list[JSON]:
         """Entries after ``seq`` (of ``appid`` when given), in seq order."""
@@ -47,6 +54,7 @@ class CallLog:
     def clear(self) -> int:
         count = len(self.entries)
         self.entries.clear()
+        self.unsaved = 0
         return count
 
     def to_json(self) -> JSON:

@@ -13,6 +13,7 @@ import click
 import httpx
 
 from . import controls
+from .account_file import AccountFile
 from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts, faults_from_env
 from .model import JSON
 from .store import Store, StoreError
@@ -165,9 +166,12 @@ def _control_file(path: Path, operation: str, payload: JSON) -> JSON:
     if not path.exists():
         raise click.ClickException(f"no emulator account file at {path}")
     try:
-        store = Store.load(path, review=ReviewMode("manual"))
-        answer = _FILE_OPERATIONS[operation](store, payload)
-        store.save(path)
+        # Under the lock, as the emulators of running applies and plans take their turns at the file.
+        with AccountFile(path).locked() as lease:
+            store = Store.load(path, review=ReviewMode("manual"))
+            answer = _FILE_OPERATIONS[operation](store, payload)
+            lease.new_version()
+            store.save(path)
     except (StoreError, controls.ControlError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -193,13 +193,12 @@ async def _json_body(request: Request) -> JSON:
 async def _run(request: Request, operation: Callable[[Emulator, JSON], JSON], body: JSON | None = None) -> Response:
     emu: Emulator = request.app.state.emulator
     try:
-        emu.store.settle()
         payload = body if body is not None else await _json_body(request)
-        answer = operation(emu, payload)
+        with emu.transaction():
+            emu.store.settle()
+            answer = operation(emu, payload)
     except ControlError as err:
         return JSONResponse({"error": str(err)}, status_code=400)
-    finally:
-        emu.persist()
     return JSONResponse(answer)
 
 

@@ -9,7 +9,7 @@ store (and its data file), so the embedded emulator keeps it from one invocation
 Every WeChat API call passes through ``Faults`` in ``api.dispatch``:
 
 - ``begin`` gives the call its seq and draws its fate from ``random.Random(f"wxrec-faults:{seed}:{seq}")``
-  (so a campaign is reproducible call by call), then sleeps the latency;
+  (so a campaign is reproducible call by call); ``delay`` then sleeps the latency;
 - ``before_call``, once the token is checked, applies the daily quota (45009), the per-minute
   rate limit (45011) and the drawn errcode (raised as ``ApiError``; 40001/42001 really
   invalidate the token first), HTTP 5xx or reset (the handler is then skipped);
@@ -375,8 +375,8 @@ class Faults:
             self._text = self.store.fault_spec
         return self._spec
 
-    async def begin(self, path: str, faultable: bool) -> ApiCall:
-        """Gives the call its seq, draws what happens to it and sleeps its latency."""
+    def begin(self, path: str, faultable: bool) -> ApiCall:
+        """Gives the call its seq and draws what happens to it (its latency is slept by ``delay``)."""
         store = self.store
         call = ApiCall(seq=store.calls.reserve(), path=path, time=store.now())
         spec = self.spec
@@ -387,8 +387,12 @@ class Faults:
             call.drop_draw = rng.random()
             if spec.latency is not None:
                 call.latency = spec.latency.sample(rng)
-                await asyncio.sleep(call.latency)
         return call
+
+    @staticmethod
+    async def delay(call: ApiCall) -> None:
+        if call.latency:
+            await asyncio.sleep(call.latency)
 
     def before_call(self, call: ApiCall) -> bool:
         """Once the token is checked: False to skip the handler; ApiError for an injected errcode."""

@@ -288,7 +288,8 @@ def live_code(store: Store, ticket: str) -> QrCode | None:
 async def showqrcode(request: Request) -> Response:
     """GET /cgi-bin/showqrcode?ticket=…: the code's image, or HTTP 404 (WeChat's answer to a bad ticket)."""
     emu: Emulator = request.app.state.emulator
-    qr = live_code(emu.store, request.query_params.get("ticket", ""))
+    with emu.transaction() as store:
+        qr = live_code(store, request.query_params.get("ticket", ""))
     if qr is None:
         return Response(status_code=404)
     return Response(qr_png(qr.url), media_type="image/png", headers={"Cache-Control": "max-age=604800"})

@@ -82,12 +82,11 @@ async def _run(request: Request, operation: Callable[[Emulator, str, JSON], JSON
                 payload = loads_object(await request.body() or b"{}")
             except ValueError:
                 raise ControlError("the request body must be a JSON object") from None
-        appid = resolve_appid(emu.store, list(emu.config.accounts), payload.get("appid"))
-        answer = operation(emu, appid, payload)
+        with emu.transaction():
+            appid = resolve_appid(emu.store, list(emu.config.accounts), payload.get("appid"))
+            answer = operation(emu, appid, payload)
     except ControlError as err:
         return JSONResponse({"error": str(err)}, status_code=400)
-    finally:
-        emu.persist()
     return JSONResponse(answer)
 
 

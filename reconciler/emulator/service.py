@@ -1,7 +1,11 @@
-"""One running emulator: its configuration, its store, its fault hooks."""
+"""One running emulator: its configuration, its store, its fault hooks, and its data file's transactions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .account_file import AccountFile
 from .clock import Clock
 from .config import EmulatorConfig
 from .errors import make_hint
@@ -9,15 +13,8 @@ from .faults import Faults, parse_faults
 from .store import Store
 
 
-def open_store(config: EmulatorConfig) -> Store:
-    """The store in config.data_file when that exists, else a fresh one, with every configured account."""
-    clock = Clock(config.time_source)
-    path = config.data_file
-    limit = config.call_log_limit
-    if path is not None and path.exists():
-        store = Store.load(path, seed=config.seed, review=config.review_mode, clock=clock, call_limit=limit)
-    else:
-        store = Store(seed=config.seed, review=config.review_mode, clock=clock, call_limit=limit)
+def configure(store: Store, config: EmulatorConfig) -> None:
+    """Registers every configured account and puts the configured fault spec in force (when one is given)."""
     for appid in config.accounts:
         store.ensure_account(appid)
     if config.faults:
@@ -25,21 +22,45 @@ def open_store(config: EmulatorConfig) -> Store:
         if spec != store.fault_spec:
             store.fault_spec = spec
             store.dirty = True
-    return store
 
 
 class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.store = open_store(config)
+        clock = Clock(config.time_source)
+        self.store = Store(seed=config.seed, review=config.review_mode, clock=clock, call_limit=config.call_log_limit)
         self.faults = Faults(self.store)
         self._hints = 0
+        self._file = None if config.data_file is None else AccountFile(config.data_file)
+        self._version: str | None = None  # of the data file this process's store holds
+        with self.transaction():
+            configure(self.store, config)
 
     def next_hint(self) -> str:
         self._hints += 1
         return make_hint(self.config.seed, self._hints)
 
-    def persist(self) -> None:
-        """Writes the store after a request that changed it (only when a data file is configured)."""
-        if self.store.dirty and self.config.data_file is not None:
-            self.store.save(self.config.data_file)
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One request's turn at the account (account_file.py): with a data file, under its lock, the store
+        first catches up with the file, and what the request changed is saved before the lock is released.
+        The body must not await: the lock is held by this whole process, not by one request."""
+        if self._file is None:
+            yield self.store
+            return
+        path = self._file.path
+        with self._file.locked() as lease:
+            if not lease.version:  # the lock file is new (or was removed): name the file's content as it is
+                lease.new_version()
+                self._version = None
+            if self._version != lease.version and path.exists():
+                self.store.reload(path)
+            self.store.calls.next_seq = max(self.store.calls.next_seq, lease.next_seq)
+            try:
+                yield self.store
+            finally:
+                if self.store.dirty:
+                    lease.new_version()
+                    self.store.save(path)
+                self._version = lease.version
+                lease.next_seq = self.store.calls.next_seq

@@ -26,6 +26,8 @@ from .rules import MAX_QUANTITY, NewCard, UpdatePlan
 from .tokens import TokenBook
 
 FORMAT = "wxrec-emulator/1"
+# What a Store holds for its process rather than for the account (see Store.reload).
+_PROCESS_OWN = frozenset({"seed", "review", "clock", "revision", "_dirty"})
 
 
 class StoreError(ValueError):
@@ -233,6 +235,19 @@ class Store:
                 os.unlink(tmp)
             raise
         self.dirty = False
+        self.calls.unsaved = 0
+
+    def reload(self, path: Path) -> None:
+        """Takes the account as another process saved it in ``path``. This process's configuration (seed,
+        review mode, time source) stays, and so do the calls it logged since its last save."""
+        fresh = Store.load(path, seed=self.seed, review=self.review, clock=self.clock, call_limit=self.calls.limit)
+        for entry in self.calls.unsaved_entries():
+            fresh.calls.append(entry)
+        fresh.calls.next_seq = max(fresh.calls.next_seq, self.calls.next_seq)
+        # Every attribute but the process's own, so an account field added later is taken too.
+        for name, value in vars(fresh).items():
+            if name not in _PROCESS_OWN:
+                setattr(self, name, value)
 
     @classmethod
     def load(

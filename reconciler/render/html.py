@@ -32,6 +32,7 @@ BADGES = {
     "forget": ("forgotten: stays live", "update"),
     "import": ("imported: state only", "update"),
     "move": ("renamed: state only", "update"),
+    "render": ("images drawn again: no WeChat call", "update"),
 }
 REVIEW_BADGE = ("goes back to review", "review")
 CONSEQUENCES = {

@@ -86,6 +86,7 @@ VERBS = {
     "forget": "forgotten (stays live: WeChat cannot delete it)",
     "import": "imported (state only)",
     "move": "renamed: state follows (nothing is re-created)",
+    "render": "images drawn again from the url in state (no WeChat call)",
 }
 
 

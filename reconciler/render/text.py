@@ -21,6 +21,7 @@ HEADLINES = {
     "forget": ("~", "yellow", "will be forgotten by wxrec (WeChat cannot delete it; it stays live)"),
     "import": ("=", "cyan", "will be imported (state only)"),
     "move": ("=", "cyan", "was renamed: state follows (nothing is re-created)"),
+    "render": ("+", "cyan", "images will be drawn again from the url in state (no WeChat call)"),
 }
 
 
@@ -64,7 +65,7 @@ def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account match
         parts.append(f"{counts['gone']} deleted outside wxrec")
     if counts["forget"]:
         parts.append(f"{counts['forget']} to forget")
-    for action, words in (("import", "to import"), ("move", "to move")):
+    for action, words in (("import", "to import"), ("move", "to move"), ("render", "QR image(s) to draw")):
         if counts.get(action):
             parts.append(f"{counts[action]} {words}")
     return "Plan: " + ", ".join(parts) + "."

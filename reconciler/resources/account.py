@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import Location, Problem, WxrecError
+from reconciler.errors import FileError, Location, Problem, WxrecError
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.cards.diff import APPROVED
 from reconciler.resources.menu_rules import menu_tree, validate_menu
-from reconciler.resources.qr_images import write_qr_images
+from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.references import Lookup, resolve
 from reconciler.resources.write_only import WriteOnlyKind, api_value
 from reconciler.state import SaveState, State
@@ -105,6 +105,23 @@ def qr_expiry_notes(now: float) -> Callable[[str, Mapping[str, Any]], list[str]]
         return []
 
     return notes
+
+
+def plan_qr_images(
+    state: State | None, specs: Mapping[str, Any], recreated: set[str], directory: Path
+) -> list[ResourceChange]:
+    """A QR code's images are drawn from the url state keeps, so one that is missing (never written, deleted,
+    lost with a CI runner) is drawn again by apply, without a WeChat call; a code made anew brings its own."""
+    changes = []
+    for address, record in sorted(QRCODES.records(state).items()):
+        key, url = address.split(".", 1)[1], record.get("url")
+        missing = [str(path) for path in image_paths(directory, key) if not path.is_file()]
+        if key not in specs or address in recreated or not isinstance(url, str) or not missing:
+            continue
+        change = ResourceChange(address, Action.RENDER, id=record.get("id"), before={"url": url}, after={"url": url})
+        change.reasons.append(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+        changes.append(change)
+    return changes
 
 
 @dataclass
@@ -249,6 +266,8 @@ class AccountApplier:
             return "forgotten (nothing changed in WeChat)"
         if kind == "landing_pages":
             return await self._landing_page(change)
+        if change.action == Action.RENDER:
+            return self._images(change.address, (self.state.resources.get(change.address) or {}).get("url"))
         if kind == "qrcodes":
             return await self._qrcode(change)
         if kind == "menu":
@@ -307,8 +326,22 @@ class AccountApplier:
         expiry = answer.get("expire_seconds")
         expire_at = int(time.time()) + int(expiry) if expiry else None
         await self._record(change, spec, resolved, id=answer["ticket"], url=answer["url"], expire_at=expire_at)
-        png, svg = write_qr_images(str(answer["url"]), self.qrcode_dir, change.address.split(".", 1)[1])
-        return f"created {answer['url']} (images: {png}, {svg})"
+        try:
+            images = self._images(change.address, answer["url"])
+        except FileError as exc:
+            raise WxrecError(f"created {answer['url']} and recorded it in state, but {exc}") from None
+        return f"created {answer['url']} ({images})"
+
+    def _images(self, address: str, url: Any) -> str:
+        """Writes the code's PNG and SVG from its url (the next plan finds any that are missing)."""
+        if not isinstance(url, str) or not url:
+            raise WxrecError(f"{address}: state holds no url to draw the QR code from")
+        try:
+            png, svg = write_qr_images(url, self.qrcode_dir, address.split(".", 1)[1])
+        except OSError as exc:
+            then = ", then run apply again: it draws the images from the url in state, without a WeChat call"
+            raise FileError("write QR images into", self.qrcode_dir, exc, then) from None
+        return f"images: {png}, {svg}"
 
     async def _await_review(self, change: ResourceChange, resolved: Mapping[str, Any]) -> None:
         """is_unique_code needs an approved card: wait (--wait-for-review) or say so."""

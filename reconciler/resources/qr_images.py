@@ -11,7 +11,7 @@ from pathlib import Path
 
 import segno
 
-__all__ = ["BORDER", "DPI", "SCALE", "write_qr_images"]
+__all__ = ["BORDER", "DPI", "SCALE", "image_paths", "write_qr_images"]
 
 STEM_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SCALE = 10  # PNG pixels per module
@@ -41,12 +41,16 @@ def write_qr_images(url: str, directory: Path, stem: str) -> tuple[Path, Path]:
     # Render both before writing either, so a rendering error leaves no new file behind.
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    png_path = directory / f"{stem}.png"
-    svg_path = directory / f"{stem}.svg"
+    png_path, svg_path = image_paths(directory, stem)
     _write_atomically(png_path, png)
     _write_atomically(svg_path, svg)
     _fsync_directory(directory)
     return png_path, svg_path
+
+
+def image_paths(directory: Path, stem: str) -> tuple[Path, Path]:
+    """Where write_qr_images puts the PNG and the SVG of `stem`."""
+    return directory / f"{stem}.png", directory / f"{stem}.svg"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

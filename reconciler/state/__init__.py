@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.state.file import FileBackend, ensure_state_dir
-from reconciler.state.model import HASH_BYTES, Provenance, Revision, State, StateBackend, code_hash, new_plan_key
+from reconciler.state.model import (
+    HASH_BYTES,
+    Provenance,
+    Revision,
+    State,
+    StateBackend,
+    StateNotWritten,
+    code_hash,
+    new_plan_key,
+)
 from reconciler.state.writer import SaveState, StateWriter
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -30,6 +39,7 @@ __all__ = [
     "SaveState",
     "State",
     "StateBackend",
+    "StateNotWritten",
     "StateWriter",
     "code_hash",
     "ensure_state_dir",

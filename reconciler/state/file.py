@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -15,9 +16,21 @@ from typing import Any
 
 import filelock
 
-from reconciler.errors import WxrecError
+from reconciler.errors import FileError, WxrecError
 from reconciler.state.holder import check_breakable, describe_holder
-from reconciler.state.model import HASH_BYTES, DamagedState, Provenance, Revision, State, conflict, parse_state
+from reconciler.state.model import (
+    HASH_BYTES,
+    DamagedState,
+    Provenance,
+    Revision,
+    State,
+    StateNotWritten,
+    conflict,
+    parse_state,
+)
+
+# Every run that changes state (apply, import, state rm/mv) holds the lock: without it, none can run here.
+LOCK_REMEDY = " (state and its lock live there: --state PATH or a PostgreSQL URL keeps them elsewhere)"
 
 
 class FileBackend:
@@ -59,21 +72,16 @@ class FileBackend:
         expected = (stored.serial, stored.lineage) if stored else (0, state.lineage)
         if (state.serial, state.lineage) != expected:
             raise conflict(self.location, state, self._revision_of(stored))
-        ensure_state_dir(self.path.parent)
         payload = json.dumps({**state.to_dict(), "serial": state.serial + 1}, ensure_ascii=False, indent=2) + "\n"
-        handle, temp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(payload)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+            ensure_state_dir(self.path.parent)
+            _replace(self.path, payload.encode())
+        except OSError as exc:
+            raise StateNotWritten("write state", self.path, exc) from None
         state.serial += 1
         revision = self.provenance.revision(state.serial, state.lineage)
-        with self.history_path.open("a", encoding="utf-8") as out:
+        # State is written: a history line that cannot be appended is lost, as when a crash falls in between.
+        with contextlib.suppress(OSError), self.history_path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(revision.to_dict(), ensure_ascii=False) + "\n")
 
     def _revision_of(self, stored: State | None) -> Revision | None:
@@ -104,7 +112,10 @@ class FileBackend:
         """For hand edits (state rm): keep the previous state beside the new one."""
         backup = self.path.with_name(self.path.name + ".backup")
         if self.path.exists():
-            backup.write_bytes(self.path.read_bytes())
+            try:
+                backup.write_bytes(self.path.read_bytes())
+            except OSError as exc:
+                raise FileError("back up state to", backup, exc, "; nothing was changed") from None
         self.write(state)
         return str(backup)
 
@@ -119,14 +130,17 @@ class FileBackend:
 
     def add_code_hashes(self, address: str, hashes: Iterable[bytes]) -> None:
         ledger = self._ledger(address)
-        ledger.parent.mkdir(parents=True, exist_ok=True)
-        with ledger.open("ab") as out:
-            size = out.tell()
-            if size % HASH_BYTES:
-                out.truncate(size - size % HASH_BYTES)
-            out.write(b"".join(hashes))
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            ledger.parent.mkdir(parents=True, exist_ok=True)
+            with ledger.open("ab") as out:
+                size = out.tell()
+                if size % HASH_BYTES:
+                    out.truncate(size - size % HASH_BYTES)
+                out.write(b"".join(hashes))
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise StateNotWritten("record deposited codes in", ledger, exc) from None
 
     def drop_code_hashes(self, address: str) -> None:
         self._ledger(address).unlink(missing_ok=True)
@@ -146,22 +160,28 @@ class FileBackend:
     @contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
         """Hold the state lock; waits up to `timeout` seconds, then names the holder."""
-        ensure_state_dir(self.path.parent)
         lock = filelock.FileLock(str(self.lock_path), timeout=timeout)
         try:
+            ensure_state_dir(self.path.parent)
             lock.acquire()
         except filelock.Timeout:
             raise WxrecError(
                 f"state is locked by another run ({describe_holder(self._holder())}); waited {timeout:g}s. "
                 "If that run is dead, `wxrec state unlock MANIFEST LOCK_ID` breaks the lock."
             ) from None
+        except OSError as exc:
+            raise FileError("lock state with", self.lock_path, exc, LOCK_REMEDY) from None
         holder = {
             "id": str(uuid.uuid4()),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "started": int(time.time()),
         }
-        self._info.write_text(json.dumps(holder), encoding="utf-8")
+        try:
+            self._info.write_text(json.dumps(holder), encoding="utf-8")
+        except OSError as exc:
+            lock.release()
+            raise FileError("lock state with", self._info, exc, LOCK_REMEDY) from None
         try:
             yield
         finally:
@@ -184,6 +204,20 @@ class FileBackend:
         except (OSError, ValueError):
             return None
         return holder
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Atomically: a temporary file beside `path`, flushed to disk, renamed over it (a crash leaves either)."""
+    handle, temp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def ensure_state_dir(directory: Path) -> None:

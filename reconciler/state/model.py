@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import fastjsonschema
 
-from reconciler.errors import WxrecError
+from reconciler.errors import FileError, WxrecError
 
 STATE_VERSION = 1
 # 8 bytes of SHA-256 per code: a collision among a million codes has odds of about 1 in 3·10^7.
@@ -187,6 +187,16 @@ def conflict(location: str, expected: State, stored: Revision | None) -> WxrecEr
         f"{expected.lineage}, {now}. Nothing was overwritten. Another run wrote it (did this run lose its lock?): "
         "run again to plan against the current state."
     )
+
+
+class StateNotWritten(FileError):
+    """State (or a ledger of deposited codes) could not be written: apply stops, since it can no longer record
+    what it does."""
+
+    def __init__(self, doing: str, path: object, error: OSError) -> None:
+        # What WeChat did before is recorded; a create made but not recorded left its intent, which the next
+        # apply settles by looking for the card.
+        super().__init__(doing, path, error, ", then run apply again: it settles what this run could not record")
 
 
 class StateBackend(Protocol):

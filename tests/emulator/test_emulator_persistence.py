@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from reconciler.emulator import DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 
 from .support import Api, FakeTime, MakeApi, groupon
 
@@ -39,7 +40,9 @@ async def test_saves_are_atomic_and_hold_no_secret(make_api: MakeApi, tmp_path: 
     text = data.read_text(encoding="utf-8")
     assert DEMO_SECRET not in text
     assert json.loads(text)["format"] == "wxrec-emulator/1"
-    assert [p.name for p in tmp_path.iterdir()] == ["emulator.json"], "no temporary file left behind"
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["emulator.json", "emulator.json.lock"], "no temporary file left behind"
+    assert DEMO_SECRET not in (tmp_path / "emulator.json.lock").read_text(encoding="utf-8")
 
 
 async def test_reads_do_not_rewrite_the_file(make_api: MakeApi, tmp_path: Path) -> None:
@@ -67,3 +70,26 @@ async def test_without_a_data_file_nothing_is_written(
     monkeypatch.chdir(tmp_path)
     await api.create()
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_two_emulators_on_one_file_keep_each_others_changes(make_api: MakeApi, tmp_path: Path) -> None:
+    """The embedded emulators of a plan and an apply, side by side on one account file: a faulted read, which
+    is saved, never writes back a copy without the other's cards; each sees what the other did."""
+    data = tmp_path / "emulator.json"
+    faults = "error=-1:0.3,seed=4,paths=/card/batchget"
+    applier = await make_api(data_file=data, faults=faults)
+    planner = await make_api(data_file=data, faults=faults)
+    made = []
+    for _ in range(8):
+        made.append(await applier.create())
+        await planner.post("/card/batchget", {"offset": 0, "count": 50})
+    saved = json.loads(data.read_text(encoding="utf-8"))
+    assert {c["card_id"] for c in saved["accounts"][DEMO_APPID]["cards"]} == set(made)
+    listed: dict[str, Any] = {}
+    while listed.get("errcode") != 0:
+        listed = await planner.post("/card/batchget", {"offset": 0, "count": 50})
+    assert sorted(listed["card_id_list"]) == sorted(made), "the planner sees the applier's cards"
+    assert (await planner.control("claim", {"card_id": made[0], "count": 3})).status_code == 200
+    assert (await applier.base_info(made[0]))["sku"]["quantity"] == 97, "and the applier the planner's claim"
+    seqs = [c["seq"] for c in json.loads(data.read_text(encoding="utf-8"))["calls"]["entries"]]
+    assert len(seqs) == len(set(seqs)), "calls in two processes never share a seq (nor a fault draw)"
