@@ -26,12 +26,10 @@ from typing import TYPE_CHECKING, Final
 from . import errors as e
 from .assets import CodeBox
 from .model import DISPATCH, JSON, VERIFY_OK, Card
-from .params import assets_of, is_deposit_card, live_card, ok, size
+from .params import assets_of, is_deposit_card, live_card, size
+from .routing import Call, Endpoint, Routes, ok
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
     from .store import Store
 
 MAX_CODES_PER_CALL: Final = 100
@@ -111,8 +109,8 @@ def check_stock(store: Store, appid: str, card: Card, delta: int) -> None:
         raise e.ApiError(e.DEPOSIT_STOCK, f"{deposited(store, appid, card)} codes deposited")
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/code/deposit": ("POST", deposit),
-    "/card/code/getdepositcount": ("POST", get_deposit_count),
-    "/card/code/checkcode": ("POST", check_code),
+ROUTES: Routes = {
+    "/card/code/deposit": Endpoint("POST", deposit),
+    "/card/code/getdepositcount": Endpoint("POST", get_deposit_count),
+    "/card/code/checkcode": Endpoint("POST", check_code),
 }

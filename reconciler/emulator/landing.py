@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import quote
 
 from . import errors as e
 from .assets import LandingPage
 from .model import JSON
-from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, ok, text
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, text
+from .routing import Call, Endpoint, Routes, ok
 
 SCENES: Final = (
     "SCENE_NEAR_BY",
@@ -103,6 +99,6 @@ def create_landing_page(call: Call) -> JSON:
     return ok(url=url, page_id=page_id)
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/landingpage/create": ("POST", create_landing_page),
+ROUTES: Routes = {
+    "/card/landingpage/create": Endpoint("POST", create_landing_page),
 }

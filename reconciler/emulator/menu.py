@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from . import errors as e
 from .assets import ConditionalMenu, Menus
 from .model import JSON
-from .params import assets_of, ok, size
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, size
+from .routing import Call, Endpoint, Routes, ok
 
 KEY_TYPES: Final = frozenset(
     {
@@ -363,11 +359,11 @@ def del_conditional(call: Call) -> JSON:
     return ok()
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/cgi-bin/menu/create": ("POST", menu_create),
-    "/cgi-bin/menu/get": ("GET", menu_get),
-    "/cgi-bin/menu/delete": ("GET", menu_delete),
-    "/cgi-bin/get_current_selfmenu_info": ("GET", current_selfmenu_info),
-    "/cgi-bin/menu/addconditional": ("POST", add_conditional),
-    "/cgi-bin/menu/delconditional": ("POST", del_conditional),
+ROUTES: Routes = {
+    "/cgi-bin/menu/create": Endpoint("POST", menu_create),
+    "/cgi-bin/menu/get": Endpoint("GET", menu_get),
+    "/cgi-bin/menu/delete": Endpoint("GET", menu_delete),
+    "/cgi-bin/get_current_selfmenu_info": Endpoint("GET", current_selfmenu_info),
+    "/cgi-bin/menu/addconditional": Endpoint("POST", add_conditional),
+    "/cgi-bin/menu/delconditional": Endpoint("POST", del_conditional),
 }

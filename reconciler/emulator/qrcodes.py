@@ -44,13 +44,11 @@ from starlette.responses import Response
 from . import errors as e
 from .assets import QrCode
 from .model import DISPATCH, JSON, VERIFY_OK
-from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, ok, optional_text, size
+from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, optional_text, size
+from .routing import Call, Endpoint, Routes, ok
 from .rules import as_int
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
     from .service import Emulator
     from .store import Store
 
@@ -295,7 +293,7 @@ async def showqrcode(request: Request) -> Response:
     return Response(qr_png(qr.url), media_type="image/png", headers={"Cache-Control": "max-age=604800"})
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/qrcode/create": ("POST", card_qrcode_create),
-    "/cgi-bin/qrcode/create": ("POST", qrcode_create),
+ROUTES: Routes = {
+    "/card/qrcode/create": Endpoint("POST", card_qrcode_create),
+    "/cgi-bin/qrcode/create": Endpoint("POST", qrcode_create),
 }

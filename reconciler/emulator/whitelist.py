@@ -15,17 +15,13 @@ Readings (strictest):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from . import errors as e
 from .assets import Whitelist
 from .model import JSON
-from .params import assets_of, ok, size
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, size
+from .routing import Call, Endpoint, Routes, ok
 
 MAX_ENTRIES: Final = 10
 MAX_USERNAME: Final = 32
@@ -69,6 +65,6 @@ def show(whitelist: Whitelist | None) -> JSON:
     return {"openid": list(whitelist.openid), "username": list(whitelist.username), "set": True}
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/testwhitelist/set": ("POST", set_whitelist),
+ROUTES: Routes = {
+    "/card/testwhitelist/set": Endpoint("POST", set_whitelist),
 }
