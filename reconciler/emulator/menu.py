@@ -1,9 +1,10 @@
 """Custom menus: cgi-bin/menu/create, menu/get, menu/delete, menu/addconditional,
 menu/delconditional and cgi-bin/get_current_selfmenu_info.
 
-Sources: the official menu docs as wechat-api.md and the seed (tianye/WechatMpSDK) give them,
-the seed's real answers (menu/get's ``"sub_button": []`` on every leaf, get_current_selfmenu_info's
-``{"sub_button": {"list": [...]}}``, 46003 ``menu no exist``), and the official errcode table.
+Sources: WeChat's menu documents (custom menu, conditional menu, get_current_selfmenu_info),
+the real answers in tianye/WechatMpSDK's README (menu/get's ``"sub_button": []`` on every leaf,
+get_current_selfmenu_info's ``{"sub_button": {"list": [...]}}``, 46003 ``menu no exist``), and
+the official errcode table.
 
 Limits: 1-3 buttons, 1-5 sub-buttons; ``name`` ≤ 16 bytes (top) and ≤ 40 bytes (sub: the docs
 say 60 or, in older versions, 40; strictest); ``key`` ≤ 128 bytes; ``url`` ≤ 1024 bytes; each
@@ -247,7 +248,7 @@ def parse_console(raw: Any) -> list[JSON] | None:
 
 
 def get_shape(buttons: list[JSON]) -> list[JSON]:
-    """menu/get's shape: every leaf carries "sub_button": [] (the seed's real answer)."""
+    """menu/get's shape: every leaf carries "sub_button": [] (the real answer in tianye/WechatMpSDK's README)."""
     out = []
     for b in buttons:
         if "sub_button" in b:

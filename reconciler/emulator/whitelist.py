@@ -1,7 +1,7 @@
 """card/testwhitelist/set: the users who may claim cards that are not approved yet.
 
-Sources: the seed's card delivery docs ("同时支持openid、username两种字段设置白名单，总数上限为10个";
-"全量设置") and the seed's real answer (white_list_size, success_openid, success_username).
+Sources: WeChat's card delivery document (投放卡券) ("同时支持openid、username两种字段设置白名单，总数上限为10个";
+"全量设置") and the real answer in tianye/WechatMpSDK's README (white_list_size, success_openid, success_username).
 There is no getter: GET /_emulator/whitelist shows it to tests.
 
 Readings (strictest):
