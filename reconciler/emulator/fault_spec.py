@@ -109,21 +109,12 @@ def parse_faults(spec: str) -> FaultSpec:
         try:
             key, value = _split_item(item)
             if key == "error":
-                code, p = _coded_probability(value, "errcode")
-                _check_errcode(code)
-                if code in errors:
-                    raise ValueError(f"errcode {code} given twice")
-                errors[code] = p
+                _add_coded(errors, value, "errcode", _check_errcode)
             elif key == "http":
-                code, p = _coded_probability(value, "HTTP status")
-                if code not in HTTP_FAULTS:
-                    raise ValueError(f"HTTP status must be a 5xx status, not {code}")
-                if code in http:
-                    raise ValueError(f"HTTP status {code} given twice")
-                http[code] = p
+                _add_coded(http, value, "HTTP status", _check_http_status)
+            elif key in found:
+                raise ValueError(f"{key} given twice")
             else:
-                if key in found:
-                    raise ValueError(f"{key} given twice")
                 found[key] = _PARSERS[key](value)
         except ValueError as exc:
             raise ValueError(f"fault spec item {item!r}: {exc}") from None
@@ -187,6 +178,20 @@ def _coded_probability(text: str, what: str) -> tuple[int, float]:
     except ValueError:
         raise ValueError(f"{code.strip()!r} is not an integer {what}") from None
     return number, _parse_probability(p)
+
+
+def _add_coded(shares: dict[int, float], value: str, what: str, check: Callable[[int], None]) -> None:
+    """One CODE:PROBABILITY item into ``shares``; a code given twice is refused."""
+    code, p = _coded_probability(value, what)
+    check(code)
+    if code in shares:
+        raise ValueError(f"{what} {code} given twice")
+    shares[code] = p
+
+
+def _check_http_status(code: int) -> None:
+    if code not in HTTP_FAULTS:
+        raise ValueError(f"HTTP status must be a 5xx status, not {code}")
 
 
 def _check_errcode(code: int) -> None:

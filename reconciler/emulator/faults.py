@@ -168,9 +168,12 @@ class Faults:
         """Once the token is checked: False to skip the handler; ApiError for an injected errcode."""
         if not call.faulted:
             return True
-        spec = self.spec
-        appid = call.account or ""
-        now = self.store.now()
+        self._count_against_limits(call)
+        return self._draw_fault(call)
+
+    def _count_against_limits(self, call: ApiCall) -> None:
+        """The daily quota (45009) first, then the per-minute rate (45011); counts the call when both allow it."""
+        spec, appid, now = self.spec, call.account or "", self.store.now()
         day = self._count(f"{appid}|day", beijing_day(now), spec.quota)
         minute = self._count(f"{appid}|minute", str(int(now // 60)), spec.rate)
         if day is None:
@@ -182,7 +185,10 @@ class Faults:
         for key, counted in (("day", day), ("minute", minute)):
             if counted[1]:
                 self.store.fault_usage[f"{appid}|{key}"] = counted
-        edge = 0.0
+
+    def _draw_fault(self, call: ApiCall) -> bool:
+        """The call's draw falls in one errcode's, HTTP status's or the reset's share, in that order, or none."""
+        spec, edge = self.spec, 0.0
         for code, p in spec.errors:
             edge += p
             if call.pick < edge:
@@ -215,30 +221,7 @@ class Faults:
             call.fault = "drop"
         if call.fault in ("http", "reset"):
             errcode = None
-        entry: JSON = {
-            "seq": call.seq,
-            "time": call.time,
-            "appid": call.account,
-            "path": call.path,
-            "errcode": errcode,
-            "fault": call.fault,
-        }
-        card_id = _text(call.body.get("card_id")) or _text((answer or {}).get("card_id"))
-        if card_id:
-            entry["card_id"] = card_id
-        token = call.token or _text((answer or {}).get("access_token"))
-        if token:
-            entry["token"] = token_digest(token)
-        if call.body.get("force_refresh") is True:
-            entry["force_refresh"] = True
-        delta = _stock_delta(call.body)
-        if delta is not None:
-            entry["stock_delta"] = delta
-        if call.http_status is not None:
-            entry["http_status"] = call.http_status
-        if call.latency:
-            entry["latency_ms"] = round(call.latency * 1000, 3)
-        self.store.calls.append(entry)
+        self.store.calls.append(_log_entry(call, answer or {}, errcode))
         if call.faulted or call.fault:
             # During a campaign every faulted call is saved (log, counters); plain reads are not.
             self.store.dirty = True
@@ -249,6 +232,34 @@ class Faults:
         if call.fault in ("reset", "drop") or answer is None:
             return ConnectionReset(call.path, committed=call.fault == "drop")
         return JSONResponse(answer)
+
+
+def _log_entry(call: ApiCall, answer: JSON, errcode: object) -> JSON:
+    """The call log's line for one call; optional fields only when they say something."""
+    entry: JSON = {
+        "seq": call.seq,
+        "time": call.time,
+        "appid": call.account,
+        "path": call.path,
+        "errcode": errcode,
+        "fault": call.fault,
+    }
+    card_id = _text(call.body.get("card_id")) or _text(answer.get("card_id"))
+    if card_id:
+        entry["card_id"] = card_id
+    token = call.token or _text(answer.get("access_token"))
+    if token:
+        entry["token"] = token_digest(token)
+    if call.body.get("force_refresh") is True:
+        entry["force_refresh"] = True
+    delta = _stock_delta(call.body)
+    if delta is not None:
+        entry["stock_delta"] = delta
+    if call.http_status is not None:
+        entry["http_status"] = call.http_status
+    if call.latency:
+        entry["latency_ms"] = round(call.latency * 1000, 3)
+    return entry
 
 
 def _text(value: object) -> str | None:
