@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .app import create_app
 from .config import DEMO_APPID, DEMO_SECRET, FAULTS_ENV, EmulatorConfig, default_accounts, faults_from_env
-from .faults import FaultSpec, SimulatedConnectionReset, parse_faults
+from .fault_spec import FaultSpec, parse_faults
+from .faults import SimulatedConnectionReset
 
 __all__ = [
     "DEMO_APPID",

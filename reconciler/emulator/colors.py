@@ -1,7 +1,8 @@
-"""The card colour table that card/getcolors answers, exactly as the seed's real answer gives it.
+"""The card colour table that card/getcolors answers, exactly as the real answer in
+tianye/WechatMpSDK's README gives it.
 
-Other sources give other hex values for the same names; the emulator follows the seed
-(including the upper-case ``#5E6671``), since that is a recorded answer of the real API.
+Other sources give other hex values for the same names; the emulator follows that
+answer (including the upper-case ``#5E6671``), since that is a recorded answer of the real API.
 """
 
 from __future__ import annotations

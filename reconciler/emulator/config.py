@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from .calls import DEFAULT_LIMIT
-from .faults import parse_faults
+from .fault_spec import parse_faults
 
 FAULTS_ENV = "WXREC_EMULATOR_FAULTS"
 DEMO_APPID = "wx0123456789abcdef"
@@ -68,7 +68,7 @@ class EmulatorConfig:
     review: str = "instant"
     token_ttl: int = 7200
     token_overlap: int = 300
-    # A fault spec (see faults.py); "" keeps the one saved in data_file, "none" clears it.
+    # A fault spec (see fault_spec.py); "" keeps the one saved in data_file, "none" clears it.
     faults: str = ""
     call_log_limit: int = DEFAULT_LIMIT
     # Tests replace the wall clock; the emulator adds its own offset (moved by /_emulator/clock) on top.

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import parse_faults
+from .fault_spec import parse_faults
 from .model import DISPATCH, JSON, NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, Card, loads_object
 from .service import Emulator
 from .store import Store

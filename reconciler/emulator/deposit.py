@@ -1,9 +1,9 @@
 """Custom code deposit: card/code/deposit, card/code/getdepositcount, card/code/checkcode,
 and the cap that deposited codes put on card/modifystock.
 
-Sources: the seed's card delivery docs (4.1: "单次调用接口传入code的数量上限为100个", "每一个 code
+Sources: WeChat's card delivery document (投放卡券) (4.1: "单次调用接口传入code的数量上限为100个", "每一个 code
 均不能为空串", "重复导入的code会自动被过滤", the create → review → deposit → modifystock workflow,
-"须令卡券库存小于或等于导入code的数目"), the seed's real answers (succ_code / duplicate_code /
+"须令卡券库存小于或等于导入code的数目"), the real answers in tianye/WechatMpSDK's README (succ_code / duplicate_code /
 fail_code as arrays, though the table says counts), and the official errcode table (40109 more
 than 100 codes, 40110 an empty code, 40111 the same code twice, 40136 deposit mode and stock).
 
@@ -26,12 +26,10 @@ from typing import TYPE_CHECKING, Final
 from . import errors as e
 from .assets import CodeBox
 from .model import DISPATCH, JSON, VERIFY_OK, Card
-from .params import assets_of, is_deposit_card, live_card, ok, size
+from .params import assets_of, is_deposit_card, live_card, size
+from .routing import Call, Endpoint, Routes, ok
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
     from .store import Store
 
 MAX_CODES_PER_CALL: Final = 100
@@ -111,8 +109,8 @@ def check_stock(store: Store, appid: str, card: Card, delta: int) -> None:
         raise e.ApiError(e.DEPOSIT_STOCK, f"{deposited(store, appid, card)} codes deposited")
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/code/deposit": ("POST", deposit),
-    "/card/code/getdepositcount": ("POST", get_deposit_count),
-    "/card/code/checkcode": ("POST", check_code),
+ROUTES: Routes = {
+    "/card/code/deposit": Endpoint("POST", deposit),
+    "/card/code/getdepositcount": Endpoint("POST", get_deposit_count),
+    "/card/code/checkcode": Endpoint("POST", check_code),
 }

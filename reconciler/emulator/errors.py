@@ -81,7 +81,7 @@ ERRMSG: dict[int, str] = {
 
 # Menus, QR codes, landing pages, the test whitelist, code deposit. Errmsgs: the English
 # half of the official global errcode table (as WxJava's WxMpErrorMsgEnum copies it) and
-# the seeds' real answers (46003, 40053).
+# the real answers in tianye/WechatMpSDK's README (46003, 40053).
 MENU_BUTTON_SIZE = 40016
 MENU_BUTTON_TYPE = 40017
 MENU_NAME_SIZE = 40018

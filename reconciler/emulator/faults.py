@@ -1,9 +1,7 @@
 """Fault injection: latency, errcodes, HTTP 5xx, connection resets, rate limits, quotas, and
 "commit the change, then drop the response".
 
-Faults are described by one spec string everywhere (``EmulatorConfig(faults=...)``,
-``WXREC_EMULATOR_FAULTS``, ``wxrec emulator serve --faults``, ``wxrec emulator faults``,
-``POST /_emulator/faults``); the README gives the grammar. The active spec is kept in the
+Faults are described by one spec string (fault_spec.py). The active spec is kept in the
 store (and its data file), so the embedded emulator keeps it from one invocation to the next.
 
 Every WeChat API call passes through ``Faults`` in ``api.dispatch``:
@@ -33,12 +31,9 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -46,17 +41,13 @@ from starlette.types import Receive, Scope, Send
 from . import errors as e
 from .calls import token_digest
 from .clock import beijing_day
+from .fault_spec import FaultSpec, parse_faults
 from .model import JSON
 
 if TYPE_CHECKING:
     from .store import Store
 
-TOKEN_PATHS = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
 TOKEN_FAULTS = frozenset({e.INVALID_CREDENTIAL, e.ACCESS_TOKEN_EXPIRED})
-HTTP_FAULTS = frozenset(s.value for s in HTTPStatus if 500 <= s.value < 600)
-_KEYS = ("latency", "error", "http", "reset", "drop", "rate", "quota", "seed", "paths")
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s)")
-_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(%?)")
 
 
 class SimulatedConnectionReset(Exception):
@@ -72,227 +63,6 @@ class SimulatedConnectionReset(Exception):
         self.kind = "drop" if committed else "reset"
         what = "after committing the change" if committed else "before doing anything"
         super().__init__(f"connection reset by peer (emulated {self.kind} of {path}, {what})")
-
-
-# ---------------------------------------------------------------- the spec
-
-
-@dataclass(frozen=True)
-class Latency:
-    """``fixed``: always ``low``; ``uniform``: between ``low`` and ``high``; ``exp``: mean ``low``."""
-
-    kind: Literal["fixed", "uniform", "exp"]
-    low: float
-    high: float = 0.0
-
-    def sample(self, rng: random.Random) -> float:
-        if self.kind == "uniform":
-            return rng.uniform(self.low, self.high)
-        if self.kind == "exp":
-            return rng.expovariate(1 / self.low) if self.low > 0 else 0.0
-        return self.low
-
-    def __str__(self) -> str:
-        if self.kind == "uniform":
-            return f"{_duration(self.low)}..{_duration(self.high)}"
-        if self.kind == "exp":
-            return f"exp:{_duration(self.low)}"
-        return _duration(self.low)
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    """One parsed fault spec; ``str()`` gives it back in canonical form ("" for none)."""
-
-    latency: Latency | None = None
-    errors: tuple[tuple[int, float], ...] = ()
-    http: tuple[tuple[int, float], ...] = ()
-    reset: float = 0.0
-    drop: float = 0.0
-    rate: int | None = None
-    quota: int | None = None
-    seed: int = 0
-    paths: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, spec: str) -> FaultSpec:
-        """ValueError naming the bad item when ``spec`` does not follow the grammar."""
-        return parse_faults(spec)
-
-    @property
-    def active(self) -> bool:
-        limits = self.rate is not None or self.quota is not None
-        return bool(self.latency or self.errors or self.http or self.reset or self.drop or limits)
-
-    def applies_to(self, path: str) -> bool:
-        return self.active and (path in self.paths if self.paths else path not in TOKEN_PATHS)
-
-    def __str__(self) -> str:
-        items: list[str] = []
-        if self.latency is not None:
-            items.append(f"latency={self.latency}")
-        items += [f"error={code}:{_number(p)}" for code, p in self.errors]
-        items += [f"http={code}:{_number(p)}" for code, p in self.http]
-        if self.reset:
-            items.append(f"reset={_number(self.reset)}")
-        if self.drop:
-            items.append(f"drop={_number(self.drop)}")
-        if self.rate is not None:
-            items.append(f"rate={self.rate}/min")
-        if self.quota is not None:
-            items.append(f"quota={self.quota}/day")
-        if items and self.seed:
-            items.append(f"seed={self.seed}")
-        if items and self.paths:
-            items.append("paths=" + "|".join(self.paths))
-        return ",".join(items)
-
-
-def parse_faults(spec: str) -> FaultSpec:
-    """Parses a fault spec (see the README); "" and "none" mean no faults."""
-    text = spec.strip()
-    if text.lower() in ("", "none"):
-        return FaultSpec()
-    found: dict[str, object] = {}
-    errors: dict[int, float] = {}
-    http: dict[int, float] = {}
-    for raw in text.split(","):
-        item = raw.strip()
-        try:
-            key, value = _split_item(item)
-            if key == "error":
-                code, p = _coded_probability(value, "errcode")
-                _check_errcode(code)
-                if code in errors:
-                    raise ValueError(f"errcode {code} given twice")
-                errors[code] = p
-            elif key == "http":
-                code, p = _coded_probability(value, "HTTP status")
-                if code not in HTTP_FAULTS:
-                    raise ValueError(f"HTTP status must be a 5xx status, not {code}")
-                if code in http:
-                    raise ValueError(f"HTTP status {code} given twice")
-                http[code] = p
-            else:
-                if key in found:
-                    raise ValueError(f"{key} given twice")
-                found[key] = _PARSERS[key](value)
-        except ValueError as exc:
-            raise ValueError(f"fault spec item {item!r}: {exc}") from None
-    parsed = FaultSpec(errors=tuple(errors.items()), http=tuple(http.items()), **found)  # type: ignore[arg-type]
-    total = sum(p for _, p in parsed.errors) + sum(p for _, p in parsed.http) + parsed.reset
-    if total > 1 + 1e-9:
-        raise ValueError(f"fault spec {spec!r}: the error, http and reset probabilities add up to {total:g}, over 1")
-    return parsed
-
-
-def _split_item(item: str) -> tuple[str, str]:
-    if not item:
-        raise ValueError("empty item (a stray comma?)")
-    key, sep, value = item.partition("=")
-    key, value = key.strip().lower(), value.strip()
-    if not sep:
-        raise ValueError(f"expected NAME=VALUE with NAME one of {', '.join(_KEYS)}")
-    if key not in _KEYS:
-        raise ValueError(f"unknown fault {key!r}; expected one of {', '.join(_KEYS)}")
-    if not value:
-        raise ValueError(f"{key} needs a value")
-    return key, value
-
-
-def _parse_duration(text: str) -> float:
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration like 20ms or 1.5s")
-    value = float(match[1])
-    return value / 1000 if match[2] == "ms" else value
-
-
-def _parse_latency(text: str) -> Latency:
-    if text.startswith("exp:"):
-        return Latency("exp", _parse_duration(text.removeprefix("exp:")))
-    low, sep, high = text.partition("..")
-    if not sep:
-        return Latency("fixed", _parse_duration(text))
-    lo, hi = _parse_duration(low), _parse_duration(high)
-    if lo > hi:
-        raise ValueError(f"the latency range {text!r} runs backwards")
-    return Latency("uniform", lo, hi)
-
-
-def _parse_probability(text: str) -> float:
-    match = _NUMBER.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a probability like 0.05 or 5%")
-    value = float(match[1]) / (100 if match[2] else 1)
-    if value > 1:
-        raise ValueError(f"the probability {text!r} is over 1")
-    return value
-
-
-def _coded_probability(text: str, what: str) -> tuple[int, float]:
-    code, sep, p = text.partition(":")
-    if not sep:
-        raise ValueError(f"expected {what.upper().replace(' ', '_')}:PROBABILITY")
-    try:
-        number = int(code.strip())
-    except ValueError:
-        raise ValueError(f"{code.strip()!r} is not an integer {what}") from None
-    return number, _parse_probability(p)
-
-
-def _check_errcode(code: int) -> None:
-    if code == e.OK or code not in e.ERRMSG:
-        known = ", ".join(str(c) for c in sorted(e.ERRMSG) if c != e.OK)
-        raise ValueError(f"errcode {code} is not one the emulator can send; known: {known}")
-
-
-def _parse_count(text: str, unit: str) -> int:
-    number, sep, per = text.partition("/")
-    if not sep or per.strip() != unit:
-        raise ValueError(f"expected COUNT/{unit}")
-    if not number.strip().isdigit():
-        raise ValueError(f"{number.strip()!r} is not a whole number of calls")
-    return int(number)
-
-
-def _parse_seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an integer seed") from None
-
-
-def _parse_paths(text: str) -> tuple[str, ...]:
-    paths = tuple(p.strip() for p in text.split("|"))
-    for path in paths:
-        if not path.startswith("/"):
-            raise ValueError(f"{path!r} is not an API path like /card/create")
-        if path.startswith("/_emulator/"):
-            raise ValueError(f"{path} is never faulted (the emulator's controls)")
-    return tuple(dict.fromkeys(paths))
-
-
-_PARSERS: dict[str, Callable[[str], object]] = {
-    "latency": _parse_latency,
-    "reset": _parse_probability,
-    "drop": _parse_probability,
-    "rate": lambda text: _parse_count(text, "min"),
-    "quota": lambda text: _parse_count(text, "day"),
-    "seed": _parse_seed,
-    "paths": _parse_paths,
-}
-
-
-def _number(value: float) -> str:
-    """Fixed notation, shortest round trip: 0.05, 0.00001, 20."""
-    text = format(Decimal(repr(value)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _duration(seconds: float) -> str:
-    ms = round(seconds * 1000, 6)
-    return f"{_number(ms / 1000)}s" if ms >= 1000 and ms % 1000 == 0 else f"{_number(ms)}ms"
 
 
 # ---------------------------------------------------------------- one call
@@ -398,9 +168,12 @@ class Faults:
         """Once the token is checked: False to skip the handler; ApiError for an injected errcode."""
         if not call.faulted:
             return True
-        spec = self.spec
-        appid = call.account or ""
-        now = self.store.now()
+        self._count_against_limits(call)
+        return self._draw_fault(call)
+
+    def _count_against_limits(self, call: ApiCall) -> None:
+        """The daily quota (45009) first, then the per-minute rate (45011); counts the call when both allow it."""
+        spec, appid, now = self.spec, call.account or "", self.store.now()
         day = self._count(f"{appid}|day", beijing_day(now), spec.quota)
         minute = self._count(f"{appid}|minute", str(int(now // 60)), spec.rate)
         if day is None:
@@ -412,7 +185,10 @@ class Faults:
         for key, counted in (("day", day), ("minute", minute)):
             if counted[1]:
                 self.store.fault_usage[f"{appid}|{key}"] = counted
-        edge = 0.0
+
+    def _draw_fault(self, call: ApiCall) -> bool:
+        """The call's draw falls in one errcode's, HTTP status's or the reset's share, in that order, or none."""
+        spec, edge = self.spec, 0.0
         for code, p in spec.errors:
             edge += p
             if call.pick < edge:
@@ -445,30 +221,7 @@ class Faults:
             call.fault = "drop"
         if call.fault in ("http", "reset"):
             errcode = None
-        entry: JSON = {
-            "seq": call.seq,
-            "time": call.time,
-            "appid": call.account,
-            "path": call.path,
-            "errcode": errcode,
-            "fault": call.fault,
-        }
-        card_id = _text(call.body.get("card_id")) or _text((answer or {}).get("card_id"))
-        if card_id:
-            entry["card_id"] = card_id
-        token = call.token or _text((answer or {}).get("access_token"))
-        if token:
-            entry["token"] = token_digest(token)
-        if call.body.get("force_refresh") is True:
-            entry["force_refresh"] = True
-        delta = _stock_delta(call.body)
-        if delta is not None:
-            entry["stock_delta"] = delta
-        if call.http_status is not None:
-            entry["http_status"] = call.http_status
-        if call.latency:
-            entry["latency_ms"] = round(call.latency * 1000, 3)
-        self.store.calls.append(entry)
+        self.store.calls.append(_log_entry(call, answer or {}, errcode))
         if call.faulted or call.fault:
             # During a campaign every faulted call is saved (log, counters); plain reads are not.
             self.store.dirty = True
@@ -479,6 +232,34 @@ class Faults:
         if call.fault in ("reset", "drop") or answer is None:
             return ConnectionReset(call.path, committed=call.fault == "drop")
         return JSONResponse(answer)
+
+
+def _log_entry(call: ApiCall, answer: JSON, errcode: object) -> JSON:
+    """The call log's line for one call; optional fields only when they say something."""
+    entry: JSON = {
+        "seq": call.seq,
+        "time": call.time,
+        "appid": call.account,
+        "path": call.path,
+        "errcode": errcode,
+        "fault": call.fault,
+    }
+    card_id = _text(call.body.get("card_id")) or _text(answer.get("card_id"))
+    if card_id:
+        entry["card_id"] = card_id
+    token = call.token or _text(answer.get("access_token"))
+    if token:
+        entry["token"] = token_digest(token)
+    if call.body.get("force_refresh") is True:
+        entry["force_refresh"] = True
+    delta = _stock_delta(call.body)
+    if delta is not None:
+        entry["stock_delta"] = delta
+    if call.http_status is not None:
+        entry["http_status"] = call.http_status
+    if call.latency:
+        entry["latency_ms"] = round(call.latency * 1000, 3)
+    return entry
 
 
 def _text(value: object) -> str | None:

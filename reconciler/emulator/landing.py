@@ -1,7 +1,7 @@
 """card/landingpage/create: a card shelf page (货架), write-only: no get, list or delete exists.
 
-Sources: the seed's card delivery docs (fields, all required; the scene list; "目前卡券货架仅支持
-非自定义code的卡券，自定义code的卡券需先调用导入code接口将code导入") and the seed's real answer:
+Sources: WeChat's card delivery document (投放卡券) (fields, all required; the scene list; "目前卡券货架仅支持
+非自定义code的卡券，自定义code的卡券需先调用导入code接口将code导入") and the real answer in tianye/WechatMpSDK's README:
 
     {"url": "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx3be6367203f983ac&redirect_uri=
      https%3A%2F%2Fmp.weixin.qq.com%2Fbizmall%2Fcardlandingpage%3Fbiz%3DMzA5NTIxNjc1OA%3D%3D%26page_id%3D7
@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import quote
 
 from . import errors as e
 from .assets import LandingPage
 from .model import JSON
-from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, ok, text
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, text
+from .routing import Call, Endpoint, Routes, ok
 
 SCENES: Final = (
     "SCENE_NEAR_BY",
@@ -103,6 +99,6 @@ def create_landing_page(call: Call) -> JSON:
     return ok(url=url, page_id=page_id)
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/landingpage/create": ("POST", create_landing_page),
+ROUTES: Routes = {
+    "/card/landingpage/create": Endpoint("POST", create_landing_page),
 }

@@ -1,9 +1,10 @@
 """Custom menus: cgi-bin/menu/create, menu/get, menu/delete, menu/addconditional,
 menu/delconditional and cgi-bin/get_current_selfmenu_info.
 
-Sources: the official menu docs as wechat-api.md and the seed (tianye/WechatMpSDK) give them,
-the seed's real answers (menu/get's ``"sub_button": []`` on every leaf, get_current_selfmenu_info's
-``{"sub_button": {"list": [...]}}``, 46003 ``menu no exist``), and the official errcode table.
+Sources: WeChat's menu documents (custom menu, conditional menu, get_current_selfmenu_info),
+the real answers in tianye/WechatMpSDK's README (menu/get's ``"sub_button": []`` on every leaf,
+get_current_selfmenu_info's ``{"sub_button": {"list": [...]}}``, 46003 ``menu no exist``), and
+the official errcode table.
 
 Limits: 1-3 buttons, 1-5 sub-buttons; ``name`` ≤ 16 bytes (top) and ≤ 40 bytes (sub: the docs
 say 60 or, in older versions, 40; strictest); ``key`` ≤ 128 bytes; ``url`` ≤ 1024 bytes; each
@@ -25,18 +26,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from . import errors as e
 from .assets import ConditionalMenu, Menus
 from .model import JSON
-from .params import assets_of, ok, size
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, size
+from .routing import Call, Endpoint, Routes, ok
 
 KEY_TYPES: Final = frozenset(
     {
@@ -251,7 +248,7 @@ def parse_console(raw: Any) -> list[JSON] | None:
 
 
 def get_shape(buttons: list[JSON]) -> list[JSON]:
-    """menu/get's shape: every leaf carries "sub_button": [] (the seed's real answer)."""
+    """menu/get's shape: every leaf carries "sub_button": [] (the real answer in tianye/WechatMpSDK's README)."""
     out = []
     for b in buttons:
         if "sub_button" in b:
@@ -363,11 +360,11 @@ def del_conditional(call: Call) -> JSON:
     return ok()
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/cgi-bin/menu/create": ("POST", menu_create),
-    "/cgi-bin/menu/get": ("GET", menu_get),
-    "/cgi-bin/menu/delete": ("GET", menu_delete),
-    "/cgi-bin/get_current_selfmenu_info": ("GET", current_selfmenu_info),
-    "/cgi-bin/menu/addconditional": ("POST", add_conditional),
-    "/cgi-bin/menu/delconditional": ("POST", del_conditional),
+ROUTES: Routes = {
+    "/cgi-bin/menu/create": Endpoint("POST", menu_create),
+    "/cgi-bin/menu/get": Endpoint("GET", menu_get),
+    "/cgi-bin/menu/delete": Endpoint("GET", menu_delete),
+    "/cgi-bin/get_current_selfmenu_info": Endpoint("GET", current_selfmenu_info),
+    "/cgi-bin/menu/addconditional": Endpoint("POST", add_conditional),
+    "/cgi-bin/menu/delconditional": Endpoint("POST", del_conditional),
 }

@@ -6,19 +6,13 @@ Conventions as in rules.py: ``null`` means "not sent", an empty string in a requ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import errors as e
 from .assets import AccountAssets
-from .model import JSON, Card
+from .model import Card
+from .routing import Call
 from .rules import DEPOSIT_MODE
-
-if TYPE_CHECKING:
-    from .api import Call
-
-
-def ok(**fields: Any) -> JSON:
-    return {"errcode": e.OK, "errmsg": "ok", **fields}
 
 
 def assets_of(call: Call) -> AccountAssets:

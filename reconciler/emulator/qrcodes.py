@@ -1,25 +1,26 @@
 """QR codes: card codes (card/qrcode/create), account scene codes (cgi-bin/qrcode/create) and
 their images (GET /cgi-bin/showqrcode, served by WeChat from mp.weixin.qq.com without a token).
 
-Sources: the seeds' card delivery docs (QR_CARD / QR_MULTIPLE_CARD, expire_seconds 60-1800,
-"领取多张的二维码一次最多填入5个card_id", code for custom-code cards, openid for bind_openid
-cards, is_unique_code needs an approved card with stock), the account QR docs (QR_SCENE with a
-32-bit non-zero scene_id, expire_seconds ≤ 2592000 and 30 s when absent; QR_LIMIT_SCENE 1-100000,
-QR_LIMIT_STR_SCENE 1-64, at most 100,000 permanent codes; showqrcode answers 404 to a bad
-ticket) and the seeds' real answers.
+Sources: WeChat's card delivery document, 投放卡券 (QR_CARD / QR_MULTIPLE_CARD, expire_seconds
+60-1800, "领取多张的二维码一次最多填入5个card_id", code for custom-code cards, openid for
+bind_openid cards, is_unique_code needs an approved card with stock); WeChat's account QR code
+document, 生成带参数的二维码 (QR_SCENE with a 32-bit non-zero scene_id, expire_seconds ≤ 2592000
+and 30 s when absent; QR_LIMIT_SCENE 1-100000, QR_LIMIT_STR_SCENE 1-64, at most 100,000
+permanent codes; showqrcode answers 404 to a bad ticket); the real answers in
+tianye/WechatMpSDK's README.
 
 Tickets and urls look like the real ones, which decode to
 ``81 01 xx xx 3a 00*7 01 <len> "http://weixin.qq.com/q/<20 chars>" 00 02 04 <created, LE32>
 03 04 <expire_seconds, LE32>`` in base64: so do ours (the 20 characters and the two bytes
-after 81 01 come from the seed and a counter), 96 characters long.
+after 81 01 come from the emulator's seed and a counter), 96 characters long.
 
 Readings of undocumented corners:
-- Card codes without expire_seconds: 7776000 s (90 days), what the seed's real answer to a
+- Card codes without expire_seconds: 7776000 s (90 days), what the real answer (tianye/WechatMpSDK's README) to a
   QR_MULTIPLE_CARD without it says (and its ticket encodes), though the table says 365 days.
-- Scene codes: expire_seconds below 60 is raised to 60, as the seed's real answer to a request
+- Scene codes: expire_seconds below 60 is raised to 60, as the real answer (tianye/WechatMpSDK's README) to a request
   for 30 s shows (so the documented 30 s default answers 60); above 2592000 or below 1: 40097.
 - QR_SCENE's scene_id: 1..2147483647 (a "32-bit non-zero integer", read as signed: strictest).
-  scene_str lengths are UTF-8 bytes. A bad scene value: 40053 (the seed's errcode for bad
+  scene_str lengths are UTF-8 bytes. A bad scene value: 40053 (the errcode of a real answer for bad
   action info); an unknown action_name 40052; a card list of 0 or more than 5 cards 45039.
 - A permanent scene code asked for again answers the same ticket and is not counted twice.
 - A card code for a non-custom-code card must not name a code (40116); for a deposit-mode card
@@ -44,13 +45,11 @@ from starlette.responses import Response
 from . import errors as e
 from .assets import QrCode
 from .model import DISPATCH, JSON, VERIFY_OK
-from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, ok, optional_text, size
+from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, optional_text, size
+from .routing import Call, Endpoint, Routes, ok
 from .rules import as_int
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
     from .service import Emulator
     from .store import Store
 
@@ -250,7 +249,7 @@ def qrcode_create(call: Call) -> JSON:
     if action in TEMPORARY:
         expire = _scene_expire(body)
         ticket, qr = issue(call, action, expire, scene=scene)
-        # WeChat's success answer here carries no errcode (the seeds' real answers).
+        # WeChat's success answer here carries no errcode (the real answers in tianye/WechatMpSDK's README).
         return {"ticket": ticket, "expire_seconds": expire, "url": qr.url}
     permanent = assets_of(call).permanent_qr
     key = f"{action}:{scene}"
@@ -295,7 +294,7 @@ async def showqrcode(request: Request) -> Response:
     return Response(qr_png(qr.url), media_type="image/png", headers={"Cache-Control": "max-age=604800"})
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/qrcode/create": ("POST", card_qrcode_create),
-    "/cgi-bin/qrcode/create": ("POST", qrcode_create),
+ROUTES: Routes = {
+    "/card/qrcode/create": Endpoint("POST", card_qrcode_create),
+    "/cgi-bin/qrcode/create": Endpoint("POST", qrcode_create),
 }

@@ -1,12 +1,12 @@
-"""card/get's answer, shaped like the seed's real answer (key order included).
+"""card/get's answer, shaped like the real answer in tianye/WechatMpSDK's README (key order included).
 
 Server defaults filled in for fields the creator left out:
 - ``location_id_list: []`` and ``area_code_list: []`` (always present in the real answer);
 - ``get_limit: 50`` ("不填写默认为50");
 - ``use_custom_code: false`` and ``bind_openid: false`` (documented defaults);
-- ``can_share: true`` and ``can_give_friend: true`` (the seed's card/get table: "默认为true");
+- ``can_share: true`` and ``can_give_friend: true`` (the card/get table in tianye/WechatMpSDK's README: "默认为true");
 - ``advanced_info`` with ``time_limit``, ``text_image_list``, ``business_service``,
-  ``consume_share_card_list`` as ``[]`` and ``share_friends: false`` (the seed's real answer).
+  ``consume_share_card_list`` as ``[]`` and ``share_friends: false`` (the same real answer).
 Optional fields without a documented default (sub_title, service_phone, source, the
 center/custom/promotion entries, use_limit …) are left out, as the real answer leaves out
 promotion_url_sub_title that its creator did not send.

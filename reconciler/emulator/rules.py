@@ -1,12 +1,12 @@
 """What card/create and card/update accept, from the API documents (never from our validator).
 
-Sources: the official create/update tables as the seed (tianye/WechatMpSDK) and
-wechat-api.md give them. Undocumented corners take the strictest reading; each such
+Sources: WeChat's card create/update tables, as tianye/WechatMpSDK's README copies
+them, and what the SDKs (wechatpy, WxJava, EasyWeChat) send. Undocumented corners take the strictest reading; each such
 choice is marked "strictest" below.
 
 Conventions that hold for every field:
 - ``null`` means "not sent".
-- Integers may arrive as numeric strings: the seed's real example sends ``"quantity": "500000"``
+- Integers may arrive as numeric strings: a real example in tianye/WechatMpSDK's README sends ``"quantity": "500000"``
   and the docs say timestamps are "converted to string"; they are stored and returned as ints.
 - A value of the wrong JSON type is ``47001 data format error`` (WeChat parses JSON into typed
   messages: errmsgs name paths like ``m_data.base_info().title``); a number with a decimal point
@@ -189,7 +189,7 @@ ADVANCED_SPECS: Final[dict[str, Spec]] = {
     "consume_share_card_list": ARRAY,
     "share_friends": BOOL,
 }
-# What card/get shows for a card created without advanced_info (the seed's real answer).
+# What card/get shows for a card created without advanced_info (the real answer in tianye/WechatMpSDK's README).
 ADVANCED_DEFAULTS: Final[JSON] = {
     "time_limit": [],
     "text_image_list": [],
@@ -198,7 +198,7 @@ ADVANCED_DEFAULTS: Final[JSON] = {
     "share_friends": False,
 }
 
-# card/update: the seed's update table and wechat-api.md.
+# card/update: the update table in tianye/WechatMpSDK's README and the SDKs.
 BASE_REVIEW: Final = frozenset({"logo_url", "notice", "description", "color"})
 BASE_NO_REVIEW: Final = frozenset(
     {

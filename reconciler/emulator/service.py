@@ -9,7 +9,8 @@ from .account_file import AccountFile
 from .clock import Clock
 from .config import EmulatorConfig
 from .errors import make_hint
-from .faults import Faults, parse_faults
+from .fault_spec import parse_faults
+from .faults import Faults
 from .store import Store
 
 

@@ -20,7 +20,7 @@ from .assets import Assets
 from .calls import DEFAULT_LIMIT, CallLog
 from .clock import Clock
 from .config import ReviewMode
-from .faults import parse_faults
+from .fault_spec import parse_faults
 from .model import DELETE, JSON, NOT_VERIFY, VERIFY_OK, Card
 from .rules import MAX_QUANTITY, NewCard, UpdatePlan
 from .tokens import TokenBook

@@ -1,7 +1,7 @@
 """card/testwhitelist/set: the users who may claim cards that are not approved yet.
 
-Sources: the seed's card delivery docs ("同时支持openid、username两种字段设置白名单，总数上限为10个";
-"全量设置") and the seed's real answer (white_list_size, success_openid, success_username).
+Sources: WeChat's card delivery document (投放卡券) ("同时支持openid、username两种字段设置白名单，总数上限为10个";
+"全量设置") and the real answer in tianye/WechatMpSDK's README (white_list_size, success_openid, success_username).
 There is no getter: GET /_emulator/whitelist shows it to tests.
 
 Readings (strictest):
@@ -15,17 +15,13 @@ Readings (strictest):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from . import errors as e
 from .assets import Whitelist
 from .model import JSON
-from .params import assets_of, ok, size
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .api import Call
+from .params import assets_of, size
+from .routing import Call, Endpoint, Routes, ok
 
 MAX_ENTRIES: Final = 10
 MAX_USERNAME: Final = 32
@@ -69,6 +65,6 @@ def show(whitelist: Whitelist | None) -> JSON:
     return {"openid": list(whitelist.openid), "username": list(whitelist.username), "set": True}
 
 
-ROUTES: dict[str, tuple[str, Callable[[Call], JSON]]] = {
-    "/card/testwhitelist/set": ("POST", set_whitelist),
+ROUTES: Routes = {
+    "/card/testwhitelist/set": Endpoint("POST", set_whitelist),
 }

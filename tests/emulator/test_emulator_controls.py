@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, default_accounts
@@ -110,20 +107,3 @@ def test_default_accounts_come_from_the_environment() -> None:
     assert default_accounts({}) == {DEMO_APPID: DEMO_SECRET}
     assert default_accounts({"WXREC_APPID": "wxabc"}) == {DEMO_APPID: DEMO_SECRET}
     assert default_accounts({"WXREC_APPID": "wxabc", "WXREC_APPSECRET": "s3cret"}) == {"wxabc": "s3cret"}
-
-
-def test_the_emulator_imports_nothing_from_the_reconciler() -> None:
-    package = Path(__file__).resolve().parents[2] / "reconciler" / "emulator"
-    for path in package.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.ImportFrom) and node.level > 1:
-                names = ["reconciler.<relative>"]
-            for name in names:
-                if name == "reconciler" or name.startswith("reconciler."):
-                    assert name.startswith("reconciler.emulator"), f"{path.name} imports {name}"

@@ -28,7 +28,7 @@ from reconciler.emulator import (
 )
 from reconciler.emulator.calls import token_digest
 from reconciler.emulator.cli import emulator_group
-from reconciler.emulator.faults import Latency
+from reconciler.emulator.fault_spec import Latency
 from reconciler.emulator.transport import FaultTolerantASGITransport
 
 from .support import BASE_URL, Api, FakeTime, MakeApi, groupon

@@ -1,0 +1,108 @@
+"""The card endpoints: card/create, get, batchget, update, modifystock, delete, getcolors.
+
+What create and update accept is in rules.py, card/get's answer in render.py; the cards
+themselves live in the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import deposit, params, render, rules
+from . import errors as e
+from .colors import COLORS
+from .model import JSON, STATUS_ALIASES, STATUSES, Card
+from .routing import Call, Endpoint, Routes, ok
+
+
+def _live_card(call: Call) -> Card:
+    return params.live_card(call, call.body.get("card_id"))
+
+
+def card_create(call: Call) -> JSON:
+    new = rules.parse_create(call.body, call.emu.store.now())
+    return ok(card_id=call.emu.store.create_card(call.appid, new).card_id)
+
+
+def card_get(call: Call) -> JSON:
+    return ok(card=render.card_answer(_live_card(call)))
+
+
+def _int_param(body: JSON, name: str, lo: int, hi: int | None = None) -> int:
+    if body.get(name) is None:
+        raise e.ApiError(e.MISSING_FIELDS, name)
+    value = rules.as_int(body[name], name)
+    if value < lo or (hi is not None and value > hi):
+        raise e.ApiError(e.INVALID_ARGS, name)
+    return value
+
+
+def _status_filter(raw: Any) -> frozenset[str] | None:
+    if raw is None or raw == []:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise e.ApiError(e.DATA_FORMAT_ERROR, "status_list")
+    statuses = frozenset(STATUS_ALIASES.get(str(s), str(s)) for s in raw)
+    unknown = sorted(statuses - STATUSES)
+    if unknown:
+        raise e.ApiError(e.INVALID_CARD_STATUS, f"status_list: {unknown[0]}")
+    return statuses
+
+
+def card_batchget(call: Call) -> JSON:
+    offset = _int_param(call.body, "offset", lo=0)
+    # "数量最大50"; undocumented errcode for more: 40097 invalid args.
+    count = _int_param(call.body, "count", lo=1, hi=50)
+    ids = call.emu.store.card_ids(call.appid, _status_filter(call.body.get("status_list")))
+    # card_list: an always-empty field of the real answer (the seed: "未知的返回值").
+    return ok(card_id_list=ids[offset : offset + count], total_num=len(ids), card_list=[])
+
+
+def card_update(call: Call) -> JSON:
+    card = _live_card(call)
+    plan = rules.parse_update(card, call.body)
+    call.emu.store.apply_update(card, plan)
+    return ok(send_check=plan.send_check)
+
+
+def _stock_delta(body: JSON) -> int:
+    increase, reduce = body.get("increase_stock_value"), body.get("reduce_stock_value")
+    if increase is None and reduce is None:
+        raise e.ApiError(e.MISSING_FIELDS, "increase_stock_value|reduce_stock_value")
+    if increase is not None and reduce is not None:
+        # strictest: one call moves stock one way.
+        raise e.ApiError(e.INVALID_ARGS, "increase_stock_value and reduce_stock_value are exclusive")
+    name = "increase_stock_value" if increase is not None else "reduce_stock_value"
+    value = rules.as_int(body[name], name)
+    if value < 0:
+        raise e.ApiError(e.INVALID_STOCK, name)
+    return value if increase is not None else -value
+
+
+def card_modifystock(call: Call) -> JSON:
+    card = _live_card(call)
+    delta = _stock_delta(call.body)
+    if delta:
+        deposit.check_stock(call.emu.store, call.appid, card, delta)
+        call.emu.store.modify_stock(card, delta)
+    return ok()
+
+
+def card_delete(call: Call) -> JSON:
+    call.emu.store.delete(_live_card(call))
+    return ok()
+
+
+def card_getcolors(call: Call) -> JSON:
+    return ok(colors=[{"name": name, "value": value} for name, value in COLORS])
+
+
+ROUTES: Routes = {
+    "/card/create": Endpoint("POST", card_create),
+    "/card/get": Endpoint("POST", card_get),
+    "/card/batchget": Endpoint("POST", card_batchget),
+    "/card/update": Endpoint("POST", card_update),
+    "/card/modifystock": Endpoint("POST", card_modifystock),
+    "/card/delete": Endpoint("POST", card_delete),
+    "/card/getcolors": Endpoint("GET", card_getcolors),
+}
