@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -51,16 +52,22 @@ async def test_a_snapshot_does_not_change_when_the_state_does() -> None:
     assert snapshot.resources == {"cards.a": {"id": "p1", "retire_ids": []}}
 
 
-async def most_creates_at_once(shop: Harness, monkeypatch: Any, **options: object) -> int:
-    """Apply the example, counting the card/create calls in flight at the same time."""
+async def most_creates_at_once(shop: Harness, monkeypatch: Any, expected: int, **options: object) -> int:
+    """Apply the example, counting the card/create calls in flight at the same time. Each create is held until
+    `expected` are in flight (or a second passed), so a busy machine's slow state writes cannot let one create
+    finish before the last one starts: a run that cannot reach `expected` still ends, and says how many it did."""
     real_create = shop.api.create
     in_flight = most = 0
+    reached = asyncio.Event()
 
     async def counting_create(card: dict[str, Any]) -> str:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
-        await asyncio.sleep(0.01)
+        if in_flight >= expected:
+            reached.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reached.wait(), 1)
         try:
             return await real_create(card)
         finally:
@@ -72,12 +79,12 @@ async def most_creates_at_once(shop: Harness, monkeypatch: Any, **options: objec
 
 
 async def test_independent_cards_are_created_side_by_side(shop: Harness, monkeypatch: Any) -> None:
-    assert await most_creates_at_once(shop, monkeypatch) == 4, "the example's four cards are independent"
+    assert await most_creates_at_once(shop, monkeypatch, expected=4) == 4, "the example's four cards are independent"
     assert not (await shop.plan()).changes
 
 
 async def test_parallelism_one_applies_one_change_at_a_time(shop: Harness, monkeypatch: Any) -> None:
-    assert await most_creates_at_once(shop, monkeypatch, parallelism=1) == 1
+    assert await most_creates_at_once(shop, monkeypatch, expected=1, parallelism=1) == 1
 
 
 async def test_cards_alike_are_created_one_at_a_time_so_lost_answers_stay_unambiguous(shop: Harness) -> None:
