@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import _credentials_of_one, _token_source
+from reconciler.connection import credentials_of_one, token_source
 from reconciler.render.accounts import Section, Words, exit_code, summary
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken
 from tests.support import EXAMPLE, served_emulator, wxrec
@@ -175,8 +175,8 @@ def test_an_accounts_own_secret_wins_over_every_shared_credential(monkeypatch: p
     monkeypatch.setenv("WXREC_ACCESS_TOKEN", "token-of-another-account")
     monkeypatch.setenv("WXREC_APPSECRET", "secret-of-another-account")
     monkeypatch.setenv("WXREC_LAKE_TEA_APPSECRET", "lake-tea-secret")
-    source = _token_source("wxlaketea", WECHAT_API, _credentials_of_one(Path("accounts/lake-tea")))
+    source = token_source("wxlaketea", WECHAT_API, credentials_of_one(Path("accounts/lake-tea")))
     assert isinstance(source, StableToken) and source._secret == "lake-tea-secret"
     monkeypatch.delenv("WXREC_LAKE_TEA_APPSECRET")
-    shared = _token_source("wxlaketea", WECHAT_API, _credentials_of_one(Path("accounts/lake-tea")))
+    shared = token_source("wxlaketea", WECHAT_API, credentials_of_one(Path("accounts/lake-tea")))
     assert isinstance(shared, StaticToken), "with no variable of its own, one directory uses the shared ones"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler import cli
-from reconciler.cli import stable_token
+from reconciler import connection
+from reconciler.connection import stable_token
 from reconciler.emulator import DEMO_APPID
 from reconciler.engine import check_state_binding
 from reconciler.errors import WxrecError
@@ -281,9 +281,9 @@ async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
         seen.append(request)
         return httpx.Response(200, json={"access_token": "T", "expires_in": 7200, "errcode": 0, "colors": []})
 
-    monkeypatch.setattr(cli, "http_transport", lambda: httpx.MockTransport(answer))
+    monkeypatch.setattr(connection, "http_transport", lambda: httpx.MockTransport(answer))
     api = "https://al%40ice:p%3Ass@proxy.example.com/wechat/"
-    async with cli.connect(api, Manifest(tmp_path, Document()), DEMO_APPID) as (card_api, endpoint):
+    async with connection.connect(api, Manifest(tmp_path, Document()), DEMO_APPID) as (card_api, endpoint):
         await card_api.client.get("/card/getcolors")
     assert endpoint == "https://***@proxy.example.com/wechat"
     assert [str(r.url).split("?")[0] for r in seen] == [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import _environment_state
 from reconciler.errors import WxrecError
+from reconciler.settings import environment_state
 from tests.support import EXAMPLE, apply_ok, wxrec
 
 ENVIRONMENTS = EXAMPLE.parent / "environments"
@@ -118,7 +118,7 @@ def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Pa
     ],
 )
 def test_a_shared_state_location_is_kept_apart_per_environment(location: str, kept: str) -> None:
-    assert _environment_state(location, "prod") == kept
+    assert environment_state(location, "prod") == kept
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_a_shared_state_location_is_kept_apart_per_environment(location: str, ke
 )
 def test_a_state_location_that_does_not_name_the_environment_is_refused(location: str) -> None:
     with pytest.raises(WxrecError) as refused:
-        _environment_state(location, "prod")
+        environment_state(location, "prod")
     assert "every environment would share that state" in str(refused.value)
     assert "secret" not in str(refused.value)
 
@@ -147,4 +147,4 @@ def test_state_commands_refuse_an_environment_name_that_climbs_out(shop: Path) -
     [("state/prod-eu/state.json", "prod-eu"), ("postgresql://h/db?state_name=shop-prod_eu", "prod_eu")],
 )
 def test_environment_names_with_dashes_and_underscores_are_recognised(location: str, env: str) -> None:
-    assert _environment_state(location, env) == location
+    assert environment_state(location, env) == location

@@ -182,12 +182,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_refresh_false_reads_nothing_live(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     apply_ok(example_dir)
     edit(example_dir, "get_limit: 2", "get_limit: 3")
-    import reconciler.cli
+    import reconciler.connection
 
     def no_connection(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("--refresh=false must not connect")
 
-    monkeypatch.setattr(reconciler.cli, "connect", no_connection)
+    monkeypatch.setattr(reconciler.connection, "connect", no_connection)
     production = wxrec("plan", example_dir, "--api", "https://api.weixin.qq.com", "--refresh", "false")
     assert production.exit_code == 1 and "never be used against the real WeChat API" in production.output
     result = wxrec("plan", example_dir, "--api", "emulator", "-refresh=false", "--format", "markdown")

@@ -1,0 +1,71 @@
+"""`wxrec import` and `wxrec export`: bring cards made outside wxrec under management."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from reconciler import workflows
+from reconciler.cli.options import (
+    api_option,
+    import_options,
+    lock_timeout_option,
+    parallelism_option,
+    state_location_option,
+)
+from reconciler.cli.output import terminal
+from reconciler.connection import credentials_of_one
+from reconciler.settings import RunSettings
+
+
+@click.command("import")
+@import_options
+@click.argument("address")
+@click.argument("card_id")
+@lock_timeout_option
+def import_(
+    manifest: Path,
+    env: str | None,
+    var: tuple[str, ...],
+    api: str,
+    state_location: str | None,
+    address: str,
+    card_id: str,
+    lock_timeout: float,
+) -> None:
+    """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
+    settings = RunSettings(
+        manifest_path=manifest,
+        api=api,
+        state_location=state_location,
+        env=env,
+        var=var,
+        credentials=credentials_of_one(manifest),
+        lock_timeout=lock_timeout,
+    )
+    asyncio.run(workflows.import_(settings, address, card_id, terminal()))
+    click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+
+
+@click.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@api_option
+@state_location_option
+@click.option("--force", is_flag=True, help="Overwrite an earlier export (its files, state's cards and menu).")
+@parallelism_option
+@lock_timeout_option
+def export(
+    directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
+) -> None:
+    """Write manifests and state for the live account into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
+    done = asyncio.run(workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal()))
+    files = ", ".join(sorted(done.export.files))
+    menu = " and the menu" if "menu" in done.export.resources else ""
+    click.echo(f"Exported {len(done.export.cards)} card(s){menu} of {done.appid} to {directory} ({files}).")
+    kept = f" (the previous state is kept in {done.backup})" if done.backup else ""
+    click.echo(f"State: {done.state_location}{kept}")
+    for note in done.export.notes:
+        click.echo(f"Note: {note}")
+    click.echo(f'`wxrec plan {directory}` now says "No changes."')

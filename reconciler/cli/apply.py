@@ -1,0 +1,148 @@
+"""`wxrec apply`: show the plan, ask, apply; one account, or several one after another."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import workflows
+from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds
+from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
+from reconciler.engine import ApplyReport, Outcome
+from reconciler.errors import WxrecError
+from reconciler.plan import Plan
+from reconciler.render import accounts as several
+from reconciler.settings import RunSettings, accounts
+
+
+@click.command()
+@run_options
+@click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
+@click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
+@lock_timeout_option
+@qrcode_dir_option
+@click.option(
+    "--wait-for-review",
+    type=str,
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="Wait up to this long (e.g. 90s, 10m) for WeChat's review before actions that need an approved card.",
+)
+@click.option(
+    "--plan",
+    "saved_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Apply exactly this saved plan (`plan -out`); refused if it was altered, or if state or a live value it "
+    "relied on changed. The safety rules are checked again.",
+)
+def apply(saved_path: Path | None, wait_for_review: str, output: str, **kwargs: Any) -> None:
+    """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
+    each, applied one after another, each under its own lock."""
+    refuse_html(output, "apply")
+    settings_of = accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": seconds(wait_for_review)})
+    confirm = _confirm if sys.stdin.isatty() else None
+    workflows.check_approval_possible(settings_of[0], confirm)  # at once, before any account
+    if len(settings_of) > 1:
+        if saved_path is not None:
+            raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
+        _apply_several(settings_of, output, confirm)
+        return
+    report = _apply(settings_of[0], output, confirm, saved_path)
+    if report is not None and report.failed:
+        raise WxrecError(not_done(report))
+
+
+def _confirm(plan: Plan) -> bool:
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    return bool(answer.strip() == "yes")
+
+
+@dataclass
+class ApplyView(workflows.Reporter):
+    """Text: the settled creates and the plan before the question, each outcome as it happens. JSON: nothing
+    until the end, then one document {"settled", "plan", "apply"} (apply is null when nothing ran)."""
+
+    terminal: Terminal
+    output: str
+    settled: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+
+    def warn(self, message: str) -> None:
+        self.terminal.warn(message)
+
+    def planned(self, messages: list[str], plan: Plan) -> None:
+        self.settled, self.plan = messages, plan
+        if self.output != "json":
+            for message in messages:
+                click.echo(message)
+            emit_plan(plan, self.output)
+
+    def applied(self, outcome: Outcome) -> None:
+        if self.output != "json":
+            self.terminal.applied(outcome)
+
+    def document(self, report: ApplyReport | None) -> dict[str, Any] | None:
+        if self.output != "json" or self.plan is None:
+            return None
+        return {"settled": self.settled, "plan": self.plan.to_dict(), "apply": report.to_dict() if report else None}
+
+
+def _apply(
+    settings: RunSettings,
+    output: str,
+    confirm: workflows.Confirm | None,
+    saved_path: Path | None = None,
+    documents: list[dict[str, Any]] | None = None,
+) -> ApplyReport | None:
+    """With --format json, the document is printed, or added to `documents` when given, even when apply fails."""
+    view = ApplyView(terminal(), output)
+    report: ApplyReport | None = None
+    try:
+        report = asyncio.run(workflows.apply(settings, confirm, view, saved_path))
+    finally:
+        document = view.document(report)
+        if document is not None:
+            if documents is None:
+                emit_json(document)
+            else:
+                documents.append(document)
+    if report is not None and output != "json":
+        click.echo(f"Apply complete: {report.summary()}.")
+    return report
+
+
+def _apply_several(settings_of: list[RunSettings], output: str, confirm: workflows.Confirm | None) -> None:
+    """One account after another: each prompt and each line of progress belongs to one section. A failure is
+    reported in its section and the next account still runs."""
+    as_json = output == "json"
+    sections, documents = [], []
+    for settings in settings_of:
+        label = str(settings.manifest_path)
+        if not as_json:
+            click.echo(f"=== {label} ===")
+        collected: list[dict[str, Any]] = []
+        error, applied = None, False
+        try:
+            report = _apply(settings, output, confirm, None, collected)
+            applied = report is not None
+            if report is not None and report.failed:
+                error = not_done(report)
+        except WxrecError as exc:
+            error = str(exc)
+        if error is not None and not as_json:
+            click.echo(f"Error: {error}")
+        if not as_json:
+            click.echo()
+        sections.append(several.Section(label, "", error, applied))
+        documents.append({**(collected[0] if collected else {}), "manifest": label, "error": error})
+    if as_json:
+        emit_json({"format_version": 1, "accounts": documents})
+    else:
+        click.echo(several.summary(sections, several.Words("applied", "without changes")))
+    exit_with(several.exit_code(sections, detailed=False))

@@ -1,0 +1,166 @@
+"""The options several commands share, and durations as flags give them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.errors import WxrecError
+from reconciler.wechat.client import WECHAT_API
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+
+
+def seconds(text: str) -> float:
+    match = DURATION.match(text.strip())
+    if not match:
+        raise WxrecError(f"--wait-for-review {text!r}: give a duration such as 90s, 10m or 1h")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
+
+
+def _decorated(command: F, decorators: Sequence[Callable[[F], F]]) -> F:
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+state_location_option = click.option(
+    "--state",
+    "state_location",
+    envvar="WXREC_STATE",
+    metavar="PATH|URL",
+    help="State file (default: .wxrec/state.json beside the manifests), or a postgresql:// URL "
+    "(password from PGPASSWORD or ~/.pgpass; ?state_name=NAME keeps several states in one database). Env: WXREC_STATE.",
+)
+parallelism_option = click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="Concurrent WeChat calls: reading cards, the changes of one apply step, code deposits.",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the state lock.",
+)
+api_option = click.option(
+    "--api",
+    envvar="WXREC_API",
+    default=WECHAT_API,
+    show_default=True,
+    help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
+    ".wxrec/emulator.json). Env: WXREC_API.",
+)
+destroy_threshold_option = click.option(
+    "--destroy-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Refuse to delete or replace more than this share of the managed cards (3 are always allowed).",
+)
+qrcode_dir_option = click.option(
+    "--qrcode-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where apply writes each QR code's PNG and SVG, and plan looks for them (default: qrcodes/ beside the "
+    "manifests).",
+)
+embed_logos_option = click.option(
+    "--embed-logos",
+    is_flag=True,
+    help="--format html: fetch the cards' logos now and inline them (a logo that fails is drawn as the brand's "
+    "initial). Without it the report draws every logo as the initial and nothing is fetched.",
+)
+manifest_argument = click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+manifests_argument = click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+
+
+def _env_options() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--env",
+            metavar="NAME",
+            help="Environment: vars from env/NAME.yaml beside the manifests; state in .wxrec/NAME/.",
+        ),
+        click.option(
+            "--var",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Set the var NAME for ${var.NAME} (over env/NAME.yaml). Repeatable.",
+        ),
+    ]
+
+
+def env_options(command: F) -> F:
+    """--env and --var, for every command that loads manifests."""
+    return _decorated(command, _env_options())
+
+
+def state_env(command: F) -> F:
+    return click.option("--env", metavar="NAME", help="The environment whose state (.wxrec/NAME/) to use.")(command)
+
+
+def import_options(command: F) -> F:
+    """The manifest, --env/--var, --api and --state, as plan takes them (for one manifest directory)."""
+    return _decorated(command, [manifest_argument, *_env_options(), api_option, state_location_option])
+
+
+def run_options(command: F) -> F:
+    """The options plan, drift and apply share."""
+    return _decorated(
+        command,
+        [
+            manifests_argument,
+            *_env_options(),
+            api_option,
+            state_location_option,
+            click.option(
+                "--format",
+                "output",
+                type=click.Choice(["text", "markdown", "json", "html"]),
+                default="text",
+                show_default=True,
+                help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json), "
+                "html (plan only: a self-contained visual report).",
+            ),
+            click.option(
+                "--refresh",
+                "-refresh",
+                "refresh",
+                type=click.BOOL,
+                default=True,
+                show_default=True,
+                help="false: plan against state's last-applied values without reading the live account.",
+            ),
+            click.option(
+                "--replace",
+                "-replace",
+                "replace",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec.",
+            ),
+            parallelism_option,
+            click.option(
+                "--max-rate",
+                type=click.FloatRange(min=0.1),
+                default=None,
+                metavar="CALLS_PER_SECOND",
+                help="Never call WeChat faster than this (shared by every call of the run). Default: no budget.",
+            ),
+            click.option(
+                "--allow-duplicate",
+                is_flag=True,
+                help="Create cards even where an unmanaged live card has the same type, brand and title.",
+            ),
+            destroy_threshold_option,
+        ],
+    )

@@ -1,0 +1,108 @@
+"""`wxrec plan`: what apply would change, for one account or several side by side; `-out` saves it."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import saved_plan, workflows
+from reconciler.cli.options import embed_logos_option, qrcode_dir_option, run_options
+from reconciler.cli.output import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    emit_json,
+    emit_plan,
+    emit_sections,
+    exit_with,
+    plan_text,
+    terminal,
+)
+from reconciler.connection import endpoint_label
+from reconciler.errors import FileError, WxrecError
+from reconciler.plan import Plan
+from reconciler.render import accounts as several
+from reconciler.settings import RunSettings, accounts
+from reconciler.wechat.client import WECHAT_API
+
+WORDS = several.Words("with changes", "without changes")
+
+
+@click.command()
+@run_options
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
+@click.option(
+    "--out",
+    "-out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
+)
+@embed_logos_option
+@qrcode_dir_option
+def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: str, **kwargs: Any) -> None:
+    """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""
+    settings_of = accounts(kwargs.pop("manifests"), kwargs)
+    if len(settings_of) > 1:
+        if out is not None:
+            raise WxrecError("-out saves the plan of one account: with several manifest directories, plan each alone")
+        if output == "html":
+            raise WxrecError("--format html draws the plan of one account: with several directories, plan each alone")
+        _plan_several(settings_of, output, detailed_exitcode)
+        return
+    settings = settings_of[0]
+    result = asyncio.run(workflows.plan(settings, terminal()))
+    emit_plan(result, output, embed_logos=embed_logos)
+    if result.refusals:
+        raise WxrecError("the plan was refused (see above)")
+    if out is not None:
+        try:
+            out.write_text(saved_plan.dumps(result) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise FileError("save the plan to", out, exc) from None
+        if output == "text":
+            api = "" if settings.api == WECHAT_API else f" --api {endpoint_label(settings.api)}"
+            command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
+            click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
+    exit_with(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+
+
+def _env_arguments(settings: RunSettings) -> str:
+    """--env and --var as given, so a printed command reads the same manifests."""
+    env = f" --env {settings.env}" if settings.env else ""
+    return env + "".join(f" --var {shlex.quote(pair)}" for pair in settings.var)
+
+
+def _plan_several(settings_of: list[RunSettings], output: str, detailed_exitcode: bool) -> None:
+    """Each manifest directory is its own account, with its own state, lock, client, limiter and credentials;
+    one report has a section per account and one exit code covers all."""
+    reporter = terminal()
+
+    async def one(settings: RunSettings) -> tuple[several.Section, Plan | None]:
+        label = str(settings.manifest_path)
+        try:
+            result = await workflows.plan(settings, reporter)
+        except WxrecError as exc:
+            return several.Section(label, "", str(exc)), None
+        refused = "the plan was refused (see above)" if result.refusals else None
+        # One comment holds every account's plan: each folds to its share of the comment's limit.
+        body = plan_text(result, output, share=len(settings_of))
+        return several.Section(label, body, refused, result.has_changes), result
+
+    async def all_accounts() -> list[tuple[several.Section, Plan | None]]:
+        return await asyncio.gather(*(one(settings) for settings in settings_of))
+
+    outcomes = asyncio.run(all_accounts())
+    sections = [section for section, _ in outcomes]
+    if output == "json":
+        plans = [
+            {"manifest": s.label, "plan": result.to_dict() if result else None, "error": s.error}
+            for s, result in outcomes
+        ]
+        emit_json({"format_version": 1, "accounts": plans})
+    else:
+        emit_sections(sections, output, WORDS, "wxrec plan")
+    exit_with(several.exit_code(sections, detailed_exitcode))

@@ -1,0 +1,101 @@
+"""`wxrec state …`: inspect state, and repair it without touching WeChat."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from reconciler import workflows
+from reconciler.cli.options import lock_timeout_option, manifest_argument, state_env, state_location_option
+from reconciler.errors import WxrecError
+from reconciler.settings import RunSettings, state_backend
+
+
+@click.group()
+def state() -> None:
+    """Inspect and repair state (list, show, history, mv, rm, unlock)."""
+
+
+@state.command("list")
+@manifest_argument
+@state_location_option
+@state_env
+def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
+    """Every address in state with its live id."""
+    for address, record in sorted(workflows.loaded(state_backend(manifest, state_location, env)).resources.items()):
+        # A codes entry has no id of its own: it names the card its codes are in.
+        click.echo(f"{address}\t{record.get('id') or record.get('card_id', '')}")
+
+
+@state.command("show")
+@manifest_argument
+@click.argument("address")
+@state_location_option
+@state_env
+def state_show(manifest: Path, address: str, state_location: str | None, env: str | None) -> None:
+    """What state holds for ADDRESS, as JSON."""
+    record = workflows.loaded(state_backend(manifest, state_location, env)).resources.get(address)
+    if record is None:
+        raise WxrecError(f"{address} is not in state")
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@state.command("rm")
+@manifest_argument
+@click.argument("address")
+@state_location_option
+@lock_timeout_option
+@state_env
+def state_rm(manifest: Path, address: str, state_location: str | None, lock_timeout: float, env: str | None) -> None:
+    """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
+    settings = RunSettings(manifest_path=manifest, state_location=state_location, env=env, lock_timeout=lock_timeout)
+    record, backup = workflows.state_rm(settings, address)
+    click.echo(f"Removed {address} ({record.get('id')}) from state; WeChat was not touched. Backup: {backup}")
+
+
+@state.command("mv")
+@manifest_argument
+@click.argument("old")
+@click.argument("new")
+@state_location_option
+@lock_timeout_option
+@state_env
+def state_mv(
+    manifest: Path, old: str, new: str, state_location: str | None, lock_timeout: float, env: str | None
+) -> None:
+    """Give OLD's record (and its ledger of deposited codes) the address NEW, after renaming a key in the
+    manifests; WeChat is not touched (a backup of the old state is kept)."""
+    settings = RunSettings(manifest_path=manifest, state_location=state_location, env=env, lock_timeout=lock_timeout)
+    backup = workflows.state_mv(settings, old, new)
+    click.echo(f"Moved {old} to {new} in state; WeChat was not touched. Backup: {backup}")
+
+
+@state.command("history")
+@manifest_argument
+@state_location_option
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many writes to show.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@state_env
+def state_history(manifest: Path, state_location: str | None, limit: int, output: str, env: str | None) -> None:
+    """Every write of state, newest first: serial, when, who, and the git commit of the manifests."""
+    revisions = state_backend(manifest, state_location, env).history(limit)
+    if output == "json":
+        click.echo(json.dumps([r.to_dict() for r in revisions], ensure_ascii=False, indent=2))
+        return
+    for revision in revisions:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(revision.written_at))
+        click.echo(f"{revision.serial}\t{when}\t{revision.author}\t{revision.commit or '-'}")
+
+
+@state.command("unlock")
+@manifest_argument
+@click.argument("lock_id")
+@state_location_option
+@state_env
+def state_unlock(manifest: Path, lock_id: str, state_location: str | None, env: str | None) -> None:
+    """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
+    state_backend(manifest, state_location, env).unlock(lock_id)
+    click.echo(f"Lock {lock_id} broken.")

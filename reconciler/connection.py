@@ -1,0 +1,175 @@
+"""How a run reaches an account: its credentials, the token source, the HTTP transport and the embedded emulator.
+
+The CLI and the workflows ask `connect()` for a card API; nothing else here knows about flags or output."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
+from reconciler.emulator.store import StoreError
+from reconciler.emulator.transport import FaultTolerantASGITransport
+from reconciler.errors import FileError, WxrecError
+from reconciler.manifest import Manifest
+from reconciler.state import ensure_state_dir
+from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import (
+    FORCE_REFRESH_ENV,
+    WECHAT_API,
+    StableToken,
+    StaticToken,
+    TokenSource,
+    WeChatClient,
+    public_url,
+    split_userinfo,
+)
+from reconciler.wechat.limiter import CallLimiter
+
+EMULATOR = "emulator"
+CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where an account's appid and secret come from in the environment: WXREC_APPSECRET for one manifest
+    directory; WXREC_<NAME>_APPSECRET (NAME from the directory) first, and for several directories only."""
+
+    prefixes: tuple[str, ...] = ("WXREC_",)
+
+    def get(self, name: str) -> tuple[str, str] | None:
+        """(variable, value) of the first of the prefixed variables that is set."""
+        for prefix in self.prefixes:
+            value = os.environ.get(prefix + name)
+            if value:
+                return prefix + name, value
+        return None
+
+    def value(self, name: str) -> str | None:
+        found = self.get(name)
+        return found[1] if found else None
+
+    def names(self, name: str) -> str:
+        return " or ".join(prefix + name for prefix in self.prefixes)
+
+    def source(self) -> Credentials:
+        """The first prefix that sets any credential. An account's own variables are never mixed with the shared
+        ones: a shared WXREC_ACCESS_TOKEN must not win over WXREC_<NAME>_APPSECRET and change another account."""
+        for prefix in self.prefixes:
+            if any(os.environ.get(prefix + name) for name in CREDENTIAL_NAMES):
+                return Credentials((prefix,))
+        return self
+
+
+def account_name(manifest: Path) -> str:
+    """NAME in WXREC_<NAME>_APPSECRET: the directory's (or file's) name, upper-case, other characters as _."""
+    resolved = manifest.resolve()
+    return re.sub(r"[^A-Z0-9]", "_", (resolved.name if resolved.is_dir() else resolved.stem).upper())
+
+
+def credentials_of_one(manifest: Path) -> Credentials:
+    """A manifest directory run alone: its own variables first, then the plain WXREC_ ones."""
+    return Credentials((f"WXREC_{account_name(manifest)}_", "WXREC_"))
+
+
+def credentials_among_several(manifest: Path) -> Credentials:
+    """A manifest directory run beside others: only its own variables, so no account runs with another's secret."""
+    return Credentials((f"WXREC_{account_name(manifest)}_",))
+
+
+def appid_of(manifest: Manifest, api: str, credentials: Credentials = Credentials()) -> str:
+    appid = manifest.appid or credentials.value("APPID")
+    if appid:
+        return appid
+    if api != WECHAT_API:
+        return DEMO_APPID
+    raise WxrecError(f"no account: set account.appid in the manifest or {credentials.names('APPID')}")
+
+
+def token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
+    """WXREC_ACCESS_TOKEN, else WXREC_APPSECRET (or the file in WXREC_APPSECRET_FILE); the demo account's
+    published secret serves emulators that run it."""
+    credentials = credentials.source()
+    token = credentials.value("ACCESS_TOKEN")
+    if token:
+        return StaticToken(token)
+    secret = credentials.value("APPSECRET")
+    secret_file = credentials.get("APPSECRET_FILE")
+    if not secret and secret_file:
+        try:
+            secret = Path(secret_file[1]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise WxrecError(f"{secret_file[0]}={secret_file[1]}: cannot read it ({exc.strerror})") from None
+    if not secret and appid == DEMO_APPID and api != WECHAT_API:
+        secret = DEMO_SECRET
+    if not secret:
+        names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
+        raise WxrecError(f"no credentials for {appid}: set {names}")
+    return stable_token(appid, secret)
+
+
+def stable_token(appid: str, secret: str) -> StableToken:
+    """Normal-mode tokens; forced refreshes only when the user allows them in WXREC_TOKEN_FORCE_REFRESH."""
+    allowed = os.environ.get(FORCE_REFRESH_ENV, "").strip().lower()
+    if allowed not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise WxrecError(f"{FORCE_REFRESH_ENV}={allowed!r}: give 1 (allow forced token refreshes) or 0")
+    return StableToken(appid, secret, force_refresh=allowed in ("1", "true", "yes"))
+
+
+def http_transport() -> httpx.AsyncBaseTransport:
+    """The HTTP transport under httpx's API, chosen by measurement (benchmarks/README.md): aiohttp's spends
+    about half the client CPU per call of httpx's own at high parallelism. WXREC_HTTP_TRANSPORT=httpx
+    selects httpx's own."""
+    if os.environ.get("WXREC_HTTP_TRANSPORT") == "httpx":
+        return httpx.AsyncHTTPTransport(limits=HTTP_LIMITS)
+    # aiohttp takes about 0.15 s to import: only a run that calls an HTTP endpoint pays for it.
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=HTTP_LIMITS)
+
+
+HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+
+def endpoint_label(api: str) -> str:
+    """How the API is shown and recorded: never with the credentials a URL may hold."""
+    return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
+
+
+@asynccontextmanager
+async def connect(
+    api: str,
+    manifest: Manifest,
+    appid: str,
+    limiter: CallLimiter | None = None,
+    credentials: Credentials = Credentials(),
+) -> AsyncIterator[tuple[CardApi, str]]:
+    """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint."""
+    timeout = httpx.Timeout(30.0, connect=10.0)
+    if api == EMULATOR:
+        secret = credentials.value("APPSECRET") or DEMO_SECRET
+        data_file = manifest.state_dir / "emulator.json"
+        config = EmulatorConfig(accounts={appid: secret}, data_file=data_file, faults=faults_from_env(os.environ))
+        try:
+            transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
+        except OSError as exc:
+            raise FileError("keep the embedded emulator's account in", data_file, exc) from None
+        except StoreError as exc:
+            raise WxrecError(f"{exc}; move it away to start the emulated account afresh") from None
+        ensure_state_dir(manifest.state_dir)
+        async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
+            yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
+        return
+    endpoint = endpoint_label(api)
+    if not endpoint.startswith(("http://", "https://")):
+        raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: give 'emulator' or an http(s) URL")
+    base, auth = split_userinfo(api.rstrip("/"))
+    tokens = token_source(appid, base, credentials)
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=http_transport()) as http:
+        yield CardApi(WeChatClient(http, tokens, limiter=limiter)), endpoint

@@ -1,0 +1,144 @@
+"""A run's input as the library takes it: which manifests, which account, where state lives, and the knobs of
+plan and apply. The CLI builds `RunSettings` from its flags; a library caller builds it directly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from reconciler.connection import Credentials, account_name, credentials_among_several, credentials_of_one
+from reconciler.engine import Options
+from reconciler.errors import WxrecError
+from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
+from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
+from reconciler.wechat.client import WECHAT_API
+from reconciler.wechat.limiter import CallLimiter
+
+Warn = Callable[[str], None]
+
+
+def ignore(message: str) -> None:
+    """A Warn for callers who read the warnings elsewhere (a Manifest keeps them in document.warnings)."""
+
+
+@dataclass
+class RunSettings:
+    manifest_path: Path
+    api: str = WECHAT_API
+    state_location: str | None = None
+    replace: tuple[str, ...] = ()
+    parallelism: int = 16
+    allow_duplicate: bool = False
+    destroy_threshold: float = 0.25
+    refresh: bool = True
+    max_rate: float | None = None
+    qrcode_dir: Path | None = None
+    wait_for_review: float = 0.0
+    env: str | None = None
+    var: tuple[str, ...] = ()
+    credentials: Credentials = field(default_factory=lambda: Credentials())
+    # apply: seconds to wait for the state lock; go ahead without asking; permit deletes and replaces.
+    lock_timeout: float = 60.0
+    auto_approve: bool = False
+    allow_destroy: bool = False
+
+    def manifest(self, warn: Warn = ignore) -> Manifest:
+        return load(self.manifest_path, self.env, self.var, warn)
+
+    def backend(self) -> StateBackend:
+        return state_backend(self.manifest_path, self.state_location, self.env)
+
+    def limiter(self) -> CallLimiter:
+        return CallLimiter(self.parallelism, self.max_rate)
+
+    def options(self) -> Options:
+        return Options(
+            replace=frozenset(self.replace),
+            parallelism=self.parallelism,
+            allow_duplicate=self.allow_duplicate,
+            destroy_threshold=self.destroy_threshold,
+            refresh=self.refresh,
+            qrcode_dir=self.qrcode_dir or default_qrcode_dir(self.manifest_path, self.env),
+            wait_for_review=self.wait_for_review,
+            manifest_root=manifest_directory(self.manifest_path),
+        )
+
+
+def accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:
+    """One RunSettings per manifest directory. Alone, a directory also falls back to the plain WXREC_APPSECRET;
+    among several, only its own variables count, so no account ever runs with another's secret."""
+    if len(manifests) == 1:
+        return [RunSettings(manifest_path=manifests[0], credentials=credentials_of_one(manifests[0]), **options)]
+    if options.get("state_location") is not None:
+        raise WxrecError("--state names one state file: with several manifest directories each keeps its own")
+    _refuse_shared(manifests, account_name, "share the credential name WXREC_{}_APPSECRET")
+    _refuse_shared(manifests, lambda m: str(state_dir(m).resolve()), "would share the state in {}")
+    return [RunSettings(manifest_path=m, credentials=credentials_among_several(m), **options) for m in manifests]
+
+
+def _refuse_shared(manifests: tuple[Path, ...], key: Callable[[Path], str], problem: str) -> None:
+    seen: dict[str, Path] = {}
+    for manifest in manifests:
+        first = seen.setdefault(key(manifest), manifest)
+        if first != manifest:
+            raise WxrecError(f"{first} and {manifest} {problem.format(key(manifest))}: rename one directory")
+
+
+def load(manifest: Path, env: str | None, var: tuple[str, ...], warn: Warn = ignore) -> Manifest:
+    """The manifests with their vars filled in; each var set but never used is passed to `warn`."""
+    loaded = load_manifest(manifest, load_variables(manifest, env, overrides(var)))
+    for warning in loaded.document.warnings:
+        warn(warning)
+    return loaded
+
+
+def overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    """--var NAME=VALUE pairs as a mapping."""
+    found = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise WxrecError(f"--var {pair!r}: give NAME=VALUE")
+        found[name] = value
+    return found
+
+
+def state_backend(manifest: Path, state_location: str | None, env: str | None = None) -> StateBackend:
+    return open_backend(environment_state(state_location, env), manifest, state_dir(manifest, env) / "state.json")
+
+
+def environment_state(location: str | None, env: str | None) -> str | None:
+    """With --env, a --state given once for every environment (WXREC_STATE in CI) must still keep them apart:
+    a PostgreSQL URL without a state_name gets the environment's; a state_name or a path must name it."""
+    if location is None or env is None:
+        return location
+    if location.startswith(POSTGRES_SCHEMES):
+        names = [value for key, value in parse_qsl(urlsplit(location).query) if key == "state_name"]
+        if not names:
+            return f"{location}{'&' if '?' in location else '?'}state_name={env}"
+        named = _names_environment(names[0], env)
+    else:
+        path = Path(location)
+        named = any(_names_environment(part, env) for part in (*path.parent.parts, path.stem))
+    if named:
+        return location
+    shown = "a PostgreSQL state of another name" if location.startswith(POSTGRES_SCHEMES) else location
+    raise WxrecError(
+        f"--env {env} with --state {shown}: every environment would share that state. Name {env}'s own, "
+        f"e.g. state/{env}/state.json or ?state_name={env}"
+    )
+
+
+def _names_environment(name: str, env: str) -> bool:
+    """`prod` is named by `prod`, `shop-prod` or `prod_state`, not by `production`."""
+    return re.search(rf"(^|[-_.]){re.escape(env)}($|[-_.])", name) is not None
+
+
+def default_qrcode_dir(manifest: Path, env: str | None) -> Path:
+    """`qrcodes/` beside the manifests, `qrcodes/ENV/` for an environment: each account has its own codes."""
+    directory = state_dir(manifest).parent / "qrcodes"
+    return directory / env if env else directory

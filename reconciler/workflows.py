@@ -1,0 +1,282 @@
+"""What the commands do, with every safety rule inside: a library caller gets the same refusals as `wxrec`.
+
+plan, drift and diff read; apply, import, export and the state repairs write, each under the state lock. apply
+refuses a refused plan before asking, asks (through the caller's `confirm`) unless auto-approved, permits deletes
+and replaces only with allow_destroy or a "yes", and re-checks a saved plan (reconciler/saved_plan.py) against
+current state and WeChat. engine.apply_plan refuses refused and unpermitted plans again, whoever calls it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler import connection, saved_plan
+from reconciler.engine import (
+    ApplyReport,
+    Observer,
+    Options,
+    apply_plan,
+    check_refusals,
+    check_state_binding,
+    drift_report,
+    make_plan,
+    offline_plan,
+    plan_for_apply,
+)
+from reconciler.errors import WxrecError
+from reconciler.manifest import Manifest, load_variables
+from reconciler.manifest.base import load_base_manifest
+from reconciler.manifest.loader import Document
+from reconciler.plan import Plan
+from reconciler.resources.adoption import adopted_record, import_refusal, unsettled
+from reconciler.resources.cards.model import live_card
+from reconciler.settings import RunSettings, overrides, state_backend
+from reconciler.state import FileBackend, State, StateBackend
+from reconciler.wechat.limiter import CallLimiter
+
+if TYPE_CHECKING:
+    from reconciler.export import Export
+
+log = logging.getLogger("wxrec")
+
+# Asks whether to apply the plan (already shown by Reporter.planned); True for "yes".
+Confirm = Callable[[Plan], bool]
+
+
+class Reporter(Observer):
+    """What a workflow says while it works, beyond the engine's progress: warnings, and the plan apply is about
+    to carry out (shown before `confirm` is asked)."""
+
+    def warn(self, message: str) -> None:
+        log.warning("%s", message)
+
+    def planned(self, messages: list[str], plan: Plan) -> None:
+        """apply planned (after settling what an interrupted run left: `messages`), before any check or question."""
+
+
+def ci_warnings(backend: StateBackend) -> list[str]:
+    """A throwaway CI runner forgets `.wxrec/` (git-ignored by default): say so before state is lost."""
+    if os.environ.get("CI") != "true" or not isinstance(backend, FileBackend) or ".wxrec" not in backend.path.parts:
+        return []
+    return [
+        f"CI=true and state is {backend.location}, which is not committed by default: runners are throwaway. "
+        "Keep state with --state on a path you commit back (see examples/ci/), or the next run starts empty"
+    ]
+
+
+async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
+    """What apply would change; never writes state. With refresh off, nothing live is read."""
+    reporter = reporter or Reporter()
+    manifest = settings.manifest(reporter.warn)
+    backend = settings.backend()
+    appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    if not settings.refresh:
+        endpoint = connection.endpoint_label(settings.api)
+        return await make_plan(
+            manifest, None, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
+        )
+    connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
+    async with connected as (api, endpoint):
+        result = await make_plan(
+            manifest, api, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
+        )
+    result.warnings += ci_warnings(backend)
+    return result
+
+
+async def drift(settings: RunSettings, reporter: Reporter | None = None) -> dict[str, Any]:
+    """The drift document (engine.drift_report) of a plan against the live account."""
+    result = await plan(settings, reporter)
+    return drift_report(result, settings.backend().load())
+
+
+async def diff(base: str, settings: RunSettings, reporter: Reporter | None = None) -> Plan:
+    """The plan of the manifest changes since `base` (a git ref or a directory), offline: no credentials."""
+    reporter = reporter or Reporter()
+    head = settings.manifest(reporter.warn)
+    variables = load_variables(settings.manifest_path, settings.env, overrides(settings.var))
+    before = load_base_manifest(base, settings.manifest_path, variables)
+    stored = settings.backend().load()
+    palette = stored.palette if stored else {}
+    options = Options(refresh=False, destroy_threshold=settings.destroy_threshold)
+    return await offline_plan(before, head, f"manifests at {base}", palette, options)
+
+
+def check_approval_possible(settings: RunSettings, confirm: Confirm | None) -> None:
+    """Without auto_approve there must be someone to ask (the CLI gives no `confirm` without a terminal)."""
+    if not settings.auto_approve and confirm is None:
+        raise WxrecError("no terminal to confirm on: pass --auto-approve to apply without a prompt")
+
+
+async def apply(
+    settings: RunSettings,
+    confirm: Confirm | None,
+    reporter: Reporter | None = None,
+    saved_path: Path | None = None,
+) -> ApplyReport | None:
+    """Plan under the lock (or check the saved plan at `saved_path`), refuse a refused plan, get approval, apply.
+    None when there was nothing to change."""
+    reporter = reporter or Reporter()
+    check_approval_possible(settings, confirm)
+    saved = saved_plan.read(saved_path) if saved_path else None
+    manifest = settings.manifest(reporter.warn)
+    backend = settings.backend()
+    appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    # The lock comes first: nothing is read (state, live cards) while another apply still changes them.
+    with backend.lock(settings.lock_timeout):
+        connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
+        async with connected as (api, endpoint):
+            state = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(state, appid, endpoint)
+            if saved is None:
+                messages, result = await plan_for_apply(manifest, api, state, backend, endpoint, settings.options())
+            else:
+                result = await saved_plan.checked(saved, state, api, endpoint, manifest, settings.options())
+                messages = []
+            result.warnings += ci_warnings(backend)
+            reporter.planned(messages, result)
+            check_refusals(result)  # before asking
+            if not result.has_changes:
+                return None
+            options = replace(settings.options(), allow_destroy=_approved(result, settings, confirm))
+            return await apply_plan(result, api, state, backend, options, reporter)
+
+
+def _approved(result: Plan, settings: RunSettings, confirm: Confirm | None) -> bool:
+    """Whether deletes and replaces are permitted: auto-approved, only with allow_destroy; else only after a
+    'yes', which also permits them (anything else cancels the run)."""
+    if settings.auto_approve:
+        return settings.allow_destroy
+    check_approval_possible(settings, confirm)
+    assert confirm is not None
+    if not confirm(result):
+        raise WxrecError("apply cancelled; nothing was changed")
+    return True
+
+
+async def import_(settings: RunSettings, address: str, card_id: str, reporter: Reporter | None = None) -> None:
+    """Adopt the live card `card_id` under `address`, which the manifests declare; the next plan shows the
+    differences. Refused for an address state already holds, an unsettled create, or a card another owns."""
+    reporter = reporter or Reporter()
+    manifest = settings.manifest(reporter.warn)
+    key = address.removeprefix("cards.")
+    if not address.startswith("cards.") or key not in manifest.cards:
+        raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
+    backend = state_backend(manifest.root, settings.state_location, settings.env)
+    appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    with backend.lock(settings.lock_timeout):
+        async with connection.connect(settings.api, manifest, appid, credentials=settings.credentials) as connected:
+            card_api, endpoint = connected
+            current = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(current, appid, endpoint)
+            if current.resources.get(address, {}).get("id") == card_id:
+                raise WxrecError(f"{address} already has {card_id} in state")
+            if address in current.intents:
+                raise WxrecError(unsettled(address))
+            raw = await card_api.get(card_id)
+            card = manifest.cards[key]
+            live = live_card(raw, None) if raw is not None else None
+            refusal = import_refusal(address, card_id, card["card_type"], live, current.resources)
+            if refusal:
+                raise WxrecError(refusal)
+            protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
+            current.resources[address] = adopted_record(card_id, card["card_type"], protected)
+            backend.write_with_backup(current)
+
+
+@dataclass(frozen=True)
+class Exported:
+    appid: str
+    export: Export
+    state_location: str
+    backup: str | None  # where the previous state was kept
+
+
+async def export(
+    directory: Path,
+    api: str,
+    state_location: str | None,
+    force: bool,
+    parallelism: int,
+    lock_timeout: float,
+    observer: Observer | None = None,
+) -> Exported:
+    """Manifests and state for the live account, written into `directory`: the next plan of it is empty. Never
+    over manifests or state it did not write, unless `force`."""
+    # pypinyin's dictionary takes 0.2 s to load: only export needs it.
+    from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
+
+    observer = observer or Observer()
+    directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
+    backend = state_backend(directory, state_location)
+    refuse_to_clobber(directory, backend.load(), force)
+    nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
+    credentials = connection.credentials_of_one(directory)
+    appid = connection.appid_of(nothing_yet, api, credentials)
+    with backend.lock(lock_timeout):
+        current = backend.load()
+        refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
+        connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials)
+        async with connected as (card_api, endpoint):
+            check_state_binding(current, appid, endpoint)
+            live = await read_account(card_api, parallelism, observer.reading)
+        exported = export_account(appid, live)
+        backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
+    return Exported(appid, exported, backend.location, backup)
+
+
+def loaded(backend: StateBackend) -> State:
+    """The state at `backend`; an error when there is none."""
+    state = backend.load()
+    if state is None:
+        raise WxrecError(f"no state at {backend.location}")
+    return state
+
+
+def state_rm(settings: RunSettings, address: str) -> tuple[dict[str, Any], str]:
+    """Stop managing `address` without touching WeChat: (its record, where the old state is kept)."""
+    backend = settings.backend()
+    with backend.lock(settings.lock_timeout):
+        current = loaded(backend)
+        record = current.resources.pop(address, None)
+        if record is None:
+            raise WxrecError(f"{address} is not in state; nothing was changed")
+        backup = backend.write_with_backup(current)
+        backend.drop_code_hashes(address)
+    return record, backup
+
+
+MOVABLE_ADDRESS = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
+
+
+def state_mv(settings: RunSettings, old: str, new: str) -> str:
+    """Give `old`'s record and its ledger of deposited codes the address `new` (of the same kind), without
+    touching WeChat; returns where the old state is kept."""
+    old_match, new_match = MOVABLE_ADDRESS.match(old), MOVABLE_ADDRESS.match(new)
+    if old_match is None or new_match is None or old_match[1] != new_match[1]:
+        raise WxrecError(f"cannot move {old} to {new}: both must be addresses of one kind, such as cards.a to cards.b")
+    backend = settings.backend()
+    with backend.lock(settings.lock_timeout):
+        current = loaded(backend)
+        if old not in current.resources:
+            raise WxrecError(f"{old} is not in state; nothing was changed")
+        if new in current.resources:
+            raise WxrecError(f"{new} is already in state ({current.resources[new].get('id')}); nothing was changed")
+        if old in current.intents:
+            raise WxrecError(unsettled(old))
+        current.resources[new] = current.resources.pop(old)
+        # Copy, write, then drop: a crash in between leaves a spare ledger, never a record without its codes.
+        backend.copy_code_hashes(old, new)
+        try:
+            backup = backend.write_with_backup(current)
+        except BaseException:
+            backend.drop_code_hashes(new)
+            raise
+        backend.drop_code_hashes(old)
+    return backup
