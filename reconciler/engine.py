@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
@@ -123,7 +124,7 @@ async def make_plan(
             f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
             for address, intent in sorted(state.intents.items())
-            if address.startswith("cards.")
+            if kind_of(address) == cards.KIND
         ]
     if options.refresh:
         assert api is not None
@@ -182,7 +183,7 @@ async def _plan_codes(
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
     sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
     # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
-    filled = {f"cards.{spec['card']}" for spec, _ in sources.values()} & desired.keys()
+    filled = {str(Address.card(spec["card"])) for spec, _ in sources.values()} & desired.keys()
     resources = state.resources if state else {}
     records = {address: CardRecord.from_state(resources[address]) for address in filled if address in resources}
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
@@ -273,7 +274,7 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and change.address.startswith(f"{cards.KIND}.")
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
@@ -379,7 +380,7 @@ async def plan_for_apply(
     The caller has checked that `state` is the account's; this checks the endpoint before anything is called."""
     check_state_binding(state, state.appid, endpoint)
     messages = []
-    if any(address.startswith("cards.") for address in state.intents):
+    if any(kind_of(address) == cards.KIND for address in state.intents):
         messages = await cards.resolve_intents(api, state, StateWriter(backend, state).save, options.parallelism)
     return messages, await make_plan(
         manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
@@ -454,7 +455,7 @@ async def apply_plan(
             if blocked:
                 record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
                 return
-            kind = "adoption" if change.action in ADOPTIONS else change.address.split(".", 1)[0]
+            kind = "adoption" if change.action in ADOPTIONS else kind_of(change.address)
             applier = appliers.get(kind, account_applier)
             try:
                 record(Outcome(change.address, action, DONE, await applier.apply(change)))
@@ -530,7 +531,7 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
             reasons.append("menu: changed in WeChat since the plan was made")
     relied_on = {
-        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and c.address.startswith("cards.")
+        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and kind_of(c.address) == cards.KIND
     }
     if not relied_on:
         return reasons
@@ -583,7 +584,7 @@ def deposited_by(manifest: Manifest) -> codes.Ledger:
 
     @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:
-        found = sources.get(address.split(".", 1)[1])
+        found = sources.get(Address.parse(address).key)
         return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
 
     return ledger
@@ -598,7 +599,7 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: co
     data = base.document.data
     for kind in (LANDING_PAGES, QRCODES):
         for key, spec in (data.get(kind.name) or {}).items():
-            address = f"{kind.name}.{key}"
+            address = str(Address(kind.name, key))
             resolved, _ = resolve(api_value(spec), state_lookup(state))
             state.resources[address] = {
                 "id": f"<{address}>",
@@ -607,10 +608,11 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: co
                 "resolved": resolved,
             }
     for key, spec in (data.get(codes.KIND) or {}).items():
-        filled = base_cards.get(f"cards.{spec['card']}")
-        state.resources[f"{codes.KIND}.{key}"] = {
-            "card_id": f"<cards.{spec['card']}>",
-            "deposited": len(ledger(f"{codes.KIND}.{key}")),
+        card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
+        filled = base_cards.get(str(card_address))
+        state.resources[address] = {
+            "card_id": f"<{card_address}>",
+            "deposited": len(ledger(address)),
             "target": filled.stock.target if filled else 0,
         }
     if data.get("menu") is not None:
@@ -648,7 +650,7 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
         elif change.action == Action.FORGET:
             manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
-        elif change.address.startswith(f"{codes.KIND}."):
+        elif kind_of(change.address) == codes.KIND:
             _classify_codes(change, (state.resources.get(change.address) if state else None) or {}, live, manifest)
             continue
         elif change.address == "menu":

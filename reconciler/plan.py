@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.address import kind_of
+
 PLAN_FORMAT_VERSION = 1
 
 
@@ -33,7 +35,7 @@ ADOPTIONS = frozenset({Action.IMPORT, Action.MOVE})
 
 
 def apply_rank(change: ResourceChange) -> tuple[int, int, str]:
-    kind = change.address.split(".", 1)[0]
+    kind = kind_of(change.address)
     if change.action in ADOPTIONS:
         return (-1, list(Action).index(change.action), change.address)
     late = LATE_ACTIONS.get(change.action) if kind == "cards" or change.action == Action.FORGET else None

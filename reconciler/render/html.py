@@ -15,6 +15,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
+from reconciler.address import Address, kind_of
 from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import format_value, spec_lines, summary_line
@@ -129,7 +130,7 @@ def render_html(
 
 
 def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str], cards: dict[str, Thumb]) -> Panel:
-    kind = change["address"].split(".", 1)[0]
+    kind = kind_of(change["address"])
     badge = (NEW_BADGES.get(kind, "new"), "new") if change["action"] == "create" else BADGES[change["action"]]
     panel = Panel(change=change, kind="other", badges=[badge] + ([REVIEW_BADGE] if change["review"] else []))
     panel.rows = _rows(change)
@@ -217,10 +218,10 @@ def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[
     for change in changes:
         address = change["address"]
         known = (change["after"] or {}).get("fields") or (change["before"] or {}).get("fields")
-        if address.startswith("cards.") and known:
+        if kind_of(address) == "cards" and known:
             background = colour_hex(known.get("base_info.color"), palette)
             label = str(known.get("base_info.title") or address)
-            index[address.removeprefix("cards.")] = Thumb(label, background, text_colour_on(background), False)
+            index[Address.parse(address).key] = Thumb(label, background, text_colour_on(background), False)
     return index
 
 

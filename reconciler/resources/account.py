@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.address import Address, kind_of, referenced
 from reconciler.errors import FileError, Location, Problem, WxrecError
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.cards.diff import APPROVED
@@ -114,7 +115,7 @@ def plan_qr_images(
     lost with a CI runner) is drawn again by apply, without a WeChat call; a code made anew brings its own."""
     changes = []
     for address, record in sorted(QRCODES.records(state).items()):
-        key, url = address.split(".", 1)[1], record.get("url")
+        key, url = Address.parse(address).key, record.get("url")
         missing = [str(path) for path in image_paths(directory, key) if not path.is_file()]
         if key not in specs or address in recreated or not isinstance(url, str) or not missing:
             continue
@@ -197,7 +198,7 @@ def plan_menu(
     change = ResourceChange("menu", Action.UPDATE, before={"menu": live.menu}, after={"menu": normal_menu(desired)})
     change.details = menu_tree(live.menu, resolved)
     if unknown:
-        targets = sorted({u.rsplit(".", 1)[0] for u in unknown})
+        targets = sorted({referenced(u) for u in unknown})
         change.reasons.append(f"re-pointed because {', '.join(targets)} gets a new url or id (known after apply)")
     change.notes.append("menu/create replaces the whole menu")
     return [change], refusals, warnings
@@ -259,7 +260,7 @@ class AccountApplier:
         return state_lookup(self.state)
 
     async def apply(self, change: ResourceChange) -> str:
-        kind = change.address.split(".", 1)[0]
+        kind = kind_of(change.address)
         if change.action == Action.FORGET:
             self.state.resources.pop(change.address, None)
             await self.save()
@@ -337,7 +338,7 @@ class AccountApplier:
         if not isinstance(url, str) or not url:
             raise WxrecError(f"{address}: state holds no url to draw the QR code from")
         try:
-            png, svg = write_qr_images(url, self.qrcode_dir, address.split(".", 1)[1])
+            png, svg = write_qr_images(url, self.qrcode_dir, Address.parse(address).key)
         except OSError as exc:
             then = ", then run apply again: it draws the images from the url in state, without a WeChat call"
             raise FileError("write QR images into", self.qrcode_dir, exc, then) from None

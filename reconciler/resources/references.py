@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from reconciler.address import Address, kind_of
 from reconciler.errors import Location, Problem
 
 REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
@@ -37,7 +38,7 @@ def references_in(value: Any, path: Path = ()) -> Iterator[tuple[Path, str, str]
     if isinstance(value, Mapping):
         for key, item in value.items():
             if key == "card" and isinstance(item, str):
-                yield (*path, key), f"cards.{item}", "id"
+                yield (*path, key), str(Address.card(item)), "id"
             else:
                 yield from references_in(item, (*path, key))
     elif isinstance(value, list):
@@ -45,7 +46,7 @@ def references_in(value: Any, path: Path = ()) -> Iterator[tuple[Path, str, str]
             yield from references_in(item, (*path, index))
     elif isinstance(value, str):
         for match in REFERENCE.finditer(value):
-            yield path, f"{match[1]}.{match[2]}", match[3]
+            yield path, str(Address(match[1], match[2])), match[3]
 
 
 def declared(data: Mapping[str, Any]) -> dict[str, Path]:
@@ -54,7 +55,7 @@ def declared(data: Mapping[str, Any]) -> dict[str, Path]:
     for kind in KEYED:
         section = data.get(kind)
         if isinstance(section, Mapping):
-            found.update({f"{kind}.{key}": (kind, key) for key in section})
+            found.update({str(Address(kind, key)): (kind, key) for key in section})
     for singleton in ("menu", "whitelist"):
         if singleton in data:
             found[singleton] = (singleton,)
@@ -68,7 +69,7 @@ def validate_references(data: Mapping[str, Any], locate: Locate) -> list[Problem
     for address, where in addresses.items():
         for path, target, attribute in references_in(_value_at(data, where), where):
             field = ".".join(map(str, path))
-            kind = target.split(".", 1)[0]
+            kind, source = kind_of(target), kind_of(address)
             if target not in addresses:
                 problems.append(Problem(locate(path), field, f"refers to {target}, which the manifests do not declare"))
             elif attribute not in ATTRIBUTES.get(kind, ()):
@@ -76,8 +77,7 @@ def validate_references(data: Mapping[str, Any], locate: Locate) -> list[Problem
                 problems.append(
                     Problem(locate(path), field, f"{target} has no attribute {attribute!r} (known: {known})")
                 )
-            elif kind not in MAY_REFER_TO.get(address.split(".", 1)[0], ()):
-                source = address.split(".", 1)[0]
+            elif kind not in MAY_REFER_TO.get(source, ()):
                 allowed = ", ".join(MAY_REFER_TO.get(source, ())) or "nothing"
                 problems.append(
                     Problem(locate(path), field, f"refers to {target}, but {source} may refer only to {allowed}")
@@ -95,10 +95,11 @@ def resolve(value: Any, lookup: Lookup) -> tuple[Any, list[str]]:
             result = {}
             for key, child in item.items():
                 if key == "card" and isinstance(child, str):
-                    card_id = lookup(f"cards.{child}", "id")
+                    card = Address.card(child)
+                    card_id = lookup(str(card), "id")
                     if card_id is None:
-                        unknown.append(f"cards.{child}.id")
-                        result["card_id"] = "${cards." + child + ".id}"
+                        unknown.append(card.attribute("id"))
+                        result["card_id"] = "${" + card.attribute("id") + "}"
                     else:
                         result["card_id"] = card_id
                 else:
@@ -114,9 +115,10 @@ def resolve(value: Any, lookup: Lookup) -> tuple[Any, list[str]]:
 
 
 def _substitute(match: re.Match[str], lookup: Lookup, unknown: list[str]) -> str:
-    found = lookup(f"{match[1]}.{match[2]}", match[3])
+    address = Address(match[1], match[2])
+    found = lookup(str(address), match[3])
     if found is None:
-        unknown.append(f"{match[1]}.{match[2]}.{match[3]}")
+        unknown.append(address.attribute(match[3]))
         return match[0]
     return found
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.address import Address, kind_of, referenced
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.references import Lookup, resolve
 from reconciler.state import State
@@ -31,7 +32,7 @@ class WriteOnlyKind:
     def records(self, state: State | None) -> dict[str, dict[str, Any]]:
         if state is None:
             return {}
-        return {a: r for a, r in state.resources.items() if a.startswith(self.name + ".")}
+        return {a: r for a, r in state.resources.items() if kind_of(a) == self.name}
 
     def plan(
         self,
@@ -48,8 +49,8 @@ class WriteOnlyKind:
         changes: list[ResourceChange] = []
         refusals: list[str] = []
         warnings: list[str] = []
-        for address in sorted({f"{self.name}.{key}" for key in specs} | set(records)):
-            key = address.split(".", 1)[1]
+        for address in sorted({str(Address(self.name, key)) for key in specs} | set(records)):
+            key = Address.parse(address).key
             record = records.get(address)
             if key not in specs:
                 changes.append(self._forget(address, record))
@@ -87,7 +88,7 @@ class WriteOnlyKind:
             return [f"the {self.noun} changed: WeChat cannot edit it, so a new one is created"]
         resolved, unknown = resolve(api_value(spec), lookup)
         if unknown:
-            return [f"re-created because {', '.join(sorted({u.rsplit('.', 1)[0] for u in unknown}))} gets a new id"]
+            return [f"re-created because {', '.join(sorted({referenced(u) for u in unknown}))} gets a new id"]
         if resolved != record.get("resolved"):
             return ["re-created: a card it shows was replaced since it was made"]
         return []
