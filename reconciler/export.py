@@ -25,12 +25,11 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema, schema_problems
 from reconciler.manifest.loader import Document
-from reconciler.resources.account import MenuLive, read_menu
-from reconciler.resources.account import validate as validate_account
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.menu import MENU, MenuLive, read_menu
 from reconciler.resources.references import references_in
 from reconciler.state import State, StateBackend
 from reconciler.wechat.account import AccountApi
@@ -123,7 +122,7 @@ def _menu_note(menu: MenuLive) -> str | None:
         return "the menu was made in the MP console and menu/get cannot read it: not exported"
     if menu.menu is None:
         return None
-    problems = validate_account({"menu": menu.menu}, lambda path: None)
+    problems = MENU.validate(menu.menu, lambda path: None)
     if any(references_in(menu.menu)):
         return "the live menu has a value a manifest would read as a reference (${…}): not exported"
     if problems:

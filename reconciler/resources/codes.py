@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,9 +24,11 @@ from typing import Any
 from reconciler.address import Address, kind_of
 from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, schema_fragment
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.kind import CardsLive, converge_stock
 from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard, live_card
+from reconciler.resources.review import wait_for_approval
 from reconciler.state import SaveState, State, StateBackend, code_hash
 from reconciler.wechat.cards import CardApi
 
@@ -510,3 +513,37 @@ class CodesApplier:
         if verified:
             self.backend.add_code_hashes(address, list(verified))
             verified.clear()
+
+
+class Codes:
+    """Codes as a registered kind; the engine plans them right after cards, from the live cards they go into."""
+
+    name = KIND
+    keyed = True
+    layer = 1
+    attributes: tuple[str, ...] = ()
+    may_refer_to = ("cards",)
+    new_badge = "new"
+    panel = "other"
+    schema: Mapping[str, Any] = schema_fragment(KIND)
+
+    def validate(self, section: Any, locate: Locate) -> list[Problem]:
+        return []  # checked with the files they name and the cards they go into: see `validate`
+
+    def applier(self, context: ApplyContext) -> Applier:
+        deadline = time.monotonic() + context.wait_for_review
+        return CodesApplier(
+            context.cards,
+            context.state,
+            context.save,
+            context.backend,
+            lambda address: (context.state.resources.get(address) or {}).get("id"),
+            lambda address, card_id: wait_for_approval(
+                context.card_status, card_id, address, "a code deposit", deadline
+            ),
+            context.manifest_root,
+            context.parallelism,
+        )
+
+
+CODES = Codes()
