@@ -9,6 +9,7 @@ kinds, so it asks the registry for a kind's layer when it orders a plan, not whe
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -76,7 +77,7 @@ def manifest_schema() -> dict[str, Any]:
     schema["properties"] = dict([account, *sections.items(), *adoption])
     for kind in _registry:
         schema["$defs"].update(kind.schema.get("$defs", {}))
-    return schema
+    return copy.deepcopy(schema)  # a validator may rewrite its schema's $refs: never the kinds' own fragments
 
 
 def schema_text() -> str:
