@@ -8,32 +8,22 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.resources import adoption, codes
-from reconciler.resources.account import (
-    LANDING_PAGES,
-    QRCODES,
-    AccountApplier,
-    MenuLive,
-    normal_menu,
-    plan_menu,
-    plan_qr_images,
-    plan_whitelist,
-    qr_expiry_notes,
-    read_menu,
-    state_lookup,
-    wait_for_approval,
-    whitelist_value,
-)
+from reconciler.resources import adoption, codes, kind_named, kinds
+from reconciler.resources.base import Applier, ApplyContext, PlanContext, SectionPlanned
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
-from reconciler.resources.references import declared, references_in, resolve
-from reconciler.resources.write_only import api_value
+from reconciler.resources.menu import MENU, normal_menu
+from reconciler.resources.reference_rules import declared
+from reconciler.resources.references import references_in, resolve, state_lookup
+from reconciler.resources.whitelist import WhitelistRecord
+from reconciler.resources.write_only import WriteOnlyKind, WriteOnlyRecord, api_value
 from reconciler.state import State, StateBackend, StateNotWritten, StateWriter, new_plan_key
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -53,10 +43,6 @@ class Observer:
 
 
 QUIET = Observer()
-
-
-class Applier(Protocol):
-    async def apply(self, change: ResourceChange) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -123,7 +109,7 @@ async def make_plan(
             f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
             "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
             for address, intent in sorted(state.intents.items())
-            if address.startswith("cards.")
+            if kind_of(address) == cards.KIND
         ]
     if options.refresh:
         assert api is not None
@@ -182,7 +168,7 @@ async def _plan_codes(
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
     sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
     # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
-    filled = {f"cards.{spec['card']}" for spec, _ in sources.values()} & desired.keys()
+    filled = {str(Address.card(spec["card"])) for spec, _ in sources.values()} & desired.keys()
     resources = state.resources if state else {}
     records = {address: CardRecord.from_state(resources[address]) for address in filled if address in resources}
     changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
@@ -224,39 +210,35 @@ async def _plan_account(
     *,
     stand_ins: bool = False,
 ) -> None:
-    """Landing pages, QR codes (and their images in `images`, unless None), menu and whitelist, after cards: a
-    reference to something this plan creates or replaces is not known before apply, and makes its dependant
-    change too. With `stand_ins` (wxrec diff), state's ids and urls are not real, so no limit is checked on them
-    once filled in."""
+    """The kinds planned from their sections (landing pages, QR codes and their images in `images` unless None,
+    menu, whitelist, and any registered later), in registry order after cards and codes: a reference to something
+    planned earlier that is created or replaced is not known before apply, and makes its dependant change too.
+    With `stand_ins` (wxrec diff), state's ids and urls are not real, so no limit is checked on them once filled
+    in."""
     data = manifest.document.data
-    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    changing = frozenset(c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE))
+    account = AccountApi(api.client) if api is not None and options.refresh else None
     now = time.time()
-    for kind, notes in ((LANDING_PAGES, lambda a, r: []), (QRCODES, qr_expiry_notes(now))):
-        changes, refusals, warnings = kind.plan(
-            data.get(kind.name) or {}, state, state_lookup(state, frozenset(changing)), options.replace, notes
+    for kind in kinds():
+        if not isinstance(kind, SectionPlanned):
+            continue
+        context = PlanContext(
+            section=data.get(kind.name),
+            present=kind.name in data,
+            state=state,
+            lookup=state_lookup(state, changing),
+            changing=changing,
+            replace=options.replace,
+            api=account,
+            locate=None if stand_ins else manifest.document.locate,
+            qrcode_dir=images,
+            now=now,
         )
-        plan.changes += changes
-        plan.refusals += refusals
-        plan.warnings += warnings
-        changing |= {c.address for c in changes if c.action == Action.CREATE}
-    if images is not None:
-        plan.changes += plan_qr_images(state, data.get(QRCODES.name) or {}, changing, images)
-    lookup = state_lookup(state, frozenset(changing))
-    menu_present = "menu" in data
-    live_menu = None
-    if menu_present:
-        if api is not None and options.refresh:
-            live_menu = await read_menu(AccountApi(api.client))
-        else:
-            applied = (state.resources.get("menu") or {}).get("applied") if state else None
-            live_menu = MenuLive(applied, console=False)
-    menu_changes, menu_refusals, menu_warnings = plan_menu(
-        menu_present, data.get("menu"), live_menu, state, lookup, None if stand_ins else manifest.document.locate
-    )
-    whitelist_changes = plan_whitelist("whitelist" in data, data.get("whitelist"), state)
-    plan.changes += menu_changes + whitelist_changes
-    plan.refusals += menu_refusals
-    plan.warnings += menu_warnings
+        found = await kind.plan(context)
+        plan.changes += found.changes
+        plan.refusals += found.refusals
+        plan.warnings += found.warnings
+        changing |= {c.address for c in found.changes if c.action in (Action.CREATE, Action.REPLACE)}
 
 
 def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
@@ -273,7 +255,7 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and change.address.startswith(f"{cards.KIND}.")
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
@@ -379,7 +361,7 @@ async def plan_for_apply(
     The caller has checked that `state` is the account's; this checks the endpoint before anything is called."""
     check_state_binding(state, state.appid, endpoint)
     messages = []
-    if any(address.startswith("cards.") for address in state.intents):
+    if any(kind_of(address) == cards.KIND for address in state.intents):
         messages = await cards.resolve_intents(api, state, StateWriter(backend, state).save, options.parallelism)
     return messages, await make_plan(
         manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
@@ -401,37 +383,27 @@ async def apply_plan(
     Nothing is carried out of a plan with refusals, nor of a destructive plan without options.allow_destroy."""
     options = options or Options()
     check_permitted(plan, options)
+    for change in plan.changes:
+        if change.action not in ADOPTIONS:
+            kind_named(kind_of(change.address))  # a kind this wxrec does not know: nothing is carried out
     if plan.palette:
         state.palette = plan.palette
     state.plan_key = state.plan_key or new_plan_key()  # a state written before there were keys gets one
     save = StateWriter(backend, state).save
-    card_applier = cards.CardApplier(api, state, save, options.parallelism)
-    account_applier = AccountApplier(
-        AccountApi(api.client),
+    context = ApplyContext(
+        api,
+        backend,
         state,
         save,
         options.qrcode_dir,
-        card_applier.card_status,
-        options.wait_for_review,
-    )
-    deadline = time.monotonic() + options.wait_for_review
-    codes_applier = codes.CodesApplier(
-        api,
-        state,
-        save,
-        backend,
-        lambda address: (state.resources.get(address) or {}).get("id"),
-        lambda address, card_id: wait_for_approval(
-            card_applier.card_status, card_id, address, "a code deposit", deadline
-        ),
         options.manifest_root,
         options.parallelism,
+        options.wait_for_review,
     )
-    appliers: dict[str, Applier] = {
-        "cards": card_applier,
-        "codes": codes_applier,
-        "adoption": adoption.AdoptionApplier(api, state, save),
-    }
+    appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
+    appliers["adoption"] = adoption.AdoptionApplier(api, state, save)
+    card_applier = appliers[cards.KIND]
+    assert isinstance(card_applier, cards.CardApplier)  # it retires the old cards of replaces, after the layers
     report = ApplyReport()
     failed: set[str] = set()
 
@@ -454,8 +426,8 @@ async def apply_plan(
             if blocked:
                 record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
                 return
-            kind = "adoption" if change.action in ADOPTIONS else change.address.split(".", 1)[0]
-            applier = appliers.get(kind, account_applier)
+            kind = "adoption" if change.action in ADOPTIONS else kind_of(change.address)
+            applier = appliers[kind]
             try:
                 record(Outcome(change.address, action, DONE, await applier.apply(change)))
             except WxrecError as exc:
@@ -530,7 +502,7 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
             reasons.append("menu: changed in WeChat since the plan was made")
     relied_on = {
-        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and c.address.startswith("cards.")
+        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and kind_of(c.address) == cards.KIND
     }
     if not relied_on:
         return reasons
@@ -583,7 +555,7 @@ def deposited_by(manifest: Manifest) -> codes.Ledger:
 
     @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:
-        found = sources.get(address.split(".", 1)[1])
+        found = sources.get(Address.parse(address).key)
         return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
 
     return ledger
@@ -596,27 +568,23 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: co
     for address, card in base_cards.items():
         state.resources[address] = cards.record_document(card, f"<{address}>")
     data = base.document.data
-    for kind in (LANDING_PAGES, QRCODES):
-        for key, spec in (data.get(kind.name) or {}).items():
-            address = f"{kind.name}.{key}"
+    for kind in kinds():
+        for key, spec in (data.get(kind.name) or {}).items() if isinstance(kind, WriteOnlyKind) else ():
+            address = str(Address(kind.name, key))
             resolved, _ = resolve(api_value(spec), state_lookup(state))
-            state.resources[address] = {
-                "id": f"<{address}>",
-                "url": f"<{address}.url>",
-                "applied": spec,
-                "resolved": resolved,
-            }
+            state.resources[address] = WriteOnlyRecord(f"<{address}>", f"<{address}.url>", spec, resolved).to_state()
     for key, spec in (data.get(codes.KIND) or {}).items():
-        filled = base_cards.get(f"cards.{spec['card']}")
-        state.resources[f"{codes.KIND}.{key}"] = {
-            "card_id": f"<cards.{spec['card']}>",
-            "deposited": len(ledger(f"{codes.KIND}.{key}")),
+        card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
+        filled = base_cards.get(str(card_address))
+        state.resources[address] = {
+            "card_id": f"<{card_address}>",
+            "deposited": len(ledger(address)),
             "target": filled.stock.target if filled else 0,
         }
     if data.get("menu") is not None:
-        state.resources["menu"] = {"applied": resolve(normal_menu(data["menu"]), state_lookup(state))[0]}
+        state.resources["menu"] = MENU.applied_record(data["menu"], state).to_state()
     if "whitelist" in data:
-        state.resources["whitelist"] = {"applied": whitelist_value(data["whitelist"])}
+        state.resources["whitelist"] = WhitelistRecord.of(data["whitelist"]).to_state()
     return state
 
 
@@ -648,7 +616,7 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
         elif change.action == Action.FORGET:
             manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
-        elif change.address.startswith(f"{codes.KIND}."):
+        elif kind_of(change.address) == codes.KIND:
             _classify_codes(change, (state.resources.get(change.address) if state else None) or {}, live, manifest)
             continue
         elif change.address == "menu":

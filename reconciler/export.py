@@ -21,15 +21,15 @@ from typing import Any
 import yaml
 from pypinyin import lazy_pinyin
 
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema, schema_problems
 from reconciler.manifest.loader import Document
-from reconciler.resources.account import MenuLive, read_menu
-from reconciler.resources.account import validate as validate_account
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.menu import MENU, MenuLive, read_menu
 from reconciler.resources.references import references_in
 from reconciler.state import State, StateBackend
 from reconciler.wechat.account import AccountApi
@@ -103,7 +103,8 @@ def export_account(appid: str, live: LiveAccount) -> Export:
         else:
             exported.append(ExportedCard(keys[card.id], card, spec, dropped))
     resources = {
-        f"cards.{c.key}": cards.record_document(desired_card(c.key, c.spec, live.palette), c.card.id) for c in exported
+        str(Address.card(c.key)): cards.record_document(desired_card(c.key, c.spec, live.palette), c.card.id)
+        for c in exported
     }
     files = {"account.yaml": _dump({"account": {"appid": appid}}), **cards_files(exported)}
     menu_note = _menu_note(live.menu)
@@ -121,7 +122,7 @@ def _menu_note(menu: MenuLive) -> str | None:
         return "the menu was made in the MP console and menu/get cannot read it: not exported"
     if menu.menu is None:
         return None
-    problems = validate_account({"menu": menu.menu}, lambda path: None)
+    problems = MENU.validate(menu.menu, lambda path: None)
     if any(references_in(menu.menu)):
         return "the live menu has a value a manifest would read as a reference (${…}): not exported"
     if problems:
@@ -204,7 +205,7 @@ def manifest_card(key: str, card: LiveCard, palette: Palette) -> tuple[dict[str,
 def card_problems(key: str, spec: Mapping[str, Any]) -> list[str]:
     """Problem field paths (relative to the card; "" for the card as a whole) of one card, as `wxrec validate`
     would report them."""
-    prefix = f"cards.{key}."
+    prefix = Address.card(key).attribute("")
     document = Document(data={"cards": {key: spec}})
     found = schema_problems(document) + validate_card(key, spec, document.locate)
     return [problem.field[len(prefix) :] if problem.field.startswith(prefix) else "" for problem in found]
@@ -353,12 +354,10 @@ def write_export(directory: Path, export: Export, backend: StateBackend, state: 
             stale.unlink()  # only with --force: an old export's menu or extra cards file must not linger
     had_state = bool(state.resources) or state.serial > 0
     state.resources = {
-        address: record
-        for address, record in state.resources.items()
-        if not address.startswith("cards.") and address != "menu"
+        address: record for address, record in state.resources.items() if kind_of(address) not in ("cards", "menu")
     }
     state.resources.update(export.resources)
-    state.intents = {address: intent for address, intent in state.intents.items() if not address.startswith("cards.")}
+    state.intents = {address: intent for address, intent in state.intents.items() if kind_of(address) != "cards"}
     state.palette = export.palette
     if had_state:
         return backend.write_with_backup(state)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.address import kind_of
+
 PLAN_FORMAT_VERSION = 1
 
 
@@ -24,20 +26,22 @@ class Action(StrEnum):
 
 
 DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
-# Apply runs in layers: cards first, then what shows them (landing pages, QR codes), then what links to
-# those (the menu); old and deleted cards last, once every reference has moved away from them.
-KIND_LAYERS = {"cards": 0, "codes": 1, "landing_pages": 1, "qrcodes": 2, "menu": 3, "whitelist": 3}
+# Apply runs in layers (each kind's, see reconciler/resources): cards first, then what shows them (landing
+# pages, QR codes), then what links to those (the menu); old and deleted cards last, once every reference has
+# moved away from them.
 LATE_ACTIONS = {Action.RETIRE: 4, Action.DELETE: 5, Action.FORGET: 6}
 # Imports and moves come first: the changes planned after them act on the records they write.
 ADOPTIONS = frozenset({Action.IMPORT, Action.MOVE})
 
 
 def apply_rank(change: ResourceChange) -> tuple[int, int, str]:
-    kind = change.address.split(".", 1)[0]
+    from reconciler.resources import layer_of  # the kinds import this module: asked when a plan is ordered
+
+    kind = kind_of(change.address)
     if change.action in ADOPTIONS:
         return (-1, list(Action).index(change.action), change.address)
     late = LATE_ACTIONS.get(change.action) if kind == "cards" or change.action == Action.FORGET else None
-    return (late if late is not None else KIND_LAYERS.get(kind, 3), list(Action).index(change.action), change.address)
+    return (late if late is not None else layer_of(kind, 3), list(Action).index(change.action), change.address)
 
 
 @dataclass

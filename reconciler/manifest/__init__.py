@@ -21,11 +21,10 @@ from reconciler.errors import ManifestError, Problem, WxrecError
 from reconciler.manifest.files import named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
-from reconciler.resources.account import validate as validate_account
+from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
-from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.codes import validate as validate_codes
-from reconciler.resources.references import validate_references
+from reconciler.resources.reference_rules import validate_references
 
 
 @dataclass
@@ -72,9 +71,13 @@ def checked_env(env: str) -> str:
     return env
 
 
-@cache
 def load_schema(name: str) -> dict[str, Any]:
-    """One of the shipped JSON Schemas: `manifest` or `plan`."""
+    """One of wxrec's JSON Schemas: `manifest` (built from the registered kinds), `plan` or `state`."""
+    return manifest_schema() if name == "manifest" else _shipped_schema(name)
+
+
+@cache
+def _shipped_schema(name: str) -> dict[str, Any]:
     text = resources.files("reconciler").joinpath(f"schemas/{name}.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -85,12 +88,9 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     document = load_document(target, variables)
     document.named, problems = named_files(document)
     problems += schema_problems(document)
-    cards = document.data.get("cards")
-    if isinstance(cards, dict):
-        for key, spec in cards.items():
-            if isinstance(spec, dict):
-                problems += validate_card(key, spec, document.locate)
-    problems += validate_account(document.data, document.locate)
+    for kind in kinds():
+        if kind.name in document.data:
+            problems += kind.validate(document.data[kind.name], document.locate)
     problems += validate_references(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
     problems += validate_adoptions(document.data, document.locate)
@@ -179,8 +179,12 @@ class _StrictIntegers(CodeGeneratorDraft2019):
     generate_type = CodeGeneratorDraft04.generate_type  # draft 4's type check: an integer is an int
 
 
-@cache
 def _fast_check() -> Callable[[Any], Any]:
+    return _compiled(tuple(kind.name for kind in kinds()))
+
+
+@cache
+def _compiled(_kinds: tuple[str, ...]) -> Callable[[Any], Any]:
     """The manifest schema compiled to Python: ten times faster than jsonschema on valid manifests, which is
     nearly all of them. It stops at the first error, so jsonschema still explains every error. Compiled as
     fastjsonschema.compile does, with the generator whose integers are strict."""

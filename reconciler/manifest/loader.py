@@ -16,9 +16,8 @@ import yaml
 
 from reconciler.errors import Location, ManifestError, Problem
 from reconciler.manifest.variables import MARKER, VariableError, Variables, substitute, unused
+from reconciler.resources import keyed_sections
 
-SECTIONS = ("account", "cards", "landing_pages", "menu", "whitelist", "qrcodes", "codes", "import", "moved")
-KEYED_SECTIONS = frozenset({"cards", "landing_pages", "qrcodes", "codes"})
 # Blocks that may sit in any file, like Terraform's: each file's list is appended to the others'.
 LIST_SECTIONS = frozenset({"import", "moved"})
 
@@ -178,7 +177,7 @@ def _merge_section(
             }
         )
         return set()
-    if section in KEYED_SECTIONS and isinstance(value, dict):
+    if section in keyed_sections() and isinstance(value, dict):
         target = document.data.setdefault(section, {})
         if not isinstance(target, dict):
             return set()

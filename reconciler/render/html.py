@@ -15,12 +15,13 @@ import jinja2
 import segno
 from markupsafe import Markup
 
+from reconciler.address import Address, kind_of
 from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import format_value, spec_lines, summary_line
+from reconciler.resources import find
 
 DESTRUCTIVE = ("replace", "delete", "retire")
-NEW_BADGES = {"cards": "new card", "landing_pages": "new page", "qrcodes": "new QR code"}
 BADGES = {
     "create": ("new", "new"),
     "update": ("updated in place", "update"),
@@ -129,27 +130,28 @@ def render_html(
 
 
 def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str], cards: dict[str, Thumb]) -> Panel:
-    kind = change["address"].split(".", 1)[0]
-    badge = (NEW_BADGES.get(kind, "new"), "new") if change["action"] == "create" else BADGES[change["action"]]
+    kind = find(kind_of(change["address"]))
+    new_badge = kind.new_badge if kind else "new"
+    badge = (new_badge, "new") if change["action"] == "create" else BADGES[change["action"]]
     panel = Panel(change=change, kind="other", badges=[badge] + ([REVIEW_BADGE] if change["review"] else []))
     panel.rows = _rows(change)
     before, after = change["before"] or {}, change["after"] or {}
-    if kind == "cards" and ("fields" in before or "fields" in after):
-        panel.kind = "card"
+    if kind is None or kind.panel == "other":
+        return panel
+    if kind.panel == "card" and "fields" not in before and "fields" not in after:
+        return panel  # a card's forget or gone: nothing to draw
+    panel.kind = kind.panel
+    if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
-    elif kind == "menu":
-        panel.kind = "menu"
+    elif kind.panel == "menu":
         panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"))
         panel.lines = change["details"]
-    elif kind == "landing_pages":
-        panel.kind = "shelf"
+    elif kind.panel == "shelf":
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
-    elif kind == "qrcodes":
-        panel.kind = "qr"
+    elif kind.panel == "qr":
         panel.before = _qr_svg(before.get("url"))
         panel.lines = spec_lines(after.get("spec") or before.get("spec") or {})
-    elif kind == "whitelist":
-        panel.kind = "whitelist"
+    elif kind.panel == "whitelist":
         panel.listed = _listed(before.get("whitelist"), after.get("whitelist"), change["action"])
     return panel
 
@@ -217,10 +219,10 @@ def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[
     for change in changes:
         address = change["address"]
         known = (change["after"] or {}).get("fields") or (change["before"] or {}).get("fields")
-        if address.startswith("cards.") and known:
+        if kind_of(address) == "cards" and known:
             background = colour_hex(known.get("base_info.color"), palette)
             label = str(known.get("base_info.title") or address)
-            index[address.removeprefix("cards.")] = Thumb(label, background, text_colour_on(background), False)
+            index[Address.parse(address).key] = Thumb(label, background, text_colour_on(background), False)
     return index
 
 

@@ -1,0 +1,85 @@
+"""The registry of resource kinds: the one list the loader, the schema, the reference rules, apply's layers and
+the renderers derive their kind tables from. Its order is the planning order: a kind planned later sees what the
+earlier ones create or replace.
+
+Layering: this package imports the kinds, which import plan, state, wechat and errors; nothing here imports
+reconciler.manifest, so the manifest package may import the registry at module level. plan.py is imported by the
+kinds, so it asks the registry for a kind's layer when it orders a plan, not when it is imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from reconciler.errors import WxrecError
+from reconciler.resources.base import Resource, shipped_json
+from reconciler.resources.cards.resource import CARDS
+from reconciler.resources.codes import CODES
+from reconciler.resources.landing_pages import LANDING_PAGES
+from reconciler.resources.menu import MENU
+from reconciler.resources.qrcodes import QRCODES
+from reconciler.resources.whitelist import WHITELIST
+
+BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, LANDING_PAGES, QRCODES, MENU, WHITELIST)
+_registry: list[Resource] = list(BUILT_IN)
+# Sections that are not kinds: the account the manifests are for, and the adoption blocks.
+OTHER_SECTIONS = ("account", "import", "moved")
+
+
+def register(kind: Resource) -> None:
+    """Add a kind defined elsewhere (after the built-in ones: it may refer to them)."""
+    if find(kind.name) is not None or kind.name in OTHER_SECTIONS:
+        raise ValueError(f"a kind named {kind.name!r} is registered already")
+    _registry.append(kind)
+
+
+def unregister(name: str) -> None:
+    _registry[:] = [kind for kind in _registry if kind.name != name or kind in BUILT_IN]
+
+
+def kinds() -> tuple[Resource, ...]:
+    return tuple(_registry)
+
+
+def find(name: str) -> Resource | None:
+    return next((kind for kind in _registry if kind.name == name), None)
+
+
+def kind_named(name: str) -> Resource:
+    """The registered kind `name`; a clear error for one this wxrec does not know (a plan of a newer release)."""
+    kind = find(name)
+    if kind is None:
+        known = ", ".join(k.name for k in _registry)
+        raise WxrecError(f"no resource kind {name!r} is known to this wxrec (known: {known})")
+    return kind
+
+
+def sections() -> tuple[str, ...]:
+    return ("account", *(kind.name for kind in _registry), "import", "moved")
+
+
+def keyed_sections() -> frozenset[str]:
+    return frozenset(kind.name for kind in _registry if kind.keyed)
+
+
+def layer_of(name: str, default: int) -> int:
+    kind = find(name)
+    return default if kind is None else kind.layer
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema: the base (account, import, moved) with every kind's section and $defs."""
+    schema = shipped_json("schemas/manifest.base.json")
+    account, *adoption = schema["properties"].items()
+    sections = {kind.name: kind.schema["section"] for kind in _registry}
+    schema["properties"] = dict([account, *sections.items(), *adoption])
+    for kind in _registry:
+        schema["$defs"].update(kind.schema.get("$defs", {}))
+    return copy.deepcopy(schema)  # a validator may rewrite its schema's $refs: never the kinds' own fragments
+
+
+def schema_text() -> str:
+    """The built schema as shipped in schemas/manifest.schema.json."""
+    return json.dumps(manifest_schema(), ensure_ascii=False, indent=2) + "\n"

@@ -15,7 +15,7 @@ from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
-from reconciler.resources.references import declared
+from reconciler.resources.reference_rules import declared
 from reconciler.state import SaveState, State
 from reconciler.wechat.cards import CardApi
 

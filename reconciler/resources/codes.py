@@ -15,16 +15,20 @@ import hashlib
 import io
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from reconciler.address import Address, kind_of
 from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, schema_fragment
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.kind import CardsLive, converge_stock
 from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard, live_card
+from reconciler.resources.review import wait_for_approval
 from reconciler.state import SaveState, State, StateBackend, code_hash
 from reconciler.wechat.cards import CardApi
 
@@ -126,7 +130,11 @@ def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[tuple[str |
         base_info = (card or {}).get("base_info") or {}
         if card is not None and base_info.get("get_custom_code_mode") != DEPOSIT_MODE:
             problems.append(
-                Problem(locate((KIND, key, "card")), f"{where}.card", f"cards.{spec['card']} is not in {DEPOSIT_MODE}")
+                Problem(
+                    locate((KIND, key, "card")),
+                    f"{where}.card",
+                    f"{Address.card(spec['card'])} is not in {DEPOSIT_MODE}",
+                )
             )
         if spec["card"] in users:
             problems.append(
@@ -316,12 +324,12 @@ async def plan_all(
 ) -> tuple[list[ResourceChange], list[str]]:
     """Every codes entry's change, and refusals; `card_ids` maps card addresses to their id (None: created or
     replaced in this run)."""
-    records = {a: r for a, r in (state.resources.items() if state else ()) if a.startswith(KIND + ".")}
-    changes = [forget(a, r) for a, r in sorted(records.items()) if a.split(".", 1)[1] not in sources]
+    records = {a: r for a, r in (state.resources.items() if state else ()) if kind_of(a) == KIND}
+    changes = [forget(a, r) for a, r in sorted(records.items()) if Address.parse(a).key not in sources]
     refusals: list[str] = []
 
     async def one(key: str, spec: Mapping[str, Any], file: str) -> ResourceChange | None:
-        address, card = f"{KIND}.{key}", f"cards.{spec['card']}"
+        address, card = str(Address(KIND, key)), str(Address.card(spec["card"]))
         card_id = card_ids.get(card)
         record = records.get(address)
         if card_id is not None and cards.cards.get(card_id, True) is None:
@@ -418,9 +426,10 @@ class CodesApplier:
             return "forgotten (the codes stay deposited)"
         assert change.after is not None
         spec = change.after["spec"]
-        card_id = self.card_id_of(f"cards.{spec['card']}")
+        card = Address.card(spec["card"])
+        card_id = self.card_id_of(str(card))
         if card_id is None:
-            raise WxrecError(f"{change.address}: cards.{spec['card']} has no id: did its create fail?")
+            raise WxrecError(f"{change.address}: {card} has no id: did its create fail?")
         record = self.state.resources.get(change.address)
         target = int(change.after.get("target", 0))
         source = CodeFile(self.manifest_root / change.after["file"], spec.get("column"))
@@ -504,3 +513,37 @@ class CodesApplier:
         if verified:
             self.backend.add_code_hashes(address, list(verified))
             verified.clear()
+
+
+class Codes:
+    """Codes as a registered kind; the engine plans them right after cards, from the live cards they go into."""
+
+    name = KIND
+    keyed = True
+    layer = 1
+    attributes: tuple[str, ...] = ()
+    may_refer_to = ("cards",)
+    new_badge = "new"
+    panel = "other"
+    schema: Mapping[str, Any] = schema_fragment(KIND)
+
+    def validate(self, section: Any, locate: Locate) -> list[Problem]:
+        return []  # checked with the files they name and the cards they go into: see `validate`
+
+    def applier(self, context: ApplyContext) -> Applier:
+        deadline = time.monotonic() + context.wait_for_review
+        return CodesApplier(
+            context.cards,
+            context.state,
+            context.save,
+            context.backend,
+            lambda address: (context.state.resources.get(address) or {}).get("id"),
+            lambda address, card_id: wait_for_approval(
+                context.card_status, card_id, address, "a code deposit", deadline
+            ),
+            context.manifest_root,
+            context.parallelism,
+        )
+
+
+CODES = Codes()

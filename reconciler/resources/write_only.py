@@ -8,13 +8,18 @@ up, so the next plan says so and refuses to create a second one unless -replace 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.address import Address, kind_of, referenced
+from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources.references import Lookup, resolve
+from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
+from reconciler.resources.references import Lookup, resolve, resolve_known
 from reconciler.state import State
+from reconciler.wechat.errors import UncertainOutcome
 
 
 def api_value(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,40 +28,56 @@ def api_value(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class WriteOnlyRecord:
+    """State's record of a created page or code: its id and url, the manifest's value and what was sent."""
+
+    id: str
+    url: str
+    applied: Any
+    resolved: Any
+
+    def to_state(self) -> dict[str, Any]:
+        return {"applied": self.applied, "resolved": self.resolved, "id": self.id, "url": self.url}
+
+
+@dataclass(frozen=True)
 class WriteOnlyKind:
+    """The part landing pages and QR codes share: planning from state alone, one layer after cards."""
+
     name: str  # "landing_pages"
     noun: str  # "landing page"
     stays_live: str  # what the plan says about an old one left behind
+    layer: int
+    attributes: tuple[str, ...]
+    new_badge: str
+    panel: str
+    keyed = True
+    may_refer_to = ("cards",)
 
     def records(self, state: State | None) -> dict[str, dict[str, Any]]:
         if state is None:
             return {}
-        return {a: r for a, r in state.resources.items() if a.startswith(self.name + ".")}
+        return {a: r for a, r in state.resources.items() if kind_of(a) == self.name}
 
-    def plan(
-        self,
-        specs: Mapping[str, Any],
-        state: State | None,
-        lookup: Lookup,
-        replace: frozenset[str],
-        notes_for: Callable[[str, Mapping[str, Any]], list[str]] = lambda address, record: [],
-    ) -> tuple[list[ResourceChange], list[str], list[str]]:
-        """Changes for every address of this kind, refusals (uncertain creates), and warnings: facts about
-        what stays as it is (an expired temporary QR code), which are not changes."""
-        records = self.records(state)
-        intents = state.intents if state else {}
-        changes: list[ResourceChange] = []
-        refusals: list[str] = []
-        warnings: list[str] = []
-        for address in sorted({f"{self.name}.{key}" for key in specs} | set(records)):
-            key = address.split(".", 1)[1]
+    def notes(self, address: str, record: Mapping[str, Any], now: float) -> list[str]:
+        """Facts about one left as it is, which are not changes (an expired temporary QR code)."""
+        return []
+
+    async def plan(self, context: PlanContext) -> KindPlan:
+        """Changes for every address of this kind, refusals (uncertain creates), and warnings."""
+        specs: Mapping[str, Any] = context.section or {}
+        records = self.records(context.state)
+        intents = context.state.intents if context.state else {}
+        found = KindPlan()
+        for address in sorted({str(Address(self.name, key)) for key in specs} | set(records)):
+            key = Address.parse(address).key
             record = records.get(address)
             if key not in specs:
-                changes.append(self._forget(address, record))
+                found.changes.append(self._forget(address, record))
                 continue
-            reasons = self._reasons(address, specs[key], record, lookup, replace)
-            if address in intents and address not in replace:
-                refusals.append(
+            reasons = self._reasons(address, specs[key], record, context.lookup, context.replace)
+            if address in intents and address not in context.replace:
+                found.refusals.append(
                     f"{address}: an earlier create lost its answer, so WeChat may have made this {self.noun}; it "
                     f"cannot be read back. Pass -replace {address} to create it (again)"
                 )
@@ -66,10 +87,10 @@ class WriteOnlyKind:
                     change.id = record.get("id")
                     change.before = {"spec": record.get("applied"), "url": record.get("url")}
                     change.notes.append(f"the old {self.noun} {record.get('id')} {self.stays_live}")
-                changes.append(change)
+                found.changes.append(change)
             elif record is not None:
-                warnings += notes_for(address, record)
-        return changes, refusals, warnings
+                found.warnings += self.notes(address, record, context.now)
+        return found
 
     def _reasons(
         self,
@@ -87,7 +108,7 @@ class WriteOnlyKind:
             return [f"the {self.noun} changed: WeChat cannot edit it, so a new one is created"]
         resolved, unknown = resolve(api_value(spec), lookup)
         if unknown:
-            return [f"re-created because {', '.join(sorted({u.rsplit('.', 1)[0] for u in unknown}))} gets a new id"]
+            return [f"re-created because {', '.join(sorted({referenced(u) for u in unknown}))} gets a new id"]
         if resolved != record.get("resolved"):
             return ["re-created: a card it shows was replaced since it was made"]
         return []
@@ -100,3 +121,45 @@ class WriteOnlyKind:
             notes=[f"removed from the manifests; it {self.stays_live}"],
             before={"spec": (record or {}).get("applied"), "url": (record or {}).get("url")},
         )
+
+
+class WriteOnlyApplier:
+    """Creates one page or code: an intent first, the record once WeChat answered."""
+
+    def __init__(self, context: ApplyContext) -> None:
+        self.context = context
+
+    async def apply(self, change: ResourceChange) -> str:
+        if change.action == Action.FORGET:
+            return await forget(self.context, change)
+        return await self.create(change)
+
+    async def create(self, change: ResourceChange) -> str:
+        raise NotImplementedError
+
+    def resolved(self, change: ResourceChange, value: Any) -> Any:
+        return resolve_known(change.address, value, self.context.state)
+
+    async def create_once(
+        self, change: ResourceChange, create: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Write-only creates: an intent first; a lost answer leaves it, so the next plan says it is uncertain."""
+        state, save = self.context.state, self.context.save
+        state.intents[change.address] = {"action": "create", "started": int(time.time())}
+        await save()
+        try:
+            return await create()
+        except UncertainOutcome as exc:
+            raise WxrecError(
+                f"{change.address}: {exc}. WeChat may have made it and it cannot be read back; the next plan "
+                f"refuses to create another unless -replace {change.address} says so"
+            ) from None
+        except WxrecError:
+            state.intents.pop(change.address, None)  # WeChat answered with an error: nothing was made
+            await save()
+            raise
+
+    async def record(self, change: ResourceChange, record: WriteOnlyRecord) -> None:
+        self.context.state.resources[change.address] = record.to_state()
+        self.context.state.intents.pop(change.address, None)
+        await self.context.save()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, Plan, ResourceChange, StockChange
 from reconciler.resources.cards.diff import (
@@ -65,7 +66,8 @@ def desired_cards(
     if not strict:
         return {card.address: card for card in cards.values()}
     unknown = [
-        f"cards.{key}.base_info.color: {card.fields['base_info.color']!r} is not a colour of card/getcolors "
+        f"{Address.card(key).attribute('base_info.color')}: {card.fields['base_info.color']!r} is not a colour of "
+        "card/getcolors "
         f"(known: {', '.join(sorted(palette.names))})"
         for key, card in cards.items()
         if card.fields.get("base_info.color") not in palette.names
@@ -202,7 +204,7 @@ async def duplicate_refusals(api: CardApi, plan: Plan, intents: set[str], parall
 
 def desired_from_document(address: str, after: Mapping[str, Any]) -> DesiredCard:
     return DesiredCard(
-        key=address.split(".", 1)[1],
+        key=Address.parse(address).key,
         card_type=after["card_type"],
         fields=dict(after["fields"]),
         stock=Stock.from_dict(after["stock"]),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from reconciler.address import Address
 from reconciler.resources.cards.rules import LEGACY_DATE_TYPES, TIMESTAMP_FIELDS
 
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -50,7 +51,7 @@ class DesiredCard:
 
     @property
     def address(self) -> str:
-        return f"cards.{self.key}"
+        return str(Address.card(self.key))
 
     def ignores(self, path: str) -> bool:
         return any(path == p or path.startswith(p + ".") for p in self.ignore_changes)

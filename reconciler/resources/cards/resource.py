@@ -1,0 +1,39 @@
+"""Cards as a registered kind. Their planning reads every managed card live first, so the engine plans them (and
+the codes that go into them) before the kinds planned from their sections alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.errors import Problem
+from reconciler.resources.base import Applier, ApplyContext, Locate, schema_fragment
+from reconciler.resources.cards.kind import KIND, CardApplier
+from reconciler.resources.cards.validate import validate_card
+
+
+class Cards:
+    name = KIND
+    keyed = True
+    layer = 0
+    attributes = ("id",)
+    may_refer_to: tuple[str, ...] = ()
+    new_badge = "new card"
+    panel = "card"
+    schema: Mapping[str, Any] = schema_fragment(KIND)
+
+    def validate(self, section: Any, locate: Locate) -> list[Problem]:
+        if not isinstance(section, Mapping):
+            return []
+        return [
+            problem
+            for key, spec in section.items()
+            if isinstance(spec, dict)
+            for problem in validate_card(key, spec, locate)
+        ]
+
+    def applier(self, context: ApplyContext) -> Applier:
+        return CardApplier(context.cards, context.state, context.save, context.parallelism)
+
+
+CARDS = Cards()

@@ -1,0 +1,152 @@
+"""The custom menu (cgi-bin/menu): replaced whole when the resolved manifest menu differs from menu/get; `menu:
+null` deletes it. Its buttons may link to cards, landing pages and QR codes, so it is applied after them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.address import referenced
+from reconciler.errors import Problem, WxrecError
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, KindPlan, Locate, PlanContext, forget, schema_fragment
+from reconciler.resources.menu_rules import menu_tree, validate_menu
+from reconciler.resources.references import resolve, resolve_known, state_lookup
+from reconciler.state import State
+from reconciler.wechat.account import AccountApi
+
+FILLED_IN = "once its references are filled in"
+
+
+@dataclass
+class MenuLive:
+    menu: dict[str, Any] | None
+    console: bool  # a menu made in the MP console, which menu/get cannot see
+
+
+@dataclass(frozen=True)
+class MenuRecord:
+    """State's record: the menu wxrec last created, references filled in."""
+
+    applied: dict[str, Any] | None
+
+    @classmethod
+    def from_state(cls, state: State | None) -> MenuRecord:
+        return cls((state.resources.get("menu") or {}).get("applied") if state else None)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"applied": self.applied}
+
+
+async def read_menu(api: AccountApi) -> MenuLive:
+    menu, console = await asyncio.gather(api.menu(), api.console_menu())
+    made_in_console = menu is None and bool(console.get("is_menu_open")) and bool(console.get("selfmenu_info"))
+    return MenuLive(normal_menu(menu) if menu else None, made_in_console)
+
+
+def normal_menu(menu: Mapping[str, Any]) -> dict[str, Any]:
+    """menu/get's shape and the manifest's compared alike: no empty sub_button lists, no menuid."""
+
+    def button(item: Mapping[str, Any]) -> dict[str, Any]:
+        result = {k: v for k, v in item.items() if k != "sub_button"}
+        subs = item.get("sub_button") or []
+        if subs:
+            result["sub_button"] = [button(sub) for sub in subs]
+        return result
+
+    return {"button": [button(b) for b in menu.get("button", [])]}
+
+
+class Menu:
+    name = "menu"
+    keyed = False
+    layer = 3
+    attributes: tuple[str, ...] = ()
+    may_refer_to = ("cards", "landing_pages", "qrcodes")
+    new_badge = "new"
+    panel = "menu"
+    schema: Mapping[str, Any] = schema_fragment("menu")
+
+    def validate(self, section: Any, locate: Locate) -> list[Problem]:
+        return validate_menu(section, locate)
+
+    def applied_record(self, section: Any, state: State) -> MenuRecord:
+        """What an apply of `section` leaves in state, references filled in from `state`."""
+        return MenuRecord(resolve(normal_menu(section), state_lookup(state))[0] if section is not None else None)
+
+    async def plan(self, context: PlanContext) -> KindPlan:
+        """Full replacement when the resolved manifest menu differs from menu/get; null deletes it. Also
+        refusals: a limit a reference breaks once it is filled in (a card id as a 16-byte name), unless
+        `context.locate` is None (the lookup's values are stand-ins)."""
+        if not context.present:
+            if context.state is None or self.name not in context.state.resources:
+                return KindPlan()
+            notes = ["no menu section any more: the live menu is left as it is"]
+            return KindPlan([ResourceChange(self.name, Action.FORGET, notes=notes)])
+        if context.api is not None:
+            live = await read_menu(context.api)
+        else:
+            live = MenuLive(MenuRecord.from_state(context.state).applied, console=False)
+        return _plan(context, live)
+
+    def applier(self, context: ApplyContext) -> Applier:
+        return MenuApplier(context)
+
+
+def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
+    found = KindPlan()
+    if live.console:
+        found.warnings.append(
+            "menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it"
+        )
+    desired = context.section
+    if desired is None:
+        if live.menu is None and not live.console:
+            return found
+        change = ResourceChange("menu", Action.DELETE, before={"menu": live.menu}, after=None)
+        change.notes = ["menu/delete also removes every conditional menu"]
+        change.details = menu_tree(live.menu, None)
+        found.changes.append(change)
+        return found
+    resolved, unknown = resolve(normal_menu(desired), context.lookup)
+    if context.locate:
+        found.refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, context.locate)]
+    if not unknown and resolved == live.menu and not live.console:
+        return found
+    change = ResourceChange("menu", Action.UPDATE, before={"menu": live.menu}, after={"menu": normal_menu(desired)})
+    change.details = menu_tree(live.menu, resolved)
+    if unknown:
+        targets = sorted({referenced(u) for u in unknown})
+        change.reasons.append(f"re-pointed because {', '.join(targets)} gets a new url or id (known after apply)")
+    change.notes.append("menu/create replaces the whole menu")
+    found.changes.append(change)
+    return found
+
+
+@dataclass
+class MenuApplier:
+    context: ApplyContext
+
+    async def apply(self, change: ResourceChange) -> str:
+        state, save = self.context.state, self.context.save
+        if change.action == Action.FORGET:
+            return await forget(self.context, change)
+        if change.action == Action.DELETE:
+            await self.context.api.delete_menu()
+            state.resources.pop("menu", None)
+            await save()
+            return "menu deleted"
+        assert change.after is not None
+        menu = resolve_known(change.address, change.after["menu"], state)
+        problems = validate_menu(menu, lambda _: None)  # what only this run's ids and urls could break
+        if problems:
+            raise WxrecError(f"{'; '.join(map(str, problems))} {FILLED_IN}; menu/create was not called")
+        await self.context.api.create_menu(menu)
+        state.resources["menu"] = MenuRecord(menu).to_state()
+        await save()
+        return "menu replaced"
+
+
+MENU = Menu()
