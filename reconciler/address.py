@@ -6,7 +6,10 @@ into an `Address`. A reference's text adds an attribute: `cards.spring.id`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+KEYED = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -18,6 +21,12 @@ class Address:
     def parse(cls, text: str) -> Address:
         kind, _, key = text.partition(".")
         return cls(kind, key)
+
+    @classmethod
+    def keyed(cls, text: str) -> Address | None:
+        """`KIND.KEY` with a key the manifests allow; None for anything else (a singleton, a typo, a path)."""
+        match = KEYED.match(text)
+        return cls(match[1], match[2]) if match else None
 
     @classmethod
     def card(cls, key: str) -> Address:

@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from reconciler.address import kind_of
 from reconciler.engine import Options, safety_refusals, stale_reasons
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_schema
@@ -83,7 +84,7 @@ async def checked(
     _check_digest(saved, state)
     if not plan.refreshed:
         raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
-    if any(address.startswith("cards.") for address in state.intents):
+    if any(kind_of(address) == "cards" for address in state.intents):
         raise WxrecError(
             "an interrupted run left creates to settle, which a saved plan cannot account for: run `wxrec apply` "
             "(without --plan) to settle them, then make a new plan"

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import connection, saved_plan
+from reconciler.address import Address
 from reconciler.engine import (
     ApplyReport,
     Observer,
@@ -165,8 +165,8 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
     differences. Refused for an address state already holds, an unsettled create, or a card another owns."""
     reporter = reporter or Reporter()
     manifest = settings.manifest(reporter.warn)
-    key = address.removeprefix("cards.")
-    if not address.startswith("cards.") or key not in manifest.cards:
+    parsed = Address.keyed(address)
+    if parsed is None or parsed.kind != "cards" or parsed.key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = state_backend(manifest.root, settings.state_location, settings.env)
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
@@ -180,7 +180,7 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
             if address in current.intents:
                 raise WxrecError(unsettled(address))
             raw = await card_api.get(card_id)
-            card = manifest.cards[key]
+            card = manifest.cards[parsed.key]
             live = live_card(raw, None) if raw is not None else None
             refusal = import_refusal(address, card_id, card["card_type"], live, current.resources)
             if refusal:
@@ -252,14 +252,11 @@ def state_rm(settings: RunSettings, address: str) -> tuple[dict[str, Any], str]:
     return record, backup
 
 
-MOVABLE_ADDRESS = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
-
-
 def state_mv(settings: RunSettings, old: str, new: str) -> str:
     """Give `old`'s record and its ledger of deposited codes the address `new` (of the same kind), without
     touching WeChat; returns where the old state is kept."""
-    old_match, new_match = MOVABLE_ADDRESS.match(old), MOVABLE_ADDRESS.match(new)
-    if old_match is None or new_match is None or old_match[1] != new_match[1]:
+    old_address, new_address = Address.keyed(old), Address.keyed(new)
+    if old_address is None or new_address is None or old_address.kind != new_address.kind:
         raise WxrecError(f"cannot move {old} to {new}: both must be addresses of one kind, such as cards.a to cards.b")
     backend = settings.backend()
     with backend.lock(settings.lock_timeout):
