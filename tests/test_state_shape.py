@@ -147,7 +147,7 @@ def state_shapes(draw: st.DrawFn) -> Any:
 
 
 MANIFEST = load_manifest(EXAMPLE)
-NEWER = "is not supported by this wxrec"  # another integer version: written by another wxrec, not damaged
+NEWER = "was written by a newer wxrec"  # a higher integer version: not damaged
 
 
 def usable(state: State) -> None:
