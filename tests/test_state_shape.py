@@ -22,6 +22,7 @@ from reconciler.engine import Options, make_plan
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.state import FileBackend, Provenance, State
+from reconciler.state.migrations import STATE_VERSION
 from reconciler.state.postgres import PostgresBackend
 from tests.support import EXAMPLE, with_state_name, wxrec
 
@@ -35,7 +36,7 @@ CARD = {
     "issued_before": 3,
 }
 SAMPLE: dict[str, Any] = {
-    "version": 1,
+    "version": STATE_VERSION,
     "lineage": "4cf4c988-a5bb-450b-9bee-58f88e57b826",
     "serial": 7,
     "appid": DEMO_APPID,

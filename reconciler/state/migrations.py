@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler.errors import NewerFormat
+from reconciler.wechat.client import public_url
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]
@@ -19,7 +20,22 @@ Migration = Callable[[Document], Document]
 # MIGRATIONS[N - 1] turns a document of format N into one of format N + 1 (its "version" is set after the last
 # step). A migration sees a document not yet checked against the schema: it changes only values of the shape it
 # expects, and the schema check after it names anything else.
-MIGRATIONS: tuple[Migration, ...] = ()
+
+
+def endpoint_without_credentials(document: Document) -> Document:
+    """Format 2: the endpoint as wxrec records it now, user:password@ shown as ***@. wxrec recorded an --api URL
+    whole until it learnt to hide a proxy's credentials (docs/decisions.md, Tokens); a state written then kept
+    the password at rest, in every later write of it and every backup."""
+    endpoint = document.get("endpoint")
+    if not isinstance(endpoint, str):
+        return document
+    try:
+        return {**document, "endpoint": public_url(endpoint)}
+    except ValueError:  # not a URL wxrec could have called (a hand edit): nothing to hide in it
+        return document
+
+
+MIGRATIONS: tuple[Migration, ...] = (endpoint_without_credentials,)
 STATE_VERSION = 1 + len(MIGRATIONS)
 
 
