@@ -83,6 +83,7 @@ WRONG_SHAPES = {
     "a stock of another mode": with_resources(**{"cards.latte-voucher": {**CARD, "stock": {"mode": "x", "target": 1}}}),
     "a trailing \\xff": damaged(SAMPLE) + b"\xff",
     "a serial that is not a number": damaged({**SAMPLE, "serial": "7"}),
+    "an endpoint that is no URL": damaged({**SAMPLE, "endpoint": "http://[oops"}),
     "nested without end": b"[" * 100_000 + b"]" * 100_000,
 }
 
