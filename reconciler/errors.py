@@ -72,3 +72,13 @@ class ManifestError(WxrecError):
 def _problem_order(problem: Problem) -> tuple[str, int, int, str]:
     loc = problem.location
     return (loc.file, loc.line, loc.column, problem.field) if loc else ("", 0, 0, problem.field)
+
+
+class NewerFormat(WxrecError):
+    """A document (state, a saved plan) of a format this wxrec does not know yet: it would lose what a newer
+    wxrec recorded, so it reads nothing of it."""
+
+    def __init__(self, what: str, found: int, newest: int) -> None:
+        super().__init__(
+            f"{what} was written by a newer wxrec (format {found}); this wxrec reads up to {newest}: upgrade wxrec"
+        )

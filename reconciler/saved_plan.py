@@ -21,9 +21,9 @@ import jsonschema
 
 from reconciler.address import kind_of
 from reconciler.engine import Options, safety_refusals, stale_reasons
-from reconciler.errors import WxrecError
+from reconciler.errors import NewerFormat, WxrecError
 from reconciler.manifest import Manifest, load_schema
-from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
+from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
 from reconciler.resources.adoption import apply_adoption, ownership_refusal
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
@@ -64,6 +64,7 @@ def read(path: Path) -> SavedPlan:
     """The file as `apply --plan` is given it: read before the lock, checked under it (see `checked`)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+        _check_version(path, document)
         jsonschema.validate(document, load_schema("plan"))
         return SavedPlan(path, document, Plan.from_dict(document))
     except (ValueError, RecursionError, jsonschema.ValidationError) as exc:
@@ -71,6 +72,13 @@ def read(path: Path) -> SavedPlan:
         raise WxrecError(f"{path}: not a wxrec plan ({reason})") from None
     except OSError as exc:
         raise WxrecError(f"{path}: cannot read the saved plan ({exc.strerror})") from None
+
+
+def _check_version(path: Path, document: Any) -> None:
+    """A plan of a newer format is refused as such, before its schema (this wxrec's) calls it no plan at all."""
+    version = document.get("format_version") if isinstance(document, dict) else None
+    if type(version) is int and version > PLAN_FORMAT_VERSION:
+        raise NewerFormat(f"{path}: the plan", version, PLAN_FORMAT_VERSION)
 
 
 async def checked(

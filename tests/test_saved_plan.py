@@ -153,3 +153,15 @@ def test_a_forged_plan_cannot_act_on_a_card_its_address_does_not_own(example_dir
     create = next(c for c in saved_original["changes"] if c["address"] == "cards.breakfast-set")
     forge(saved, example_dir, {**create, "address": "cards.latte-voucher", "action": "create", "id": None})
     assert "cards.latte-voucher: the plan creates a new card, but state's" in refused(example_dir, saved)
+
+
+def test_a_plan_of_a_newer_format_is_refused_as_such(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    newer = document["format_version"] + 1
+    saved.write_text(json.dumps({**document, "format_version": newer}), encoding="utf-8")
+    output = refused(example_dir, saved)
+    assert (
+        f"{saved}: the plan was written by a newer wxrec (format {newer}); "
+        f"this wxrec reads up to {newer - 1}: upgrade wxrec" in output
+    ), output

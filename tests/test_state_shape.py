@@ -22,6 +22,7 @@ from reconciler.engine import Options, make_plan
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.state import FileBackend, Provenance, State
+from reconciler.state.migrations import STATE_VERSION
 from reconciler.state.postgres import PostgresBackend
 from tests.support import EXAMPLE, with_state_name, wxrec
 
@@ -35,7 +36,7 @@ CARD = {
     "issued_before": 3,
 }
 SAMPLE: dict[str, Any] = {
-    "version": 1,
+    "version": STATE_VERSION,
     "lineage": "4cf4c988-a5bb-450b-9bee-58f88e57b826",
     "serial": 7,
     "appid": DEMO_APPID,
@@ -82,6 +83,7 @@ WRONG_SHAPES = {
     "a stock of another mode": with_resources(**{"cards.latte-voucher": {**CARD, "stock": {"mode": "x", "target": 1}}}),
     "a trailing \\xff": damaged(SAMPLE) + b"\xff",
     "a serial that is not a number": damaged({**SAMPLE, "serial": "7"}),
+    "an endpoint that is no URL": damaged({**SAMPLE, "endpoint": "http://[oops"}),
     "nested without end": b"[" * 100_000 + b"]" * 100_000,
 }
 
@@ -147,7 +149,7 @@ def state_shapes(draw: st.DrawFn) -> Any:
 
 
 MANIFEST = load_manifest(EXAMPLE)
-NEWER = "is not supported by this wxrec"  # another integer version: written by another wxrec, not damaged
+NEWER = "was written by a newer wxrec"  # a higher integer version: not damaged
 
 
 def usable(state: State) -> None:

@@ -55,7 +55,7 @@ class FileBackend:
         except OSError as exc:
             raise WxrecError(f"{self.path}: cannot read the state file ({exc.strerror})") from None
         try:
-            return parse_state(raw)
+            return parse_state(raw, self.location)
         except DamagedState as exc:
             raise self._damaged(str(exc)) from None
 

@@ -26,8 +26,9 @@ from typing import Any, Protocol
 import fastjsonschema
 
 from reconciler.errors import FileError, WxrecError
+from reconciler.state.migrations import STATE_VERSION, upgraded
+from reconciler.wechat.client import public_url
 
-STATE_VERSION = 1
 # 8 bytes of SHA-256 per code: a collision among a million codes has odds of about 1 in 3·10^7.
 HASH_BYTES = 8
 
@@ -104,23 +105,27 @@ class DamagedState(ValueError):
     """Why stored state cannot be read back; the backend says where it is and how to restore it."""
 
 
-def parse_state(raw: str | bytes) -> State:
-    """The one way every backend reads state back: UTF-8 JSON of the shape schemas/state.schema.json describes,
-    so that nothing later trips over a record of another shape. Anything else raises DamagedState."""
+def parse_state(raw: str | bytes, location: str) -> State:
+    """The one way every backend reads state back (stored at `location`): UTF-8 JSON, brought to the current
+    format (migrations.py), of the shape schemas/state.schema.json describes, so that nothing later trips over
+    a record of another shape. Anything else raises DamagedState; a newer format, NewerFormat."""
     try:
         data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except RecursionError:
         raise DamagedState("nested too deeply") from None
     except ValueError as exc:  # not UTF-8, or not JSON
         raise DamagedState(str(exc)) from None
-    version = data.get("version") if isinstance(data, dict) else None
-    if type(version) is int and version != STATE_VERSION:  # written by another wxrec, not damaged
-        raise WxrecError(f"state format version {version!r} is not supported by this wxrec")
+    if isinstance(data, dict):
+        data = upgraded(data, location)
     try:
         _state_shape()(data)
     except fastjsonschema.JsonSchemaValueException as exc:
         # "data.resources.cards.x.id must be string": named from the top of the document
         raise DamagedState(exc.message.replace("data.", "", 1).replace("data ", "the document ", 1)) from None
+    try:
+        public_url(data["endpoint"])  # what check_state_binding compares: an endpoint wxrec could have called
+    except ValueError:
+        raise DamagedState(f"endpoint {data['endpoint']!r} is not a URL") from None
     return State.from_dict(data)
 
 

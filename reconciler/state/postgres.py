@@ -165,7 +165,7 @@ class PostgresBackend:
         try:
             if row[0] is None:
                 raise DamagedState("the newest serial has no body")
-            return parse_state(row[0])
+            return parse_state(row[0], self.location)
         except DamagedState as exc:
             raise WxrecError(
                 f"state at {self.location} is damaged ({exc}); restore it from a backup (an earlier serial keeps "
