@@ -1,9 +1,10 @@
 """Which of a card's leaf paths differ between live and desired, found by deepdiff on the nested values.
 
 The canonical card is flat (model.py): `advanced_info.abstract.abstract`, `base_info.location_id_list`.
-Equality comes first: a card with no differing leaf never reaches deepdiff. Otherwise deepdiff's tree view
-walks the nested top-level fields that differ, with `ignore_changes` as its excluded paths, and each place
-it reports is traced back to the leaf (or the leaves) of the manifest it lies in.
+Equality comes first: a card with no differing leaf never reaches deepdiff (it costs a tenth of a millisecond
+a call, more than the whole plan of an unchanged card). Otherwise deepdiff's tree view compares the differing
+leaves, nested again, with `ignore_changes` as its excluded paths, and each place it reports (an item inside
+a list, a key WeChat lacks) is traced back to the leaf (or the leaves) of the manifest it lies in.
 """
 
 from __future__ import annotations
@@ -26,14 +27,9 @@ def changed_leaves(desired: Flat, live: Flat, ignored: Sequence[str]) -> list[st
     differing = [path for path, wanted in desired.items() if live.get(path) != wanted]
     if not differing:
         return []
-    fields = {path.split(".", 1)[0] for path in differing}
-    found = _reported_leaves(_within_fields(live, fields), _within_fields(desired, fields), ignored)
-    # deepdiff also reports 1 → 1.0 and True → 1, which `==` (and so the plan) has always called equal.
+    old = {path: live[path] for path in differing if path in live}
+    found = _reported_leaves(old, {path: desired[path] for path in differing}, ignored)
     return [path for path in differing if path in found]
-
-
-def _within_fields(flat: Flat, fields: set[str]) -> Flat:
-    return {path: value for path, value in flat.items() if path.split(".", 1)[0] in fields}
 
 
 def _reported_leaves(old: Flat, new: Flat, ignored: Sequence[str]) -> set[str]:
