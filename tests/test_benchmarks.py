@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from benchmarks.deposit_bench import measure
-from benchmarks.plan_bench import populate, timed_plan
+from benchmarks.plan_bench import cpu_per_card, populate, timed_plan
 from tests.support import served_emulator
 
 
@@ -24,3 +24,9 @@ def test_plan_bench_plans_no_changes_and_counts_calls(tmp_path: Path) -> None:
         seconds, calls, rss = timed_plan(url, tmp_path, 8)
     assert calls >= 30, "one card/get per managed card"
     assert seconds > 0 and rss > 0
+
+
+def test_diff_cpu_figures_plan_nothing_for_equal_cards_and_a_change_for_changed_nested_fields() -> None:
+    # cpu_per_card asserts per card that the plan is empty, or (nested_change) that it holds a change.
+    assert cpu_per_card(20) > 0
+    assert cpu_per_card(20, nested_change=True) > 0

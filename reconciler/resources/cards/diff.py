@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
+from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.rules import (
     FIX_TIME_RANGE,
     RESET_VALUES,
@@ -49,13 +50,11 @@ class CardRecord:
 def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[AttributeChange]:
     """Three-way diff: desired vs live for managed fields; fields dropped from the manifest are reset."""
     changes: list[AttributeChange] = []
-    for path, wanted in desired.fields.items():
-        if desired.ignores(path):
-            continue
+    for path in changed_leaves(desired.fields, live.fields, desired.ignore_changes):
+        wanted = desired.fields[path]
         if path not in live.fields and applied.get(path) == wanted:
             continue  # WeChat does not echo this field back; trust what was applied
-        if live.fields.get(path) != wanted:
-            changes.append(AttributeChange(path, live.fields.get(path), wanted))
+        changes.append(AttributeChange(path, live.fields.get(path), wanted))
     for path in sorted(set(applied) - set(desired.fields)):
         if desired.ignores(path) or group_of(path) in _dropped_groups_still_set(desired, path):
             continue
