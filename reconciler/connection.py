@@ -169,7 +169,11 @@ async def connect(
     endpoint = endpoint_label(api)
     if not endpoint.startswith(("http://", "https://")):
         raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: give 'emulator' or an http(s) URL")
-    base, auth = split_userinfo(api.rstrip("/"))
+    try:
+        base, auth = split_userinfo(api.rstrip("/"))
+        httpx.URL(base)  # what the client would refuse with a traceback: a bad port, an unclosed [
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: not a URL ({exc})") from None
     tokens = token_source(appid, base, credentials)
     async with httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=http_transport()) as http:
         yield CardApi(WeChatClient(http, tokens, limiter=limiter)), endpoint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from reconciler.wechat.client import (
 )
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
+from tests.support import EXAMPLE, wxrec
 
 SECRET_TOKEN = "TOKEN-abcdefghijklmnopqrstuvwxyz-0123456789"
 FAST = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
@@ -301,10 +303,26 @@ async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
         ("http://user@127.0.0.1:8080/x?y=1", "http://***@127.0.0.1:8080/x?y=1"),
         ("http://:secret@host", "http://***@host"),
         ("emulator", "emulator"),
+        # Not URLs, but what a user may type: shown in the error that refuses them, never with the password.
+        ("alice:s3cr3t@proxy.example.com/wechat", "***@proxy.example.com/wechat"),
+        ("http://alice:s3cr3t@[::1", "http://***@[::1"),
+        ("http://host/a@b?c=d@e", "http://host/a@b?c=d@e"),
     ],
 )
 def test_public_url_hides_any_userinfo(url: str, shown: str) -> None:
     assert public_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "api",
+    ["alice:s3cr3t@proxy.example.com", "http://alice:s3cr3t@[::1", "http://alice:s3cr3t@host:abc", "http://[::1"],
+)
+def test_an_api_url_that_is_not_one_is_a_one_line_error_without_its_password(api: str, tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "m")
+    result = wxrec("plan", tmp_path / "m", "--api", api, env={"WXREC_APPSECRET": "x"})
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "s3cr3t" not in result.output and result.output.startswith("Error: --api (or WXREC_API) "), result.output
 
 
 def test_a_state_that_recorded_an_api_urls_credentials_is_compared_and_shown_without_them() -> None:

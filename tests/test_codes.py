@@ -485,6 +485,17 @@ def test_a_codes_file_outside_the_manifests_is_refused_unless_allowed(tmp_path: 
     assert allowed.exit_code == 1 and ".txt:4:1: code: holds whitespace" in allowed.output, "read when allowed"
 
 
+@pytest.mark.parametrize("allowed", [{}, {ALLOW_OUTSIDE: "1"}])
+def test_a_file_name_holding_a_nul_is_refused_at_its_line(tmp_path: Path, allowed: dict[str, str]) -> None:
+    """No file can have that name: os calls raise ValueError ("embedded null byte"), a traceback in validate, plan
+    and diff alike."""
+    write_codes(tmp_path, codes(3))
+    gift, line = name_codes_file(tmp_path, '"gift\\0codes.txt"')
+    result = wxrec("validate", tmp_path, env=allowed)
+    assert result.exit_code == 1
+    assert f"{gift}:{line}:5: codes.gift-codes.file: 'gift\\x00codes.txt' holds a NUL" in result.output, result.output
+
+
 def test_a_symlink_that_stays_inside_the_manifests_is_followed(tmp_path: Path) -> None:
     write_codes(tmp_path, codes(3))
     (tmp_path / "batches").mkdir()

@@ -7,6 +7,7 @@ import itertools
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,22 @@ def test_a_var_cannot_nest_a_value_past_the_limit(tmp_path: Path) -> None:
     result = wxrec("validate", tmp_path, "--env", "test")
     assert result.exit_code == 1
     assert f"{tmp_path / 'm.yaml'}:4:14: cards.x.base_info.title: the var's value nests it" in result.output
+
+
+def test_a_var_counts_against_the_value_budget_each_time_it_is_filled_in(tmp_path: Path) -> None:
+    """A var is an alias by another name: a 20,000-value list filled in 2,000 times is 40 million values from
+    80 KB of text. It is refused like an alias bomb, and its shape is measured once, not once per use (that walk
+    alone took 10 s here)."""
+    uses = "".join(f"  k{n}: ${{var.big}}\n" for n in range(2000))
+    (tmp_path / "m.yaml").write_text(f"cards:\n{uses}", encoding="utf-8")
+    (tmp_path / "env").mkdir()
+    big = ", ".join(["x"] * 20_000)
+    (tmp_path / "env" / "test.yaml").write_text(f"vars:\n  big: [{big}]\n", encoding="utf-8")
+    started = time.monotonic()
+    result = wxrec("validate", tmp_path, "--env", "test")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'm.yaml'}:" in result.output and "values (an alias bomb?)" in result.output
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(

@@ -380,6 +380,26 @@ def test_a_url_held_in_a_reference_is_checked_once_filled_in() -> None:
     assert check(one(leaf("x", "view", url="HTTPS://QQ.com/a?b=${cards.latte.id}")))[0] == []
 
 
+def test_a_menu_links_to_at_most_three_domains() -> None:
+    """WeChat answers 65316 to a menu whose links lead to more than 3 domains (hosts, as the emulator counts
+    them): the menu action failed at apply, after the cards before it were done."""
+    urls = ["https://a.example.com/1", "https://B.example.com/2", "http://a.example.com/3", "https://c.example.org/"]
+    subs = [leaf(f"链接{i}", "view", url=url) for i, url in enumerate(urls)]
+    assert check({"button": [{"name": "更多", "sub_button": subs}]})[0] == []
+    menu = {
+        "button": [{"name": "更多", "sub_button": subs}, leaf("小程序", "miniprogram", url="https://d.example.net")]
+    }
+    found, positions = check(menu)
+    message = (
+        "leads to a 4th domain (d.example.net): a menu's links may lead to at most 3 "
+        "(a.example.com, b.example.com, c.example.org; WeChat answers 65316)"
+    )
+    assert found == [problem(positions, ("menu", "button", 1, "url"), message)]
+    # A url still holding a reference is counted once filled in.
+    menu["button"][1]["url"] = "${landing_pages.shelf.url}"
+    assert check(menu)[0] == []
+
+
 # ---- validate_menu: references ------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,8 @@ def named_file(named: str, manifest: Path) -> Path:
     """The file `named` by a field of the manifest file `manifest`, relative to its directory (the manifests'
     directory: they are read non-recursively). Raises FileOutside when the policy refuses it."""
     directory = manifest.parent
+    if "\0" in named:  # no file has such a name: every os call raises ValueError on it
+        raise FileOutside(f"{named!r} holds a NUL character: no file has that name")
     path = directory / named
     if outside_allowed():
         return path

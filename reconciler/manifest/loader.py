@@ -232,6 +232,8 @@ class _Builder:
         self.limit = budget
         self.budget = budget
         self.open: set[int] = set()
+        # id of a var's value (kept alive by `values`) → its _shape.
+        self.shapes: dict[int, tuple[int, int]] = {}
 
     def build(self, node: yaml.Node, path: JsonPath, *, is_key: bool = False) -> Any:
         location = _mark(node, self.file)
@@ -252,9 +254,23 @@ class _Builder:
         except VariableError as exc:
             self.problems.append(Problem(location, field, str(exc)))
             return value
-        if len(path) + _depth(filled) > MAX_DEPTH:
+        depth, values = self._shape(filled)
+        if len(path) + depth > MAX_DEPTH:
             raise _Refused(Problem(location, field, f"the var's value nests it {TOO_DEEP}"))
+        # A var filled in is an alias by another name: its values count each time, as an alias's do.
+        self.budget -= values - 1
+        if self.budget < 0:
+            raise _Refused(Problem(location, field, f"expands to more than {self.limit:,} values (an alias bomb?)"))
         return filled
+
+    def _shape(self, value: Any) -> tuple[int, int]:
+        """A var's value's depth and number of values, measured once per value however often it is used."""
+        if not isinstance(value, dict | list):
+            return 0, 1
+        shape = self.shapes.get(id(value))
+        if shape is None:
+            shape = self.shapes[id(value)] = _shape(value)
+        return shape
 
     def _refusal(self, node: yaml.Node, path: JsonPath) -> str | None:
         """Why `node` is not built at all: checked before anything recurses through it, so no later walk
@@ -309,13 +325,17 @@ class _Builder:
         return text
 
 
-def _depth(value: Any) -> int:
-    """How many levels `value` adds below its own path (a var's value, itself built under MAX_DEPTH)."""
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
+def _shape(value: Any) -> tuple[int, int]:
+    """How many levels `value` adds below its own path (a var's value, itself built under MAX_DEPTH), and how
+    many values it holds, itself included."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if children is None:
+        return 0, 1
+    depth, values = 0, 1
+    for child in children:
+        child_depth, child_values = _shape(child)
+        depth, values = max(depth, child_depth), values + child_values
+    return 1 + depth, values
 
 
 _CONSTRUCTOR = _StringDatesLoader("")

@@ -11,7 +11,8 @@ Rules (the strictest reading where sources differ):
 - `name` is required: at most 16 bytes of UTF-8 at top level, 40 in a sub-button (a Chinese character is 3 bytes).
 - Each type needs its fields (`TYPE_FIELDS`); `key` is at most 128 bytes, `url` at most 1024.
 - Unknown button fields and unknown types are refused, with a "did you mean" when one is close.
-- `url` of a view or miniprogram button is an http(s) URL with a host (65317 otherwise).
+- `url` of a view or miniprogram button is an http(s) URL with a host (65317 otherwise); a menu's urls lead to at
+  most 3 hosts (65316 otherwise).
 - A string holding a reference `${kind.key.attr}` is resolved later, so no byte limit or URL rule applies to it
   yet: plan and apply run `validate_menu` again on the menu with its references filled in, before menu/create.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,8 @@ Path = tuple[str | int, ...]
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
+# Hosts the links of a menu may lead to (65316 "domain count reach limit").
+MAX_DOMAINS = 3
 NAME_BYTES = (16, 40)  # top level, sub-button
 FIELD_BYTES = {"key": 128, "url": 1024}
 
@@ -85,6 +88,7 @@ def validate_menu(menu: Any, locate: Locate) -> list[Problem]:
         checker.add(buttons_path, f"has {_count(len(buttons), 'button')}; WeChat allows 1 to {MAX_BUTTONS}")
     for index, button in enumerate(buttons):
         checker.button((*buttons_path, index), button, level=0)
+    checker.domains(buttons_path, buttons)
     return checker.problems
 
 
@@ -183,6 +187,27 @@ class _Checker:
                 path, f"is {size} bytes of UTF-8; {what} may have at most {limit} (a Chinese character is 3 bytes)"
             )
 
+    def domains(self, buttons_path: Path, buttons: list[Any]) -> None:
+        """The links of view and miniprogram buttons lead to at most MAX_DOMAINS hosts (65316); a url holding a
+        reference is counted once it is filled in."""
+        hosts: list[str] = []
+        for path, button in _leaves(buttons_path, buttons):
+            url = button.get("url")
+            if button.get("type") not in ("view", "miniprogram") or not isinstance(url, str) or not _web_url(url):
+                continue
+            host = "" if REFERENCE.search(url) else urlsplit(url).hostname or ""
+            if not host or host in hosts:
+                continue
+            if len(hosts) == MAX_DOMAINS:
+                allowed = ", ".join(hosts)
+                self.add(
+                    (*path, "url"),
+                    f"leads to a {MAX_DOMAINS + 1}th domain ({host}): a menu's links may lead to at most "
+                    f"{MAX_DOMAINS} ({allowed}; WeChat answers 65316)",
+                )
+                return
+            hosts.append(host)
+
     def sub_menu(self, path: Path, subs: Any) -> None:
         subs_path: Path = (*path, "sub_button")
         if not isinstance(subs, list):
@@ -192,6 +217,20 @@ class _Checker:
             self.add(subs_path, f"has {_count(len(subs), 'sub-button')}; WeChat allows 1 to {MAX_SUB_BUTTONS}")
         for index, sub in enumerate(subs):
             self.button((*subs_path, index), sub, level=1)
+
+
+def _leaves(buttons_path: Path, buttons: list[Any]) -> Iterator[tuple[Path, Mapping[Any, Any]]]:
+    """Every button that is an action, top-level or in a sub-menu, with its path."""
+    for index, button in enumerate(buttons):
+        if not isinstance(button, Mapping):
+            continue
+        subs = button.get("sub_button")
+        if isinstance(subs, list) and "type" not in button:
+            for sub_index, sub in enumerate(subs):
+                if isinstance(sub, Mapping):
+                    yield (*buttons_path, index, "sub_button", sub_index), sub
+        else:
+            yield (*buttons_path, index), button
 
 
 def _web_url(url: str) -> bool:

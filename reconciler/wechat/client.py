@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +46,8 @@ SAME_TOKEN_PAUSE = 2.0
 # issues. The fault campaign's token rounds, revoking the token of 1 create in 4 with 16 side by side, need 13.
 TOKEN_RENEWALS = 20
 FORCE_REFRESH_ENV = "WXREC_TOKEN_FORCE_REFRESH"
+# What public_url takes for the authority (user:password@host:port) of a string urlsplit cannot read as a URL.
+AUTHORITY = re.compile(r"[^/?#]*")
 
 
 class TokenSource(Protocol):
@@ -298,12 +301,23 @@ def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
 
 def public_url(url: str) -> str:
     """An API URL as wxrec shows and records it (plan header, state's endpoint, saved plans): user:password@
-    becomes ***@."""
-    bare, auth = split_userinfo(url)
-    if auth is None:
+    becomes ***@. So does whatever precedes an @ in the authority of a string that is no URL (no scheme, an
+    unclosed [): it is shown in the error that refuses it."""
+    try:
+        bare, auth = split_userinfo(url)
+    except ValueError:
+        auth = None
+    if auth is not None:
+        parts = urlsplit(bare)
+        return urlunsplit(parts._replace(netloc=f"***@{parts.netloc}"))
+    scheme, separator, rest = url.partition("//")
+    if not separator:
+        scheme, rest = "", url
+    authority = AUTHORITY.match(rest)
+    assert authority is not None  # it matches the empty string
+    if "@" not in authority[0]:
         return url
-    parts = urlsplit(bare)
-    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc}"))
+    return scheme + separator + "***@" + authority[0].rpartition("@")[2] + rest[authority.end() :]
 
 
 def _describe(exc: Exception, http: httpx.AsyncClient) -> str:
