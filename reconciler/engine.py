@@ -14,11 +14,10 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.resources import adoption, codes, kind_named, kinds
+from reconciler.resources import adoption, cards, codes, kind_named, kinds
 from reconciler.resources.base import Applier, ApplyContext, PlanContext, SectionPlanned
-from reconciler.resources.cards import kind as cards
-from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
+from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import MENU, normal_menu
 from reconciler.resources.reference_rules import declared
 from reconciler.resources.references import references_in, resolve, state_lookup

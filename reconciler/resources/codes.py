@@ -25,8 +25,9 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import Location, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, schema_fragment
+from reconciler.resources.cards.apply import converge_stock
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
-from reconciler.resources.cards.kind import CardsLive, converge_stock
+from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import DEPOSIT_MODE, LiveCard, live_card
 from reconciler.resources.review import wait_for_approval
 from reconciler.state import SaveState, State, StateBackend, code_hash

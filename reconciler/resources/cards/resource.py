@@ -8,7 +8,8 @@ from typing import Any
 
 from reconciler.errors import Problem
 from reconciler.resources.base import Applier, ApplyContext, Locate, schema_fragment
-from reconciler.resources.cards.kind import KIND, CardApplier
+from reconciler.resources.cards.apply import CardApplier
+from reconciler.resources.cards.record import KIND
 from reconciler.resources.cards.validate import validate_card
 
 
