@@ -7,11 +7,11 @@ the rename and the real field changes after it. Once applied, a block is a no-op
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.errors import Location, Problem, WxrecError
+from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
@@ -20,7 +20,6 @@ from reconciler.resources.reference_rules import declared
 from reconciler.state import SaveState, State
 from reconciler.wechat.cards import CardApi
 
-Locate = Callable[[tuple[str | int, ...]], Location | None]
 # The live cards a plan read, by id; None when it read none (--refresh=false, `wxrec diff`).
 LiveCards = Mapping[str, LiveCard | None] | None
 
@@ -78,7 +77,7 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
     addresses = declared(data)
     problems: list[Problem] = []
 
-    def problem(path: tuple[str | int, ...], message: str) -> None:
+    def problem(path: JsonPath, message: str) -> None:
         problems.append(Problem(locate(path), ".".join(map(str, path)), message))
 
     targets: dict[str, str] = {}

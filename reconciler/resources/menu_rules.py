@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.errors import Location, Problem
+from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.references import REFERENCE
-
-Locate = Callable[[tuple[str | int, ...]], Location | None]
-Path = tuple[str | int, ...]
-
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
@@ -66,14 +62,14 @@ def validate_menu(menu: Any, locate: Locate) -> list[Problem]:
     if menu is None:
         return []
     checker = _Checker(locate)
-    root: Path = ("menu",)
+    root: JsonPath = ("menu",)
     if not isinstance(menu, Mapping):
         checker.add(root, f"must be a mapping with a `button` list (or null to delete the menu), not {_kind(menu)}")
         return checker.problems
     for name in menu:
         if name != "button":
             checker.unknown_field((*root, _part(name)), name, ("button",), "the menu has only `button`")
-    buttons_path: Path = (*root, "button")
+    buttons_path: JsonPath = (*root, "button")
     if "button" not in menu:
         checker.add(buttons_path, "missing: the menu needs a `button` list of 1 to 3 buttons")
         return checker.problems
@@ -93,15 +89,15 @@ class _Checker:
         self.locate = locate
         self.problems: list[Problem] = []
 
-    def add(self, path: Path, message: str) -> None:
+    def add(self, path: JsonPath, message: str) -> None:
         self.problems.append(Problem(self.locate(path), ".".join(map(str, path)), message))
 
-    def unknown_field(self, path: Path, name: Any, allowed: tuple[str, ...], known: str) -> None:
+    def unknown_field(self, path: JsonPath, name: Any, allowed: tuple[str, ...], known: str) -> None:
         close = difflib.get_close_matches(name, allowed, n=1) if isinstance(name, str) else []
         hint = f"did you mean {close[0]!r}?" if close else known
         self.add(path, f"unknown field {name!r}; {hint}")
 
-    def button(self, path: Path, button: Any, level: int) -> None:
+    def button(self, path: JsonPath, button: Any, level: int) -> None:
         what = "button" if level == 0 else "sub-button"
         if not isinstance(button, Mapping):
             self.add(path, f"a {what} must be a mapping, not {_kind(button)}")
@@ -123,14 +119,14 @@ class _Checker:
         elif not has_type and level == 0:
             self.add((*path, "type"), "missing: a button needs a type (an action) or a sub_button list (a sub-menu)")
 
-    def name(self, path: Path, button: Mapping[Any, Any], level: int) -> None:
+    def name(self, path: JsonPath, button: Mapping[Any, Any], level: int) -> None:
         what = "top-level button" if level == 0 else "sub-button"
         limit = NAME_BYTES[min(level, 1)]
         self.string((*path, "name"), button, "name", f"a {what} needs a name", limit, f"a {what} name")
 
-    def action(self, path: Path, button: Mapping[Any, Any], what: str) -> None:
+    def action(self, path: JsonPath, button: Mapping[Any, Any], what: str) -> None:
         button_type = button.get("type")
-        type_path: Path = (*path, "type")
+        type_path: JsonPath = (*path, "type")
         known = f"known types: {', '.join(BUTTON_TYPES)}"
         if "type" not in button:
             self.add(type_path, f"missing: a {what} needs a type; {known}")
@@ -154,7 +150,7 @@ class _Checker:
 
     def string(
         self,
-        path: Path,
+        path: JsonPath,
         button: Mapping[Any, Any],
         field: str,
         missing: str,
@@ -176,15 +172,15 @@ class _Checker:
             if limit is not None:
                 self.byte_limit(path, value, limit, what or f"a button {field}")
 
-    def byte_limit(self, path: Path, value: str, limit: int, what: str) -> None:
+    def byte_limit(self, path: JsonPath, value: str, limit: int, what: str) -> None:
         size = len(value.encode("utf-8"))
         if size > limit and not REFERENCE.search(value):
             self.add(
                 path, f"is {size} bytes of UTF-8; {what} may have at most {limit} (a Chinese character is 3 bytes)"
             )
 
-    def sub_menu(self, path: Path, subs: Any) -> None:
-        subs_path: Path = (*path, "sub_button")
+    def sub_menu(self, path: JsonPath, subs: Any) -> None:
+        subs_path: JsonPath = (*path, "sub_button")
         if not isinstance(subs, list):
             self.add(subs_path, f"must be a list of 1 to {MAX_SUB_BUTTONS} sub-buttons, not {_kind(subs)}")
             return

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.address import Address
-from reconciler.errors import Location, Problem, WxrecError
-from reconciler.resources.base import Locate
+from reconciler.errors import JsonPath, Locate, Location, Problem, WxrecError
 from reconciler.resources.cards.model import DEPOSIT_MODE
 from reconciler.resources.codes.record import KIND
 from reconciler.state import code_hash
@@ -84,7 +83,7 @@ class CodeFile:
 
 
 def code_files(
-    data: Mapping[str, Any], named: Mapping[tuple[str | int, ...], Path], root: Path
+    data: Mapping[str, Any], named: Mapping[JsonPath, Path], root: Path
 ) -> dict[str, tuple[Mapping[str, Any], str]]:
     """key → (spec, its file relative to the manifest directory): plan documents stay valid on another checkout.
     `named`: the files the manifest layer resolved and its path policy accepted."""
@@ -95,7 +94,7 @@ def code_files(
     }
 
 
-def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[tuple[str | int, ...], Path]) -> list[Problem]:
+def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[JsonPath, Path]) -> list[Problem]:
     """Each entry points at a deposit-mode card no other entry uses, and its file holds valid, distinct codes.
     Problems name lines, never the codes. `named`: the files the manifest layer accepted (a refused one was
     reported there and is not read)."""

@@ -6,8 +6,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import Problem
-from reconciler.resources.base import Applier, ApplyContext, Locate, schema_fragment
+from reconciler.errors import Locate, Problem
+from reconciler.resources.base import Applier, ApplyContext, schema_fragment
 from reconciler.resources.codes.apply import CodesApplier
 from reconciler.resources.codes.record import KIND
 from reconciler.resources.review import wait_for_approval
