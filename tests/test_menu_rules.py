@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import JsonPath, Location, Problem
-from reconciler.resources.menu_rules import BUTTON_TYPES, TYPE_FIELDS, menu_tree, validate_menu
+from reconciler.resources.menu_checks import BUTTON_TYPES, TYPE_FIELDS, validate_menu
+from reconciler.resources.menu_tree import menu_tree
 
 KNOWN_TYPES = (
     "known types: click, scancode_push, scancode_waitmsg, pic_sysphoto, pic_photo_or_album, pic_weixin, "
