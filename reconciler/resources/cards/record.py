@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.address import kind_of
 from reconciler.resources.cards.model import DesiredCard, Flat, Stock
 from reconciler.state import State
 
@@ -67,9 +68,7 @@ def records(state: State | None) -> dict[str, CardRecord]:
     if state is None:
         return {}
     return {
-        address: CardRecord.from_state(data)
-        for address, data in state.resources.items()
-        if address.startswith(KIND + ".")
+        address: CardRecord.from_state(data) for address, data in state.resources.items() if kind_of(address) == KIND
     }
 
 
