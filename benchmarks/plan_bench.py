@@ -26,9 +26,9 @@ import httpx
 import yaml
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
-from reconciler.resources.cards.diff import CardRecord, plan_card
-from reconciler.resources.cards.kind import record_document
+from reconciler.resources.cards.diff import plan_card
 from reconciler.resources.cards.model import Palette, create_body, desired_card, live_card
+from reconciler.resources.cards.record import CardRecord, record_document
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import StableToken, WeChatClient

@@ -14,11 +14,10 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.resources import adoption, codes, kind_named, kinds
+from reconciler.resources import adoption, cards, codes, kind_named, kinds
 from reconciler.resources.base import Applier, ApplyContext, PlanContext, SectionPlanned
-from reconciler.resources.cards import kind as cards
-from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
+from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import MENU, normal_menu
 from reconciler.resources.reference_rules import declared
 from reconciler.resources.references import references_in, resolve, state_lookup
@@ -97,7 +96,7 @@ async def make_plan(
     options: Options,
     observer: Observer = QUIET,
     *,
-    ledger: codes.Ledger,
+    ledger: codes.DepositedHashes,
 ) -> Plan:
     """The plan for the manifests against the live account (or, without refresh, against state).
     `ledger` reads the hashes of the codes deposited so far (StateBackend.code_hashes)."""
@@ -161,7 +160,7 @@ async def _plan_codes(
     manifest: Manifest,
     api: CardApi | None,
     state: State | None,
-    ledger: codes.Ledger,
+    ledger: codes.DepositedHashes,
     live: cards.CardsLive,
     desired: dict[str, DesiredCard],
 ) -> tuple[list[ResourceChange], list[str]]:
@@ -549,7 +548,7 @@ async def offline_plan(
     return plan
 
 
-def deposited_by(manifest: Manifest) -> codes.Ledger:
+def deposited_by(manifest: Manifest) -> codes.DepositedHashes:
     """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
     sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
 
@@ -561,7 +560,7 @@ def deposited_by(manifest: Manifest) -> codes.Ledger:
     return ledger
 
 
-def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: codes.Ledger) -> State:
+def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: codes.DepositedHashes) -> State:
     """The state an apply of `base` would leave, ids and urls stood in by their addresses; `ledger`: the codes
     its files hold."""
     state = State(appid=base.appid or "", endpoint="offline")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -43,6 +44,12 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+# A path into the manifests' data, as ("cards", "spring", "base_info", "title").
+JsonPath = tuple[str | int, ...]
+# Where a path of the manifests was written (None: nowhere known, or stand-in values not worth locating).
+Locate = Callable[[JsonPath], Location | None]
 
 
 @dataclass(frozen=True)

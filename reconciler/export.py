@@ -25,7 +25,7 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema, schema_problems
 from reconciler.manifest.loader import Document
-from reconciler.resources.cards import kind as cards
+from reconciler.resources import cards
 from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card

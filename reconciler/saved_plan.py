@@ -24,9 +24,9 @@ from reconciler.engine import Options, safety_refusals, stale_reasons
 from reconciler.errors import NewerFormat, WxrecError
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
+from reconciler.resources import cards
 from reconciler.resources.adoption import apply_adoption, ownership_refusal
-from reconciler.resources.cards import kind as cards
-from reconciler.resources.cards.diff import CardRecord
+from reconciler.resources.cards.record import CardRecord
 from reconciler.state import State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import public_url

@@ -34,8 +34,9 @@ from reconciler.manifest import Manifest, load_variables
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
-from reconciler.resources.adoption import adopted_record, import_refusal, unsettled
+from reconciler.resources.adoption import import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
+from reconciler.resources.cards.record import CardRecord
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.state import FileBackend, State, StateBackend
 from reconciler.wechat.limiter import CallLimiter
@@ -186,7 +187,7 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
             if refusal:
                 raise WxrecError(refusal)
             protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
-            current.resources[address] = adopted_record(card_id, card["card_type"], protected)
+            current.resources[address] = CardRecord.adopted(card_id, card["card_type"], protected).to_state()
             backend.write_with_backup(current)
 
 

@@ -21,7 +21,9 @@ from reconciler.manifest import load_manifest
 from reconciler.manifest.files import ALLOW_OUTSIDE
 from reconciler.plan import Action
 from reconciler.resources.cards.model import LiveCard
-from reconciler.resources.codes import BATCH, CodeCounts, CodeFile, CodesLive, count_codes, plan_codes
+from reconciler.resources.codes.files import CodeFile
+from reconciler.resources.codes.planning import BATCH, CodeCounts, CodesLive, count_codes, plan_codes
+from reconciler.resources.codes.record import CodesRecord
 from reconciler.state import FileBackend, code_hash
 from tests.support import EXAMPLE, Harness, harness_for, wxrec
 
@@ -88,7 +90,7 @@ def test_pending_is_what_the_ledger_lacks_whatever_the_order(
         source.path.write_text("\n".join(rng.sample(sorted(wanted), len(wanted))), encoding="utf-8")
         counts = count_codes(source, {code_hash(c) for c in held})
     assert (counts.codes, counts.pending, counts.gone) == (len(wanted), len(wanted - held), len(held - wanted))
-    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, {"card_id": "p1"}, live(), 10**6)
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, CodesRecord("p1"), live(), 10**6)
     if change is None:
         assert not wanted - held
         return
@@ -106,13 +108,13 @@ def test_stock_stays_at_the_deposited_count_when_codes_run_short() -> None:
 
 def test_a_replaced_card_gets_every_code_again() -> None:
     counts = CodeCounts(5, 5, 0)  # counted against an empty ledger: the new card holds none
-    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, {"card_id": "old"}, live("new"), 5)
+    change = plan_codes("k", {"card": "c", "file": "f"}, "f", counts, CodesRecord("old"), live("new"), 5)
     assert change is not None and change.after is not None and change.after["pending"] == 5
     assert "the card was replaced: every code goes into the new card" in change.reasons
 
 
 def test_nothing_to_do_when_everything_is_deposited_and_stock_is_at_target() -> None:
-    record = {"card_id": "p1"}
+    record = CodesRecord("p1")
     done = CodeCounts(5, 0, 0)
     assert plan_codes("k", {"card": "c", "file": "f"}, "f", done, record, live(deposited=5, total=5), 5) is None
 

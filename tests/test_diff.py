@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.plan import Action
-from reconciler.resources.cards.diff import CardRecord, plan_card, stock_change
+from reconciler.resources.cards.diff import plan_card, stock_change
 from reconciler.resources.cards.model import DesiredCard, LiveCard, Stock
+from reconciler.resources.cards.record import CardRecord
 
 BASE: dict[str, Any] = {
     "base_info.title": "拿铁立减",

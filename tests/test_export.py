@@ -21,9 +21,9 @@ from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.emulator.colors import COLOR_VALUES
 from reconciler.export import ExportedCard, card_keys, card_problems, cards_files, manifest_card, slug
 from reconciler.manifest.loader import _StringDatesLoader
-from reconciler.resources.cards.diff import CardRecord, plan_card
-from reconciler.resources.cards.kind import record_document
+from reconciler.resources.cards.diff import plan_card
 from reconciler.resources.cards.model import LiveCard, Palette, desired_card
+from reconciler.resources.cards.record import CardRecord, record_document
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import StableToken, WeChatClient

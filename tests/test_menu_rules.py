@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.errors import Location, Problem
-from reconciler.resources.menu_rules import BUTTON_TYPES, TYPE_FIELDS, menu_tree, validate_menu
+from reconciler.errors import JsonPath, Location, Problem
+from reconciler.resources.menu_checks import BUTTON_TYPES, TYPE_FIELDS, validate_menu
+from reconciler.resources.menu_tree import menu_tree
 
-Path = tuple[str | int, ...]
 KNOWN_TYPES = (
     "known types: click, scancode_push, scancode_waitmsg, pic_sysphoto, pic_photo_or_album, pic_weixin, "
     "location_select, view, miniprogram, media_id, view_limited, article_id, article_view_limited"
@@ -23,10 +23,10 @@ BOTH = "has both type and sub_button; a button is an action (type) or a sub-menu
 NEITHER = "missing: a button needs a type (an action) or a sub_button list (a sub-menu)"
 
 
-class Positions(dict[Path, Location]):
+class Positions(dict[JsonPath, Location]):
     """A fake `locate`: every path asked for gets its own line, remembered, so tests can check the exact path."""
 
-    def __call__(self, path: Path) -> Location | None:
+    def __call__(self, path: JsonPath) -> Location | None:
         return self.setdefault(path, Location("menu.yaml", len(self) + 1, 1))
 
 
@@ -35,7 +35,7 @@ def check(menu: Any) -> tuple[list[Problem], Positions]:
     return validate_menu(menu, positions), positions
 
 
-def problem(positions: Positions, path: Path, message: str) -> Problem:
+def problem(positions: Positions, path: JsonPath, message: str) -> Problem:
     assert path in positions, f"locate was not called with {path}; it saw {list(positions)}"
     return Problem(positions[path], ".".join(map(str, path)), message)
 
@@ -252,7 +252,7 @@ def test_sub_button_names_may_have_forty_bytes() -> None:
 
 def test_name_is_required() -> None:
     found, positions = check(one({"type": "click", "key": "K"}))
-    path: Path = ("menu", "button", 0, "name")
+    path: JsonPath = ("menu", "button", 0, "name")
     assert found == [problem(positions, path, "missing: a top-level button needs a name")]
     found, positions = check(in_sub_menu({"type": "click", "key": "K"}))
     path = ("menu", "button", 0, "sub_button", 0, "name")
@@ -459,10 +459,10 @@ def test_every_problem_is_reported() -> None:
 
 
 def test_locations_come_from_locate_for_the_exact_path() -> None:
-    seen: list[Path] = []
+    seen: list[JsonPath] = []
     where = Location("accounts/shop.yaml", 12, 7)
 
-    def locate(path: Path) -> Location | None:
+    def locate(path: JsonPath) -> Location | None:
         seen.append(path)
         return where if path == ("menu", "button", 0, "sub_button", 2, "url") else None
 

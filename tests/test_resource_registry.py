@@ -14,13 +14,13 @@ import pytest
 from reconciler import resources
 from reconciler.address import Address
 from reconciler.engine import apply_plan
-from reconciler.errors import ManifestError, Problem, WxrecError
+from reconciler.errors import Locate, ManifestError, Problem, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.render.html import render_html
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, Locate, PlanContext
+from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext
 from reconciler.state import State
 from tests.support import Harness
 

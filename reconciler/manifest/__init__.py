@@ -23,7 +23,7 @@ from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
-from reconciler.resources.codes import validate as validate_codes
+from reconciler.resources.codes.files import validate as validate_codes
 from reconciler.resources.reference_rules import validate_references
 
 

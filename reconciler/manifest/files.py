@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import Problem
-from reconciler.manifest.loader import Document, JsonPath
+from reconciler.errors import JsonPath, Problem
+from reconciler.manifest.loader import Document
 
 ALLOW_OUTSIDE = "WXREC_ALLOW_FILES_OUTSIDE"
 # The fields whose value names a file ("*": any key or index).

@@ -14,14 +14,13 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import Location, ManifestError, Problem
+from reconciler.errors import JsonPath, Location, ManifestError, Problem
 from reconciler.manifest.variables import MARKER, VariableError, Variables, substitute, unused
 from reconciler.resources import keyed_sections
 
 # Blocks that may sit in any file, like Terraform's: each file's list is appended to the others'.
 LIST_SECTIONS = frozenset({"import", "moved"})
 
-JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 2**20
 # A file builds at most VALUES_FLOOR values plus VALUES_PER_CHARACTER per character of its text, and never more

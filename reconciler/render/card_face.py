@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.render.text import CHINA_TIME
 
-# card/getcolors as documented (shared/wechat-api.md). The report draws colours from the plan's own palette
+# card/getcolors as WeChat's card documents list them. The report draws colours from the plan's own palette
 # (read live, or kept in state); this is only the fallback for a name it has never seen, e.g. `wxrec diff`
 # in a repository with no state. Comparison never uses it.
 DOCUMENTED_COLOURS = {

@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.errors import WxrecError
 from reconciler.resources.base import Resource, shipped_json
 from reconciler.resources.cards.resource import CARDS
-from reconciler.resources.codes import CODES
+from reconciler.resources.codes.resource import CODES
 from reconciler.resources.landing_pages import LANDING_PAGES
 from reconciler.resources.menu import MENU
 from reconciler.resources.qrcodes import QRCODES

@@ -7,19 +7,19 @@ the rename and the real field changes after it. Once applied, a block is a no-op
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.errors import Location, Problem, WxrecError
+from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
+from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared
 from reconciler.state import SaveState, State
 from reconciler.wechat.cards import CardApi
 
-Locate = Callable[[tuple[str | int, ...]], Location | None]
 # The live cards a plan read, by id; None when it read none (--refresh=false, `wxrec diff`).
 LiveCards = Mapping[str, LiveCard | None] | None
 
@@ -41,12 +41,6 @@ def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
     imports = [Import(str(item["to"]), str(item["id"])) for item in data.get("import") or []]
     moves = [Move(str(item["from"]), str(item["to"])) for item in data.get("moved") or []]
     return imports, moves
-
-
-def adopted_record(card_id: str, card_type: str, prevent_destroy: bool) -> dict[str, Any]:
-    """State's record of a card wxrec did not create: nothing applied yet, so the next plan shows every managed
-    field that differs from the manifest, and the stock target it would set."""
-    return {"id": card_id, "card_type": card_type, "applied": {}, "stock": None, "prevent_destroy": prevent_destroy}
 
 
 def ownership_refusal(to: str, card_id: str, resources: Mapping[str, Mapping[str, Any]]) -> str | None:
@@ -83,7 +77,7 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
     addresses = declared(data)
     problems: list[Problem] = []
 
-    def problem(path: tuple[str | int, ...], message: str) -> None:
+    def problem(path: JsonPath, message: str) -> None:
         problems.append(Problem(locate(path), ".".join(map(str, path)), message))
 
     targets: dict[str, str] = {}
@@ -205,7 +199,7 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     if refusal:
         adoption.refusals.append(f"import {block.to}: {refusal}")
         return
-    view.resources[block.to] = adopted_record(block.id, card.card_type, card.prevent_destroy)
+    view.resources[block.to] = CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
     change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))
     change.before = live_document(live_card) if live_card is not None else None
     change.reasons = ["an import block adopts this live card: state records it, WeChat is not changed"]
@@ -245,7 +239,6 @@ def apply_adoption(change: ResourceChange, state: State) -> str:
         return f"moved from {source} in state"
     after = change.after or {}
     assert change.id is not None
-    state.resources[change.address] = adopted_record(
-        change.id, str(after["card_type"]), bool(after.get("prevent_destroy"))
-    )
+    adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))
+    state.resources[change.address] = adopted.to_state()
     return f"imported {change.id} into state"

@@ -7,23 +7,19 @@ reference rules, apply's layers and the HTML report ask the registry instead of 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from reconciler.errors import Location, Problem
+from reconciler.errors import Locate, Problem
 from reconciler.plan import ResourceChange
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.references import Lookup
 from reconciler.state import SaveState, State, StateBackend
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
-
-JsonPath = tuple[str | int, ...]
-# Where a path of the manifests was written (None: nowhere known, or stand-in values not worth locating).
-Locate = Callable[[JsonPath], Location | None]
 
 
 @dataclass

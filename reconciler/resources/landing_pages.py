@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import Problem
+from reconciler.errors import Locate, Problem
 from reconciler.plan import ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, Locate, schema_fragment
+from reconciler.resources.base import Applier, ApplyContext, schema_fragment
 from reconciler.resources.write_only import WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.address import referenced
-from reconciler.errors import Problem, WxrecError
+from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, Locate, PlanContext, forget, schema_fragment
-from reconciler.resources.menu_rules import menu_tree, validate_menu
+from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
+from reconciler.resources.menu_checks import validate_menu
+from reconciler.resources.menu_tree import menu_tree
 from reconciler.resources.references import resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi

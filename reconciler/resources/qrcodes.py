@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.address import Address
-from reconciler.errors import FileError, Problem, WxrecError
+from reconciler.errors import FileError, Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, Locate, PlanContext, schema_fragment
+from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.review import wait_for_approval
 from reconciler.resources.write_only import WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value

@@ -9,13 +9,13 @@ from typing import Any
 
 from reconciler import resources
 from reconciler.address import Address, kind_of
-from reconciler.errors import Problem
-from reconciler.resources.references import Locate, Path, references_in, value_at
+from reconciler.errors import JsonPath, Locate, Problem
+from reconciler.resources.references import references_in, value_at
 
 
-def declared(data: Mapping[str, Any]) -> dict[str, Path]:
+def declared(data: Mapping[str, Any]) -> dict[str, JsonPath]:
     """Every address the manifests declare, with its path in the document."""
-    found: dict[str, Path] = {}
+    found: dict[str, JsonPath] = {}
     for kind in resources.kinds():
         section = data.get(kind.name)
         if not kind.keyed and kind.name in data:

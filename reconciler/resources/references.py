@@ -11,12 +11,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from reconciler.address import Address
-from reconciler.errors import Location, WxrecError
+from reconciler.errors import JsonPath, WxrecError
 from reconciler.state import State
 
 REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
-Path = tuple[str | int, ...]
-Locate = Callable[[Path], Location | None]
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
 
@@ -36,7 +34,7 @@ def state_lookup(state: State | None, changing: frozenset[str] = frozenset()) ->
     return lookup
 
 
-def references_in(value: Any, path: Path = ()) -> Iterator[tuple[Path, str, str]]:
+def references_in(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str, str]]:
     """(path, address, attribute) for every reference inside `value`."""
     if isinstance(value, Mapping):
         for key, item in value.items():
@@ -98,7 +96,7 @@ def _substitute(match: re.Match[str], lookup: Lookup, unknown: list[str]) -> str
     return found
 
 
-def value_at(data: Mapping[str, Any], path: Path) -> Any:
+def value_at(data: Mapping[str, Any], path: JsonPath) -> Any:
     value: Any = data
     for part in path:
         value = value[part]

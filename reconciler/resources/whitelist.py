@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import Problem
+from reconciler.errors import Locate, Problem
 from reconciler.plan import Action, AttributeChange, ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, Locate, PlanContext, forget, schema_fragment
+from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
 
 LIMIT = 10
 

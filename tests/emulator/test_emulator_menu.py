@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.emulator import menu
-from reconciler.resources.menu_rules import validate_menu
+from reconciler.resources.menu_checks import validate_menu
 
 from .support import Api, FakeTime, MakeApi
 

@@ -1,0 +1,34 @@
+"""Cards: the package's face to the engine, saved plans and export (what they call as `cards.NAME`).
+
+Inside: `model.py` (a card's canonical form), `rules.py` (what WeChat allows), `validate.py`, `record.py` (state's
+`CardRecord`), `live.py` (reading live cards, settling interrupted creates), `diff.py` (one address's change),
+`planning.py` (every address's change and the refusals), `apply.py` (`CardApplier`), `resource.py` (the kind).
+"""
+
+from reconciler.resources.cards.apply import CardApplier
+from reconciler.resources.cards.live import (
+    CardsLive,
+    duplicate_refusals,
+    live_from_state,
+    read_cards,
+    read_live,
+    resolve_intents,
+)
+from reconciler.resources.cards.planning import desired_cards, plan_cards, refusals
+from reconciler.resources.cards.record import KIND, record_document, records
+
+__all__ = [
+    "KIND",
+    "CardApplier",
+    "CardsLive",
+    "desired_cards",
+    "duplicate_refusals",
+    "live_from_state",
+    "plan_cards",
+    "read_cards",
+    "read_live",
+    "record_document",
+    "records",
+    "refusals",
+    "resolve_intents",
+]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
+from reconciler.address import Address
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
 from reconciler.resources.cards.nested import changed_leaves
+from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.cards.rules import (
     FIX_TIME_RANGE,
     RESET_VALUES,
@@ -18,33 +20,6 @@ from reconciler.resources.cards.rules import (
 
 APPROVED = "CARD_STATUS_VERIFY_OK"
 LIFECYCLE_PROTECTION = "lifecycle.prevent_destroy"
-
-
-@dataclass
-class CardRecord:
-    """What state holds for one card address."""
-
-    id: str
-    card_type: str
-    applied: Flat
-    stock: Stock | None
-    prevent_destroy: bool = False
-    retire_ids: tuple[str, ...] = ()
-    # Claimed from the earlier cards of this address (before replaces): they count against the budget.
-    issued_before: int = 0
-
-    @classmethod
-    def from_state(cls, data: dict[str, Any]) -> CardRecord:
-        stock = data.get("stock")
-        return cls(
-            id=data["id"],
-            card_type=data["card_type"],
-            applied=dict(data.get("applied", {})),
-            stock=Stock.from_dict(stock) if stock else None,
-            prevent_destroy=bool(data.get("prevent_destroy", False)),
-            retire_ids=tuple(data.get("retire_ids", ())),
-            issued_before=int(data.get("issued_before", 0)),
-        )
 
 
 def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[AttributeChange]:
@@ -175,6 +150,17 @@ def desired_document(card: DesiredCard) -> dict[str, Any]:
         "prevent_destroy": card.prevent_destroy,
         "ignore_changes": list(card.ignore_changes),
     }
+
+
+def desired_from_document(address: str, after: Mapping[str, Any]) -> DesiredCard:
+    return DesiredCard(
+        key=Address.parse(address).key,
+        card_type=after["card_type"],
+        fields=dict(after["fields"]),
+        stock=Stock.from_dict(after["stock"]),
+        prevent_destroy=bool(after.get("prevent_destroy")),
+        ignore_changes=tuple(after.get("ignore_changes", ())),
+    )
 
 
 def live_document(card: LiveCard) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import Problem
-from reconciler.resources.base import Applier, ApplyContext, Locate, schema_fragment
-from reconciler.resources.cards.kind import KIND, CardApplier
+from reconciler.errors import Locate, Problem
+from reconciler.resources.base import Applier, ApplyContext, schema_fragment
+from reconciler.resources.cards.apply import CardApplier
+from reconciler.resources.cards.record import KIND
 from reconciler.resources.cards.validate import validate_card
 
 

@@ -1,4 +1,5 @@
-"""What WeChat allows for cards, as the reconciler understands it (see ../shared/wechat-api.md).
+"""What WeChat allows for cards, as the reconciler understands it from WeChat's card documents (card/create,
+card/update, card/modifystock).
 
 Paths are relative to the card's type body: `base_info.title`, `least_cost`, `base_info.date_info.end_timestamp`.
 """

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import Location, Problem
+from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.cards.model import flatten, to_epoch
 from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, TYPE_FIELDS
-
-Locate = Callable[[tuple[str | int, ...]], Location | None]
 
 
 def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
     """Meaning checks; they run beside the schema's, so they must bear any shape the schema refuses."""
-    prefix: tuple[str | int, ...] = ("cards", key)
+    prefix: JsonPath = ("cards", key)
 
     def problem(path: str, message: str) -> Problem:
         parts = tuple(path.split(".")) if path else ()

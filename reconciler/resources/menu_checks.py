@@ -1,4 +1,4 @@
-"""The custom menu: WeChat's rules for `menu/create` (see ../shared/wechat-api.md, "Menus") and the plan's tree diff.
+"""The custom menu's checks: WeChat's rules for `menu/create` (WeChat's 自定义菜单 / 创建接口 document).
 
 Pure functions, no I/O. `validate_menu` checks the manifest's `menu` value before any API call and reports every
 problem, each with the dotted path of the offending value (`menu.button.0.sub_button.2.url`) and the location that
@@ -15,24 +15,17 @@ Rules (the strictest reading where sources differ):
   most 3 hosts (65316 otherwise).
 - A string holding a reference `${kind.key.attr}` is resolved later, so no byte limit or URL rule applies to it
   yet: plan and apply run `validate_menu` again on the menu with its references filled in, before menu/create.
-
-`menu_tree` renders two menus as one tree for the plan; see its docstring for how buttons are matched.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.errors import Location, Problem
+from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.references import REFERENCE
-
-Locate = Callable[[tuple[str | int, ...]], Location | None]
-Path = tuple[str | int, ...]
-
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
@@ -69,14 +62,14 @@ def validate_menu(menu: Any, locate: Locate) -> list[Problem]:
     if menu is None:
         return []
     checker = _Checker(locate)
-    root: Path = ("menu",)
+    root: JsonPath = ("menu",)
     if not isinstance(menu, Mapping):
         checker.add(root, f"must be a mapping with a `button` list (or null to delete the menu), not {_kind(menu)}")
         return checker.problems
     for name in menu:
         if name != "button":
             checker.unknown_field((*root, _part(name)), name, ("button",), "the menu has only `button`")
-    buttons_path: Path = (*root, "button")
+    buttons_path: JsonPath = (*root, "button")
     if "button" not in menu:
         checker.add(buttons_path, "missing: the menu needs a `button` list of 1 to 3 buttons")
         return checker.problems
@@ -97,15 +90,15 @@ class _Checker:
         self.locate = locate
         self.problems: list[Problem] = []
 
-    def add(self, path: Path, message: str) -> None:
+    def add(self, path: JsonPath, message: str) -> None:
         self.problems.append(Problem(self.locate(path), ".".join(map(str, path)), message))
 
-    def unknown_field(self, path: Path, name: Any, allowed: tuple[str, ...], known: str) -> None:
+    def unknown_field(self, path: JsonPath, name: Any, allowed: tuple[str, ...], known: str) -> None:
         close = difflib.get_close_matches(name, allowed, n=1) if isinstance(name, str) else []
         hint = f"did you mean {close[0]!r}?" if close else known
         self.add(path, f"unknown field {name!r}; {hint}")
 
-    def button(self, path: Path, button: Any, level: int) -> None:
+    def button(self, path: JsonPath, button: Any, level: int) -> None:
         what = "button" if level == 0 else "sub-button"
         if not isinstance(button, Mapping):
             self.add(path, f"a {what} must be a mapping, not {_kind(button)}")
@@ -127,14 +120,14 @@ class _Checker:
         elif not has_type and level == 0:
             self.add((*path, "type"), "missing: a button needs a type (an action) or a sub_button list (a sub-menu)")
 
-    def name(self, path: Path, button: Mapping[Any, Any], level: int) -> None:
+    def name(self, path: JsonPath, button: Mapping[Any, Any], level: int) -> None:
         what = "top-level button" if level == 0 else "sub-button"
         limit = NAME_BYTES[min(level, 1)]
         self.string((*path, "name"), button, "name", f"a {what} needs a name", limit, f"a {what} name")
 
-    def action(self, path: Path, button: Mapping[Any, Any], what: str) -> None:
+    def action(self, path: JsonPath, button: Mapping[Any, Any], what: str) -> None:
         button_type = button.get("type")
-        type_path: Path = (*path, "type")
+        type_path: JsonPath = (*path, "type")
         known = f"known types: {', '.join(BUTTON_TYPES)}"
         if "type" not in button:
             self.add(type_path, f"missing: a {what} needs a type; {known}")
@@ -158,7 +151,7 @@ class _Checker:
 
     def string(
         self,
-        path: Path,
+        path: JsonPath,
         button: Mapping[Any, Any],
         field: str,
         missing: str,
@@ -180,14 +173,14 @@ class _Checker:
             if limit is not None:
                 self.byte_limit(path, value, limit, what or f"a button {field}")
 
-    def byte_limit(self, path: Path, value: str, limit: int, what: str) -> None:
+    def byte_limit(self, path: JsonPath, value: str, limit: int, what: str) -> None:
         size = len(value.encode("utf-8"))
         if size > limit and not REFERENCE.search(value):
             self.add(
                 path, f"is {size} bytes of UTF-8; {what} may have at most {limit} (a Chinese character is 3 bytes)"
             )
 
-    def domains(self, buttons_path: Path, buttons: list[Any]) -> None:
+    def domains(self, buttons_path: JsonPath, buttons: list[Any]) -> None:
         """The links of view and miniprogram buttons lead to at most MAX_DOMAINS hosts (65316); a url holding a
         reference is counted once it is filled in."""
         hosts: list[str] = []
@@ -208,8 +201,8 @@ class _Checker:
                 return
             hosts.append(host)
 
-    def sub_menu(self, path: Path, subs: Any) -> None:
-        subs_path: Path = (*path, "sub_button")
+    def sub_menu(self, path: JsonPath, subs: Any) -> None:
+        subs_path: JsonPath = (*path, "sub_button")
         if not isinstance(subs, list):
             self.add(subs_path, f"must be a list of 1 to {MAX_SUB_BUTTONS} sub-buttons, not {_kind(subs)}")
             return
@@ -219,7 +212,7 @@ class _Checker:
             self.button((*subs_path, index), sub, level=1)
 
 
-def _leaves(buttons_path: Path, buttons: list[Any]) -> Iterator[tuple[Path, Mapping[Any, Any]]]:
+def _leaves(buttons_path: JsonPath, buttons: list[Any]) -> Iterator[tuple[JsonPath, Mapping[Any, Any]]]:
     """Every button that is an action, top-level or in a sub-menu, with its path."""
     for index, button in enumerate(buttons):
         if not isinstance(button, Mapping):
@@ -266,159 +259,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
     return type(value).__name__
-
-
-# ---- the plan's tree ----------------------------------------------------------------------------------------------
-
-_MISSING: Any = object()
-_INDENT = "    "
-
-
-def menu_tree(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
-    """A readable tree diff of two menus ({"button": [...]}), for the plan: one line per button, prefixed
-    "  " unchanged, "+ " added, "- " removed, "~ " changed (with `field: old → new` for what changed, joined
-    by "; "), indented four spaces per level; e.g.
-        ~ 优惠券 (sub-menu)
-            ~ 领券中心 [view] url: https://old → https://new
-            + 会员卡 [click] key=MEMBER
-          门店 [location_select] key=STORES
-
-    Matching, level by level (top-level buttons, then the sub-buttons of each matched sub-menu):
-    - Same number of buttons on both sides: matched by position (the i-th with the i-th); a different name
-      shows as `name: old → new` on a "~" line. The output follows that order.
-    - Different numbers: matched by name (the k-th button of a name before with the k-th of that name after);
-      the rest are removed ("-") or added ("+"). Lines follow the new order; a removed button goes just before
-      the first new-side line whose next matched button (itself or a later one) was after it in the old order,
-      so removals come before the additions at their spot, and trailing removals come last. A matched button
-      whose order relative to the other matched buttons changed is "~" with `moved: i → j` (1-based positions).
-    - A matched pair where one is an action and the other a sub-menu is shown as removed and added.
-    An action's line shows `name [type]` and its fields (`key=…`); `sub_button: []` on an action (as menu/get
-    returns it) is ignored. Either menu may be None (no menu): everything is added or removed.
-    """
-    return _level(_buttons(before), _buttons(after), 0)
-
-
-def _buttons(container: Any, field: str = "button") -> list[Mapping[str, Any]]:
-    items = container.get(field) if isinstance(container, Mapping) else None
-    return [b for b in items if isinstance(b, Mapping)] if isinstance(items, list) else []
-
-
-def _level(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]], level: int) -> list[str]:
-    lines: list[str] = []
-    for old_index, new_index, moved in _pairs(before, after):
-        if new_index is None:
-            assert old_index is not None
-            lines += _whole(before[old_index], level, "- ")
-        elif old_index is None:
-            lines += _whole(after[new_index], level, "+ ")
-        else:
-            moved_note = f"moved: {old_index + 1} → {new_index + 1}" if moved else ""
-            lines += _matched(before[old_index], after[new_index], level, moved_note)
-    return lines
-
-
-Pair = tuple[int | None, int | None, bool]
-
-
-def _pairs(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]]) -> list[Pair]:
-    """(old index, new index, moved) in output order; see menu_tree for the rule."""
-    if len(before) == len(after):
-        return [(i, i, False) for i in range(len(after))]
-    waiting: dict[str, list[int]] = {}
-    for index, button in enumerate(before):
-        waiting.setdefault(_name_key(button), []).append(index)
-    match: dict[int, int] = {}  # new index → old index
-    for index, button in enumerate(after):
-        queue = waiting.get(_name_key(button))
-        if queue:
-            match[index] = queue.pop(0)
-    old_rank = {old: rank for rank, old in enumerate(sorted(match.values()))}
-    new_rank = {new: rank for rank, new in enumerate(sorted(match))}
-    # For each new index: the old index of the first matched button at or after it (len(before) when none).
-    next_old = [len(before)] * (len(after) + 1)
-    for index in range(len(after) - 1, -1, -1):
-        next_old[index] = match.get(index, next_old[index + 1])
-    matched_old = set(match.values())
-    removed = [i for i in range(len(before)) if i not in matched_old]
-    pairs: list[Pair] = []
-    for index in range(len(after) + 1):
-        while removed and removed[0] < next_old[index]:
-            pairs.append((removed.pop(0), None, False))
-        if index == len(after):
-            break
-        old = match.get(index)
-        pairs.append((old, index, old is not None and old_rank[old] != new_rank[index]))
-    return pairs
-
-
-def _name_key(button: Mapping[str, Any]) -> str:
-    return json.dumps(button.get("name"), ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _is_sub_menu(button: Mapping[str, Any]) -> bool:
-    return "type" not in button and isinstance(button.get("sub_button"), list)
-
-
-def _whole(button: Mapping[str, Any], level: int, prefix: str) -> list[str]:
-    """A button and, for a sub-menu, its sub-buttons, all with the same prefix."""
-    lines = [f"{_INDENT * level}{prefix}{_label(button)}"]
-    if _is_sub_menu(button):
-        for sub in _buttons(button, "sub_button"):
-            lines += _whole(sub, level + 1, prefix)
-    return lines
-
-
-def _matched(old: Mapping[str, Any], new: Mapping[str, Any], level: int, moved_note: str) -> list[str]:
-    if _is_sub_menu(old) != _is_sub_menu(new):
-        return _whole(old, level, "- ") + _whole(new, level, "+ ")
-    changes = [f"{field}: {_show(a)} → {_show(b)}" for field, a, b in _field_changes(old, new)]
-    if moved_note:
-        changes.append(moved_note)
-    children: list[str] = []
-    if _is_sub_menu(new):
-        children = _level(_buttons(old, "sub_button"), _buttons(new, "sub_button"), level + 1)
-    indent = _INDENT * level
-    child_prefix = slice(len(indent + _INDENT), len(indent + _INDENT) + 2)
-    changed = bool(changes) or any(line[child_prefix] != "  " for line in children)
-    if not changed:
-        return [f"{indent}  {_label(new)}", *children]
-    head = f"{_name(new)} (sub-menu)" if _is_sub_menu(new) else f"{_name(new)} [{_show_type(new)}]"
-    return [f"{indent}~ {head} {'; '.join(changes)}".rstrip(), *children]
-
-
-def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    fields = [f for f in _field_order(old, new) if f != "sub_button"]
-    return [
-        (f, old.get(f, _MISSING), new.get(f, _MISSING)) for f in fields if old.get(f, _MISSING) != new.get(f, _MISSING)
-    ]
-
-
-def _field_order(*buttons: Mapping[str, Any]) -> list[str]:
-    present = {str(k) for button in buttons for k in button}
-    return [f for f in BUTTON_FIELDS if f in present] + sorted(present - set(BUTTON_FIELDS))
-
-
-def _label(button: Mapping[str, Any]) -> str:
-    if _is_sub_menu(button):
-        return f"{_name(button)} (sub-menu)"
-    button_type = button.get("type")
-    first = TYPE_FIELDS.get(button_type, ()) if isinstance(button_type, str) else ()
-    rest = [f for f in _field_order(button) if f not in ("name", "type", "sub_button") and f not in first]
-    details = [f"{f}={_show(button[f])}" for f in (*first, *rest) if f in button]
-    return " ".join([f"{_name(button)} [{_show_type(button)}]", *details])
-
-
-def _name(button: Mapping[str, Any]) -> str:
-    return _show(button.get("name", _MISSING))
-
-
-def _show_type(button: Mapping[str, Any]) -> str:
-    return _show(button.get("type", _MISSING))
-
-
-def _show(value: Any) -> str:
-    if value is _MISSING:
-        return "(none)"
-    if isinstance(value, str) and value and value.isprintable():
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

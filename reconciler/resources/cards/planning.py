@@ -1,0 +1,90 @@
+"""Planning every card address: the manifest's cards in canonical form, one change per address in the manifest or
+in state (diff.py plans each), and what refuses a plan (prevent_destroy, a validity already over)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.address import Address
+from reconciler.errors import WxrecError
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards.diff import plan_card, unclearable
+from reconciler.resources.cards.live import CardsLive
+from reconciler.resources.cards.model import DesiredCard, Palette, desired_card
+from reconciler.resources.cards.record import CardRecord, owned_ids
+
+
+def desired_cards(
+    specs: Mapping[str, Mapping[str, Any]], palette: Palette, *, strict: bool = True
+) -> dict[str, DesiredCard]:
+    """The manifest's cards in canonical form; `strict` refuses colours card/getcolors does not know."""
+    cards = {key: desired_card(key, spec, palette) for key, spec in specs.items()}
+    if not strict:
+        return {card.address: card for card in cards.values()}
+    unknown = [
+        f"{Address.card(key).attribute('base_info.color')}: {card.fields['base_info.color']!r} is not a colour of "
+        "card/getcolors "
+        f"(known: {', '.join(sorted(palette.names))})"
+        for key, card in cards.items()
+        if card.fields.get("base_info.color") not in palette.names
+    ]
+    if unknown:
+        raise WxrecError("\n".join(unknown))
+    return {card.address: card for card in cards.values()}
+
+
+def plan_cards(
+    desired: Mapping[str, DesiredCard],
+    live: CardsLive,
+    state_records: Mapping[str, CardRecord],
+    replace: frozenset[str] = frozenset(),
+) -> tuple[list[ResourceChange], list[str], list[str]]:
+    """Changes for every card address in the manifest or in state, the unmanaged live ids, and warnings."""
+    changes = []
+    warnings: list[str] = []
+    for address in sorted(set(desired) | set(state_records)):
+        record = state_records.get(address)
+        live_one = live.cards.get(record.id) if record else None
+        retiring = {old: live.cards.get(old) for old in record.retire_ids} if record else {}
+        change = plan_card(
+            address,
+            desired.get(address),
+            live_one,
+            record,
+            force_replace=address in replace,
+            retiring=retiring,
+        )
+        if change is not None:
+            changes.append(change)
+        wanted = desired.get(address)
+        if wanted is not None and record is not None and live_one is not None:
+            warnings += unclearable(wanted, live_one, record.applied)
+    owned = owned_ids(state_records)
+    unmanaged = [card_id for card_id in live.ids if card_id not in owned]
+    return changes, unmanaged, warnings
+
+
+def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
+    """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
+    refuses to create a card whose validity already ended, so such a plan is refused before any call."""
+    found = []
+    for change in changes:
+        end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
+        if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
+            found.append(
+                f"{change.address}: base_info.date_info.end_timestamp {end} is in the past; "
+                "WeChat does not create a card that has already expired"
+            )
+        if change.action not in (Action.DELETE, Action.REPLACE):
+            continue
+        record = state_records.get(change.address)
+        protected = (record is not None and record.prevent_destroy) or bool(
+            change.after and change.after.get("prevent_destroy")
+        )
+        if protected:
+            found.append(
+                f"{change.address}: lifecycle.prevent_destroy forbids this {change.action}; "
+                f"to stop managing it without deleting it, run `wxrec state rm MANIFEST {change.address}`"
+            )
+    return found

@@ -1,0 +1,230 @@
+"""Planning codes entries: count what the file holds against the ledger, predict the stock, and refuse codes that
+went into another card users hold. Plans carry counts only, never codes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reconciler.address import Address, kind_of
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
+from reconciler.resources.cards.live import CardsLive
+from reconciler.resources.cards.model import LiveCard, live_card
+from reconciler.resources.codes.files import CodeFile
+from reconciler.resources.codes.record import KIND, CodesRecord, DepositedHashes
+from reconciler.state import State
+from reconciler.wechat.cards import CardApi
+
+BATCH = 100  # card/code/deposit and checkcode take at most 100 codes
+
+
+@dataclass(frozen=True)
+class CodesLive:
+    """What plan knows of a codes entry's card: its id (None while this run creates or replaces it), how many
+    codes it holds, and its stock."""
+
+    card_id: str | None
+    deposited: int
+    card: LiveCard | None
+
+
+@dataclass(frozen=True)
+class CodeCounts:
+    """Codes in the file, those the ledger lacks, those deposited but gone from the file, the file's digest, and
+    how many codes the ledger holds."""
+
+    codes: int
+    pending: int
+    gone: int
+    digest: str = ""
+    known: int = 0
+
+
+def count_codes(source: CodeFile, known: set[bytes]) -> CodeCounts:
+    """With an empty ledger every code is pending (the file's codes are distinct: validate saw to it), so a
+    first deposit of a million codes hashes none of them here."""
+    if not known:
+        codes = sum(1 for _ in source.read())
+        return CodeCounts(codes, codes, 0, source.digest())
+    wanted = source.hashes()
+    return CodeCounts(len(wanted), len(wanted - known), len(known - wanted), source.digest(), len(known))
+
+
+def same_card(record: CodesRecord | None, card_id: str | None) -> bool:
+    """Whether the ledger's codes are in this card: not after a replace, nor before the card exists."""
+    return record is not None and card_id is not None and record.card_id == card_id
+
+
+def plan_codes(
+    key: str,
+    spec: Mapping[str, Any],
+    file: str,
+    counts: CodeCounts,
+    record: CodesRecord | None,
+    live: CodesLive,
+    target: int,
+) -> ResourceChange | None:
+    """Deposit what the ledger lacks, then move stock to min(target, deposited). Pure; `counts` are against the
+    ledger of this card (empty after a replace).
+
+    Codes WeChat holds beyond the ledger (it was lost, or an apply stopped before recording them) are counted as
+    codes of the file: apply sends the file's codes the ledger lacks, WeChat keeps only those it does not hold,
+    and the stock follows getdepositcount."""
+    address = f"{KIND}.{key}"
+    unrecorded = max(live.deposited - counts.known, 0)
+    pending = max(counts.pending - unrecorded, 0)
+    expected = live.deposited + pending
+    card = live.card or LiveCard("", "", "", {}, 0, 0)
+    stock = deposit_stock_change(target, expected, card)
+    if not counts.pending and stock is None and same_card(record, live.card_id):
+        return None
+    change = ResourceChange(
+        address,
+        Action.CREATE if record is None else Action.UPDATE,
+        id=live.card_id,
+        before={"deposited": live.deposited},
+        after={
+            "spec": dict(spec),
+            "file": file,
+            "target": target,
+            "codes": counts.codes,
+            "pending": pending,
+            "file_sha256": counts.digest,
+        },
+        stock=stock,
+    )
+    calls = -(-counts.pending // BATCH)
+    if unrecorded:
+        change.reasons += [
+            _ledger_gap(counts.known, live.deposited),
+            f"{counts.pending} codes the ledger lacks are sent again in {calls} calls of {BATCH}, each checked with "
+            f"checkcode: WeChat keeps only those it does not hold ({pending} new, counting the codes it holds beyond "
+            "the ledger as the file's), and the ledger records them all",
+        ]
+    elif pending:
+        change.reasons.append(f"{pending} codes to deposit in {calls} calls of {BATCH}, each checked with checkcode")
+    if record is not None and not same_card(record, live.card_id):
+        change.reasons.append("the card was replaced: every code goes into the new card")
+    if counts.gone:
+        change.notes.append(
+            f"{counts.gone} codes deposited earlier are no longer in the file: WeChat cannot take them back"
+        )
+    if expected < target:
+        change.notes.append(f"codes run short: stock stays at {expected}, below the target {target}")
+    if live.card is None or live.card.status != APPROVED:
+        change.notes.append("WeChat takes codes only into an approved card: this waits for review")
+    return change
+
+
+def _ledger_gap(known: int, deposited: int) -> str:
+    if not known:
+        return f"the ledger of deposited codes is missing: WeChat holds {deposited} codes of this card, the ledger none"
+    return (
+        f"the ledger of deposited codes lacks some: WeChat holds {deposited} codes of this card, the ledger {known} "
+        "(an apply stopped before recording them, or the ledger was cut short)"
+    )
+
+
+def forget(address: str, record: CodesRecord) -> ResourceChange:
+    return ResourceChange(
+        address,
+        Action.FORGET,
+        id=record.card_id,
+        notes=["removed from the manifests: deposited codes stay in the card (WeChat cannot take them back)"],
+    )
+
+
+async def read_deposited(api: CardApi | None, card_id: str | None, record: CodesRecord | None) -> int:
+    """getdepositcount, or without the network what the last apply recorded."""
+    if card_id is None:
+        return 0
+    if api is None:
+        return record.deposited if record else 0
+    return await api.deposit_count(card_id)
+
+
+async def plan_all(
+    root: Path,
+    sources: Mapping[str, tuple[Mapping[str, Any], str]],
+    api: CardApi | None,
+    state: State | None,
+    deposited_hashes: DepositedHashes,
+    cards: CardsLive,
+    card_ids: Mapping[str, str | None],
+    targets: Mapping[str, int],
+) -> tuple[list[ResourceChange], list[str]]:
+    """Every codes entry's change, and refusals; `card_ids` maps card addresses to their id (None: created or
+    replaced in this run)."""
+    records = {
+        a: CodesRecord.from_state(r) for a, r in (state.resources.items() if state else ()) if kind_of(a) == KIND
+    }
+    changes = [forget(a, r) for a, r in sorted(records.items()) if Address.parse(a).key not in sources]
+    refusals: list[str] = []
+
+    async def one(key: str, spec: Mapping[str, Any], file: str) -> ResourceChange | None:
+        address, card = str(Address(KIND, key)), str(Address.card(spec["card"]))
+        card_id = card_ids.get(card)
+        record = records.get(address)
+        if card_id is not None and cards.cards.get(card_id, True) is None:
+            return None  # the card was deleted outside wxrec: its own plan says so, and nothing can go into it
+        live = CodesLive(card_id, await read_deposited(api, card_id, record), _card(api, cards, card_id, record))
+        source = CodeFile(root / file, spec.get("column"))
+        known = deposited_hashes(address) if same_card(record, card_id) else set()
+        counts = await asyncio.to_thread(count_codes, source, known)
+        if record is not None and not same_card(record, card_id):
+            old_ledger = deposited_hashes(address)
+            refusal = await reuse_refusal(address, card, source, old_ledger, api, str(record.card_id), cards)
+            refusals.extend([refusal] if refusal else [])
+        return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
+
+    planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
+    return changes + [c for c in planned if c is not None], refusals
+
+
+async def reuse_refusal(
+    address: str,
+    card: str,
+    source: CodeFile,
+    old_ledger: set[bytes],
+    api: CardApi | None,
+    old_id: str,
+    known: CardsLive | None = None,
+) -> str | None:
+    """Codes deposited into another card (one replaced, or the entry pointed elsewhere) must not go into this one
+    once users hold some: WeChat does not say which were handed out, and this card could hand one out again.
+    Checked at plan and again at apply, against the old card read live then."""
+    if not old_ledger:
+        return None
+    old = known.cards.get(old_id) if known is not None and old_id in known.cards else None
+    if old is None and api is not None:
+        raw = await api.get(old_id)
+        old = live_card(raw, None) if raw is not None else None
+    issued = None if old is None and api is not None else (old.total_quantity - old.quantity if old else 0)
+    if issued == 0:
+        return None
+    reused = len(await asyncio.to_thread(source.hashes) & old_ledger)
+    if not reused:
+        return None
+    held = (
+        "users may hold some of its codes (it is gone, so wxrec cannot tell how many)"
+        if issued is None
+        else f"{issued} codes of it are with users already"
+    )
+    return (
+        f"{address}: the codes were deposited into another card ({old_id}), and {held}; {reused} codes of the "
+        f"file were among them, so {card} could hand them out again. Give {card} fresh codes (a file without "
+        "those already deposited)"
+    )
+
+
+def _card(api: CardApi | None, cards: CardsLive, card_id: str | None, record: CodesRecord | None) -> LiveCard | None:
+    """The card as read; without the network, its stock as the last apply left it: min(target, deposited)."""
+    card = cards.cards.get(card_id or "")
+    if api is not None or card is None or record is None:
+        return card
+    stock = min(record.target, record.deposited)
+    return replace(card, quantity=stock, total_quantity=stock)
