@@ -9,6 +9,7 @@ a set's members. The order of the kept items is a change of its own, said by `re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,13 @@ def list_items(old: Any, new: Any) -> ListItems | None:
     return ListItems(
         added=[after[index] for index in sorted(added)],
         removed=[before[index] for index in sorted(removed)],
-        reordered=kept_before != kept_after,
+        reordered=_strict(kept_before) != _strict(kept_after),
     )
+
+
+def _strict(items: list[Any]) -> str:
+    """The items as JSON tells them apart: `==` takes 0 for False and 1 for 1.0, which deepdiff does not."""
+    return json.dumps(items, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _listlike(value: Any) -> bool:
