@@ -7,8 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.address import kind_of
+from reconciler.list_diff import ListItems, list_items
 
-PLAN_FORMAT_VERSION = 1
+# 2: a list-valued attribute change carries its item-level change (`items`). A plan of format 1 is refused.
+PLAN_FORMAT_VERSION = 2
 
 
 class Action(StrEnum):
@@ -52,6 +54,15 @@ class AttributeChange:
     review: bool = False
     forces_replace: bool = False
     reset: bool = False
+    # Derived from old and new (both whole: apply sends the whole new list), so a saved plan cannot disagree.
+    items: ListItems | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.items = list_items(self.old, self.new)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AttributeChange:
+        return cls(**{name: value for name, value in data.items() if name != "items"})
 
 
 @dataclass
@@ -96,7 +107,7 @@ class ResourceChange:
             action=Action(data["action"]),
             id=data.get("id"),
             review=bool(data.get("review")),
-            changes=[AttributeChange(**c) for c in data.get("changes", [])],
+            changes=[AttributeChange.from_dict(c) for c in data.get("changes", [])],
             stock=StockChange(**stock) if stock else None,
             reasons=list(data.get("reasons", [])),
             notes=list(data.get("notes", [])),

@@ -75,10 +75,18 @@ def read(path: Path) -> SavedPlan:
 
 
 def _check_version(path: Path, document: Any) -> None:
-    """A plan of a newer format is refused as such, before its schema (this wxrec's) calls it no plan at all."""
+    """A plan of another format is refused as such, before its schema (this wxrec's) calls it no plan at all.
+    An older plan is not read either: its changes lack what this wxrec shows (format 2: list items)."""
     version = document.get("format_version") if isinstance(document, dict) else None
-    if type(version) is int and version > PLAN_FORMAT_VERSION:
+    if type(version) is not int:
+        return
+    if version > PLAN_FORMAT_VERSION:
         raise NewerFormat(f"{path}: the plan", version, PLAN_FORMAT_VERSION)
+    if version < PLAN_FORMAT_VERSION:
+        raise WxrecError(
+            f"{path}: the plan was made by an older wxrec (format {version}; this wxrec reads {PLAN_FORMAT_VERSION}). "
+            "Nothing was changed: make a new plan"
+        )
 
 
 async def checked(

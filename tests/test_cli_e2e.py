@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.plan import PLAN_FORMAT_VERSION
 from tests.support import apply_ok, wxrec
 
 
@@ -159,7 +160,7 @@ def test_json_plan_is_deterministic(example_dir: Path) -> None:
     second = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert first.output == second.output
     document = json.loads(first.output)
-    assert document["format_version"] == 1 and document["summary"]["create"] == 8
+    assert document["format_version"] == PLAN_FORMAT_VERSION and document["summary"]["create"] == 8
 
 
 def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.plan import PLAN_FORMAT_VERSION
 from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
 from tests.support import apply_ok, wxrec
 
@@ -65,6 +66,11 @@ def scenario(directory: Path, name: str) -> None:
             "12",
         )
         assert claimed.exit_code == 0, claimed.output
+    elif name == "stores":
+        # A card's store list gains three stores and loses one: the plan shows the items, not two lists.
+        edit(directory, "      get_limit: 2\n", "      get_limit: 2\n      location_id_list: [4101, 4102]\n")
+        apply_ok(directory)
+        edit(directory, "location_id_list: [4101, 4102]", "location_id_list: [4102, 4201, 4202, 4203]")
     elif name == "adopt":
         member = card_id(directory, "member")
         assert wxrec("state", "rm", directory, "cards.member").exit_code == 0
@@ -77,7 +83,7 @@ def scenario(directory: Path, name: str) -> None:
         (directory / "adopt.yaml").write_text(json.dumps(blocks), encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["create", "update", "replace", "delete", "stock", "noop", "adopt"])
+@pytest.mark.parametrize("name", ["create", "update", "replace", "delete", "stock", "noop", "adopt", "stores"])
 @pytest.mark.parametrize("output", ["text", "markdown", "json"])
 def test_golden_plans(example_dir: Path, name: str, output: str) -> None:
     scenario(example_dir, name)
@@ -162,7 +168,7 @@ def test_saved_plan_is_refused_after_another_apply(example_dir: Path, tmp_path: 
     stale = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", second)
     assert stale.exit_code == 1 and "state serial is" in stale.output
     broken = tmp_path / "broken.json"
-    broken.write_text('{"format_version": 1}', encoding="utf-8")
+    broken.write_text(json.dumps({"format_version": PLAN_FORMAT_VERSION}), encoding="utf-8")
     refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", broken)
     assert refused.exit_code == 1 and "not a wxrec plan" in refused.output
 

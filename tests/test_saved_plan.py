@@ -165,3 +165,13 @@ def test_a_plan_of_a_newer_format_is_refused_as_such(example_dir: Path, tmp_path
         f"{saved}: the plan was written by a newer wxrec (format {newer}); "
         f"this wxrec reads up to {newer - 1}: upgrade wxrec" in output
     ), output
+
+
+def test_a_plan_of_an_older_format_is_refused_with_a_new_plan_asked_for(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    older = document["format_version"] - 1
+    saved.write_text(json.dumps({**document, "format_version": older}), encoding="utf-8")
+    output = refused(example_dir, saved)
+    assert f"{saved}: the plan was made by an older wxrec (format {older}; this wxrec reads {older + 1})" in output
+    assert "Nothing was changed: make a new plan" in output and "Traceback" not in output

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from reconciler.render.text import format_value
+from reconciler.list_diff import list_items
+from reconciler.render.text import SHOWN_ITEMS, format_value, gains_or_loses, item_lines, items_summary
 
 SECTIONS = (
     ("live", "Changed in WeChat by hand (drift)"),
@@ -16,12 +18,15 @@ SECTIONS = (
 def _line(item: dict[str, Any]) -> str:
     card = f" ({item['id']})" if item.get("id") else ""
     text = f"{item['address']}{card}: {item['what']}"
-    if "path" in item:
-        path = item["path"]
-        text += (
-            f": {path} is {format_value(path, item['live'])}, the manifest says {format_value(path, item['wanted'])}"
-        )
-    return text
+    if "path" not in item:
+        return text
+    path = item["path"]
+    live, wanted = item["live"], item["wanted"]
+    items = asdict(found) if (found := list_items(live, wanted)) else None
+    if items is not None and gains_or_loses(items):
+        listed = ", ".join(item_lines(path, items, SHOWN_ITEMS))
+        return f"{text}: the manifest's {path} against WeChat's: {items_summary(path, items)} ({listed})"
+    return f"{text}: {path} is {format_value(path, live)}, the manifest says {format_value(path, wanted)}"
 
 
 def render_drift_text(report: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from reconciler.address import Address, kind_of
 from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
-from reconciler.render.text import format_value, spec_lines, summary_line
+from reconciler.render.text import attribute_cells, spec_lines, summary_line
 from reconciler.resources import find
 
 DESTRUCTIVE = ("replace", "delete", "retire")
@@ -159,8 +159,8 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
 def _rows(change: dict[str, Any]) -> list[Row]:
     rows = []
     for attribute in change["changes"]:
-        path = attribute["path"]
-        old, new = format_value(path, attribute["old"]), format_value(path, attribute["new"])
+        summary, old, new = attribute_cells(attribute)
+        path = attribute["path"] + (f" ({summary})" if summary else "")
         rows.append(Row(path, old, new, attribute_tag(attribute)))
     stock = change["stock"]
     if stock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.render.text import HEADLINES, format_value, spec_lines, summary_line
+from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line
 
 COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
@@ -135,8 +135,9 @@ def _rows(change: dict[str, Any]) -> list[str]:
         return [*rows, f"| stock | | {stock['target']} ({stock['mode']}) | |"]
     rows = []
     for attribute in change["changes"]:
-        path, tag = attribute["path"], attribute_tag(attribute)
-        rows.append(f"| `{path}` | {_cell(path, attribute['old'])} | {_cell(path, attribute['new'])} | {tag} |")
+        summary, old, new = attribute_cells(attribute)
+        field = f"`{attribute['path']}`" + (f" ({summary})" if summary else "")
+        rows.append(f"| {field} | {_inline(old)} | {_inline(new)} | {attribute_tag(attribute)} |")
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]

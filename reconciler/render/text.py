@@ -9,6 +9,10 @@ from typing import Any
 import click
 
 CHINA_TIME = timezone(timedelta(hours=8))
+# A list-valued field whose items are things with a name, by the field's last path part: (one, several).
+ITEM_NOUNS = {"location_id_list": ("store", "stores")}
+# Items of a list-valued field listed, of those added and of those removed each; the JSON plan has them all.
+SHOWN_ITEMS = 20
 
 HEADLINES = {
     "create": ("+", "green", "will be created"),
@@ -85,7 +89,7 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
         lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
-        lines.append("    " + _render_attribute(attribute))
+        lines += [f"    {line}" for line in _render_attribute(attribute)]
     if change["stock"]:
         lines.append("    " + _render_stock(change["stock"]))
     if change["retire_ids"]:
@@ -118,9 +122,17 @@ def spec_lines(spec: dict[str, Any], prefix: str = "") -> list[str]:
     return lines
 
 
-def _render_attribute(attribute: dict[str, Any]) -> str:
-    path = attribute["path"]
+def _render_attribute(attribute: dict[str, Any]) -> list[str]:
+    path, items = attribute["path"], attribute["items"]
+    if gains_or_loses(items):
+        text = f"{path}: {items_summary(path, items)}"
+        return [text + _tags(attribute), *(f"    {line}" for line in item_lines(path, items, SHOWN_ITEMS))]
+    # A list whose items only moved: the order is the change, so both orders are shown.
     text = f"{path}: {format_value(path, attribute['old'])} → {format_value(path, attribute['new'])}"
+    return [text + _tags(attribute)]
+
+
+def _tags(attribute: dict[str, Any]) -> str:
     tags = []
     if attribute["reset"]:
         tags.append("no longer in the manifest: reset")
@@ -128,7 +140,45 @@ def _render_attribute(attribute: dict[str, Any]) -> str:
         tags.append("forces replacement")
     elif attribute["review"]:
         tags.append("re-review")
-    return text + (f"   # {'; '.join(tags)}" if tags else "")
+    return f"   # {'; '.join(tags)}" if tags else ""
+
+
+def gains_or_loses(items: dict[str, Any] | None) -> bool:
+    """Whether a change's `items` (null unless its field holds a list) add or remove any."""
+    return bool(items and (items["added"] or items["removed"]))
+
+
+def items_summary(path: str, items: dict[str, Any]) -> str:
+    """`+3 stores, −1`: what a list-valued field gains and loses, the item's noun (if it has one) said once."""
+    nouns = ITEM_NOUNS.get(path.rsplit(".", 1)[-1])
+    parts = [f"{sign}{len(found)}" for sign, found in (("+", items["added"]), ("−", items["removed"])) if found]
+    if nouns and parts:
+        first = len(items["added"] or items["removed"])
+        parts[0] += " " + (nouns[0] if first == 1 else nouns[1])
+    if items["reordered"]:
+        parts.append("reordered")
+    return ", ".join(parts)
+
+
+def item_lines(path: str, items: dict[str, Any], limit: int) -> list[str]:
+    """`+ item` and `− item`, one per line, at most `limit` of each and then how many more."""
+    return _side("+", path, items["added"], limit) + _side("−", path, items["removed"], limit)
+
+
+def _side(sign: str, path: str, found: list[Any], limit: int) -> list[str]:
+    more = [f"{sign} … and {len(found) - limit} more"] if len(found) > limit else []
+    return [f"{sign} {format_value(path, item)}" for item in found[:limit]] + more
+
+
+def attribute_cells(attribute: dict[str, Any]) -> tuple[str, str, str]:
+    """What the Markdown and HTML tables show of a change in their summary, before and after columns: for a
+    list that gains or loses items, how many, the removed ones (one a line) and the added ones; else both
+    values whole."""
+    path, items = attribute["path"], attribute["items"]
+    if not gains_or_loses(items):
+        return "", format_value(path, attribute["old"]), format_value(path, attribute["new"])
+    removed = _side("−", path, items["removed"], SHOWN_ITEMS)
+    return items_summary(path, items), "\n".join(removed), "\n".join(_side("+", path, items["added"], SHOWN_ITEMS))
 
 
 def _render_stock(stock: dict[str, Any]) -> str:
