@@ -35,10 +35,11 @@ import yaml
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.calls import token_digest
 from reconciler.emulator.transport import FaultTolerantASGITransport
-from reconciler.engine import Observer, Options, Outcome, apply_plan, make_plan, plan_for_apply
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.planning import Observer, Options, make_plan, plan_for_apply
+from reconciler.scheduler import Outcome, apply_plan
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient

@@ -17,8 +17,9 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, make_plan, plan_for_apply
+from reconciler.scheduler import apply_plan
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient

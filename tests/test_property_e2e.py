@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, make_plan
+from reconciler.scheduler import apply_plan
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient

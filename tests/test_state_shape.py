@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID
 from reconciler.emulator.colors import COLORS
-from reconciler.engine import Options, make_plan
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, make_plan
 from reconciler.state import FileBackend, Provenance, State
 from reconciler.state.postgres import PostgresBackend
 from tests.support import EXAMPLE, with_state_name, wxrec

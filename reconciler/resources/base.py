@@ -129,7 +129,7 @@ class Resource(Protocol):
 @runtime_checkable
 class SectionPlanned(Resource, Protocol):
     """A kind planned from its own section, state and references alone (all but cards and codes, which the
-    engine plans from the live cards it reads first)."""
+    planning pipeline plans from the live cards it reads first)."""
 
     async def plan(self, context: PlanContext) -> KindPlan: ...
 

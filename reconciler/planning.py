@@ -1,34 +1,35 @@
-"""Plan and apply: manifests + live account + state → Plan → actions → state."""
+"""Planning: manifests, the live account (or state) and state → a Plan of changes, refusals and warnings."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
-from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.resources import adoption, codes, kind_named, kinds
-from reconciler.resources.base import Applier, ApplyContext, PlanContext, SectionPlanned
+from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.resources import adoption, codes, kinds
+from reconciler.resources.base import PlanContext, SectionPlanned
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
-from reconciler.resources.menu import MENU, normal_menu
+from reconciler.resources.menu import MENU
 from reconciler.resources.reference_rules import declared
-from reconciler.resources.references import references_in, resolve, state_lookup
+from reconciler.resources.references import resolve, state_lookup
 from reconciler.resources.whitelist import WhitelistRecord
 from reconciler.resources.write_only import WriteOnlyKind, WriteOnlyRecord, api_value
-from reconciler.state import State, StateBackend, StateNotWritten, StateWriter, new_plan_key
+from reconciler.state import State, StateBackend, StateWriter
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
-from reconciler.wechat.errors import DailyQuotaExhausted
+
+if TYPE_CHECKING:
+    from reconciler.scheduler import Outcome
 
 
 class Observer:
@@ -267,86 +268,6 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     ]
 
 
-def check_refusals(plan: Plan) -> None:
-    """A refused plan changes nothing (the CLI checks before asking for 'yes', apply_plan again)."""
-    if plan.refusals:
-        raise WxrecError("the plan was refused (see above); nothing was changed")
-
-
-def check_permitted(plan: Plan, options: Options) -> None:
-    """What every apply passes, whoever calls it: no refusals, and deletes and replaces only when allowed."""
-    check_refusals(plan)
-    if plan.destructive and not options.allow_destroy:
-        addresses = ", ".join(c.address for c in plan.destructive)
-        raise WxrecError(f"the plan deletes or replaces {addresses}; pass --allow-destroy to permit it")
-
-
-# What became of a planned action: done; failed; skipped, since something it depends on failed; or not
-# attempted, since the run stopped before it (the daily quota spent, state not writable).
-DONE, FAILED, SKIPPED, NOT_ATTEMPTED = "done", "failed", "skipped", "not attempted"
-STATUSES = (DONE, FAILED, SKIPPED, NOT_ATTEMPTED)
-
-
-@dataclass
-class Outcome:
-    address: str
-    action: str
-    status: str
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == DONE
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
-
-
-@dataclass
-class ApplyReport:
-    outcomes: list[Outcome] = field(default_factory=list)
-    # Why the run stopped before its end, and what to do; None when it did not stop.
-    stopped: str | None = None
-
-    @property
-    def failed(self) -> list[Outcome]:
-        """Every outcome but the done ones."""
-        return [o for o in self.outcomes if not o.ok]
-
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        for outcome in self.outcomes:
-            counts[outcome.status] += 1
-        return counts
-
-    def summary(self) -> str:
-        """`5 done, 1 failed, 6 not attempted (why)`: skipped and not attempted only when there are any."""
-        counts = self.counts()
-        parts = [f"{counts[DONE]} done", f"{counts[FAILED]} failed"]
-        if counts[SKIPPED]:
-            parts.append(f"{counts[SKIPPED]} skipped")
-        if counts[NOT_ATTEMPTED]:
-            parts.append(f"{counts[NOT_ATTEMPTED]} not attempted ({self.stopped})")
-        return ", ".join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "outcomes": [o.to_dict() for o in self.outcomes],
-            "failed": len(self.failed),
-            "summary": self.counts(),
-            "stopped": self.stopped,
-        }
-
-
-def stop_reason(error: WxrecError) -> str | None:
-    """Errors after which every further action would fail too: the run stops and says why."""
-    if isinstance(error, DailyQuotaExhausted):
-        return "WeChat's daily API quota is spent: run apply again after midnight UTC+8"
-    if isinstance(error, StateNotWritten):
-        return str(error)
-    return None
-
-
 async def plan_for_apply(
     manifest: Manifest,
     api: CardApi,
@@ -366,158 +287,6 @@ async def plan_for_apply(
     return messages, await make_plan(
         manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
     )
-
-
-async def apply_plan(
-    plan: Plan,
-    api: CardApi,
-    state: State,
-    backend: StateBackend,
-    options: Options | None = None,
-    observer: Observer = QUIET,
-) -> ApplyReport:
-    """Carry out the plan layer by layer (see apply_rank), the changes of a layer side by side, at most
-    `parallelism` at a time. One failure does not stop the independent changes, but what depends on a failed
-    change is skipped. Old cards of a replace go last, once references moved away.
-
-    Nothing is carried out of a plan with refusals, nor of a destructive plan without options.allow_destroy."""
-    options = options or Options()
-    check_permitted(plan, options)
-    for change in plan.changes:
-        if change.action not in ADOPTIONS:
-            kind_named(kind_of(change.address))  # a kind this wxrec does not know: nothing is carried out
-    if plan.palette:
-        state.palette = plan.palette
-    state.plan_key = state.plan_key or new_plan_key()  # a state written before there were keys gets one
-    save = StateWriter(backend, state).save
-    context = ApplyContext(
-        api,
-        backend,
-        state,
-        save,
-        options.qrcode_dir,
-        options.manifest_root,
-        options.parallelism,
-        options.wait_for_review,
-    )
-    appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
-    appliers["adoption"] = adoption.AdoptionApplier(api, state, save)
-    card_applier = appliers[cards.KIND]
-    assert isinstance(card_applier, cards.CardApplier)  # it retires the old cards of replaces, after the layers
-    report = ApplyReport()
-    failed: set[str] = set()
-
-    def record(outcome: Outcome) -> None:
-        report.outcomes.append(outcome)
-        observer.applied(outcome)
-        if not outcome.ok:
-            failed.add(outcome.address)
-
-    limit = asyncio.Semaphore(options.parallelism)
-
-    async def carry_out(change: ResourceChange) -> None:
-        async with limit:
-            action = str(change.action)
-            if report.stopped:
-                record(Outcome(change.address, action, NOT_ATTEMPTED, report.stopped))
-                return
-            # What it refers to, or its own address (an import of it failed), failed earlier in this run.
-            blocked = sorted(failed & (depends_on(change) | {change.address}))
-            if blocked:
-                record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
-                return
-            kind = "adoption" if change.action in ADOPTIONS else kind_of(change.address)
-            applier = appliers[kind]
-            try:
-                record(Outcome(change.address, action, DONE, await applier.apply(change)))
-            except WxrecError as exc:
-                report.stopped = report.stopped or stop_reason(exc)
-                record(Outcome(change.address, action, FAILED, str(exc)))
-
-    for layer in plan.layers():
-        await _all_or_none(carry_out(change) for change in layer if change.action != Action.GONE)
-    for change in plan.ordered():
-        if (change.action != Action.REPLACE and not change.retire_ids) or change.address in failed:
-            continue
-        if report.stopped:
-            record(Outcome(change.address, "retire", NOT_ATTEMPTED, f"{report.stopped}; the old card stays till then"))
-            continue
-        holding = sorted(c.address for c in plan.changes if c.address in failed and change.address in depends_on(c))
-        if holding:
-            # The old card stays while anything that should have moved away from it did not.
-            record(Outcome(change.address, "retire", SKIPPED, f"old card kept: {', '.join(holding)} failed"))
-            continue
-        try:
-            message = await card_applier.retire_replaced(change.address)
-        except WxrecError as exc:
-            report.stopped = report.stopped or stop_reason(exc)
-            record(Outcome(change.address, "retire", FAILED, str(exc)))
-            continue
-        if message:
-            record(Outcome(change.address, "retire", DONE, message))
-    return report
-
-
-async def _all_or_none(work: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run side by side; when one raises what it does not handle (a bug, an interrupt), stop the others before
-    passing it on, so that nothing goes on changing WeChat after apply has given up."""
-    tasks = [asyncio.ensure_future(job) for job in work]
-    if not tasks:
-        return
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for task in done:
-        if task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-
-
-def depends_on(change: ResourceChange) -> set[str]:
-    """The addresses a change's desired value refers to."""
-    after = change.after or {}
-    value = after.get("spec") or after.get("menu")
-    return {address for _, address, _ in references_in(value)} if value else set()
-
-
-async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int, manifest_root: Path) -> list[str]:
-    """Why a saved plan no longer describes the account: state moved on, a live value it relied on changed, or a
-    codes file it counted changed (its new codes were never reviewed).
-
-    Stock is exempt: claims move it all the time, and stock actions converge to their target anyway."""
-    reasons = [
-        f"{c.address}: {c.after['file']} changed since the plan was made"
-        for c in saved.changes
-        if c.after
-        and c.after.get("file_sha256")
-        and codes.CodeFile(manifest_root / c.after["file"]).digest() != c.after["file_sha256"]
-    ]
-    if saved.state_lineage is not None and saved.state_lineage != state.lineage:
-        reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
-    if saved.state_serial != state.serial:
-        reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
-    menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
-    if menu is not None:
-        now_menu = await AccountApi(api.client).menu()
-        if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
-            reasons.append("menu: changed in WeChat since the plan was made")
-    relied_on = {
-        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and kind_of(c.address) == cards.KIND
-    }
-    if not relied_on:
-        return reasons
-    palette = Palette(await api.colours())
-    live = await cards.read_cards(api, sorted(relied_on), parallelism, palette)
-    for card_id, change in sorted(relied_on.items()):
-        now = live.get(card_id)
-        planned = (change.before or {}).get("fields", {})
-        if now is None:
-            reasons.append(f"{change.address}: {card_id} is gone from WeChat")
-            continue
-        moved = sorted(p for p in set(planned) | set(now.fields) if planned.get(p) != now.fields.get(p))
-        if moved:
-            reasons.append(f"{change.address}: {', '.join(moved)} changed in WeChat since the plan was made")
-    return reasons
 
 
 async def offline_plan(
@@ -586,104 +355,3 @@ def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: co
     if "whitelist" in data:
         state.resources["whitelist"] = WhitelistRecord.of(data["whitelist"]).to_state()
     return state
-
-
-DRIFT_FORMAT_VERSION = 1
-
-
-def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
-    """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
-
-    Claims under a refill target are the campaign working: reported as stock to refill, never as drift."""
-    state_records = cards.records(state)
-    live: list[dict[str, Any]] = []
-    manifest: list[dict[str, Any]] = []
-    refills: list[dict[str, Any]] = []
-    for change in plan.ordered():
-        record = state_records.get(change.address)
-        entry = {"address": change.address, "id": change.id}
-        if change.action == Action.GONE:
-            live.append({**entry, "what": "deleted outside wxrec"})
-        elif knock_on := _knock_on(change):
-            manifest.append({**entry, "what": knock_on})
-        elif change.action in (Action.CREATE, Action.DELETE):
-            verb = "added to" if change.action == Action.CREATE else "removed from"
-            manifest.append({**entry, "what": f"{verb} the manifests"})
-        elif change.action in ADOPTIONS:
-            block = "an import" if change.action == Action.IMPORT else "a moved"
-            manifest.append({**entry, "what": f"{block} block in the manifests"})
-        elif change.action == Action.RETIRE:
-            manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
-        elif change.action == Action.FORGET:
-            manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
-        elif kind_of(change.address) == codes.KIND:
-            _classify_codes(change, (state.resources.get(change.address) if state else None) or {}, live, manifest)
-            continue
-        elif change.address == "menu":
-            applied = (state.resources.get("menu") or {}).get("applied") if state else None
-            by_hand = applied is not None and (change.before or {}).get("menu") != applied
-            target = live if by_hand else manifest
-            target.append(
-                {**entry, "what": "menu changed in WeChat by hand" if by_hand else "menu edited in the manifests"}
-            )
-        for attribute in change.changes:
-            applied = record.applied.get(attribute.path) if record else None
-            by_manifest = attribute.old == applied or record is None or attribute.path.startswith("lifecycle.")
-            target = manifest if by_manifest else live
-            what = "edited in the manifests" if target is manifest else "changed in WeChat by hand"
-            target.append(
-                {**entry, "what": what, "path": attribute.path, "live": attribute.old, "wanted": attribute.new}
-            )
-        if change.stock is not None:
-            _classify_stock(change, record, entry, live, manifest, refills)
-    return {
-        "format_version": DRIFT_FORMAT_VERSION,
-        "appid": plan.appid,
-        "endpoint": plan.endpoint,
-        "in_sync": not live and not manifest,
-        "live": live,
-        "manifest": manifest,
-        "refills": refills,
-    }
-
-
-def _knock_on(change: ResourceChange) -> str | None:
-    """A page, QR code or menu that changes only because a card it points at is created or replaced."""
-    follows = [r for r in change.reasons if r.startswith(("re-created because", "re-pointed because"))]
-    return follows[0] if follows and not change.changes else None
-
-
-def _classify_codes(
-    change: ResourceChange, record: dict[str, Any], live: list[dict[str, Any]], manifest: list[dict[str, Any]]
-) -> None:
-    """New codes in the file, or a new target, are manifest edits; anything else moved the card's codes or stock
-    in WeChat."""
-    entry = {"address": change.address, "id": change.id}
-    after = change.after or {}
-    if after.get("pending"):
-        manifest.append({**entry, "what": f"{after['pending']} codes in the file not deposited yet"})
-    if after.get("target") != record.get("target"):
-        manifest.append({**entry, "what": f"stock target changed to {after.get('target')}"})
-    elif change.stock is not None and not after.get("pending"):
-        deposited = (change.before or {}).get("deposited")
-        live.append({**entry, "what": f"codes or stock changed in WeChat outside wxrec ({deposited} codes deposited)"})
-
-
-def _classify_stock(
-    change: ResourceChange,
-    record: CardRecord | None,
-    entry: dict[str, Any],
-    live: list[dict[str, Any]],
-    manifest: list[dict[str, Any]],
-    refills: list[dict[str, Any]],
-) -> None:
-    stock = change.stock
-    assert stock is not None
-    numbers = {"quantity": stock.quantity, "total_quantity": stock.total_quantity, "delta": stock.delta}
-    applied_target = record.stock.target if record and record.stock else None
-    if applied_target != stock.target:
-        manifest.append({**entry, **numbers, "what": f"stock target changed to {stock.target}"})
-    elif stock.mode == "refill" and stock.delta > 0:
-        refills.append({**entry, **numbers, "what": f"{stock.delta} claimed since the last apply: to refill"})
-    else:
-        live.append({**entry, **numbers, "what": "stock changed in WeChat outside wxrec (modifystock)"})
