@@ -5,26 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, codes, kinds
-from reconciler.resources.base import PlanContext, SectionPlanned
+from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
 from reconciler.resources.cards import kind as cards
 from reconciler.resources.cards.diff import CardRecord
 from reconciler.resources.cards.model import DesiredCard, Palette
-from reconciler.resources.menu import MENU
 from reconciler.resources.reference_rules import declared
-from reconciler.resources.references import resolve, state_lookup
-from reconciler.resources.whitelist import WhitelistRecord
-from reconciler.resources.write_only import WriteOnlyKind, WriteOnlyRecord, api_value
+from reconciler.resources.references import state_lookup
+from reconciler.sources import ApiSource, LiveSource, StateSource, applied_state, deposited_by
 from reconciler.state import State, StateBackend, StateWriter
-from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
 
@@ -89,93 +85,177 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
     return [f"state was written against {recorded}; this run reads {endpoint}"]
 
 
-async def make_plan(
-    manifest: Manifest,
-    api: CardApi | None,
-    state: State | None,
-    appid: str,
-    endpoint: str,
-    options: Options,
-    observer: Observer = QUIET,
-    *,
-    ledger: codes.Ledger,
-) -> Plan:
-    """The plan for the manifests against the live account (or, without refresh, against state).
-    `ledger` reads the hashes of the codes deposited so far (StateBackend.code_hashes)."""
-    plan = Plan(appid=appid, endpoint=endpoint)
-    plan.warnings = check_state_binding(state, appid, endpoint)
-    if state is not None:
-        plan.state_serial, plan.state_lineage, plan.seal_key = state.serial, state.lineage, state.seal_key
-        plan.warnings += [
-            f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
-            "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
-            for address, intent in sorted(state.intents.items())
-            if kind_of(address) == cards.KIND
-        ]
-    if options.refresh:
-        assert api is not None
-        live = await cards.read_live(api, state, options.parallelism, observer.reading)
-    else:
-        if state is None or not state.palette:
-            raise WxrecError(
-                "--refresh=false plans against state, and there is none yet (or it predates colours): run one apply"
-            )
-        live = cards.live_from_state(state)
-        plan.refreshed = False
-        plan.warnings.append(
-            "the live account was not read (--refresh=false): compared with state's last-applied values"
-        )
-    plan.palette = live.palette.names
-    desired = cards.desired_cards(manifest.cards, live.palette)
-    unknown = sorted(options.replace - set(desired) - set(declared(manifest.document.data)))
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a plan is made of besides the account: the manifests, state, whom the plan is for, the options,
+    and the ledger of the codes deposited so far (StateBackend.code_hashes)."""
+
+    manifest: Manifest
+    state: State | None
+    appid: str
+    endpoint: str
+    options: Options
+    ledger: codes.Ledger
+    observer: Observer = QUIET
+
+
+@dataclass
+class Live:
+    """Everything planning reads from the account (or from state), read in one phase before any step."""
+
+    cards: cards.CardsLive
+    deposited: dict[str, int] | None  # getdepositcount per card id; None: state's counts (nothing read live)
+    kinds: dict[str, Any]  # what each ReadsLive kind's `read` returned
+
+
+async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
+    """The one planning sequence, for plan and apply (an ApiSource), --refresh=false and wxrec diff (a
+    StateSource): bind state, read, desired cards, adoption blocks, cards, the safety rules, codes, then every
+    kind planned from its section. Every step after the read is pure but the duplicate check."""
+    manifest, state, options = inputs.manifest, inputs.state, inputs.options
+    result = Plan(appid=inputs.appid, endpoint=inputs.endpoint, refreshed=source.refreshed)
+    if not source.stand_ins:
+        _bind_state(result, state)
+    imports, moves = adoption.blocks(manifest.document.data)
+    live = await _read(inputs, source, imports, moves)
+    palette = live.cards.palette
+    if not source.stand_ins:
+        result.palette = palette.names
+    # wxrec diff knows the account's colours only from a state, if there is one.
+    desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
+    _check_replace(options.replace, desired, manifest)
+    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
+    card_records = cards.records(state)
+    card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
+    result.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, source.refreshed)
+    result.warnings += card_warnings
+    result.unmanaged = unmanaged if source.refreshed else []
+    if source.stand_ins:
+        _forget_stand_in_ids(result.changes)
+    result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
+    if not options.allow_duplicate:
+        result.refusals += await source.duplicate_refusals(result, set(state.intents) if state else set())
+    await _plan_codes(result, inputs, state, live, desired)
+    await _plan_sections(result, inputs, state, live, source.stand_ins)
+    return result
+
+
+def _bind_state(result: Plan, state: State | None) -> None:
+    """A state of another account, or of WeChat for an emulator run (and back), is refused; what an interrupted
+    apply left is told."""
+    result.warnings = check_state_binding(state, result.appid, result.endpoint)
+    if state is None:
+        return
+    result.state_serial, result.state_lineage, result.seal_key = state.serial, state.lineage, state.seal_key
+    result.warnings += [
+        f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
+        "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
+        for address, intent in sorted(state.intents.items())
+        if kind_of(address) == cards.KIND
+    ]
+
+
+async def _read(
+    inputs: PlanInputs, source: LiveSource, imports: list[adoption.Import], moves: list[adoption.Move]
+) -> Live:
+    """The read phase: cards (those state owns, those import blocks name, and those codes were deposited into),
+    then the codes cards' deposit counts, then each kind's `read` hook, in that order."""
+    data, state = inputs.manifest.document.data, inputs.state
+    resources = state.resources if state else {}
+    # A codes entry's card may have changed since its last deposit: the old card's codes must not be reused.
+    deposited_into = sorted({str(r.get("card_id")) for a, r in resources.items() if kind_of(a) == codes.KIND})
+    live_cards = await source.cards(state, [b.id for b in imports] + deposited_into, inputs.observer.reading)
+    code_cards = _code_card_ids(data, resources, imports, moves)
+    deposited = await source.deposited(i for i in code_cards if live_cards.cards.get(i) is not None)
+    kinds_read = {
+        kind.name: await kind.read(source.account, state)
+        for kind in kinds()
+        if isinstance(kind, ReadsLive) and kind.name in data
+    }
+    return Live(live_cards, deposited, kinds_read)
+
+
+def _code_card_ids(
+    data: Mapping[str, Any], resources: Mapping[str, Any], imports: list[adoption.Import], moves: list[adoption.Move]
+) -> set[str]:
+    """The ids the codes entries' cards may have once the adoption blocks are planned: state's, an imported
+    card's, or a moved record's."""
+    addresses = {str(Address.card(spec["card"])) for spec in (data.get(codes.KIND) or {}).values()}
+    ids = {block.id for block in imports if block.to in addresses}
+    ids |= {str(resources[m.source].get("id")) for m in moves if m.to in addresses and m.source in resources}
+    ids |= {str(resources[a].get("id")) for a in addresses if a in resources}
+    return ids
+
+
+def _check_replace(replace: frozenset[str], desired: Mapping[str, DesiredCard], manifest: Manifest) -> None:
+    unknown = sorted(replace - set(desired) - set(declared(manifest.document.data)))
     if unknown:
         hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
-    imports, moves = adoption.blocks(manifest.document.data)
-    if plan.refreshed and imports:
-        assert api is not None
-        unread = sorted({block.id for block in imports} - set(live.cards))
-        live.cards.update(await cards.read_cards(api, unread, options.parallelism, live.palette))
-    adopted = adoption.plan_adoptions(imports, moves, state, live.cards if plan.refreshed else None, desired)
-    state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
-    card_records = cards.records(state)
-    card_changes, plan.unmanaged, card_warnings = cards.plan_cards(desired, live, card_records, options.replace)
-    plan.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, plan.refreshed)
-    plan.warnings += card_warnings
-    if not plan.refreshed:
-        plan.unmanaged = []
-    plan.refusals = adopted.refusals + safety_refusals(plan, card_records, options)
-    if not options.allow_duplicate and api is not None and plan.refreshed:
-        intents = set(state.intents) if state else set()
-        plan.refusals += await cards.duplicate_refusals(api, plan, intents, options.parallelism)
-    codes_changes, codes_refusals = await _plan_codes(
-        plan, manifest, api if plan.refreshed else None, state, ledger, live, desired
-    )
-    plan.changes += codes_changes
-    plan.refusals += codes_refusals
-    await _plan_account(plan, manifest, api, state, options, options.qrcode_dir)
-    return plan
+
+
+def _forget_stand_in_ids(changes: list[ResourceChange]) -> None:
+    """wxrec diff knows no card ids: a change shows none rather than a stand-in (an import's is the manifest's)."""
+    for change in changes:
+        if change.id is not None and change.action != Action.IMPORT:
+            change.id = ""
 
 
 async def _plan_codes(
-    plan: Plan,
-    manifest: Manifest,
-    api: CardApi | None,
-    state: State | None,
-    ledger: codes.Ledger,
-    live: cards.CardsLive,
-    desired: dict[str, DesiredCard],
-) -> tuple[list[ResourceChange], list[str]]:
+    result: Plan, inputs: PlanInputs, state: State | None, live: Live, desired: dict[str, DesiredCard]
+) -> None:
     """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
+    manifest = inputs.manifest
     sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
     # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
     filled = {str(Address.card(spec["card"])) for spec, _ in sources.values()} & desired.keys()
     resources = state.resources if state else {}
     records = {address: CardRecord.from_state(resources[address]) for address in filled if address in resources}
-    changing = {c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    changing = _changing(result.changes)
     card_ids = {a: None if a in changing or a not in records else records[a].id for a in filled}
-    targets = {a: _deposit_target(desired[a], records.get(a), live, a in changing) for a in filled}
-    return await codes.plan_all(manifest.directory, sources, api, state, ledger, live, card_ids, targets)
+    targets = {a: _deposit_target(desired[a], records.get(a), live.cards, a in changing) for a in filled}
+    changes, refusals = await codes.plan_all(
+        manifest.directory, sources, live.deposited, state, inputs.ledger, live.cards, card_ids, targets
+    )
+    result.changes += changes
+    result.refusals += refusals
+
+
+def _changing(changes: list[ResourceChange]) -> frozenset[str]:
+    """The addresses created or replaced: their ids and urls are known only after apply."""
+    return frozenset(c.address for c in changes if c.action in (Action.CREATE, Action.REPLACE))
+
+
+async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, live: Live, stand_ins: bool) -> None:
+    """The kinds planned from their sections (landing pages, QR codes, menu, whitelist, and any registered
+    later), in registry order after cards and codes: a reference to something planned earlier that is created or
+    replaced is not known before apply, and makes its dependant change too. With `stand_ins` (wxrec diff),
+    state's ids and urls are not real, so no limit is checked on them once filled in, and no QR image is looked
+    at."""
+    data, options = inputs.manifest.document.data, inputs.options
+    changing = _changing(result.changes)
+    now = time.time()
+    for kind in kinds():
+        if not isinstance(kind, SectionPlanned):
+            continue
+        context = PlanContext(
+            section=data.get(kind.name),
+            present=kind.name in data,
+            state=state,
+            lookup=state_lookup(state, changing),
+            changing=changing,
+            replace=options.replace,
+            live=live.kinds.get(kind.name),
+            locate=None if stand_ins else inputs.manifest.document.locate,
+            qrcode_dir=None if stand_ins else options.qrcode_dir,
+            now=now,
+        )
+        found = await kind.plan(context)
+        result.changes += found.changes
+        result.refusals += found.refusals
+        result.warnings += found.warnings
+        changing |= _changing(found.changes)
 
 
 def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.CardsLive, replaced: bool) -> int:
@@ -199,47 +279,6 @@ def _known_after_import(
         return card_changes
     imported = {c.address for c in adoptions if c.action == Action.IMPORT}
     return [c for c in card_changes if c.address not in imported]
-
-
-async def _plan_account(
-    plan: Plan,
-    manifest: Manifest,
-    api: CardApi | None,
-    state: State | None,
-    options: Options,
-    images: Path | None,
-    *,
-    stand_ins: bool = False,
-) -> None:
-    """The kinds planned from their sections (landing pages, QR codes and their images in `images` unless None,
-    menu, whitelist, and any registered later), in registry order after cards and codes: a reference to something
-    planned earlier that is created or replaced is not known before apply, and makes its dependant change too.
-    With `stand_ins` (wxrec diff), state's ids and urls are not real, so no limit is checked on them once filled
-    in."""
-    data = manifest.document.data
-    changing = frozenset(c.address for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE))
-    account = AccountApi(api.client) if api is not None and options.refresh else None
-    now = time.time()
-    for kind in kinds():
-        if not isinstance(kind, SectionPlanned):
-            continue
-        context = PlanContext(
-            section=data.get(kind.name),
-            present=kind.name in data,
-            state=state,
-            lookup=state_lookup(state, changing),
-            changing=changing,
-            replace=options.replace,
-            api=account,
-            locate=None if stand_ins else manifest.document.locate,
-            qrcode_dir=images,
-            now=now,
-        )
-        found = await kind.plan(context)
-        plan.changes += found.changes
-        plan.refusals += found.refusals
-        plan.warnings += found.warnings
-        changing |= {c.address for c in found.changes if c.action in (Action.CREATE, Action.REPLACE)}
 
 
 def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
@@ -284,9 +323,13 @@ async def plan_for_apply(
     messages = []
     if any(kind_of(address) == cards.KIND for address in state.intents):
         messages = await cards.resolve_intents(api, state, StateWriter(backend, state).save, options.parallelism)
-    return messages, await make_plan(
-        manifest, api, state, state.appid, endpoint, options, observer, ledger=backend.code_hashes
-    )
+    inputs = PlanInputs(manifest, state, state.appid, endpoint, options, backend.code_hashes, observer)
+    return messages, await plan(inputs, source_for(api, state, options))
+
+
+def source_for(api: CardApi | None, state: State | None, options: Options) -> LiveSource:
+    """WeChat through `api`; with refresh off (or no API), state's last-applied values."""
+    return ApiSource(api, options.parallelism) if options.refresh and api is not None else StateSource(state)
 
 
 async def offline_plan(
@@ -294,64 +337,9 @@ async def offline_plan(
 ) -> Plan:
     """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
     manifests had just been applied, with stand-in ids and urls. `options`: the thresholds apply would use."""
-    colours = Palette(palette)
-    base_ledger = deposited_by(base)
-    state = applied_state(base, cards.desired_cards(base.cards, colours, strict=False), base_ledger)
-    # Once state knows the account's colours, a colour plan would refuse is refused here too.
-    head_cards = cards.desired_cards(head.cards, colours, strict=bool(palette))
-    plan = Plan(appid=head.appid or base.appid or "", endpoint=label, refreshed=False)
-    imports, moves = adoption.blocks(head.document.data)
-    adopted = adoption.plan_adoptions(imports, moves, state, None, head_cards)
-    live = cards.live_from_state(state)
-    state = adopted.view or state
-    base_records = cards.records(state)
-    card_changes, _, plan.warnings = cards.plan_cards(head_cards, live, base_records)
-    plan.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, refreshed=False)
-    for change in plan.changes:
-        if change.id is not None and change.action != Action.IMPORT:
-            change.id = ""  # not the stand-in: a diff knows no card ids
-    plan.refusals = adopted.refusals + safety_refusals(plan, base_records, options)
-    codes_changes, codes_refusals = await _plan_codes(plan, head, None, state, base_ledger, live, head_cards)
-    plan.changes += codes_changes
-    plan.refusals += codes_refusals
-    await _plan_account(plan, head, None, state, options, images=None, stand_ins=True)
-    return plan
-
-
-def deposited_by(manifest: Manifest) -> codes.Ledger:
-    """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
-    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
-
-    @cache  # state counts them, then the plan compares with them: each file is hashed once
-    def ledger(address: str) -> set[bytes]:
-        found = sources.get(Address.parse(address).key)
-        return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
-
-    return ledger
-
-
-def applied_state(base: Manifest, base_cards: dict[str, DesiredCard], ledger: codes.Ledger) -> State:
-    """The state an apply of `base` would leave, ids and urls stood in by their addresses; `ledger`: the codes
-    its files hold."""
-    state = State(appid=base.appid or "", endpoint="offline")
-    for address, card in base_cards.items():
-        state.resources[address] = cards.record_document(card, f"<{address}>")
-    data = base.document.data
-    for kind in kinds():
-        for key, spec in (data.get(kind.name) or {}).items() if isinstance(kind, WriteOnlyKind) else ():
-            address = str(Address(kind.name, key))
-            resolved, _ = resolve(api_value(spec), state_lookup(state))
-            state.resources[address] = WriteOnlyRecord(f"<{address}>", f"<{address}.url>", spec, resolved).to_state()
-    for key, spec in (data.get(codes.KIND) or {}).items():
-        card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
-        filled = base_cards.get(str(card_address))
-        state.resources[address] = {
-            "card_id": f"<{card_address}>",
-            "deposited": len(ledger(address)),
-            "target": filled.stock.target if filled else 0,
-        }
-    if data.get("menu") is not None:
-        state.resources["menu"] = MENU.applied_record(data["menu"], state).to_state()
-    if "whitelist" in data:
-        state.resources["whitelist"] = WhitelistRecord.of(data["whitelist"]).to_state()
-    return state
+    ledger = deposited_by(base)
+    base_cards = cards.desired_cards(base.cards, Palette(palette), strict=False)
+    state = applied_state(base, base_cards, ledger)
+    state.palette = dict(palette)
+    inputs = PlanInputs(head, state, head.appid or base.appid or "", label, options, ledger)
+    return await plan(inputs, StateSource(state, stand_ins=True))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import connection, saved_plan
+from reconciler import connection, planning, saved_plan
 from reconciler.address import Address
 from reconciler.drift import drift_report
 from reconciler.errors import WxrecError
@@ -23,11 +23,12 @@ from reconciler.manifest import Manifest, load_variables
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
-from reconciler.planning import Observer, Options, check_state_binding, make_plan, offline_plan, plan_for_apply
+from reconciler.planning import Observer, Options, PlanInputs, check_state_binding, offline_plan, plan_for_apply
 from reconciler.resources.adoption import adopted_record, import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
+from reconciler.sources import ApiSource, StateSource
 from reconciler.state import FileBackend, State, StateBackend
 from reconciler.wechat.limiter import CallLimiter
 
@@ -67,16 +68,17 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
     manifest = settings.manifest(reporter.warn)
     backend = settings.backend()
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    options = settings.options()
+
+    def inputs(endpoint: str) -> PlanInputs:
+        return PlanInputs(manifest, backend.load(), appid, endpoint, options, backend.code_hashes, reporter)
+
     if not settings.refresh:
-        endpoint = connection.endpoint_label(settings.api)
-        return await make_plan(
-            manifest, None, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
-        )
+        read = inputs(connection.endpoint_label(settings.api))
+        return await planning.plan(read, StateSource(read.state))
     connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
     async with connected as (api, endpoint):
-        result = await make_plan(
-            manifest, api, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
-        )
+        result = await planning.plan(inputs(endpoint), ApiSource(api, options.parallelism))
     result.warnings += ci_warnings(backend)
     return result
 
