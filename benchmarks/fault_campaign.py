@@ -32,13 +32,15 @@ from typing import Any
 import httpx
 import yaml
 
+from reconciler import planning
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.calls import token_digest
 from reconciler.emulator.transport import FaultTolerantASGITransport
-from reconciler.engine import Observer, Options, Outcome, apply_plan, make_plan, plan_for_apply
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.planning import Observer, Options, PlanInputs, plan_for_apply, source_for
+from reconciler.scheduler import Outcome, apply_plan
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
@@ -367,15 +369,10 @@ async def audit(campaign: Campaign, api: CardApi, http: httpx.AsyncClient, figur
     live_ids = {c["card_id"] for c in live}
     figures.state_ids_missing_live = sum(1 for r in state.resources.values() if r["id"] not in live_ids)
     figures.stock_overshoots += overshoots(campaign, live, state)
-    plan = await make_plan(
-        load_manifest(campaign.directory),
-        api,
-        state,
-        DEMO_APPID,
-        "emulator",
-        OPTIONS,
-        ledger=campaign.backend.code_hashes,
+    inputs = PlanInputs(
+        load_manifest(campaign.directory), state, DEMO_APPID, "emulator", OPTIONS, campaign.backend.code_hashes
     )
+    plan = await planning.plan(inputs, source_for(api, state, OPTIONS))
     figures.final_changes = len(plan.changes)
     calls = (await http.get("/_emulator/calls")).json()["calls"]
     figures.api_calls = len(calls)

@@ -20,14 +20,17 @@ from typing import Any
 import jsonschema
 
 from reconciler.address import kind_of
-from reconciler.engine import Options, safety_refusals, stale_reasons
 from reconciler.errors import NewerFormat, WxrecError
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
-from reconciler.resources import cards
+from reconciler.planning import Options, safety_refusals
+from reconciler.resources import cards, codes
 from reconciler.resources.adoption import apply_adoption, ownership_refusal
+from reconciler.resources.cards.model import Palette
 from reconciler.resources.cards.record import CardRecord
+from reconciler.resources.menu import normal_menu
 from reconciler.state import State
+from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import public_url
 
@@ -111,6 +114,46 @@ async def checked(
     plan.refusals += await refusals(plan, state, api, manifest, options)
     plan.palette = await api.colours()
     return plan
+
+
+async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: int, manifest_root: Path) -> list[str]:
+    """Why a saved plan no longer describes the account: state moved on, a live value it relied on changed, or a
+    codes file it counted changed (its new codes were never reviewed).
+
+    Stock is exempt: claims move it all the time, and stock actions converge to their target anyway."""
+    reasons = [
+        f"{c.address}: {c.after['file']} changed since the plan was made"
+        for c in saved.changes
+        if c.after
+        and c.after.get("file_sha256")
+        and codes.CodeFile(manifest_root / c.after["file"]).digest() != c.after["file_sha256"]
+    ]
+    if saved.state_lineage is not None and saved.state_lineage != state.lineage:
+        reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
+    if saved.state_serial != state.serial:
+        reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
+    menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
+    if menu is not None:
+        now_menu = await AccountApi(api.client).menu()
+        if (normal_menu(now_menu) if now_menu else None) != (menu.before or {}).get("menu"):
+            reasons.append("menu: changed in WeChat since the plan was made")
+    relied_on = {
+        c.id: c for c in saved.changes if c.id and "fields" in (c.before or {}) and kind_of(c.address) == cards.KIND
+    }
+    if not relied_on:
+        return reasons
+    palette = Palette(await api.colours())
+    live = await cards.read_cards(api, sorted(relied_on), parallelism, palette)
+    for card_id, change in sorted(relied_on.items()):
+        now = live.get(card_id)
+        planned = (change.before or {}).get("fields", {})
+        if now is None:
+            reasons.append(f"{change.address}: {card_id} is gone from WeChat")
+            continue
+        moved = sorted(p for p in set(planned) | set(now.fields) if planned.get(p) != now.fields.get(p))
+        if moved:
+            reasons.append(f"{change.address}: {', '.join(moved)} changed in WeChat since the plan was made")
+    return reasons
 
 
 def _check_digest(saved: SavedPlan, state: State) -> None:

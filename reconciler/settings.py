@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.connection import Credentials, account_name, credentials_among_several, credentials_of_one
-from reconciler.engine import Options
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
+from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
 from reconciler.wechat.client import WECHAT_API
 from reconciler.wechat.limiter import CallLimiter

@@ -3,7 +3,7 @@
 plan, drift and diff read; apply, import, export and the state repairs write, each under the state lock. apply
 refuses a refused plan before asking, asks (through the caller's `confirm`) unless auto-approved, permits deletes
 and replaces only with allow_destroy or a "yes", and re-checks a saved plan (reconciler/saved_plan.py) against
-current state and WeChat. engine.apply_plan refuses refused and unpermitted plans again, whoever calls it.
+current state and WeChat. scheduler.apply_plan refuses refused and unpermitted plans again, whoever calls it.
 """
 
 from __future__ import annotations
@@ -15,29 +15,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import connection, saved_plan
+from reconciler import connection, planning, saved_plan
 from reconciler.address import Address
-from reconciler.engine import (
-    ApplyReport,
-    Observer,
-    Options,
-    apply_plan,
-    check_refusals,
-    check_state_binding,
-    drift_report,
-    make_plan,
-    offline_plan,
-    plan_for_apply,
-)
+from reconciler.drift import drift_report
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_variables
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
+from reconciler.planning import Observer, Options, PlanInputs, check_state_binding, offline_plan, plan_for_apply
 from reconciler.resources.adoption import import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.cards.record import CardRecord
+from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
+from reconciler.sources import ApiSource, StateSource
 from reconciler.state import FileBackend, State, StateBackend
 from reconciler.wechat.limiter import CallLimiter
 
@@ -51,7 +43,7 @@ Confirm = Callable[[Plan], bool]
 
 
 class Reporter(Observer):
-    """What a workflow says while it works, beyond the engine's progress: warnings, and the plan apply is about
+    """What a workflow says while it works, beyond planning and apply progress: warnings, and the plan apply is about
     to carry out (shown before `confirm` is asked)."""
 
     def warn(self, message: str) -> None:
@@ -77,22 +69,23 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
     manifest = settings.manifest(reporter.warn)
     backend = settings.backend()
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    options = settings.options()
+
+    def inputs(endpoint: str) -> PlanInputs:
+        return PlanInputs(manifest, backend.load(), appid, endpoint, options, backend.code_hashes, reporter)
+
     if not settings.refresh:
-        endpoint = connection.endpoint_label(settings.api)
-        return await make_plan(
-            manifest, None, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
-        )
+        read = inputs(connection.endpoint_label(settings.api))
+        return await planning.plan(read, StateSource(read.state))
     connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
     async with connected as (api, endpoint):
-        result = await make_plan(
-            manifest, api, backend.load(), appid, endpoint, settings.options(), reporter, ledger=backend.code_hashes
-        )
+        result = await planning.plan(inputs(endpoint), ApiSource(api, options.parallelism))
     result.warnings += ci_warnings(backend)
     return result
 
 
 async def drift(settings: RunSettings, reporter: Reporter | None = None) -> dict[str, Any]:
-    """The drift document (engine.drift_report) of a plan against the live account."""
+    """The drift document (drift.drift_report) of a plan against the live account."""
     result = await plan(settings, reporter)
     return drift_report(result, settings.backend().load())
 

@@ -17,8 +17,10 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan, plan_for_apply
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, PlanInputs, plan, plan_for_apply
+from reconciler.scheduler import apply_plan
+from reconciler.sources import ApiSource
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
@@ -69,15 +71,9 @@ class Harness:
 
     async def plan(self, **options: object):  # type: ignore[no-untyped-def]
         manifest = load_manifest(self.directory)
-        return await make_plan(
-            manifest,
-            self.api,
-            self.backend.load(),
-            DEMO_APPID,
-            "emulator",
-            self.options(**options),
-            ledger=self.backend.code_hashes,
-        )
+        settings = self.options(**options)
+        inputs = PlanInputs(manifest, self.backend.load(), DEMO_APPID, "emulator", settings, self.backend.code_hashes)
+        return await plan(inputs, ApiSource(self.api, settings.parallelism))
 
     async def apply(self, **options: object):  # type: ignore[no-untyped-def]
         state = self.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.engine import apply_plan, drift_report, plan_for_apply
+from reconciler.drift import drift_report
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.planning import plan_for_apply
+from reconciler.scheduler import apply_plan
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import UncertainOutcome

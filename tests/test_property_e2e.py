@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
-from reconciler.engine import Options, apply_plan, make_plan
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, PlanInputs, plan
+from reconciler.scheduler import apply_plan
+from reconciler.sources import ApiSource
 from reconciler.state import FileBackend, State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeChatClient
@@ -105,11 +107,12 @@ async def converge(directory: Path) -> tuple[int, int]:
     async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API) as http:
         api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), retry))
         state = State(appid=DEMO_APPID, endpoint="emulator")
-        first = await make_plan(manifest, api, state, DEMO_APPID, "emulator", Options(), ledger=backend.code_hashes)
+        source = ApiSource(api, Options().parallelism)
+        first = await plan(PlanInputs(manifest, state, DEMO_APPID, "emulator", Options(), backend.code_hashes), source)
         report = await apply_plan(first, api, state, backend)
         assert not report.failed, report.to_dict()
-        second = await make_plan(
-            manifest, api, backend.load(), DEMO_APPID, "emulator", Options(), ledger=backend.code_hashes
+        second = await plan(
+            PlanInputs(manifest, backend.load(), DEMO_APPID, "emulator", Options(), backend.code_hashes), source
         )
         assert not second.changes, second.to_dict()
         return len(first.changes), len(second.changes)

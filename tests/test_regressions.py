@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.engine import apply_plan, plan_for_apply
 from reconciler.manifest import load_manifest
+from reconciler.planning import plan_for_apply
+from reconciler.scheduler import apply_plan
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.errors import WeChatError
 from tests.support import Harness, served_emulator, wxrec

@@ -13,7 +13,6 @@ import pytest
 
 from reconciler import resources
 from reconciler.address import Address
-from reconciler.engine import apply_plan
 from reconciler.errors import Locate, ManifestError, Problem, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan, ResourceChange
@@ -21,6 +20,7 @@ from reconciler.render.html import render_html
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext
+from reconciler.scheduler import apply_plan
 from reconciler.state import State
 from tests.support import Harness
 

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID
 from reconciler.emulator.colors import COLORS
-from reconciler.engine import Options, make_plan
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
+from reconciler.planning import Options, PlanInputs, plan
+from reconciler.sources import StateSource
 from reconciler.state import FileBackend, Provenance, State
 from reconciler.state.migrations import STATE_VERSION
 from reconciler.state.postgres import PostgresBackend
@@ -156,7 +157,8 @@ def usable(state: State) -> None:
     """What plan does with a state that loaded (--refresh=false reads only state): no error but a WxrecError."""
     options = Options(refresh=False, manifest_root=EXAMPLE)
     with contextlib.suppress(WxrecError):
-        asyncio.run(make_plan(MANIFEST, None, state, DEMO_APPID, "emulator", options, ledger=lambda _: set()))
+        inputs = PlanInputs(MANIFEST, state, DEMO_APPID, "emulator", options, lambda _: set())
+        asyncio.run(plan(inputs, StateSource(state)))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

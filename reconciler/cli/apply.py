@@ -13,10 +13,10 @@ import click
 from reconciler import workflows
 from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds
 from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
-from reconciler.engine import ApplyReport, Outcome
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
+from reconciler.scheduler import ApplyReport, Outcome
 from reconciler.settings import RunSettings, accounts
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from reconciler.engine import ApplyReport, Outcome
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan, summary_line
+from reconciler.scheduler import ApplyReport, Outcome
 from reconciler.workflows import Reporter
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2

@@ -41,7 +41,7 @@ class PlanContext:
     lookup: Lookup  # references answered from state; None for what `changing` holds
     changing: frozenset[str]  # addresses the kinds planned so far create or replace
     replace: frozenset[str] = frozenset()  # -replace ADDRESS
-    api: AccountApi | None = None  # None: nothing live is read (--refresh=false, wxrec diff)
+    live: Any = None  # what the kind's `read` hook returned (see ReadsLive); None for a kind without one
     locate: Locate | None = None  # None: state holds stand-ins (wxrec diff), so no limit is checked on them
     qrcode_dir: Path | None = None  # where apply draws QR images; None: image files are not looked at
     now: float = 0.0
@@ -125,9 +125,19 @@ class Resource(Protocol):
 @runtime_checkable
 class SectionPlanned(Resource, Protocol):
     """A kind planned from its own section, state and references alone (all but cards and codes, which the
-    engine plans from the live cards it reads first)."""
+    planning pipeline plans from the live cards it reads first)."""
 
     async def plan(self, context: PlanContext) -> KindPlan: ...
+
+
+@runtime_checkable
+class ReadsLive(Protocol):
+    """A kind that compares with something it reads from WeChat. The planning pipeline calls `read` in its one
+    read phase, when the manifests have the kind's section, and hands the result to `plan` as `context.live`."""
+
+    async def read(self, api: AccountApi | None, state: State | None) -> Any:
+        """What WeChat holds, through `api`; None: what state says was last applied (--refresh=false, diff)."""
+        ...
 
 
 def shipped_json(path: str) -> dict[str, Any]:

@@ -86,11 +86,14 @@ class Menu:
                 return KindPlan()
             notes = ["no menu section any more: the live menu is left as it is"]
             return KindPlan([ResourceChange(self.name, Action.FORGET, notes=notes)])
-        if context.api is not None:
-            live = await read_menu(context.api)
-        else:
-            live = MenuLive(MenuRecord.from_state(context.state).applied, console=False)
-        return _plan(context, live)
+        assert isinstance(context.live, MenuLive)
+        return _plan(context, context.live)
+
+    async def read(self, api: AccountApi | None, state: State | None) -> MenuLive:
+        """menu/get and the console's menu; without `api`, the menu state says was last created."""
+        if api is None:
+            return MenuLive(MenuRecord.from_state(state).applied, console=False)
+        return await read_menu(api)
 
     def applier(self, context: ApplyContext) -> Applier:
         return MenuApplier(context)

@@ -138,19 +138,19 @@ def forget(address: str, record: CodesRecord) -> ResourceChange:
     )
 
 
-async def read_deposited(api: CardApi | None, card_id: str | None, record: CodesRecord | None) -> int:
-    """getdepositcount, or without the network what the last apply recorded."""
+def deposited_in(deposited: Mapping[str, int] | None, card_id: str | None, record: CodesRecord | None) -> int:
+    """getdepositcount as read, or without the network what the last apply recorded."""
     if card_id is None:
         return 0
-    if api is None:
+    if deposited is None:
         return record.deposited if record else 0
-    return await api.deposit_count(card_id)
+    return deposited[card_id]
 
 
 async def plan_all(
     root: Path,
     sources: Mapping[str, tuple[Mapping[str, Any], str]],
-    api: CardApi | None,
+    deposited: Mapping[str, int] | None,
     state: State | None,
     deposited_hashes: DepositedHashes,
     cards: CardsLive,
@@ -158,7 +158,8 @@ async def plan_all(
     targets: Mapping[str, int],
 ) -> tuple[list[ResourceChange], list[str]]:
     """Every codes entry's change, and refusals; `card_ids` maps card addresses to their id (None: created or
-    replaced in this run)."""
+    replaced in this run). `deposited`: getdepositcount per card id, and `cards` the cards (old ones too), as
+    the plan's read phase read them; None: nothing was read live (--refresh=false, wxrec diff)."""
     records = {
         a: CodesRecord.from_state(r) for a, r in (state.resources.items() if state else ()) if kind_of(a) == KIND
     }
@@ -171,13 +172,16 @@ async def plan_all(
         record = records.get(address)
         if card_id is not None and cards.cards.get(card_id, True) is None:
             return None  # the card was deleted outside wxrec: its own plan says so, and nothing can go into it
-        live = CodesLive(card_id, await read_deposited(api, card_id, record), _card(api, cards, card_id, record))
+        read_live = deposited is not None
+        live = CodesLive(card_id, deposited_in(deposited, card_id, record), _card(read_live, cards, card_id, record))
         source = CodeFile(root / file, spec.get("column"))
         known = deposited_hashes(address) if same_card(record, card_id) else set()
         counts = await asyncio.to_thread(count_codes, source, known)
         if record is not None and not same_card(record, card_id):
             old_ledger = deposited_hashes(address)
-            refusal = await reuse_refusal(address, card, source, old_ledger, api, str(record.card_id), cards)
+            refusal = await reuse_refusal(
+                address, card, source, old_ledger, None, str(record.card_id), cards, gone_unknown=read_live
+            )
             refusals.extend([refusal] if refusal else [])
         return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
 
@@ -193,17 +197,22 @@ async def reuse_refusal(
     api: CardApi | None,
     old_id: str,
     known: CardsLive | None = None,
+    *,
+    gone_unknown: bool = False,
 ) -> str | None:
     """Codes deposited into another card (one replaced, or the entry pointed elsewhere) must not go into this one
     once users hold some: WeChat does not say which were handed out, and this card could hand one out again.
-    Checked at plan and again at apply, against the old card read live then."""
+    Checked at plan (against `known`, the cards plan read: with `gone_unknown`, an old card missing from them is
+    gone from WeChat) and again at apply, against the old card read live through `api` then."""
     if not old_ledger:
         return None
     old = known.cards.get(old_id) if known is not None and old_id in known.cards else None
     if old is None and api is not None:
         raw = await api.get(old_id)
         old = live_card(raw, None) if raw is not None else None
-    issued = None if old is None and api is not None else (old.total_quantity - old.quantity if old else 0)
+    issued = (
+        None if old is None and (api is not None or gone_unknown) else (old.total_quantity - old.quantity if old else 0)
+    )
     if issued == 0:
         return None
     reused = len(await asyncio.to_thread(source.hashes) & old_ledger)
@@ -221,10 +230,10 @@ async def reuse_refusal(
     )
 
 
-def _card(api: CardApi | None, cards: CardsLive, card_id: str | None, record: CodesRecord | None) -> LiveCard | None:
+def _card(read_live: bool, cards: CardsLive, card_id: str | None, record: CodesRecord | None) -> LiveCard | None:
     """The card as read; without the network, its stock as the last apply left it: min(target, deposited)."""
     card = cards.cards.get(card_id or "")
-    if api is not None or card is None or record is None:
+    if read_live or card is None or record is None:
         return card
     stock = min(record.target, record.deposited)
     return replace(card, quantity=stock, total_quantity=stock)

@@ -1,0 +1,344 @@
+"""Planning: manifests, the live account (or state) and state → a Plan of changes, refusals and warnings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.address import Address, kind_of
+from reconciler.errors import WxrecError
+from reconciler.manifest import Manifest
+from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.resources import adoption, cards, codes, kinds
+from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
+from reconciler.resources.cards.model import DesiredCard, Palette
+from reconciler.resources.cards.record import CardRecord
+from reconciler.resources.reference_rules import declared
+from reconciler.resources.references import state_lookup
+from reconciler.sources import ApiSource, LiveSource, StateSource, applied_state, deposited_by
+from reconciler.state import State, StateBackend, StateWriter
+from reconciler.wechat.cards import CardApi
+from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
+
+if TYPE_CHECKING:
+    from reconciler.scheduler import Outcome
+
+
+class Observer:
+    """What a run reports while it works: the CLI draws a progress bar or prints a line per event."""
+
+    def reading(self, total: int) -> Callable[[], None]:
+        """`total` cards are about to be read; returns what to call after each."""
+        return lambda: None
+
+    def applied(self, outcome: Outcome) -> None:
+        """One action finished (or failed)."""
+
+
+QUIET = Observer()
+
+
+@dataclass(frozen=True)
+class Options:
+    replace: frozenset[str] = frozenset()
+    parallelism: int = 16
+    allow_duplicate: bool = False
+    # apply refuses to delete or replace more than this share of the managed resources at once …
+    destroy_threshold: float = 0.25
+    # … unless it is no more than this many, so that small accounts are not blocked.
+    destroy_minimum: int = 3
+    # False: plan against what state says was last applied, reading nothing live.
+    refresh: bool = True
+    # Where apply writes each QR code's PNG and SVG (the CLI's default: qrcodes/ beside the manifests).
+    qrcode_dir: Path = Path("qrcodes")
+    # How long apply may wait for WeChat's review before an action that needs an approved card.
+    wait_for_review: float = 0.0
+    # The manifest directory: a plan names code files relative to it.
+    manifest_root: Path = Path(".")
+    # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
+    allow_destroy: bool = False
+
+
+def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
+    """Refuse a state of another account, or an emulator's state against WeChat (and back); warn otherwise."""
+    if state is None:
+        return []
+    if state.appid != appid:
+        raise WxrecError(
+            f"state belongs to account {state.appid}, but this run targets {appid}. "
+            "Refusing: this is how the wrong account gets changed. Point --state at that account's state."
+        )
+    # A state written before wxrec hid the credentials of an --api URL may still hold them.
+    recorded = public_url(state.endpoint)
+    if recorded == endpoint:
+        return []
+    # The real API reached with a proxy's user:password@ is still the real API.
+    if WECHAT_API in (split_userinfo(recorded)[0], split_userinfo(endpoint)[0]):
+        raise WxrecError(
+            f"state was written against {recorded}, this run targets {endpoint}. "
+            "Refusing: an emulator's state must never be used against the real WeChat API, nor the reverse."
+        )
+    return [f"state was written against {recorded}; this run reads {endpoint}"]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a plan is made of besides the account: the manifests, state, whom the plan is for, the options,
+    and the ledger of the codes deposited so far (StateBackend.code_hashes)."""
+
+    manifest: Manifest
+    state: State | None
+    appid: str
+    endpoint: str
+    options: Options
+    ledger: codes.DepositedHashes
+    observer: Observer = QUIET
+
+
+@dataclass
+class Live:
+    """Everything planning reads from the account (or from state), read in one phase before any step."""
+
+    cards: cards.CardsLive
+    deposited: dict[str, int] | None  # getdepositcount per card id; None: state's counts (nothing read live)
+    kinds: dict[str, Any]  # what each ReadsLive kind's `read` returned
+
+
+async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
+    """The one planning sequence, for plan and apply (an ApiSource), --refresh=false and wxrec diff (a
+    StateSource): bind state, read, desired cards, adoption blocks, cards, the safety rules, codes, then every
+    kind planned from its section. Every step after the read is pure but the duplicate check."""
+    manifest, state, options = inputs.manifest, inputs.state, inputs.options
+    result = Plan(appid=inputs.appid, endpoint=inputs.endpoint, refreshed=source.refreshed)
+    if not source.stand_ins:
+        _bind_state(result, state)
+    imports, moves = adoption.blocks(manifest.document.data)
+    live = await _read(inputs, source, imports, moves)
+    palette = live.cards.palette
+    if not source.stand_ins:
+        result.palette = palette.names
+    # wxrec diff knows the account's colours only from a state, if there is one.
+    desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
+    _check_replace(options.replace, desired, manifest)
+    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
+    card_records = cards.records(state)
+    card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
+    result.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, source.refreshed)
+    result.warnings += card_warnings
+    result.unmanaged = unmanaged if source.refreshed else []
+    if source.stand_ins:
+        _forget_stand_in_ids(result.changes)
+    result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
+    if not options.allow_duplicate:
+        result.refusals += await source.duplicate_refusals(result, set(state.intents) if state else set())
+    await _plan_codes(result, inputs, state, live, desired)
+    await _plan_sections(result, inputs, state, live, source.stand_ins)
+    return result
+
+
+def _bind_state(result: Plan, state: State | None) -> None:
+    """A state of another account, or of WeChat for an emulator run (and back), is refused; what an interrupted
+    apply left is told."""
+    result.warnings = check_state_binding(state, result.appid, result.endpoint)
+    if state is None:
+        return
+    result.state_serial, result.state_lineage, result.seal_key = state.serial, state.lineage, state.seal_key
+    result.warnings += [
+        f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
+        "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
+        for address, intent in sorted(state.intents.items())
+        if kind_of(address) == cards.KIND
+    ]
+
+
+async def _read(
+    inputs: PlanInputs, source: LiveSource, imports: list[adoption.Import], moves: list[adoption.Move]
+) -> Live:
+    """The read phase: cards (those state owns, those import blocks name, and those codes were deposited into),
+    then the codes cards' deposit counts, then each kind's `read` hook, in that order."""
+    data, state = inputs.manifest.document.data, inputs.state
+    resources = state.resources if state else {}
+    # A codes entry's card may have changed since its last deposit: the old card's codes must not be reused.
+    deposited_into = sorted({str(r.get("card_id")) for a, r in resources.items() if kind_of(a) == codes.KIND})
+    live_cards = await source.cards(state, [b.id for b in imports] + deposited_into, inputs.observer.reading)
+    code_cards = _code_card_ids(data, resources, imports, moves)
+    deposited = await source.deposited(i for i in code_cards if live_cards.cards.get(i) is not None)
+    kinds_read = {
+        kind.name: await kind.read(source.account, state)
+        for kind in kinds()
+        if isinstance(kind, ReadsLive) and kind.name in data
+    }
+    return Live(live_cards, deposited, kinds_read)
+
+
+def _code_card_ids(
+    data: Mapping[str, Any], resources: Mapping[str, Any], imports: list[adoption.Import], moves: list[adoption.Move]
+) -> set[str]:
+    """The ids the codes entries' cards may have once the adoption blocks are planned: state's, an imported
+    card's, or a moved record's."""
+    addresses = {str(Address.card(spec["card"])) for spec in (data.get(codes.KIND) or {}).values()}
+    ids = {block.id for block in imports if block.to in addresses}
+    ids |= {str(resources[m.source].get("id")) for m in moves if m.to in addresses and m.source in resources}
+    ids |= {str(resources[a].get("id")) for a in addresses if a in resources}
+    return ids
+
+
+def _check_replace(replace: frozenset[str], desired: Mapping[str, DesiredCard], manifest: Manifest) -> None:
+    unknown = sorted(replace - set(desired) - set(declared(manifest.document.data)))
+    if unknown:
+        hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
+        raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
+
+
+def _forget_stand_in_ids(changes: list[ResourceChange]) -> None:
+    """wxrec diff knows no card ids: a change shows none rather than a stand-in (an import's is the manifest's)."""
+    for change in changes:
+        if change.id is not None and change.action != Action.IMPORT:
+            change.id = ""
+
+
+async def _plan_codes(
+    result: Plan, inputs: PlanInputs, state: State | None, live: Live, desired: dict[str, DesiredCard]
+) -> None:
+    """Code deposits, after cards: a card created or replaced in this run has no id yet, nor any codes."""
+    manifest = inputs.manifest
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
+    # Only the cards codes go into: a plan of 10,000 cards without codes does no work here.
+    filled = {str(Address.card(spec["card"])) for spec, _ in sources.values()} & desired.keys()
+    resources = state.resources if state else {}
+    records = {address: CardRecord.from_state(resources[address]) for address in filled if address in resources}
+    changing = _changing(result.changes)
+    card_ids = {a: None if a in changing or a not in records else records[a].id for a in filled}
+    targets = {a: _deposit_target(desired[a], records.get(a), live.cards, a in changing) for a in filled}
+    changes, refusals = await codes.plan_all(
+        manifest.directory, sources, live.deposited, state, inputs.ledger, live.cards, card_ids, targets
+    )
+    result.changes += changes
+    result.refusals += refusals
+
+
+def _changing(changes: list[ResourceChange]) -> frozenset[str]:
+    """The addresses created or replaced: their ids and urls are known only after apply."""
+    return frozenset(c.address for c in changes if c.action in (Action.CREATE, Action.REPLACE))
+
+
+async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, live: Live, stand_ins: bool) -> None:
+    """The kinds planned from their sections (landing pages, QR codes, menu, whitelist, and any registered
+    later), in registry order after cards and codes: a reference to something planned earlier that is created or
+    replaced is not known before apply, and makes its dependant change too. With `stand_ins` (wxrec diff),
+    state's ids and urls are not real, so no limit is checked on them once filled in, and no QR image is looked
+    at."""
+    data, options = inputs.manifest.document.data, inputs.options
+    changing = _changing(result.changes)
+    now = time.time()
+    for kind in kinds():
+        if not isinstance(kind, SectionPlanned):
+            continue
+        context = PlanContext(
+            section=data.get(kind.name),
+            present=kind.name in data,
+            state=state,
+            lookup=state_lookup(state, changing),
+            changing=changing,
+            replace=options.replace,
+            live=live.kinds.get(kind.name),
+            locate=None if stand_ins else inputs.manifest.document.locate,
+            qrcode_dir=None if stand_ins else options.qrcode_dir,
+            now=now,
+        )
+        found = await kind.plan(context)
+        result.changes += found.changes
+        result.refusals += found.refusals
+        result.warnings += found.warnings
+        changing |= _changing(found.changes)
+
+
+def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.CardsLive, replaced: bool) -> int:
+    """A deposit card's stock target is a budget over every card its address had: what replaced cards issued
+    (and the one this run replaces) counts against it, as for any budget."""
+    if record is None:
+        return card.stock.target
+    issued = record.issued_before
+    old = live.cards.get(record.id) if replaced else None
+    if old is not None:
+        issued += old.total_quantity - old.quantity
+    return max(card.stock.target - issued, 0)
+
+
+def _known_after_import(
+    card_changes: list[ResourceChange], adoptions: list[ResourceChange], refreshed: bool
+) -> list[ResourceChange]:
+    """Without reading the live account, how an imported card differs from the manifest is not known: its
+    import is shown, its field changes wait for a refreshed plan."""
+    if refreshed:
+        return card_changes
+    imported = {c.address for c in adoptions if c.action == Action.IMPORT}
+    return [c for c in card_changes if c.address not in imported]
+
+
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+    """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
+    prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
+    as the plan's import and moved blocks leave it."""
+    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(
+        plan, len(card_records), options
+    )
+
+
+def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
+    """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
+    destroyed = sum(
+        1
+        for change in plan.changes
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
+    )
+    allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
+    if destroyed <= allowed:
+        return []
+    return [
+        f"the plan deletes or replaces {destroyed} of {managed} managed cards, more than the threshold "
+        f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
+        "accident? If this is intended, raise --destroy-threshold."
+    ]
+
+
+async def plan_for_apply(
+    manifest: Manifest,
+    api: CardApi,
+    state: State,
+    backend: StateBackend,
+    endpoint: str,
+    options: Options,
+    observer: Observer = QUIET,
+) -> tuple[list[str], Plan]:
+    """Under the lock: settle the creates an interrupted run left uncertain, then plan from what is now known.
+
+    The caller has checked that `state` is the account's; this checks the endpoint before anything is called."""
+    check_state_binding(state, state.appid, endpoint)
+    messages = []
+    if any(kind_of(address) == cards.KIND for address in state.intents):
+        messages = await cards.resolve_intents(api, state, StateWriter(backend, state).save, options.parallelism)
+    inputs = PlanInputs(manifest, state, state.appid, endpoint, options, backend.code_hashes, observer)
+    return messages, await plan(inputs, source_for(api, state, options))
+
+
+def source_for(api: CardApi | None, state: State | None, options: Options) -> LiveSource:
+    """WeChat through `api`; with refresh off (or no API), state's last-applied values."""
+    return ApiSource(api, options.parallelism) if options.refresh and api is not None else StateSource(state)
+
+
+async def offline_plan(
+    base: Manifest, head: Manifest, label: str, palette: dict[str, str], options: Options = Options(refresh=False)
+) -> Plan:
+    """`wxrec diff`: the plan from `base` to `head` manifests, with no network and no state: as if the base
+    manifests had just been applied, with stand-in ids and urls. `options`: the thresholds apply would use."""
+    ledger = deposited_by(base)
+    base_cards = cards.desired_cards(base.cards, Palette(palette), strict=False)
+    state = applied_state(base, base_cards, ledger)
+    state.palette = dict(palette)
+    inputs = PlanInputs(head, state, head.appid or base.appid or "", label, options, ledger)
+    return await plan(inputs, StateSource(state, stand_ins=True))

@@ -1,0 +1,153 @@
+"""Where a plan's "live" side comes from: WeChat (`ApiSource`), or state (`StateSource`: --refresh=false, and
+`wxrec diff`'s stand-ins of what an apply of the base manifests would have left).
+
+The planning pipeline reads through a source in one phase, before it plans anything: the cards (with the ones
+import blocks and codes entries name), each codes card's deposit count, and each kind's `read` hook. Only the
+duplicate check reads later, and only when the plan creates cards (see `duplicate_refusals`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from reconciler.address import Address
+from reconciler.errors import WxrecError
+from reconciler.manifest import Manifest
+from reconciler.plan import Plan
+from reconciler.resources import cards, codes, kinds
+from reconciler.resources.cards.model import DesiredCard
+from reconciler.resources.menu import MENU
+from reconciler.resources.references import resolve, state_lookup
+from reconciler.resources.whitelist import WhitelistRecord
+from reconciler.resources.write_only import WriteOnlyKind, WriteOnlyRecord, api_value
+from reconciler.state import State
+from reconciler.wechat.account import AccountApi
+from reconciler.wechat.cards import CardApi
+
+Progress = Callable[[int], Callable[[], None]]
+
+
+class LiveSource(Protocol):
+    """What a plan compares the manifests with."""
+
+    @property
+    def refreshed(self) -> bool:
+        """Whether WeChat is read (False: state's last-applied values stand in for it)."""
+        ...
+
+    @property
+    def stand_ins(self) -> bool:
+        """Whether state's ids and urls are stand-ins (wxrec diff): no account to bind to, no limit to check."""
+        ...
+
+    @property
+    def account(self) -> AccountApi | None:
+        """What the kinds' `read` hooks read through; None: they read state."""
+        ...
+
+    async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
+        """Colours, live ids, and every card state owns, plus the cards `also` names."""
+        ...
+
+    async def deposited(self, card_ids: Iterable[str]) -> dict[str, int] | None:
+        """getdepositcount of each card; None: not read (codes plan from state's counts)."""
+        ...
+
+    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+        """Creates that would duplicate a live card no state entry owns."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiSource:
+    """The live account through the card API."""
+
+    api: CardApi
+    parallelism: int
+    refreshed = True
+    stand_ins = False
+
+    @property
+    def account(self) -> AccountApi:
+        return AccountApi(self.api.client)
+
+    async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
+        live = await cards.read_live(self.api, state, self.parallelism, progress)
+        unread = sorted(set(also) - set(live.cards))
+        if unread:
+            live.cards.update(await cards.read_cards(self.api, unread, self.parallelism, live.palette))
+        return live
+
+    async def deposited(self, card_ids: Iterable[str]) -> dict[str, int]:
+        ids = sorted(set(card_ids))
+        return dict(zip(ids, await asyncio.gather(*(self.api.deposit_count(i) for i in ids)), strict=True))
+
+    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+        return await cards.duplicate_refusals(self.api, plan, intents, self.parallelism)
+
+
+@dataclass(frozen=True)
+class StateSource:
+    """State's last-applied values as the live account: nothing is read."""
+
+    state: State | None
+    stand_ins: bool = False
+    refreshed = False
+    account = None
+
+    async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
+        # wxrec diff's stand-ins know the account's colours only when a state does.
+        if self.state is None or not (self.state.palette or self.stand_ins):
+            raise WxrecError(
+                "--refresh=false plans against state, and there is none yet (or it predates colours): run one apply"
+            )
+        return cards.live_from_state(self.state)
+
+    async def deposited(self, card_ids: Iterable[str]) -> None:
+        return None
+
+    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+        return []
+
+
+def deposited_by(manifest: Manifest) -> codes.DepositedHashes:
+    """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
+    sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
+
+    @cache  # state counts them, then the plan compares with them: each file is hashed once
+    def ledger(address: str) -> set[bytes]:
+        found = sources.get(Address.parse(address).key)
+        return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
+
+    return ledger
+
+
+def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger: codes.DepositedHashes) -> State:
+    """The state an apply of `base` would leave, ids and urls stood in by their addresses; `ledger`: the codes
+    its files hold."""
+    state = State(appid=base.appid or "", endpoint="offline")
+    for address, card in base_cards.items():
+        state.resources[address] = cards.record_document(card, f"<{address}>")
+    data = base.document.data
+    for kind in kinds():
+        for key, spec in (data.get(kind.name) or {}).items() if isinstance(kind, WriteOnlyKind) else ():
+            address = str(Address(kind.name, key))
+            resolved, _ = resolve(api_value(spec), state_lookup(state))
+            state.resources[address] = WriteOnlyRecord(f"<{address}>", f"<{address}.url>", spec, resolved).to_state()
+    for key, spec in (data.get(codes.KIND) or {}).items():
+        card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
+        filled = base_cards.get(str(card_address))
+        state.resources[address] = {
+            "card_id": f"<{card_address}>",
+            "deposited": len(ledger(address)),
+            "target": filled.stock.target if filled else 0,
+        }
+    if data.get("menu") is not None:
+        state.resources["menu"] = MENU.applied_record(data["menu"], state).to_state()
+    if "whitelist" in data:
+        state.resources["whitelist"] = WhitelistRecord.of(data["whitelist"]).to_state()
+    return state

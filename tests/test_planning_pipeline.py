@@ -1,0 +1,55 @@
+"""The planning pipeline without I/O: a source in memory stands for WeChat, and the pipeline reads it in one
+phase before it plans, then asks it only for the duplicate check."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from reconciler.resources.cards.kind import CardsLive
+
+from reconciler.emulator import DEMO_APPID
+from reconciler.emulator.colors import COLORS
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action, Plan
+from reconciler.planning import Options, PlanInputs, plan
+from reconciler.resources.cards.model import Palette
+from reconciler.sources import Progress
+from reconciler.state import State
+from tests.support import EXAMPLE
+
+
+class InMemory:
+    """An empty account that has never been applied to, read from memory; it remembers what was asked when."""
+
+    refreshed = True
+    stand_ins = False
+    account = None
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> CardsLive:
+        self.asked.append("cards")
+        return CardsLive(Palette(dict(COLORS)), [], {})
+
+    async def deposited(self, card_ids: Iterable[str]) -> dict[str, int]:
+        self.asked.append("deposited")
+        return dict.fromkeys(card_ids, 0)
+
+    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+        self.asked.append("duplicates")
+        return []
+
+
+def test_a_plan_is_made_from_an_in_memory_source_read_once_before_planning() -> None:
+    manifest = load_manifest(EXAMPLE)
+    source = InMemory()
+    inputs = PlanInputs(manifest, None, DEMO_APPID, "memory", Options(qrcode_dir=EXAMPLE / "qrcodes"), lambda _: set())
+    result = asyncio.run(plan(inputs, source))
+    assert source.asked == ["cards", "deposited", "duplicates"]
+    assert result.refreshed and not result.refusals
+    created = {c.address for c in result.changes if c.action == Action.CREATE}
+    assert {f"cards.{key}" for key in manifest.cards} <= created
+    # The menu's read hook, given no account, found no menu: the manifests' menu is to be made.
+    assert any(c.address == "menu" and c.action == Action.UPDATE for c in result.changes)
