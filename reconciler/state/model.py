@@ -27,7 +27,7 @@ import fastjsonschema
 
 from reconciler.errors import FileError, WxrecError
 from reconciler.state.migrations import STATE_VERSION, upgraded
-from reconciler.wechat.client import public_url
+from reconciler.wechat.client import split_userinfo
 
 # 8 bytes of SHA-256 per code: a collision among a million codes has odds of about 1 in 3·10^7.
 HASH_BYTES = 8
@@ -123,7 +123,7 @@ def parse_state(raw: str | bytes, location: str) -> State:
         # "data.resources.cards.x.id must be string": named from the top of the document
         raise DamagedState(exc.message.replace("data.", "", 1).replace("data ", "the document ", 1)) from None
     try:
-        public_url(data["endpoint"])  # what check_state_binding compares: an endpoint wxrec could have called
+        split_userinfo(data["endpoint"])  # what check_state_binding takes apart: an endpoint wxrec could have called
     except ValueError:
         raise DamagedState(f"endpoint {data['endpoint']!r} is not a URL") from None
     return State.from_dict(data)

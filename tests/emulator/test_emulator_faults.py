@@ -376,6 +376,8 @@ async def test_cli_faults_on_an_account_file(make_api: MakeApi, tmp_path: Path) 
 def test_serve_takes_faults_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: seen.update(app=app))
+    # Nothing listens: the default port may be taken on this machine by an emulator a user (or README) started.
+    monkeypatch.setattr("reconciler.emulator.cli._check_port_free", lambda host, port: None)
     env = {"WXREC_EMULATOR_FAULTS": "reset=0.1"}
     result = run("serve", env=env)
     assert result.exit_code == 0 and "faults: reset=0.1" in result.output

@@ -1,4 +1,4 @@
-"""Cards: the package's face to the engine, saved plans and export (what they call as `cards.NAME`).
+"""Cards: the package's face to planning, saved plans and export (what they call as `cards.NAME`).
 
 Inside: `model.py` (a card's canonical form), `rules.py` (what WeChat allows), `validate.py`, `record.py` (state's
 `CardRecord`), `live.py` (reading live cards, settling interrupted creates), `diff.py` (one address's change),

@@ -1,4 +1,4 @@
-"""Cards as a registered kind. Their planning reads every managed card live first, so the engine plans them (and
+"""Cards as a registered kind. Their planning reads every managed card live first, so planning takes them (and
 the codes that go into them) before the kinds planned from their sections alone."""
 
 from __future__ import annotations

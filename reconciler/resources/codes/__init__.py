@@ -6,7 +6,7 @@ where it stopped. Deposits go in batches of 100 (WeChat's limit), each verified 
 card's stock then follows min(target, deposited). WeChat offers no way to take a code back: codes gone
 from the file stay deposited, and a `codes` section gone from the manifests is only forgotten.
 
-The package's face to the engine (what it calls as `codes.NAME`). Inside: `record.py` (state's `CodesRecord`),
+The package's face to planning (what it calls as `codes.NAME`). Inside: `record.py` (state's `CodesRecord`),
 `files.py` (reading and checking codes files), `planning.py`, `apply.py` (`CodesApplier`), `resource.py` (the kind).
 """
 

@@ -14,7 +14,7 @@ from reconciler.resources.review import wait_for_approval
 
 
 class Codes:
-    """Codes as a registered kind; the engine plans them right after cards, from the live cards they go into."""
+    """Codes as a registered kind; planning takes them right after cards, from the live cards they go into."""
 
     name = KIND
     keyed = True
