@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from reconciler.resources.cards.kind import CardsLive
+from reconciler.resources.cards.live import CardsLive
 
 from reconciler.emulator import DEMO_APPID
 from reconciler.emulator.colors import COLORS
