@@ -11,14 +11,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import EXAMPLE, Harness, harness_for, running_test_cluster, with_state_name
+from tests.support import EXAMPLE, RUN_LEFTOVERS, Harness, harness_for, running_test_cluster, with_state_name
 
 
 @pytest.fixture
 def example_dir(tmp_path: Path) -> Path:
     """A private copy of the coffee-shop example, so tests can edit it and keep state beside it."""
     target = tmp_path / "coffee-shop"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, target, ignore=RUN_LEFTOVERS)
     return target
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.support import EXAMPLE, apply_ok, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 NEW_CARD = {
     "card_type": "GIFT",
@@ -69,7 +69,7 @@ def report_of_edited_example(directory: Path) -> str:
     """Copy the example to `directory`, apply it to the embedded emulator, edit it, and return the report."""
     import shutil
 
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
     apply_ok(directory)
     edit_example(directory)
     result = wxrec("plan", directory, "--api", "emulator", "--format", "html")

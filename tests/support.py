@@ -30,6 +30,9 @@ TEST_CLUSTER_URL_FILE = Path(os.environ.get("WXREC_TEST_POSTGRES_DIR", "/tmp/wxr
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
 FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
 
+# What a run of an example leaves beside its manifests (make demo runs in examples/): never copied into a test.
+RUN_LEFTOVERS = shutil.ignore_patterns(".wxrec", "qrcodes")
+
 
 def running_test_cluster() -> str | None:
     """The URL scripts/ensure-postgres wrote, so a plain `pytest` after one `make test` tests PostgreSQL too."""
@@ -102,7 +105,7 @@ class Harness:
 
 async def harness_for(tmp_path: Path, review: str = "instant") -> AsyncIterator[Harness]:
     directory = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
     app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WECHAT_API) as http:
         yield Harness(http, directory)

@@ -11,7 +11,7 @@ import pytest
 from reconciler.connection import credentials_of_one, token_source
 from reconciler.render.accounts import Section, Words, exit_code, summary
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken
-from tests.support import EXAMPLE, served_emulator, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, served_emulator, wxrec
 
 HILL, LAKE = "wx1111111111111111", "wx2222222222222222"
 LAKE_TEA = f"""\
@@ -40,7 +40,7 @@ cards:
 def accounts(tmp_path: Path) -> list[Path]:
     """accounts/hill-coffee (the example, on its own appid) and accounts/lake-tea (one card, another appid)."""
     hill, lake = tmp_path / "accounts" / "hill-coffee", tmp_path / "accounts" / "lake-tea"
-    shutil.copytree(EXAMPLE, hill, ignore=shutil.ignore_patterns(".wxrec", "qrcodes"))
+    shutil.copytree(EXAMPLE, hill, ignore=RUN_LEFTOVERS)
     (hill / "account.yaml").write_text(f"account:\n  appid: {HILL}\n", encoding="utf-8")
     lake.mkdir()
     (lake / "shop.yaml").write_text(LAKE_TEA, encoding="utf-8")

@@ -15,7 +15,7 @@ from reconciler.plan import Action
 from reconciler.resources.adoption import Import, Move, plan_adoptions
 from reconciler.resources.cards.model import DesiredCard, LiveCard, Stock
 from reconciler.state import State
-from tests.support import apply_ok, wxrec
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 
 CARD = "  breakfast-set:"
 
@@ -118,7 +118,7 @@ def test_moving_onto_an_address_in_state_is_refused() -> None:
 def test_a_moved_block_renames_without_recreating(example_dir: Path) -> None:
     apply_ok(example_dir)
     base = example_dir.parent / "base"
-    shutil.copytree(example_dir, base, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(example_dir, base, ignore=RUN_LEFTOVERS)
     before = state_of(example_dir)["cards.breakfast-set"]["id"]
     cards = example_dir / "cards.yaml"
     cards.write_text(cards.read_text(encoding="utf-8").replace(CARD, "  breakfast-for-two:"), encoding="utf-8")

@@ -31,7 +31,7 @@ from reconciler.wechat.client import (
 )
 from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
-from tests.support import EXAMPLE, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, wxrec
 
 SECRET_TOKEN = "TOKEN-abcdefghijklmnopqrstuvwxyz-0123456789"
 FAST = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
@@ -318,7 +318,7 @@ def test_public_url_hides_any_userinfo(url: str, shown: str) -> None:
     ["alice:s3cr3t@proxy.example.com", "http://alice:s3cr3t@[::1", "http://alice:s3cr3t@host:abc", "http://[::1"],
 )
 def test_an_api_url_that_is_not_one_is_a_one_line_error_without_its_password(api: str, tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "m")
+    shutil.copytree(EXAMPLE, tmp_path / "m", ignore=RUN_LEFTOVERS)
     result = wxrec("plan", tmp_path / "m", "--api", api, env={"WXREC_APPSECRET": "x"})
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

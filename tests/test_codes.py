@@ -25,7 +25,7 @@ from reconciler.resources.codes.files import CodeFile
 from reconciler.resources.codes.planning import BATCH, CodeCounts, CodesLive, count_codes, plan_codes
 from reconciler.resources.codes.record import CodesRecord
 from reconciler.state import FileBackend, code_hash
-from tests.support import EXAMPLE, Harness, harness_for, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, Harness, harness_for, wxrec
 
 DEPOSIT_CARD = """
 cards:
@@ -314,7 +314,7 @@ async def test_a_first_deposit_cut_short_never_trusts_its_ledger_for_another_car
 
 
 def test_diff_counts_the_codes_a_change_adds_against_the_base_at_a_git_ref(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "shop", ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, tmp_path / "shop", ignore=RUN_LEFTOVERS)
     shop = tmp_path / "shop"
     write_codes(shop, codes(250))
 
@@ -335,7 +335,7 @@ def test_diff_counts_the_codes_a_change_adds_against_the_base_at_a_git_ref(tmp_p
 
 def test_a_saved_plan_is_stale_once_its_codes_file_changed(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
     write_codes(shop, codes(250))
     saved = tmp_path / "plan.json"
     assert wxrec("plan", str(shop), "--api", "emulator", "-out", str(saved)).exit_code == 0
@@ -368,7 +368,7 @@ async def test_deposits_under_faults_put_every_code_in_once(gift: Harness) -> No
 
 def test_the_gift_codes_example_applies_and_then_plans_no_changes(tmp_path: Path) -> None:
     example = tmp_path / "gift-codes"
-    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=RUN_LEFTOVERS)
     applied = wxrec("apply", str(example), "--api", "emulator", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert "deposited 300 codes (300 in the card)" in applied.output
@@ -380,7 +380,7 @@ def test_the_gift_codes_example_applies_and_then_plans_no_changes(tmp_path: Path
 
 def test_the_gift_codes_example_after_rm_of_its_ledger_plans_what_apply_does(tmp_path: Path) -> None:
     example = tmp_path / "gift-codes"
-    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=RUN_LEFTOVERS)
     assert wxrec("apply", str(example), "--api", "emulator", "--auto-approve").exit_code == 0
     shutil.rmtree(example / ".wxrec" / "state.codes")
     plan = wxrec("plan", str(example), "--api", "emulator")
@@ -392,7 +392,7 @@ def test_the_gift_codes_example_after_rm_of_its_ledger_plans_what_apply_does(tmp
 
 def test_drift_names_new_codes_as_a_manifest_edit(tmp_path: Path) -> None:
     example = tmp_path / "gift-codes"
-    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE.parent / "gift-codes", example, ignore=RUN_LEFTOVERS)
     assert wxrec("apply", str(example), "--api", "emulator", "--auto-approve").exit_code == 0
     assert wxrec("drift", str(example), "--api", "emulator").exit_code == 0
     with (example / "codes" / "gift.txt").open("a", encoding="utf-8") as codes_file:
@@ -426,7 +426,7 @@ async def test_claims_on_the_old_card_while_the_new_one_waits_for_review_still_r
 
 def test_diff_reads_a_base_whose_codes_file_is_outside_the_manifests_and_skips_links(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
     (tmp_path / "shared").mkdir()
     write_codes(shop, [])
     (tmp_path / "shared" / "gift.txt").write_text("\n".join(codes(100)) + "\n", encoding="utf-8")
@@ -510,7 +510,7 @@ def test_a_symlink_that_stays_inside_the_manifests_is_followed(tmp_path: Path) -
 def test_the_policy_holds_for_the_base_of_a_diff(tmp_path: Path) -> None:
     """The base at a git ref is the fork's own commit: it names ../shared, the head does not."""
     shop = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
     write_codes(shop, codes(3))
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "gift.txt").write_text("\n".join(codes(3)) + "\n", encoding="utf-8")

@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.errors import WxrecError
 from reconciler.settings import environment_state
-from tests.support import EXAMPLE, apply_ok, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 ENVIRONMENTS = EXAMPLE.parent / "environments"
 TEST_APPID, PROD_APPID = "wx7e57000000000001", "wx0123456789abcdef"
@@ -19,7 +19,7 @@ TEST_APPID, PROD_APPID = "wx7e57000000000001", "wx0123456789abcdef"
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     target = tmp_path / "environments"
-    shutil.copytree(ENVIRONMENTS, target, ignore=shutil.ignore_patterns(".wxrec", "qrcodes"))
+    shutil.copytree(ENVIRONMENTS, target, ignore=RUN_LEFTOVERS)
     return target
 
 

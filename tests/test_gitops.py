@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.plan import PLAN_FORMAT_VERSION
 from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
-from tests.support import apply_ok, wxrec
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WXREC_UPDATE_GOLDEN") == "1"
@@ -267,7 +267,7 @@ def test_diff_refuses_what_plan_refuses(tmp_path: Path, example_dir: Path) -> No
     (example_dir / "cards.yaml").write_text(text + extra, encoding="utf-8")
     apply_ok(example_dir)
     base = tmp_path / "base"
-    shutil.copytree(example_dir, base, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(example_dir, base, ignore=RUN_LEFTOVERS)
     kept = text[: text.index("  latte-voucher:")] + text[text.index("  member:") :]
     (example_dir / "cards.yaml").write_text(kept, encoding="utf-8")
     plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
@@ -284,7 +284,7 @@ def test_diff_refuses_what_plan_refuses(tmp_path: Path, example_dir: Path) -> No
 def test_diff_refuses_a_colour_plan_refuses_once_state_knows_the_colours(tmp_path: Path, example_dir: Path) -> None:
     apply_ok(example_dir)
     base = tmp_path / "base"
-    shutil.copytree(example_dir, base, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(example_dir, base, ignore=RUN_LEFTOVERS)
     edit(example_dir, "color: Color010", "color: Color999")
     plan = wxrec("plan", example_dir, "--api", "emulator")
     diff = wxrec("diff", base, example_dir)

@@ -21,7 +21,7 @@ from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.manifest.loader import MAX_DEPTH, MAX_FILE_BYTES
-from tests.support import EXAMPLE, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, wxrec
 
 VALID_CARDS: dict[str, Any] = yaml.safe_load((EXAMPLE / "cards.yaml").read_text(encoding="utf-8"))
 
@@ -277,7 +277,7 @@ def test_values_wechat_would_refuse_half_way_are_refused_before_anything_is_appl
 ) -> None:
     """These passed validate; apply then created some cards before WeChat answered 47001 or 65317."""
     shop = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
     path = shop / file
     path.write_text(path.read_text(encoding="utf-8").replace(before, after, 1), encoding="utf-8")
     result = wxrec("apply", shop, "--api", "emulator", "--auto-approve")

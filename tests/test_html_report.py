@@ -26,7 +26,7 @@ from reconciler.render.card_face import contrast_ratio, text_colour_on, validity
 from reconciler.render.html import render_html
 from reconciler.render.logos import MAX_BYTES, fetch_logos, logo_urls
 from tests.report_scenario import edit_example
-from tests.support import EXAMPLE, apply_ok, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -142,7 +142,7 @@ def test_a_colour_name_the_palette_lacks_is_drawn_from_the_documented_colours() 
 @pytest.fixture
 def edited_example(tmp_path: Path) -> Path:
     directory = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
     apply_ok(directory)
     edit_example(directory)
     return directory
@@ -174,7 +174,7 @@ def test_out_saves_the_json_plan_while_the_report_goes_to_stdout(edited_example:
 
 def test_diff_renders_the_report_offline(tmp_path: Path) -> None:
     head = tmp_path / "head"
-    shutil.copytree(EXAMPLE, head, ignore=shutil.ignore_patterns(".wxrec"))
+    shutil.copytree(EXAMPLE, head, ignore=RUN_LEFTOVERS)
     edit_example(head)
     result = wxrec("diff", EXAMPLE, head, "--format", "html")
     assert result.exit_code == 0, result.output
