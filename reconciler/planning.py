@@ -127,8 +127,9 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
     card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
-    result.changes = adopted.changes + _known_after_import(card_changes, adopted.changes, source.refreshed)
-    result.warnings += card_warnings
+    known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
+    result.changes = adopted.changes + known
+    result.warnings += card_warnings + unknown
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
@@ -269,15 +270,34 @@ def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.Ca
     return max(card.stock.target - issued, 0)
 
 
-def _known_after_import(
-    card_changes: list[ResourceChange], adoptions: list[ResourceChange], refreshed: bool
-) -> list[ResourceChange]:
-    """Without reading the live account, how an imported card differs from the manifest is not known: its
-    import is shown, its field changes wait for a refreshed plan."""
+def _known_offline(
+    card_changes: list[ResourceChange],
+    adoptions: list[ResourceChange],
+    records: Mapping[str, CardRecord],
+    refreshed: bool,
+) -> tuple[list[ResourceChange], list[str]]:
+    """Without reading the live account, how an adopted card differs from the manifest is not known: one this
+    plan imports, or one imported earlier and not applied since (state holds no applied values to stand for
+    it). Its field changes wait for a refreshed plan; the warnings say which cards wait."""
     if refreshed:
-        return card_changes
+        return card_changes, []
     imported = {c.address for c in adoptions if c.action == Action.IMPORT}
-    return [c for c in card_changes if c.address not in imported]
+    never_applied = {a for a, record in records.items() if not record.applied}
+    kept: list[ResourceChange] = []
+    warnings: list[str] = []
+    for change in card_changes:
+        if change.address in never_applied and change.action in _FIELD_ACTIONS and change.address not in imported:
+            warnings.append(
+                f"{change.address}: adopted and not applied since, so state holds nothing to compare it with; a "
+                "refreshed plan (without --refresh=false) shows how it differs from the manifest"
+            )
+        elif change.address not in imported:
+            kept.append(change)
+    return kept, warnings
+
+
+# The changes that compare a card's fields with what state says was applied (not a delete, not a gone card).
+_FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
 def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:

@@ -185,3 +185,19 @@ def test_an_address_with_an_unsettled_create_is_neither_imported_nor_moved() -> 
     for planned in (plan_adoptions(imports, [], state, None, desired()), plan_adoptions([], moves, state, None, {})):
         assert planned.refusals and "unsettled create from an interrupted run" in planned.refusals[0]
         assert not planned.changes
+
+
+def test_a_card_imported_earlier_is_not_replaced_by_a_plan_that_reads_nothing_live(example_dir: Path) -> None:
+    """State holds no applied values for an adopted card: --refresh=false cannot tell how it differs, so it says
+    so instead of planning every field from (unset) — a replace, refused by prevent_destroy."""
+    apply_ok(example_dir)
+    card_id = state_of(example_dir)["cards.member"]["id"]
+    assert wxrec("state", "rm", example_dir, "cards.member").exit_code == 0
+    assert wxrec("import", example_dir, "cards.member", str(card_id), "--api", "emulator").exit_code == 0
+    refreshed = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
+    assert refreshed.exit_code == 0 and not json.loads(refreshed.output)["changes"], refreshed.output
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--format", "json")
+    assert offline.exit_code == 0, offline.output
+    document = json.loads(offline.output)
+    assert not [c for c in document["changes"] if c["address"] == "cards.member"]
+    assert any(w.startswith("cards.member: adopted and not applied since") for w in document["warnings"])
