@@ -109,7 +109,9 @@ def test_kill_9_at_random_points_then_rerun_converges_without_duplicates(tmp_pat
     state_file = directory / ".wxrec" / "state.json"
     for _ in range(6):
         before = state_file.stat().st_mtime_ns if state_file.exists() else 0
-        process = wxrec_process(directory, "apply", "--auto-approve", faults="latency=40ms")
+        # Two creates at a time: the apply lasts about a second, so a kill within 0.4 s of its first write lands
+        # mid-apply however fast or busy the machine is.
+        process = wxrec_process(directory, "apply", "--auto-approve", "--parallelism", "2", faults="latency=40ms")
         wait_for_a_state_write(state_file, before, process)
         time.sleep(rng.uniform(0.0, 0.4))  # the kill lands at a random point after apply began writing
         process.send_signal(signal.SIGKILL)
