@@ -203,6 +203,8 @@ def _check_replace(replace: frozenset[str], desired: Mapping[str, DesiredCard], 
 
 def _scope(targeting: Targeting, manifest: Manifest, state: State | None) -> Callable[[str], bool]:
     """Whether an address's changes belong to the plan; an address that names nothing is refused."""
+    if not targeting.active:
+        return lambda _: True  # no walk of every reference in a plan of 10,000 cards that targets nothing
     graph = references(manifest.document.data)
     known = set(graph) | set(state.resources if state else ())
     for option, addresses in (("--target", targeting.target), ("--exclude", targeting.exclude)):
@@ -225,7 +227,8 @@ def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool])
     replaced = {c.address for c in result.changes if c.action == Action.REPLACE}
     result.refusals += [
         f"{c.address} refers to {', '.join(sorted(blocked))}, which this plan replaces, but targeting leaves it out: "
-        f"it would be left on the old card, which apply deletes. Add --target {c.address} (or drop the --exclude)"
+        "it would be left on the old card, which apply deletes. Bring it into scope (--target it too, or exclude "
+        "less), or apply the replace without targeting"
         for c in left_out
         if (blocked := depends_on(c) & replaced)
     ]

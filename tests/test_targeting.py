@@ -153,6 +153,9 @@ def test_a_replace_that_would_strand_what_is_left_out_is_refused(example_dir: Pa
     result = wxrec("plan", example_dir, "--api", "emulator", "--target", "cards.latte-voucher")
     assert result.exit_code == 1
     assert "qrcodes.counter-poster refers to cards.latte-voucher, which this plan replaces" in result.output
+    excluded = wxrec("plan", example_dir, "--api", "emulator", "--exclude", "qrcodes.counter-poster")
+    assert excluded.exit_code == 1
+    assert "qrcodes.counter-poster refers to cards.latte-voucher, which this plan replaces" in excluded.output
     both = wxrec(
         "plan",
         example_dir,
