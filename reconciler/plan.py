@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.address import kind_of
 from reconciler.list_diff import ListItems, list_items
+from reconciler.targeting import Targeting
 
 # 2: a list-valued attribute change carries its item-level change (`items`). A plan of format 1 is refused.
 PLAN_FORMAT_VERSION = 2
@@ -129,6 +130,8 @@ class Plan:
     state_serial: int = 0
     state_lineage: str | None = None
     refreshed: bool = True
+    # --target / --exclude: the changes are only those of some addresses (the document says which).
+    targeting: Targeting = field(default_factory=Targeting)
     # Colours read while planning; apply keeps them in state. Not part of the document.
     palette: dict[str, str] = field(default_factory=dict, repr=False)
     # The key of the digest `plan -out` seals the document with (State.seal_key). Not part of the document.
@@ -160,6 +163,7 @@ class Plan:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
+        targeting = {"targeting": self.targeting.to_dict()} if self.targeting.active else {}
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "appid": self.appid,
@@ -171,6 +175,7 @@ class Plan:
             "unmanaged": sorted(self.unmanaged),
             "warnings": self.warnings,
             "refusals": self.refusals,
+            **targeting,
         }
 
     @classmethod
@@ -188,4 +193,5 @@ class Plan:
             state_serial=int(data["state"]["serial"]),
             state_lineage=data["state"]["lineage"],
             refreshed=bool(data["refreshed"]),
+            targeting=Targeting.from_dict(data.get("targeting")),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +16,11 @@ from reconciler.resources import adoption, cards, codes, kinds
 from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
-from reconciler.resources.reference_rules import declared
-from reconciler.resources.references import state_lookup
+from reconciler.resources.reference_rules import declared, references
+from reconciler.resources.references import references_in, state_lookup
 from reconciler.sources import ApiSource, LiveSource, StateSource, applied_state, deposited_by
 from reconciler.state import State, StateBackend, StateWriter
+from reconciler.targeting import Targeting
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
 
@@ -60,6 +61,8 @@ class Options:
     manifest_root: Path = Path(".")
     # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
     allow_destroy: bool = False
+    # --target / --exclude: plan the changes of some addresses only.
+    targeting: Targeting = field(default_factory=Targeting)
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -123,12 +126,14 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     # wxrec diff knows the account's colours only from a state, if there is one.
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
     _check_replace(options.replace, desired, manifest)
+    in_scope = _scope(options.targeting, manifest, inputs.state)
     adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
     card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
     known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
-    result.changes = adopted.changes + known
+    # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
+    result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
     result.warnings += card_warnings + unknown
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
@@ -138,6 +143,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
         result.refusals += await source.duplicate_refusals(result, set(state.intents) if state else set())
     await _plan_codes(result, inputs, state, live, desired)
     await _plan_sections(result, inputs, state, live, source.stand_ins)
+    _narrow(result, options.targeting, in_scope)
     return result
 
 
@@ -193,6 +199,48 @@ def _check_replace(replace: frozenset[str], desired: Mapping[str, DesiredCard], 
     if unknown:
         hint = " (addresses look like cards.KEY)" if any("." not in a for a in unknown) else ""
         raise WxrecError(f"-replace names addresses the manifest does not declare: {', '.join(unknown)}{hint}")
+
+
+def _scope(targeting: Targeting, manifest: Manifest, state: State | None) -> Callable[[str], bool]:
+    """Whether an address's changes belong to the plan; an address that names nothing is refused."""
+    if not targeting.active:
+        return lambda _: True  # no walk of every reference in a plan of 10,000 cards that targets nothing
+    graph = references(manifest.document.data)
+    known = set(graph) | set(state.resources if state else ())
+    for option, addresses in (("--target", targeting.target), ("--exclude", targeting.exclude)):
+        unknown = sorted(addresses - known)
+        if unknown:
+            raise WxrecError(
+                f"{option} {', '.join(unknown)}: neither declared in the manifests nor held in state "
+                "(addresses look like cards.KEY, qrcodes.KEY, menu)"
+            )
+    return targeting.in_scope(graph)
+
+
+def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool]) -> None:
+    """Keep the changes in scope, and say the plan is scoped. A replace retires its old card at the end of apply:
+    what refers to it and is left out would be left pointing at a deleted card, so that is refused."""
+    if not targeting.active:
+        return
+    left_out = [c for c in result.changes if not in_scope(c.address)]
+    result.changes = [c for c in result.changes if in_scope(c.address)]
+    replaced = {c.address for c in result.changes if c.action == Action.REPLACE}
+    result.refusals += [
+        f"{c.address} refers to {', '.join(sorted(blocked))}, which this plan replaces, but targeting leaves it out: "
+        "it would be left on the old card, which apply deletes. Bring it into scope (--target it too, or exclude "
+        "less), or apply the replace without targeting"
+        for c in left_out
+        if (blocked := depends_on(c) & replaced)
+    ]
+    result.warnings.insert(0, targeting.warning())
+    result.targeting = targeting
+
+
+def depends_on(change: ResourceChange) -> set[str]:
+    """The addresses a change's desired value refers to."""
+    after = change.after or {}
+    value = after.get("spec") or after.get("menu")
+    return {address for _, address, _ in references_in(value)} if value else set()
 
 
 def _forget_stand_in_ids(changes: list[ResourceChange]) -> None:

@@ -11,10 +11,9 @@ from typing import Any
 from reconciler.address import kind_of
 from reconciler.errors import WxrecError
 from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.planning import QUIET, Observer, Options
+from reconciler.planning import QUIET, Observer, Options, depends_on
 from reconciler.resources import adoption, cards, kind_named, kinds
 from reconciler.resources.base import Applier, ApplyContext
-from reconciler.resources.references import references_in
 from reconciler.state import State, StateBackend, StateNotWritten, StateWriter, new_plan_key
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.errors import DailyQuotaExhausted
@@ -230,10 +229,3 @@ async def _cancel_siblings_on_crash(work: Iterable[Coroutine[Any, Any, None]]) -
     for task in done:
         if task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
-
-
-def depends_on(change: ResourceChange) -> set[str]:
-    """The addresses a change's desired value refers to."""
-    after = change.after or {}
-    value = after.get("spec") or after.get("menu")
-    return {address for _, address, _ in references_in(value)} if value else set()

@@ -15,6 +15,7 @@ from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
 from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
+from reconciler.targeting import Targeting
 from reconciler.wechat.client import WECHAT_API
 from reconciler.wechat.limiter import CallLimiter
 
@@ -31,6 +32,9 @@ class RunSettings:
     api: str = WECHAT_API
     state_location: str | None = None
     replace: tuple[str, ...] = ()
+    # --target / --exclude (plan and apply): the addresses the plan is scoped to, or scoped away from.
+    target: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     parallelism: int = 16
     allow_duplicate: bool = False
     destroy_threshold: float = 0.25
@@ -65,7 +69,11 @@ class RunSettings:
             qrcode_dir=self.qrcode_dir or default_qrcode_dir(self.manifest_path, self.env),
             wait_for_review=self.wait_for_review,
             manifest_root=manifest_directory(self.manifest_path),
+            targeting=self.targeting(),
         )
+
+    def targeting(self) -> Targeting:
+        return Targeting(frozenset(self.target), frozenset(self.exclude))
 
 
 def accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:

@@ -86,6 +86,8 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
 
 async def drift(settings: RunSettings, reporter: Reporter | None = None) -> dict[str, Any]:
     """The drift document (drift.drift_report) of a plan against the live account."""
+    if settings.targeting().active:
+        raise WxrecError("drift compares the whole account: it takes no --target or --exclude")
     result = await plan(settings, reporter)
     return drift_report(result, settings.backend().load())
 
@@ -118,6 +120,8 @@ async def apply(
     None when there was nothing to change."""
     reporter = reporter or Reporter()
     check_approval_possible(settings, confirm)
+    if saved_path is not None and settings.targeting().active:
+        raise WxrecError("a saved plan keeps the targeting it was made with: apply it without --target or --exclude")
     saved = saved_plan.read(saved_path) if saved_path else None
     manifest = settings.manifest(reporter.warn)
     backend = settings.backend()

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from reconciler import workflows
-from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds
+from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds, targeting_options
 from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
@@ -22,6 +22,7 @@ from reconciler.settings import RunSettings, accounts
 
 @click.command()
 @run_options
+@targeting_options
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
 @lock_timeout_option

@@ -113,6 +113,32 @@ def import_options(command: F) -> F:
     return _decorated(command, [manifest_argument, *_env_options(), api_option, state_location_option])
 
 
+def targeting_options(command: F) -> F:
+    """--target and --exclude, for plan and apply (drift compares the whole account)."""
+    return _decorated(
+        command,
+        [
+            click.option(
+                "--target",
+                "-target",
+                "target",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Plan and apply only ADDRESS (e.g. qrcodes.door) and what it refers to. Repeatable. Not for "
+                "routine use: for recovering from a mistake or a failed apply.",
+            ),
+            click.option(
+                "--exclude",
+                "-exclude",
+                "exclude",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Plan and apply all but ADDRESS and what refers to it. Repeatable. Not for routine use.",
+            ),
+        ],
+    )
+
+
 def run_options(command: F) -> F:
     """The options plan, drift and apply share."""
     return _decorated(

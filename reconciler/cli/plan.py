@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from reconciler import saved_plan, workflows
-from reconciler.cli.options import embed_logos_option, qrcode_dir_option, run_options
+from reconciler.cli.options import embed_logos_option, qrcode_dir_option, run_options, targeting_options
 from reconciler.cli.output import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -33,6 +33,7 @@ WORDS = several.Words("with changes", "without changes")
 
 @click.command()
 @run_options
+@targeting_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
 @click.option(
     "--out",

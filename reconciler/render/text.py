@@ -54,8 +54,16 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
 
 
 def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account matches the manifests.") -> str:
+    if "targeting" in plan:
+        # A scoped plan says nothing about the rest: never "the account matches".
+        scoped = "Only the targeted resources were considered; the rest of the manifests was not."
+        return f"No changes to the targeted resources. {scoped}" if not plan["changes"] else f"{_counts(plan)} {scoped}"
     if not plan["changes"]:
         return f"No changes. {in_sync}"
+    return _counts(plan)
+
+
+def _counts(plan: dict[str, Any]) -> str:
     counts = plan["summary"]
     review = sum(1 for c in plan["changes"] if c["review"])
     parts = [

@@ -25,6 +25,14 @@ def declared(data: Mapping[str, Any]) -> dict[str, JsonPath]:
     return found
 
 
+def references(data: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Every declared address with the addresses it refers to (`card: KEY` and `${kind.key.attr}`)."""
+    return {
+        address: {target for _, target, _ in references_in(value_at(data, where), where)}
+        for address, where in declared(data).items()
+    }
+
+
 def validate_references(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
     """References to nowhere, to unknown attributes, or against apply's order, each with file:line."""
     addresses = declared(data)
