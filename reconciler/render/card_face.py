@@ -72,9 +72,21 @@ FACE_PATHS = {
     "notice": ("base_info.notice",),
 }
 # The Face attribute each part is drawn from.
-DRAWN_FROM = {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"} | {
-    part: part for part in ("logo", "validity", "code", "notice", "stock")
-}
+# The stock line is compared by the number a user can claim, not by its words: a live card's count and a
+# replacement's target say the same number differently.
+DRAWN_FROM = (
+    {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"}
+    | {part: part for part in ("logo", "validity", "code", "notice")}
+    | {"stock": "claimable"}
+)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """The stock line of a face, and the number of copies it says can be claimed (None: it does not say)."""
+
+    text: str
+    claimable: int | None
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,7 @@ class Face:
     code: str
     notice: str
     stock: str
+    claimable: int | None
     changed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -148,7 +161,7 @@ def _day(timestamp: Any) -> str:
 def face(
     card_type: str,
     fields: dict[str, Any],
-    stock: str,
+    stock: Stock,
     palette: dict[str, str],
     logos: dict[str, str],
 ) -> Face:
@@ -168,7 +181,8 @@ def face(
         validity=validity(fields),
         code=CODE_TYPES.get(code, code or "no code"),
         notice=str(fields.get("base_info.notice") or ""),
-        stock=stock,
+        stock=stock.text,
+        claimable=stock.claimable,
     )
 
 
