@@ -4,6 +4,7 @@ opened with the network blocked, screenshotted, and checked from the page and th
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,24 @@ def test_before_and_after_are_stacked_on_a_phone_and_side_by_side_on_a_laptop(op
     stacked = after["y"] >= before["y"] + before["height"]
     assert stacked == (opened.page.viewport_size == {"width": PHONE, "height": 900})
     assert stacked or after["x"] >= before["x"] + before["width"]
+
+
+# An API name: a colour or enum name, or a field path.
+API_NAME = re.compile(r"Color\d{3}|\b[A-Z]+_[A-Z_]+\b|\b[A-Z]{4,}\b|\bbase_info\.")
+
+
+def test_the_drawings_speak_in_words_not_api_names(opened: Opened) -> None:
+    drawn = opened.page.locator(".face, .shelf, .phone")
+    texts = [drawn.nth(i).inner_text() for i in range(drawn.count())]
+    assert texts and [API_NAME.findall(text) for text in texts] == [[] for _ in texts]
+
+
+def test_a_marked_part_has_room_inside_its_outline(opened: Opened) -> None:
+    marked = opened.page.locator(".face .changed:not(.logo)")
+    assert marked.count() > 0
+    for i in range(marked.count()):
+        padding = marked.nth(i).evaluate("node => parseFloat(getComputedStyle(node).paddingLeft)")
+        assert padding >= 4
 
 
 def test_it_prints_on_a4_without_cutting_a_card(opened: Opened) -> None:

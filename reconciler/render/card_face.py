@@ -29,6 +29,23 @@ DOCUMENTED_COLOURS = {
     "Color101": "#cf3e36",
     "Color102": "#5e6671",
 }
+# What the face calls each colour: WeChat's documents give the names and values only, so these describe the hue.
+COLOUR_NAMES = {
+    "Color010": "green",
+    "Color020": "dark green",
+    "Color030": "blue",
+    "Color040": "cornflower blue",
+    "Color050": "purple",
+    "Color060": "ochre",
+    "Color070": "yellow",
+    "Color080": "orange",
+    "Color081": "deep orange",
+    "Color082": "lime",
+    "Color090": "coral",
+    "Color100": "red",
+    "Color101": "crimson",
+    "Color102": "slate grey",
+}
 UNKNOWN_COLOUR = "#8c8c8c"
 BLACK, WHITE = "#000000", "#ffffff"
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -152,6 +169,13 @@ def validity(fields: dict[str, Any]) -> str:
     return "Validity not set"
 
 
+def _colour_name(colour: Any) -> str:
+    """The colour in words; a hex value as it is (it has no name)."""
+    if not colour:
+        return "no colour"
+    return COLOUR_NAMES.get(str(colour), str(colour))
+
+
 def _day(timestamp: Any) -> str:
     if not isinstance(timestamp, int):
         return "?"
@@ -169,8 +193,8 @@ def face(
     brand = str(fields.get("base_info.brand_name") or "")
     code = str(fields.get("base_info.code_type") or "")
     return Face(
-        card_type=f"{CARD_TYPES.get(card_type, card_type)} · {card_type}",
-        colour_name=str(fields.get("base_info.color") or "no colour"),
+        card_type=CARD_TYPES.get(card_type, card_type),
+        colour_name=_colour_name(fields.get("base_info.color")),
         background=background,
         foreground=text_colour_on(background),
         logo=logos.get(str(fields.get("base_info.logo_url") or "")),

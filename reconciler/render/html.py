@@ -37,6 +37,16 @@ BADGES = {
     "move": ("renamed: state only", "update"),
     "render": ("images drawn again: no WeChat call", "update"),
 }
+# Where a landing page is shown, as its `scene` names it (card/landingpage/create).
+SCENES = {
+    "SCENE_NEAR_BY": "nearby",
+    "SCENE_MENU": "custom menu",
+    "SCENE_QRCODE": "QR code",
+    "SCENE_ARTICLE": "article",
+    "SCENE_H5": "H5 page",
+    "SCENE_IVR": "auto-reply",
+    "SCENE_CARD_CUSTOM_CELL": "card's custom cell",
+}
 REVIEW_BADGE = ("goes back to review", "review")
 CONSEQUENCES = {
     "replace": "replaced: a new card is created, the old one deleted after review; users keep the copies they hold",
@@ -306,7 +316,11 @@ def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb])
     page_fields = ("page_title", "banner", "scene", "can_share")
     changed = any(spec.get(name) != other.get(name) for name in page_fields)
     return Shelf(
-        str(spec.get("page_title", "")), str(spec.get("banner", "")), str(spec.get("scene", "")), thumbs, changed
+        str(spec.get("page_title", "")),
+        str(spec.get("banner", "")),
+        SCENES.get(str(spec.get("scene")), str(spec.get("scene", ""))),
+        thumbs,
+        changed,
     )
 
 
