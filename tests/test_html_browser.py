@@ -4,6 +4,7 @@ opened with the network blocked, screenshotted, and checked from the page and th
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def opened(report: Path, browser: Browser) -> Iterator[Opened]:
-    page = browser.new_page(viewport={"width": 900, "height": 900}, device_scale_factor=1)
+PHONE, DESKTOP = 390, 1280  # WeChat's browser on a common phone; a laptop
+
+
+@pytest.fixture(scope="module", params=[PHONE, DESKTOP], ids=lambda width: f"{width}px")
+def opened(report: Path, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
+    width: int = request.param
+    page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
     console_errors: list[str] = []
     fetched: list[str] = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
@@ -61,7 +66,7 @@ def opened(report: Path, browser: Browser) -> Iterator[Opened]:
 
     page.route("**/*", block)
     page.goto(report.as_uri())
-    png = screenshot(page, report.with_suffix(".png"))
+    png = screenshot(page, report.with_name(f"report-{width}.png"))
     yield Opened(page, Image.open(io.BytesIO(png)).convert("RGB"), console_errors, fetched)
     page.close()
 
@@ -125,8 +130,19 @@ def test_text_on_every_card_meets_wcag_aa(opened: Opened) -> None:
         assert contrast_ratio(f"#{red:02x}{green:02x}{blue:02x}", face.get_attribute("data-colour") or "") >= 4.5
 
 
-OVERFLOWING = """() => [...document.querySelectorAll('.face, .face *, .phone *, .shelf, .shelf *, td, pre, h1, h2')]
-    .filter(node => node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).display !== 'inline')
+# Every box whose content is wider than the box (cut by overflow: hidden, or spilling out of it).
+OVERFLOWING = """() => [...document.querySelectorAll('main, main *')]
+    .filter(node => node instanceof HTMLElement && getComputedStyle(node).display !== 'inline')
+    .filter(node => node.scrollWidth > node.clientWidth + 1)
+    .map(node => node.className + ': ' + node.textContent.slice(0, 40))"""
+# Text squeezed into a column a few characters wide (a brand name one character per line).
+SQUEEZED = """() => [...document.querySelectorAll('main *')]
+    .filter(node => node.getClientRects().length > 0)
+    .filter(node => [...node.childNodes].some(child => child.nodeType === 3 && child.textContent.trim().length > 3))
+    .filter(node => {
+        const box = node.getBoundingClientRect(), em = parseFloat(getComputedStyle(node).fontSize);
+        return box.width < 4 * em && box.height > 3 * 1.6 * em;  // three lines or more of a few characters
+    })
     .map(node => node.className + ': ' + node.textContent.slice(0, 40))"""
 OUTSIDE_THEIR_FACE = """() => [...document.querySelectorAll('.face')].flatMap(face => {
     const box = face.getBoundingClientRect();
@@ -135,21 +151,58 @@ OUTSIDE_THEIR_FACE = """() => [...document.querySelectorAll('.face')].flatMap(fa
         return inner.left < box.left - 1 || inner.right > box.right + 1 || inner.bottom > box.bottom + 1;
     }).map(node => node.className + ': ' + node.textContent.slice(0, 40));
 })"""
+OUTSIDE_THE_VIEWPORT = """() => [...document.querySelectorAll('main *')]
+    .filter(node => node.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(node => node.className + ': ' + node.textContent.slice(0, 40))"""
 
 
-def test_nothing_overflows_its_box(opened: Opened) -> None:
-    assert opened.page.evaluate(OVERFLOWING) == []
-    assert opened.page.evaluate(OUTSIDE_THEIR_FACE) == []
-    assert opened.page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+def assert_nothing_cut(page: Page) -> None:
+    assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate(SQUEEZED) == []
+    assert page.evaluate(OUTSIDE_THEIR_FACE) == []
+    assert page.evaluate(OUTSIDE_THE_VIEWPORT) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_nothing_is_clipped_or_off_the_edge(opened: Opened) -> None:
+    assert_nothing_cut(opened.page)
+
+
+def test_before_and_after_are_stacked_on_a_phone_and_side_by_side_on_a_laptop(opened: Opened) -> None:
+    section = opened.page.locator("section[data-address='cards.latte-voucher']")
+    before, after = (section.locator(f".face[data-side={side}]").bounding_box() for side in ("before", "after"))
+    assert before is not None and after is not None
+    stacked = after["y"] >= before["y"] + before["height"]
+    assert stacked == (opened.page.viewport_size == {"width": PHONE, "height": 900})
+    assert stacked or after["x"] >= before["x"] + before["width"]
+
+
+# An API name: a colour or enum name, or a field path.
+API_NAME = re.compile(r"Color\d{3}|\b[A-Z]+_[A-Z_]+\b|\b[A-Z]{4,}\b|\bbase_info\.")
+
+
+def test_the_drawings_speak_in_words_not_api_names(opened: Opened) -> None:
+    drawn = opened.page.locator(".face, .shelf, .phone")
+    texts = [drawn.nth(i).inner_text() for i in range(drawn.count())]
+    assert texts and [API_NAME.findall(text) for text in texts] == [[] for _ in texts]
+
+
+def test_a_marked_part_has_room_inside_its_outline(opened: Opened) -> None:
+    marked = opened.page.locator(".face .changed:not(.logo)")
+    assert marked.count() > 0
+    for i in range(marked.count()):
+        padding = marked.nth(i).evaluate("node => parseFloat(getComputedStyle(node).paddingLeft)")
+        assert padding >= 4
 
 
 def test_it_prints_on_a4_without_cutting_a_card(opened: Opened) -> None:
     page = opened.page
+    viewport = page.viewport_size
+    assert viewport is not None
     page.emulate_media(media="print")
     page.set_viewport_size({"width": int(A4_PRINTABLE_WIDTH_PX), "height": int(A4_PRINTABLE_HEIGHT_PX)})
     try:
-        assert page.evaluate(OVERFLOWING) == []
-        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert_nothing_cut(page)
         pairs = page.locator(".pair")
         for i in range(pairs.count()):
             pair = pairs.nth(i)
@@ -161,4 +214,4 @@ def test_it_prints_on_a4_without_cutting_a_card(opened: Opened) -> None:
         assert pdf.startswith(b"%PDF")
     finally:
         page.emulate_media(media="screen")
-        page.set_viewport_size({"width": 900, "height": 900})
+        page.set_viewport_size(viewport)

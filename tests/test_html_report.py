@@ -25,7 +25,7 @@ from reconciler.plan import Action, Plan, ResourceChange, StockChange
 from reconciler.render.card_face import contrast_ratio, text_colour_on, validity
 from reconciler.render.html import render_html
 from reconciler.render.logos import MAX_BYTES, fetch_logos, logo_urls
-from tests.report_scenario import edit_example
+from tests.report_scenario import NEW_TITLES, edit_example
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 PNG = base64.b64decode(
@@ -146,6 +146,29 @@ def edited_example(tmp_path: Path) -> Path:
     apply_ok(directory)
     edit_example(directory)
     return directory
+
+
+def section_of(page: str, address: str) -> str:
+    start = page.index(f'data-address="{address}"')
+    return page[start : page.index("</section>", start)]
+
+
+@pytest.mark.parametrize(("old", "new"), [("菜单", "点单"), ("附近门店", "门店")], ids=["button", "sub-button"])
+def test_renaming_one_menu_button_marks_that_button_alone(example_dir: Path, old: str, new: str) -> None:
+    """The first button links to a landing page by reference: it is unchanged, so it is not marked either."""
+    apply_ok(example_dir)
+    campaign = example_dir / "campaign.yaml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace(f"- name: {old}\n", f"- name: {new}\n"))
+    result = wxrec("plan", example_dir, "--api", "emulator", "--format", "html")
+    assert result.exit_code == 0, result.output
+    assert parsed(section_of(result.output, "menu"), "changed").texts == [old, new]
+
+
+def test_a_replaced_card_marks_what_changed_and_not_its_unchanged_stock(edited_example: Path) -> None:
+    result = wxrec("plan", edited_example, "--api", "emulator", "--format", "html")
+    assert result.exit_code == 0, result.output
+    replaced = section_of(result.output, "cards.weekday-discount")
+    assert parsed(replaced, "changed").texts == ["工作日饮品八五折", NEW_TITLES["cards.weekday-discount"]]
 
 
 def test_the_report_fetches_nothing_and_is_the_same_bytes_every_time(edited_example: Path) -> None:

@@ -29,6 +29,23 @@ DOCUMENTED_COLOURS = {
     "Color101": "#cf3e36",
     "Color102": "#5e6671",
 }
+# What the face calls each colour: WeChat's documents give the names and values only, so these describe the hue.
+COLOUR_NAMES = {
+    "Color010": "green",
+    "Color020": "dark green",
+    "Color030": "blue",
+    "Color040": "cornflower blue",
+    "Color050": "purple",
+    "Color060": "ochre",
+    "Color070": "yellow",
+    "Color080": "orange",
+    "Color081": "deep orange",
+    "Color082": "lime",
+    "Color090": "coral",
+    "Color100": "red",
+    "Color101": "crimson",
+    "Color102": "slate grey",
+}
 UNKNOWN_COLOUR = "#8c8c8c"
 BLACK, WHITE = "#000000", "#ffffff"
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -72,9 +89,21 @@ FACE_PATHS = {
     "notice": ("base_info.notice",),
 }
 # The Face attribute each part is drawn from.
-DRAWN_FROM = {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"} | {
-    part: part for part in ("logo", "validity", "code", "notice", "stock")
-}
+# The stock line is compared by the number a user can claim, not by its words: a live card's count and a
+# replacement's target say the same number differently.
+DRAWN_FROM = (
+    {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"}
+    | {part: part for part in ("logo", "validity", "code", "notice")}
+    | {"stock": "claimable"}
+)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """The stock line of a face, and the number of copies it says can be claimed (None: it does not say)."""
+
+    text: str
+    claimable: int | None
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,7 @@ class Face:
     code: str
     notice: str
     stock: str
+    claimable: int | None
     changed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -139,6 +169,13 @@ def validity(fields: dict[str, Any]) -> str:
     return "Validity not set"
 
 
+def _colour_name(colour: Any) -> str:
+    """The colour in words; a hex value as it is (it has no name)."""
+    if not colour:
+        return "no colour"
+    return COLOUR_NAMES.get(str(colour), str(colour))
+
+
 def _day(timestamp: Any) -> str:
     if not isinstance(timestamp, int):
         return "?"
@@ -148,7 +185,7 @@ def _day(timestamp: Any) -> str:
 def face(
     card_type: str,
     fields: dict[str, Any],
-    stock: str,
+    stock: Stock,
     palette: dict[str, str],
     logos: dict[str, str],
 ) -> Face:
@@ -156,8 +193,8 @@ def face(
     brand = str(fields.get("base_info.brand_name") or "")
     code = str(fields.get("base_info.code_type") or "")
     return Face(
-        card_type=f"{CARD_TYPES.get(card_type, card_type)} · {card_type}",
-        colour_name=str(fields.get("base_info.color") or "no colour"),
+        card_type=CARD_TYPES.get(card_type, card_type),
+        colour_name=_colour_name(fields.get("base_info.color")),
         background=background,
         foreground=text_colour_on(background),
         logo=logos.get(str(fields.get("base_info.logo_url") or "")),
@@ -168,7 +205,8 @@ def face(
         validity=validity(fields),
         code=CODE_TYPES.get(code, code or "no code"),
         notice=str(fields.get("base_info.notice") or ""),
-        stock=stock,
+        stock=stock.text,
+        claimable=stock.claimable,
     )
 
 

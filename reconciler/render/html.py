@@ -8,6 +8,7 @@ script and nothing to fetch: a Content-Security-Policy forbids every load but in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,10 +17,11 @@ import segno
 from markupsafe import Markup
 
 from reconciler.address import Address, kind_of
-from reconciler.render.card_face import Face, changed_parts, colour_hex, differing_parts, face, text_colour_on
+from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import attribute_cells, spec_lines, summary_line
 from reconciler.resources import find
+from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
 
 DESTRUCTIVE = ("replace", "delete", "retire")
 BADGES = {
@@ -34,6 +36,16 @@ BADGES = {
     "import": ("imported: state only", "update"),
     "move": ("renamed: state only", "update"),
     "render": ("images drawn again: no WeChat call", "update"),
+}
+# Where a landing page is shown, as its `scene` names it (card/landingpage/create).
+SCENES = {
+    "SCENE_NEAR_BY": "nearby",
+    "SCENE_MENU": "custom menu",
+    "SCENE_QRCODE": "QR code",
+    "SCENE_ARTICLE": "article",
+    "SCENE_H5": "H5 page",
+    "SCENE_IVR": "auto-reply",
+    "SCENE_CARD_CUSTOM_CELL": "card's custom cell",
 }
 REVIEW_BADGE = ("goes back to review", "review")
 CONSEQUENCES = {
@@ -144,7 +156,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
     elif kind.panel == "menu":
-        panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"))
+        panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"), change["details"])
         panel.lines = change["details"]
     elif kind.panel == "shelf":
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
@@ -199,18 +211,18 @@ def _faces(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     return old, face(after["card_type"], after["fields"], _target_stock(after["stock"]), palette, logos)
 
 
-def _live_stock(stock: dict[str, Any] | None) -> str:
+def _live_stock(stock: dict[str, Any] | None) -> Stock:
     if not stock:
-        return "Stock unknown"
-    return f"Stock {stock['quantity']} claimable · {stock['total_quantity']} issued"
+        return Stock("Stock unknown", None)
+    return Stock(f"Stock {stock['quantity']} claimable · {stock['total_quantity']} issued", stock["quantity"])
 
 
-def _target_stock(stock: dict[str, Any]) -> str:
+def _target_stock(stock: dict[str, Any]) -> Stock:
     if stock["mode"] == "budget":
-        return f"Stock {stock['target']} in all (budget)"
+        return Stock(f"Stock {stock['target']} in all (budget)", None)
     if stock["mode"] == "deposit":
-        return f"Stock up to {stock['target']}, one per deposited code"
-    return f"Stock {stock['target']} claimable (refill)"
+        return Stock(f"Stock up to {stock['target']}, one per deposited code", None)
+    return Stock(f"Stock {stock['target']} claimable (refill)", stock["target"])
 
 
 def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[str, Thumb]:
@@ -227,25 +239,55 @@ def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[
 
 
 def _menu_bars(
-    before: dict[str, Any] | None, after: dict[str, Any] | None
+    before: dict[str, Any] | None, after: dict[str, Any] | None, details: list[str]
 ) -> tuple[list[MenuButton] | None, list[MenuButton] | None]:
+    """The bar before and after, a button marked where the plan's tree diff says it changed: the plan's
+    `after` still holds references (`${landing_pages.x.url}`), so comparing it with the live menu would mark
+    every button that uses one."""
     old, new = (menu.get("button", []) if menu else None for menu in (before, after))
-    return (
-        None if old is None else _buttons(old, new or []),
-        None if new is None else _buttons(new, old or []),
-    )
+    drawn = None if new is None else _new_buttons(new, iter(_own_changes(details)))
+    return (None if old is None else _old_buttons(old, new or [], drawn or [])), drawn
 
 
-def _buttons(buttons: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[MenuButton]:
+def _own_changes(details: list[str]) -> Iterator[bool]:
+    """For each button of the new menu, in the order of the tree diff (`menu_tree`): whether it was added or
+    changed itself (a sub-menu whose only change is inside it is not)."""
+    for line in details:
+        body = line.lstrip(" ")
+        prefix = body[:2] if body[:2] in ("+ ", "- ", "~ ") and (len(line) - len(body)) % 4 == 0 else "  "
+        if prefix != "- ":
+            yield prefix == "+ " or (prefix == "~ " and not body.endswith("(sub-menu)"))
+
+
+def _new_buttons(buttons: list[dict[str, Any]], changes: Iterator[bool]) -> list[MenuButton]:
     drawn = []
-    for index, button in enumerate(buttons):
-        counterpart = other[index] if index < len(other) else {}
-        own = {k: v for k, v in button.items() if k != "sub_button"}
-        theirs = {k: v for k, v in counterpart.items() if k != "sub_button"}
-        sub = _buttons(button.get("sub_button", []), counterpart.get("sub_button", []))
-        detail = "sub-menu" if "sub_button" in button else _action(button)
-        drawn.append(MenuButton(str(button.get("name", "")), detail, own != theirs, sub))
+    for button in buttons:
+        changed = next(changes, True)  # a plan without the tree diff: mark rather than hide a change
+        sub = _new_buttons(button["sub_button"], changes) if is_sub_menu(button) else []
+        drawn.append(MenuButton(str(button.get("name", "")), _detail(button), changed, sub))
     return drawn
+
+
+def _old_buttons(buttons: list[dict[str, Any]], new: list[dict[str, Any]], drawn: list[MenuButton]) -> list[MenuButton]:
+    """The old menu, each button matched with its new self as the tree diff matches them: marked when it is
+    removed or its new self is marked."""
+    marked: list[MenuButton] = []
+    partners = {old: index for old, index, _ in pair_buttons(buttons, new) if old is not None}
+    for position, button in enumerate(buttons):
+        index = partners.get(position)
+        partner = None if index is None else drawn[index]
+        sub: list[MenuButton] = []
+        if is_sub_menu(button) and index is not None and partner is not None and is_sub_menu(new[index]):
+            sub = _old_buttons(button["sub_button"], new[index]["sub_button"], partner.sub)
+        elif is_sub_menu(button):
+            sub = _old_buttons(button["sub_button"], [], [])
+        changed = partner is None or partner.changed
+        marked.append(MenuButton(str(button.get("name", "")), _detail(button), changed, sub))
+    return marked
+
+
+def _detail(button: dict[str, Any]) -> str:
+    return "sub-menu" if "sub_button" in button else _action(button)
 
 
 def _action(button: dict[str, Any]) -> str:
@@ -274,7 +316,11 @@ def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb])
     page_fields = ("page_title", "banner", "scene", "can_share")
     changed = any(spec.get(name) != other.get(name) for name in page_fields)
     return Shelf(
-        str(spec.get("page_title", "")), str(spec.get("banner", "")), str(spec.get("scene", "")), thumbs, changed
+        str(spec.get("page_title", "")),
+        str(spec.get("banner", "")),
+        SCENES.get(str(spec.get("scene")), str(spec.get("scene", ""))),
+        thumbs,
+        changed,
     )
 
 

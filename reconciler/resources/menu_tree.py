@@ -4,7 +4,7 @@ buttons are matched). Pure, no I/O."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.resources.menu_checks import BUTTON_FIELDS, TYPE_FIELDS
@@ -44,7 +44,7 @@ def _buttons(container: Any, field: str = "button") -> list[Mapping[str, Any]]:
 
 def _level(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]], level: int) -> list[str]:
     lines: list[str] = []
-    for old_index, new_index, moved in _pairs(before, after):
+    for old_index, new_index, moved in pair_buttons(before, after):
         if new_index is None:
             assert old_index is not None
             lines += _whole(before[old_index], level, "- ")
@@ -59,7 +59,7 @@ def _level(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]], leve
 Pair = tuple[int | None, int | None, bool]
 
 
-def _pairs(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]]) -> list[Pair]:
+def pair_buttons(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> list[Pair]:
     """(old index, new index, moved) in output order; see menu_tree for the rule."""
     if len(before) == len(after):
         return [(i, i, False) for i in range(len(after))]
@@ -94,34 +94,34 @@ def _name_key(button: Mapping[str, Any]) -> str:
     return json.dumps(button.get("name"), ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _is_sub_menu(button: Mapping[str, Any]) -> bool:
+def is_sub_menu(button: Mapping[str, Any]) -> bool:
     return "type" not in button and isinstance(button.get("sub_button"), list)
 
 
 def _whole(button: Mapping[str, Any], level: int, prefix: str) -> list[str]:
     """A button and, for a sub-menu, its sub-buttons, all with the same prefix."""
     lines = [f"{_INDENT * level}{prefix}{_label(button)}"]
-    if _is_sub_menu(button):
+    if is_sub_menu(button):
         for sub in _buttons(button, "sub_button"):
             lines += _whole(sub, level + 1, prefix)
     return lines
 
 
 def _matched(old: Mapping[str, Any], new: Mapping[str, Any], level: int, moved_note: str) -> list[str]:
-    if _is_sub_menu(old) != _is_sub_menu(new):
+    if is_sub_menu(old) != is_sub_menu(new):
         return _whole(old, level, "- ") + _whole(new, level, "+ ")
     changes = [f"{field}: {_show(a)} → {_show(b)}" for field, a, b in _field_changes(old, new)]
     if moved_note:
         changes.append(moved_note)
     children: list[str] = []
-    if _is_sub_menu(new):
+    if is_sub_menu(new):
         children = _level(_buttons(old, "sub_button"), _buttons(new, "sub_button"), level + 1)
     indent = _INDENT * level
     child_prefix = slice(len(indent + _INDENT), len(indent + _INDENT) + 2)
     changed = bool(changes) or any(line[child_prefix] != "  " for line in children)
     if not changed:
         return [f"{indent}  {_label(new)}", *children]
-    head = f"{_name(new)} (sub-menu)" if _is_sub_menu(new) else f"{_name(new)} [{_show_type(new)}]"
+    head = f"{_name(new)} (sub-menu)" if is_sub_menu(new) else f"{_name(new)} [{_show_type(new)}]"
     return [f"{indent}~ {head} {'; '.join(changes)}".rstrip(), *children]
 
 
@@ -138,7 +138,7 @@ def _field_order(*buttons: Mapping[str, Any]) -> list[str]:
 
 
 def _label(button: Mapping[str, Any]) -> str:
-    if _is_sub_menu(button):
+    if is_sub_menu(button):
         return f"{_name(button)} (sub-menu)"
     button_type = button.get("type")
     first = TYPE_FIELDS.get(button_type, ()) if isinstance(button_type, str) else ()
