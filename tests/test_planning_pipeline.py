@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from reconciler.resources.cards.kind import CardsLive
-
 from reconciler.emulator import DEMO_APPID
 from reconciler.emulator.colors import COLORS
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan
 from reconciler.planning import Options, PlanInputs, plan
+from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import Palette
 from reconciler.sources import Progress
 from reconciler.state import State
