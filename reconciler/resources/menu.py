@@ -11,7 +11,16 @@ from typing import Any
 from reconciler.address import referenced
 from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
+from reconciler.resources.base import (
+    Applier,
+    ApplyContext,
+    Drift,
+    KindPlan,
+    PlanContext,
+    entry,
+    forget,
+    schema_fragment,
+)
 from reconciler.resources.menu_checks import validate_menu
 from reconciler.resources.menu_tree import menu_tree
 from reconciler.resources.references import resolve, resolve_known, state_lookup
@@ -94,6 +103,14 @@ class Menu:
         if api is None:
             return MenuLive(MenuRecord.from_state(state).applied, console=False)
         return await read_menu(api)
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        """WeChat's menu is not the one wxrec last applied: someone changed it by hand."""
+        applied = MenuRecord.from_state(state).applied
+        if applied is not None and (change.before or {}).get("menu") != applied:
+            found.live.append(entry(change, "menu changed in WeChat by hand"))
+        else:
+            found.manifest.append(entry(change, "menu edited in the manifests"))
 
     def applier(self, context: ApplyContext) -> Applier:
         return MenuApplier(context)
