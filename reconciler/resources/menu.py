@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.address import referenced
 from reconciler.errors import Locate, Problem, WxrecError
@@ -28,6 +28,12 @@ from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 
 FILLED_IN = "once its references are filled in"
+
+
+class MenuDocument(TypedDict):
+    """The menu's `before`/`after` (plan.schema.json's `other`): menu/get's shape, normalised."""
+
+    menu: dict[str, Any] | None
 
 
 @dataclass
@@ -126,7 +132,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     if desired is None:
         if live.menu is None and not live.console:
             return found
-        change = ResourceChange("menu", Action.DELETE, before={"menu": live.menu}, after=None)
+        change = ResourceChange("menu", Action.DELETE, before=MenuDocument(menu=live.menu), after=None)
         change.notes = ["menu/delete also removes every conditional menu"]
         change.details = menu_tree(live.menu, None)
         found.changes.append(change)
@@ -136,7 +142,9 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
         found.refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, context.locate)]
     if not unknown and resolved == live.menu and not live.console:
         return found
-    change = ResourceChange("menu", Action.UPDATE, before={"menu": live.menu}, after={"menu": normal_menu(desired)})
+    change = ResourceChange(
+        "menu", Action.UPDATE, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
+    )
     change.details = menu_tree(live.menu, resolved)
     if unknown:
         targets = sorted({referenced(u) for u in unknown})
