@@ -1,7 +1,8 @@
 """What every resource kind is to the rest of wxrec: the `Resource` protocol and the contexts it is called with.
 
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
-reference rules, apply's layers and the HTML report ask the registry instead of keeping their own kind lists.
+reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
+Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`.
 """
 
 from __future__ import annotations
