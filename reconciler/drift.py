@@ -1,72 +1,64 @@
-"""Drift: which of a plan's differences someone made in WeChat by hand, and which are edits to the manifests."""
+"""Drift: which of a plan's differences someone made in WeChat by hand, and which are edits to the manifests.
+
+What every kind shares is worded here: a create or delete, a card gone from WeChat, an adoption block, a retire, a
+forget, a knock-on change of a re-created card. Every other change goes to its kind's `drift` hook (a kind that is
+`ClassifiesDrift`: cards, codes, the menu), or, for a kind without one, counts as an edit to the manifests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from reconciler.address import kind_of
-from reconciler.plan import ADOPTIONS, Action, Plan, ResourceChange
-from reconciler.resources import cards, codes
-from reconciler.resources.cards.record import CardRecord
+from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.resources import find
+from reconciler.resources.base import ClassifiesDrift, Drift, entry
 from reconciler.state import State
 
-DRIFT_FORMAT_VERSION = 1
+# 2: an attribute entry carries its list's item-level change (`items`, as the plan document's).
+DRIFT_FORMAT_VERSION = 2
 
 
 def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
     """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
 
     Claims under a refill target are the campaign working: reported as stock to refill, never as drift."""
-    state_records = cards.records(state)
-    live: list[dict[str, Any]] = []
-    manifest: list[dict[str, Any]] = []
-    refills: list[dict[str, Any]] = []
+    found = Drift()
     for change in plan.ordered():
-        record = state_records.get(change.address)
-        entry = {"address": change.address, "id": change.id}
-        if change.action == Action.GONE:
-            live.append({**entry, "what": "deleted outside wxrec"})
-        elif knock_on := _knock_on(change):
-            manifest.append({**entry, "what": knock_on})
-        elif change.action in (Action.CREATE, Action.DELETE):
-            verb = "added to" if change.action == Action.CREATE else "removed from"
-            manifest.append({**entry, "what": f"{verb} the manifests"})
-        elif change.action in ADOPTIONS:
-            block = "an import" if change.action == Action.IMPORT else "a moved"
-            manifest.append({**entry, "what": f"{block} block in the manifests"})
-        elif change.action == Action.RETIRE:
-            manifest.append({**entry, "what": "old card of a replace awaiting deletion"})
-        elif change.action == Action.FORGET:
-            manifest.append({**entry, "what": "removed from the manifests (it stays live in WeChat)"})
-        elif kind_of(change.address) == codes.KIND:
-            _classify_codes(change, (state.resources.get(change.address) if state else None) or {}, live, manifest)
-            continue
-        elif change.address == "menu":
-            applied = (state.resources.get("menu") or {}).get("applied") if state else None
-            by_hand = applied is not None and (change.before or {}).get("menu") != applied
-            target = live if by_hand else manifest
-            target.append(
-                {**entry, "what": "menu changed in WeChat by hand" if by_hand else "menu edited in the manifests"}
-            )
-        for attribute in change.changes:
-            applied = record.applied.get(attribute.path) if record else None
-            by_manifest = attribute.old == applied or record is None or attribute.path.startswith("lifecycle.")
-            target = manifest if by_manifest else live
-            what = "edited in the manifests" if target is manifest else "changed in WeChat by hand"
-            target.append(
-                {**entry, "what": what, "path": attribute.path, "live": attribute.old, "wanted": attribute.new}
-            )
-        if change.stock is not None:
-            _classify_stock(change, record, entry, live, manifest, refills)
+        kind = find(kind_of(change.address))
+        if _shared(change, found) or not isinstance(kind, ClassifiesDrift):
+            manifest_edits(change, found)
+        else:
+            kind.drift(change, state, found)
     return {
         "format_version": DRIFT_FORMAT_VERSION,
         "appid": plan.appid,
         "endpoint": plan.endpoint,
-        "in_sync": not live and not manifest,
-        "live": live,
-        "manifest": manifest,
-        "refills": refills,
+        "in_sync": not found.live and not found.manifest,
+        "live": found.live,
+        "manifest": found.manifest,
+        "refills": found.refills,
     }
+
+
+def _shared(change: ResourceChange, found: Drift) -> bool:
+    """Word a change whose action says what it is, whatever its kind; False for the kind to classify."""
+    if change.action == Action.GONE:
+        found.live.append(entry(change, "deleted outside wxrec"))
+        return True
+    what = _knock_on(change) or _ACTIONS.get(change.action)
+    if what is not None:
+        found.manifest.append(entry(change, what))
+    return what is not None
+
+
+_ACTIONS = {
+    Action.CREATE: "added to the manifests",
+    Action.DELETE: "removed from the manifests",
+    Action.IMPORT: "an import block in the manifests",
+    Action.MOVE: "a moved block in the manifests",
+    Action.RETIRE: "old card of a replace awaiting deletion",
+    Action.FORGET: "removed from the manifests (it stays live in WeChat)",
+}
 
 
 def _knock_on(change: ResourceChange) -> str | None:
@@ -75,37 +67,9 @@ def _knock_on(change: ResourceChange) -> str | None:
     return follows[0] if follows and not change.changes else None
 
 
-def _classify_codes(
-    change: ResourceChange, record: dict[str, Any], live: list[dict[str, Any]], manifest: list[dict[str, Any]]
-) -> None:
-    """New codes in the file, or a new target, are manifest edits; anything else moved the card's codes or stock
-    in WeChat."""
-    entry = {"address": change.address, "id": change.id}
-    after = change.after or {}
-    if after.get("pending"):
-        manifest.append({**entry, "what": f"{after['pending']} codes in the file not deposited yet"})
-    if after.get("target") != record.get("target"):
-        manifest.append({**entry, "what": f"stock target changed to {after.get('target')}"})
-    elif change.stock is not None and not after.get("pending"):
-        deposited = (change.before or {}).get("deposited")
-        live.append({**entry, "what": f"codes or stock changed in WeChat outside wxrec ({deposited} codes deposited)"})
-
-
-def _classify_stock(
-    change: ResourceChange,
-    record: CardRecord | None,
-    entry: dict[str, Any],
-    live: list[dict[str, Any]],
-    manifest: list[dict[str, Any]],
-    refills: list[dict[str, Any]],
-) -> None:
-    stock = change.stock
-    assert stock is not None
-    numbers = {"quantity": stock.quantity, "total_quantity": stock.total_quantity, "delta": stock.delta}
-    applied_target = record.stock.target if record and record.stock else None
-    if applied_target != stock.target:
-        manifest.append({**entry, **numbers, "what": f"stock target changed to {stock.target}"})
-    elif stock.mode == "refill" and stock.delta > 0:
-        refills.append({**entry, **numbers, "what": f"{stock.delta} claimed since the last apply: to refill"})
-    else:
-        live.append({**entry, **numbers, "what": "stock changed in WeChat outside wxrec (modifystock)"})
+def manifest_edits(change: ResourceChange, found: Drift) -> None:
+    """The default: with nothing applied to compare with, every attribute and stock setting is the manifests'."""
+    for attribute in change.changes:
+        found.attribute(change, attribute, by_hand=False)
+    if change.stock is not None:
+        found.stock(change, change.stock, found.manifest, f"stock target changed to {change.stock.target}")

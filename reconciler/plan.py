@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -87,8 +88,8 @@ class ResourceChange:
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     retire_ids: list[str] = field(default_factory=list)
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
+    before: Mapping[str, Any] | None = None  # built by each kind's typed builder (a TypedDict)
+    after: Mapping[str, Any] | None = None
     details: list[str] = field(default_factory=list)  # pre-rendered lines, e.g. the menu's tree diff
 
     @property

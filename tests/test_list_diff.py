@@ -11,12 +11,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.drift import DRIFT_FORMAT_VERSION, drift_report
 from reconciler.list_diff import list_items
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.drift import render_drift_text
 from reconciler.render.html import render_html
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
+from reconciler.state import State
 
 # What list-valued card fields hold: store ids, names, flat objects (text_image_list, time_limit).
 SCALARS = st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b", "门店"]), st.booleans(), st.none())
@@ -111,24 +113,13 @@ def test_a_saved_plan_reads_back_the_same_items() -> None:
     assert Plan.from_dict(json.loads(json.dumps(document))).to_dict() == document
 
 
-def test_drift_names_the_stores_that_differ() -> None:
-    report = {
-        "appid": "wx1",
-        "endpoint": "emulator",
-        "in_sync": False,
-        "live": [
-            {
-                "address": "cards.a",
-                "id": "p1",
-                "what": "changed in WeChat by hand",
-                "path": STORES,
-                "live": [4101, 4102, 4301],
-                "wanted": [4101, 4102],
-            }
-        ],
-        "manifest": [],
-        "refills": [],
-    }
+def test_drift_carries_and_names_the_stores_that_differ() -> None:
+    """A card's stores changed by hand: the drift entry holds the item-level change, and its line names them."""
+    state = State(appid="wx1", endpoint="emulator")
+    state.resources["cards.a"] = {"id": "p1", "card_type": "GROUPON", "applied": {STORES: [4101, 4102]}}
+    report = drift_report(plan_of(AttributeChange(STORES, [4101, 4102, 4301], [4101, 4102])), state)
+    assert report["format_version"] == DRIFT_FORMAT_VERSION == 2
+    assert [entry["items"] for entry in report["live"]] == [{"added": [], "removed": [4301], "reordered": False}]
     assert f"the manifest's {STORES} against WeChat's: −1 store (− 4301)" in render_drift_text(report)
 
 

@@ -13,13 +13,14 @@ import pytest
 
 from reconciler import resources
 from reconciler.address import Address
+from reconciler.drift import drift_report
 from reconciler.errors import Locate, ManifestError, Problem, WxrecError
 from reconciler.manifest import load_manifest
-from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.html import render_html
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext
+from reconciler.resources.base import Applier, ApplyContext, Drift, KindPlan, PlanContext, entry
 from reconciler.scheduler import apply_plan
 from reconciler.state import State
 from tests.support import Harness
@@ -81,9 +82,18 @@ class UserTags:
         found = KindPlan()
         for key, tag in sorted((context.section or {}).items()):
             address = str(Address(self.name, key))
-            if records.get(address, {}).get("name") != tag["name"]:
+            record = records.get(address)
+            if record is None:
                 found.changes.append(ResourceChange(address, Action.CREATE, after={"spec": dict(tag)}))
+            elif record["name"] != tag["name"]:
+                change = ResourceChange(address, Action.UPDATE, id=record["id"], after={"spec": dict(tag)})
+                change.changes.append(AttributeChange("name", record["name"], tag["name"]))
+                found.changes.append(change)
         return found
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        for attribute in change.changes:
+            found.manifest.append(entry(change, f"renamed from {attribute.old} to {attribute.new} in the manifests"))
 
     def applier(self, context: ApplyContext) -> Applier:
         return TagApplier(context, self.created)
@@ -122,6 +132,12 @@ async def test_a_kind_defined_elsewhere_is_validated_planned_applied_and_rendere
     state = shop.backend.load()
     assert state is not None and state.resources["user_tags.vip"] == {"id": "1", "name": "VIP"}
     assert not [c for c in (await shop.plan()).changes if c.address.startswith("user_tags.")]
+
+    tags.write_text("user_tags:\n  vip:\n    name: Gold\n", encoding="utf-8")
+    report = drift_report(await shop.plan(), shop.backend.load())
+    assert {"address": "user_tags.vip", "id": "1", "what": "renamed from VIP to Gold in the manifests"} in report[
+        "manifest"
+    ], "its own drift hook"
 
 
 async def test_a_plan_of_a_kind_nobody_registered_is_refused_before_anything_changes(shop: Harness) -> None:

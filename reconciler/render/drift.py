@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
-from reconciler.list_diff import list_items
 from reconciler.render.text import SHOWN_ITEMS, format_value, gains_or_loses, item_lines, items_summary
 
 SECTIONS = (
@@ -21,8 +19,7 @@ def _line(item: dict[str, Any]) -> str:
     if "path" not in item:
         return text
     path = item["path"]
-    live, wanted = item["live"], item["wanted"]
-    items = asdict(found) if (found := list_items(live, wanted)) else None
+    live, wanted, items = item["live"], item["wanted"], item["items"]
     if items is not None and gains_or_loses(items):
         listed = ", ".join(item_lines(path, items, SHOWN_ITEMS))
         return f"{text}: the manifest's {path} against WeChat's: {items_summary(path, items)} ({listed})"

@@ -1,5 +1,5 @@
-"""The registry of resource kinds: the one list the loader, the schema, the reference rules, apply's layers and
-the renderers derive their kind tables from. Its order is the planning order: a kind planned later sees what the
+"""The registry of resource kinds: the one list the loader, the schema, the reference rules, apply's layers, the
+renderers and drift derive their kind tables from. Its order is the planning order: a kind planned later sees what the
 earlier ones create or replace.
 
 Layering: this package imports the kinds, which import plan, state, wechat and errors; nothing here imports

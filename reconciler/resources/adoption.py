@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
@@ -22,6 +22,12 @@ from reconciler.wechat.cards import CardApi
 
 # The live cards a plan read, by id; None when it read none (--refresh=false, `wxrec diff`).
 LiveCards = Mapping[str, LiveCard | None] | None
+
+
+class MovedDocument(TypedDict):
+    """A move's `before` (plan.schema.json's `other`): the address state knew it by."""
+
+    address: str
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     elif present == (True, False):
         record = view.resources.pop(move.source)
         view.resources[move.to] = record
-        change = ResourceChange(move.to, Action.MOVE, id=record.get("id"), before={"address": move.source})
+        change = ResourceChange(move.to, Action.MOVE, id=record.get("id"), before=MovedDocument(address=move.source))
         change.reasons = [f"a moved block renames {move.source} to {move.to}"]
         adoption.changes.append(change)
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).

@@ -1,20 +1,21 @@
 """What every resource kind is to the rest of wxrec: the `Resource` protocol and the contexts it is called with.
 
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
-reference rules, apply's layers and the HTML report ask the registry instead of keeping their own kind lists.
+reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
+Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from reconciler.errors import Locate, Problem
-from reconciler.plan import ResourceChange
+from reconciler.plan import AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.references import Lookup
 from reconciler.state import SaveState, State, StateBackend
@@ -137,6 +138,55 @@ class ReadsLive(Protocol):
 
     async def read(self, api: AccountApi | None, state: State | None) -> Any:
         """What WeChat holds, through `api`; None: what state says was last applied (--refresh=false, diff)."""
+        ...
+
+
+# One line of the drift document: address, id, what, and the attribute or stock figures it is about.
+DriftEntry = dict[str, Any]
+
+
+@dataclass
+class Drift:
+    """What `wxrec drift` found (reconciler/drift.py): differences made in WeChat by hand ("live"), edits to the
+    manifests not applied yet ("manifest"), and claims under a refill target (the campaign working, not drift)."""
+
+    live: list[DriftEntry] = field(default_factory=list)
+    manifest: list[DriftEntry] = field(default_factory=list)
+    refills: list[DriftEntry] = field(default_factory=list)
+
+    def attribute(self, change: ResourceChange, attribute: AttributeChange, *, by_hand: bool) -> None:
+        """An attribute whose live value is not the manifest's: changed in WeChat by hand, or edited in the
+        manifests. `items`: the list's item-level change, as in the plan document."""
+        what = "changed in WeChat by hand" if by_hand else "edited in the manifests"
+        items = asdict(attribute.items) if attribute.items is not None else None
+        (self.live if by_hand else self.manifest).append(
+            {
+                **entry(change, what),
+                "path": attribute.path,
+                "live": attribute.old,
+                "wanted": attribute.new,
+                "items": items,
+            }
+        )
+
+    def stock(self, change: ResourceChange, stock: StockChange, section: list[DriftEntry], what: str) -> None:
+        figures = {"quantity": stock.quantity, "total_quantity": stock.total_quantity, "delta": stock.delta}
+        section.append({"address": change.address, "id": change.id, **figures, "what": what})
+
+
+def entry(change: ResourceChange, what: str) -> DriftEntry:
+    return {"address": change.address, "id": change.id, "what": what}
+
+
+@runtime_checkable
+class ClassifiesDrift(Protocol):
+    """A kind that can tell by itself whether a change of it was made in WeChat by hand. `wxrec drift` words what
+    every kind shares (created, deleted or gone, an adoption block, a retire, a forget, a knock-on of a re-created
+    card) and hands each other change to its kind's `drift`; a kind without one has every attribute and stock
+    setting counted as an edit to the manifests."""
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        """Add the change's findings to `found`, comparing with what state says was last applied."""
         ...
 
 

@@ -6,12 +6,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.address import referenced
 from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
+from reconciler.resources.base import (
+    Applier,
+    ApplyContext,
+    Drift,
+    KindPlan,
+    PlanContext,
+    entry,
+    forget,
+    schema_fragment,
+)
 from reconciler.resources.menu_checks import validate_menu
 from reconciler.resources.menu_tree import menu_tree
 from reconciler.resources.references import resolve, resolve_known, state_lookup
@@ -19,6 +28,12 @@ from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 
 FILLED_IN = "once its references are filled in"
+
+
+class MenuDocument(TypedDict):
+    """The menu's `before`/`after` (plan.schema.json's `other`): menu/get's shape, normalised."""
+
+    menu: dict[str, Any] | None
 
 
 @dataclass
@@ -95,6 +110,14 @@ class Menu:
             return MenuLive(MenuRecord.from_state(state).applied, console=False)
         return await read_menu(api)
 
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        """WeChat's menu is not the one wxrec last applied: someone changed it by hand."""
+        applied = MenuRecord.from_state(state).applied
+        if applied is not None and (change.before or {}).get("menu") != applied:
+            found.live.append(entry(change, "menu changed in WeChat by hand"))
+        else:
+            found.manifest.append(entry(change, "menu edited in the manifests"))
+
     def applier(self, context: ApplyContext) -> Applier:
         return MenuApplier(context)
 
@@ -109,7 +132,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     if desired is None:
         if live.menu is None and not live.console:
             return found
-        change = ResourceChange("menu", Action.DELETE, before={"menu": live.menu}, after=None)
+        change = ResourceChange("menu", Action.DELETE, before=MenuDocument(menu=live.menu), after=None)
         change.notes = ["menu/delete also removes every conditional menu"]
         change.details = menu_tree(live.menu, None)
         found.changes.append(change)
@@ -119,7 +142,9 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
         found.refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, context.locate)]
     if not unknown and resolved == live.menu and not live.console:
         return found
-    change = ResourceChange("menu", Action.UPDATE, before={"menu": live.menu}, after={"menu": normal_menu(desired)})
+    change = ResourceChange(
+        "menu", Action.UPDATE, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
+    )
     change.details = menu_tree(live.menu, resolved)
     if unknown:
         targets = sorted({referenced(u) for u in unknown})

@@ -15,7 +15,13 @@ from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.review import wait_for_approval
-from reconciler.resources.write_only import WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
+from reconciler.resources.write_only import (
+    WriteOnlyApplier,
+    WriteOnlyDocument,
+    WriteOnlyKind,
+    WriteOnlyRecord,
+    api_value,
+)
 from reconciler.state import State
 
 CARD_QR_EXPIRY = (60, 1800)
@@ -72,7 +78,11 @@ class QRCodes(WriteOnlyKind):
             if key not in specs or address in recreated or not isinstance(url, str) or not missing:
                 continue
             change = ResourceChange(
-                address, Action.RENDER, id=record.get("id"), before={"url": url}, after={"url": url}
+                address,
+                Action.RENDER,
+                id=record.get("id"),
+                before=WriteOnlyDocument(url=url),
+                after=WriteOnlyDocument(url=url),
             )
             change.reasons.append(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
             changes.append(change)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.errors import Locate, Problem
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
 
 LIMIT = 10
+
+
+class WhitelistDocument(TypedDict):
+    """The whitelist's `before`/`after` (plan.schema.json's `other`): the openids and usernames, as last applied
+    and as wanted (before: None when never applied)."""
+
+    whitelist: dict[str, list[str]] | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,12 @@ class Whitelist:
         applied = (record or {}).get("applied")
         if applied == wanted:
             return KindPlan()
-        change = ResourceChange(self.name, Action.UPDATE, before={"whitelist": applied}, after={"whitelist": wanted})
+        change = ResourceChange(
+            self.name,
+            Action.UPDATE,
+            before=WhitelistDocument(whitelist=applied),
+            after=WhitelistDocument(whitelist=wanted),
+        )
         for name in ("openid", "username"):
             old, new = (applied or {}).get(name, []), wanted[name]
             if old != new:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of, referenced
 from reconciler.errors import WxrecError
@@ -82,10 +82,12 @@ class WriteOnlyKind:
                     f"cannot be read back. Pass -replace {address} to create it (again)"
                 )
             if reasons:
-                change = ResourceChange(address, Action.CREATE, reasons=reasons, after={"spec": specs[key]})
+                change = ResourceChange(
+                    address, Action.CREATE, reasons=reasons, after=WriteOnlyDocument(spec=specs[key])
+                )
                 if record is not None:
                     change.id = record.get("id")
-                    change.before = {"spec": record.get("applied"), "url": record.get("url")}
+                    change.before = recorded(record)
                     change.notes.append(f"the old {self.noun} {record.get('id')} {self.stays_live}")
                 found.changes.append(change)
             elif record is not None:
@@ -119,8 +121,21 @@ class WriteOnlyKind:
             Action.FORGET,
             id=(record or {}).get("id"),
             notes=[f"removed from the manifests; it {self.stays_live}"],
-            before={"spec": (record or {}).get("applied"), "url": (record or {}).get("url")},
+            before=recorded(record),
         )
+
+
+class WriteOnlyDocument(TypedDict, total=False):
+    """A landing page's or QR code's `before`/`after` (plan.schema.json's `other`): its spec, and the url WeChat
+    gave it ({url} alone for a QR code's render)."""
+
+    spec: Any
+    url: str | None
+
+
+def recorded(record: Mapping[str, Any] | None) -> WriteOnlyDocument:
+    """What state says was created: the spec as applied, and its url."""
+    return {"spec": (record or {}).get("applied"), "url": (record or {}).get("url")}
 
 
 class WriteOnlyApplier:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.address import Address
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
@@ -142,7 +142,26 @@ def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
     return stock.target if stock.ceiling is None else max(min(stock.target, stock.ceiling - issued_before), 0)
 
 
-def desired_document(card: DesiredCard) -> dict[str, Any]:
+class DesiredCardDocument(TypedDict):
+    """A change's `after` for a card, and an import's: plan.schema.json's `card` as the manifest wants it."""
+
+    card_type: str
+    fields: Flat
+    stock: dict[str, Any]  # Stock.to_dict
+    prevent_destroy: bool
+    ignore_changes: list[str]
+
+
+class LiveCardDocument(TypedDict):
+    """A change's `before` for a card: plan.schema.json's `card` as card/get returned it."""
+
+    card_type: str
+    status: str
+    fields: Flat
+    stock: dict[str, int]  # quantity, total_quantity
+
+
+def desired_document(card: DesiredCard) -> DesiredCardDocument:
     return {
         "card_type": card.card_type,
         "fields": card.fields,
@@ -163,7 +182,7 @@ def desired_from_document(address: str, after: Mapping[str, Any]) -> DesiredCard
     )
 
 
-def live_document(card: LiveCard) -> dict[str, Any]:
+def live_document(card: LiveCard) -> LiveCardDocument:
     return {
         "card_type": card.card_type,
         "status": card.status,

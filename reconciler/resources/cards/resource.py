@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Locate, Problem
-from reconciler.resources.base import Applier, ApplyContext, schema_fragment
+from reconciler.plan import ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, Drift, schema_fragment
 from reconciler.resources.cards.apply import CardApplier
-from reconciler.resources.cards.record import KIND
+from reconciler.resources.cards.drift import card_drift
+from reconciler.resources.cards.record import KIND, CardRecord
 from reconciler.resources.cards.validate import validate_card
+from reconciler.state import State
 
 
 class Cards:
@@ -32,6 +35,10 @@ class Cards:
             if isinstance(spec, dict)
             for problem in validate_card(key, spec, locate)
         ]
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        data = state.resources.get(change.address) if state else None
+        card_drift(change, None if data is None else CardRecord.from_state(data), found)
 
     def applier(self, context: ApplyContext) -> Applier:
         return CardApplier(context.cards, context.state, context.save, context.parallelism)

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
 from reconciler.plan import Action, ResourceChange
@@ -59,6 +59,35 @@ def same_card(record: CodesRecord | None, card_id: str | None) -> bool:
     return record is not None and card_id is not None and record.card_id == card_id
 
 
+class CodesBefore(TypedDict):
+    """A codes change's `before` (plan.schema.json's `codes`): how many codes the card holds."""
+
+    deposited: int
+
+
+class CodesAfter(TypedDict):
+    """A codes change's `after` (plan.schema.json's `codes`): the entry, its file, the target, the counts. Never
+    the codes."""
+
+    spec: dict[str, Any]
+    file: str
+    target: int
+    codes: int
+    pending: int
+    file_sha256: str
+
+
+def codes_after(spec: Mapping[str, Any], file: str, target: int, counts: CodeCounts, pending: int) -> CodesAfter:
+    return {
+        "spec": dict(spec),
+        "file": file,
+        "target": target,
+        "codes": counts.codes,
+        "pending": pending,
+        "file_sha256": counts.digest,
+    }
+
+
 def plan_codes(
     key: str,
     spec: Mapping[str, Any],
@@ -86,15 +115,8 @@ def plan_codes(
         address,
         Action.CREATE if record is None else Action.UPDATE,
         id=live.card_id,
-        before={"deposited": live.deposited},
-        after={
-            "spec": dict(spec),
-            "file": file,
-            "target": target,
-            "codes": counts.codes,
-            "pending": pending,
-            "file_sha256": counts.digest,
-        },
+        before=CodesBefore(deposited=live.deposited),
+        after=codes_after(spec, file, target, counts, pending),
         stock=stock,
     )
     calls = -(-counts.pending // BATCH)

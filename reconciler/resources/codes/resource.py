@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Locate, Problem
-from reconciler.resources.base import Applier, ApplyContext, schema_fragment
+from reconciler.plan import ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, Drift, entry, schema_fragment
 from reconciler.resources.codes.apply import CodesApplier
-from reconciler.resources.codes.record import KIND
+from reconciler.resources.codes.record import KIND, CodesRecord
 from reconciler.resources.review import wait_for_approval
+from reconciler.state import State
 
 
 class Codes:
@@ -27,6 +29,20 @@ class Codes:
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
         return []  # checked with the files they name and the cards they go into: see files.validate
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        """New codes in the file, or a new target, are manifest edits; anything else moved the card's codes or
+        stock in WeChat."""
+        record = CodesRecord.from_state((state.resources.get(change.address) if state else None) or {})
+        after = change.after or {}
+        if after.get("pending"):
+            found.manifest.append(entry(change, f"{after['pending']} codes in the file not deposited yet"))
+        if after.get("target") != record.target:
+            found.manifest.append(entry(change, f"stock target changed to {after.get('target')}"))
+        elif change.stock is not None and not after.get("pending"):
+            deposited = (change.before or {}).get("deposited")
+            what = f"codes or stock changed in WeChat outside wxrec ({deposited} codes deposited)"
+            found.live.append(entry(change, what))
 
     def applier(self, context: ApplyContext) -> Applier:
         deadline = time.monotonic() + context.wait_for_review

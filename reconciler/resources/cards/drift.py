@@ -1,0 +1,26 @@
+"""A card's drift: an attribute or stock that is not what the last apply left is someone's hand in WeChat."""
+
+from __future__ import annotations
+
+from reconciler.plan import ResourceChange
+from reconciler.resources.base import Drift
+from reconciler.resources.cards.record import CardRecord
+
+
+def card_drift(change: ResourceChange, record: CardRecord | None, found: Drift) -> None:
+    """Compare each changed attribute's live value with the one last applied; protection (`lifecycle.`) lives in
+    state alone, so a change of it is always the manifests'."""
+    for attribute in change.changes:
+        applied = record.applied.get(attribute.path) if record else None
+        by_manifest = attribute.old == applied or record is None or attribute.path.startswith("lifecycle.")
+        found.attribute(change, attribute, by_hand=not by_manifest)
+    stock = change.stock
+    if stock is None:
+        return
+    applied_target = record.stock.target if record and record.stock else None
+    if applied_target != stock.target:
+        found.stock(change, stock, found.manifest, f"stock target changed to {stock.target}")
+    elif stock.mode == "refill" and stock.delta > 0:
+        found.stock(change, stock, found.refills, f"{stock.delta} claimed since the last apply: to refill")
+    else:
+        found.stock(change, stock, found.live, "stock changed in WeChat outside wxrec (modifystock)")
