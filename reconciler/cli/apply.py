@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from reconciler import workflows
-from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds
+from reconciler.cli.options import Duration, lock_timeout_option, qrcode_dir_option, run_options
 from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
@@ -28,7 +28,7 @@ from reconciler.settings import RunSettings, accounts
 @qrcode_dir_option
 @click.option(
     "--wait-for-review",
-    type=str,
+    type=Duration(),
     default="0s",
     show_default=True,
     metavar="DURATION",
@@ -41,11 +41,11 @@ from reconciler.settings import RunSettings, accounts
     help="Apply exactly this saved plan (`plan -out`); refused if it was altered, or if state or a live value it "
     "relied on changed. The safety rules are checked again.",
 )
-def apply(saved_path: Path | None, wait_for_review: str, output: str, **kwargs: Any) -> None:
+def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
     each, applied one after another, each under its own lock."""
     refuse_html(output, "apply")
-    settings_of = accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": seconds(wait_for_review)})
+    settings_of = accounts(kwargs.pop("manifests"), kwargs)
     confirm = _confirm if sys.stdin.isatty() else None
     workflows.check_approval_possible(settings_of[0], confirm)  # at once, before any account
     if len(settings_of) > 1:

@@ -36,7 +36,6 @@ WORDS = several.Words("with changes", "without changes")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
 @click.option(
     "--out",
-    "-out",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
