@@ -74,6 +74,12 @@ def remembered(settings: RunSettings, out: Path) -> dict[str, Any]:
     }
 
 
+def to_give_again(made_with: Mapping[str, Any]) -> list[str]:
+    """The options `apply FILE` needs again: the URLs whose credentials the plan did not keep (shown as ***@)."""
+    urls = {"--api": made_with["api"], "--state": made_with["state"]}
+    return [f"{flag} {url}" for flag, url in urls.items() if url and "***@" in url]
+
+
 # RunSettings' fields a saved plan remembers, with the flag that sets each.
 FLAGS = {"api": "--api", "state_location": "--state", "env": "--env", "var": "--var"}
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from reconciler.cli import cli
+from reconciler.cli.args import terraform_style
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = [*sorted((ROOT / "examples" / "ci").glob("*.yml")), ROOT / ".pre-commit-hooks.yaml"]
@@ -45,6 +46,7 @@ def invocations(script: str) -> list[list[str]]:
 
 
 def check(words: list[str]) -> None:
+    words = terraform_style(cli, words)  # `-out FILE`, `-refresh=false`: as wxrec reads them
     command: click.Command = cli
     while isinstance(command, click.Group):
         assert words, "a wxrec command without a subcommand"

@@ -56,12 +56,16 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: s
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
+        made_with = saved_plan.remembered(settings, out)
         try:
-            out.write_text(saved_plan.dumps(result, saved_plan.remembered(settings, out)) + "\n", encoding="utf-8")
+            out.write_text(saved_plan.dumps(result, made_with) + "\n", encoding="utf-8")
         except OSError as exc:
             raise FileError("save the plan to", out, exc) from None
         if output == "text":
-            click.echo(f"Saved the plan to {out}; apply exactly it with `wxrec apply {shlex.quote(str(out))}`.")
+            again = saved_plan.to_give_again(made_with)
+            command = " ".join(["wxrec apply", shlex.quote(str(out)), *again])
+            credentials = " (with the URL's credentials for ***: a saved plan keeps none)" if again else ""
+            click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`{credentials}.")
     exit_with(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
 
 
