@@ -1,4 +1,6 @@
-"""Saved plans: `wxrec plan -out FILE` writes one, `wxrec apply MANIFEST --plan FILE` applies exactly it.
+"""Saved plans: `wxrec plan -out FILE` writes one, `wxrec apply FILE` (or `apply MANIFEST --plan FILE`) applies
+exactly it. It remembers the manifests, --api, --state, --env and --var it was made with (never a secret), so
+that apply repeats none of them.
 
 Nothing in the file is trusted. It carries a digest of its content keyed by a secret kept in state, checked
 first; then apply checks that it is the plan of this account, state and live values (else it is stale); then
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +32,7 @@ from reconciler.resources.adoption import apply_adoption, ownership_refusal
 from reconciler.resources.cards.model import Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import normal_menu
+from reconciler.settings import RunSettings
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -51,9 +55,84 @@ def seal(document: Mapping[str, Any], key: bytes) -> dict[str, Any]:
     return {**document, "digest": {"algorithm": ALGORITHM, "value": digest(document, key)}}
 
 
-def dumps(plan: Plan) -> str:
-    """What `plan -out` writes."""
-    return json.dumps(seal(plan.to_dict(), plan.seal_key), ensure_ascii=False, indent=2, sort_keys=True)
+def dumps(plan: Plan, made_with: Mapping[str, Any] | None = None) -> str:
+    """What `plan -out` writes: the plan document, what it was made with (`remembered`), sealed."""
+    document = plan.to_dict() if made_with is None else {**plan.to_dict(), "settings": dict(made_with)}
+    return json.dumps(seal(document, plan.seal_key), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def remembered(settings: RunSettings, out: Path) -> dict[str, Any]:
+    """The run's settings as a saved plan keeps them: the manifests relative to the plan file (the two travel
+    together, as a CI artifact of the checkout does), and URLs as public_url shows them (user:password@ as ***@:
+    the secret itself always comes from the environment)."""
+    return {
+        "manifest": os.path.relpath(settings.manifest_path.resolve(), out.resolve().parent),
+        "api": public_url(settings.api),
+        "state": public_url(settings.state_location) if settings.state_location else None,
+        "env": settings.env,
+        "var": list(settings.var),
+    }
+
+
+def to_give_again(made_with: Mapping[str, Any]) -> list[str]:
+    """The options `apply FILE` needs again: the URLs whose credentials the plan did not keep (shown as ***@)."""
+    urls = {"--api": made_with["api"], "--state": made_with["state"]}
+    return [f"{flag} {url}" for flag, url in urls.items() if url and "***@" in url]
+
+
+# RunSettings' fields a saved plan remembers, with the flag that sets each.
+FLAGS = {"api": "--api", "state_location": "--state", "env": "--env", "var": "--var"}
+
+
+def recalled(saved: SavedPlan, given: Mapping[str, Any]) -> dict[str, Any]:
+    """RunSettings' fields for applying `saved`: what the command line `given` leaves out, as the plan was made.
+    A given value that says otherwise is refused: the plan was checked against those manifests and that state."""
+    made = saved.document.get("settings")
+    if made is None:  # saved by an older wxrec: it remembers nothing, everything is given as before
+        return {"manifest_path": Path("."), **given}
+    plan_made = {
+        "api": made["api"],
+        "state_location": made["state"],
+        "env": made["env"],
+        "var": tuple(made["var"]),
+    }
+    settings = {"manifest_path": given.get("manifest_path", saved.path.parent / made["manifest"])}
+    for name, flag in FLAGS.items():
+        settings[name] = _one_setting(flag, plan_made[name], given.get(name, plan_made[name]))
+    return settings
+
+
+def _one_setting(flag: str, made: Any, given: Any) -> Any:
+    shown = public_url(given) if isinstance(given, str) and flag in ("--api", "--state") else given
+    if shown != made:
+        raise WxrecError(
+            f"the plan was made with {flag} {_shown(made)}, not {flag} {_shown(shown)}: apply it as it was made "
+            "(leave the option out), or make a new plan. Nothing was changed"
+        )
+    if isinstance(given, str) and "***@" in given:
+        raise WxrecError(
+            f"the plan was made with {flag} {given}: a saved plan never keeps a URL's credentials, give {flag} "
+            "again with them"
+        )
+    return given
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return " ".join(value) if value else "(not given)"
+    return "(not given)" if value is None else str(value)
+
+
+def is_saved_plan(path: Path) -> bool:
+    """Whether `path` is a saved plan rather than a one-file manifest: told by its content (a JSON object with a
+    format_version, which no manifest has), never by its name."""
+    if not path.is_file():
+        return False
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError, RecursionError):
+        return False
+    return isinstance(document, dict) and "format_version" in document
 
 
 @dataclass(frozen=True)
@@ -93,13 +172,15 @@ def _check_version(path: Path, document: Any) -> None:
 
 
 async def checked(
-    saved: SavedPlan, state: State, api: CardApi, endpoint: str, manifest: Manifest, options: Options
+    saved: SavedPlan, state: State, location: str, api: CardApi, endpoint: str, manifest: Manifest, options: Options
 ) -> Plan:
-    """The saved plan, if it may be applied to this account now; with the refusals of current state added."""
+    """The saved plan, if it may be applied to this account and this state (at `location`) now; with the
+    refusals of current state added."""
     plan = saved.plan
     if (plan.appid, plan.endpoint) != (state.appid, endpoint):
         made_for = f"{plan.appid} at {public_url(plan.endpoint)}"
         raise WxrecError(f"the plan is for {made_for}, not {state.appid} at {endpoint}")
+    _check_belongs(plan, state, location)
     _check_digest(saved, state)
     if not plan.refreshed:
         raise WxrecError("the plan was made with --refresh=false, without reading WeChat: make a refreshed plan")
@@ -128,8 +209,6 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         and c.after.get("file_sha256")
         and codes.CodeFile(manifest_root / c.after["file"]).digest() != c.after["file_sha256"]
     ]
-    if saved.state_lineage is not None and saved.state_lineage != state.lineage:
-        reasons.append(f"state lineage is {state.lineage}, the plan was made from {saved.state_lineage}")
     if saved.state_serial != state.serial:
         reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
     menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
@@ -154,6 +233,22 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         if moved:
             reasons.append(f"{change.address}: {', '.join(moved)} changed in WeChat since the plan was made")
     return reasons
+
+
+def _check_belongs(plan: Plan, state: State, location: str) -> None:
+    """A plan made from another state (another --env or --state, or before any state existed) is said to be so,
+    before its digest (keyed by that other state) or its serial could only say that something differs."""
+    if plan.state_lineage == state.lineage or (plan.state_lineage is None and state.serial == 0):
+        return
+    here = f"the state at {public_url(location)} (lineage {state.lineage}, serial {state.serial})"
+    if plan.state_lineage is None:
+        belongs = f"this plan was made before there was any state, and {here} has been written since"
+    else:
+        belongs = f"this plan belongs to state lineage {plan.state_lineage} (serial {plan.state_serial}), not to {here}"
+    raise WxrecError(
+        f"{belongs}. Nothing was changed: apply it with the state it was made from (the --state and --env it was "
+        "made with), or make a new plan"
+    )
 
 
 def _check_digest(saved: SavedPlan, state: State) -> None:

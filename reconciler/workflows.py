@@ -135,7 +135,9 @@ async def apply(
             if saved is None:
                 messages, result = await plan_for_apply(manifest, api, state, backend, endpoint, settings.options())
             else:
-                result = await saved_plan.checked(saved, state, api, endpoint, manifest, settings.options())
+                result = await saved_plan.checked(
+                    saved, state, backend.location, api, endpoint, manifest, settings.options()
+                )
                 messages = []
             result.warnings += ci_warnings(backend)
             reporter.planned(messages, result)

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from reconciler.cli import cli
+from reconciler.cli.args import terraform_style
 from reconciler.emulator import DEMO_SECRET
 from tests.support import EXAMPLE, RUN_LEFTOVERS
 
@@ -60,6 +61,7 @@ def invocations(script: str) -> list[list[str]]:
 
 
 def check(words: list[str]) -> None:
+    words = terraform_style(cli, words)  # `-out FILE`, `-refresh=false`: as wxrec reads them
     command: click.Command = cli
     while isinstance(command, click.Group):
         assert words, "a wxrec command without a subcommand"

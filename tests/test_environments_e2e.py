@@ -101,10 +101,12 @@ def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Pa
 
     saved = tmp_path / "plan.json"
     planned = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "title_prefix=试 用", "-out", saved)
-    assert f"`wxrec apply {shop} --api emulator --env test --var 'title_prefix=试 用' --plan {saved}`" in planned.output
+    assert f"`wxrec apply {saved}`" in planned.output  # the plan remembers --api, --env and --var
     applied = wxrec("apply", shop, "--api", "emulator", "--env", "prod", "--auto-approve", "--plan", saved)
     assert applied.exit_code == 1, "a plan of the test account never applies to production"
-    assert f"the plan is for {TEST_APPID} at emulator, not {PROD_APPID} at emulator" in applied.output
+    assert "the plan was made with --env test, not --env prod" in applied.output
+    applied = wxrec("apply", saved, "--auto-approve")
+    assert applied.exit_code == 0 and "试 用" in applied.output, applied.output
 
 
 @pytest.mark.parametrize(

@@ -175,3 +175,61 @@ def test_a_plan_of_an_older_format_is_refused_with_a_new_plan_asked_for(example_
     output = refused(example_dir, saved)
     assert f"{saved}: the plan was made by an older wxrec (format {older}; this wxrec reads {older + 1})" in output
     assert "Nothing was changed: make a new plan" in output and "Traceback" not in output
+
+
+def test_apply_planfile_applies_the_saved_plan_with_what_it_was_made_with(
+    example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wxrec apply PLANFILE` from anywhere: the manifests, --api emulator and --var come from the plan."""
+    apply_ok(example_dir, "--var", "unused=1")
+    edit(example_dir, "含美式咖啡两杯、可颂两个。", EDITED)
+    saved = tmp_path / "plan.json"  # no .json needed: told by content, as the next test shows
+    made = wxrec("plan", example_dir, "--api", "emulator", "--var", "unused=1", "-out", saved)
+    assert f"`wxrec apply {saved}`" in made.output
+    monkeypatch.chdir(tmp_path)
+    result = wxrec("apply", "plan.json", "-auto-approve")
+    assert result.exit_code == 0 and "Apply complete: 1 done, 0 failed" in result.output, result.output
+    assert records(example_dir)["cards.breakfast-set"]["applied"]["base_info.description"] == EDITED
+
+
+def test_a_plan_file_is_told_from_a_one_file_manifest_by_content_not_name(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    disguised = tmp_path / "cards.yaml"
+    saved.rename(disguised)
+    result = wxrec("apply", disguised, "--auto-approve")
+    assert result.exit_code == 0 and "Apply complete: 1 done" in result.output, result.output
+
+
+def test_a_saved_plan_keeps_no_credentials_of_a_url(example_dir: Path, tmp_path: Path) -> None:
+    from reconciler.saved_plan import remembered
+    from reconciler.settings import RunSettings
+
+    settings = RunSettings(
+        example_dir, api="https://proxy:hunter2@wechat.example/", state_location="postgresql://u:pw@db/x"
+    )
+    kept = json.dumps(remembered(settings, tmp_path / "plan.json"))
+    assert "hunter2" not in kept and "pw@" not in kept and "proxy:" not in kept
+    assert "wechat.example" in kept and "db/x" in kept
+
+
+def test_a_setting_given_otherwise_than_the_plan_was_made_with_is_refused(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    output = refused(example_dir, saved, "--var", "unused=1")
+    assert "the plan was made with --var (not given), not --var unused=1" in output
+
+
+def test_a_plan_of_another_state_says_whose_it_is(example_dir: Path, tmp_path: Path) -> None:
+    saved = saved_edit(example_dir, tmp_path)
+    lineage = json.loads(saved.read_text(encoding="utf-8"))["state"]["lineage"]
+    state = json.loads(state_file(example_dir).read_text(encoding="utf-8"))
+    state["lineage"] = "0ther-lineage"
+    state_file(example_dir).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    output = refused(example_dir, saved)
+    assert f"this plan belongs to state lineage {lineage}" in output and "lineage 0ther-lineage" in output
+
+
+def test_a_plan_made_before_any_state_says_so_once_state_exists(example_dir: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
+    apply_ok(example_dir)
+    assert "this plan was made before there was any state" in refused(example_dir, saved)

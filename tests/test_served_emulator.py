@@ -53,10 +53,18 @@ def test_credentials_in_the_api_url_are_never_shown_nor_stored(
     assert plan.exit_code == 0, plan.output
     shown = served.replace("http://", "http://***@")
     assert f"at {shown}" in plan.output and f"--api {shown}" in plan.output
-    applied = runner.invoke(cli, ["-v", "apply", str(example_dir), "--api", api, "--auto-approve"])
+    without = runner.invoke(cli, ["apply", str(saved), "--auto-approve"])
+    assert without.exit_code == 1 and f"made with --api {shown}: a saved plan never keeps" in without.output
+    applied = runner.invoke(cli, ["apply", str(saved), "--api", api, "--auto-approve", "-v"])
     assert applied.exit_code == 0, applied.output
     wrong = runner.invoke(cli, ["plan", str(example_dir), "--api", api.replace("http:", "ftp:")])
     assert "give 'emulator' or an http(s) URL" in wrong.output
     written = [saved, *(example_dir / ".wxrec").iterdir()]
-    for text in (plan.output, applied.output, wrong.output, *(path.read_text(encoding="utf-8") for path in written)):
+    for text in (
+        plan.output,
+        without.output,
+        applied.output,
+        wrong.output,
+        *(path.read_text(encoding="utf-8") for path in written),
+    ):
         assert "s3cr3t" not in text and "alice" not in text

@@ -11,6 +11,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli import adopt, apply, diff, drift, plan, state, validate
+from reconciler.cli.args import terraform_style
 from reconciler.cli.output import EXIT_ERROR, EXIT_OK, Terminal
 from reconciler.emulator.cli import emulator_group
 from reconciler.errors import FileError, WxrecError
@@ -23,6 +24,9 @@ class UserError(click.ClickException):
 
 
 class WxrecGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, terraform_style(self, args))
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

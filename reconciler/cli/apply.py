@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from reconciler import workflows
-from reconciler.cli.options import lock_timeout_option, qrcode_dir_option, run_options, seconds, targeting_options
+from reconciler import saved_plan, workflows
+from reconciler.cli.options import Duration, lock_timeout_option, qrcode_dir_option, run_options, targeting_options
 from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
@@ -29,7 +30,7 @@ from reconciler.settings import RunSettings, accounts
 @qrcode_dir_option
 @click.option(
     "--wait-for-review",
-    type=str,
+    type=Duration(),
     default="0s",
     show_default=True,
     metavar="DURATION",
@@ -42,21 +43,45 @@ from reconciler.settings import RunSettings, accounts
     help="Apply exactly this saved plan (`plan -out`); refused if it was altered, or if state or a live value it "
     "relied on changed. The safety rules are checked again.",
 )
-def apply(saved_path: Path | None, wait_for_review: str, output: str, **kwargs: Any) -> None:
+def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
     """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
-    each, applied one after another, each under its own lock."""
+    each, applied one after another, each under its own lock. A saved plan (`plan -out FILE`) is applied with
+    `wxrec apply FILE`, with the manifests and settings it was made with."""
     refuse_html(output, "apply")
-    settings_of = accounts(kwargs.pop("manifests"), {**kwargs, "wait_for_review": seconds(wait_for_review)})
+    manifests = kwargs.pop("manifests")
+    if saved_path is None and len(manifests) == 1 and saved_plan.is_saved_plan(manifests[0]):
+        saved_path, manifests = manifests[0], ()
+    if saved_path is not None:
+        manifests = _recall(saved_path, manifests, kwargs)
+    settings_of = accounts(manifests, kwargs)
     confirm = _confirm if sys.stdin.isatty() else None
     workflows.check_approval_possible(settings_of[0], confirm)  # at once, before any account
     if len(settings_of) > 1:
-        if saved_path is not None:
-            raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
         _apply_several(settings_of, output, confirm)
         return
     report = _apply(settings_of[0], output, confirm, saved_path)
     if report is not None and report.failed:
         raise WxrecError(not_done(report))
+
+
+def _recall(saved_path: Path, manifests: tuple[Path, ...], options: dict[str, Any]) -> tuple[Path, ...]:
+    """The manifests and settings the saved plan was made with, for what the command line leaves out (`options`
+    takes them)."""
+    if len(manifests) > 1:
+        raise WxrecError("--plan applies the saved plan of one account: give one manifest directory")
+    given = {name: options[name] for name in saved_plan.FLAGS if _given(name)}
+    if manifests and _given("manifests"):
+        given["manifest_path"] = manifests[0]
+    recalled = saved_plan.recalled(saved_plan.read(saved_path), given)
+    manifest = recalled.pop("manifest_path")
+    options.update(recalled)
+    return (manifest,)
+
+
+def _given(name: str) -> bool:
+    """Whether the command line (or an environment variable) set this parameter, rather than its default."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not ParameterSource.DEFAULT
 
 
 def _confirm(plan: Plan) -> bool:

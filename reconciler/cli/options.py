@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.errors import WxrecError
 from reconciler.wechat.client import WECHAT_API
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -17,11 +16,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
-def seconds(text: str) -> float:
-    match = DURATION.match(text.strip())
-    if not match:
-        raise WxrecError(f"--wait-for-review {text!r}: give a duration such as 90s, 10m or 1h")
-    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
+class Duration(click.ParamType[float]):
+    """Seconds, as 90, 90s, 10m or 1h: every option that waits takes a duration the same way."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = DURATION.match(str(value).strip())
+        if not match:
+            self.fail(f"{value!r}: give a duration such as 90s, 10m or 1h", param, ctx)
+        return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
 
 
 def _decorated(command: F, decorators: Sequence[Callable[[F], F]]) -> F:
@@ -47,10 +53,11 @@ parallelism_option = click.option(
 )
 lock_timeout_option = click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=60.0,
+    type=Duration(),
+    default="60s",
     show_default=True,
-    help="Seconds to wait for the state lock.",
+    metavar="DURATION",
+    help="How long to wait for the state lock (e.g. 10s, 2m).",
 )
 api_option = click.option(
     "--api",
@@ -79,8 +86,31 @@ embed_logos_option = click.option(
     help="--format html: fetch the cards' logos now and inline them (a logo that fails is drawn as the brand's "
     "initial). Without it the report draws every logo as the initial and nothing is fetched.",
 )
-manifest_argument = click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-manifests_argument = click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+HERE = Path(".")
+
+
+def _one_manifest(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> Path:
+    if len(given) > 1:
+        raise click.BadParameter("give one manifest directory or file", ctx, param)
+    return given[0] if given else HERE
+
+
+def _some_manifests(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> tuple[Path, ...]:
+    return given or (HERE,)
+
+
+# Optional, as Terraform's working directory is: `.` when left out. nargs=-1 lets the arguments after it
+# (ADDRESS, CARD_ID) be given alone; the callback allows one.
+manifest_argument = click.argument(
+    "manifest", nargs=-1, metavar="[MANIFEST]", callback=_one_manifest, type=click.Path(exists=True, path_type=Path)
+)
+manifests_argument = click.argument(
+    "manifests",
+    nargs=-1,
+    metavar="[MANIFESTS]...",
+    callback=_some_manifests,
+    type=click.Path(exists=True, path_type=Path),
+)
 
 
 def _env_options() -> list[Callable[[F], F]]:
@@ -120,7 +150,6 @@ def targeting_options(command: F) -> F:
         [
             click.option(
                 "--target",
-                "-target",
                 "target",
                 multiple=True,
                 metavar="ADDRESS",
@@ -129,7 +158,6 @@ def targeting_options(command: F) -> F:
             ),
             click.option(
                 "--exclude",
-                "-exclude",
                 "exclude",
                 multiple=True,
                 metavar="ADDRESS",
@@ -159,7 +187,6 @@ def run_options(command: F) -> F:
             ),
             click.option(
                 "--refresh",
-                "-refresh",
                 "refresh",
                 type=click.BOOL,
                 default=True,
@@ -168,7 +195,6 @@ def run_options(command: F) -> F:
             ),
             click.option(
                 "--replace",
-                "-replace",
                 "replace",
                 multiple=True,
                 metavar="ADDRESS",

@@ -21,12 +21,10 @@ from reconciler.cli.output import (
     plan_text,
     terminal,
 )
-from reconciler.connection import endpoint_label
 from reconciler.errors import FileError, WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.settings import RunSettings, accounts
-from reconciler.wechat.client import WECHAT_API
 
 WORDS = several.Words("with changes", "without changes")
 
@@ -37,7 +35,6 @@ WORDS = several.Words("with changes", "without changes")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
 @click.option(
     "--out",
-    "-out",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
@@ -60,21 +57,17 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: s
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:
+        made_with = saved_plan.remembered(settings, out)
         try:
-            out.write_text(saved_plan.dumps(result) + "\n", encoding="utf-8")
+            out.write_text(saved_plan.dumps(result, made_with) + "\n", encoding="utf-8")
         except OSError as exc:
             raise FileError("save the plan to", out, exc) from None
         if output == "text":
-            api = "" if settings.api == WECHAT_API else f" --api {endpoint_label(settings.api)}"
-            command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
-            click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
+            again = saved_plan.to_give_again(made_with)
+            command = " ".join(["wxrec apply", shlex.quote(str(out)), *again])
+            credentials = " (with the URL's credentials for ***: a saved plan keeps none)" if again else ""
+            click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`{credentials}.")
     exit_with(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
-
-
-def _env_arguments(settings: RunSettings) -> str:
-    """--env and --var as given, so a printed command reads the same manifests."""
-    env = f" --env {settings.env}" if settings.env else ""
-    return env + "".join(f" --var {shlex.quote(pair)}" for pair in settings.var)
 
 
 def _plan_several(settings_of: list[RunSettings], output: str, detailed_exitcode: bool) -> None:
