@@ -140,6 +140,17 @@ class ReadsLive(Protocol):
         ...
 
 
+@runtime_checkable
+class StandsIn(Protocol):
+    """A kind planned from its section that says what an apply of that section leaves in state: how `wxrec diff`
+    plans without an account (reconciler/sources.py, applied_state). Ids and urls are stood in by addresses."""
+
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """State's records (address → record) after an apply of `section`, references filled in from `state`
+        (which holds what the kinds before it in the registry left)."""
+        ...
+
+
 def shipped_json(path: str) -> dict[str, Any]:
     """A JSON document shipped in the reconciler package."""
     document: dict[str, Any] = json.loads(resources.files("reconciler").joinpath(path).read_text(encoding="utf-8"))
