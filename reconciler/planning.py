@@ -101,6 +101,10 @@ class PlanInputs:
     observer: Observer = QUIET
 
 
+# The warning of a plan against state (--refresh=false); wxrec diff has no account to read and does not say it.
+NOT_READ = "the live account was not read (--refresh=false): compared with state's last-applied values"
+
+
 @dataclass
 class Live:
     """Everything planning reads from the account (or from state), read in one phase before any step."""
@@ -120,6 +124,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
         _bind_state(result, state)
     imports, moves = adoption.blocks(manifest.document.data)
     live = await _read(inputs, source, imports, moves)
+    if not source.refreshed and not source.stand_ins:
+        result.warnings.append(NOT_READ)
     palette = live.cards.palette
     if not source.stand_ins:
         result.palette = palette.names

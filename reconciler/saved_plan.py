@@ -304,7 +304,7 @@ def _adoption_refusal(change: ResourceChange, view: State) -> str | None:
 
 def _ownership_refusal(change: ResourceChange, records: Mapping[str, CardRecord]) -> str | None:
     """A card change acts on the card state says its address owns, never on another card."""
-    if change.action not in ACTS_ON_ID or not change.address.startswith(f"{cards.KIND}."):
+    if change.action not in ACTS_ON_ID or kind_of(change.address) != cards.KIND:
         return None
     record = records.get(change.address)
     if record is None:

@@ -19,11 +19,8 @@ from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Plan
 from reconciler.resources import cards, codes, kinds
+from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
-from reconciler.resources.menu import MENU
-from reconciler.resources.references import resolve, state_lookup
-from reconciler.resources.whitelist import WhitelistRecord
-from reconciler.resources.write_only import WriteOnlyKind, WriteOnlyRecord, api_value
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -133,11 +130,6 @@ def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger:
     for address, card in base_cards.items():
         state.resources[address] = cards.record_document(card, f"<{address}>")
     data = base.document.data
-    for kind in kinds():
-        for key, spec in (data.get(kind.name) or {}).items() if isinstance(kind, WriteOnlyKind) else ():
-            address = str(Address(kind.name, key))
-            resolved, _ = resolve(api_value(spec), state_lookup(state))
-            state.resources[address] = WriteOnlyRecord(f"<{address}>", f"<{address}.url>", spec, resolved).to_state()
     for key, spec in (data.get(codes.KIND) or {}).items():
         card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
         filled = base_cards.get(str(card_address))
@@ -146,8 +138,16 @@ def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger:
             "deposited": len(ledger(address)),
             "target": filled.stock.target if filled else 0,
         }
-    if data.get("menu") is not None:
-        state.resources["menu"] = MENU.applied_record(data["menu"], state).to_state()
-    if "whitelist" in data:
-        state.resources["whitelist"] = WhitelistRecord.of(data["whitelist"]).to_state()
+    # Every kind planned from its section says what an apply of it leaves, in registry order: a kind's references
+    # are filled in from the records of the kinds before it.
+    for kind in kinds():
+        if kind.name not in data:
+            continue
+        if isinstance(kind, StandsIn):
+            state.resources.update(kind.applied_records(data[kind.name], state))
+        elif isinstance(kind, SectionPlanned):
+            raise WxrecError(
+                f"wxrec diff cannot stand in for the base's {kind.name}: the kind does not say what an apply of "
+                "it leaves in state (applied_records)"
+            )
     return state

@@ -10,10 +10,10 @@ from reconciler.emulator import DEMO_APPID
 from reconciler.emulator.colors import COLORS
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan
-from reconciler.planning import Options, PlanInputs, plan
+from reconciler.planning import Options, PlanInputs, offline_plan, plan
 from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import Palette
-from reconciler.sources import Progress
+from reconciler.sources import Progress, StateSource
 from reconciler.state import State
 from tests.support import EXAMPLE
 
@@ -52,3 +52,20 @@ def test_a_plan_is_made_from_an_in_memory_source_read_once_before_planning() -> 
     assert {f"cards.{key}" for key in manifest.cards} <= created
     # The menu's read hook, given no account, found no menu: the manifests' menu is to be made.
     assert any(c.address == "menu" and c.action == Action.UPDATE for c in result.changes)
+
+
+def test_a_plan_against_state_says_the_live_account_was_not_read() -> None:
+    """--refresh=false compares with state's last-applied values: the plan says so, as it did before the
+    pipeline was one (wxrec diff, which has no account at all, does not)."""
+    manifest = load_manifest(EXAMPLE)
+    state = State(appid=DEMO_APPID, endpoint="memory", palette=dict(COLORS))
+    options = Options(refresh=False, qrcode_dir=EXAMPLE / "qrcodes")
+    inputs = PlanInputs(manifest, state, DEMO_APPID, "memory", options, lambda _: set())
+    result = asyncio.run(plan(inputs, StateSource(state)))
+    assert not result.refreshed
+    assert NOT_READ in result.warnings
+    diffed = asyncio.run(offline_plan(manifest, manifest, "manifests at HEAD", dict(COLORS)))
+    assert NOT_READ not in diffed.warnings
+
+
+NOT_READ = "the live account was not read (--refresh=false): compared with state's last-applied values"

@@ -17,6 +17,7 @@ from reconciler.drift import drift_report
 from reconciler.errors import Locate, ManifestError, Problem, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
+from reconciler.planning import offline_plan
 from reconciler.render.html import render_html
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_plan
@@ -98,6 +99,11 @@ class UserTags:
     def applier(self, context: ApplyContext) -> Applier:
         return TagApplier(context, self.created)
 
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """What an apply of the section leaves in state, ids stood in (wxrec diff's base)."""
+        addresses = {key: str(Address(self.name, key)) for key in section or {}}
+        return {address: {"id": f"<{address}>", "name": section[key]["name"]} for key, address in addresses.items()}
+
 
 @pytest.fixture
 def user_tags() -> Iterator[UserTags]:
@@ -138,6 +144,19 @@ async def test_a_kind_defined_elsewhere_is_validated_planned_applied_and_rendere
     assert {"address": "user_tags.vip", "id": "1", "what": "renamed from VIP to Gold in the manifests"} in report[
         "manifest"
     ], "its own drift hook"
+
+
+async def test_wxrec_diff_stands_in_for_a_kind_defined_elsewhere(shop: Harness, user_tags: UserTags) -> None:
+    """wxrec diff plans against what an apply of the base would leave: the kind says what that is, so an
+    unchanged section is no change (it was a create of every tag, whatever the base held)."""
+    tags = shop.directory / "tags.yaml"
+    tags.write_text("user_tags:\n  vip:\n    name: VIP\n", encoding="utf-8")
+    base = load_manifest(shop.directory)
+    unchanged = await offline_plan(base, base, "manifests at HEAD", {})
+    assert not [c for c in unchanged.changes if c.address.startswith("user_tags.")]
+    tags.write_text("user_tags:\n  vip:\n    name: VIP\n  new:\n    name: New\n", encoding="utf-8")
+    added = await offline_plan(base, load_manifest(shop.directory), "manifests at HEAD", {})
+    assert [c.address for c in added.changes if c.address.startswith("user_tags.")] == ["user_tags.new"]
 
 
 async def test_a_plan_of_a_kind_nobody_registered_is_refused_before_anything_changes(shop: Harness) -> None:

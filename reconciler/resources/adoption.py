@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
+from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
@@ -102,8 +103,8 @@ def validate(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
     for index, item in enumerate(data.get("moved") or []):
         here = f"moved[{index}]"
         source, to = item["from"], item["to"]
-        if source.split(".")[0] != to.split(".")[0]:
-            problem(("moved", index, "to"), f"a {source.split('.')[0]} address cannot become a {to.split('.')[0]} one")
+        if kind_of(source) != kind_of(to):
+            problem(("moved", index, "to"), f"a {kind_of(source)} address cannot become a {kind_of(to)} one")
         if source == to:
             problem(("moved", index, "to"), "is the same address as from")
         if source in addresses:

@@ -187,6 +187,16 @@ class ClassifiesDrift(Protocol):
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
         """Add the change's findings to `found`, comparing with what state says was last applied."""
+
+
+@runtime_checkable
+class StandsIn(Protocol):
+    """A kind planned from its section that says what an apply of that section leaves in state: how `wxrec diff`
+    plans without an account (reconciler/sources.py, applied_state). Ids and urls are stood in by addresses."""
+
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """State's records (address → record) after an apply of `section`, references filled in from `state`
+        (which holds what the kinds before it in the registry left)."""
         ...
 
 

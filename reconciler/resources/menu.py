@@ -88,9 +88,12 @@ class Menu:
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
         return validate_menu(section, locate)
 
-    def applied_record(self, section: Any, state: State) -> MenuRecord:
-        """What an apply of `section` leaves in state, references filled in from `state`."""
-        return MenuRecord(resolve(normal_menu(section), state_lookup(state))[0] if section is not None else None)
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """What an apply of `section` leaves in state, references filled in from `state`; `menu: null` leaves
+        no record."""
+        if section is None:
+            return {}
+        return {self.name: MenuRecord(resolve(normal_menu(section), state_lookup(state))[0]).to_state()}
 
     async def plan(self, context: PlanContext) -> KindPlan:
         """Full replacement when the resolved manifest menu differs from menu/get; null deletes it. Also

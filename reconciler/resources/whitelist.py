@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from reconciler.errors import Locate, Problem
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
+from reconciler.state import State
 
 LIMIT = 10
 
@@ -83,6 +84,10 @@ class Whitelist:
                 change.changes.append(AttributeChange(f"whitelist.{name}", old, new))
         change.notes.append("WeChat cannot read the whitelist back: compared with what wxrec last applied")
         return KindPlan([change])
+
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """What an apply of `section` leaves in state (null empties the whitelist)."""
+        return {self.name: WhitelistRecord.of(section).to_state()}
 
     def applier(self, context: ApplyContext) -> Applier:
         return WhitelistApplier(context)

@@ -17,7 +17,7 @@ from reconciler.address import Address, kind_of, referenced
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
-from reconciler.resources.references import Lookup, resolve, resolve_known
+from reconciler.resources.references import Lookup, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.errors import UncertainOutcome
 
@@ -53,6 +53,15 @@ class WriteOnlyKind:
     panel: str
     keyed = True
     may_refer_to = ("cards",)
+
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """Each page or code as an apply of `section` records it, its id and url stood in (wxrec diff)."""
+        found = {}
+        for key, spec in (section or {}).items():
+            address = str(Address(self.name, key))
+            resolved, _ = resolve(api_value(spec), state_lookup(state))
+            found[address] = WriteOnlyRecord(f"<{address}>", f"<{address}.url>", spec, resolved).to_state()
+        return found
 
     def records(self, state: State | None) -> dict[str, dict[str, Any]]:
         if state is None:
