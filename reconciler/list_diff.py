@@ -10,6 +10,7 @@ a set's members. The order of the kept items is a change of its own, said by `re
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ def _listlike(value: Any) -> bool:
 def _moved_indexes(before: list[Any], after: list[Any]) -> tuple[set[int], set[int]]:
     """Indexes of the removed items in `before` and of the added ones in `after`. Of an item repeated a different
     number of times, the last occurrences are the ones that go or come."""
+    if all(isinstance(item, SCALARS) for item in (*before, *after)):
+        return _moved_scalars(before, after)
     tree = DeepDiff(
         before,
         after,
@@ -70,6 +73,24 @@ def _moved_indexes(before: list[Any], after: list[Any]) -> tuple[set[int], set[i
         repetition = report.additional["repetition"]
         removed.update(repetition["old_indexes"][repetition["new_repeat"] :])
         added.update(repetition["new_indexes"][repetition["old_repeat"] :])
+    return removed, added
+
+
+# Plain values (store ids, openids) need no structural comparison: counting them is what deepdiff's multiset
+# comparison does, at a hundredth of its cost (a changed store list cost 0.45 ms through deepdiff).
+SCALARS = (str, int, float, bool, type(None))
+
+
+def _moved_scalars(before: list[Any], after: list[Any]) -> tuple[set[int], set[int]]:
+    """_moved_indexes for plain values, told apart as JSON tells them (0 from False, 1 from 1.0)."""
+    old_at: defaultdict[str, list[int]] = defaultdict(list)
+    new_at: defaultdict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(before):
+        old_at[_strict([item])].append(index)
+    for index, item in enumerate(after):
+        new_at[_strict([item])].append(index)
+    removed = {index for key, at in old_at.items() for index in at[len(new_at.get(key, ())) :]}
+    added = {index for key, at in new_at.items() for index in at[len(old_at.get(key, ())) :]}
     return removed, added
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler import list_diff
 from reconciler.drift import DRIFT_FORMAT_VERSION, drift_report
 from reconciler.list_diff import list_items
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
@@ -125,3 +126,10 @@ def test_drift_carries_and_names_the_stores_that_differ() -> None:
 
 def plan_of(change: AttributeChange) -> Plan:
     return Plan("wx1", "emulator", [ResourceChange("cards.a", Action.UPDATE, id="p1", changes=[change])])
+
+
+@given(st.lists(SCALARS | st.floats(-2, 2, allow_nan=False), max_size=8), st.lists(SCALARS, max_size=8))
+def test_plain_values_are_counted_exactly_as_deepdiff_compares_them(old: list[Any], new: list[Any]) -> None:
+    """The fast path for store ids and openids gives the same indexes as deepdiff's multiset comparison (an
+    object appended to both lists sends them down deepdiff's path; being on both sides, it is kept)."""
+    assert list_diff._moved_scalars(old, new) == list_diff._moved_indexes([*old, {}], [*new, {}])
