@@ -46,7 +46,8 @@ def import_(
         lock_timeout=lock_timeout,
     )
     asyncio.run(workflows.import_(settings, address, card_id, terminal()))
-    click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+    command = f"wxrec plan {settings.invocation()}"
+    click.echo(f"Imported {card_id} as {address}. Run `{command}` to see how it differs from the manifest.")
 
 
 @click.command("export")
@@ -68,4 +69,5 @@ def export(
     click.echo(f"State: {done.state_location}{kept}")
     for note in done.export.notes:
         click.echo(f"Note: {note}")
-    click.echo(f'`wxrec plan {directory}` now says "No changes."')
+    exported = RunSettings(manifest_path=directory, api=api, state_location=state_location)
+    click.echo(f'`wxrec plan {exported.invocation()}` now says "No changes."')

@@ -21,12 +21,10 @@ from reconciler.cli.output import (
     plan_text,
     terminal,
 )
-from reconciler.connection import endpoint_label
 from reconciler.errors import FileError, WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.settings import RunSettings, accounts
-from reconciler.wechat.client import WECHAT_API
 
 WORDS = several.Words("with changes", "without changes")
 
@@ -64,16 +62,9 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: s
         except OSError as exc:
             raise FileError("save the plan to", out, exc) from None
         if output == "text":
-            api = "" if settings.api == WECHAT_API else f" --api {endpoint_label(settings.api)}"
-            command = f"wxrec apply {settings.manifest_path}{api}{_env_arguments(settings)} --plan {out}"
+            command = f"wxrec apply {settings.invocation()} --plan {shlex.quote(str(out))}"
             click.echo(f"Saved the plan to {out}; apply exactly it with `{command}`.")
     exit_with(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
-
-
-def _env_arguments(settings: RunSettings) -> str:
-    """--env and --var as given, so a printed command reads the same manifests."""
-    env = f" --env {settings.env}" if settings.env else ""
-    return env + "".join(f" --var {shlex.quote(pair)}" for pair in settings.var)
 
 
 def _plan_several(settings_of: list[RunSettings], output: str, detailed_exitcode: bool) -> None:
