@@ -17,6 +17,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.output import terminal
 from reconciler.connection import credentials_of_one
+from reconciler.english import counted
 from reconciler.settings import RunSettings
 
 
@@ -64,7 +65,7 @@ def export(
     done = asyncio.run(workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal()))
     files = ", ".join(sorted(done.export.files))
     menu = " and the menu" if "menu" in done.export.resources else ""
-    click.echo(f"Exported {len(done.export.cards)} card(s){menu} of {done.appid} to {directory} ({files}).")
+    click.echo(f"Exported {counted(len(done.export.cards), 'card')}{menu} of {done.appid} to {directory} ({files}).")
     kept = f" (the previous state is kept in {done.backup})" if done.backup else ""
     click.echo(f"State: {done.state_location}{kept}")
     for note in done.export.notes:

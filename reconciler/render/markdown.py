@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.english import counted
 from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
 
 COMMENT_LIMIT = 65_536
@@ -82,7 +83,7 @@ def _tail(plan: dict[str, Any]) -> str:
         return ""
     shown = ", ".join(f"`{i}`" for i in unmanaged[:20])
     more = f" and {len(unmanaged) - 20} more" if len(unmanaged) > 20 else ""
-    return f"\n{len(unmanaged)} unmanaged live card(s), never touched: {shown}{more}\n"
+    return f"\n{counted(len(unmanaged), 'unmanaged live card')}, never touched: {shown}{more}\n"
 
 
 VERBS = {
@@ -128,7 +129,9 @@ def _section(change: dict[str, Any]) -> str:
 def _folded_section(change: dict[str, Any]) -> str:
     after = change["after"] or {}
     count = len(change["changes"]) + len(after.get("fields", ()) if change["action"] == "create" else ())
-    return "\n".join(["<details>", _summary(change), "", f"_{count} value(s) folded._", "", "</details>", "", ""])
+    return "\n".join(
+        ["<details>", _summary(change), "", f"_{counted(count, 'value')} folded._", "", "</details>", "", ""]
+    )
 
 
 def _rows(change: dict[str, Any]) -> list[str]:

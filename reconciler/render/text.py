@@ -47,7 +47,9 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
     if plan["unmanaged"]:
         shown = ", ".join(plan["unmanaged"][:10])
         more = f" and {len(plan['unmanaged']) - 10} more" if len(plan["unmanaged"]) > 10 else ""
-        lines.append(f"Unmanaged: {len(plan['unmanaged'])} live card(s) not in state, never touched: {shown}{more}")
+        lines.append(
+            f"Unmanaged: {counted(len(plan['unmanaged']), 'live card')} not in state, never touched: {shown}{more}"
+        )
         lines.append("")
     for refusal in plan["refusals"]:
         lines.append(_style(f"Refused: {refusal}", "red", color))
