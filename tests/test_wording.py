@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,20 @@ def test_one_code_is_deposited_in_one_call(tmp_path: Path) -> None:
     assert planned.exit_code == 0, planned.output
     assert "because 1 code to deposit in 1 call of 100" in planned.output
     assert "1 code to deposit," in planned.output
+
+
+def test_state_history_without_state_says_so(tmp_path: Path) -> None:
+    shown = wxrec("state", "history", tmp_path)
+    assert (
+        shown.exit_code == 0
+        and shown.output == f"No state at {tmp_path / '.wxrec' / 'state.json'}: nothing has been applied there yet.\n"
+    )
+
+
+def test_an_empty_plan_without_refresh_does_not_claim_the_live_account_matches(example_dir: Path) -> None:
+    assert wxrec("apply", example_dir, "--api", "emulator", "--auto-approve").exit_code == 0
+    for output in ("text", "markdown", "html"):
+        planned = wxrec("plan", example_dir, "--api", "emulator", "-refresh=false", "--format", output)
+        assert planned.exit_code == 0, planned.output
+        shown = html.unescape(planned.output)
+        assert "live account matches" not in shown and "State's last-applied values match the manifests" in shown

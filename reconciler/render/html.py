@@ -125,7 +125,7 @@ def render_html(
         panels=panels,
         destructive=[(c["address"], CONSEQUENCES[c["action"]]) for c in plan["changes"] if c["action"] in DESTRUCTIVE],
         counts=tally(plan),
-        summary=summary_line(plan),
+        summary=summary_line(plan, title),
     )
 
 

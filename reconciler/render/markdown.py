@@ -71,7 +71,7 @@ def _head(plan: dict[str, Any], title: str) -> str:
         "|" + " ---: |" * len(TABLE),
         "| " + " | ".join(str(counts[key]) for key, _ in TABLE) + " |",
         "",
-        f"**{summary_line(plan)}**",
+        f"**{summary_line(plan, title)}**",
         "",
     ]
     return "\n".join(lines) + "\n"

@@ -53,9 +53,17 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
         lines.append("")
     for refusal in plan["refusals"]:
         lines.append(_style(f"Refused: {refusal}", "red", color))
-    in_sync = "The manifests are the same." if title == "wxrec diff" else "The live account matches the manifests."
-    lines.append(summary_line(plan, in_sync=in_sync))
+    lines.append(summary_line(plan, title))
     return "\n".join(lines) + "\n"
+
+
+def _in_sync(plan: dict[str, Any], title: str) -> str:
+    """What an empty plan compared: only what was read can be said to match."""
+    if title == "wxrec diff":
+        return "The manifests are the same."
+    if not plan.get("refreshed", True):
+        return "State's last-applied values match the manifests (the live account was not read: --refresh=false)."
+    return "The live account matches the manifests."
 
 
 def tally(plan: dict[str, Any]) -> dict[str, int]:
@@ -74,9 +82,9 @@ def tally(plan: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account matches the manifests.") -> str:
+def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
     if not plan["changes"]:
-        return f"No changes. {in_sync}"
+        return f"No changes. {_in_sync(plan, title)}"
     counts = tally(plan)
     review = counts["review"]
     parts = [
