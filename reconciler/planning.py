@@ -59,6 +59,8 @@ class Options:
     wait_for_review: float = 0.0
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
+    # How a command a plan prints names the manifests and the run's account (RunSettings.invocation).
+    invocation: str = "MANIFEST"
     # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
@@ -146,7 +148,9 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
         _forget_stand_in_ids(result.changes)
     result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
     if not options.allow_duplicate:
-        result.refusals += await source.duplicate_refusals(result, set(state.intents) if state else set())
+        result.refusals += await source.duplicate_refusals(
+            result, set(state.intents) if state else set(), options.invocation
+        )
     await _plan_codes(result, inputs, state, live, desired)
     await _plan_sections(result, inputs, state, live, source.stand_ins)
     _narrow(result, options.targeting, in_scope)

@@ -4,19 +4,26 @@ plan and apply. The CLI builds `RunSettings` from its flags; a library caller bu
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reconciler.connection import Credentials, account_name, credentials_among_several, credentials_of_one
+from reconciler.connection import (
+    Credentials,
+    account_name,
+    credentials_among_several,
+    credentials_of_one,
+    endpoint_label,
+)
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
 from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
 from reconciler.targeting import Targeting
-from reconciler.wechat.client import WECHAT_API
+from reconciler.wechat.client import WECHAT_API, public_url
 from reconciler.wechat.limiter import CallLimiter
 
 Warn = Callable[[str], None]
@@ -59,6 +66,20 @@ class RunSettings:
     def limiter(self) -> CallLimiter:
         return CallLimiter(self.parallelism, self.max_rate)
 
+    def invocation(self) -> str:
+        """These manifests and the options that pick this account, state and environment, as a printed command
+        needs them to run as printed (`shop --api emulator --env prod`). A URL is shown without its password."""
+        words = [str(self.manifest_path)]
+        if self.api != WECHAT_API:
+            words += ["--api", endpoint_label(self.api)]
+        if self.state_location is not None:
+            words += ["--state", public_url(self.state_location)]
+        if self.env:
+            words += ["--env", self.env]
+        for pair in self.var:
+            words += ["--var", pair]
+        return shlex.join(words)
+
     def options(self) -> Options:
         return Options(
             replace=frozenset(self.replace),
@@ -70,6 +91,7 @@ class RunSettings:
             wait_for_review=self.wait_for_review,
             manifest_root=manifest_directory(self.manifest_path),
             targeting=self.targeting(),
+            invocation=self.invocation(),
         )
 
     def targeting(self) -> Targeting:

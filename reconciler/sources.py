@@ -54,8 +54,9 @@ class LiveSource(Protocol):
         """getdepositcount of each card; None: not read (codes plan from state's counts)."""
         ...
 
-    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
-        """Creates that would duplicate a live card no state entry owns."""
+    async def duplicate_refusals(self, plan: Plan, intents: set[str], invocation: str) -> list[str]:
+        """Creates that would duplicate a live card no state entry owns; `invocation` names the run in the
+        import command each refusal offers."""
         ...
 
 
@@ -83,8 +84,8 @@ class ApiSource:
         ids = sorted(set(card_ids))
         return dict(zip(ids, await asyncio.gather(*(self.api.deposit_count(i) for i in ids)), strict=True))
 
-    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
-        return await cards.duplicate_refusals(self.api, plan, intents, self.parallelism)
+    async def duplicate_refusals(self, plan: Plan, intents: set[str], invocation: str) -> list[str]:
+        return await cards.duplicate_refusals(self.api, plan, intents, self.parallelism, invocation)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class StateSource:
     async def deposited(self, card_ids: Iterable[str]) -> None:
         return None
 
-    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+    async def duplicate_refusals(self, plan: Plan, intents: set[str], invocation: str) -> list[str]:
         return []
 
 

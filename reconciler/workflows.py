@@ -8,6 +8,7 @@ current state and WeChat. scheduler.apply_plan refuses refused and unpermitted p
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Callable
@@ -253,11 +254,18 @@ def state_rm(settings: RunSettings, address: str) -> tuple[dict[str, Any], str]:
 
 
 def state_mv(settings: RunSettings, old: str, new: str) -> str:
-    """Give `old`'s record and its ledger of deposited codes the address `new` (of the same kind), without
-    touching WeChat; returns where the old state is kept."""
+    """Give `old`'s record and its ledger of deposited codes the address `new` (of the same kind), which the
+    manifests declare, without touching WeChat; returns where the old state is kept."""
     old_address, new_address = Address.keyed(old), Address.keyed(new)
     if old_address is None or new_address is None or old_address.kind != new_address.kind:
         raise WxrecError(f"cannot move {old} to {new}: both must be addresses of one kind, such as cards.a to cards.b")
+    # A record under an undeclared address is an orphan: the next plan would delete its live resource and
+    # create another for the address the manifests do declare.
+    declared = settings.manifest().document.data.get(new_address.kind) or {}
+    if new_address.key not in declared:
+        close = difflib.get_close_matches(new_address.key, list(declared), n=1)
+        hint = f" (did you mean {new_address.kind}.{close[0]}?)" if close else ""
+        raise WxrecError(f"{new} is not declared in the manifests{hint}; nothing was changed")
     backend = settings.backend()
     with backend.lock(settings.lock_timeout):
         current = loaded(backend)

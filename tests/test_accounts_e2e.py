@@ -145,7 +145,7 @@ def test_two_directories_with_one_name_are_refused(accounts: list[Path], tmp_pat
 def test_validate_reports_every_account(accounts: list[Path]) -> None:
     good = wxrec("validate", *accounts)
     assert good.exit_code == 0 and good.output.endswith("2 accounts: 2 valid, 0 invalid.\n")
-    assert "Valid: 4 card(s) in 3 file(s)." in good.output and "Valid: 1 card(s) in 1 file(s)." in good.output
+    assert "Valid: 4 cards in 3 files." in good.output and "Valid: 1 card in 1 file." in good.output
 
 
 PLAN = Words("with changes", "without changes")

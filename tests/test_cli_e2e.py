@@ -37,7 +37,7 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert wxrec("validate", example_dir).exit_code == 0
     first = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    assert "Plan: 8 to create, 2 to update, 0 stock, 0 to replace, 0 to delete." in first.output
+    assert "Plan: 8 to create, 2 to update, 0 stock changes, 0 to replace, 0 to delete." in first.output
     assert "+ cards.latte-voucher will be created" in first.output
     assert not (example_dir / ".wxrec" / "state.json").exists(), "plan must never write state"
     result = apply_ok(example_dir)

@@ -103,7 +103,7 @@ def test_stock_stays_at_the_deposited_count_when_codes_run_short() -> None:
     assert change is not None and change.action == Action.CREATE
     assert change.stock is not None and change.stock.delta == 30
     assert any("codes run short: stock stays at 30, below the target 100" in n for n in change.notes)
-    assert change.reasons == [f"30 codes to deposit in 1 calls of {BATCH}, each checked with checkcode"]
+    assert change.reasons == [f"30 codes to deposit in 1 call of {BATCH}, each checked with checkcode"]
 
 
 def test_a_replaced_card_gets_every_code_again() -> None:

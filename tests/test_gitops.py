@@ -242,7 +242,14 @@ def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, examp
     repointed = {"landing_pages.coupon-shelf", "qrcodes.counter-poster", "qrcodes.window-poster", "menu"}
     assert set(changes) == {"cards.latte-voucher", "cards.breakfast-set", *repointed}
     unknown = wxrec("diff", "no-such-ref", example_dir)
-    assert unknown.exit_code == 1 and "git rev-parse" in unknown.output
+    assert unknown.exit_code == 1 and "rev-parse" not in unknown.output, unknown.output
+    assert "no-such-ref: no such directory, nor a git commit, branch or tag in " in unknown.output
+
+
+def test_diff_names_a_base_that_is_neither_a_directory_nor_a_ref_outside_git(example_dir: Path) -> None:
+    unknown = wxrec("diff", "main", example_dir)
+    assert unknown.exit_code == 1 and "rev-parse" not in unknown.output and "fatal" not in unknown.output
+    assert f"main: no such directory, and {example_dir} is not in a git repository to take a ref from" in unknown.output
 
 
 def test_diff_against_a_directory(tmp_path: Path, example_dir: Path, no_network: None) -> None:

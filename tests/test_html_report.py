@@ -104,10 +104,8 @@ def test_validity_is_shown_in_china_time_or_in_days_after_claiming() -> None:
     fixed |= {"base_info.date_info.begin_timestamp": 1788192000, "base_info.date_info.end_timestamp": 1924963199}
     assert validity(fixed) == "Valid 2026-09-01 – 2030-12-31 (UTC+8)"
     term = {"base_info.date_info.type": "DATE_TYPE_FIX_TERM", "base_info.date_info.fixed_term": 30}
-    assert validity(term | {"base_info.date_info.fixed_begin_term": 0}) == "Valid 30 day(s), from the day it is claimed"
-    assert (
-        validity(term | {"base_info.date_info.fixed_begin_term": 3}) == "Valid 30 day(s), from 3 day(s) after claiming"
-    )
+    assert validity(term | {"base_info.date_info.fixed_begin_term": 0}) == "Valid 30 days, from the day it is claimed"
+    assert validity(term | {"base_info.date_info.fixed_begin_term": 3}) == "Valid 30 days, from 3 days after claiming"
     assert validity({"base_info.date_info.type": "DATE_TYPE_PERMANENT"}) == "Valid permanently"
 
 

@@ -55,8 +55,7 @@ def test_example_is_valid() -> None:
 def test_typo_in_field_name_names_file_line_and_suggests(tmp_path: Path) -> None:
     path = write(tmp_path, "cards.yaml", CARD.format(title="拿铁立减").replace("title:", "titel:"))
     found = problems_of(tmp_path)
-    assert f"{path}:8:7: cards.latte.base_info.titel: unknown field; did you mean 'title'?" in found
-    assert f"{path}:4:5: cards.latte.base_info: missing required field 'title'" in found
+    assert found == [f"{path}:8:7: cards.latte.base_info.titel: unknown field; did you mean 'title'?"], "one mistake"
 
 
 def test_title_over_27_bytes_is_reported_with_its_size(tmp_path: Path) -> None:
@@ -151,3 +150,28 @@ def test_a_named_file_is_accepted_exactly_when_it_stays_in_the_manifests_directo
         assert inside and not named.startswith("/")
     except FileOutside:
         assert not inside or named.startswith("/")
+
+
+def test_every_missing_field_of_an_object_is_reported_at_once_each_located(tmp_path: Path) -> None:
+    half_written = "cards:\n  latte:\n    card_type: CASH\n    base_info:\n      title: 拿铁\n"
+    path = write(tmp_path, "cards.yaml", half_written)
+    found = problems_of(tmp_path)
+    base_info = ["logo_url", "brand_name", "code_type", "color", "notice", "description", "date_info", "sku"]
+    for field in base_info:
+        assert f"{path}:4:5: cards.latte.base_info: missing required field {field!r}" in found
+    for field in ("least_cost", "reduce_cost"):
+        assert f"{path}:2:3: cards.latte: missing required field {field!r}" in found
+    assert len(found) == len(base_info) + 2
+
+
+def test_every_unknown_field_of_an_object_is_reported_at_once(tmp_path: Path) -> None:
+    text = CARD.format(title="拿铁").replace("    least_cost:", "    leest_cost: 1\n    colour: 2\n    least_cost:")
+    path = write(tmp_path, "cards.yaml", text)
+    found = problems_of(tmp_path)
+    assert f"{path}:14:5: cards.latte.leest_cost: unknown field; did you mean 'least_cost'?" in found
+    assert f"{path}:15:5: cards.latte.colour: unknown field" in found
+
+
+def test_a_misspelt_type_key_is_one_error_with_the_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "cards.yaml", CARD.format(title="拿铁").replace("card_type:", "card_typo:"))
+    assert problems_of(tmp_path) == [f"{path}:3:5: cards.latte.card_typo: unknown field; did you mean 'card_type'?"]

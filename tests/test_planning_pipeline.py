@@ -36,7 +36,7 @@ class InMemory:
         self.asked.append("deposited")
         return dict.fromkeys(card_ids, 0)
 
-    async def duplicate_refusals(self, plan: Plan, intents: set[str]) -> list[str]:
+    async def duplicate_refusals(self, plan: Plan, intents: set[str], invocation: str) -> list[str]:
         self.asked.append("duplicates")
         return []
 

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import WxrecError
 from reconciler.state import State, StateBackend, code_hash, open_backend
-from tests.support import with_state_name, wxrec
+from tests.support import EXAMPLE, with_state_name, wxrec
 
 Fresh = Callable[[], str]
 
@@ -194,6 +195,19 @@ def test_history_records_each_write_with_author_and_commit_newest_first(location
     assert [r.serial for r in open_state(location).history(1)] == [2]
 
 
+def declaring(directory: Path, *addresses: str) -> Path:
+    """Manifests in `directory` declaring `addresses` (gift cards; codes in the first card), as after a rename."""
+    example = (EXAMPLE.parent / "gift-codes" / "gift.yaml").read_text(encoding="utf-8")
+    spec = yaml.safe_load(example)["cards"]["gift-card"]
+    keys = {kind: [a.split(".")[1] for a in addresses if a.startswith(f"{kind}.")] for kind in ("cards", "codes")}
+    cards = {key: spec for key in keys["cards"] or ["gift"]}
+    codes = {key: {"card": next(iter(cards)), "file": "gift.txt"} for key in keys["codes"]}
+    (directory / "gift.txt").write_text("one\ntwo\n", encoding="utf-8")
+    text = yaml.safe_dump({"cards": cards, "codes": codes} if codes else {"cards": cards}, allow_unicode=True)
+    (directory / "cards.yaml").write_text(text, encoding="utf-8")
+    return directory
+
+
 def state_with_two_cards(location: str) -> State:
     backend = open_state(location)
     state = State(appid="wx0123456789abcdef", endpoint="emulator")
@@ -212,10 +226,12 @@ def state_with_two_cards(location: str) -> State:
         ("cards.a", "codes.c", "both must be addresses of one kind"),
         ("menu", "cards.c", "both must be addresses of one kind"),
         ("cards.a", "cards.Bad", "both must be addresses of one kind"),
+        ("cards.a", "cards.typo", "cards.typo is not declared in the manifests"),
     ],
 )
 def test_state_mv_refusals_change_nothing(location: str, tmp_path: Path, old: str, new: str, why: str) -> None:
     before = state_with_two_cards(location)
+    declaring(tmp_path, "cards.b", "cards.c")
     result = wxrec("state", "mv", tmp_path, old, new, "--state", location)
     assert result.exit_code == 1 and why in result.output, result.output
     after = open_state(location).load()
@@ -224,7 +240,7 @@ def test_state_mv_refusals_change_nothing(location: str, tmp_path: Path, old: st
 
 def test_state_mv_moves_the_record_and_its_ledger_and_keeps_a_backup(location: str, tmp_path: Path) -> None:
     before = state_with_two_cards(location)
-    result = wxrec("state", "mv", tmp_path, "codes.a", "codes.renamed", "--state", location)
+    result = wxrec("state", "mv", declaring(tmp_path, "codes.renamed"), "codes.a", "codes.renamed", "--state", location)
     assert result.exit_code == 0 and "WeChat was not touched" in result.output, result.output
     backend = open_state(location)
     after = backend.load()

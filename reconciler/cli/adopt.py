@@ -17,6 +17,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.output import terminal
 from reconciler.connection import credentials_of_one
+from reconciler.english import counted
 from reconciler.settings import RunSettings
 
 
@@ -46,7 +47,8 @@ def import_(
         lock_timeout=lock_timeout,
     )
     asyncio.run(workflows.import_(settings, address, card_id, terminal()))
-    click.echo(f"Imported {card_id} as {address}. Run `wxrec plan` to see how it differs from the manifest.")
+    command = f"wxrec plan {settings.invocation()}"
+    click.echo(f"Imported {card_id} as {address}. Run `{command}` to see how it differs from the manifest.")
 
 
 @click.command("export")
@@ -63,9 +65,10 @@ def export(
     done = asyncio.run(workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal()))
     files = ", ".join(sorted(done.export.files))
     menu = " and the menu" if "menu" in done.export.resources else ""
-    click.echo(f"Exported {len(done.export.cards)} card(s){menu} of {done.appid} to {directory} ({files}).")
+    click.echo(f"Exported {counted(len(done.export.cards), 'card')}{menu} of {done.appid} to {directory} ({files}).")
     kept = f" (the previous state is kept in {done.backup})" if done.backup else ""
     click.echo(f"State: {done.state_location}{kept}")
     for note in done.export.notes:
         click.echo(f"Note: {note}")
-    click.echo(f'`wxrec plan {directory}` now says "No changes."')
+    exported = RunSettings(manifest_path=directory, api=api, state_location=state_location)
+    click.echo(f'`wxrec plan {exported.invocation()}` now says "No changes."')

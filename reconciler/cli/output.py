@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from reconciler.english import counted
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
@@ -104,8 +105,8 @@ def _colour() -> bool:
 
 def not_done(report: ApplyReport) -> str:
     if report.stopped:
-        return f"{len(report.failed)} action(s) not done: {report.stopped}"
-    return f"{len(report.failed)} action(s) not done (see above); state records what was done"
+        return f"{counted(len(report.failed), 'action')} not done: {report.stopped}"
+    return f"{counted(len(report.failed), 'action')} not done (see above); state records what was done"
 
 
 def emit_sections(sections: list[several.Section], output: str, words: several.Words, title: str) -> None:

@@ -81,10 +81,13 @@ def state_mv(
 @state_env
 def state_history(manifest: Path, state_location: str | None, limit: int, output: str, env: str | None) -> None:
     """Every write of state, newest first: serial, when, who, and the git commit of the manifests."""
-    revisions = state_backend(manifest, state_location, env).history(limit)
+    backend = state_backend(manifest, state_location, env)
+    revisions = backend.history(limit)
     if output == "json":
         click.echo(json.dumps([r.to_dict() for r in revisions], ensure_ascii=False, indent=2))
         return
+    if not revisions:
+        click.echo(f"No state at {backend.location}: nothing has been applied there yet.")
     for revision in revisions:
         when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(revision.written_at))
         click.echo(f"{revision.serial}\t{when}\t{revision.author}\t{revision.commit or '-'}")

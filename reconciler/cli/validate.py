@@ -9,6 +9,7 @@ import click
 
 from reconciler.cli.options import env_options, manifests_argument
 from reconciler.cli.output import exit_with, terminal
+from reconciler.english import counted
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema
 from reconciler.render import accounts as several
@@ -29,7 +30,7 @@ def validate(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...])
 def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     loaded = load(manifest, env, var, terminal().warn)
     files = len(loaded.document.files)
-    return f"Valid: {len(loaded.cards)} card(s) in {files} file(s)."
+    return f"Valid: {counted(len(loaded.cards), 'card')} in {counted(files, 'file')}."
 
 
 def _validate_several(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:

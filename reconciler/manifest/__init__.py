@@ -17,7 +17,7 @@ from fastjsonschema.draft04 import CodeGeneratorDraft04
 from fastjsonschema.draft2019 import CodeGeneratorDraft2019
 from fastjsonschema.ref_resolver import RefResolver
 
-from reconciler.errors import ManifestError, Problem, WxrecError
+from reconciler.errors import JsonPath, ManifestError, Problem, WxrecError
 from reconciler.manifest.files import named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
@@ -214,11 +214,11 @@ def schema_valid(data: Any) -> bool:
 def schema_problems(document: Document) -> list[Problem]:
     if schema_valid(document.data):
         return []
-    validator = manifest_validator()
+    leaves = [leaf for error in manifest_validator().iter_errors(document.data) for leaf in _leaf_errors(error)]
+    suggested = {(path, field) for path, _name, field in _unknown_fields(leaves) if field}
     problems = []
-    for error in validator.iter_errors(document.data):
-        for leaf in _leaf_errors(error):
-            problems.append(_problem(document, leaf))
+    for leaf in leaves:
+        problems += _problems(document, leaf, suggested)
     return _deduplicate(problems)
 
 
@@ -232,24 +232,40 @@ def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.Validatio
     return [error]
 
 
-def _problem(document: Document, error: jsonschema.ValidationError) -> Problem:
+def _unknown_fields(errors: list[jsonschema.ValidationError]) -> list[tuple[JsonPath, str, str | None]]:
+    """(object's path, unknown field, the allowed field it is closest to) for every unknown field."""
+    found = []
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            allowed = list(schema.get("properties", {}))
+            for name in error.instance:
+                if name not in allowed:
+                    close = difflib.get_close_matches(name, allowed, n=1)
+                    found.append((tuple(error.absolute_path), name, close[0] if close else None))
+    return found
+
+
+def _problems(
+    document: Document, error: jsonschema.ValidationError, suggested: set[tuple[JsonPath, str]]
+) -> list[Problem]:
+    """An error about several fields is a located problem per field. A required field written under a
+    misspelt name is one mistake: the unknown field's suggestion names it, so it is not also missing."""
     path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        return [
+            _problem(document, (*where, name), "unknown field" + (f"; did you mean {close!r}?" if close else ""))
+            for where, name, close in _unknown_fields([error])
+        ]
+    if error.validator == "required" and isinstance(error.validator_value, list) and isinstance(error.instance, dict):
+        missing = [field for field in error.validator_value if field not in error.instance]
+        return [
+            _problem(document, path, f"missing required field {field!r}")
+            for field in missing
+            if (path, field) not in suggested
+        ]
     message = error.message
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        schema = error.schema if isinstance(error.schema, Mapping) else {}
-        allowed = list(schema.get("properties", {}))
-        unexpected = [k for k in error.instance if k not in allowed]
-        if unexpected:
-            name = unexpected[0]
-            path = (*path, name)
-            message = "unknown field"
-            close = difflib.get_close_matches(name, allowed, n=1)
-            if close:
-                message += f"; did you mean {close[0]!r}?"
-    elif error.validator == "required" and isinstance(error.validator_value, list):
-        missing = [f for f in error.validator_value if isinstance(error.instance, dict) and f not in error.instance]
-        message = f"missing required field {missing[0]!r}" if missing else message
-    elif "propertyNames" in error.schema_path:
+    if "propertyNames" in error.schema_path:
         path = (*path, str(error.instance))
         message = f"key {error.instance!r} must match [a-z0-9][a-z0-9_-]* (it becomes part of addresses)"
     elif error.validator == "type" and isinstance(error.instance, float) and error.instance.is_integer():
@@ -258,6 +274,10 @@ def _problem(document: Document, error: jsonschema.ValidationError) -> Problem:
         )
     elif error.validator == "not" and error.validator_value == {"required": ["total_quantity"]}:
         message = "give quantity or total_quantity, not both"
+    return [_problem(document, path, message)]
+
+
+def _problem(document: Document, path: JsonPath, message: str) -> Problem:
     return Problem(document.locate(path), ".".join(map(str, path)), message)
 
 

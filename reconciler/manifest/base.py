@@ -26,13 +26,17 @@ def load_base_manifest(base: str, manifest: Path, variables: Variables | None = 
     return _load_at_ref(base, manifest.resolve(), variables)
 
 
+class GitFailed(WxrecError):
+    """A git command failed; callers that know what the failure means for the user say so instead."""
+
+
 def _git(directory: Path, *args: str) -> str:
     try:
         done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise WxrecError("git is not installed; give BASE as a directory instead") from None
     if done.returncode != 0:
-        raise WxrecError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
+        raise GitFailed(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
     return done.stdout
 
 
@@ -40,8 +44,16 @@ def _load_at_ref(ref: str, manifest: Path, variables: Variables | None) -> Manif
     """The manifest directory as it was at `ref`, codes files included, extracted for as long as this process
     runs: a diff reads the base's codes files after loading (to count what the base deposited)."""
     directory = manifest if manifest.is_dir() else manifest.parent
-    top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
-    _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    try:
+        top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
+    except GitFailed:
+        raise WxrecError(
+            f"{ref}: no such directory, and {directory} is not in a git repository to take a ref from"
+        ) from None
+    try:
+        _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitFailed:
+        raise WxrecError(f"{ref}: no such directory, nor a git commit, branch or tag in {top}") from None
     relative = directory.relative_to(top).as_posix()
     scratch = Path(tempfile.mkdtemp(prefix="wxrec-base-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)

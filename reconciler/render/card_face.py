@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reconciler.english import counted
 from reconciler.render.text import CHINA_TIME
 
 # card/getcolors as WeChat's card documents list them. The report draws colours from the plan's own palette
@@ -161,9 +162,9 @@ def validity(fields: dict[str, Any]) -> str:
         return f"Valid {_day(begin)} – {_day(end)} (UTC+8)"
     if kind == "DATE_TYPE_FIX_TERM":
         begin = int(fields.get("base_info.date_info.fixed_begin_term") or 0)
-        term = fields.get("base_info.date_info.fixed_term")
-        start = "from the day it is claimed" if begin == 0 else f"from {begin} day(s) after claiming"
-        return f"Valid {term} day(s), {start}"
+        term = int(fields.get("base_info.date_info.fixed_term") or 0)
+        start = "from the day it is claimed" if begin == 0 else f"from {counted(begin, 'day')} after claiming"
+        return f"Valid {counted(term, 'day')}, {start}"
     if kind == "DATE_TYPE_PERMANENT":
         return "Valid permanently"
     return "Validity not set"

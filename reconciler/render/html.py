@@ -19,7 +19,7 @@ from markupsafe import Markup
 from reconciler.address import Address, kind_of
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
-from reconciler.render.text import attribute_cells, spec_lines, summary_line
+from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
 from reconciler.resources import find
 from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
 
@@ -136,8 +136,8 @@ def render_html(
         title=title,
         panels=panels,
         destructive=[(c["address"], CONSEQUENCES[c["action"]]) for c in plan["changes"] if c["action"] in DESTRUCTIVE],
-        review=sum(1 for c in plan["changes"] if c["review"]),
-        summary=summary_line(plan),
+        counts=tally(plan),
+        summary=summary_line(plan, title),
     )
 
 

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line
+from reconciler.english import counted
+from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
 
 COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
 BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
+# The summary table's columns: (key of render.text.tally, heading).
+TABLE = (
+    ("create", "create"),
+    ("update", "update"),
+    ("review", "back to review"),
+    ("stock", "stock"),
+    ("codes", "codes to deposit"),
+    ("replace", "replace"),
+    ("delete", "delete"),
+    ("gone", "deleted outside wxrec"),
+    ("forget", "forget"),
+)
 
 
 def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
@@ -52,15 +65,13 @@ def _head(plan: dict[str, Any], title: str) -> str:
         lines += [f"> [!WARNING]\n> **Refused:** {_inline(refusal)}", ""]
     for warning in plan["warnings"]:
         lines += [f"> **Warning:** {_inline(warning)}", ""]
-    counts = plan["summary"]
-    review = sum(1 for c in plan["changes"] if c["review"])
+    counts = tally(plan)
     lines += [
-        "| create | update | back to review | stock | replace | delete | deleted outside wxrec | forget |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {counts['create']} | {counts['update']} | {review} | {counts['stock']} | {counts['replace']} "
-        f"| {counts['delete'] + counts['retire']} | {counts['gone']} | {counts['forget']} |",
+        "| " + " | ".join(label for _, label in TABLE) + " |",
+        "|" + " ---: |" * len(TABLE),
+        "| " + " | ".join(str(counts[key]) for key, _ in TABLE) + " |",
         "",
-        f"**{summary_line(plan)}**",
+        f"**{summary_line(plan, title)}**",
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -72,7 +83,7 @@ def _tail(plan: dict[str, Any]) -> str:
         return ""
     shown = ", ".join(f"`{i}`" for i in unmanaged[:20])
     more = f" and {len(unmanaged) - 20} more" if len(unmanaged) > 20 else ""
-    return f"\n{len(unmanaged)} unmanaged live card(s), never touched: {shown}{more}\n"
+    return f"\n{counted(len(unmanaged), 'unmanaged live card')}, never touched: {shown}{more}\n"
 
 
 VERBS = {
@@ -118,7 +129,9 @@ def _section(change: dict[str, Any]) -> str:
 def _folded_section(change: dict[str, Any]) -> str:
     after = change["after"] or {}
     count = len(change["changes"]) + len(after.get("fields", ()) if change["action"] == "create" else ())
-    return "\n".join(["<details>", _summary(change), "", f"_{count} value(s) folded._", "", "</details>", "", ""])
+    return "\n".join(
+        ["<details>", _summary(change), "", f"_{counted(count, 'value')} folded._", "", "</details>", "", ""]
+    )
 
 
 def _rows(change: dict[str, Any]) -> list[str]:

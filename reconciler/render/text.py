@@ -8,6 +8,9 @@ from typing import Any
 
 import click
 
+from reconciler.address import kind_of
+from reconciler.english import counted
+
 CHINA_TIME = timezone(timedelta(hours=8))
 # A list-valued field whose items are things with a name, by the field's last path part: (one, several).
 ITEM_NOUNS = {"location_id_list": ("store", "stores")}
@@ -44,42 +47,71 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
     if plan["unmanaged"]:
         shown = ", ".join(plan["unmanaged"][:10])
         more = f" and {len(plan['unmanaged']) - 10} more" if len(plan["unmanaged"]) > 10 else ""
-        lines.append(f"Unmanaged: {len(plan['unmanaged'])} live card(s) not in state, never touched: {shown}{more}")
+        lines.append(
+            f"Unmanaged: {counted(len(plan['unmanaged']), 'live card')} not in state, never touched: {shown}{more}"
+        )
         lines.append("")
     for refusal in plan["refusals"]:
         lines.append(_style(f"Refused: {refusal}", "red", color))
-    in_sync = "The manifests are the same." if title == "wxrec diff" else "The live account matches the manifests."
-    lines.append(summary_line(plan, in_sync=in_sync))
+    lines.append(summary_line(plan, title))
     return "\n".join(lines) + "\n"
 
 
-def summary_line(plan: dict[str, Any], *, in_sync: str = "The live account matches the manifests.") -> str:
+def _in_sync(plan: dict[str, Any], title: str) -> str:
+    """What an empty plan compared: only what was read can be said to match."""
+    if title == "wxrec diff":
+        return "The manifests are the same."
+    if not plan.get("refreshed", True):
+        return "State's last-applied values match the manifests (the live account was not read: --refresh=false)."
+    return "The live account matches the manifests."
+
+
+def tally(plan: dict[str, Any]) -> dict[str, int]:
+    """The plan's counts as every format shows them, so text, Markdown and HTML agree: the plan document's
+    per-action summary, except that a deposit of codes counts its codes (not an update or create of the codes
+    resource), an old card a replace leaves counts as a delete, and changes going back to review are counted."""
+    counts = dict(plan["summary"])
+    counts["codes"] = 0
+    for change in plan["changes"]:
+        pending = (change.get("after") or {}).get("pending", 0) if kind_of(change["address"]) == "codes" else 0
+        if pending:
+            counts[change["action"]] -= 1
+            counts["codes"] += pending
+    counts["delete"] += counts.pop("retire")
+    counts["review"] = sum(1 for change in plan["changes"] if change["review"])
+    return counts
+
+
+def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
     if "targeting" in plan:
         # A scoped plan says nothing about the rest: never "the account matches".
         scoped = "Only the targeted resources were considered; the rest of the manifests was not."
         return f"No changes to the targeted resources. {scoped}" if not plan["changes"] else f"{_counts(plan)} {scoped}"
     if not plan["changes"]:
-        return f"No changes. {in_sync}"
+        return f"No changes. {_in_sync(plan, title)}"
     return _counts(plan)
 
 
 def _counts(plan: dict[str, Any]) -> str:
-    counts = plan["summary"]
-    review = sum(1 for c in plan["changes"] if c["review"])
+    counts = tally(plan)
+    review = counts["review"]
     parts = [
         f"{counts['create']} to create",
         f"{counts['update']} to update" + (f" ({review} back to review)" if review else ""),
-        f"{counts['stock']} stock",
-        f"{counts['replace']} to replace",
-        f"{counts['delete'] + counts['retire']} to delete",
+        counted(counts["stock"], "stock change"),
     ]
+    if counts["codes"]:
+        parts.append(counted(counts["codes"], "code") + " to deposit")
+    parts += [f"{counts['replace']} to replace", f"{counts['delete']} to delete"]
     if counts["gone"]:
         parts.append(f"{counts['gone']} deleted outside wxrec")
     if counts["forget"]:
         parts.append(f"{counts['forget']} to forget")
-    for action, words in (("import", "to import"), ("move", "to move"), ("render", "QR image(s) to draw")):
+    for action, words in (("import", "to import"), ("move", "to move")):
         if counts.get(action):
             parts.append(f"{counts[action]} {words}")
+    if counts.get("render"):
+        parts.append(counted(counts["render"], "QR image") + " to draw")
     return "Plan: " + ", ".join(parts) + "."
 
 

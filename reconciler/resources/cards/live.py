@@ -126,8 +126,11 @@ async def resolve_intents(api: CardApi, state: State, save: SaveState, paralleli
     return messages
 
 
-async def duplicate_refusals(api: CardApi, plan: Plan, intents: set[str], parallelism: int) -> list[str]:
-    """A create that would duplicate a live card no state entry owns means state was lost: refuse.
+async def duplicate_refusals(
+    api: CardApi, plan: Plan, intents: set[str], parallelism: int, invocation: str
+) -> list[str]:
+    """A create that would duplicate a live card no state entry owns means state was lost: refuse, and offer the
+    import command (`invocation`: the manifests and options of the run, settings.RunSettings.invocation).
 
     Creates left unfinished by an interrupted run are exempt: apply adopts their card instead."""
     creates = [c for c in plan.changes if c.action == Action.CREATE and c.address not in intents and c.after]
@@ -144,7 +147,7 @@ async def duplicate_refusals(api: CardApi, plan: Plan, intents: set[str], parall
         if twins:
             found.append(
                 f"{change.address} would duplicate live card(s) {', '.join(twins)} (same type, brand and title) "
-                f"that no state entry owns. Was state lost? Adopt it with `wxrec import MANIFEST {change.address} "
-                f"{twins[0]}`, or pass --allow-duplicate to create a second card"
+                f"that no state entry owns. Was state lost? Adopt it with `wxrec import {invocation} "
+                f"{change.address} {twins[0]}`, or pass --allow-duplicate to create a second card"
             )
     return found

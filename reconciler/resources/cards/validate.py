@@ -38,7 +38,10 @@ def _byte_limits(flat: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _foreign_type_fields(card_type: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    own = set(TYPE_FIELDS.get(card_type, ()))
+    """Without a card type (missing, misspelt: the schema says so) no field is foreign to it."""
+    if card_type not in TYPE_FIELDS:
+        return []
+    own = set(TYPE_FIELDS[card_type])
     found = []
     for name in spec:
         if name in ALL_TYPE_FIELDS and name not in own:

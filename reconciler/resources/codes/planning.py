@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
+from reconciler.english import counted
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.live import CardsLive
@@ -119,16 +120,16 @@ def plan_codes(
         after=codes_after(spec, file, target, counts, pending),
         stock=stock,
     )
-    calls = -(-counts.pending // BATCH)
+    batches = f"{counted(-(-counts.pending // BATCH), 'call')} of {BATCH}"
     if unrecorded:
         change.reasons += [
             _ledger_gap(counts.known, live.deposited),
-            f"{counts.pending} codes the ledger lacks are sent again in {calls} calls of {BATCH}, each checked with "
+            f"{counted(counts.pending, 'code')} the ledger lacks are sent again in {batches}, each checked with "
             f"checkcode: WeChat keeps only those it does not hold ({pending} new, counting the codes it holds beyond "
             "the ledger as the file's), and the ledger records them all",
         ]
     elif pending:
-        change.reasons.append(f"{pending} codes to deposit in {calls} calls of {BATCH}, each checked with checkcode")
+        change.reasons.append(f"{counted(pending, 'code')} to deposit in {batches}, each checked with checkcode")
     if record is not None and not same_card(record, live.card_id):
         change.reasons.append("the card was replaced: every code goes into the new card")
     if counts.gone:
