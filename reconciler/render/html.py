@@ -142,7 +142,7 @@ def render_html(
         title=title,
         panels=panels,
         destructive=[
-            (c["address"], _(CONSEQUENCES[c["action"]])) for c in plan["changes"] if c["action"] in DESTRUCTIVE
+            (c["address"], _(CONSEQUENCES[action])) for c in plan["changes"] if (action := c["action"]) in DESTRUCTIVE
         ],
         review=sum(1 for c in plan["changes"] if c["review"]),
         summary=summary_line(plan),

@@ -15,6 +15,17 @@ COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
 BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
+# The summary table's columns.
+COLUMNS = (
+    N_("create"),
+    N_("update"),
+    N_("back to review"),
+    N_("stock"),
+    N_("replace"),
+    N_("delete"),
+    N_("deleted outside wxrec"),
+    N_("forget"),
+)
 
 
 def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
@@ -68,14 +79,7 @@ def _head(plan: dict[str, Any], title: str) -> str:
     counts = plan["summary"]
     review = sum(1 for c in plan["changes"] if c["review"])
     lines += [
-        "| "
-        + " | ".join(
-            map(
-                _,
-                ("create", "update", "back to review", "stock", "replace", "delete", "deleted outside wxrec", "forget"),
-            )
-        )
-        + " |",
+        "| " + " | ".join(map(_, COLUMNS)) + " |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {counts['create']} | {counts['update']} | {review} | {counts['stock']} | {counts['replace']} "
         f"| {counts['delete'] + counts['retire']} | {counts['gone']} | {counts['forget']} |",
@@ -115,7 +119,8 @@ VERBS = {
 
 
 def _verb(change: dict[str, Any]) -> str:
-    return _(VERBS[change["action"]])
+    action = change["action"]
+    return _(VERBS[action])
 
 
 def _summary(change: dict[str, Any]) -> str:
