@@ -23,6 +23,12 @@ def example_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def reports_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The golden files are English whatever the locale of the machine running the suite."""
+    monkeypatch.setenv("WXREC_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
 def every_plan_document_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every plan document any test produces must validate against schemas/plan.schema.json."""
     import jsonschema

@@ -65,14 +65,19 @@ def edit_example(directory: Path) -> None:
     _dump(campaign_file, campaign)
 
 
-def report_of_edited_example(directory: Path) -> str:
+def report_of_edited_example(directory: Path, lang: str = "en") -> str:
     """Copy the example to `directory`, apply it to the embedded emulator, edit it, and return the report."""
     import shutil
 
     shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
     apply_ok(directory)
     edit_example(directory)
-    result = wxrec("plan", directory, "--api", "emulator", "--format", "html")
+    return report_in(directory, lang)
+
+
+def report_in(directory: Path, lang: str) -> str:
+    """The report of the edited example (`report_of_edited_example` made it) in another language."""
+    result = wxrec("plan", directory, "--api", "emulator", "--format", "html", "--lang", lang)
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page
 
 from reconciler.render.card_face import contrast_ratio
 from tests.browser import open_browser, screenshot
-from tests.report_scenario import NEW_TITLES, report_of_edited_example
+from tests.report_scenario import NEW_TITLES, report_in, report_of_edited_example
 
 A4_PRINTABLE_HEIGHT_PX = (297 - 2 * 12) / 25.4 * 96  # the report's @page margin is 12 mm
 A4_PRINTABLE_WIDTH_PX = (210 - 2 * 12) / 25.4 * 96
@@ -28,6 +28,7 @@ class Opened:
     pixels: Image.Image
     console_errors: list[str]
     fetched: list[str]
+    lang: str
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +38,32 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+LANGUAGES = ("en", "zh-CN")
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same plan's report in each language."""
     scratch = tmp_path_factory.mktemp("report")
-    path = scratch / "report.html"
-    path.write_text(report_of_edited_example(scratch / "shop"), encoding="utf-8")
-    return path
+    made = {}
+    for lang in LANGUAGES:
+        text = report_in(scratch / "shop", lang) if made else report_of_edited_example(scratch / "shop", lang)
+        made[lang] = scratch / f"report-{lang}.html"
+        made[lang].write_text(text, encoding="utf-8")
+    return made
 
 
 PHONE, DESKTOP = 390, 1280  # WeChat's browser on a common phone; a laptop
 
 
-@pytest.fixture(scope="module", params=[PHONE, DESKTOP], ids=lambda width: f"{width}px")
-def opened(report: Path, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
-    width: int = request.param
+@pytest.fixture(
+    scope="module",
+    params=[(lang, width) for lang in LANGUAGES for width in (PHONE, DESKTOP)],
+    ids=lambda param: f"{param[0]}-{param[1]}px",
+)
+def opened(reports: dict[str, Path], browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
+    lang, width = request.param
+    report = reports[lang]
     page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
     console_errors: list[str] = []
     fetched: list[str] = []
@@ -66,8 +79,8 @@ def opened(report: Path, browser: Browser, request: pytest.FixtureRequest) -> It
 
     page.route("**/*", block)
     page.goto(report.as_uri())
-    png = screenshot(page, report.with_name(f"report-{width}.png"))
-    yield Opened(page, Image.open(io.BytesIO(png)).convert("RGB"), console_errors, fetched)
+    png = screenshot(page, report.with_name(f"report-{lang}-{width}.png"))
+    yield Opened(page, Image.open(io.BytesIO(png)).convert("RGB"), console_errors, fetched, lang)
     page.close()
 
 
@@ -118,7 +131,7 @@ def test_the_changed_colour_is_drawn_before_and_after(opened: Opened) -> None:
     section = opened.page.locator("section[data-address='cards.latte-voucher']")
     colours = [section.locator(f".face[data-side={side}]").get_attribute("data-colour") for side in ("before", "after")]
     assert colours == ["#63b359", "#dd6549"]  # Color010 → Color090, from the emulator's getcolors
-    assert section.locator(".badge", has_text="goes back to review").count() == 1
+    assert section.locator(".badge.review").count() == 1
 
 
 def test_text_on_every_card_meets_wcag_aa(opened: Opened) -> None:
@@ -215,3 +228,22 @@ def test_it_prints_on_a4_without_cutting_a_card(opened: Opened) -> None:
     finally:
         page.emulate_media(media="screen")
         page.set_viewport_size(viewport)
+
+
+# The report's own words: labels, badges, the drawings' texts (not addresses, values or the plan's reasons).
+CHROME = ".badge, .side-label, .counts li, .ghost, .qr-new, th, .face .validity, .face .code, .face .colour-name, "
+CHROME += ".face .stock, .banner, .callout > b, .whitelist b"
+# Names a sentence may hold in any language: the command, its verbs, a directory.
+COMMANDS = re.compile(r"wxrec|apply|qrcodes/")
+
+
+def test_a_chinese_report_speaks_chinese_in_its_own_words(opened: Opened) -> None:
+    chrome = opened.page.locator(CHROME)
+    texts = [chrome.nth(i).inner_text() for i in range(chrome.count())]
+    english = [text for text in texts if re.search(r"[a-z]{3}", COMMANDS.sub("", text))]
+    badge = opened.page.locator(".badge.review").inner_text()
+    if opened.lang == "zh-CN":
+        assert texts and english == []
+        assert badge == "重新提交审核"
+    else:
+        assert english and badge == "goes back to review"

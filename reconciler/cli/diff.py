@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from reconciler import workflows
-from reconciler.cli.options import destroy_threshold_option, embed_logos_option, env_options, manifest_argument
+from reconciler.cli.options import (
+    destroy_threshold_option,
+    embed_logos_option,
+    env_options,
+    lang_option,
+    manifest_argument,
+)
 from reconciler.cli.output import EXIT_CHANGES, EXIT_OK, emit_plan, exit_with, terminal
 from reconciler.errors import WxrecError
 from reconciler.settings import RunSettings
@@ -24,6 +30,7 @@ from reconciler.settings import RunSettings
 @destroy_threshold_option
 @env_options
 @embed_logos_option
+@lang_option
 def diff(
     base: str,
     manifest: Path,

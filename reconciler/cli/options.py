@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler import i18n
 from reconciler.wechat.client import WECHAT_API
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,6 +81,23 @@ qrcode_dir_option = click.option(
     help="Where apply writes each QR code's PNG and SVG, and plan looks for them (default: qrcodes/ beside the "
     "manifests).",
 )
+
+
+def _report_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """Sets the language for the rest of the command (the context closes it: nothing leaks to the next one)."""
+    ctx.with_resource(i18n.language(i18n.language_of(value)))
+
+
+lang_option = click.option(
+    "--lang",
+    "-lang",
+    metavar="zh-CN|en",
+    expose_value=False,
+    callback=_report_language,
+    help="Language of the html and markdown reports (default: WXREC_LANG, then the locale, else en).",
+)
+
+
 embed_logos_option = click.option(
     "--embed-logos",
     is_flag=True,

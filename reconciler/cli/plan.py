@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from reconciler import saved_plan, workflows
-from reconciler.cli.options import embed_logos_option, qrcode_dir_option, run_options, targeting_options
+from reconciler.cli.options import embed_logos_option, lang_option, qrcode_dir_option, run_options, targeting_options
 from reconciler.cli.output import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -40,6 +40,7 @@ WORDS = several.Words("with changes", "without changes")
     help="Save the plan (JSON) for `wxrec apply MANIFEST --plan FILE`.",
 )
 @embed_logos_option
+@lang_option
 @qrcode_dir_option
 def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: str, **kwargs: Any) -> None:
     """Show what apply would change. Never writes state. Several MANIFESTs: one account each, planned side by side."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.english import counted
+from reconciler.i18n import N_, _, ngettext
 from reconciler.render.text import CHINA_TIME
 
 # card/getcolors as WeChat's card documents list them. The report draws colours from the plan's own palette
@@ -32,20 +32,20 @@ DOCUMENTED_COLOURS = {
 }
 # What the face calls each colour: WeChat's documents give the names and values only, so these describe the hue.
 COLOUR_NAMES = {
-    "Color010": "green",
-    "Color020": "dark green",
-    "Color030": "blue",
-    "Color040": "cornflower blue",
-    "Color050": "purple",
-    "Color060": "ochre",
-    "Color070": "yellow",
-    "Color080": "orange",
-    "Color081": "deep orange",
-    "Color082": "lime",
-    "Color090": "coral",
-    "Color100": "red",
-    "Color101": "crimson",
-    "Color102": "slate grey",
+    "Color010": N_("green"),
+    "Color020": N_("dark green"),
+    "Color030": N_("blue"),
+    "Color040": N_("cornflower blue"),
+    "Color050": N_("purple"),
+    "Color060": N_("ochre"),
+    "Color070": N_("yellow"),
+    "Color080": N_("orange"),
+    "Color081": N_("deep orange"),
+    "Color082": N_("lime"),
+    "Color090": N_("coral"),
+    "Color100": N_("red"),
+    "Color101": N_("crimson"),
+    "Color102": N_("slate grey"),
 }
 UNKNOWN_COLOUR = "#8c8c8c"
 BLACK, WHITE = "#000000", "#ffffff"
@@ -65,12 +65,12 @@ CARD_TYPES = {
     "BUS_TICKET": "汽车票",
 }
 CODE_TYPES = {
-    "CODE_TYPE_QRCODE": "QR code",
-    "CODE_TYPE_BARCODE": "barcode",
-    "CODE_TYPE_TEXT": "text code",
-    "CODE_TYPE_ONLY_QRCODE": "QR code only",
-    "CODE_TYPE_ONLY_BARCODE": "barcode only",
-    "CODE_TYPE_NONE": "no code",
+    "CODE_TYPE_QRCODE": N_("QR code"),
+    "CODE_TYPE_BARCODE": N_("barcode"),
+    "CODE_TYPE_TEXT": N_("text code"),
+    "CODE_TYPE_ONLY_QRCODE": N_("QR code only"),
+    "CODE_TYPE_ONLY_BARCODE": N_("barcode only"),
+    "CODE_TYPE_NONE": N_("no code"),
 }
 # What a face shows, by the plan paths it is drawn from: a change to any of them is highlighted on the face.
 FACE_PATHS = {
@@ -159,22 +159,26 @@ def validity(fields: dict[str, Any]) -> str:
     kind = fields.get("base_info.date_info.type")
     if kind == "DATE_TYPE_FIX_TIME_RANGE":
         begin, end = (fields.get(f"base_info.date_info.{edge}_timestamp") for edge in ("begin", "end"))
-        return f"Valid {_day(begin)} – {_day(end)} (UTC+8)"
+        return _("Valid {begin} – {end} (UTC+8)").format(begin=_day(begin), end=_day(end))
     if kind == "DATE_TYPE_FIX_TERM":
         begin = int(fields.get("base_info.date_info.fixed_begin_term") or 0)
         term = int(fields.get("base_info.date_info.fixed_term") or 0)
-        start = "from the day it is claimed" if begin == 0 else f"from {counted(begin, 'day')} after claiming"
-        return f"Valid {counted(term, 'day')}, {start}"
+        start = (
+            _("from the day it is claimed")
+            if begin == 0
+            else ngettext("from {days} day after claiming", "from {days} days after claiming", begin).format(days=begin)
+        )
+        return ngettext("Valid {days} day, {start}", "Valid {days} days, {start}", term).format(days=term, start=start)
     if kind == "DATE_TYPE_PERMANENT":
-        return "Valid permanently"
-    return "Validity not set"
+        return _("Valid permanently")
+    return _("Validity not set")
 
 
 def _colour_name(colour: Any) -> str:
     """The colour in words; a hex value as it is (it has no name)."""
     if not colour:
-        return "no colour"
-    return COLOUR_NAMES.get(str(colour), str(colour))
+        return _("no colour")
+    return _(COLOUR_NAMES[str(colour)]) if str(colour) in COLOUR_NAMES else str(colour)
 
 
 def _day(timestamp: Any) -> str:
@@ -204,7 +208,7 @@ def face(
         title=str(fields.get("base_info.title") or ""),
         sub_title=str(fields.get("base_info.sub_title") or ""),
         validity=validity(fields),
-        code=CODE_TYPES.get(code, code or "no code"),
+        code=_(CODE_TYPES[code]) if code in CODE_TYPES else code or _("no code"),
         notice=str(fields.get("base_info.notice") or ""),
         stock=stock.text,
         claimable=stock.claimable,

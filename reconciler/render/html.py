@@ -17,6 +17,7 @@ import segno
 from markupsafe import Markup
 
 from reconciler.address import Address, kind_of
+from reconciler.i18n import N_, _, current
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
@@ -25,38 +26,39 @@ from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
 
 DESTRUCTIVE = ("replace", "delete", "retire")
 BADGES = {
-    "create": ("new", "new"),
-    "update": ("updated in place", "update"),
-    "stock": ("stock change", "update"),
-    "replace": ("replaced: users keep old copies", "destroy"),
-    "delete": ("deleted", "destroy"),
-    "retire": ("deleted", "destroy"),
-    "gone": ("deleted outside wxrec", "destroy"),
-    "forget": ("forgotten: stays live", "update"),
-    "import": ("imported: state only", "update"),
-    "move": ("renamed: state only", "update"),
-    "render": ("images drawn again: no WeChat call", "update"),
+    "create": (N_("new"), "new"),
+    "update": (N_("updated in place"), "update"),
+    "stock": (N_("stock change"), "update"),
+    "replace": (N_("replaced: users keep old copies"), "destroy"),
+    "delete": (N_("deleted"), "destroy"),
+    "retire": (N_("deleted"), "destroy"),
+    "gone": (N_("deleted outside wxrec"), "destroy"),
+    "forget": (N_("forgotten: stays live"), "update"),
+    "import": (N_("imported: state only"), "update"),
+    "move": (N_("renamed: state only"), "update"),
+    "render": (N_("images drawn again: no WeChat call"), "update"),
 }
 # Where a landing page is shown, as its `scene` names it (card/landingpage/create).
 SCENES = {
-    "SCENE_NEAR_BY": "nearby",
-    "SCENE_MENU": "custom menu",
-    "SCENE_QRCODE": "QR code",
-    "SCENE_ARTICLE": "article",
-    "SCENE_H5": "H5 page",
-    "SCENE_IVR": "auto-reply",
-    "SCENE_CARD_CUSTOM_CELL": "card's custom cell",
+    "SCENE_NEAR_BY": N_("nearby"),
+    "SCENE_MENU": N_("custom menu"),
+    "SCENE_QRCODE": N_("QR code"),
+    "SCENE_ARTICLE": N_("article"),
+    "SCENE_H5": N_("H5 page"),
+    "SCENE_IVR": N_("auto-reply"),
+    "SCENE_CARD_CUSTOM_CELL": N_("card's custom cell"),
 }
-REVIEW_BADGE = ("goes back to review", "review")
+REVIEW_BADGE = (N_("goes back to review"), "review")
 CONSEQUENCES = {
-    "replace": "replaced: a new card is created, the old one deleted after review; users keep the copies they hold",
-    "delete": "deleted; users keep the copies they hold",
-    "retire": "deleted (old card of an earlier replace)",
+    "replace": N_("replaced: a new card is created, the old one deleted after review; users keep the copies they hold"),
+    "delete": N_("deleted; users keep the copies they hold"),
+    "retire": N_("deleted (old card of an earlier replace)"),
 }
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("reconciler.render", "templates"),
     autoescape=True,
+    extensions=["jinja2.ext.i18n"],
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -129,13 +131,19 @@ def render_html(
     cards = _card_index(plan["changes"], palette)
     panels = [_panel(change, palette, logos or {}, cards) for change in plan["changes"]]
     panels.sort(key=lambda panel: panel.change["action"] not in DESTRUCTIVE)
-    where = f"from {plan['endpoint']} to the working tree" if title == "wxrec diff" else f"at {plan['endpoint']}"
+    if title == "wxrec diff":
+        heading = _("{title} for account {appid} from {endpoint} to the working tree")
+    else:
+        heading = _("{title} for account {appid} at {endpoint}")
+    _environment.install_gettext_translations(current(), newstyle=True)  # type: ignore[attr-defined]
     return _environment.get_template("plan.html.j2").render(
         plan=plan,
-        heading=f"{title} for account {plan['appid']} {where}",
+        heading=heading.format(title=title, appid=plan["appid"], endpoint=plan["endpoint"]),
         title=title,
         panels=panels,
-        destructive=[(c["address"], CONSEQUENCES[c["action"]]) for c in plan["changes"] if c["action"] in DESTRUCTIVE],
+        destructive=[
+            (c["address"], _(CONSEQUENCES[action])) for c in plan["changes"] if (action := c["action"]) in DESTRUCTIVE
+        ],
         counts=tally(plan),
         summary=summary_line(plan, title),
     )
@@ -145,7 +153,8 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     kind = find(kind_of(change["address"]))
     new_badge = kind.new_badge if kind else "new"
     badge = (new_badge, "new") if change["action"] == "create" else BADGES[change["action"]]
-    panel = Panel(change=change, kind="other", badges=[badge] + ([REVIEW_BADGE] if change["review"] else []))
+    badges = [(_(text), tone) for text, tone in [badge] + ([REVIEW_BADGE] if change["review"] else [])]
+    panel = Panel(change=change, kind="other", badges=badges)
     panel.rows = _rows(change)
     before, after = change["before"] or {}, change["after"] or {}
     if kind is None or kind.panel == "other":
@@ -178,7 +187,7 @@ def _rows(change: dict[str, Any]) -> list[Row]:
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
         rows.append(
-            Row(f"stock ({stock['mode']})", f"{before} claimable", f"{after} claimable", f"{stock['delta']:+d}")
+            Row(f"{_('stock')} ({stock['mode']})", _claimable(before), _claimable(after), f"{stock['delta']:+d}")
         )
     return rows
 
@@ -211,18 +220,23 @@ def _faces(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     return old, face(after["card_type"], after["fields"], _target_stock(after["stock"]), palette, logos)
 
 
+def _claimable(count: int) -> str:
+    return _("{count} claimable").format(count=count)
+
+
 def _live_stock(stock: dict[str, Any] | None) -> Stock:
     if not stock:
-        return Stock("Stock unknown", None)
-    return Stock(f"Stock {stock['quantity']} claimable · {stock['total_quantity']} issued", stock["quantity"])
+        return Stock(_("Stock unknown"), None)
+    text = _("Stock {claimable} claimable · {issued} issued")
+    return Stock(text.format(claimable=stock["quantity"], issued=stock["total_quantity"]), stock["quantity"])
 
 
 def _target_stock(stock: dict[str, Any]) -> Stock:
     if stock["mode"] == "budget":
-        return Stock(f"Stock {stock['target']} in all (budget)", None)
+        return Stock(_("Stock {target} in all (budget)").format(target=stock["target"]), None)
     if stock["mode"] == "deposit":
-        return Stock(f"Stock up to {stock['target']}, one per deposited code", None)
-    return Stock(f"Stock {stock['target']} claimable (refill)", stock["target"])
+        return Stock(_("Stock up to {target}, one per deposited code").format(target=stock["target"]), None)
+    return Stock(_("Stock {target} claimable (refill)").format(target=stock["target"]), stock["target"])
 
 
 def _card_index(changes: list[dict[str, Any]], palette: dict[str, str]) -> dict[str, Thumb]:
@@ -318,7 +332,7 @@ def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb])
     return Shelf(
         str(spec.get("page_title", "")),
         str(spec.get("banner", "")),
-        SCENES.get(str(spec.get("scene")), str(spec.get("scene", ""))),
+        _(SCENES[scene]) if (scene := str(spec.get("scene"))) in SCENES else str(spec.get("scene", "")),
         thumbs,
         changed,
     )
@@ -338,6 +352,6 @@ def _listed(before: dict[str, Any] | None, after: dict[str, Any] | None, action:
         old = set((before or {}).get(kind, []))
         new = set((after or {}).get(kind, [])) if after is not None or action == "delete" else old
         for value in sorted(old | new):
-            status = "kept" if value in old and value in new else "added" if value in new else "removed"
+            status = N_("kept") if value in old and value in new else N_("added") if value in new else N_("removed")
             entries.append(Listed(kind, value, status))
     return entries

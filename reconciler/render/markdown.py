@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.english import counted
+from reconciler.i18n import N_, _, ngettext
 from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
 
 COMMENT_LIMIT = 65_536
@@ -17,15 +17,15 @@ BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
 # The summary table's columns: (key of render.text.tally, heading).
 TABLE = (
-    ("create", "create"),
-    ("update", "update"),
-    ("review", "back to review"),
-    ("stock", "stock"),
-    ("codes", "codes to deposit"),
-    ("replace", "replace"),
-    ("delete", "delete"),
-    ("gone", "deleted outside wxrec"),
-    ("forget", "forget"),
+    ("create", N_("create")),
+    ("update", N_("update")),
+    ("review", N_("back to review")),
+    ("stock", N_("stock")),
+    ("codes", N_("codes to deposit")),
+    ("replace", N_("replace")),
+    ("delete", N_("delete")),
+    ("gone", N_("deleted outside wxrec")),
+    ("forget", N_("forget")),
 )
 
 
@@ -44,32 +44,44 @@ def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: i
         folded.append(change["address"])
     if folded:
         tail += (
-            f"\n_Folded to fit a {COMMENT_LIMIT:,}-character comment: {', '.join(f'`{a}`' for a in folded)}. "
-            "`wxrec plan --format json` has every value._\n"
+            "\n_"
+            + _("Folded to fit a {limit}-character comment: {addresses}.").format(
+                limit=f"{COMMENT_LIMIT:,}", addresses=", ".join(f"`{a}`" for a in folded)
+            )
+            + " "
+            + _("`wxrec plan --format json` has every value.")
+            + "_\n"
         )
     return head + "".join(sections) + tail
 
 
 def _head(plan: dict[str, Any], title: str) -> str:
-    lines = [f"### {title} for `{plan['appid']}` at `{plan['endpoint']}`", ""]
+    lines = [
+        "### "
+        + _("{title} for `{appid}` at `{endpoint}`").format(
+            title=title, appid=plan["appid"], endpoint=plan["endpoint"]
+        ),
+        "",
+    ]
     if not plan.get("refreshed", True) and title == "wxrec plan":
         lines += [
-            "> The live account was **not read** (`--refresh=false`): compared with state's last-applied values.",
+            "> "
+            + _("The live account was **not read** (`--refresh=false`): compared with state's last-applied values."),
             "",
         ]
     destructive = [c for c in plan["changes"] if c["action"] in DESTRUCTIVE]
     if destructive:
         items = ", ".join(f"`{c['address']}` {_verb(c).split(' (')[0]}" for c in destructive)
-        lines += [f"> [!CAUTION]\n> **Destructive:** {items}", ""]
+        lines += [f"> [!CAUTION]\n> **{_('Destructive:')}** {items}", ""]
     for refusal in plan["refusals"]:
-        lines += [f"> [!WARNING]\n> **Refused:** {_inline(refusal)}", ""]
+        lines += [f"> [!WARNING]\n> **{_('Refused:')}** {_inline(refusal)}", ""]
     for warning in plan["warnings"]:
-        lines += [f"> **Warning:** {_inline(warning)}", ""]
+        lines += [f"> **{_('Warning:')}** {_inline(warning)}", ""]
     counts = tally(plan)
     lines += [
-        "| " + " | ".join(label for _, label in TABLE) + " |",
+        "| " + " | ".join(_(label) for _key, label in TABLE) + " |",
         "|" + " ---: |" * len(TABLE),
-        "| " + " | ".join(str(counts[key]) for key, _ in TABLE) + " |",
+        "| " + " | ".join(str(counts[key]) for key, _label in TABLE) + " |",
         "",
         f"**{summary_line(plan, title)}**",
         "",
@@ -82,47 +94,55 @@ def _tail(plan: dict[str, Any]) -> str:
     if not unmanaged:
         return ""
     shown = ", ".join(f"`{i}`" for i in unmanaged[:20])
-    more = f" and {len(unmanaged) - 20} more" if len(unmanaged) > 20 else ""
-    return f"\n{counted(len(unmanaged), 'unmanaged live card')}, never touched: {shown}{more}\n"
+    more = _(" and {count} more").format(count=len(unmanaged) - 20) if len(unmanaged) > 20 else ""
+    never_touched = ngettext(
+        "{count} unmanaged live card, never touched: {cards}",
+        "{count} unmanaged live cards, never touched: {cards}",
+        len(unmanaged),
+    )
+    return "\n" + never_touched.format(count=len(unmanaged), cards=shown + more) + "\n"
 
 
 VERBS = {
-    "create": "created",
-    "update": "updated in place",
-    "stock": "stock changed",
-    "replace": "replaced (new card first, old one deleted after review)",
-    "retire": "old card(s) deleted",
-    "delete": "deleted",
-    "gone": "deleted outside wxrec",
-    "forget": "forgotten (stays live: WeChat cannot delete it)",
-    "import": "imported (state only)",
-    "move": "renamed: state follows (nothing is re-created)",
-    "render": "images drawn again from the url in state (no WeChat call)",
+    "create": N_("created"),
+    "update": N_("updated in place"),
+    "stock": N_("stock changed"),
+    "replace": N_("replaced (new card first, old one deleted after review)"),
+    "retire": N_("old card(s) deleted"),
+    "delete": N_("deleted"),
+    "gone": N_("deleted outside wxrec"),
+    "forget": N_("forgotten (stays live: WeChat cannot delete it)"),
+    "import": N_("imported (state only)"),
+    "move": N_("renamed: state follows (nothing is re-created)"),
+    "render": N_("images drawn again from the url in state (no WeChat call)"),
 }
 
 
 def _verb(change: dict[str, Any]) -> str:
-    return VERBS[change["action"]]
+    action = change["action"]
+    return _(VERBS[action])
 
 
 def _summary(change: dict[str, Any]) -> str:
     symbol = HEADLINES[change["action"]][0]
     card_id = f" ({change['id']})" if change.get("id") else ""
-    review = " — goes back to review" if change["review"] else ""
+    review = " — " + _("goes back to review") if change["review"] else ""
     return f"<summary><code>{symbol}</code> <b>{change['address']}</b>{card_id} {_verb(change)}{review}</summary>"
 
 
 def _section(change: dict[str, Any]) -> str:
     lines = ["<details>", _summary(change), ""]
-    lines += [f"- because {_inline(reason)}" for reason in change["reasons"]]
+    lines += ["- " + _("because {reason}").format(reason=_inline(reason)) for reason in change["reasons"]]
     if change.get("details"):
         lines += ["", "```diff", *change["details"], "```"]
     rows = _rows(change)
     if rows:
-        lines += ["", "| field | before | after | |", "| --- | --- | --- | --- |", *rows, ""]
+        head = f"| {_('field')} | {_('before')} | {_('after')} | |"
+        lines += ["", head, "| --- | --- | --- | --- |", *rows, ""]
     lines += [f"- {_inline(note)}" for note in change["notes"]]
     if change["retire_ids"]:
-        lines.append(f"- deletes old card(s) {', '.join(change['retire_ids'])}: the replacement passed review")
+        retired = ", ".join(change["retire_ids"])
+        lines.append("- " + _("deletes old card(s) {cards}: the replacement passed review").format(cards=retired))
     return "\n".join([*lines, "", "</details>", "", ""])
 
 
@@ -130,7 +150,16 @@ def _folded_section(change: dict[str, Any]) -> str:
     after = change["after"] or {}
     count = len(change["changes"]) + len(after.get("fields", ()) if change["action"] == "create" else ())
     return "\n".join(
-        ["<details>", _summary(change), "", f"_{counted(count, 'value')} folded._", "", "</details>", "", ""]
+        [
+            "<details>",
+            _summary(change),
+            "",
+            "_" + ngettext("{count} value folded.", "{count} values folded.", count).format(count=count) + "_",
+            "",
+            "</details>",
+            "",
+            "",
+        ]
     )
 
 
@@ -145,7 +174,7 @@ def _rows(change: dict[str, Any]) -> list[str]:
         rows = [f"| `card_type` | | {after['card_type']} | |"]
         rows += [f"| `{p}` | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]
         stock = after["stock"]
-        return [*rows, f"| stock | | {stock['target']} ({stock['mode']}) | |"]
+        return [*rows, f"| {_('stock')} | | {stock['target']} ({stock['mode']}) | |"]
     rows = []
     for attribute in change["changes"]:
         summary, old, new = attribute_cells(attribute)
@@ -154,15 +183,18 @@ def _rows(change: dict[str, Any]) -> list[str]:
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
-        rows.append(f"| stock ({stock['mode']}) | {before} claimable | {after} claimable | {stock['delta']:+d} |")
+        old, new = (_("{count} claimable").format(count=count) for count in (before, after))
+        rows.append(f"| {_('stock')} ({stock['mode']}) | {old} | {new} | {stock['delta']:+d} |")
     return rows
 
 
 def attribute_tag(attribute: dict[str, Any]) -> str:
     """What an attribute change entails, in a word or three (also the HTML report's)."""
     if attribute["reset"]:
-        return "reset: no longer in the manifest"
-    return "forces replacement" if attribute["forces_replace"] else "re-review" if attribute["review"] else ""
+        return _("reset: no longer in the manifest")
+    if attribute["forces_replace"]:
+        return _("forces replacement")
+    return _("re-review") if attribute["review"] else ""
 
 
 def _cell(path: str, value: Any) -> str:

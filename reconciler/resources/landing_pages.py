@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, schema_fragment
 from reconciler.resources.write_only import WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
@@ -41,6 +42,6 @@ LANDING_PAGES = LandingPages(
     "stays live: WeChat offers no way to delete a page",
     layer=1,
     attributes=("url", "page_id"),
-    new_badge="new page",
+    new_badge=N_("new page"),
     panel="shelf",
 )

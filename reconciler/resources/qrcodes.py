@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.address import Address
 from reconciler.errors import FileError, Locate, Problem, WxrecError
+from reconciler.i18n import N_
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.qr_images import image_paths, write_qr_images
@@ -180,6 +181,6 @@ QRCODES = QRCodes(
     "keeps working until it expires: WeChat offers no way to delete it",
     layer=2,
     attributes=("url", "ticket"),
-    new_badge="new QR code",
+    new_badge=N_("new QR code"),
     panel="qr",
 )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, Drift, schema_fragment
 from reconciler.resources.cards.apply import CardApplier
@@ -22,7 +23,7 @@ class Cards:
     layer = 0
     attributes = ("id",)
     may_refer_to: tuple[str, ...] = ()
-    new_badge = "new card"
+    new_badge = N_("new card")
     panel = "card"
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
