@@ -58,7 +58,7 @@ def language_of(requested: str | None, environ: Mapping[str, str] = os.environ) 
         value = environ.get(variable, "")
         if value:
             # zh_CN.UTF-8@modifier → zh-cn; LANGUAGE may list several (zh_CN:en).
-            key = value.split(":")[0].split(".")[0].split("@")[0].lower().replace("_", "-")
+            key = value.split(":")[0].partition(".")[0].partition("@")[0].lower().replace("_", "-")
             return key if key in LANGUAGES else "en"
     return "en"
 

@@ -149,9 +149,11 @@ def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
     filling: every card the apply made is still there afterwards, and no call number was given twice."""
     directory = tmp_path / "shop"
     many_cards(directory, 20)
-    faults = "latency=40ms,error=-1:0.3,seed=3"
-    # Four creates at a time keep the apply running long enough for plans to start beside it, busy machine or not.
-    apply = wxrec_process(directory, "apply", "--auto-approve", "--parallelism", "4", faults=faults)
+    faults = "latency=50ms,error=-1:0.3,seed=3"
+    # One create at a time keeps the apply creating for over a second; the plans start once it has begun (its
+    # first intent is written), so their reads land among its creates, busy machine or not.
+    apply = wxrec_process(directory, "apply", "--auto-approve", "--parallelism", "1", faults=faults)
+    wait_for_a_state_write(directory / ".wxrec" / "state.json", 0, apply)
     while apply.poll() is None:
         plan = wxrec_process(directory, "plan", faults=faults)
         shown = plan.communicate(timeout=60)[0].decode()
