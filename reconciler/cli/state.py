@@ -11,7 +11,7 @@ import click
 from reconciler import workflows
 from reconciler.cli.options import lock_timeout_option, manifest_argument, state_env, state_location_option
 from reconciler.errors import WxrecError
-from reconciler.settings import RunSettings, state_backend
+from reconciler.settings import RunSettings, environment_hint, state_backend
 
 
 @click.group()
@@ -25,7 +25,8 @@ def state() -> None:
 @state_env
 def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
     """List every address in state with its live id."""
-    for address, record in sorted(workflows.loaded(state_backend(manifest, state_location, env)).resources.items()):
+    backend = state_backend(manifest, state_location, env)
+    for address, record in sorted(workflows.loaded(backend, environment_hint(manifest, env)).resources.items()):
         # A codes entry has no id of its own: it names the card its codes are in.
         click.echo(f"{address}\t{record.get('id') or record.get('card_id', '')}")
 
