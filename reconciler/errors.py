@@ -69,11 +69,12 @@ class Problem:
 class ManifestError(WxrecError):
     """The manifests are invalid; carries every problem found, not just the first."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], hint: str = "") -> None:
         self.problems = sorted(problems, key=_problem_order)
         count = len(self.problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{count} error{'s' if count != 1 else ''} in the manifests:\n{lines}")
+        shown_hint = f"\n{hint}" if hint else ""
+        super().__init__(f"{count} error{'s' if count != 1 else ''} in the manifests:\n{lines}{shown_hint}")
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int, str]:

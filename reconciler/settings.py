@@ -18,8 +18,9 @@ from reconciler.connection import (
     credentials_of_one,
     endpoint_label,
 )
-from reconciler.errors import WxrecError
+from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
+from reconciler.manifest.variables import environments
 from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
 from reconciler.targeting import Targeting
@@ -120,10 +121,25 @@ def _refuse_shared(manifests: tuple[Path, ...], key: Callable[[Path], str], prob
 
 def load(manifest: Path, env: str | None, var: tuple[str, ...], warn: Warn = ignore) -> Manifest:
     """The manifests with their vars filled in; each var set but never used is passed to `warn`."""
-    loaded = load_manifest(manifest, load_variables(manifest, env, overrides(var)))
+    try:
+        loaded = load_manifest(manifest, load_variables(manifest, env, overrides(var)))
+    except ManifestError as exc:
+        undefined = any(problem.message.startswith("undefined var") for problem in exc.problems)
+        hint = environment_hint(manifest, env) if undefined else None
+        if hint is None:
+            raise
+        raise ManifestError(exc.problems, hint) from None
     for warning in loaded.document.warnings:
         warn(warning)
     return loaded
+
+
+def environment_hint(manifest: Path, env: str | None) -> str | None:
+    """Without --env in a directory of environments, vars and state are the bare ones, which is rarely meant."""
+    names = environments(manifest) if env is None else []
+    if not names:
+        return None
+    return f"No --env was given; the environments here are {', '.join(names)}: add --env {names[0]} (or another)."
 
 
 def overrides(pairs: tuple[str, ...]) -> dict[str, str]:

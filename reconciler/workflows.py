@@ -232,11 +232,11 @@ async def export(
     return Exported(appid, exported, backend.location, backup)
 
 
-def loaded(backend: StateBackend) -> State:
-    """The state at `backend`; an error when there is none."""
+def loaded(backend: StateBackend, hint: str | None = None) -> State:
+    """The state at `backend`; an error when there is none (with `hint`, when given, on how to find one)."""
     state = backend.load()
     if state is None:
-        raise WxrecError(f"no state at {backend.location}")
+        raise WxrecError(f"no state at {backend.location}" + (f". {hint}" if hint else ""))
     return state
 
 

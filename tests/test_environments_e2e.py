@@ -150,3 +150,27 @@ def test_state_commands_refuse_an_environment_name_that_climbs_out(shop: Path) -
 )
 def test_environment_names_with_dashes_and_underscores_are_recognised(location: str, env: str) -> None:
     assert environment_state(location, env) == location
+
+
+def test_validate_without_env_names_the_environments_there_are(shop: Path) -> None:
+    result = wxrec("validate", shop)
+    assert result.exit_code == 1
+    assert "undefined var" in result.output
+    assert "the environments here are prod, test: add --env prod" in result.output
+    assert wxrec("validate", shop, "--env", "prod").exit_code == 0  # the hint, as printed, works
+
+
+def test_an_undefined_var_with_env_given_gets_no_environment_hint(shop: Path) -> None:
+    (shop / "env" / "prod.yaml").write_text("vars: {}\n", encoding="utf-8")
+    result = wxrec("validate", shop, "--env", "prod")
+    assert result.exit_code == 1 and "undefined var" in result.output
+    assert "environments here" not in result.output
+
+
+def test_state_list_without_env_hints_at_the_environments(shop: Path) -> None:
+    apply_ok(shop, "--env", "test")
+    result = wxrec("state", "list", shop)
+    assert result.exit_code == 1
+    assert "state.json. No --env was given; the environments here are prod, test: add --env prod" in result.output
+    listed = wxrec("state", "list", shop, "--env", "test")
+    assert listed.exit_code == 0 and "cards." in listed.stdout and "environments here" not in listed.output

@@ -237,16 +237,30 @@ def logo_server() -> Iterator[str]:
 def test_embed_logos_inlines_what_arrives_and_draws_initials_for_the_rest(example_dir: Path, logo_server: str) -> None:
     cards_file = example_dir / "cards.yaml"
     cards = yaml.safe_load(cards_file.read_text(encoding="utf-8"))
+    closed = "http://ops:hunter2@127.0.0.1:9/x.png?sign=s3cret"  # a signed, private logo URL
     logos = {"latte-voucher": "/logo.png", "weekday-discount": "/page.html", "breakfast-set": None, "member": None}
     for key, path in logos.items():
-        cards["cards"][key]["base_info"]["logo_url"] = f"{logo_server}{path}" if path else "http://127.0.0.1:9/x.png"
+        cards["cards"][key]["base_info"]["logo_url"] = f"{logo_server}{path}" if path else closed
     cards_file.write_text(yaml.safe_dump(cards, allow_unicode=True), encoding="utf-8")
     result = wxrec("plan", example_dir, "--api", "emulator", "--format", "html", "--embed-logos")
     assert result.exit_code == 0, result.output
     inlined = f'src="data:image/png;base64,{base64.b64encode(PNG).decode()}"'
-    assert result.output.count(inlined) == 1
-    assert result.output.count('class="logo placeholder"') == 3  # an HTML page, two closed ports
-    assert logo_server not in result.output
+    assert result.stdout.count(inlined) == 1
+    assert result.stdout.count('class="logo placeholder"') == 3  # an HTML page, two cards with a closed port
+    assert logo_server not in result.stdout
+    warned = [line for line in result.stderr.splitlines() if "could not fetch the logo" in line]
+    assert sorted(warned) == sorted(
+        f"Warning: --embed-logos: could not fetch the logo {url}; the report draws the brand's initial"
+        for url in (f"{logo_server}/page.html", "http://127.0.0.1:9/x.png")
+    )
+    assert "hunter2" not in result.output and "s3cret" not in result.output
+
+
+@pytest.mark.parametrize("output", ["text", "markdown", "json"])
+def test_embed_logos_warns_it_does_nothing_outside_html(example_dir: Path, output: str) -> None:
+    result = wxrec("plan", example_dir, "--api", "emulator", "--format", output, "--embed-logos")
+    assert result.exit_code == 0, result.output
+    assert f"--embed-logos applies to --format html only; it has no effect with --format {output}" in result.stderr
 
 
 def test_fetch_logos_keeps_only_real_images_that_arrive_in_time() -> None:

@@ -36,7 +36,9 @@ def import_(
     card_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt the live card CARD_ID under ADDRESS (declared in the manifest); the next plan shows the differences."""
+    """Adopt the live card CARD_ID under ADDRESS.
+
+    ADDRESS must be declared in the manifest; the next plan shows the differences."""
     settings = RunSettings(
         manifest_path=manifest,
         api=api,
@@ -61,7 +63,9 @@ def import_(
 def export(
     directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
 ) -> None:
-    """Write manifests and state for the live account into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
+    """Write manifests and state for the live account.
+
+    They go into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
     done = asyncio.run(workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal()))
     files = ", ".join(sorted(done.export.files))
     menu = " and the menu" if "menu" in done.export.resources else ""

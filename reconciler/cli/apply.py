@@ -44,9 +44,11 @@ from reconciler.settings import RunSettings, accounts
     "relied on changed. The safety rules are checked again.",
 )
 def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
-    """Make the changes the plan shows, in a safe order, recording each in state. Several MANIFESTs: one account
-    each, applied one after another, each under its own lock. A saved plan (`plan -out FILE`) is applied with
-    `wxrec apply FILE`, with the manifests and settings it was made with."""
+    """Make the changes the plan shows, recording each in state.
+
+    The changes run in a safe order. Several MANIFESTs: one account each, applied one after another, each
+    under its own lock. A saved plan (`plan -out FILE`) is applied with `wxrec apply FILE`, with the manifests
+    and settings it was made with."""
     refuse_html(output, "apply")
     manifests = kwargs.pop("manifests")
     if saved_path is None and len(manifests) == 1 and saved_plan.is_saved_plan(manifests[0]):

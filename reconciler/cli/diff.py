@@ -9,6 +9,7 @@ import click
 
 from reconciler import workflows
 from reconciler.cli.options import (
+    FORMAT_HELP,
     destroy_threshold_option,
     embed_logos_option,
     env_options,
@@ -24,7 +25,12 @@ from reconciler.settings import RunSettings
 @click.argument("base")
 @manifest_argument
 @click.option(
-    "--format", "output", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True
+    "--format",
+    "output",
+    type=click.Choice(["text", "markdown", "json", "html"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
 @destroy_threshold_option
@@ -41,10 +47,10 @@ def diff(
     var: tuple[str, ...],
     embed_logos: bool,
 ) -> None:
-    """Classify the manifest changes since BASE (a git ref, or a directory) as plan would: offline, no credentials.
+    """Classify the changes since BASE as plan would, offline.
 
-    For pull requests from forks, which get no secrets in CI: a reviewer still sees that a one-line edit
-    replaces a live card."""
+    BASE is a git ref or a directory of manifests; no credentials and no network are needed. For pull requests
+    from forks, which get no secrets in CI: a reviewer still sees that a one-line edit replaces a live card."""
     settings = RunSettings(manifest_path=manifest, env=env, var=var, destroy_threshold=destroy_threshold)
     result = asyncio.run(workflows.diff(base, settings, terminal()))
     emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)

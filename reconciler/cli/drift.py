@@ -22,10 +22,10 @@ WORDS = several.Words("drifted", "in sync")
 @click.command()
 @run_options
 def drift(output: str, **kwargs: Any) -> None:
-    """Compare the live account with the manifests and state: exit 0 in sync, 2 drifted, 1 error.
+    """Compare the live account with the manifests and state.
 
-    Tells changes made in WeChat by hand from edits to the manifests; claims under a refill target are
-    reported as stock to refill, never as drift."""
+    Exits 0 in sync, 2 drifted, 1 error. Tells changes made in WeChat by hand from edits to the manifests;
+    claims under a refill target are reported as stock to refill, never as drift."""
     refuse_html(output, "drift")
     settings_of = accounts(kwargs.pop("manifests"), kwargs)
     if len(settings_of) > 1:

@@ -101,8 +101,12 @@ lang_option = click.option(
 embed_logos_option = click.option(
     "--embed-logos",
     is_flag=True,
-    help="--format html: fetch the cards' logos now and inline them (a logo that fails is drawn as the brand's "
-    "initial). Without it the report draws every logo as the initial and nothing is fetched.",
+    help="For --format html only: fetch the cards' logos now and inline them (a logo that fails is drawn as the "
+    "brand's initial). Without it the report draws every logo as the initial and nothing is fetched.",
+)
+FORMAT_HELP = (
+    "text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json); html, a "
+    "self-contained visual report, is for plan and diff only."
 )
 HERE = Path(".")
 
@@ -200,8 +204,7 @@ def run_options(command: F) -> F:
                 type=click.Choice(["text", "markdown", "json", "html"]),
                 default="text",
                 show_default=True,
-                help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json), "
-                "html (plan only: a self-contained visual report).",
+                help=FORMAT_HELP,
             ),
             click.option(
                 "--refresh",
@@ -216,7 +219,8 @@ def run_options(command: F) -> F:
                 "replace",
                 multiple=True,
                 metavar="ADDRESS",
-                help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec.",
+                help="For plan and apply only (drift ignores it): force a new card for ADDRESS (e.g. cards.x), "
+                "or re-create one deleted outside wxrec.",
             ),
             parallelism_option,
             click.option(

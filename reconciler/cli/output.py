@@ -74,15 +74,20 @@ def emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", embe
 def plan_text(
     plan_result: Plan, output: str, title: str = "wxrec plan", embed_logos: bool = False, share: int = 1
 ) -> str:
+    if embed_logos and output != "html":
+        terminal().warn(f"--embed-logos applies to --format html only; it has no effect with --format {output}")
     if output == "json":
         return json.dumps(plan_result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     if output == "html":
         # jinja2 and the templates load only for this format: every other command starts faster.
         from reconciler.render.html import render_html
-        from reconciler.render.logos import fetch_logos, logo_urls
+        from reconciler.render.logos import fetch_logos, logo_urls, missed
 
         document = plan_result.to_dict()
-        logos = asyncio.run(fetch_logos(logo_urls(document))) if embed_logos else {}
+        urls = logo_urls(document) if embed_logos else []
+        logos = asyncio.run(fetch_logos(urls)) if urls else {}
+        for url in missed(urls, logos):
+            terminal().warn(f"--embed-logos: could not fetch the logo {url}; the report draws the brand's initial")
         return render_html(document, palette=plan_result.palette, logos=logos, title=title)
     if output == "markdown":
         return render_markdown(plan_result.to_dict(), title=title, share=share)

@@ -11,12 +11,12 @@ import click
 from reconciler import workflows
 from reconciler.cli.options import lock_timeout_option, manifest_argument, state_env, state_location_option
 from reconciler.errors import WxrecError
-from reconciler.settings import RunSettings, state_backend
+from reconciler.settings import RunSettings, environment_hint, state_backend
 
 
 @click.group()
 def state() -> None:
-    """Inspect and repair state (list, show, history, mv, rm, unlock)."""
+    """Inspect and repair state without touching WeChat."""
 
 
 @state.command("list")
@@ -24,8 +24,9 @@ def state() -> None:
 @state_location_option
 @state_env
 def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
-    """Every address in state with its live id."""
-    for address, record in sorted(workflows.loaded(state_backend(manifest, state_location, env)).resources.items()):
+    """List every address in state with its live id."""
+    backend = state_backend(manifest, state_location, env)
+    for address, record in sorted(workflows.loaded(backend, environment_hint(manifest, env)).resources.items()):
         # A codes entry has no id of its own: it names the card its codes are in.
         click.echo(f"{address}\t{record.get('id') or record.get('card_id', '')}")
 
@@ -36,7 +37,7 @@ def state_list(manifest: Path, state_location: str | None, env: str | None) -> N
 @state_location_option
 @state_env
 def state_show(manifest: Path, address: str, state_location: str | None, env: str | None) -> None:
-    """What state holds for ADDRESS, as JSON."""
+    """Print what state holds for ADDRESS, as JSON."""
     record = workflows.loaded(state_backend(manifest, state_location, env)).resources.get(address)
     if record is None:
         raise WxrecError(f"{address} is not in state")
@@ -50,7 +51,9 @@ def state_show(manifest: Path, address: str, state_location: str | None, env: st
 @lock_timeout_option
 @state_env
 def state_rm(manifest: Path, address: str, state_location: str | None, lock_timeout: float, env: str | None) -> None:
-    """Stop managing ADDRESS without deleting anything in WeChat (a backup of the old state is kept)."""
+    """Stop managing ADDRESS; nothing in WeChat is deleted.
+
+    A backup of the old state is kept."""
     settings = RunSettings(manifest_path=manifest, state_location=state_location, env=env, lock_timeout=lock_timeout)
     record, backup = workflows.state_rm(settings, address)
     click.echo(f"Removed {address} ({record.get('id')}) from state; WeChat was not touched. Backup: {backup}")
@@ -66,8 +69,10 @@ def state_rm(manifest: Path, address: str, state_location: str | None, lock_time
 def state_mv(
     manifest: Path, old: str, new: str, state_location: str | None, lock_timeout: float, env: str | None
 ) -> None:
-    """Give OLD's record (and its ledger of deposited codes) the address NEW, after renaming a key in the
-    manifests; WeChat is not touched (a backup of the old state is kept)."""
+    """Move OLD's record in state to the address NEW.
+
+    For after renaming a key in the manifests: the record keeps its ledger of deposited codes, WeChat is not
+    touched, and a backup of the old state is kept."""
     settings = RunSettings(manifest_path=manifest, state_location=state_location, env=env, lock_timeout=lock_timeout)
     backup = workflows.state_mv(settings, old, new)
     click.echo(f"Moved {old} to {new} in state; WeChat was not touched. Backup: {backup}")
@@ -77,10 +82,19 @@ def state_mv(
 @manifest_argument
 @state_location_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many writes to show.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per write (serial, time, author, commit); json: the same as a list of objects.",
+)
 @state_env
 def state_history(manifest: Path, state_location: str | None, limit: int, output: str, env: str | None) -> None:
-    """Every write of state, newest first: serial, when, who, and the git commit of the manifests."""
+    """List every write of state, newest first.
+
+    Each shows its serial, when, who, and the git commit of the manifests."""
     backend = state_backend(manifest, state_location, env)
     revisions = backend.history(limit)
     if output == "json":
@@ -99,6 +113,8 @@ def state_history(manifest: Path, state_location: str | None, limit: int, output
 @state_location_option
 @state_env
 def state_unlock(manifest: Path, lock_id: str, state_location: str | None, env: str | None) -> None:
-    """Break the lock LOCK_ID of a run that died (the lock error names the id)."""
+    """Break the lock LOCK_ID of a run that died.
+
+    The lock error names the id."""
     state_backend(manifest, state_location, env).unlock(lock_id)
     click.echo(f"Lock {lock_id} broken.")

@@ -20,7 +20,9 @@ from reconciler.settings import load
 @manifests_argument
 @env_options
 def validate(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:
-    """Check the manifests without touching the network; report every error with file:line:column."""
+    """Check the manifests offline, reporting every error.
+
+    Nothing touches the network; each error names its file:line:column."""
     if len(manifests) > 1:
         _validate_several(manifests, env, var)
         return
@@ -47,5 +49,7 @@ def _validate_several(manifests: tuple[Path, ...], env: str | None, var: tuple[s
 @click.command()
 @click.argument("which", type=click.Choice(["manifest", "plan"]), default="manifest")
 def schema(which: str) -> None:
-    """Print the JSON Schema of manifests (for editors) or of plan documents."""
+    """Print the JSON Schema of manifests or of plan documents.
+
+    The manifests' schema is for editors; the plan documents' for whatever reads `--format json`."""
     click.echo(json.dumps(load_schema(which), ensure_ascii=False, indent=2))

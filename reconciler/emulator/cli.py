@@ -23,7 +23,9 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 @click.group("emulator")
 def emulator_group() -> None:
-    """Run the WeChat emulator, or act on one as WeChat's users and reviewers would."""
+    """Run the WeChat emulator, or act on one.
+
+    The commands other than serve act as WeChat's users and reviewers would."""
 
 
 def _parse_account(text: str) -> tuple[str, str]:
@@ -190,7 +192,9 @@ def _describe_card(card: JSON) -> str:
 @_target_options
 @_appid_option
 def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: str | None) -> None:
-    """Let users claim COUNT copies of CARD_ID (lowers quantity only)."""
+    """Let users claim COUNT copies of CARD_ID.
+
+    Lowers its quantity only."""
     card = _control(url, data, "claim", {"appid": appid, "card_id": card_id, "count": count})
     click.echo(f"claimed {count}: {_describe_card(card)}")
 
@@ -200,7 +204,7 @@ def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: s
 @_target_options
 @_appid_option
 def approve(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
-    """Approve CARD_ID, waiting for review."""
+    """Approve CARD_ID's pending review now, as a reviewer would."""
     card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "approve"})
     click.echo(_describe_card(card))
 
@@ -210,7 +214,7 @@ def approve(card_id: str, url: str | None, data: Path | None, appid: str | None)
 @_target_options
 @_appid_option
 def reject(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
-    """Reject CARD_ID, waiting for review."""
+    """Reject CARD_ID's pending review now, as a reviewer would."""
     card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "reject"})
     click.echo(_describe_card(card))
 
@@ -219,7 +223,9 @@ def reject(card_id: str, url: str | None, data: Path | None, appid: str | None) 
 @click.argument("seconds", type=click.FloatRange(min=0))
 @_target_options
 def clock(seconds: float, url: str | None, data: Path | None) -> None:
-    """Move the emulator's clock SECONDS forward (tokens expire, timed reviews complete)."""
+    """Move the emulator's clock SECONDS forward.
+
+    Tokens expire and timed reviews complete as they would in that time."""
     answer = _control(url, data, "clock", {"advance": seconds})
     moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(answer["now"]))
     click.echo(f"emulator clock: {moment} ({answer['offset']:+.0f} s from real time)")
@@ -229,9 +235,10 @@ def clock(seconds: float, url: str | None, data: Path | None) -> None:
 @click.argument("spec", required=False)
 @_target_options
 def faults(spec: str | None, url: str | None, data: Path | None) -> None:
-    """Show the active faults, or replace them with SPEC ('' or 'none' clears them).
+    """Show the active faults, or replace them with SPEC.
 
-    SPEC is comma-separated, e.g. 'latency=5ms..40ms,error=-1:0.05,error=40001:0.01,http=503:0.02,
+    '' or 'none' clears them. SPEC is comma-separated, e.g.
+    'latency=5ms..40ms,error=-1:0.05,error=40001:0.01,http=503:0.02,
     reset=0.01,drop=0.05,rate=600/min,quota=5000/day,seed=7,paths=/card/create|/card/modifystock'.
     """
     answer = _control(url, data, "faults", {} if spec is None else {"spec": spec})

@@ -76,6 +76,12 @@ def env_file(manifest: Path, env: str) -> Path:
     return directory / "env" / f"{env}.yaml"
 
 
+def environments(manifest: Path) -> list[str]:
+    """The environments the manifests have an env file for (`env/NAME.yaml`), by name."""
+    folder = env_file(manifest, "_").parent
+    return sorted(path.stem for path in folder.glob("*.yaml") if ENV_NAME.fullmatch(path.stem))
+
+
 def unused(variables: Variables, used: set[str]) -> list[str]:
     """A warning for every var set but never used: usually a typo on one side."""
     return [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -59,6 +60,18 @@ async def _fetch(client: httpx.AsyncClient, url: str) -> str | None:
         return None
     kind = image_type(body)
     return f"data:{kind};base64,{base64.b64encode(body).decode('ascii')}" if kind else None
+
+
+def missed(urls: list[str], fetched: dict[str, str]) -> list[str]:
+    """The logos that could not be had, as a warning may show them: a signed logo URL carries its secret in
+    the query and a private one in user:password@, so neither is shown."""
+    return [shown_url(url) for url in urls if url not in fetched]
+
+
+def shown_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def image_type(body: bytes) -> str | None:
