@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from reconciler.address import referenced
 from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
@@ -23,7 +22,7 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.menu_checks import validate_menu
 from reconciler.resources.menu_tree import menu_tree
-from reconciler.resources.references import resolve, resolve_known, state_lookup
+from reconciler.resources.references import GETS_NEW_URL_OR_ID, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 
@@ -150,8 +149,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     )
     change.details = menu_tree(live.menu, resolved)
     if unknown:
-        targets = sorted({referenced(u) for u in unknown})
-        change.reasons.append(f"re-pointed because {', '.join(targets)} gets a new url or id (known after apply)")
+        change.reasons.append(follows(unknown, GETS_NEW_URL_OR_ID))
     change.notes.append("menu/create replaces the whole menu")
     found.changes.append(change)
     return found
