@@ -26,8 +26,8 @@ def state(directory: Path) -> dict[str, Any]:
 def test_the_whole_campaign_applies_then_plans_no_changes(example_dir: Path) -> None:
     first = wxrec("plan", example_dir, "--api", "emulator")
     assert "+ landing_pages.coupon-shelf will be created" in first.output
-    assert "~ menu will be updated in place" in first.output
-    assert "    because landing_pages.coupon-shelf gets a new url" in first.output
+    assert "+ menu will be created" in first.output and "menu will be updated" not in first.output
+    assert "+ whitelist will be created" in first.output and "whitelist will be updated" not in first.output
     assert "because re-" not in first.output
     apply_ok(example_dir)
     again = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
@@ -158,6 +158,15 @@ def test_whitelist_is_compared_with_state_and_says_so(example_dir: Path) -> None
     plan = wxrec("plan", example_dir, "--api", "emulator")
     assert "WeChat cannot read the whitelist back" in plan.output
     assert 'whitelist.username: −1\n        − "hillcoffee_ops"\n' in plan.output
+
+
+def test_an_empty_whitelist_never_set_is_no_change(example_dir: Path) -> None:
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[hillcoffee_qa, hillcoffee_ops]", "[]"), encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert plan.exit_code == 0, plan.output
+    assert "whitelist" not in plan.output
 
 
 def test_expired_temporary_code_is_shown_not_planned_and_replace_renews_it(example_dir: Path) -> None:

@@ -144,11 +144,13 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
         found.refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, context.locate)]
     if not unknown and resolved == live.menu and not live.console:
         return found
+    # With no menu live (none made by the API, none in the console), menu/create makes one: a create.
+    action = Action.CREATE if live.menu is None and not live.console else Action.UPDATE
     change = ResourceChange(
-        "menu", Action.UPDATE, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
+        "menu", action, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
     )
     change.details = menu_tree(live.menu, resolved)
-    if unknown:
+    if unknown and action == Action.UPDATE:
         change.reasons.append(follows(unknown, GETS_NEW_URL_OR_ID))
     change.notes.append("menu/create replaces the whole menu")
     found.changes.append(change)
