@@ -171,3 +171,17 @@ def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
     creates = [c["seq"] for c in calls if c["path"] == "/card/create"]
     reads = [c["seq"] for c in calls if c["path"] == "/card/batchget"]
     assert any(min(creates) < seq < max(creates) for seq in reads), "a plan should have read while the apply ran"
+
+
+def test_faults_saved_in_the_emulators_account_are_announced_on_every_run_until_cleared(example_dir: Path) -> None:
+    spec = "latency=1ms,seed=3"
+    notice = "the emulator injects faults: latency=1ms,seed=3 (wxrec emulator faults none clears them)"
+    applied = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": spec})
+    assert applied.exit_code == 0 and notice in applied.stderr, applied.output
+    plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
+    assert notice in plan.stderr
+    assert notice in json.loads(plan.stdout)["warnings"]
+    data = example_dir / ".wxrec" / "emulator.json"
+    assert wxrec("emulator", "faults", "none", "--data", data).exit_code == 0
+    quiet = wxrec("plan", example_dir, "--api", "emulator")
+    assert quiet.exit_code == 0 and "injects faults" not in quiet.output
