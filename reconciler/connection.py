@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +14,15 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env, faults_in_force
+from reconciler.emulator import (
+    DEMO_APPID,
+    DEMO_SECRET,
+    FAULTS_ENV,
+    EmulatorConfig,
+    create_app,
+    faults_from_env,
+    faults_in_force,
+)
 from reconciler.emulator.store import StoreError
 from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.errors import FileError, WxrecError
@@ -142,6 +151,13 @@ def endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
+def _faults_notice(spec: str, data_file: Path, from_env: bool) -> str:
+    """The faults in force, and the command that clears them, runnable as printed."""
+    clear = f"wxrec emulator faults none --data {shlex.quote(str(data_file))}"
+    how = f"unset {FAULTS_ENV}, then {clear}" if from_env else clear
+    return f"the emulator injects faults: {spec} ({how} clears them)"
+
+
 @asynccontextmanager
 async def connect(
     api: str,
@@ -164,9 +180,8 @@ async def connect(
             raise FileError("keep the embedded emulator's account in", data_file, exc) from None
         except StoreError as exc:
             raise WxrecError(f"{exc}; move it away to start the emulated account afresh") from None
-        faults = faults_in_force(app)
-        if faults and warn is not None:
-            warn(f"the emulator injects faults: {faults} (wxrec emulator faults none clears them)")
+        if (faults := faults_in_force(app)) and warn is not None:
+            warn(_faults_notice(faults, data_file, bool(config.faults)))
         ensure_state_dir(manifest.state_dir)
         transport = FaultTolerantASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:

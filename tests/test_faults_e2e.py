@@ -175,13 +175,15 @@ def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
 
 def test_faults_saved_in_the_emulators_account_are_announced_on_every_run_until_cleared(example_dir: Path) -> None:
     spec = "latency=1ms,seed=3"
-    notice = "the emulator injects faults: latency=1ms,seed=3 (wxrec emulator faults none clears them)"
+    data = example_dir / ".wxrec" / "emulator.json"
+    clear = f"wxrec emulator faults none --data {data}"
     applied = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": spec})
-    assert applied.exit_code == 0 and notice in applied.stderr, applied.output
+    assert applied.exit_code == 0, applied.output
+    assert f"injects faults: {spec} (unset WXREC_EMULATOR_FAULTS, then {clear} clears them)" in applied.stderr
+    notice = f"the emulator injects faults: {spec} ({clear} clears them)"
     plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert notice in plan.stderr
     assert notice in json.loads(plan.stdout)["warnings"]
-    data = example_dir / ".wxrec" / "emulator.json"
-    assert wxrec("emulator", "faults", "none", "--data", data).exit_code == 0
+    assert wxrec(*clear.split()[1:]).exit_code == 0
     quiet = wxrec("plan", example_dir, "--api", "emulator")
     assert quiet.exit_code == 0 and "injects faults" not in quiet.output
