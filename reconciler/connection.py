@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+import shlex
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, faults_from_env
+from reconciler.emulator import (
+    DEMO_APPID,
+    DEMO_SECRET,
+    FAULTS_ENV,
+    EmulatorConfig,
+    create_app,
+    faults_from_env,
+    faults_in_force,
+)
 from reconciler.emulator.store import StoreError
 from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.errors import FileError, WxrecError
@@ -142,6 +151,13 @@ def endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
+def _faults_notice(spec: str, data_file: Path, from_env: bool) -> str:
+    """The faults in force, and the command that clears them, runnable as printed."""
+    clear = f"wxrec emulator faults none --data {shlex.quote(str(data_file))}"
+    how = f"unset {FAULTS_ENV}, then {clear}" if from_env else clear
+    return f"the emulator injects faults: {spec} ({how} clears them)"
+
+
 @asynccontextmanager
 async def connect(
     api: str,
@@ -149,20 +165,25 @@ async def connect(
     appid: str,
     limiter: CallLimiter | None = None,
     credentials: Credentials = Credentials(),
+    warn: Callable[[str], None] | None = None,
 ) -> AsyncIterator[tuple[CardApi, str]]:
-    """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint."""
+    """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint. `warn` hears of the
+    emulator's injected faults: they stay in force in its data file from one run to the next."""
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
         secret = credentials.value("APPSECRET") or DEMO_SECRET
         data_file = manifest.state_dir / "emulator.json"
         config = EmulatorConfig(accounts={appid: secret}, data_file=data_file, faults=faults_from_env(os.environ))
         try:
-            transport: httpx.AsyncBaseTransport = FaultTolerantASGITransport(create_app(config))
+            app = create_app(config)
         except OSError as exc:
             raise FileError("keep the embedded emulator's account in", data_file, exc) from None
         except StoreError as exc:
             raise WxrecError(f"{exc}; move it away to start the emulated account afresh") from None
+        if (faults := faults_in_force(app)) and warn is not None:
+            warn(_faults_notice(faults, data_file, bool(config.faults)))
         ensure_state_dir(manifest.state_dir)
+        transport = FaultTolerantASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
             yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
         return

@@ -12,6 +12,7 @@ from reconciler.address import kind_of
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import find
 from reconciler.resources.base import ClassifiesDrift, Drift, entry
+from reconciler.resources.references import is_knock_on
 from reconciler.state import State
 
 # 2: an attribute entry carries its list's item-level change (`items`, as the plan document's).
@@ -63,8 +64,10 @@ _ACTIONS = {
 
 def _knock_on(change: ResourceChange) -> str | None:
     """A page, QR code or menu that changes only because a card it points at is created or replaced."""
-    follows = [r for r in change.reasons if r.startswith(("re-created because", "re-pointed because"))]
-    return follows[0] if follows and not change.changes else None
+    follows = [r for r in change.reasons if is_knock_on(r)]
+    if not follows or change.changes:
+        return None
+    return f"{'re-pointed' if change.action == Action.UPDATE else 're-created'} because {follows[0]}"
 
 
 def manifest_edits(change: ResourceChange, found: Drift) -> None:

@@ -273,11 +273,12 @@ async def _plan_codes(
     changing = _changing(result.changes)
     card_ids = {a: None if a in changing or a not in records else records[a].id for a in filled}
     targets = {a: _deposit_target(desired[a], records.get(a), live.cards, a in changing) for a in filled}
-    changes, refusals = await codes.plan_all(
+    changes, refusals, warnings = await codes.plan_all(
         manifest.directory, sources, live.deposited, state, inputs.ledger, live.cards, card_ids, targets
     )
     result.changes += changes
     result.refusals += refusals
+    result.warnings += warnings
 
 
 def _changing(changes: list[ResourceChange]) -> frozenset[str]:

@@ -78,11 +78,23 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
     if not settings.refresh:
         read = inputs(connection.endpoint_label(settings.api))
         return await planning.plan(read, StateSource(read.state))
-    connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
+    said: list[str] = []
+    warn = _kept(reporter, said)
+    connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials, warn)
     async with connected as (api, endpoint):
         result = await planning.plan(inputs(endpoint), ApiSource(api, options.parallelism))
-    result.warnings += ci_warnings(backend)
+    result.warnings += said + ci_warnings(backend)
     return result
+
+
+def _kept(reporter: Reporter, said: list[str]) -> Callable[[str], None]:
+    """A warning about the connection, said now and kept in `said` for the plan's own warnings."""
+
+    def warn(message: str) -> None:
+        reporter.warn(message)
+        said.append(message)
+
+    return warn
 
 
 async def drift(settings: RunSettings, reporter: Reporter | None = None) -> dict[str, Any]:
@@ -128,8 +140,11 @@ async def apply(
     backend = settings.backend()
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
     # The lock comes first: nothing is read (state, live cards) while another apply still changes them.
+    said: list[str] = []
     with backend.lock(settings.lock_timeout):
-        connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials)
+        connected = connection.connect(
+            settings.api, manifest, appid, settings.limiter(), settings.credentials, _kept(reporter, said)
+        )
         async with connected as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(state, appid, endpoint)
@@ -140,7 +155,7 @@ async def apply(
                     saved, state, backend.location, api, endpoint, manifest, settings.options()
                 )
                 messages = []
-            result.warnings += ci_warnings(backend)
+            result.warnings += said + ci_warnings(backend)
             reporter.planned(messages, result)
             check_refusals(result)  # before asking
             if not result.has_changes:
@@ -172,7 +187,10 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
     backend = state_backend(manifest.root, settings.state_location, settings.env)
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
     with backend.lock(settings.lock_timeout):
-        async with connection.connect(settings.api, manifest, appid, credentials=settings.credentials) as connected:
+        connecting = connection.connect(
+            settings.api, manifest, appid, credentials=settings.credentials, warn=reporter.warn
+        )
+        async with connecting as connected:
             card_api, endpoint = connected
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)

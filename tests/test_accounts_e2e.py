@@ -57,7 +57,7 @@ def test_plan_apply_plan_over_two_accounts(accounts: list[Path]) -> None:
     assert first.exit_code == 2, first.output
     assert first.output.startswith(f"=== {hill} ===\nwxrec plan for account {HILL} at emulator\n")
     assert f"=== {lake} ===\nwxrec plan for account {LAKE} at emulator\n" in first.output
-    assert "Plan: 8 to create, 2 to update" in first.output and "Plan: 1 to create, 0 to update" in first.output
+    assert "Plan: 10 to create, 0 to update" in first.output and "Plan: 1 to create, 0 to update" in first.output
     assert first.output.endswith("2 accounts: 2 with changes, 0 without changes, 0 failed.\n")
 
     applied = wxrec("apply", *accounts, "--api", "emulator", "--auto-approve")

@@ -26,8 +26,9 @@ def state(directory: Path) -> dict[str, Any]:
 def test_the_whole_campaign_applies_then_plans_no_changes(example_dir: Path) -> None:
     first = wxrec("plan", example_dir, "--api", "emulator")
     assert "+ landing_pages.coupon-shelf will be created" in first.output
-    assert "~ menu will be updated in place" in first.output
-    assert "re-pointed because landing_pages.coupon-shelf gets a new url" in first.output
+    assert "+ menu will be created" in first.output and "menu will be updated" not in first.output
+    assert "+ whitelist will be created" in first.output and "whitelist will be updated" not in first.output
+    assert "because re-" not in first.output
     apply_ok(example_dir)
     again = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
@@ -56,7 +57,8 @@ def test_a_replaced_card_repoints_everything_in_one_apply_and_is_deleted_last(ex
     text = cards.read_text(encoding="utf-8")
     cards.write_text(text.replace("title: 拿铁满30减8元", "title: 拿铁满30减10元", 1), encoding="utf-8")
     plan = wxrec("plan", example_dir, "--api", "emulator")
-    assert "re-created because cards.latte-voucher gets a new id" in plan.output
+    assert "    because cards.latte-voucher gets a new id" in plan.output
+    assert "because re-" not in plan.output
     seen = emulator(example_dir)["calls"]["next_seq"]
     apply_ok(example_dir, "--allow-destroy")
     calls = [c for c in emulator(example_dir)["calls"]["entries"] if c["seq"] >= seen and c["errcode"] == 0]
@@ -156,6 +158,15 @@ def test_whitelist_is_compared_with_state_and_says_so(example_dir: Path) -> None
     plan = wxrec("plan", example_dir, "--api", "emulator")
     assert "WeChat cannot read the whitelist back" in plan.output
     assert 'whitelist.username: −1\n        − "hillcoffee_ops"\n' in plan.output
+
+
+def test_an_empty_whitelist_never_set_is_no_change(example_dir: Path) -> None:
+    path = example_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[hillcoffee_qa, hillcoffee_ops]", "[]"), encoding="utf-8")
+    plan = wxrec("plan", example_dir, "--api", "emulator")
+    assert plan.exit_code == 0, plan.output
+    assert "whitelist" not in plan.output
 
 
 def test_expired_temporary_code_is_shown_not_planned_and_replace_renews_it(example_dir: Path) -> None:

@@ -37,7 +37,7 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert wxrec("validate", example_dir).exit_code == 0
     first = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    assert "Plan: 8 to create, 2 to update, 0 stock changes, 0 to replace, 0 to delete." in first.output
+    assert "Plan: 10 to create, 0 to update, 0 stock changes, 0 to replace, 0 to delete." in first.output
     assert "+ cards.latte-voucher will be created" in first.output
     assert not (example_dir / ".wxrec" / "state.json").exists(), "plan must never write state"
     result = apply_ok(example_dir)
@@ -160,7 +160,7 @@ def test_json_plan_is_deterministic(example_dir: Path) -> None:
     second = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert first.output == second.output
     document = json.loads(first.output)
-    assert document["format_version"] == PLAN_FORMAT_VERSION and document["summary"]["create"] == 8
+    assert document["format_version"] == PLAN_FORMAT_VERSION and document["summary"]["create"] == 10
 
 
 def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> None:

@@ -225,6 +225,20 @@ async def test_reordered_file_changes_nothing_and_new_codes_are_deposited_alone(
     assert len(deposits) == 1
 
 
+async def test_codes_removed_from_the_file_are_reported_also_when_nothing_else_is_pending(gift: Harness) -> None:
+    """README: codes removed from the file stay deposited, and the plan says how many."""
+    await gift.apply()
+    write_codes(gift.directory, codes(250)[:-3])
+    plan = await gift.plan()
+    assert not plan.changes
+    assert "codes.gift-codes: 3 codes deposited earlier are no longer in the file: WeChat cannot take them back" in (
+        plan.warnings
+    )
+    write_codes(gift.directory, codes(249) + codes(1, start=900))
+    change = next(c for c in (await gift.plan()).changes if c.address == "codes.gift-codes")
+    assert "1 code deposited earlier is no longer in the file: WeChat cannot take it back" in change.notes
+
+
 async def test_an_interrupted_deposit_resumes_without_depositing_twice(gift: Harness) -> None:
     write_codes(gift.directory, codes(1000))
     await gift.control("faults", spec="quota=4/day,paths=/card/code/deposit")

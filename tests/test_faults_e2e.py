@@ -171,3 +171,19 @@ def test_plans_beside_an_apply_lose_none_of_its_cards(tmp_path: Path) -> None:
     creates = [c["seq"] for c in calls if c["path"] == "/card/create"]
     reads = [c["seq"] for c in calls if c["path"] == "/card/batchget"]
     assert any(min(creates) < seq < max(creates) for seq in reads), "a plan should have read while the apply ran"
+
+
+def test_faults_saved_in_the_emulators_account_are_announced_on_every_run_until_cleared(example_dir: Path) -> None:
+    spec = "latency=1ms,seed=3"
+    data = example_dir / ".wxrec" / "emulator.json"
+    clear = f"wxrec emulator faults none --data {data}"
+    applied = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": spec})
+    assert applied.exit_code == 0, applied.output
+    assert f"injects faults: {spec} (unset WXREC_EMULATOR_FAULTS, then {clear} clears them)" in applied.stderr
+    notice = f"the emulator injects faults: {spec} ({clear} clears them)"
+    plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
+    assert notice in plan.stderr
+    assert notice in json.loads(plan.stdout)["warnings"]
+    assert wxrec(*clear.split()[1:]).exit_code == 0
+    quiet = wxrec("plan", example_dir, "--api", "emulator")
+    assert quiet.exit_code == 0 and "injects faults" not in quiet.output

@@ -51,7 +51,7 @@ def test_a_plan_is_made_from_an_in_memory_source_read_once_before_planning() -> 
     created = {c.address for c in result.changes if c.action == Action.CREATE}
     assert {f"cards.{key}" for key in manifest.cards} <= created
     # The menu's read hook, given no account, found no menu: the manifests' menu is to be made.
-    assert any(c.address == "menu" and c.action == Action.UPDATE for c in result.changes)
+    assert any(c.address == "menu" and c.action == Action.CREATE for c in result.changes)
 
 
 def test_a_plan_against_state_says_the_live_account_was_not_read() -> None:

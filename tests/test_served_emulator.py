@@ -23,7 +23,7 @@ def served() -> Iterator[str]:
 def test_plan_apply_plan_against_the_served_emulator(served: str, example_dir: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["plan", str(example_dir), "--api", served, "--detailed-exitcode"])
-    assert first.exit_code == 2 and "Plan: 8 to create" in first.output, first.output
+    assert first.exit_code == 2 and "Plan: 10 to create" in first.output, first.output
     applied = runner.invoke(cli, ["apply", str(example_dir), "--api", served, "--auto-approve"])
     assert applied.exit_code == 0, applied.output
     again = runner.invoke(cli, ["plan", str(example_dir), "--api", served, "--detailed-exitcode"])

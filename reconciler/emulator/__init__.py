@@ -6,7 +6,7 @@ reconciler cannot hide in the emulator too.
 
 from __future__ import annotations
 
-from .app import create_app
+from .app import create_app, faults_in_force
 from .config import DEMO_APPID, DEMO_SECRET, FAULTS_ENV, EmulatorConfig, default_accounts, faults_from_env
 from .fault_spec import FaultSpec, parse_faults
 from .faults import SimulatedConnectionReset
@@ -21,5 +21,6 @@ __all__ = [
     "create_app",
     "default_accounts",
     "faults_from_env",
+    "faults_in_force",
     "parse_faults",
 ]

@@ -8,6 +8,7 @@ from starlette.routing import Mount, Route
 from .api import dispatch
 from .config import EmulatorConfig
 from .controls import control_routes
+from .fault_spec import parse_faults
 from .faults import quiet_uvicorn_resets
 from .qrcodes import showqrcode
 from .resource_controls import resource_control_routes
@@ -31,3 +32,9 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     )
     app.state.emulator = emulator
     return app
+
+
+def faults_in_force(app: Starlette) -> str:
+    """The fault spec the emulator of `app` injects (from its config or its data file), "" when none."""
+    spec = parse_faults(app.state.emulator.store.fault_spec)
+    return str(spec) if spec.active else ""

@@ -169,7 +169,7 @@ def _rows(change: dict[str, Any]) -> list[str]:
             f"| `{line.split(': ', 1)[0]}` | | {_inline(line.split(': ', 1)[1])} | |"
             for line in spec_lines(change["after"]["spec"])
         ]
-    if change["action"] == "create":
+    if change["action"] == "create" and "fields" in (change["after"] or {}):
         after = change["after"]
         rows = [f"| `card_type` | | {after['card_type']} | |"]
         rows += [f"| `{p}` | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]

@@ -125,7 +125,7 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     lines += [f"    because {reason}" for reason in change["reasons"]]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
-    elif change["action"] == "create" and change["after"]:
+    elif change["action"] == "create" and "spec" in (change["after"] or {}):
         lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:

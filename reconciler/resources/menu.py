@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from reconciler.address import referenced
 from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
@@ -23,7 +22,7 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.menu_checks import validate_menu
 from reconciler.resources.menu_tree import menu_tree
-from reconciler.resources.references import resolve, resolve_known, state_lookup
+from reconciler.resources.references import GETS_NEW_URL_OR_ID, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 
@@ -145,13 +144,14 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
         found.refusals = [f"{problem} {FILLED_IN}" for problem in validate_menu(resolved, context.locate)]
     if not unknown and resolved == live.menu and not live.console:
         return found
+    # With no menu live (none made by the API, none in the console), menu/create makes one: a create.
+    action = Action.CREATE if live.menu is None and not live.console else Action.UPDATE
     change = ResourceChange(
-        "menu", Action.UPDATE, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
+        "menu", action, before=MenuDocument(menu=live.menu), after=MenuDocument(menu=normal_menu(desired))
     )
     change.details = menu_tree(live.menu, resolved)
-    if unknown:
-        targets = sorted({referenced(u) for u in unknown})
-        change.reasons.append(f"re-pointed because {', '.join(targets)} gets a new url or id (known after apply)")
+    if unknown and action == Action.UPDATE:
+        change.reasons.append(follows(unknown, GETS_NEW_URL_OR_ID))
     change.notes.append("menu/create replaces the whole menu")
     found.changes.append(change)
     return found

@@ -7,16 +7,28 @@ known yet (the resource is created or replaced in this run). reference_rules.py 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from reconciler.address import Address
+from reconciler.address import Address, referenced
 from reconciler.errors import JsonPath, WxrecError
 from reconciler.state import State
 
 REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
+# How a knock-on reason ends: the change only follows what a referenced resource gets in this run.
+GETS_NEW_ID = "gets a new id"
+GETS_NEW_URL_OR_ID = "gets a new url or id (known after apply)"
+
+
+def follows(unknown: Iterable[str], gets: str) -> str:
+    """A knock-on reason, worded to follow "because": `cards.latte-voucher gets a new id`."""
+    return f"{', '.join(sorted({referenced(u) for u in unknown}))} {gets}"
+
+
+def is_knock_on(reason: str) -> bool:
+    return reason.endswith((GETS_NEW_ID, GETS_NEW_URL_OR_ID))
 
 
 def state_lookup(state: State | None, changing: frozenset[str] = frozenset()) -> Lookup:

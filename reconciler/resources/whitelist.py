@@ -70,11 +70,12 @@ class Whitelist:
             )
         wanted = WhitelistRecord.of(context.section).value()
         applied = (record or {}).get("applied")
-        if applied == wanted:
+        # Never set by wxrec: an empty one is nothing to do (no record to clear), a filled one is a create.
+        if applied == wanted or (applied is None and not any(wanted.values())):
             return KindPlan()
         change = ResourceChange(
             self.name,
-            Action.UPDATE,
+            Action.UPDATE if applied is not None else Action.CREATE,
             before=WhitelistDocument(whitelist=applied),
             after=WhitelistDocument(whitelist=wanted),
         )

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from reconciler.address import Address, kind_of, referenced
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
-from reconciler.resources.references import Lookup, resolve, resolve_known, state_lookup
+from reconciler.resources.references import GETS_NEW_ID, Lookup, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.errors import UncertainOutcome
 
@@ -119,9 +119,9 @@ class WriteOnlyKind:
             return [f"the {self.noun} changed: WeChat cannot edit it, so a new one is created"]
         resolved, unknown = resolve(api_value(spec), lookup)
         if unknown:
-            return [f"re-created because {', '.join(sorted({referenced(u) for u in unknown}))} gets a new id"]
+            return [follows(unknown, GETS_NEW_ID)]
         if resolved != record.get("resolved"):
-            return ["re-created: a card it shows was replaced since it was made"]
+            return ["a card it shows was replaced since it was made"]
         return []
 
     def _forget(self, address: str, record: Mapping[str, Any] | None) -> ResourceChange:

@@ -133,14 +133,18 @@ def plan_codes(
     if record is not None and not same_card(record, live.card_id):
         change.reasons.append("the card was replaced: every code goes into the new card")
     if counts.gone:
-        change.notes.append(
-            f"{counts.gone} codes deposited earlier are no longer in the file: WeChat cannot take them back"
-        )
+        change.notes.append(gone_note(counts.gone))
     if expected < target:
         change.notes.append(f"codes run short: stock stays at {expected}, below the target {target}")
     if live.card is None or live.card.status != APPROVED:
         change.notes.append("WeChat takes codes only into an approved card: this waits for review")
     return change
+
+
+def gone_note(gone: int) -> str:
+    """What becomes of codes removed from the file (README's promise: the plan says how many)."""
+    verb, them = ("is", "it") if gone == 1 else ("are", "them")
+    return f"{counted(gone, 'code')} deposited earlier {verb} no longer in the file: WeChat cannot take {them} back"
 
 
 def _ledger_gap(known: int, deposited: int) -> str:
@@ -179,8 +183,8 @@ async def plan_all(
     cards: CardsLive,
     card_ids: Mapping[str, str | None],
     targets: Mapping[str, int],
-) -> tuple[list[ResourceChange], list[str]]:
-    """Every codes entry's change, and refusals; `card_ids` maps card addresses to their id (None: created or
+) -> tuple[list[ResourceChange], list[str], list[str]]:
+    """Every codes entry's change, refusals and warnings; `card_ids` maps card addresses to their id (None: created or
     replaced in this run). `deposited`: getdepositcount per card id, and `cards` the cards (old ones too), as
     the plan's read phase read them; None: nothing was read live (--refresh=false, wxrec diff)."""
     records = {
@@ -188,6 +192,7 @@ async def plan_all(
     }
     changes = [forget(a, r) for a, r in sorted(records.items()) if Address.parse(a).key not in sources]
     refusals: list[str] = []
+    warnings: list[str] = []
 
     async def one(key: str, spec: Mapping[str, Any], file: str) -> ResourceChange | None:
         address, card = str(Address(KIND, key)), str(Address.card(spec["card"]))
@@ -206,10 +211,13 @@ async def plan_all(
                 address, card, source, old_ledger, None, str(record.card_id), cards, gone_unknown=read_live
             )
             refusals.extend([refusal] if refusal else [])
-        return plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
+        change = plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
+        if change is None and counts.gone:  # with a change, its note says it
+            warnings.append(f"{address}: {gone_note(counts.gone)}")
+        return change
 
     planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
-    return changes + [c for c in planned if c is not None], refusals
+    return changes + [c for c in planned if c is not None], refusals, sorted(warnings)
 
 
 async def reuse_refusal(
