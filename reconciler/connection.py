@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,18 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.emulator import (
-    DEMO_APPID,
-    DEMO_SECRET,
-    FAULTS_ENV,
-    EmulatorConfig,
-    create_app,
-    faults_from_env,
-    faults_in_force,
-)
-from reconciler.emulator.store import StoreError
-from reconciler.emulator.transport import FaultTolerantASGITransport
-from reconciler.errors import FileError, WxrecError
+from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.state import ensure_state_dir
 from reconciler.wechat.cards import CardApi
@@ -97,7 +85,9 @@ def appid_of(manifest: Manifest, api: str, credentials: Credentials = Credential
     if appid:
         return appid
     if api != WECHAT_API:
-        return DEMO_APPID
+        from reconciler import embedded  # only a run against an emulator loads it
+
+        return embedded.DEMO_APPID
     raise WxrecError(f"no account: set account.appid in the manifest or {credentials.names('APPID')}")
 
 
@@ -115,8 +105,10 @@ def token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
             secret = Path(secret_file[1]).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise WxrecError(f"{secret_file[0]}={secret_file[1]}: cannot read it ({exc.strerror})") from None
-    if not secret and appid == DEMO_APPID and api != WECHAT_API:
-        secret = DEMO_SECRET
+    if not secret and api != WECHAT_API:
+        from reconciler import embedded  # only a run against an emulator loads it
+
+        secret = embedded.DEMO_SECRET if appid == embedded.DEMO_APPID else ""
     if not secret:
         names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
         raise WxrecError(f"no credentials for {appid}: set {names}")
@@ -151,13 +143,6 @@ def endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
-def _faults_notice(spec: str, data_file: Path, from_env: bool) -> str:
-    """The faults in force, and the command that clears them, runnable as printed."""
-    clear = f"wxrec emulator faults none --data {shlex.quote(str(data_file))}"
-    how = f"unset {FAULTS_ENV}, then {clear}" if from_env else clear
-    return f"the emulator injects faults: {spec} ({how} clears them)"
-
-
 @asynccontextmanager
 async def connect(
     api: str,
@@ -171,19 +156,11 @@ async def connect(
     emulator's injected faults: they stay in force in its data file from one run to the next."""
     timeout = httpx.Timeout(30.0, connect=10.0)
     if api == EMULATOR:
-        secret = credentials.value("APPSECRET") or DEMO_SECRET
-        data_file = manifest.state_dir / "emulator.json"
-        config = EmulatorConfig(accounts={appid: secret}, data_file=data_file, faults=faults_from_env(os.environ))
-        try:
-            app = create_app(config)
-        except OSError as exc:
-            raise FileError("keep the embedded emulator's account in", data_file, exc) from None
-        except StoreError as exc:
-            raise WxrecError(f"{exc}; move it away to start the emulated account afresh") from None
-        if (faults := faults_in_force(app)) and warn is not None:
-            warn(_faults_notice(faults, data_file, bool(config.faults)))
+        from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
+
+        secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
+        transport = embedded.transport(manifest.state_dir / "emulator.json", appid, secret, warn)
         ensure_state_dir(manifest.state_dir)
-        transport = FaultTolerantASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
             yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
         return
