@@ -9,10 +9,10 @@ import click
 
 from reconciler import workflows
 from reconciler.cli.options import (
-    FORMAT_HELP,
     destroy_threshold_option,
     embed_logos_option,
     env_options,
+    format_option,
     lang_option,
     manifest_argument,
 )
@@ -24,14 +24,7 @@ from reconciler.settings import RunSettings
 @click.command()
 @click.argument("base")
 @manifest_argument
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "markdown", "json", "html"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
 @destroy_threshold_option
 @env_options

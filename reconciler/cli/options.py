@@ -104,9 +104,14 @@ embed_logos_option = click.option(
     help="For --format html only: fetch the cards' logos now and inline them (a logo that fails is drawn as the "
     "brand's initial). Without it the report draws every logo as the initial and nothing is fetched.",
 )
-FORMAT_HELP = (
-    "text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json); html, a "
-    "self-contained visual report, is for plan and diff only."
+format_option = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "markdown", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json); html, a "
+    "self-contained visual report, is for plan and diff only.",
 )
 HERE = Path(".")
 
@@ -198,14 +203,7 @@ def run_options(command: F) -> F:
             *_env_options(),
             api_option,
             state_location_option,
-            click.option(
-                "--format",
-                "output",
-                type=click.Choice(["text", "markdown", "json", "html"]),
-                default="text",
-                show_default=True,
-                help=FORMAT_HELP,
-            ),
+            format_option,
             click.option(
                 "--refresh",
                 "refresh",
