@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KEYED = re.compile(r"^([a-z_]+)\.([a-z0-9][a-z0-9_-]*)$")
+# A kind is a manifest section; a key is the user's name for an entry (a dot would break addresses and `${…}`).
+KIND_PATTERN = r"[a-z_]+"
+KEY_PATTERN = r"[a-z0-9][a-z0-9_-]*"
+KEYED = re.compile(rf"^({KIND_PATTERN})\.({KEY_PATTERN})$")
 
 
 @dataclass(frozen=True, order=True)

@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from reconciler.address import Address, referenced
+from reconciler.address import KEY_PATTERN, KIND_PATTERN, Address, referenced
 from reconciler.errors import JsonPath, WxrecError
 from reconciler.state import State
 
-REFERENCE = re.compile(r"\$\{([a-z_]+)\.([a-z0-9][a-z0-9_-]*)\.([a-z_]+)\}")
+REFERENCE = re.compile(rf"\$\{{({KIND_PATTERN})\.({KEY_PATTERN})\.([a-z_]+)\}}")
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
 # How a knock-on reason ends: the change only follows what a referenced resource gets in this run.
