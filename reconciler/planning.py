@@ -146,7 +146,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
-    result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
+    result.refusals = adopted.refusals + cards.refusals(result.changes, card_records, time.time())
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
             result, set(state.intents) if state else set(), options.invocation
@@ -154,6 +154,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     await _plan_codes(result, inputs, state, live, desired)
     await _plan_sections(result, inputs, state, live, source.stand_ins)
     _narrow(result, options.targeting, in_scope)
+    # After narrowing, so that the destroy threshold counts what this plan destroys.
+    result.refusals += mass_destroy_refusals(result, managed_count(state), options)
     return result
 
 
@@ -359,13 +361,19 @@ def _known_offline(
 _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
-def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
     """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
     prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
-    as the plan's import and moved blocks leave it."""
-    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(
-        plan, len(card_records), options
-    )
+    as the plan's import and moved blocks leave it; `managed`: how many resources the threshold counts there."""
+    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(plan, managed, options)
+
+
+# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).
+THRESHOLD_KINDS = frozenset({cards.KIND, "tags"})
+
+
+def managed_count(state: State | None) -> int:
+    return sum(kind_of(address) in THRESHOLD_KINDS for address in state.resources) if state else 0
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
@@ -373,13 +381,13 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in THRESHOLD_KINDS
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
     return [
-        f"the plan deletes or replaces {destroyed} of {managed} managed cards, more than the threshold "
+        f"the plan deletes or replaces {destroyed} of {managed} managed cards and tags, more than the threshold "
         f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
         "accident? If this is intended, raise --destroy-threshold."
     ]

@@ -1,4 +1,4 @@
-"""The account endpoints beside cards: menu, test whitelist, landing pages, QR codes."""
+"""The account endpoints beside cards: menu, user tags, test whitelist, landing pages, QR codes."""
 
 from __future__ import annotations
 
@@ -34,6 +34,22 @@ class AccountApi:
 
     async def delete_menu(self) -> None:
         await self.client.get("/cgi-bin/menu/delete")
+
+    async def tags(self) -> list[dict[str, Any]]:
+        """tags/get: every tag, WeChat's reserved ones included, as {id, name, count}."""
+        answer = await self.client.get("/cgi-bin/tags/get")
+        return list(answer.get("tags") or [])
+
+    async def create_tag(self, name: str) -> str:
+        """tags/create → the new tag's id. Not idempotent: a retried create is refused as a duplicate name."""
+        answer = await self.client.post("/cgi-bin/tags/create", {"tag": {"name": name}}, idempotent=False)
+        return str(answer["tag"]["id"])
+
+    async def update_tag(self, tag_id: str, name: str) -> None:
+        await self.client.post("/cgi-bin/tags/update", {"tag": {"id": int(tag_id), "name": name}})
+
+    async def delete_tag(self, tag_id: str) -> None:
+        await self.client.post("/cgi-bin/tags/delete", {"tag": {"id": int(tag_id)}})
 
     async def set_whitelist(self, openid: list[str], username: list[str]) -> None:
         await self.client.post("/card/testwhitelist/set", {"openid": openid, "username": username})
