@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 from reconciler.drift import drift_report
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
-from tests.support import Harness, apply_ok, wxrec
+from reconciler.wechat.client import StableToken, WeChatClient
+from tests.support import Harness, apply_ok, served_emulator, wxrec
 
 
 def write_tags(directory: Path, **names: str) -> Path:
@@ -135,3 +140,21 @@ def test_validate_refuses_long_and_duplicate_names(example_dir: Path, names: dic
     with pytest.raises(ManifestError) as refused:
         load_manifest(example_dir)
     assert message in str(refused.value) and f"{path}:" in str(refused.value)
+
+
+async def make_tags(url: str, *names: str) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        client = WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET))
+        for name in names:
+            await client.post("/cgi-bin/tags/create", {"tag": {"name": name}}, idempotent=False)
+
+
+def test_export_writes_the_tags_and_plans_no_changes(tmp_path: Path) -> None:
+    with served_emulator() as url:
+        asyncio.run(make_tags(url, "高级会员", "VIP", "vip"))
+        exported = wxrec("export", tmp_path, "--api", url)
+        assert exported.exit_code == 0, exported.output
+        tags = yaml.safe_load((tmp_path / "tags.yaml").read_text(encoding="utf-8"))["tags"]
+        assert tags == {"gao-ji-hui-yuan": {"name": "高级会员"}, "vip": {"name": "VIP"}, "vip-102": {"name": "vip"}}
+        planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
+        assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
