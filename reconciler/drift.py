@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.address import kind_of
 from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.render import attention
 from reconciler.resources import find
 from reconciler.resources.base import ClassifiesDrift, Drift, entry
 from reconciler.resources.references import is_knock_on
@@ -22,7 +23,8 @@ DRIFT_FORMAT_VERSION = 2
 def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
     """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
 
-    Claims under a refill target are the campaign working: reported as stock to refill, never as drift."""
+    Claims under a refill target are the campaign working: reported as stock to refill, never as drift. A card
+    rejected in review is drift too ("attention"): WeChat's reviewer changed what users can get."""
     found = Drift()
     for change in plan.ordered():
         kind = find(kind_of(change.address))
@@ -30,14 +32,20 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest_edits(change, found)
         else:
             kind.drift(change, state, found)
+    document = plan.to_dict()
+    needs = [
+        {"address": a["address"], "id": a["id"], "what": attention.what(a), "todo": attention.todo(a, document)}
+        for a in document["attention"]
+    ]
     return {
         "format_version": DRIFT_FORMAT_VERSION,
         "appid": plan.appid,
         "endpoint": plan.endpoint,
-        "in_sync": not found.live and not found.manifest,
+        "in_sync": not found.live and not found.manifest and not needs,
         "live": found.live,
         "manifest": found.manifest,
         "refills": found.refills,
+        "attention": needs,
     }
 
 

@@ -124,6 +124,17 @@ class ResourceChange:
 
 
 @dataclass
+class Attention:
+    """A managed card that needs its owner whatever the plan does: WeChat's review rejected it
+    (CARD_STATUS_VERIFY_FAIL). Not a change: apply has nothing to do for it until the manifests change."""
+
+    address: str
+    id: str
+    status: str
+    before: Mapping[str, Any]  # the live card, as a change's `before` (cards.diff.live_document)
+
+
+@dataclass
 class Plan:
     appid: str
     endpoint: str
@@ -131,6 +142,7 @@ class Plan:
     unmanaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
     state_serial: int = 0
     state_lineage: str | None = None
     refreshed: bool = True
@@ -179,6 +191,7 @@ class Plan:
             "unmanaged": sorted(self.unmanaged),
             "warnings": self.warnings,
             "refusals": self.refusals,
+            "attention": [asdict(item) for item in self.attention],
             **targeting,
         }
 
@@ -194,6 +207,7 @@ class Plan:
             unmanaged=list(data["unmanaged"]),
             warnings=list(data["warnings"]),
             refusals=list(data["refusals"]),
+            attention=[Attention(**item) for item in data.get("attention", [])],
             state_serial=int(data["state"]["serial"]),
             state_lineage=data["state"]["lineage"],
             refreshed=bool(data["refreshed"]),

@@ -143,6 +143,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
     result.warnings += card_warnings + unknown
+    result.attention = [a for a in cards.rejected(desired, live.cards, card_records) if in_scope(a.address)]
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)

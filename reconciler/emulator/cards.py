@@ -61,7 +61,7 @@ def card_batchget(call: Call) -> JSON:
 def card_update(call: Call) -> JSON:
     card = _live_card(call)
     plan = rules.parse_update(card, call.body)
-    call.emu.store.apply_update(card, plan)
+    call.emu.store.apply_update(call.appid, card, plan)
     return ok(send_check=plan.send_check)
 
 

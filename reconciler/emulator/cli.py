@@ -56,7 +56,20 @@ def _describe_account(appid: str, secret: str) -> str:
 )
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="Keep the accounts in this JSON file.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for card ids and tokens.")
-@click.option("--review", default="instant", show_default=True, help="instant, manual or after=SECONDS.")
+@click.option(
+    "--review",
+    default="instant",
+    show_default=True,
+    help="What review does with a card: instant, manual (wxrec emulator approve|reject), after=SECONDS, "
+    "reject[=REASON] or never.",
+)
+@click.option(
+    "--test-account",
+    "test_accounts",
+    multiple=True,
+    metavar="APPID",
+    help="Serve APPID as a sandbox test account, whose cards never pass review (repeatable).",
+)
 @click.option("--token-ttl", default=7200, show_default=True, type=click.IntRange(min=1), help="Token lifetime (s).")
 @click.option(
     "--faults",
@@ -71,6 +84,7 @@ def serve(
     data: Path | None,
     seed: int,
     review: str,
+    test_accounts: tuple[str, ...],
     token_ttl: int,
     faults: str | None,
 ) -> None:
@@ -85,11 +99,12 @@ def serve(
             data_file=data,
             seed=seed,
             review=review,
+            test_accounts=frozenset(test_accounts),
             token_ttl=token_ttl,
             faults=faults_from_env(os.environ) if faults is None else faults,
         )
         app = create_app(config)
-    except ValueError as exc:  # bad --review or --faults, unreadable --data
+    except ValueError as exc:  # bad --review, --faults or --test-account, unreadable --data
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
@@ -155,7 +170,7 @@ def _control_http(url: str, path: str, payload: JSON) -> JSON:
 _FILE_OPERATIONS: dict[str, Callable[[Store, JSON], JSON]] = {
     "faults": lambda s, p: controls.set_faults(s, p["spec"]) if "spec" in p else controls.show_faults(s),
     "claim": lambda s, p: controls.claim(s, _file_appid(s, p), p["card_id"], p["count"]),
-    "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"]),
+    "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"], p.get("reason")),
     "clock": lambda s, p: controls.advance_clock(s, p["advance"]),
 }
 
@@ -211,12 +226,14 @@ def approve(card_id: str, url: str | None, data: Path | None, appid: str | None)
 
 @emulator_group.command()
 @click.argument("card_id")
+@click.option("--reason", help="The reviewer's reason (RefuseReason of the card_not_pass_check event).")
 @_target_options
 @_appid_option
-def reject(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
+def reject(card_id: str, reason: str | None, url: str | None, data: Path | None, appid: str | None) -> None:
     """Reject CARD_ID's pending review now, as a reviewer would."""
-    card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "reject"})
-    click.echo(_describe_card(card))
+    body = {"appid": appid, "card_id": card_id, "result": "reject", "reason": reason}
+    card = _control(url, data, "review", body)
+    click.echo(f"{_describe_card(card)}, reason: {card['refuse_reason']}")
 
 
 @emulator_group.command()

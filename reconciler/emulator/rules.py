@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from . import errors as e
 from .colors import COLOR_VALUES
-from .model import CARD_TYPES, JSON, Card
+from .model import CARD_TYPES, JSON, VERIFY_FAIL, Card
 
 MAX_QUANTITY: Final = 100_000_000
 
@@ -520,8 +520,12 @@ def parse_update(card: Card, body: JSON) -> UpdatePlan:
     base = _parse_base_update(card, base_in)
     fields = _parse_type_update(card, own_in)
     review_base, review_own = review_fields(card.card_type)
-    send_check = any(base[k] != card.base.get(k) for k in base if k in review_base) or any(
-        fields[k] != card.fields.get(k) for k in fields if k in review_own
+    # A card that failed review goes back to it on any update (assumed: the documents say only that changing
+    # some fields 重新提交审核; the MP console resubmits a rejected card once it is edited).
+    send_check = (
+        card.status == VERIFY_FAIL
+        or any(base[k] != card.base.get(k) for k in base if k in review_base)
+        or any(fields[k] != card.fields.get(k) for k in fields if k in review_own)
     )
     return UpdatePlan(base, fields, send_check)
 

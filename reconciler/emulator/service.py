@@ -17,7 +17,7 @@ from .store import Store
 def configure(store: Store, config: EmulatorConfig) -> None:
     """Registers every configured account and puts the configured fault spec in force (when one is given)."""
     for appid in config.accounts:
-        store.ensure_account(appid)
+        store.ensure_account(appid, test=appid in config.test_accounts)
     if config.faults:
         spec = str(parse_faults(config.faults))
         if spec != store.fault_spec:

@@ -7,6 +7,7 @@ from typing import Any
 from reconciler.render.text import SHOWN_ITEMS, format_value, gains_or_loses, item_lines, items_summary
 
 SECTIONS = (
+    ("attention", "Needs attention in WeChat (drift)"),
     ("live", "Changed in WeChat by hand (drift)"),
     ("manifest", "Changed in the manifests, not applied yet"),
     ("refills", "Claimed since the last apply (the campaign working: stock to refill, not drift)"),
@@ -15,7 +16,7 @@ SECTIONS = (
 
 def _line(item: dict[str, Any]) -> str:
     card = f" ({item['id']})" if item.get("id") else ""
-    text = f"{item['address']}{card}: {item['what']}"
+    text = f"{item['address']}{card}: {item['what']}" + (f". {item['todo']}" if "todo" in item else "")
     if "path" not in item:
         return text
     path = item["path"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.i18n import N_, _, ngettext
+from reconciler.render import attention
 from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
 
 COMMENT_LIMIT = 65_536
@@ -77,6 +78,10 @@ def _head(plan: dict[str, Any], title: str) -> str:
         lines += [f"> [!WARNING]\n> **{_('Refused:')}** {_inline(refusal)}", ""]
     for warning in plan["warnings"]:
         lines += [f"> **{_('Warning:')}** {_inline(warning)}", ""]
+    for item in plan.get("attention", []):
+        needs = _("Needs attention:")
+        what = f"`{item['address']}` (`{item['id']}`) {attention.what(item)}"
+        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {attention.todo(item, plan)}", ""]
     counts = tally(plan)
     lines += [
         "| " + " | ".join(_(label) for _key, label in TABLE) + " |",

@@ -10,6 +10,7 @@ import click
 
 from reconciler.address import kind_of
 from reconciler.english import counted
+from reconciler.render import attention
 
 CHINA_TIME = timezone(timedelta(hours=8))
 # A list-valued field whose items are things with a name, by the field's last path part: (one, several).
@@ -44,6 +45,8 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
         lines.append("")
     for change in plan["changes"]:
         lines += _render_change(change, color)
+    for item in plan.get("attention", []):
+        lines += [_style(f"! {attention.line(item, plan)}", "red", color), ""]
     if plan["unmanaged"]:
         shown = ", ".join(plan["unmanaged"][:10])
         more = f" and {len(plan['unmanaged']) - 10} more" if len(plan["unmanaged"]) > 10 else ""
@@ -69,7 +72,8 @@ def _in_sync(plan: dict[str, Any], title: str) -> str:
 def tally(plan: dict[str, Any]) -> dict[str, int]:
     """The plan's counts as every format shows them, so text, Markdown and HTML agree: the plan document's
     per-action summary, except that a deposit of codes counts its codes (not an update or create of the codes
-    resource), an old card a replace leaves counts as a delete, and changes going back to review are counted."""
+    resource), an old card a replace leaves counts as a delete, changes going back to review are counted, and so are
+    cards rejected in review (`rejected`: not changes, the plan's `attention`)."""
     counts = dict(plan["summary"])
     counts["codes"] = 0
     for change in plan["changes"]:
@@ -79,6 +83,7 @@ def tally(plan: dict[str, Any]) -> dict[str, int]:
             counts["codes"] += pending
     counts["delete"] += counts.pop("retire")
     counts["review"] = sum(1 for change in plan["changes"] if change["review"])
+    counts["rejected"] = len(plan.get("attention", []))
     return counts
 
 
@@ -87,6 +92,9 @@ def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
         # A scoped plan says nothing about the rest: never "the account matches".
         scoped = "Only the targeted resources were considered; the rest of the manifests was not."
         return f"No changes to the targeted resources. {scoped}" if not plan["changes"] else f"{_counts(plan)} {scoped}"
+    rejected = tally(plan)["rejected"]
+    if not plan["changes"] and rejected:
+        return f"No changes, but {counted(rejected, 'card')} rejected in WeChat's review: see above."
     if not plan["changes"]:
         return f"No changes. {_in_sync(plan, title)}"
     return _counts(plan)
@@ -112,6 +120,8 @@ def _counts(plan: dict[str, Any]) -> str:
             parts.append(f"{counts[action]} {words}")
     if counts.get("render"):
         parts.append(counted(counts["render"], "QR image") + " to draw")
+    if counts["rejected"]:
+        parts.append(f"{counts['rejected']} rejected in review")
     return "Plan: " + ", ".join(parts) + "."
 
 

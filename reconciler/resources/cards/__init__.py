@@ -14,7 +14,7 @@ from reconciler.resources.cards.live import (
     read_live,
     resolve_intents,
 )
-from reconciler.resources.cards.planning import desired_cards, plan_cards, refusals
+from reconciler.resources.cards.planning import desired_cards, plan_cards, refusals, rejected
 from reconciler.resources.cards.record import KIND, record_document, records
 
 __all__ = [
@@ -30,5 +30,6 @@ __all__ = [
     "record_document",
     "records",
     "refusals",
+    "rejected",
     "resolve_intents",
 ]

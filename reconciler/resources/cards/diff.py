@@ -19,6 +19,7 @@ from reconciler.resources.cards.rules import (
 )
 
 APPROVED = "CARD_STATUS_VERIFY_OK"
+REJECTED = "CARD_STATUS_VERIFY_FAIL"
 LIFECYCLE_PROTECTION = "lifecycle.prevent_destroy"
 
 
@@ -237,7 +238,9 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
             "the old card is deleted once the new one has passed review",
         ]
         return change
-    change.review = any(c.review for c in change.changes)
+    # A rejected card goes back to review on any card/update (docs/wechat-today.md, reviews).
+    resubmits = live.status == REJECTED and any(c.path != LIFECYCLE_PROTECTION for c in change.changes)
+    change.review = resubmits or any(c.review for c in change.changes)
     if desired.manages_stock:
         change.stock = stock_change(desired.stock, live, record.issued_before)
     if not change.changes and change.stock is not None:

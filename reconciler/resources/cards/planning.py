@@ -8,8 +8,8 @@ from typing import Any
 
 from reconciler.address import Address
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, ResourceChange
-from reconciler.resources.cards.diff import plan_card, unclearable
+from reconciler.plan import Action, Attention, ResourceChange
+from reconciler.resources.cards.diff import REJECTED, live_document, plan_card, unclearable
 from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import DesiredCard, Palette, desired_card
 from reconciler.resources.cards.record import CardRecord, owned_ids
@@ -63,6 +63,19 @@ def plan_cards(
     owned = owned_ids(state_records)
     unmanaged = [card_id for card_id in live.ids if card_id not in owned]
     return changes, unmanaged, warnings
+
+
+def rejected(
+    desired: Mapping[str, DesiredCard], live: CardsLive, state_records: Mapping[str, CardRecord]
+) -> list[Attention]:
+    """The manifest's cards that WeChat's review rejected: reported by plan and drift whatever the plan does, since
+    a rejected card is invisible to users and nothing in the diff says so."""
+    found = []
+    for address in sorted(set(desired) & set(state_records)):
+        card = live.cards.get(state_records[address].id)
+        if card is not None and card.status == REJECTED:
+            found.append(Attention(address, card.id, card.status, live_document(card)))
+    return found
 
 
 def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
