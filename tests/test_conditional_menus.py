@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestError
+from reconciler.i18n import language
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.render.html import render_html
 from reconciler.render.text import render_plan
 from tests.support import Harness, apply_ok, wxrec
 
@@ -165,3 +167,13 @@ def test_menu_null_is_refused_while_conditional_menus_are_declared(example_dir: 
     with pytest.raises(ManifestError) as refused:
         load_manifest(example_dir)
     assert "menu: is null, which deletes every conditional menu with it" in str(refused.value)
+
+
+async def test_the_html_report_draws_each_conditional_menu_as_a_phone_labelled_with_its_tag(shop: Harness) -> None:
+    write(shop.directory)
+    plan = await shop.plan()
+    html = render_html(plan.to_dict(), palette=plan.palette)
+    panel = html[html.index("conditional_menus.vip-menu") :]
+    assert "Shown to: fans tagged tags.vip" in panel and "会员专区" in panel
+    with language("zh-cn"):
+        assert "展示给：带有标签 tags.vip 的粉丝" in render_html(plan.to_dict(), palette=plan.palette)

@@ -100,7 +100,7 @@ class ConditionalMenus:
     attributes: tuple[str, ...] = ("id",)
     may_refer_to = ("cards", "landing_pages", "qrcodes", "tags")
     new_badge = "new menu"
-    panel = "other"
+    panel = "menu"
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
