@@ -135,7 +135,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
-    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    live_cards = live.cards.cards if source.refreshed else None
+    adopted = adoption.plan_adoptions(imports, moves, state, live_cards, desired, live.kinds)
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
     card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)

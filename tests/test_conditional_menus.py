@@ -177,3 +177,20 @@ async def test_the_html_report_draws_each_conditional_menu_as_a_phone_labelled_w
     assert "Shown to: fans tagged tags.vip" in panel and "会员专区" in panel
     with language("zh-cn"):
         assert "展示给：带有标签 tags.vip 的粉丝" in render_html(plan.to_dict(), palette=plan.palette)
+
+
+async def test_an_import_block_adopts_a_live_conditional_menu(shop: Harness) -> None:
+    write(shop.directory, MEMBERS.split("conditional_menus:")[0])
+    await shop.apply()
+    vip = record(shop, "tags.vip")["id"]
+    body = {"button": [{"type": "view", "name": "会员专区", "url": "https://example.com/vip"}]}
+    made = await shop.api.client.post(
+        "/cgi-bin/menu/addconditional", {**body, "matchrule": {"tag_id": vip}}, idempotent=False
+    )
+    write(shop.directory, MEMBERS + f"import:\n  - to: conditional_menus.vip-menu\n    id: '{made['menuid']}'\n")
+    plan = await shop.plan()
+    assert changes(plan, "conditional_menus") == [("conditional_menus.vip-menu", Action.IMPORT)], plan.refusals
+    assert not plan.warnings or all(made["menuid"] not in w for w in plan.warnings)
+    await shop.apply()
+    assert record(shop, "conditional_menus.vip-menu")["id"] == made["menuid"]
+    assert not changes(await shop.plan(), "conditional_menus"), "adopted as it is live: nothing to re-publish"

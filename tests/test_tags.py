@@ -158,3 +158,24 @@ def test_export_writes_the_tags_and_plans_no_changes(tmp_path: Path) -> None:
         assert tags == {"gao-ji-hui-yuan": {"name": "高级会员"}, "vip": {"name": "VIP"}, "vip-102": {"name": "vip"}}
         planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
         assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+async def test_an_import_block_adopts_the_live_tag(shop: Harness) -> None:
+    made = await shop.api.client.post("/cgi-bin/tags/create", {"tag": {"name": "高级会员"}}, idempotent=False)
+    live_id = str(made["tag"]["id"])
+    path = write_tags(shop.directory, vip="高级会员")
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"import:\n  - to: tags.vip\n    id: '{live_id}'\n")
+    plan = await shop.plan()
+    assert not plan.refusals and tag_changes(plan) == [("tags.vip", Action.IMPORT)]
+    await shop.apply()
+    assert tag_id(shop, "vip") == live_id and not tag_changes(await shop.plan())
+
+
+@pytest.mark.parametrize(("live_id", "why"), [("2", "reserved tags"), ("999", "is not a tag of this account")])
+async def test_an_import_of_no_such_tag_is_refused(shop: Harness, live_id: str, why: str) -> None:
+    path = write_tags(shop.directory, vip="高级会员")
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"import:\n  - to: tags.vip\n    id: '{live_id}'\n")
+    plan = await shop.plan()
+    assert any(r.startswith("import tags.vip:") and why in r for r in plan.refusals), plan.refusals

@@ -137,6 +137,22 @@ class ConditionalMenus:
         else:
             found.manifest.append(entry(change, "conditional menu edited in the manifests"))
 
+    def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
+        """An `import:` block adopts a live conditional menu by menuid: state records it as it is live, so a
+        manifest that differs is then planned as a re-publish."""
+        menu = live.menus.get(live_id) if isinstance(live, ConditionalLive) else None
+        if menu is None:
+            return f"{live_id} is not a conditional menu of this account (menu/get does not list it)"
+        change = ResourceChange(
+            address, Action.IMPORT, id=live_id, after=ConditionalMenuDocument(conditional_menu=menu)
+        )
+        change.reasons = ["an import block adopts this live conditional menu: state records it, WeChat is not changed"]
+        return change
+
+    def adopted(self, change: ResourceChange) -> dict[str, Any]:
+        assert change.id is not None and change.after is not None
+        return ConditionalRecord(change.id, dict(change.after["conditional_menu"])).to_state()
+
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
         """Each menu as an apply of `section` records it, its menuid stood in (wxrec diff)."""
         found = {}

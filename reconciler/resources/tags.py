@@ -140,6 +140,22 @@ class Tags:
         if not change.changes:
             found.manifest.append(entry(change, "edited in the manifests"))
 
+    def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
+        """An `import:` block adopts a live tag by id: state records it; a name the manifests give otherwise is
+        then planned as a rename."""
+        if live_id in RESERVED_IDS:
+            return f"tag {live_id} is one of WeChat's reserved tags (0, 1, 2), which cannot be changed"
+        tag = live.tags.get(live_id) if isinstance(live, TagsLive) else None
+        if tag is None:
+            return f"{live_id} is not a tag of this account (tags/get does not list it)"
+        change = ResourceChange(address, Action.IMPORT, id=live_id, after=_document(tag.name, tag))
+        change.reasons = ["an import block adopts this live tag: state records it, WeChat is not changed"]
+        return change
+
+    def adopted(self, change: ResourceChange) -> dict[str, Any]:
+        assert change.id is not None and change.after is not None
+        return TagRecord(change.id, str(change.after["tag"]["name"])).to_state()
+
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
         """Each tag as an apply of `section` records it, its id stood in (wxrec diff)."""
         found = {}
