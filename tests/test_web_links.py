@@ -12,10 +12,12 @@ import yaml
 from reconciler.errors import ManifestError
 from reconciler.export import manifest_card
 from reconciler.manifest import load_manifest
-from reconciler.plan import Action
+from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
+from reconciler.render.html import render_html
 from reconciler.resources.cards.diff import unclearable
 from reconciler.resources.cards.model import LiveCard, Palette, desired_card
 from tests.support import Harness, apply_ok, wxrec
+from tests.test_html_report import parsed
 
 TICKET = """\
 cards:
@@ -156,3 +158,34 @@ def test_export_round_trip_of_the_mini_program_fields_plans_no_changes(example_d
     assert "center_app_brand_user_name: gh_86a091e50ad4@app" in exported
     planned = wxrec("plan", target, "--api", "emulator", "--detailed-exitcode")
     assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+def test_the_card_face_says_in_words_where_each_entry_leads_and_marks_a_change() -> None:
+    fields = {
+        "base_info.title": "秋季特展门票",
+        "base_info.color": "Color030",
+        "base_info.center_title": "预约入馆",
+        "base_info.center_app_brand_user_name": "gh_86a091e50ad4@app",
+        "base_info.center_app_brand_pass": "pages/booking/index",
+        "base_info.custom_url_name": "导览",
+        "base_info.custom_app_brand_user_name": "gh_86a091e50ad4@app",
+    }
+    edited = fields | {"base_info.custom_app_brand_pass": "pages/guide/index"}
+    stock = {"quantity": 10, "total_quantity": 10}
+    change = ResourceChange(
+        "cards.museum-pass",
+        Action.UPDATE,
+        id="p1",
+        before={"card_type": "SCENIC_TICKET", "fields": fields, "stock": stock, "status": "CARD_STATUS_VERIFY_OK"},
+        after={"card_type": "SCENIC_TICKET", "fields": edited, "stock": {"mode": "refill", "target": 10}},
+        changes=[AttributeChange("base_info.custom_app_brand_pass", None, "pages/guide/index")],
+    )
+    page = render_html(Plan(appid="wx0123456789abcdef", endpoint="emulator", changes=[change]).to_dict(), palette={})
+    centre = "“预约入馆” opens mini program gh_86a091e50ad4@app, page pages/booking/index"
+    assert parsed(page, "entry").texts == [
+        centre,
+        "“导览” opens mini program gh_86a091e50ad4@app, page (its home page)",
+        centre,
+        "“导览” opens mini program gh_86a091e50ad4@app, page pages/guide/index",
+    ]
+    assert page.count('class="entry changed"') == 4
