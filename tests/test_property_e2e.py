@@ -74,7 +74,8 @@ OPTIONAL = {
     "can_give_friend": st.booleans(),
     "center_title": text(18),
     "custom_url_name": text(15),
-    "custom_url": st.just("https://example.com/coupon"),
+    "custom_app_brand_user_name": st.just("gh_86a091e50ad4@app"),
+    "custom_app_brand_pass": st.from_regex(r"\Apages/[a-z]{1,20}/index\Z"),
     "source": text(36),
 }
 

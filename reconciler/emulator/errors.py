@@ -39,6 +39,7 @@ MINUTE_QUOTA = 45011
 FIELD_TOO_LONG = 45021
 DATA_FORMAT_ERROR = 47001
 API_UNAUTHORIZED = 48001
+WEB_LINK_REFUSED = 73211
 IP_NEEDS_CONFIRMATION = 89503
 
 ERRMSG: dict[int, str] = {
@@ -75,6 +76,9 @@ ERRMSG: dict[int, str] = {
     FIELD_TOO_LONG: "field length too long",
     DATA_FORMAT_ERROR: "data format error",
     API_UNAUTHORIZED: "api unauthorized",
+    # card/create and card/update given center_url, custom_url or promotion_url since about 2019: the global
+    # errcode table, and the real answer in blog.csdn.net/baidu_28068985/article/details/103452328.
+    WEB_LINK_REFUSED: "不再支持配置网页链接跳转，请选择小程序替代",
     # An administrator must confirm calls from this IP: the English of the official errcode table.
     IP_NEEDS_CONFIRMATION: "this IP call requires administrator confirmation",
 }

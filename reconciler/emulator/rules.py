@@ -71,6 +71,13 @@ BOOL: Final = Spec("bool")
 OBJECT: Final = Spec("object")
 ARRAY: Final = Spec("array")
 
+# Refused on card/create and card/update since about 2019, any value ("" too): errcode 73211 (the global errcode
+# table; a developer-community answer: "去掉center_url, custom_url 参数，不用传值(传空也不行)"). null stays "not sent".
+WEB_LINKS: Final = ("center_url", "custom_url", "promotion_url")
+MINI_PROGRAM_FIELDS: Final = tuple(
+    f"{entry}_app_brand_{part}" for entry in ("center", "custom", "promotion") for part in ("user_name", "pass")
+)
+
 # date_info, sku and location_id_list have their own parsers below.
 BASE_SPECS: Final[dict[str, Spec]] = {
     "logo_url": text(128),
@@ -96,14 +103,13 @@ BASE_SPECS: Final[dict[str, Spec]] = {
     "use_all_locations": BOOL,
     "center_title": text(18),
     "center_sub_title": text(24),
-    "center_url": text(128),
     # The create table says 15 bytes, the update table 16: strictest is 15.
     "custom_url_name": text(15),
-    "custom_url": text(128),
     "custom_url_sub_title": text(18),
     "promotion_url_name": text(15),
-    "promotion_url": text(128),
     "promotion_url_sub_title": text(18),
+    # Mini-program entries (update log 2017-06-28); assumed string(128) like the web links they replace.
+    **dict.fromkeys(MINI_PROGRAM_FIELDS, text(128)),
 }
 BASE_REQUIRED: Final = (
     "logo_url",
@@ -206,13 +212,13 @@ BASE_NO_REVIEW: Final = frozenset(
         "location_id_list",
         "center_title",
         "center_sub_title",
-        "center_url",
         "custom_url_name",
-        "custom_url",
         "custom_url_sub_title",
         "promotion_url_name",
-        "promotion_url",
         "promotion_url_sub_title",
+        # Member-card update documents them (WxJava issue 1559); a reported card/update of a GIFT card sends
+        # them too (blog.csdn.net/weixin_36024234/article/details/114942807): every type takes them.
+        *MINI_PROGRAM_FIELDS,
         "code_type",
         "get_limit",
         "can_share",
@@ -296,6 +302,7 @@ def parse_create(body: JSON, now: float) -> NewCard:
     card_type = _card_type(card)
     data = _type_object(card, card_type)
     base_in = _base_info(data)
+    _refuse_web_links(base_in)
     for name in BASE_REQUIRED:
         if not _present(base_in.get(name)):
             raise e.ApiError(e.MISSING_FIELDS, base_path(name))
@@ -337,6 +344,13 @@ def _base_info(data: JSON) -> JSON:
     if not isinstance(base_in, dict):
         raise e.ApiError(e.DATA_FORMAT_ERROR, "m_data.base_info")
     return base_in
+
+
+def _refuse_web_links(base_in: JSON) -> None:
+    for name in WEB_LINKS:
+        if base_in.get(name) is not None:
+            # The real errmsg names no field ("… hint: [DcJy0720ce69]" in the CSDN answer).
+            raise e.ApiError(e.WEB_LINK_REFUSED)
 
 
 def _require_type_fields(data: JSON, card_type: str) -> None:
@@ -515,6 +529,7 @@ def parse_update(card: Card, body: JSON) -> UpdatePlan:
     if not isinstance(base_in, dict):
         raise e.ApiError(e.DATA_FORMAT_ERROR, "m_data.base_info")
     base_in = {k: v for k, v in base_in.items() if v is not None}
+    _refuse_web_links(base_in)
     own_in = {k: v for k, v in data.items() if k != "base_info" and v is not None}
     _refuse_frozen(card.card_type, base_in, own_in)
     base = _parse_base_update(card, base_in)

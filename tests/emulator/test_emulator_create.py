@@ -19,7 +19,13 @@ from .support import FUTURE, T0, TYPE_FIELDS, Api, FakeTime, MakeApi, base_info,
 
 HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
 
-# The seed's PHP example (002, "create"), as the JSON it sends: note quantity as a string.
+# The seed's PHP example (002, "create"), as the JSON it sends: note quantity as a string. Its web links
+# (center_url, custom_url, promotion_url) are refused today: SEED_WEB_LINKS, sent on their own below.
+SEED_WEB_LINKS = {
+    "center_url": "http://www.qq.com",
+    "custom_url": "http://www.qq.com",
+    "promotion_url": "http://www.qq.com",
+}
 SEED_BASE: dict[str, Any] = {
     "logo_url": "http://mmbiz.qpic.cn/mmbiz/2aJY6aCPatSeibYAyy7yct9zJXL9WsNVL4JdkTbBr184gNWS6nibcA75Hia9CqxicsqjYiaw2xuxYZiaibkmORS2oovdg/0",
     "brand_name": "测试商户造梦空间",
@@ -39,12 +45,9 @@ SEED_BASE: dict[str, Any] = {
     "can_give_friend": False,
     "center_title": "顶部居中按钮",
     "center_sub_title": "按钮下方的wording",
-    "center_url": "http://www.qq.com",
     "custom_url_name": "立即使用",
-    "custom_url": "http://www.qq.com",
     "custom_url_sub_title": "6个汉字tips",
     "promotion_url_name": "更多优惠",
-    "promotion_url": "http://www.qq.com",
     "source": "造梦空间",
 }
 
@@ -74,13 +77,10 @@ SEED_ANSWER_KEYS = [
     "create_time",
     "update_time",
     "custom_url_name",
-    "custom_url",
     "custom_url_sub_title",
-    "promotion_url",
     "promotion_url_name",
     "center_title",
     "center_sub_title",
-    "center_url",
     "area_code_list",
 ]
 

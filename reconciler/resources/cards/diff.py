@@ -13,6 +13,7 @@ from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.cards.rules import (
     FIX_TIME_RANGE,
     RESET_VALUES,
+    WEB_LINKS,
     group_of,
     review_fields,
     updatable_fields,
@@ -44,13 +45,19 @@ def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str
     """Fields an earlier apply set, now gone from the manifest, that WeChat cannot clear: said, not planned."""
     return [
         f"{desired.address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays "
-        f"{live.fields[path]!r}"
+        f"{live.fields[path]!r}{_web_link_hint(path)}"
         for path in sorted(set(applied) - set(desired.fields))
         if path not in RESET_VALUES
         and path in live.fields
         and not desired.ignores(path)
         and group_of(path) not in _dropped_groups_still_set(desired, path)
     ]
+
+
+def _web_link_hint(path: str) -> str:
+    """A web link can be neither set nor cleared today: its mini-program pair takes the entry over."""
+    pair = WEB_LINKS.get(path.removeprefix("base_info."))
+    return f"; set base_info.{pair[0]} and base_info.{pair[1]} to send the entry to a mini program" if pair else ""
 
 
 def _dropped_groups_still_set(desired: DesiredCard, path: str) -> set[str]:
