@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from reconciler.emulator import menu
 from reconciler.resources.menu_checks import validate_menu
 
-from .support import Api, FakeTime, MakeApi
-
-HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
+from .support import HINT, RID, Api, FakeTime, MakeApi
 
 # The seed's menu (tianye/WechatMpSDK) and WeChat's real answers to it.
 SEED_MENU: dict[str, Any] = {
@@ -103,7 +101,7 @@ async def test_the_seed_menu_reads_back_as_wechat_answers_it(api: Api) -> None:
 async def test_no_menu_is_46003_and_delete_removes_it(api: Api) -> None:
     answer = await api.get("/cgi-bin/menu/get")
     assert answer["errcode"] == 46003
-    assert re.fullmatch(rf"menu no exist {HINT}", answer["errmsg"])
+    assert re.fullmatch(rf"menu no exist {HINT}{RID}", answer["errmsg"])
     assert await api.get("/cgi-bin/get_current_selfmenu_info") == {"is_menu_open": 0}
     await api.post("/cgi-bin/menu/create", SEED_MENU)
     assert await api.get("/cgi-bin/menu/delete") == {"errcode": 0, "errmsg": "ok"}
