@@ -136,6 +136,16 @@ async def test_modifystock_moves_quantity_and_total_together(api: Api) -> None:
     assert await sku(api, card_id) == {"quantity": 120, "total_quantity": 120}
 
 
+async def test_modifystock_takes_both_values_in_one_call_as_their_net_effect(api: Api) -> None:
+    """The official example sends increase_stock_value and reduce_stock_value together."""
+    card_id = await api.create(groupon(sku={"quantity": 100}))
+    both = {"card_id": card_id, "increase_stock_value": 1231231, "reduce_stock_value": 1231231}
+    assert (await api.post("/card/modifystock", both))["errcode"] == 0
+    assert await sku(api, card_id) == {"quantity": 100, "total_quantity": 100}
+    await stock(api, card_id, increase_stock_value=5, reduce_stock_value="30")
+    assert await sku(api, card_id) == {"quantity": 75, "total_quantity": 75}
+
+
 async def test_modifystock_is_not_idempotent(api: Api) -> None:
     card_id = await api.create(groupon(sku={"quantity": 10}))
     for _ in range(2):
@@ -146,7 +156,7 @@ async def test_modifystock_is_not_idempotent(api: Api) -> None:
 @pytest.mark.parametrize(
     ("change", "errcode"),
     [
-        ({"increase_stock_value": 1, "reduce_stock_value": 1}, 40097),
+        ({"increase_stock_value": 1, "reduce_stock_value": 12}, 40122),
         ({}, 41011),
         ({"reduce_stock_value": 11}, 40122),
         ({"increase_stock_value": -5}, 40122),
