@@ -151,7 +151,7 @@ LONG_URL = "http://example.com/" + "a" * (1025 - len("http://example.com/"))
         (with_subs(leaf(sub_button=[leaf()])), 40022),
         (with_subs(*[leaf()] * 6), 40023),
         (with_subs(leaf(type="dance")), 40024),
-        (with_subs(leaf(name="一二三四五六七八九十一二三四")), 40025),
+        (with_subs(leaf(name="一二三四五六七八九十一二三四五六七八九十x")), 40025),
         (with_subs(leaf(key="k" * 129)), 40026),
         (with_subs({"type": "view", "name": "x", "url": LONG_URL}), 40027),
         ({"button": [{"type": "media_id", "name": "x"}]}, 40117),
@@ -192,7 +192,7 @@ async def test_validate_refuses_exactly_the_menu_urls_the_emulator_answers_65317
 
 
 async def test_limits_themselves_are_accepted(api: Api) -> None:
-    subs = [leaf(name="一二三四五六七八九十一二三"), *[leaf(name=str(i)) for i in range(4)]]  # 39 bytes
+    subs = [leaf(name="一二三四五六七八九十一二三四五六七八九十"), *[leaf(name=str(i)) for i in range(4)]]  # 60 bytes
     body = {
         "button": [
             leaf(name="一二三四五a", key="k" * 128),  # 16 bytes
