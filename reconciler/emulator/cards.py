@@ -61,6 +61,8 @@ def card_batchget(call: Call) -> JSON:
 def card_update(call: Call) -> JSON:
     card = _live_card(call)
     plan = rules.parse_update(card, call.body)
+    if plan.base.get("get_custom_code_mode"):
+        deposit.check_deposit_mode(call.emu.store, call.appid, card)
     call.emu.store.apply_update(card, plan)
     return ok(send_check=plan.send_check)
 

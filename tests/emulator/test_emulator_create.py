@@ -282,7 +282,9 @@ async def test_deposit_mode_card_starts_with_zero_stock(api: Api) -> None:
 @pytest.mark.parametrize(
     ("quantity", "errcode"),
     [
-        (0, 0),
+        (0, 40122),  # "不支持填写0" outside the deposit mode
+        ("0", 40122),
+        (1, 0),
         (100_000_000, 0),
         ("42", 0),
         (-1, 40122),
