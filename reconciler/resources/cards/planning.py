@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.address import Address
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import initial_quantity, plan_card, unclearable
 from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import DesiredCard, Palette, Stock, desired_card
-from reconciler.resources.cards.record import CardRecord, owned_ids
+from reconciler.resources.cards.record import KIND, CardRecord, owned_ids
 
 
 def desired_cards(
@@ -78,7 +78,7 @@ def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardReco
                 "WeChat does not create a card that has already expired"
             )
         record = state_records.get(change.address)
-        if change.action in (Action.CREATE, Action.REPLACE):
+        if change.action in (Action.CREATE, Action.REPLACE) and kind_of(change.address) == KIND:
             found += _empty_start(change, record)
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
