@@ -54,8 +54,9 @@ date_infos = st.one_of(
     ),
 )
 skus = st.one_of(
-    st.builds(lambda q: {"quantity": q}, st.integers(0, 100_000_000)),
-    st.builds(lambda q: {"total_quantity": q}, st.integers(0, 100_000_000)),
+    # From 1: WeChat creates no card without stock (plan refuses it: tests/test_card_corrections.py).
+    st.builds(lambda q: {"quantity": q}, st.integers(1, 100_000_000)),
+    st.builds(lambda q: {"total_quantity": q}, st.integers(1, 100_000_000)),
 )
 TYPE_FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "GROUPON": st.builds(lambda d: {"deal_detail": d}, text(300)),

@@ -224,6 +224,11 @@ BASE_NO_REVIEW: Final = frozenset(
         "can_share",
         "can_give_friend",
         "date_info",
+        # The 2016-06-06 update log: card/update takes use_all_locations.
+        "use_all_locations",
+        # The card delivery document, 4.1 非新创建卡券: an existing custom-code card is switched to the deposit
+        # mode by card/update ("调用管理卡券 填入get_custom_code_mode字段"), once its codes are deposited.
+        "get_custom_code_mode",
     }
 )
 TYPE_REVIEW: Final[dict[str, frozenset[str]]] = {
@@ -311,6 +316,9 @@ def parse_create(body: JSON, now: float) -> NewCard:
     quantity = _parse_sku(base_in["sku"])
     if base.get("get_custom_code_mode") and quantity > 0:
         # "导入code的数目小于库存数时，会报错": a new deposit card has no codes yet.
+        raise e.ApiError(e.INVALID_STOCK, base_path("sku().quantity"))
+    if not base.get("get_custom_code_mode") and quantity == 0:
+        # "卡券库存的数量，不支持填写0" (the create document's sku table); only a deposit-mode card starts empty.
         raise e.ApiError(e.INVALID_STOCK, base_path("sku().quantity"))
     return NewCard(card_type, base, _parse_type_fields(data, card_type), _parse_advanced(data), quantity)
 
@@ -579,7 +587,8 @@ def _parse_base_update(card: Card, base_in: JSON) -> JSON:
             raise e.ApiError(e.MISSING_FIELDS, base_path(name))
         else:
             base[name] = parse_value(BASE_SPECS[name], value, base_path(name))
-    _check_enums(base)
+    # On the card as it will be: get_custom_code_mode needs the card's own use_custom_code.
+    _check_enums({**card.base, **base})
     _check_locations({**card.base, **base})
     return base
 

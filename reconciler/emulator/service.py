@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from .account_file import AccountFile
 from .clock import Clock
 from .config import EmulatorConfig
-from .errors import make_hint
+from .errors import make_hint, make_rid
 from .fault_spec import parse_faults
 from .faults import Faults
 from .store import Store
@@ -37,9 +37,10 @@ class Emulator:
         with self.transaction():
             configure(self.store, config)
 
-    def next_hint(self) -> str:
+    def next_ids(self) -> tuple[str, str]:
+        """An error answer's hint and rid (errors.py)."""
         self._hints += 1
-        return make_hint(self.config.seed, self._hints)
+        return make_hint(self.config.seed, self._hints), make_rid(self.store.now(), self.config.seed, self._hints)
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -14,6 +14,7 @@ from reconciler.errors import FileError, Locate, Problem, WxrecError
 from reconciler.i18n import N_
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
+from reconciler.resources.cards.model import DEPOSIT_MODE
 from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.review import wait_for_approval
 from reconciler.resources.write_only import (
@@ -111,6 +112,34 @@ def _qr_rules(spec: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     if action == "QR_LIMIT_SCENE" and isinstance(scene_id, int) and not low <= scene_id <= high:
         found.append((("scene_id",), f"permanent scene ids run {low}–{high}"))
     return found
+
+
+def deposit_card_codes(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    """A deposit-mode card hands out its deposited codes itself: its QR codes cannot name one ("投放接口不可传code字段",
+    docs/wechat-today.md). Checked across kinds: the card's mode is in `cards`."""
+    qrcodes, cards = data.get("qrcodes"), data.get("cards")
+    if not isinstance(qrcodes, Mapping) or not isinstance(cards, Mapping):
+        return []
+    problems = []
+    for key, spec in qrcodes.items():
+        entries = spec.get("cards") if isinstance(spec, Mapping) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, Mapping) and "code" in entry and _in_deposit_mode(cards.get(entry.get("card"))):
+                path = ("qrcodes", key, "cards", index, "code")
+                problems.append(
+                    Problem(
+                        locate(path),
+                        ".".join(map(str, path)),
+                        f"{Address.card(entry['card'])} is in {DEPOSIT_MODE}: WeChat hands out one of its deposited "
+                        "codes itself, and its QR codes cannot name a code (remove code)",
+                    )
+                )
+    return problems
+
+
+def _in_deposit_mode(card: Any) -> bool:
+    base_info = card.get("base_info") if isinstance(card, Mapping) else None
+    return isinstance(base_info, Mapping) and base_info.get("get_custom_code_mode") == DEPOSIT_MODE
 
 
 def qr_body(spec: Mapping[str, Any]) -> dict[str, Any]:

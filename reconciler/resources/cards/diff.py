@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
-from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
+from reconciler.resources.cards.model import DEPOSIT_MODE, DesiredCard, Flat, LiveCard, Stock, subtree
 from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.cards.rules import (
@@ -140,6 +140,21 @@ def deposit_stock_change(target: int, deposited: int, live: LiveCard) -> StockCh
     return StockChange("deposit", target, live.quantity, live.total_quantity, delta, note)
 
 
+def switches_to_deposit(changes: list[AttributeChange]) -> bool:
+    """Whether card/update gives the card the deposit mode (docs/wechat-today.md: 4.1 非新创建卡券)."""
+    return any(c.path == "base_info.get_custom_code_mode" and c.new == DEPOSIT_MODE for c in changes)
+
+
+def emptied_stock(live: LiveCard) -> StockChange | None:
+    """Before the switch to the deposit mode: WeChat refuses it while the stock left exceeds the codes deposited,
+    and the codes entry deposits after the card's update, so the claimable stock goes to 0 first; the codes
+    entry then raises it to the codes."""
+    if live.quantity == 0:
+        return None
+    note = "deposit mode: claimable stock to 0 before the switch; the codes entry raises it to the codes deposited"
+    return StockChange("deposit", 0, live.quantity, live.total_quantity, -live.quantity, note)
+
+
 def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
     """Claimable stock for a new card; a replacement's budget subtracts what the old card already issued.
     A deposit-mode card starts empty: WeChat takes codes only into an approved card."""
@@ -248,7 +263,9 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
     # A rejected card goes back to review on any card/update (docs/wechat-today.md, reviews).
     resubmits = live.status == REJECTED and any(c.path != LIFECYCLE_PROTECTION for c in change.changes)
     change.review = resubmits or any(c.review for c in change.changes)
-    if desired.manages_stock:
+    if switches_to_deposit(change.changes):
+        change.stock = emptied_stock(live)
+    elif desired.manages_stock:
         change.stock = stock_change(desired.stock, live, record.issued_before)
     if not change.changes and change.stock is not None:
         change.action = Action.STOCK

@@ -127,6 +127,10 @@ UPDATABLE_FIELDS = frozenset(
         "base_info.can_share",
         "base_info.can_give_friend",
         "base_info.date_info",
+        # docs/wechat-today.md: the 2016-06-06 update log, and the seed's 4.1 非新创建卡券 (the switch to the deposit
+        # mode needs the stock no higher than the codes deposited: see diff.emptied_stock).
+        "base_info.use_all_locations",
+        "base_info.get_custom_code_mode",
     }
 )
 TYPE_UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
@@ -151,6 +155,7 @@ RESET_VALUES: dict[str, object] = {
     "base_info.promotion_url_sub_title": "",
     "base_info.get_limit": 50,
     "base_info.location_id_list": [],
+    "base_info.use_all_locations": False,
 }
 
 FIX_TIME_RANGE = "DATE_TYPE_FIX_TIME_RANGE"
