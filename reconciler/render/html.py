@@ -17,7 +17,7 @@ import segno
 from markupsafe import Markup
 
 from reconciler.address import Address, kind_of
-from reconciler.i18n import N_, _, current
+from reconciler.i18n import N_, _, current, spoken
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
@@ -118,6 +118,8 @@ class Panel:
     after: Any = None
     listed: list[Listed] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # the change's, in the report's language
+    notes: list[str] = field(default_factory=list)
 
 
 def render_html(
@@ -146,6 +148,8 @@ def render_html(
         ],
         counts=tally(plan),
         summary=summary_line(plan, title),
+        refusals=spoken(plan, "refusals"),
+        warnings=spoken(plan, "warnings"),
     )
 
 
@@ -154,7 +158,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     new_badge = kind.new_badge if kind else "new"
     badge = (new_badge, "new") if change["action"] == "create" else BADGES[change["action"]]
     badges = [(_(text), tone) for text, tone in [badge] + ([REVIEW_BADGE] if change["review"] else [])]
-    panel = Panel(change=change, kind="other", badges=badges)
+    panel = Panel(change, "other", badges, reasons=spoken(change, "reasons"), notes=spoken(change, "notes"))
     panel.rows = _rows(change)
     before, after = change["before"] or {}, change["after"] or {}
     if kind is None or kind.panel == "other":

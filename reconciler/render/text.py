@@ -10,10 +10,9 @@ import click
 
 from reconciler.address import kind_of
 from reconciler.english import counted
+from reconciler.i18n import _, language, ngettext
 
 CHINA_TIME = timezone(timedelta(hours=8))
-# A list-valued field whose items are things with a name, by the field's last path part: (one, several).
-ITEM_NOUNS = {"location_id_list": ("store", "stores")}
 # Items of a list-valued field listed, of those added and of those removed each; the JSON plan has them all.
 SHOWN_ITEMS = 20
 
@@ -33,6 +32,12 @@ HEADLINES = {
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxrec plan") -> str:
+    """The terminal's plan, in English whatever --lang says (see docs/decisions.md)."""
+    with language("en"):
+        return _render_plan(plan, color, title)
+
+
+def _render_plan(plan: dict[str, Any], color: bool, title: str) -> str:
     where = f"at {plan['endpoint']}" if title != "wxrec diff" else f"from {plan['endpoint']} to the working tree"
     lines = [f"{title} for account {plan['appid']} {where}", ""]
     for warning in plan["warnings"]:
@@ -60,10 +65,13 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
 def _in_sync(plan: dict[str, Any], title: str) -> str:
     """What an empty plan compared: only what was read can be said to match."""
     if title == "wxrec diff":
-        return "The manifests are the same."
+        return _("No changes. The manifests are the same.")
     if not plan.get("refreshed", True):
-        return "State's last-applied values match the manifests (the live account was not read: --refresh=false)."
-    return "The live account matches the manifests."
+        return _(
+            "No changes. State's last-applied values match the manifests (the live account was not read: "
+            "--refresh=false)."
+        )
+    return _("No changes. The live account matches the manifests.")
 
 
 def tally(plan: dict[str, Any]) -> dict[str, int]:
@@ -83,36 +91,44 @@ def tally(plan: dict[str, Any]) -> dict[str, int]:
 
 
 def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
+    """The counts in one sentence, in the report's language (the terminal's is English)."""
     if "targeting" in plan:
         # A scoped plan says nothing about the rest: never "the account matches".
-        scoped = "Only the targeted resources were considered; the rest of the manifests was not."
-        return f"No changes to the targeted resources. {scoped}" if not plan["changes"] else f"{_counts(plan)} {scoped}"
+        if not plan["changes"]:
+            return _(
+                "No changes to the targeted resources. Only the targeted resources were considered; the rest of the "
+                "manifests was not."
+            )
+        scoped = _("{counts} Only the targeted resources were considered; the rest of the manifests was not.")
+        return scoped.format(counts=_counts(plan))
     if not plan["changes"]:
-        return f"No changes. {_in_sync(plan, title)}"
+        return _in_sync(plan, title)
     return _counts(plan)
 
 
 def _counts(plan: dict[str, Any]) -> str:
     counts = tally(plan)
-    review = counts["review"]
+    review = _(" ({count} back to review)").format(count=counts["review"]) if counts["review"] else ""
+    # In the order they are said; the first five always, the others only when there are any.
+    words = {
+        "create": _("{count} to create"),
+        "update": _("{count} to update") + review,
+        "stock": ngettext("{count} stock change", "{count} stock changes", counts["stock"]),
+        "codes": ngettext("{count} code to deposit", "{count} codes to deposit", counts["codes"]),
+        "replace": _("{count} to replace"),
+        "delete": _("{count} to delete"),
+        "gone": _("{count} deleted outside wxrec"),
+        "forget": _("{count} to forget"),
+        "import": _("{count} to import"),
+        "move": _("{count} to move"),
+        "render": ngettext("{count} QR image to draw", "{count} QR images to draw", counts.get("render", 0)),
+    }
     parts = [
-        f"{counts['create']} to create",
-        f"{counts['update']} to update" + (f" ({review} back to review)" if review else ""),
-        counted(counts["stock"], "stock change"),
+        text.format(count=counts.get(key, 0))
+        for key, text in words.items()
+        if key in ("create", "update", "stock", "replace", "delete") or counts.get(key)
     ]
-    if counts["codes"]:
-        parts.append(counted(counts["codes"], "code") + " to deposit")
-    parts += [f"{counts['replace']} to replace", f"{counts['delete']} to delete"]
-    if counts["gone"]:
-        parts.append(f"{counts['gone']} deleted outside wxrec")
-    if counts["forget"]:
-        parts.append(f"{counts['forget']} to forget")
-    for action, words in (("import", "to import"), ("move", "to move")):
-        if counts.get(action):
-            parts.append(f"{counts[action]} {words}")
-    if counts.get("render"):
-        parts.append(counted(counts["render"], "QR image") + " to draw")
-    return "Plan: " + ", ".join(parts) + "."
+    return _("Plan: {counts}.").format(counts=_(", ").join(parts))
 
 
 def _render_change(change: dict[str, Any], color: bool) -> list[str]:
@@ -190,13 +206,12 @@ def gains_or_loses(items: dict[str, Any] | None) -> bool:
 
 def items_summary(path: str, items: dict[str, Any]) -> str:
     """`+3 stores, −1`: what a list-valued field gains and loses, the item's noun (if it has one) said once."""
-    nouns = ITEM_NOUNS.get(path.rsplit(".", 1)[-1])
     parts = [f"{sign}{len(found)}" for sign, found in (("+", items["added"]), ("−", items["removed"])) if found]
-    if nouns and parts:
+    if parts and path.rsplit(".", 1)[-1] == "location_id_list":  # its items are things with a name
         first = len(items["added"] or items["removed"])
-        parts[0] += " " + (nouns[0] if first == 1 else nouns[1])
+        parts[0] += " " + ngettext("store", "stores", first)
     if items["reordered"]:
-        parts.append("reordered")
+        parts.append(_("reordered"))
     return ", ".join(parts)
 
 
@@ -206,7 +221,7 @@ def item_lines(path: str, items: dict[str, Any], limit: int) -> list[str]:
 
 
 def _side(sign: str, path: str, found: list[Any], limit: int) -> list[str]:
-    more = [f"{sign} … and {len(found) - limit} more"] if len(found) > limit else []
+    more = [f"{sign} " + _("… and {count} more").format(count=len(found) - limit)] if len(found) > limit else []
     return [f"{sign} {format_value(path, item)}" for item in found[:limit]] + more
 
 
@@ -231,7 +246,7 @@ def _render_stock(stock: dict[str, Any]) -> str:
 
 def format_value(path: str, value: Any) -> str:
     if value is None:
-        return "(unset)"
+        return _("(unset)")
     if isinstance(value, int) and not isinstance(value, bool) and path.endswith(("_timestamp", "_time")):
         moment = datetime.fromtimestamp(value, CHINA_TIME)
         return f"{value} ({moment:%Y-%m-%d %H:%M:%S} UTC+8)"
