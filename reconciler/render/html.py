@@ -175,7 +175,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
     elif kind.panel == "qr":
         panel.before = _qr_svg(before.get("url"))
-        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {})
+        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {}) if not change["changes"] else []
     elif kind.panel == "whitelist":
         panel.listed = _listed(before.get("whitelist"), after.get("whitelist"), change["action"])
     return panel

@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.i18n import N_, _, ngettext, spoken
-from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
+from reconciler.render.text import (
+    HEADLINES,
+    attribute_cells,
+    format_value,
+    is_new_spec,
+    spec_lines,
+    summary_line,
+    tally,
+)
 
 COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
@@ -164,7 +172,7 @@ def _folded_section(change: dict[str, Any]) -> str:
 
 
 def _rows(change: dict[str, Any]) -> list[str]:
-    if change["action"] == "create" and "spec" in (change["after"] or {}):
+    if is_new_spec(change):
         return [
             f"| `{line.split(': ', 1)[0]}` | | {_inline(line.split(': ', 1)[1])} | |"
             for line in spec_lines(change["after"]["spec"])

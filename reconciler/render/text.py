@@ -141,7 +141,7 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     lines += [f"    because {reason}" for reason in change["reasons"]]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
-    elif change["action"] == "create" and "spec" in (change["after"] or {}):
+    elif is_new_spec(change):
         lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
@@ -161,6 +161,14 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     stock = after["stock"]
     lines.append(f"    stock: {stock['target']} ({stock['mode']})")
     return lines
+
+
+def is_new_spec(change: dict[str, Any]) -> bool:
+    """A landing page or QR code made for the first time: every line of it is new. One made anew in place of an
+    earlier one shows only what changed (its `changes`), or nothing when only what it points at did."""
+    return (
+        change["action"] == "create" and "spec" in (change["after"] or {}) and not (change["before"] or {}).get("spec")
+    )
 
 
 def spec_lines(spec: dict[str, Any], prefix: str = "") -> list[str]:

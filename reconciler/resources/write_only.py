@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.i18n import said
-from reconciler.plan import Action, ResourceChange
+from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
 from reconciler.resources.references import GETS_NEW_ID, Lookup, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
@@ -109,6 +109,7 @@ class WriteOnlyKind:
                 if record is not None:
                     change.id = record.get("id")
                     change.before = recorded(record)
+                    change.changes = spec_changes(record.get("applied"), specs[key])
                     change.notes.append(said(self.sentences.old_stays, id=str(record.get("id"))))
                 found.changes.append(change)
             elif record is not None:
@@ -144,6 +145,15 @@ class WriteOnlyKind:
             notes=[said(self.sentences.forgotten)],
             before=recorded(record),
         )
+
+
+def spec_changes(old: Any, new: Any, path: str = "") -> list[AttributeChange]:
+    """The leaves of a page's or code's value that differ from what was created, so that a changed one shows what
+    changed (a list is one leaf: its change lists the items added and removed)."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        keys = [*old, *(key for key in new if key not in old)]
+        return [change for key in keys for change in spec_changes(old.get(key), new.get(key), f"{path}{key}.")]
+    return [] if old == new else [AttributeChange(path.rstrip("."), old, new)]
 
 
 class WriteOnlyDocument(TypedDict, total=False):
