@@ -73,3 +73,21 @@ def test_a_rich_plan_in_chinese_has_no_english_sentence(tmp_path: Path) -> None:
     for needle in ("because", "cannot be changed by card/update", "gets a new id", "Plan:", "replaces the whole menu"):
         assert needle in english  # the plan is rich: what the Chinese reports must have translated is there
     assert {name: english_in(report) for name, report in reports.items()} == {name: [] for name in reports}
+
+
+def test_a_saved_plan_keeps_how_its_sentences_were_made() -> None:
+    """A plan read back (apply PLANFILE) says its reasons in the report's language, and writes the same document."""
+    from reconciler.i18n import said, said_n, spoken
+    from reconciler.plan import Action, Plan, ResourceChange
+    from reconciler.resources.references import GETS_NEW_ID, follows
+
+    change = ResourceChange("landing_pages.shelf", Action.CREATE, reasons=[follows(["cards.latte.id"], GETS_NEW_ID)])
+    change.notes = [said_n("{files} is missing", "{files} are missing", 2, files="a.png and a.svg"), "plain"]
+    plan = Plan("wx1", "emulator", changes=[change], warnings=[said("menu/delete also removes every conditional menu")])
+    document = Plan.from_dict(plan.to_dict()).to_dict()
+    assert document == plan.to_dict()
+    assert document["changes"][0]["reasons"] == ["cards.latte gets a new id"]
+    with i18n.language("zh-cn"):
+        assert spoken(document["changes"][0], "reasons") == ["cards.latte 将获得新的 id"]
+        assert spoken(document["changes"][0], "notes") == ["a.png and a.svg 缺失", "plain"]
+        assert spoken(document, "warnings") == ["menu/delete 也会删除所有个性化菜单"]
