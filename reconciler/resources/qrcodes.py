@@ -11,13 +11,14 @@ from typing import Any
 
 from reconciler.address import Address
 from reconciler.errors import FileError, Locate, Problem, WxrecError
-from reconciler.i18n import N_
+from reconciler.i18n import N_, said_n
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.cards.model import DEPOSIT_MODE
 from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.review import wait_for_approval
 from reconciler.resources.write_only import (
+    Sentences,
     WriteOnlyApplier,
     WriteOnlyDocument,
     WriteOnlyKind,
@@ -86,7 +87,9 @@ class QRCodes(WriteOnlyKind):
                 before=WriteOnlyDocument(url=url),
                 after=WriteOnlyDocument(url=url),
             )
-            change.reasons.append(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+            change.reasons.append(
+                said_n("{files} is missing", "{files} are missing", len(missing), files=" and ".join(missing))
+            )
             changes.append(change)
         return changes
 
@@ -207,7 +210,14 @@ class QRCodeApplier(WriteOnlyApplier):
 QRCODES = QRCodes(
     "qrcodes",
     "QR code",
-    "keeps working until it expires: WeChat offers no way to delete it",
+    Sentences(
+        new=N_("a new QR code"),
+        changed=N_("the QR code changed: WeChat cannot edit it, so a new one is created"),
+        old_stays=N_("the old QR code {id} keeps working until it expires: WeChat offers no way to delete it"),
+        forgotten=N_(
+            "removed from the manifests; it keeps working until it expires: WeChat offers no way to delete it"
+        ),
+    ),
     layer=2,
     attributes=("url", "ticket"),
     new_badge=N_("new QR code"),
