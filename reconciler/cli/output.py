@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from reconciler.english import counted
-from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.markdown import render_markdown
@@ -95,12 +94,6 @@ def plan_text(
         refused = "".join(f"Refused: {refusal}\n" for refusal in plan_result.refusals)
         return refused + summary_line(plan_result.to_dict()) + "\n"
     return render_plan(plan_result.to_dict(), color=_colour(), title=title)
-
-
-def refuse_html(output: str, command: str) -> None:
-    """The HTML report is for reviewing a plan before it runs: `plan` and `diff` make it."""
-    if output == "html":
-        raise WxrecError(f"--format html is for plan and diff, not {command}: use text, markdown or json")
 
 
 def _colour() -> bool:
