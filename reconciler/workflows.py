@@ -250,11 +250,15 @@ async def export(
     return Exported(appid, exported, backend.location, backup)
 
 
-def loaded(backend: StateBackend, hint: str | None = None) -> State:
-    """The state at `backend`; an error when there is none (with `hint`, when given, on how to find one)."""
+class NoState(WxrecError):
+    """There is no state where one was needed (a caller may add how to find one)."""
+
+
+def loaded(backend: StateBackend) -> State:
+    """The state at `backend`; NoState when there is none."""
     state = backend.load()
     if state is None:
-        raise WxrecError(f"no state at {backend.location}" + (f". {hint}" if hint else ""))
+        raise NoState(f"no state at {backend.location}")
     return state
 
 
