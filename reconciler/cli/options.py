@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import i18n
+from reconciler.errors import WxrecError
 from reconciler.wechat.client import WECHAT_API
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -128,24 +129,31 @@ HERE = Path(".")
 def _one_manifest(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> Path:
     if len(given) > 1:
         raise click.BadParameter("give one manifest directory or file", ctx, param)
-    return given[0] if given else HERE
+    return _some_manifests(ctx, param, given)[0]
 
 
 def _some_manifests(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> tuple[Path, ...]:
+    """One line naming a path that does not exist, not click's usage message: the path is the mistake."""
+    for path in given:
+        if not path.exists():
+            raise WxrecError(
+                f"{path}: no such manifest directory or file (give one, or run in the manifest directory and leave "
+                "it out)"
+            )
     return given or (HERE,)
 
 
 # Optional, as Terraform's working directory is: `.` when left out. nargs=-1 lets the arguments after it
 # (ADDRESS, CARD_ID) be given alone; the callback allows one.
 manifest_argument = click.argument(
-    "manifest", nargs=-1, metavar="[MANIFEST]", callback=_one_manifest, type=click.Path(exists=True, path_type=Path)
+    "manifest", nargs=-1, metavar="[MANIFEST]", callback=_one_manifest, type=click.Path(path_type=Path)
 )
 manifests_argument = click.argument(
     "manifests",
     nargs=-1,
     metavar="[MANIFESTS]...",
     callback=_some_manifests,
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
 )
 
 
