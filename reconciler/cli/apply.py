@@ -72,7 +72,7 @@ def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
         return
     report = _apply(settings_of[0], output, confirm, saved_path)
     if report is not None and report.failed:
-        raise WxrecError(not_done(report))
+        raise WxrecError(not_done(report, output))
 
 
 def _recall(saved_path: Path, manifests: tuple[Path, ...], options: dict[str, Any]) -> tuple[Path, ...]:
@@ -169,7 +169,7 @@ def _apply_several(settings_of: list[RunSettings], output: str, confirm: workflo
             report = _apply(settings, output, confirm, None, collected)
             applied = report is not None
             if report is not None and report.failed:
-                error = not_done(report)
+                error = not_done(report, output)
         except WxrecError as exc:
             error = str(exc)
         if error is not None and not as_json:

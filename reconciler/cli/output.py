@@ -101,10 +101,14 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def not_done(report: ApplyReport) -> str:
+def not_done(report: ApplyReport, output: str) -> str:
+    """Why apply failed, pointing at where the output tells each action's outcome."""
     if report.stopped:
         return f"{counted(len(report.failed), 'action')} not done: {report.stopped}"
-    return f"{counted(len(report.failed), 'action')} not done (see above); state records what was done"
+    where = (
+        "each one's status and message are in the JSON document's apply.outcomes" if output == "json" else "see above"
+    )
+    return f"{counted(len(report.failed), 'action')} not done ({where}); state records what was done"
 
 
 def emit_sections(sections: list[several.Section], output: str, words: several.Words, title: str) -> None:
