@@ -24,7 +24,7 @@ from reconciler.settings import RunSettings
 @click.command()
 @click.argument("base")
 @manifest_argument
-@format_option
+@format_option(html=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
 @destroy_threshold_option
 @env_options

@@ -28,6 +28,21 @@ def emulator_group() -> None:
     The commands other than serve act as WeChat's users and reviewers would."""
 
 
+class _Number(click.ParamType[Any]):
+    """An argument's number, whose error says what the argument is and what it takes (click's says only "not a
+    valid integer range")."""
+
+    def __init__(self, numbers: click.IntRange | click.FloatRange, what: str) -> None:
+        self.numbers, self.what = numbers, what
+        self.name = numbers.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.numbers.convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r}: give {self.what}", param, ctx)
+
+
 def _parse_account(text: str) -> tuple[str, str]:
     appid, sep, secret = text.partition(":")
     if not sep or not appid.strip() or not secret:
@@ -203,7 +218,7 @@ def _describe_card(card: JSON) -> str:
 
 @emulator_group.command()
 @click.argument("card_id")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=_Number(click.IntRange(min=1), "how many copies users claim, a whole number, 1 or more"))
 @_target_options
 @_appid_option
 def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: str | None) -> None:
@@ -237,7 +252,9 @@ def reject(card_id: str, reason: str | None, url: str | None, data: Path | None,
 
 
 @emulator_group.command()
-@click.argument("seconds", type=click.FloatRange(min=0))
+@click.argument(
+    "seconds", type=_Number(click.FloatRange(min=0), "how many seconds to move forward, 0 or more (e.g. 90 or 1.5)")
+)
 @_target_options
 def clock(seconds: float, url: str | None, data: Path | None) -> None:
     """Move the emulator's clock SECONDS forward.
