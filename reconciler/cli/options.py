@@ -234,5 +234,14 @@ def run_options(command: F) -> F:
                 help="Create cards even where an unmanaged live card has the same type, brand and title.",
             ),
             destroy_threshold_option,
+            click.option(
+                "--legacy-coupons",
+                is_flag=True,
+                envvar="WXREC_LEGACY_COUPONS",
+                help="For plan and apply against an emulator served with --legacy-coupons only: let the plan "
+                "create coupons, as WeChat did before 2021-04-01 (WeChat itself has refused since, and plans "
+                "against it refuse whatever this says; the embedded emulator follows "
+                "WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
+            ),
         ],
     )

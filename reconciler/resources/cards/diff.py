@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
+from reconciler.resources.cards.coupons import REPLACE_FLAG
 from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
 from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.record import CardRecord
@@ -226,7 +227,7 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
     if desired.card_type != live.card_type:
         reasons.insert(0, f"card_type changes from {live.card_type} to {desired.card_type}")
     if force_replace:
-        reasons.insert(0, "replacement requested with -replace")
+        reasons.insert(0, REPLACE_FLAG)
     if reasons:
         change.action = Action.REPLACE
         change.reasons = reasons

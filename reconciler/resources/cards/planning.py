@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
+from reconciler.resources.cards import coupons
 from reconciler.resources.cards.diff import plan_card, unclearable
 from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import DesiredCard, Palette, desired_card
@@ -65,10 +66,13 @@ def plan_cards(
     return changes, unmanaged, warnings
 
 
-def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
+def refusals(
+    changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float, legacy_coupons: bool = False
+) -> list[str]:
     """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
-    refuses to create a card whose validity already ended, so such a plan is refused before any call."""
-    found = []
+    refuses to create a card whose validity already ended, and any coupon since 2021-04-01 (but an emulator in
+    legacy mode), so such a plan is refused before any call."""
+    found = coupons.refusals(changes, state_records, legacy_coupons)
     for change in changes:
         end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
         if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
