@@ -107,10 +107,18 @@ class RunSettings:
             from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
 
             return embedded.legacy_coupons()
-        return self.legacy_coupons and split_userinfo(self.api.rstrip("/"))[0] != WECHAT_API
+        return self.legacy_coupons and not _is_wechat(self.api)
 
     def targeting(self) -> Targeting:
         return Targeting(frozenset(self.target), frozenset(self.exclude))
+
+
+def _is_wechat(api: str) -> bool:
+    """WeChat's own API, also through user:password@; a URL that is not one is for connect() to refuse."""
+    try:
+        return split_userinfo(api.rstrip("/"))[0] == WECHAT_API
+    except ValueError:
+        return False
 
 
 def accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:
