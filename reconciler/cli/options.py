@@ -69,6 +69,14 @@ api_option = click.option(
     help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
     ".wxrec/emulator.json). Env: WXREC_API.",
 )
+legacy_coupons_option = click.option(
+    "--legacy-coupons",
+    is_flag=True,
+    envvar="WXREC_LEGACY_COUPONS",
+    help="For plan, apply and diff against an emulator served with --legacy-coupons only: let the plan create "
+    "coupons, as WeChat did before 2021-04-01 (WeChat itself has refused since, and plans against it refuse "
+    "whatever this says; the embedded emulator follows WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
+)
 destroy_threshold_option = click.option(
     "--destroy-threshold",
     type=click.FloatRange(0, 1),
@@ -251,5 +259,6 @@ def planning_options(command: F) -> F:
                 help="Create cards even where an unmanaged live card has the same type, brand and title.",
             ),
             destroy_threshold_option,
+            legacy_coupons_option,
         ],
     )

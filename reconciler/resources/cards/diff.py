@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 from reconciler.address import Address
 from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
+from reconciler.resources.cards.coupons import REPLACE_FLAG
 from reconciler.resources.cards.model import DEPOSIT_MODE, DesiredCard, Flat, LiveCard, Stock, subtree
 from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.record import CardRecord
@@ -252,7 +253,7 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
     if desired.card_type != live.card_type:
         reasons.insert(0, said("card_type changes from {old} to {new}", old=live.card_type, new=desired.card_type))
     if force_replace:
-        reasons.insert(0, said("replacement requested with -replace"))
+        reasons.insert(0, REPLACE_FLAG)
     if reasons:
         change.action = Action.REPLACE
         change.reasons = reasons

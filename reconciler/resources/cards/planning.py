@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, Attention, ResourceChange
+from reconciler.resources.cards import coupons
 from reconciler.resources.cards.diff import REJECTED, initial_quantity, live_document, plan_card, unclearable
 from reconciler.resources.cards.live import CardsLive
 from reconciler.resources.cards.model import DesiredCard, Palette, Stock, desired_card
@@ -78,11 +79,13 @@ def rejected(
     return found
 
 
-def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
+def refusals(
+    changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float, legacy_coupons: bool = False
+) -> list[str]:
     """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
-    refuses to create a card whose validity already ended, or one with no stock outside the deposit mode, so
-    such a plan is refused before any call."""
-    found = []
+    refuses to create a card whose validity already ended, one with no stock outside the deposit mode, and any
+    coupon since 2021-04-01 (but an emulator in legacy mode), so such a plan is refused before any call."""
+    found = coupons.refusals(changes, state_records, legacy_coupons)
     for change in changes:
         end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
         if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
