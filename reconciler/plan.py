@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.address import kind_of
+from reconciler.i18n import messages, restored
 from reconciler.list_diff import ListItems, list_items
 from reconciler.targeting import Targeting
 
@@ -102,7 +103,7 @@ class ResourceChange:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["action"] = str(self.action)
-        return data
+        return {**data, **messages(data, ("reasons", "notes"))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceChange:
@@ -114,8 +115,8 @@ class ResourceChange:
             review=bool(data.get("review")),
             changes=[AttributeChange.from_dict(c) for c in data.get("changes", [])],
             stock=StockChange(**stock) if stock else None,
-            reasons=list(data.get("reasons", [])),
-            notes=list(data.get("notes", [])),
+            reasons=restored(data, "reasons"),
+            notes=restored(data, "notes"),
             retire_ids=list(data.get("retire_ids", [])),
             before=data.get("before"),
             after=data.get("after"),
@@ -193,6 +194,7 @@ class Plan:
             "refusals": self.refusals,
             "attention": [asdict(item) for item in self.attention],
             **targeting,
+            **messages({"warnings": self.warnings, "refusals": self.refusals}, ("warnings", "refusals")),
         }
 
     @classmethod
@@ -205,8 +207,8 @@ class Plan:
             endpoint=data["endpoint"],
             changes=[ResourceChange.from_dict(c) for c in data["changes"]],
             unmanaged=list(data["unmanaged"]),
-            warnings=list(data["warnings"]),
-            refusals=list(data["refusals"]),
+            warnings=restored(data, "warnings"),
+            refusals=restored(data, "refusals"),
             attention=[Attention(**item) for item in data.get("attention", [])],
             state_serial=int(data["state"]["serial"]),
             state_lineage=data["state"]["lineage"],

@@ -65,6 +65,8 @@ class Options:
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
     targeting: Targeting = field(default_factory=Targeting)
+    # The target is an emulator in legacy mode, which still creates coupons (RunSettings.legacy_coupons_target).
+    legacy_coupons: bool = False
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:
@@ -148,7 +150,10 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
-    result.refusals = adopted.refusals + cards.refusals(result.changes, card_records, time.time())
+    cards.note_coupon_deletes(result.changes, options.legacy_coupons)
+    result.refusals = adopted.refusals + cards.refusals(
+        result.changes, card_records, time.time(), options.legacy_coupons
+    )
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
             result, set(state.intents) if state else set(), options.invocation
@@ -365,9 +370,12 @@ _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
     """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
-    prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
-    as the plan's import and moved blocks leave it; `managed`: how many resources the threshold counts there."""
-    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(plan, managed, options)
+    prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
+    mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
+    `managed`: how many resources the threshold counts there."""
+    return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
+        plan, managed, options
+    )
 
 
 # What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).

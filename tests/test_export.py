@@ -188,7 +188,8 @@ def varied_card(number: int, rng: random.Random) -> dict[str, Any]:
         ("source", "大众点评"),
         ("location_id_list", [rng.randint(1, 99)]),
         ("center_title", "立即使用"),
-        ("center_url", "https://example.com/use"),
+        ("center_app_brand_user_name", "gh_86a091e50ad4@app"),
+        ("center_app_brand_pass", "pages/use/index"),
     ]:
         if rng.random() < 0.3:
             base_info[name] = value

@@ -14,7 +14,16 @@ import httpx
 
 from . import controls
 from .account_file import AccountFile
-from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts, faults_from_env
+from .config import (
+    DEMO_APPID,
+    DEMO_SECRET,
+    LEGACY_COUPONS_ENV,
+    EmulatorConfig,
+    ReviewMode,
+    default_accounts,
+    faults_from_env,
+    legacy_coupons_from_env,
+)
 from .model import JSON
 from .store import Store, StoreError
 
@@ -26,6 +35,21 @@ def emulator_group() -> None:
     """Run the WeChat emulator, or act on one.
 
     The commands other than serve act as WeChat's users and reviewers would."""
+
+
+class _Number(click.ParamType[Any]):
+    """An argument's number, whose error says what the argument is and what it takes (click's says only "not a
+    valid integer range")."""
+
+    def __init__(self, numbers: click.IntRange | click.FloatRange, what: str) -> None:
+        self.numbers, self.what = numbers, what
+        self.name = numbers.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.numbers.convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r}: give {self.what}", param, ctx)
 
 
 def _parse_account(text: str) -> tuple[str, str]:
@@ -77,6 +101,19 @@ def _describe_account(appid: str, secret: str) -> str:
     help="Faults to inject, e.g. 'latency=5ms..40ms,error=-1:0.05,drop=0.02,seed=7' ('none' clears the --data "
     "file's); default: WXREC_EMULATOR_FAULTS, else the --data file's.",
 )
+@click.option(
+    "--legacy-coupons/--no-legacy-coupons",
+    default=None,
+    help="Create coupons (GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) as WeChat did before 2021-04-01; "
+    f"by default refused, as WeChat does now (default: {LEGACY_COUPONS_ENV}=1 turns it on).",
+)
+@click.option(
+    "--existing-cards",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Start each new account with the cards in FILE (JSON, cards as card/get answers them, with their ids), "
+    "e.g. an example's emulator-cards.json.",
+)
 def serve(
     host: str,
     port: int,
@@ -87,6 +124,8 @@ def serve(
     test_accounts: tuple[str, ...],
     token_ttl: int,
     faults: str | None,
+    legacy_coupons: bool | None,
+    existing_cards: Path | None,
 ) -> None:
     """Serve the emulated WeChat API over HTTP until interrupted."""
     import uvicorn
@@ -102,9 +141,11 @@ def serve(
             test_accounts=frozenset(test_accounts),
             token_ttl=token_ttl,
             faults=faults_from_env(os.environ) if faults is None else faults,
+            legacy_coupons=legacy_coupons_from_env(os.environ) if legacy_coupons is None else legacy_coupons,
+            existing_cards=existing_cards,
         )
         app = create_app(config)
-    except ValueError as exc:  # bad --review, --faults or --test-account, unreadable --data
+    except ValueError as exc:  # bad --review, --faults or --test-account, unreadable --data or --existing-cards
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
@@ -113,6 +154,12 @@ def serve(
     click.echo(f"  accounts kept in {data}" if data else "  accounts kept in memory only")
     active = app.state.emulator.store.fault_spec
     click.echo(f"  faults: {active}" if active else "  faults: none")
+    if config.legacy_coupons:
+        click.echo("  coupons: card/create accepts them (legacy mode, as before 2021-04-01)")
+    else:
+        click.echo("  coupons: card/create refuses them, as WeChat has since 2021-04-01")
+    if existing_cards:
+        click.echo(f"  a new account starts with the cards in {existing_cards}")
     # No access log: request lines carry access tokens in their query strings.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
@@ -203,7 +250,7 @@ def _describe_card(card: JSON) -> str:
 
 @emulator_group.command()
 @click.argument("card_id")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=_Number(click.IntRange(min=1), "how many copies users claim, a whole number, 1 or more"))
 @_target_options
 @_appid_option
 def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: str | None) -> None:
@@ -237,7 +284,9 @@ def reject(card_id: str, reason: str | None, url: str | None, data: Path | None,
 
 
 @emulator_group.command()
-@click.argument("seconds", type=click.FloatRange(min=0))
+@click.argument(
+    "seconds", type=_Number(click.FloatRange(min=0), "how many seconds to move forward, 0 or more (e.g. 90 or 1.5)")
+)
 @_target_options
 def clock(seconds: float, url: str | None, data: Path | None) -> None:
     """Move the emulator's clock SECONDS forward.

@@ -17,7 +17,7 @@ import segno
 from markupsafe import Markup
 
 from reconciler.address import Address, kind_of
-from reconciler.i18n import N_, _, current
+from reconciler.i18n import N_, _, current, say, spoken
 from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
@@ -120,6 +120,8 @@ class Panel:
     after: Any = None
     listed: list[Listed] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # the change's, in the report's language
+    notes: list[str] = field(default_factory=list)
     # A card rejected in review (the plan's `attention`): its face is stamped, and what to do is said.
     rejected: str = ""
     # A conditional menu: whom it is shown to.
@@ -153,6 +155,8 @@ def render_html(
         ],
         counts=tally(plan),
         summary=summary_line(plan, title),
+        refusals=spoken(plan, "refusals"),
+        warnings=spoken(plan, "warnings"),
     )
 
 
@@ -161,7 +165,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     new_badge = kind.new_badge if kind else "new"
     badge = (new_badge, "new") if change["action"] == "create" else BADGES[change["action"]]
     badges = [(_(text), tone) for text, tone in [badge] + ([REVIEW_BADGE] if change["review"] else [])]
-    panel = Panel(change=change, kind="other", badges=badges)
+    panel = Panel(change, "other", badges, reasons=spoken(change, "reasons"), notes=spoken(change, "notes"))
     panel.rows = _rows(change)
     before, after = change["before"] or {}, change["after"] or {}
     if kind is None or kind.panel == "other":
@@ -181,7 +185,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
     elif kind.panel == "qr":
         panel.before = _qr_svg(before.get("url"))
-        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {})
+        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {}) if not change["changes"] else []
     elif kind.panel == "whitelist":
         panel.listed = _listed(before.get("whitelist"), after.get("whitelist"), change["action"])
     return panel
@@ -211,7 +215,7 @@ def _mark_rejected(
             )
             added.append(panel)
         panel.badges.append((_(REJECTED_BADGE[0]), REJECTED_BADGE[1]))
-        panel.rejected = f"{attention.what(item)}. {attention.todo(item, plan)}"
+        panel.rejected = f"{say(attention.what(item))}. {say(attention.todo(item, plan))}"
     return added
 
 

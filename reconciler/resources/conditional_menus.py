@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import N_, said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
     Applier,
@@ -39,11 +40,11 @@ KIND = "conditional_menus"
 RULE_FIELDS = ("tag_id", "client_platform_type")
 # Withdrawn by WeChat's privacy change: a rule with them is refused (65320), a live one no longer matches.
 PRIVACY_FIELDS = ("sex", "country", "province", "city", "language")
-REPUBLISH = (
+REPUBLISH = N_(
     "no edit API: addconditional publishes the new menu first, then delconditional removes the old one; WeChat "
     "tries the newest menu first, so members never fall back to the default menu"
 )
-REACH = "phones pick up a menu change within about 5 minutes"
+REACH = N_("phones pick up a menu change within about 5 minutes")
 
 
 class ConditionalMenuDocument(TypedDict):
@@ -122,7 +123,7 @@ class ConditionalMenus:
     async def plan(self, context: PlanContext) -> KindPlan:
         owned = records(context.state)
         if not context.present:
-            notes = ["no conditional_menus section any more: the menu is left as it is in WeChat"]
+            notes: list[str] = [said("no conditional_menus section any more: the menu is left as it is in WeChat")]
             return KindPlan([ResourceChange(a, Action.FORGET, id=r.id, notes=notes) for a, r in sorted(owned.items())])
         assert isinstance(context.live, ConditionalLive)
         return _plan(context, owned, context.live)
@@ -133,9 +134,9 @@ class ConditionalMenus:
         record = records(state).get(change.address)
         before = (change.before or {}).get("conditional_menu")
         if record is not None and before is not None and before != record.applied:
-            found.live.append(entry(change, "conditional menu changed in WeChat"))
+            found.live.append(entry(change, said("conditional menu changed in WeChat")))
         else:
-            found.manifest.append(entry(change, "conditional menu edited in the manifests"))
+            found.manifest.append(entry(change, said("conditional menu edited in the manifests")))
 
     def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
         """An `import:` block adopts a live conditional menu by menuid: state records it as it is live, so a
@@ -146,7 +147,9 @@ class ConditionalMenus:
         change = ResourceChange(
             address, Action.IMPORT, id=live_id, after=ConditionalMenuDocument(conditional_menu=menu)
         )
-        change.reasons = ["an import block adopts this live conditional menu: state records it, WeChat is not changed"]
+        change.reasons = [
+            said("an import block adopts this live conditional menu: state records it, WeChat is not changed")
+        ]
         return change
 
     def adopted(self, change: ResourceChange) -> dict[str, Any]:
@@ -231,14 +234,16 @@ def _change(
     current = live.menus.get(record.id) if record is not None else None
     after = ConditionalMenuDocument(conditional_menu=spec)
     if record is None or current is None:
-        change = ResourceChange(address, Action.CREATE, after=after, notes=[REACH])
+        change = ResourceChange(address, Action.CREATE, after=after, notes=[said(REACH)])
         if record is not None:
-            change.reasons.append(f"conditional menu {record.id} was deleted in WeChat (menu/delete removes them all)")
+            change.reasons.append(
+                said("conditional menu {id} was deleted in WeChat (menu/delete removes them all)", id=record.id)
+            )
         change.details = menu_tree(None, wanted)
         return change
     if not unknown and current == wanted:
         return None
-    change = ResourceChange(address, Action.UPDATE, id=record.id, after=after, notes=[REPUBLISH, REACH])
+    change = ResourceChange(address, Action.UPDATE, id=record.id, after=after, notes=[said(REPUBLISH), said(REACH)])
     change.before = ConditionalMenuDocument(conditional_menu=current)
     if unknown:
         change.reasons.append(follows(unknown, GETS_NEW_ID))
@@ -254,10 +259,10 @@ def _sent(resolved: Mapping[str, Any]) -> dict[str, Any]:
 
 def _removed(address: str, record: ConditionalRecord, live: ConditionalLive) -> ResourceChange:
     if live.read and record.id not in live.menus:
-        return ResourceChange(address, Action.FORGET, id=record.id, notes=["already deleted in WeChat"])
+        return ResourceChange(address, Action.FORGET, id=record.id, notes=[said("already deleted in WeChat")])
     before = ConditionalMenuDocument(conditional_menu=live.menus.get(record.id, record.applied))
     change = ResourceChange(address, Action.DELETE, id=record.id, before=before, after=None)
-    change.notes.append("the fans it matched see the default menu again")
+    change.notes.append(said("the fans it matched see the default menu again"))
     return change
 
 

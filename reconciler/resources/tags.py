@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import (
     Applier,
@@ -29,7 +30,6 @@ from reconciler.wechat.account import AccountApi
 KIND = "tags"
 MAX_NAME_BYTES = 30
 RESERVED_IDS = frozenset({"0", "1", "2"})
-DELETE_NOTE = "tags/delete takes the tag off every fan who has it"
 
 
 class TagDocument(TypedDict):
@@ -125,7 +125,7 @@ class Tags:
         owned = records(context.state)
         if not context.present:
             # As for the menu: no section is no say over the tags, so none is deleted by a file gone missing.
-            notes = ["no tags section any more: the tag is left as it is in WeChat"]
+            notes: list[str] = [said("no tags section any more: the tag is left as it is in WeChat")]
             return KindPlan([ResourceChange(a, Action.FORGET, id=r.id, notes=notes) for a, r in sorted(owned.items())])
         assert isinstance(context.live, TagsLive)
         return _plan(context.section or {}, owned, context.live)
@@ -138,7 +138,7 @@ class Tags:
             by_hand = record is not None and attribute.old != record.name
             found.attribute(change, attribute, by_hand=by_hand)
         if not change.changes:
-            found.manifest.append(entry(change, "edited in the manifests"))
+            found.manifest.append(entry(change, said("edited in the manifests")))
 
     def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
         """An `import:` block adopts a live tag by id: state records it; a name the manifests give otherwise is
@@ -149,7 +149,7 @@ class Tags:
         if tag is None:
             return f"{live_id} is not a tag of this account (tags/get does not list it)"
         change = ResourceChange(address, Action.IMPORT, id=live_id, after=_document(tag.name, tag))
-        change.reasons = ["an import block adopts this live tag: state records it, WeChat is not changed"]
+        change.reasons = [said("an import block adopts this live tag: state records it, WeChat is not changed")]
         return change
 
     def adopted(self, change: ResourceChange) -> dict[str, Any]:
@@ -200,7 +200,9 @@ def _duplicate(address: str, name: str, tag_id: str) -> str:
 def _create(address: str, name: str, record: TagRecord | None) -> ResourceChange:
     change = ResourceChange(address, Action.CREATE, after=_document(name))
     if record is not None:
-        change.reasons.append(f"tag {record.id} was deleted in WeChat: created again (a new id, without fans)")
+        change.reasons.append(
+            said("tag {id} was deleted in WeChat: created again (a new id, without fans)", id=record.id)
+        )
     return change
 
 
@@ -208,17 +210,25 @@ def _rename(address: str, record: TagRecord, live: LiveTag, name: str) -> Resour
     change = ResourceChange(address, Action.UPDATE, id=record.id, before=_document(live.name, live))
     change.after = _document(name, live)
     change.changes.append(AttributeChange("name", live.name, name))
-    change.notes.append("tags/update renames it in place: the same id, the same fans")
+    change.notes.append(said("tags/update renames it in place: the same id, the same fans"))
     return change
 
 
 def _removed(address: str, record: TagRecord, live: TagsLive) -> ResourceChange:
     if live.read and record.id not in live.tags:
-        return ResourceChange(address, Action.FORGET, id=record.id, notes=["already deleted in WeChat"])
+        return ResourceChange(address, Action.FORGET, id=record.id, notes=[said("already deleted in WeChat")])
     tag = live.tags.get(record.id)
     change = ResourceChange(address, Action.DELETE, id=record.id, before=_document(record.name, tag), after=None)
-    fans = f" ({tag.count} fans)" if tag is not None and tag.count is not None else ""
-    change.notes.append(DELETE_NOTE + fans)
+    if tag is not None and tag.count is not None:
+        change.notes.append(
+            said_n(
+                "tags/delete takes the tag off every fan who has it ({count} fan)",
+                "tags/delete takes the tag off every fan who has it ({count} fans)",
+                tag.count,
+            )
+        )
+    else:
+        change.notes.append(said("tags/delete takes the tag off every fan who has it"))
     return change
 
 
