@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +15,12 @@ from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.planning import plan_for_apply
+from reconciler.scheduler import apply_plan
+from reconciler.state import State
+from reconciler.wechat.account import AccountApi
 from reconciler.wechat.client import StableToken, WeChatClient
+from reconciler.wechat.errors import UncertainOutcome
 from tests.support import Harness, apply_ok, served_emulator, wxrec
 
 
@@ -179,3 +185,28 @@ async def test_an_import_of_no_such_tag_is_refused(shop: Harness, live_id: str, 
         out.write(f"import:\n  - to: tags.vip\n    id: '{live_id}'\n")
     plan = await shop.plan()
     assert any(r.startswith("import tags.vip:") and why in r for r in plan.refusals), plan.refusals
+
+
+async def test_a_create_whose_answer_was_lost_is_adopted_not_made_twice(shop: Harness, monkeypatch: Any) -> None:
+    real = AccountApi.create_tag
+
+    async def create_then_lose_answer(self: AccountApi, name: str) -> str:
+        await real(self, name)
+        raise UncertainOutcome("/cgi-bin/tags/create", "timeout", maybe_applied=True)
+
+    write_tags(shop.directory, vip="高级会员")
+    monkeypatch.setattr(AccountApi, "create_tag", create_then_lose_answer)
+    current = shop.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
+    _, plan = await plan_for_apply(
+        load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", shop.options()
+    )
+    report = await apply_plan(plan, shop.api, current, shop.backend, shop.options())
+    assert not next(o for o in report.outcomes if o.address == "tags.vip").ok
+    monkeypatch.undo()
+    again = await shop.plan()
+    assert not [r for r in again.refusals if "tags.vip" in r] and tag_changes(again) == [("tags.vip", Action.IMPORT)]
+    await shop.apply()
+    live_ids = [i for i, (name, _) in (await live_tags(shop)).items() if name == "高级会员"]
+    assert [tag_id(shop, "vip")] == live_ids and not tag_changes(await shop.plan())
+    state = shop.backend.load()
+    assert state is not None and "tags.vip" not in state.intents

@@ -272,6 +272,7 @@ def apply_adoption(change: ResourceChange, state: State) -> str:
     kind = find(kind_of(change.address))
     if isinstance(kind, Adopts):
         state.resources[change.address] = kind.adopted(change)
+        state.intents.pop(change.address, None)  # an interrupted create it settles
         return f"imported {change.id} into state"
     after = change.after or {}
     assert change.id is not None

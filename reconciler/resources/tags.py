@@ -6,12 +6,13 @@ reserved (never planned, never exported)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
-from reconciler.errors import Locate, Problem
+from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import (
@@ -26,6 +27,7 @@ from reconciler.resources.base import (
 )
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
+from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "tags"
 MAX_NAME_BYTES = 30
@@ -128,7 +130,8 @@ class Tags:
             notes: list[str] = [said("no tags section any more: the tag is left as it is in WeChat")]
             return KindPlan([ResourceChange(a, Action.FORGET, id=r.id, notes=notes) for a, r in sorted(owned.items())])
         assert isinstance(context.live, TagsLive)
-        return _plan(context.section or {}, owned, context.live)
+        intents = frozenset(context.state.intents) if context.state else frozenset()
+        return _plan(context.section or {}, owned, context.live, intents)
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
         """A rename: the live name is not the one wxrec last gave (renamed in the MP console), or the manifests
@@ -168,7 +171,10 @@ class Tags:
         return TagApplier(context)
 
 
-def _plan(specs: Mapping[str, Any], owned: Mapping[str, TagRecord], live: TagsLive) -> KindPlan:
+def _plan(
+    specs: Mapping[str, Any], owned: Mapping[str, TagRecord], live: TagsLive, intents: frozenset[str]
+) -> KindPlan:
+    """`intents`: addresses whose last create was interrupted; a live tag of the name it asked for is adopted."""
     found = KindPlan()
     owned_ids = {r.id for r in owned.values()}
     for address in sorted({str(Address(KIND, key)) for key in specs} | set(owned)):
@@ -180,6 +186,9 @@ def _plan(specs: Mapping[str, Any], owned: Mapping[str, TagRecord], live: TagsLi
         name = str(specs[key]["name"])
         clash = live.named(name)
         if record is None or record.id not in live.tags:
+            if clash is not None and clash not in owned_ids and address in intents:
+                found.changes.append(_settled(address, clash, live))
+                continue
             if clash is not None and clash not in owned_ids:
                 found.refusals.append(_duplicate(address, name, clash))
             found.changes.append(_create(address, name, record))
@@ -188,6 +197,14 @@ def _plan(specs: Mapping[str, Any], owned: Mapping[str, TagRecord], live: TagsLi
                 found.refusals.append(f"{address}: another tag is named {name!r} (id {clash}); names are unique")
             found.changes.append(_rename(address, record, live.tags[record.id], name))
     return found
+
+
+def _settled(address: str, tag_id: str, live: TagsLive) -> ResourceChange:
+    """The tag an interrupted create made (its answer or its state record was lost): adopted, not made twice."""
+    change = TAGS.adopt(address, tag_id, live)
+    assert isinstance(change, ResourceChange)
+    change.reasons = [said("an earlier create of this tag was interrupted: the tag it made is adopted")]
+    return change
 
 
 def _duplicate(address: str, name: str, tag_id: str) -> str:
@@ -249,7 +266,7 @@ class TagApplier:
         assert change.after is not None
         name = str(change.after["tag"]["name"])
         if change.action == Action.CREATE:
-            tag_id = await api.create_tag(name)
+            tag_id = await self._create(change.address, name)
             done = f"tag {tag_id} created"
         else:
             assert change.id is not None
@@ -257,8 +274,22 @@ class TagApplier:
             await api.update_tag(tag_id, name)
             done = f"tag {tag_id} renamed"
         resources[change.address] = TagRecord(tag_id, name).to_state()
+        self.context.state.intents.pop(change.address, None)
         await self.context.save()
         return done
+
+    async def _create(self, address: str, name: str) -> str:
+        """An intent first: if the answer or the record is lost, the next plan adopts the tag of that name."""
+        state = self.context.state
+        state.intents[address] = {"action": "create", "started": int(time.time())}
+        await self.context.save()
+        try:
+            return await self.context.api.create_tag(name)
+        except WxrecError as exc:
+            if not isinstance(exc, UncertainOutcome):
+                state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
+                await self.context.save()
+            raise
 
 
 TAGS = Tags()
