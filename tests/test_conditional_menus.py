@@ -3,6 +3,7 @@ when its tag is replaced, refused rules and `menu: null`, menus made elsewhere r
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,12 @@ async def test_an_import_block_adopts_a_live_conditional_menu(shop: Harness) -> 
     await shop.apply()
     assert record(shop, "conditional_menus.vip-menu")["id"] == made["menuid"]
     assert not changes(await shop.plan(), "conditional_menus"), "adopted as it is live: nothing to re-publish"
+
+
+def test_the_members_example_applies_and_plans_no_changes(tmp_path: Path) -> None:
+    directory = tmp_path / "members"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "members", directory)
+    result = apply_ok(directory)
+    assert "tags.member: create ok" in result.output and "conditional_menus.members-menu: create ok" in result.output
+    planned = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
+    assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
