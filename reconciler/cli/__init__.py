@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from gettext import gettext
 from typing import Any
 
 import click
@@ -52,7 +51,7 @@ class WxrecGroup(click.Group):
         return self.commands.get(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section(gettext("Commands")):  # as click heads it
+        with formatter.section("Commands"):  # as click heads it (its own catalog is English only here)
             formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
