@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from benchmarks import table
 from benchmarks.deposit_bench import measure
 from benchmarks.plan_bench import cpu_per_card, populate, timed_plan
 from tests.support import served_emulator
@@ -30,3 +31,18 @@ def test_diff_cpu_figures_plan_nothing_for_equal_cards_and_a_change_for_changed_
     # cpu_per_card asserts per card that the plan is empty, or (nested_change) that it holds a change.
     assert cpu_per_card(20) > 0
     assert cpu_per_card(20, nested_change=True) > 0
+
+
+def test_the_issue_19_table_measures_each_figure_against_its_baseline() -> None:
+    """benchmarks.table at a tiny size: every row is measured, with a baseline from the same run."""
+    figures = [
+        table.version_figure(runs=1),
+        *table.per_call_figures(calls=40),
+        *table.plan_figures(cards=10, latency_ms=1),
+        table.typical_figure(latency_ms=1),
+        table.deposit_figure(codes=200, latency_ms=1),
+    ]
+    assert all(figure.value > 0 and figure.baseline > 0 for figure in figures)
+    names = [figure.name for figure in figures]
+    assert "client CPU per card/get, wxrec" in names and any(name.startswith("typical") for name in names)
+    assert table.table(figures).count("\n") == len(figures) + 1
