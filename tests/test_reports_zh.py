@@ -66,9 +66,10 @@ def test_a_rich_plan_in_chinese_has_no_english_sentence(tmp_path: Path) -> None:
         reports[output] = result.output
     several = wxrec("plan", shop, tmp_path / "branch", "--api", "emulator", "--format", "markdown", "--lang", "zh-CN")
     reports["several"] = several.output
-    # drift has no --lang of its own yet: its markdown speaks the language in force.
-    with i18n.language("zh-cn"):
-        reports["drift"] = wxrec("drift", shop, "--api", "emulator", "--format", "markdown").output
+    reports["drift"] = wxrec("drift", shop, "--api", "emulator", "--format", "markdown", "--lang", "zh-CN").output
+    drifts = wxrec("drift", shop, tmp_path / "branch", "--api", "emulator", "--format", "markdown", "--lang", "zh-CN")
+    reports["several drifts"] = drifts.output
+    assert "有漂移" in drifts.output  # the command's own outcome word, in the summary
     english = wxrec("plan", shop, "--api", "emulator", "--format", "markdown", "--lang", "en").output
     for needle in ("because", "cannot be changed by card/update", "gets a new id", "Plan:", "replaces the whole menu"):
         assert needle in english  # the plan is rich: what the Chinese reports must have translated is there
