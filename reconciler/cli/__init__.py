@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -94,10 +96,25 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 
     ctx.obj = Terminal(quiet=quiet, verbose=verbose)
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logging.getLogger("wxrec").addHandler(handler)
-        logging.getLogger("wxrec").setLevel(logging.DEBUG)
+        ctx.with_resource(_logged_to_stderr())
+
+
+@contextmanager
+def _logged_to_stderr() -> Iterator[None]:
+    """-v for one command: the wxrec logger writes to this command's stderr until it ends, then is as it was. A
+    process that runs many commands (a test, a library caller) must not gather a handler per run, each writing to
+    a stream of a run long over."""
+    logger = logging.getLogger("wxrec")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main() -> None:
