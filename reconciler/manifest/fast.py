@@ -38,8 +38,19 @@ _ENTRY = re.compile(
     r"(?P<key>[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\s:#,\[\]{}]*|'(?:[^']|'')*'|\"[^\"\\]*\")(?P<colon>:)(?: +(?P<rest>.*)|$)"
 )
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +#.*| *)")
-_DOUBLE = re.compile(r'"([^"\\]*)"(?: +#.*| *)')
-_EMPTY_FLOW = re.compile(r"(\[\]|\{\})(?: +#.*| *)")
+_DOUBLE = re.compile(r'"((?:[^"\\]|\\.)*)"(?: +#.*| *)')
+_EMPTY_MAPPING = re.compile(r"\{\}(?: +#.*| *)")
+# One item of a flow sequence written on one line (`[a, 'b', "c"]`): a plain scalar without spaces or flow
+# characters, or a quoted one; then the comma or the closing bracket.
+_FLOW_ITEM = re.compile(
+    r" *(?:(?P<plain>(?:[^\s,\[\]{}#&*!|>'\"%@`?:\-]|-[^\s,\[\]{}#:])[^\s,\[\]{}#:]*)"
+    r"|'(?P<single>(?:[^']|'')*)'|\"(?P<double>(?:[^\"\\]|\\.)*)\") *(?P<end>[,\]])"
+)
+_FLOW_END = re.compile(r"(?: +#.*| *)")
+# The escapes libyaml and PyYAML both read in a double-quoted scalar (`\x41`, `\u4e2d` and `\U…` by their code).
+_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
+_ESCAPED = {**yaml.scanner.Scanner.ESCAPE_REPLACEMENTS}
+del _ESCAPED["\t"]  # a backslash before a tab: tabs are left to PyYAML anyway
 # Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
 YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 # What may not start a plain scalar here ("-" may, before a non-space: `-5`).
@@ -185,17 +196,45 @@ class FastReader:
             value: Any = quoted[1].replace("''", "'") if quoted else None
         elif first == '"':
             quoted = _DOUBLE.fullmatch(text)
-            value = quoted[1] if quoted else None
-        elif first in "[{":
-            flow = _EMPTY_FLOW.fullmatch(text)
-            if flow is None:
+            value = _unescape(quoted[1]) if quoted else None
+        elif first == "[":
+            return self._flow(text, depth)
+        elif first == "{":
+            if _EMPTY_MAPPING.fullmatch(text) is None:
                 raise Unsupported
-            return [] if flow[1] == "[]" else {}
+            return {}
         else:
             return self._plain(text, depth)
         if quoted is None:
             raise Unsupported
         return self._fill(value, depth)
+
+    def _flow(self, text: str, depth: int) -> list[Any]:
+        """A flow sequence of scalars on one line."""
+        if depth + 1 > self.max_depth:
+            raise Unsupported
+        items: list[Any] = []
+        at = 1
+        if text[1:].lstrip(" ").startswith("]"):
+            at = text.index("]") + 1
+        else:
+            while True:
+                item = _FLOW_ITEM.match(text, at)
+                if item is None:
+                    raise Unsupported
+                at = item.end()
+                plain, single, double = item["plain"], item["single"], item["double"]
+                if plain is not None:
+                    items.append(self._plain(plain, depth + 1))
+                else:
+                    quoted = single.replace("''", "'") if single is not None else _unescape(double)
+                    items.append(self._fill(quoted, depth + 1))
+                if item["end"] == "]":
+                    break
+        self.budget -= len(items)
+        if self.budget < 0 or not _FLOW_END.fullmatch(text, at):
+            raise Unsupported
+        return items
 
     def _plain(self, text: str, depth: int) -> Any:
         first = text[0]
@@ -235,6 +274,22 @@ class FastReader:
         if depth + levels > self.max_depth or self.budget < 0:
             raise Unsupported
         return filled
+
+
+def _unescape(text: str) -> str:
+    return _ESCAPE.sub(_escaped, text) if "\\" in text else text
+
+
+def _escaped(escape: re.Match[str]) -> str:
+    code = escape[1] or escape[2] or escape[3]
+    if code is None:
+        if escape[4] not in _ESCAPED:
+            raise Unsupported
+        return _ESCAPED[escape[4]]
+    point = int(code, 16)
+    if 0xD800 <= point <= 0xDFFF or point > 0x10FFFF:
+        raise Unsupported
+    return chr(point)
 
 
 def _is_item(content: str) -> bool:
