@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from benchmarks.plan_bench import spec
 from reconciler.errors import ManifestError
 from reconciler.manifest.fast import Unsupported
-from reconciler.manifest.loader import FastReader, load_document, parse_file
+from reconciler.manifest.loader import MAX_DEPTH, FastReader, load_document, parse_file
 from reconciler.manifest.variables import Variables
 from tests.test_hostile_input import BOMB, bomb, nested
 
@@ -99,6 +99,15 @@ def test_a_benchmark_manifest_reads_the_same(tmp_path: Path) -> None:
     assert loaded(tmp_path) == with_pyyaml(loaded, tmp_path)
 
 
+def deep(levels: int, item: str, leaf: str) -> str:
+    """Mappings (or lists of mappings) nested `levels` deep, around the loader's limit."""
+    return (
+        "".join(" " * (len(item) + 2) * i + f"{item}k{i}:\n" for i in range(levels))
+        + " " * (len(item) + 2) * levels
+        + leaf
+    )
+
+
 HOSTILE = [
     b'cards: !!python/object/apply:os.system ["echo pwned"]\n',
     b"cards: &x\n  a: *x\n",
@@ -122,6 +131,12 @@ HOSTILE = [
     b"cards:\n  x: ${var.deep}\n",
     b"cards:\n  x: '${var.name}'\n  y: \"${var.stock}\"\n  z: [${var.tags}]\n",
     nested(40, "block").encode(),
+    *(
+        deep(levels, item, leaf).encode()
+        for levels in (15, 16, 17, MAX_DEPTH - 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1)
+        for item in ("", "- ")
+        for leaf in ("", "x: [1]\n")
+    ),
     nested(40, "flow").encode(),
     ("k" * 1100 + ": 1\n").encode(),
     b"",
