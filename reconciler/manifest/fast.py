@@ -1,12 +1,12 @@
 """A fast reader for the block YAML manifests are written in, building values only.
 
 PyYAML builds a node (with two marks) for every scalar, then a Python object from each: on 10,000 cards that
-is most of `wxrec validate`. This reader takes the plain shape most manifests have — block mappings and
-sequences, one scalar per line, plain or quoted on one line, one-line flow lists of such scalars, comments —
-line by line, and says Unsupported the moment it meets anything else (flow mappings, block scalars, anchors, tags, multi-line scalars, tabs,
-document markers, a key YAML reads as a number, a duplicate key, …). The loader then reads the file with
-PyYAML as before, so whatever this reader takes it reads exactly as PyYAML does, and everything else,
-errors included, is PyYAML's. Plain scalars are resolved by PyYAML's own YAML 1.1 resolver table and
+is most of `wxrec validate`. This reader takes the plain shape most manifests have, line by line: block
+mappings and sequences, one scalar per line (plain or quoted), one-line flow lists of such scalars, comments.
+It says Unsupported the moment it meets anything else (flow mappings, block scalars, anchors, tags, multi-line
+scalars, tabs, document markers, a key YAML reads as a number, a duplicate key, …), and the loader then reads
+the file with PyYAML as before: whatever this reader takes it reads exactly as PyYAML does, and everything
+else, errors included, is PyYAML's. Plain scalars are resolved by PyYAML's own YAML 1.1 resolver table and
 constructor (`yes` is True, `010` is 8, `1_000` is 1000, `.inf` a float, a bare date stays text).
 
 Positions are not kept here: they are computed by PyYAML when something asks for one (an error to locate).
