@@ -61,7 +61,9 @@ class Options:
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
     # How a command a plan prints names the manifests and the run's account (RunSettings.invocation).
-    invocation: str = "MANIFEST"
+    invocation: str = "."
+    # How a state command a plan prints names the manifests and the state (RunSettings.state_invocation).
+    state_invocation: str = "."
     # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
@@ -140,10 +142,14 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
-    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    adopted = adoption.plan_adoptions(
+        imports, moves, state, live.cards.cards if source.refreshed else None, desired, options.state_invocation
+    )
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
-    card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
+    card_changes, unmanaged, card_warnings = cards.plan_cards(
+        desired, live.cards, card_records, options.replace, options.state_invocation
+    )
     known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
@@ -152,7 +158,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
-    cards.note_coupon_deletes(result.changes, options.legacy_coupons)
+    cards.note_coupon_deletes(result.changes, options.state_invocation, options.legacy_coupons)
     result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
@@ -382,9 +388,9 @@ def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options:
     prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
     mode), and the destroy threshold. `card_records`: state's,
     as the plan's import and moved blocks leave it."""
-    return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
-        plan, len(card_records), options
-    )
+    return cards.refusals(
+        plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
+    ) + mass_destroy_refusals(plan, len(card_records), options)
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
