@@ -61,7 +61,9 @@ class Options:
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
     # How a command a plan prints names the manifests and the run's account (RunSettings.invocation).
-    invocation: str = "MANIFEST"
+    invocation: str = "."
+    # How a state command a plan prints names the manifests and the state (RunSettings.state_invocation).
+    state_invocation: str = "."
     # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
@@ -141,10 +143,14 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
     live_cards = live.cards.cards if source.refreshed else None
-    adopted = adoption.plan_adoptions(imports, moves, state, live_cards, desired, live.kinds)
+    adopted = adoption.plan_adoptions(
+        imports, moves, state, live_cards, desired, live.kinds, state_invocation=options.state_invocation
+    )
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
-    card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
+    card_changes, unmanaged, card_warnings = cards.plan_cards(
+        desired, live.cards, card_records, options.replace, options.state_invocation
+    )
     known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
@@ -153,9 +159,9 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
-    cards.note_coupon_deletes(result.changes, options.legacy_coupons)
+    cards.note_coupon_deletes(result.changes, options.state_invocation, options.legacy_coupons)
     result.refusals = adopted.refusals + cards.refusals(
-        result.changes, card_records, time.time(), options.legacy_coupons
+        result.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
     )
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
@@ -387,9 +393,9 @@ def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options:
     prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
     mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
     `managed`: how many resources the threshold counts there."""
-    return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
-        plan, managed, options
-    )
+    return cards.refusals(
+        plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
+    ) + mass_destroy_refusals(plan, managed, options)
 
 
 # What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).
