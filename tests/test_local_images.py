@@ -5,6 +5,7 @@ SHA-256 → URL."""
 from __future__ import annotations
 
 import base64
+import shutil
 import struct
 import zlib
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.state import FileBackend
-from tests.support import served_emulator, wxrec
+from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
 
 MEMBER_CARD = """\
 cards:
@@ -181,3 +182,14 @@ def test_the_html_report_draws_a_local_logo_without_fetching_anything(tmp_path: 
     logo = base64.b64encode((directory / "assets" / "logo.png").read_bytes()).decode()
     assert result.stdout.count(f'src="data:image/png;base64,{logo}"') == 1
     assert "could not fetch" not in result.stderr
+
+
+def test_the_member_card_example_applies_its_local_images_and_converges(tmp_path: Path) -> None:
+    directory = tmp_path / "member-card"
+    shutil.copytree(EXAMPLE.parent / "member-card", directory, ignore=RUN_LEFTOVERS)
+    assert wxrec("validate", directory).exit_code == 0
+    apply_ok(directory)
+    state = FileBackend(directory / ".wxrec" / "state.json").load()
+    assert state is not None and len(state.images) == 2
+    again = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
