@@ -13,7 +13,7 @@ from reconciler.errors import WxrecError
 from reconciler.i18n import said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import adoption, cards, codes, kinds
+from reconciler.resources import adoption, cards, codes, images, kinds
 from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
@@ -140,6 +140,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
         result.palette = palette.names
     # wxrec diff knows the account's colours only from a state, if there is one.
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
+    uploaded = state.images if state else {}
+    desired = images.resolved_cards(desired, manifest.directory, uploaded)
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
     live_cards = live.cards.cards if source.refreshed else None
@@ -151,6 +153,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     card_changes, unmanaged, card_warnings = cards.plan_cards(
         desired, live.cards, card_records, options.replace, options.state_invocation
     )
+    images.note_uploads(card_changes, uploaded)
     known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]

@@ -14,6 +14,7 @@ from reconciler.resources.cards.apply import CardApplier
 from reconciler.resources.cards.drift import card_drift
 from reconciler.resources.cards.record import KIND, CardRecord
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.images import ImageUploader
 from reconciler.state import State
 
 
@@ -42,7 +43,8 @@ class Cards:
         card_drift(change, None if data is None else CardRecord.from_state(data), found)
 
     def applier(self, context: ApplyContext) -> Applier:
-        return CardApplier(context.cards, context.state, context.save, context.parallelism)
+        uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)
+        return CardApplier(context.cards, context.state, context.save, context.parallelism, uploader.resolve)
 
 
 CARDS = Cards()
