@@ -251,7 +251,10 @@ class FastReader:
             return self._fill(text, depth)
         if tag not in _ALLOWED:  # `<<` (merge) and `=` (value): the loader refuses their tags
             raise Unsupported
-        return self.construct(yaml.ScalarNode(tag, text))
+        try:
+            return self.construct(yaml.ScalarNode(tag, text))
+        except ValueError:  # an integer longer than Python writes: refused where PyYAML's reading locates it
+            raise Unsupported from None
 
     def _tag(self, text: str) -> str:
         """YAML 1.1's tag for a plain scalar, as PyYAML's Resolver.resolve finds it."""
