@@ -21,7 +21,16 @@ from hypothesis import strategies as st
 from benchmarks.plan_bench import spec
 from reconciler.errors import ManifestError
 from reconciler.manifest.fast import Unsupported
-from reconciler.manifest.loader import MAX_DEPTH, FastReader, load_document, parse_file
+from reconciler.manifest.loader import (
+    _CONSTRUCTOR,
+    _RESOLVERS,
+    MAX_DEPTH,
+    FastReader,
+    _scalar,
+    _shape,
+    load_document,
+    parse_file,
+)
 from reconciler.manifest.variables import Variables
 from tests.test_hostile_input import BOMB, bomb, nested
 
@@ -530,3 +539,14 @@ def test_manifests_as_users_write_them_read_the_same(tmp_path_factory: Any, text
     (directory / "m.yaml").write_bytes(text.encode("utf-8"))
     both(directory / "m.yaml")
     assert loaded(directory) == with_pyyaml(loaded, directory)
+
+
+@given(
+    text=st.sampled_from([*WRITTEN, *SCALARS])
+    | st.text(st.sampled_from("0123456789_:.+-eExXoObB~nNuUlLyYsStTrRfF"), max_size=9)
+)
+def test_a_plain_scalar_gets_pyyamls_tag(text: str) -> None:
+    """The fast reader resolves a plain scalar the way PyYAML's Resolver.resolve does with the loader's table (its
+    wildcard resolvers included, should PyYAML ever add one)."""
+    reader = FastReader(text, _RESOLVERS, _scalar, MAX_DEPTH, 0, None, _shape)
+    assert reader._tag(text) == _CONSTRUCTOR.resolve(yaml.ScalarNode, text, (True, False))
