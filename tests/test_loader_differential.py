@@ -190,6 +190,7 @@ WRITTEN_BY_USERS = [
     *("--- \ncards: {}\n...\n", "---\n- a\n", "cards: {}\n...\n# after\n", "%YAML 1.1\n---\na: 1\n"),
     # Indentation that changes width from level to level, or goes wrong.
     *("a:\n b:\n    c:\n     - 1\n d: 2\n", "a:\n  b: 1\n c: 2\n", "a:\n  - x\n - y\n", "a: 1\n  b: 2\n"),
+    *("# c\n   cards:\n     x: 1\n   b:\n   - x\n", "  a: 1\nb: 2\n", "  - a\n- b\n", "  - a\n  - b\n"),
     # A block scalar after a flow list; values over several lines.
     *("a: [x, y]\nb: |\n  text\n  more\nc: >-\n  folded\n", "a: x\n  y\n", "a: 'x\n  y'\n", "a: [x,\n  y]\n"),
     # Tabs, written or escaped.
@@ -417,7 +418,7 @@ WRITTEN = [
     *("拿铁满30减8元", "限堂食与外带，外卖平台订单不适用。", "时间：10:00", "周一 ~ 周五", "☕️ 咖啡 🎉", "¥10", "100%"),
     *("a  b", "trailing   ", "x - y", "-x", "--", "---", "...", "a...", "x!y", "a&b*c", "x{y}", "50%", "@@x"[1:]),
     *("''", "'it''s'", "'a # b'", "'a: b'", "'  lead'", "'x' #c", '""', '"say \\"hi\\""', '"a\\\\"', '"x" # c'),
-    *('"\\x41\\u4e2d\\U0001F600"', '"\\t\\n\\r\\0\\e\\/"', '"\\N\\_\\L\\P\\ "', '"\\u00e9"', "'\\n'"),
+    *('"\\x41\\u4e2d\\U0001F600"', '"\\t\\n\\r\\0\\e\\/\\a\\b\\v\\f"', '"\\N\\_\\L\\P\\ "', '"\\u00e9"', "'\\n'"),
     *('"${var.name}"', "${var.name}", "${var.stock}", "${var.tags}", "x ${var.name}", "$${var.name}", "${var.deep}"),
     *("[]", "[ ]", "{}", "{ }", "[a, b]", "[ a,b ]", "[a , 'b', \"c\"]", "[1, 010, yes, ~, .5, -1]", "[a] # c", "[-1]"),
     *("x\u00a0", "\u200bx", "x" * 1100, "y " * 600),
