@@ -447,6 +447,11 @@ MULTI_LINE_STARTS = ["|", "|-", ">", ">-", "|+", "plain", '"two', "'two", "[a,",
 MULTI_LINE_REST = ["line", "第二行", "", "  more", "x: y", "- z", "# not a comment", 'end"', "end'", "b]", "b: 2}"]
 
 
+# Characters that mean something to YAML: indicators, spaces and line breaks (YAML 1.1 counts CR, NEL, U+2028 and
+# U+2029 as line breaks), the BOM, and characters it does not print.
+SIGNIFICANT = st.sampled_from(list("-?:,[]{}#&*!|>'\"%@`\\ ~\t\r\x85\u2028\u2029\ufeff\x00\x7f\xa0\u3000\ufffe"))
+
+
 class Writer:
     """Writes a manifest as users do: nested mappings and lists of mappings at whatever indentation each level
     takes, values of every kind, comments and blank lines anywhere, trailing spaces. An `odd` manifest also has
@@ -463,8 +468,20 @@ class Writer:
             return self.draw(st.sampled_from(odd))
         return self.draw(st.sampled_from(usual))
 
+    def text(self) -> str:
+        """Now and then, any text at all (a value or comment pasted from somewhere), often what YAML reads as
+        more than a character."""
+        if not self.lucky(4):
+            return ""
+        return self.draw(
+            st.text(SIGNIFICANT | SIGNIFICANT | st.characters(exclude_categories=["Cs"]), min_size=1, max_size=2)
+        )
+
+    def lucky(self, one_in: int) -> bool:
+        return self.draw(st.integers(1, one_in)) == 1
+
     def chance(self, one_in: int) -> bool:
-        return self.odd and self.draw(st.integers(1, one_in)) == 1
+        return self.odd and self.lucky(one_in)
 
     def block(self, indent: int, depth: int, kind: str, *, inline: bool = False) -> None:
         """A block mapping (`kind` "map") or sequence ("seq") whose entries start at column `indent` (`inline`: the
@@ -491,8 +508,9 @@ class Writer:
         if depth >= 5 and shape != "multi":
             shape = "scalar"
         if shape == "scalar":
-            value = self.pick(WRITTEN, ODD_WRITTEN)
+            value = self.pick(WRITTEN, ODD_WRITTEN) + self.text()
             comment = self.pick(["", "", "", "", " # 备注", "  #c", " #", " # a: b", "   # - x"], [" #\t", "\t# c"])
+            comment += self.text() if comment else ""
             self.lines.append(f"{head}{value}{comment}{self.pick(['', '', '', ' ', '   '], [chr(9)])}")
         elif shape == "inline":
             start = len(self.lines)
@@ -511,8 +529,8 @@ class Writer:
 
     def noise(self, indent: int) -> None:
         """Blank lines and comments at any indentation, now and then."""
-        if self.draw(st.integers(0, 4)) == 0:
-            comment = self.pick(["# note", "# 注释 with: colon", "#", "#- x", "#  key: value", "#\u00a0"])
+        if self.lucky(5):
+            comment = self.pick(["# note", "# 注释 with: colon", "#", "#- x", "#  key: value", "#\u00a0"]) + self.text()
             self.lines.append(" " * self.draw(st.integers(0, indent + 2)) + self.pick(["", "  ", comment], ["\t"]))
 
 
