@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.errors import WxrecError
 from reconciler.resources.base import Resource, shipped_json
+from reconciler.resources.card_settings import CARD_SETTINGS
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
 from reconciler.resources.landing_pages import LANDING_PAGES
@@ -22,7 +23,7 @@ from reconciler.resources.menu import MENU
 from reconciler.resources.qrcodes import QRCODES
 from reconciler.resources.whitelist import WHITELIST
 
-BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, LANDING_PAGES, QRCODES, MENU, WHITELIST)
+BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, CARD_SETTINGS, LANDING_PAGES, QRCODES, MENU, WHITELIST)
 _registry: list[Resource] = list(BUILT_IN)
 # Sections that are not kinds: the account the manifests are for, and the adoption blocks.
 OTHER_SECTIONS = ("account", "import", "moved")
@@ -73,7 +74,8 @@ def manifest_schema() -> dict[str, Any]:
     """The manifest's JSON Schema: the base (account, import, moved) with every kind's section and $defs."""
     schema = shipped_json("schemas/manifest.base.json")
     account, *adoption = schema["properties"].items()
-    sections = {kind.name: kind.schema["section"] for kind in _registry}
+    # A kind declared inside another kind's entries (card_settings) has no section of its own.
+    sections = {kind.name: kind.schema["section"] for kind in _registry if "section" in kind.schema}
     schema["properties"] = dict([account, *sections.items(), *adoption])
     for kind in _registry:
         schema["$defs"].update(kind.schema.get("$defs", {}))
