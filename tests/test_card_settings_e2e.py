@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from reconciler.export import ExportedCard, card_yaml
+from reconciler.resources.cards.model import LiveCard
 from tests.support import EXAMPLE, apply_ok, wxrec
 
 MEMBER = """\
@@ -179,3 +182,13 @@ def test_the_self_consume_cell_needs_a_store_only_when_open(shop: Path) -> None:
     edit(shop, "    pay_cell: {is_open: true}\n", "")
     edit(shop, "self_consume_cell: {is_open: true,", "self_consume_cell: {is_open: false,")
     assert wxrec("validate", shop).exit_code == 0
+
+
+def test_export_says_in_the_file_that_a_member_cards_settings_cannot_be_read_back() -> None:
+    member = LiveCard("pMember", "MEMBER_CARD", "CARD_STATUS_VERIFY_OK", {}, 1, 1)
+    coupon = LiveCard("pGift", "GIFT", "CARD_STATUS_VERIFY_OK", {}, 1, 1)
+    spec = {"card_type": "MEMBER_CARD", "prerogative": "八折"}
+    text = card_yaml(ExportedCard("member", member, spec, ()))
+    assert "# activate_user_form, pay_cell and self_consume_cell cannot be read back from WeChat" in text
+    assert yaml.safe_load("cards:\n" + text) == {"cards": {"member": spec}}
+    assert "pay_cell" not in card_yaml(ExportedCard("gift", coupon, {"card_type": "GIFT"}, ()))
