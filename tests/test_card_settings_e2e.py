@@ -192,3 +192,17 @@ def test_export_says_in_the_file_that_a_member_cards_settings_cannot_be_read_bac
     assert "# activate_user_form, pay_cell and self_consume_cell cannot be read back from WeChat" in text
     assert yaml.safe_load("cards:\n" + text) == {"cards": {"member": spec}}
     assert "pay_cell" not in card_yaml(ExportedCard("gift", coupon, {"card_type": "GIFT"}, ()))
+
+
+def test_every_report_says_the_settings_are_compared_with_state(shop: Path) -> None:
+    apply_ok(shop)
+    edit(shop, "pay_cell: {is_open: true}", "pay_cell: {is_open: false}")
+    document = json.loads(wxrec("plan", shop, "--api", "emulator", "--format", "json").output)
+    (change,) = document["changes"]
+    assert change["address"] == "card_settings.member" and change["action"] == "update"
+    assert [(c["path"], c["old"], c["new"]) for c in change["changes"]] == [("pay_cell.is_open", True, False)]
+    markdown = wxrec("plan", shop, "--api", "emulator", "--format", "markdown", "--lang", "zh-CN").output
+    assert "`pay_cell.is_open` | true | false" in markdown
+    assert "微信无法读回卡券的开卡表单、快速买单和自助核销设置" in markdown
+    html = wxrec("plan", shop, "--api", "emulator", "--format", "html", "--lang", "zh-CN").output
+    assert 'data-action="update"' in html and "微信无法读回卡券的开卡表单" in html
