@@ -4,6 +4,7 @@ refused by validate where WeChat would refuse them, and said in every report."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -11,9 +12,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from reconciler.emulator.card_settings import FIELD_IDS as FIELDS
+from reconciler.emulator.colors import COLORS
 from reconciler.export import ExportedCard, card_yaml
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action
+from reconciler.planning import offline_plan
+from reconciler.resources.card_settings import plan_settings
 from reconciler.resources.cards.model import LiveCard
+from reconciler.state import State
 from tests.support import EXAMPLE, apply_ok, wxrec
 
 MEMBER = """\
@@ -206,3 +216,52 @@ def test_every_report_says_the_settings_are_compared_with_state(shop: Path) -> N
     assert "微信无法读回卡券的开卡表单、快速买单和自助核销设置" in markdown
     html = wxrec("plan", shop, "--api", "emulator", "--format", "html", "--lang", "zh-CN").output
     assert 'data-action="update"' in html and "微信无法读回卡券的开卡表单" in html
+
+
+def test_targeting_a_card_takes_its_settings_along(shop: Path) -> None:
+    plan = wxrec("plan", shop, "--api", "emulator", "--target", "cards.member")
+    assert "+ card_settings.member will be created" in plan.output
+    apply_ok(shop, "--target", "cards.member")
+    assert resources(shop)["card_settings.member"]["applied"] == SETTINGS
+
+
+def test_wxrec_diff_shows_only_the_settings_that_changed(shop: Path) -> None:
+    base = load_manifest(shop)
+    unchanged = asyncio.run(offline_plan(base, base, "manifests at HEAD", dict(COLORS)))
+    assert unchanged.changes == []
+    edit(shop, "need_verify_cod: false", "need_verify_cod: true")
+    edited = asyncio.run(offline_plan(base, load_manifest(shop), "manifests at HEAD", dict(COLORS)))
+    (change,) = edited.changes
+    assert (change.address, change.action) == ("card_settings.member", Action.UPDATE)
+    assert [(c.path, c.old, c.new) for c in change.changes] == [("self_consume_cell.need_verify_cod", False, True)]
+
+
+SETTING_VALUES = {
+    "activate_user_form": st.fixed_dictionaries(
+        {"required_form": st.fixed_dictionaries({"common_field_id_list": st.lists(st.sampled_from(sorted(FIELDS)))})}
+    ),
+    "pay_cell": st.fixed_dictionaries({"is_open": st.booleans()}),
+    "self_consume_cell": st.fixed_dictionaries({"is_open": st.booleans(), "need_verify_cod": st.booleans()}),
+}
+SOME_SETTINGS = st.fixed_dictionaries({}, optional=SETTING_VALUES)
+
+
+@given(applied=SOME_SETTINGS, wanted=SOME_SETTINGS, same_card=st.booleans())
+def test_a_plan_sends_what_differs_and_everything_to_another_card(
+    applied: dict[str, Any], wanted: dict[str, Any], same_card: bool
+) -> None:
+    state = State(appid="wx1", endpoint="memory")
+    state.resources["cards.m"] = {"id": "pNow"}
+    state.resources["card_settings.m"] = {"card_id": "pNow" if same_card else "pOld", "applied": applied}
+    changes = plan_settings({"m": {"card_type": "MEMBER_CARD", **wanted}}, state, {})
+    if not wanted:
+        assert [c.action for c in changes] == [Action.FORGET]
+        return
+    # A setting no longer declared is a change too (forgotten, not sent).
+    differing = {name for name in {*wanted, *applied} if wanted.get(name) != applied.get(name)}
+    if same_card and not differing:
+        assert changes == []
+        return
+    (change,) = changes
+    assert bool(change.reasons) is not same_card, "a card they were not set on gets them all, and says why"
+    assert {c.path.split(".")[0] for c in change.changes} == differing
