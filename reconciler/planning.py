@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
-from reconciler.i18n import said, said_n
+from reconciler.i18n import said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, card_settings, cards, codes, kinds
@@ -140,7 +140,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
-    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    live_cards = live.cards.cards if source.refreshed else None
+    adopted = adoption.plan_adoptions(imports, moves, state, live_cards, desired, live.kinds)
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
     card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
@@ -156,7 +157,9 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
     cards.note_coupon_deletes(result.changes, options.legacy_coupons)
-    result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
+    result.refusals = adopted.refusals + cards.refusals(
+        result.changes, card_records, time.time(), options.legacy_coupons
+    )
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
             result, set(state.intents) if state else set(), options.invocation
@@ -164,6 +167,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     await _plan_codes(result, inputs, state, live, desired)
     await _plan_sections(result, inputs, state, live, source.stand_ins)
     _narrow(result, options.targeting, in_scope)
+    # After narrowing, so that the destroy threshold counts what this plan destroys.
+    result.refusals += mass_destroy_refusals(result, managed_count(state), options)
     return result
 
 
@@ -381,14 +386,22 @@ def _known_offline(
 _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
-def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
     """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
     prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
-    mode), and the destroy threshold. `card_records`: state's,
-    as the plan's import and moved blocks leave it."""
+    mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
+    `managed`: how many resources the threshold counts there."""
     return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
-        plan, len(card_records), options
+        plan, managed, options
     )
+
+
+# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).
+THRESHOLD_KINDS = frozenset({cards.KIND, "tags"})
+
+
+def managed_count(state: State | None) -> int:
+    return sum(kind_of(address) in THRESHOLD_KINDS for address in state.resources) if state else 0
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
@@ -396,20 +409,17 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in THRESHOLD_KINDS
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
     return [
-        said_n(
-            "the plan deletes or replaces {count} of {managed} managed card, more than the threshold ({share}, at "
-            "least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
+        said(
+            "the plan deletes or replaces {count} of {managed} managed cards and tags, more than the threshold "
+            "({share}, at least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
             "--destroy-threshold.",
-            "the plan deletes or replaces {count} of {managed} managed cards, more than the threshold ({share}, at "
-            "least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
-            "--destroy-threshold.",
-            destroyed,
+            count=destroyed,
             managed=managed,
             share=f"{options.destroy_threshold:.0%}",
             minimum=options.destroy_minimum,

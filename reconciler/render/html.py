@@ -124,6 +124,8 @@ class Panel:
     notes: list[str] = field(default_factory=list)
     # A card rejected in review (the plan's `attention`): its face is stamped, and what to do is said.
     rejected: str = ""
+    # A conditional menu: whom it is shown to.
+    label: str = ""
 
 
 def render_html(
@@ -174,8 +176,11 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
     elif kind.panel == "menu":
-        panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"), change["details"])
+        # The default menu's document holds `menu`; a conditional menu's `conditional_menu`, with its rule.
+        old, new = (doc.get("menu", doc.get("conditional_menu")) for doc in (before, after))
+        panel.before, panel.after = _menu_bars(old, new, change["details"])
         panel.lines = change["details"]
+        panel.label = _audience((new or old or {}).get("matchrule"))
     elif kind.panel == "shelf":
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
     elif kind.panel == "qr":
@@ -298,6 +303,21 @@ def _menu_bars(
     old, new = (menu.get("button", []) if menu else None for menu in (before, after))
     drawn = None if new is None else _new_buttons(new, iter(_own_changes(details)))
     return (None if old is None else _old_buttons(old, new or [], drawn or [])), drawn
+
+
+def _audience(rule: dict[str, Any] | None) -> str:
+    """Whom a conditional menu is shown to, as its phone's caption; "" for the default menu."""
+    if rule is None:
+        return ""
+    platforms = {"1": _("iOS"), "2": _("Android"), "3": _("other phones")}
+    parts = []
+    if "tag" in rule:
+        parts.append(_("fans tagged %(tag)s") % {"tag": f"tags.{rule['tag']}"})
+    elif "tag_id" in rule:
+        parts.append(_("fans with tag %(id)s") % {"id": rule["tag_id"]})
+    if "client_platform_type" in rule:
+        parts.append(platforms.get(str(rule["client_platform_type"]), str(rule["client_platform_type"])))
+    return _("Shown to: %(who)s") % {"who": ", ".join(parts)}
 
 
 def _own_changes(details: list[str]) -> Iterator[bool]:

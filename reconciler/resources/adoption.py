@@ -15,6 +15,8 @@ from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
+from reconciler.resources import find
+from reconciler.resources.base import Adopts
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
 from reconciler.resources.cards.record import CardRecord
@@ -165,8 +167,14 @@ class Adoption:
 
 
 def plan_adoptions(
-    imports: list[Import], moves: list[Move], state: State | None, live: LiveCards, desired: Mapping[str, DesiredCard]
+    imports: list[Import],
+    moves: list[Move],
+    state: State | None,
+    live: LiveCards,
+    desired: Mapping[str, DesiredCard],
+    kinds_live: Mapping[str, Any] | None = None,
 ) -> Adoption:
+    """`kinds_live`: what each kind's `read` hook returned, for the imports of kinds besides cards."""
     if not imports and not moves:
         return Adoption(state)
     base = state or State(appid="", endpoint="")
@@ -175,7 +183,11 @@ def plan_adoptions(
     for move in moves:
         _plan_move(move, view, adoption)
     for block in imports:
-        _plan_import(block, view, live, desired[block.to], adoption)
+        kind = find(kind_of(block.to))
+        if isinstance(kind, Adopts):
+            _plan_kind_import(block, view, kind, (kinds_live or {}).get(kind.name), adoption)
+        else:
+            _plan_import(block, view, live, desired[block.to], adoption)
     return adoption
 
 
@@ -207,6 +219,18 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
         change.reasons = [said("a moved block renames {old} to {new}", old=move.source, new=move.to)]
         adoption.changes.append(change)
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
+
+
+def _plan_kind_import(block: Import, view: State, kind: Adopts, live: Any, adoption: Adoption) -> None:
+    record = view.resources.get(block.to)
+    if record is not None and record.get("id") == block.id:
+        return  # imported before: the block is a no-op
+    found = ownership_refusal(block.to, block.id, view.resources) or kind.adopt(block.to, block.id, live)
+    if isinstance(found, str):
+        adoption.refusals.append(f"import {block.to}: {found}")
+        return
+    view.resources[block.to] = kind.adopted(found)
+    adoption.changes.append(found)
 
 
 def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption) -> None:
@@ -243,7 +267,7 @@ class AdoptionApplier:
     save: SaveState
 
     async def apply(self, change: ResourceChange) -> str:
-        if change.action == Action.IMPORT:
+        if change.action == Action.IMPORT and not isinstance(find(kind_of(change.address)), Adopts):
             assert change.id is not None
             raw = await self.api.get(change.id)
             live = live_card(raw, None) if raw is not None else None
@@ -262,6 +286,11 @@ def apply_adoption(change: ResourceChange, state: State) -> str:
         source = str((change.before or {})["address"])
         state.resources[change.address] = state.resources.pop(source)
         return f"moved from {source} in state"
+    kind = find(kind_of(change.address))
+    if isinstance(kind, Adopts):
+        state.resources[change.address] = kind.adopted(change)
+        state.intents.pop(change.address, None)  # an interrupted create it settles
+        return f"imported {change.id} into state"
     after = change.after or {}
     assert change.id is not None
     adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))
