@@ -148,13 +148,14 @@ def _plan_one(
     applied = record.applied if record is not None else {}
     reason = _whole_reason(key, record, card_change, card_id)
     # A first set shows the settings themselves (the document's spec), not a change from nothing.
-    changes = [
-        c
-        for name in WRITE_ONLY_SETTINGS
-        if record is not None
-        for c in spec_changes(applied.get(name), settings.get(name), f"{name}.")
-    ]
-    if reason is None and not changes and record is not None:
+    changes = (
+        []
+        if record is None
+        else [
+            c for name in WRITE_ONLY_SETTINGS for c in spec_changes(applied.get(name), settings.get(name), f"{name}.")
+        ]
+    )
+    if reason is None and not changes:  # a first set always has a reason
         return None
     change = ResourceChange(
         address,
