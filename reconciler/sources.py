@@ -18,7 +18,7 @@ from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Plan
-from reconciler.resources import cards, codes, kinds
+from reconciler.resources import card_settings, cards, codes, kinds
 from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
 from reconciler.state import State
@@ -130,6 +130,7 @@ def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger:
     state = State(appid=base.appid or "", endpoint="offline")
     for address, card in base_cards.items():
         state.resources[address] = cards.record_document(card, f"<{address}>")
+    state.resources.update(card_settings.applied_records(base.cards, state))
     data = base.document.data
     for key, spec in (data.get(codes.KIND) or {}).items():
         card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))

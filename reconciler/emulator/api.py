@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import cards, deposit, landing, media, menu, qrcodes, tags, token_routes, whitelist
+from . import card_settings, cards, deposit, landing, media, menu, qrcodes, tags, token_routes, whitelist
 from . import errors as e
 from .model import JSON, loads_object
 from .routing import Call, Endpoint
@@ -21,6 +21,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     for routes in (
         token_routes.ROUTES,
         cards.ROUTES,
+        card_settings.ROUTES,
         menu.ROUTES,
         tags.ROUTES,
         qrcodes.ROUTES,

@@ -41,6 +41,7 @@ MISSING_CARD_ID = 41012
 ACCESS_TOKEN_EXPIRED = 42001
 REQUIRE_GET = 43001
 REQUIRE_POST = 43002
+REQUIRE_LOCATION = 43017
 EMPTY_POST_DATA = 44002
 DAILY_QUOTA = 45009
 MINUTE_QUOTA = 45011
@@ -87,6 +88,8 @@ ERRMSG: dict[int, str] = {
     ACCESS_TOKEN_EXPIRED: "access_token expired",
     REQUIRE_GET: "require GET method",
     REQUIRE_POST: "require POST method",
+    # card/paycell/set on a card without stores: the real answer in tianye/WechatMpSDK's README.
+    REQUIRE_LOCATION: "require location id!",
     EMPTY_POST_DATA: "empty post data",
     DAILY_QUOTA: "reach max api daily quota limit",
     MINUTE_QUOTA: "api minute-quota reach limit mustslower retry next minute",

@@ -10,6 +10,7 @@ from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, Drift, schema_fragment
+from reconciler.resources.card_settings import validate_settings
 from reconciler.resources.cards.apply import CardApplier
 from reconciler.resources.cards.drift import card_drift
 from reconciler.resources.cards.record import KIND, CardRecord
@@ -35,7 +36,7 @@ class Cards:
             problem
             for key, spec in section.items()
             if isinstance(spec, dict)
-            for problem in validate_card(key, spec, locate)
+            for problem in validate_card(key, spec, locate) + validate_settings(key, spec, locate)
         ]
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
