@@ -13,7 +13,7 @@ from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, kinds
-from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
+from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared, references
@@ -190,6 +190,9 @@ async def _read(
         for kind in kinds()
         if isinstance(kind, ReadsLive) and kind.name in data
     }
+    for kind in kinds():
+        if isinstance(kind, ReadsPay) and kind.name in data:
+            kinds_read[kind.name] = await kind.read_pay(source.pay, state)
     return Live(live_cards, deposited, kinds_read)
 
 
@@ -310,6 +313,10 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             locate=None if stand_ins else inputs.manifest.document.locate,
             qrcode_dir=None if stand_ins else options.qrcode_dir,
             now=now,
+            account=data.get("account") or {},
+            named=inputs.manifest.document.named,
+            manifest_root=options.manifest_root,
+            ledger=inputs.ledger,
         )
         found = await kind.plan(context)
         result.changes += found.changes

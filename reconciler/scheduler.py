@@ -148,6 +148,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.manifest_root,
         options.parallelism,
         options.wait_for_review,
+        api.pay,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
     appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save)

@@ -21,6 +21,7 @@ from reconciler.plan import Plan
 from reconciler.resources import cards, codes, kinds
 from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
+from reconciler.resources.pay_coupons.model import PayStocks
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -44,6 +45,11 @@ class LiveSource(Protocol):
     @property
     def account(self) -> AccountApi | None:
         """What the kinds' `read` hooks read through; None: they read state."""
+        ...
+
+    @property
+    def pay(self) -> PayStocks | None:
+        """What the kinds' `read_pay` hooks read through; None: they read state."""
         ...
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
@@ -73,6 +79,11 @@ class ApiSource:
     def account(self) -> AccountApi:
         return AccountApi(self.api.client)
 
+    @property
+    def pay(self) -> PayStocks | None:
+        pay: PayStocks | None = self.api.pay
+        return pay
+
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
         live = await cards.read_live(self.api, state, self.parallelism, progress)
         unread = sorted(set(also) - set(live.cards))
@@ -96,6 +107,7 @@ class StateSource:
     stand_ins: bool = False
     refreshed = False
     account = None
+    pay = None
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
         # wxrec diff's stand-ins know the account's colours only when a state does.

@@ -24,6 +24,7 @@ from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_fil
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.codes.files import validate as validate_codes
+from reconciler.resources.pay_coupons.validate import validate_across as pay_coupons_across
 from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
 
@@ -38,6 +39,12 @@ class Manifest:
     def appid(self) -> str | None:
         account = self.document.data.get("account") or {}
         return account.get("appid")
+
+    @property
+    def mchid(self) -> str | None:
+        """The WeChat Pay merchant of the manifests' pay_coupons."""
+        account = self.document.data.get("account") or {}
+        return account.get("mchid")
 
     @property
     def cards(self) -> dict[str, dict[str, Any]]:
@@ -94,6 +101,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
             problems += kind.validate(document.data[kind.name], document.locate)
     problems += validate_references(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
+    problems += pay_coupons_across(document.data, document.locate, document.named)
     problems += deposit_card_codes(document.data, document.locate)
     problems += validate_adoptions(document.data, document.locate)
     if problems:

@@ -18,7 +18,7 @@ from reconciler.manifest.loader import Document
 
 ALLOW_OUTSIDE = "WXREC_ALLOW_FILES_OUTSIDE"
 # The fields whose value names a file ("*": any key or index).
-FILE_FIELDS: tuple[JsonPath, ...] = (("codes", "*", "file"),)
+FILE_FIELDS: tuple[JsonPath, ...] = (("codes", "*", "file"), ("pay_coupons", "*", "codes", "file"))
 
 
 class FileOutside(Exception):

@@ -19,10 +19,11 @@ from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
 from reconciler.resources.landing_pages import LANDING_PAGES
 from reconciler.resources.menu import MENU
+from reconciler.resources.pay_coupons.resource import PAY_COUPONS
 from reconciler.resources.qrcodes import QRCODES
 from reconciler.resources.whitelist import WHITELIST
 
-BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, LANDING_PAGES, QRCODES, MENU, WHITELIST)
+BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, LANDING_PAGES, QRCODES, MENU, WHITELIST, PAY_COUPONS)
 _registry: list[Resource] = list(BUILT_IN)
 # Sections that are not kinds: the account the manifests are for, and the adoption blocks.
 OTHER_SECTIONS = ("account", "import", "moved")

@@ -13,8 +13,11 @@ DELETED_STATUSES = frozenset({"CARD_STATUS_DELETE", "CARD_STATUS_USER_DELETE"})
 
 
 class CardApi:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: WeChatClient, pay: Any = None) -> None:
         self.client = client
+        # The account's WeChat Pay client (reconciler.pay), when the manifests name a merchant: it travels with
+        # the card API so that every plan, apply and import reaches both through one connection.
+        self.pay = pay
 
     async def colours(self) -> dict[str, str]:
         """Colour name → hex value, from card/getcolors."""

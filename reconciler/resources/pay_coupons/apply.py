@@ -1,0 +1,149 @@
+"""Applying a stock's change: create once (the intent with its request number written first), modify in place,
+change the budget with the compare-and-swap, upload codes 200 a call. Every request number is spent (written to
+state) before its call, so no number is ever sent with two bodies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import WxrecError
+from reconciler.plan import Action, ResourceChange
+from reconciler.resources.base import ApplyContext, forget
+from reconciler.resources.codes.files import CodeFile
+from reconciler.resources.pay_coupons.model import BUDGETS, PayStocks, StockRecord, modifiable, request_no
+from reconciler.state import code_hash
+from reconciler.wechat.errors import NetworkError
+
+UPLOAD_BATCH = 200  # UploadCouponCodeResponse: "条目个数限制为【1，200】" (docs/wechat-pay/busifavor.md §6)
+# What the modify call takes of the objects that hold fixed fields too (ModifyCouponUseRule, ModifyStockSendRule).
+MODIFY_ONLY = {
+    "coupon_use_rule": ("use_method", "mini_programs_appid", "mini_programs_path"),
+    "stock_send_rule": ("prevent_api_abuse",),
+    "custom_entrance": ("mini_programs_info", "appid", "hall_id", "code_display_mode"),
+}
+
+
+def modify_body(stock: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The modify call's body: each changed top-level field whole, as far as the call takes it."""
+    body: dict[str, Any] = {}
+    for top in dict.fromkeys(path.split(".")[0] for path in paths if modifiable(path)):
+        value = stock[top]
+        if top in MODIFY_ONLY and isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k in MODIFY_ONLY[top]}
+        body[top] = value
+    return body
+
+
+@dataclass
+class PayCouponApplier:
+    context: ApplyContext
+
+    @property
+    def pay(self) -> PayStocks:
+        if self.context.pay is None:
+            raise WxrecError("no WeChat Pay client: pay_coupons need account.mchid and the WXREC_PAY_… credentials")
+        return self.context.pay
+
+    async def apply(self, change: ResourceChange) -> str:
+        if change.action == Action.FORGET:
+            return await forget(self.context, change)
+        assert change.after is not None
+        if change.action == Action.CREATE:
+            done = [await self._create(change)]
+        else:
+            done = await self._update(change)
+        codes = change.after.get("codes")
+        if codes and codes.get("pending"):
+            done.append(await self._upload(change.address, codes))
+        return "; ".join(done)
+
+    def _record(self, address: str) -> StockRecord:
+        return StockRecord.from_state(self.context.state.resources[address])
+
+    async def _spend(self, address: str, purpose: str) -> str:
+        """The next request number of `purpose` for this stock, written to state before it is sent."""
+        record = self._record(address)
+        record = replace(record, calls=record.calls + 1)
+        self.context.state.resources[address] = record.to_state()
+        await self.context.save()
+        return request_no(self.context.state, address, record.generation, purpose, record.calls)
+
+    async def _create(self, change: ResourceChange) -> str:
+        assert change.after is not None
+        state, address = self.context.state, change.address
+        stock, number = dict(change.after["stock"]), str(change.after["out_request_no"])
+        old = state.resources.get(address)
+        generation = StockRecord.from_state(old).generation + 1 if old else 1
+        state.intents[address] = {"action": "create", "out_request_no": number, "started": int(time.time())}
+        await self.context.save()
+        try:
+            answer = await self.pay.create_stock({**stock, "out_request_no": number})
+        except WxrecError as exc:
+            if isinstance(exc, NetworkError) and exc.maybe_applied:
+                raise WxrecError(
+                    f"{address}: {exc}. Uncertain whether WeChat Pay made the stock (out_request_no {number}): "
+                    f"wxrec never sends that create again. Find the stock in the merchant platform and run wxrec "
+                    f"import {address} STOCK_ID"
+                ) from None
+            state.intents.pop(address, None)  # WeChat Pay answered with an error: no stock was made
+            await self.context.save()
+            raise
+        stock_id = str(answer["stock_id"])
+        mchid = str(stock.get("belong_merchant", ""))
+        state.resources[address] = StockRecord(stock_id, mchid, generation, stock).to_state()
+        state.intents.pop(address, None)
+        await self.context.save()
+        return f"created stock {stock_id}"
+
+    async def _update(self, change: ResourceChange) -> list[str]:
+        assert change.after is not None and change.id is not None
+        stock, paths = change.after["stock"], [c.path for c in change.changes]
+        done = []
+        body = modify_body(stock, paths)
+        if body:
+            number = await self._spend(change.address, "modify")
+            await self.pay.modify_stock(change.id, {**body, "out_request_no": number})
+            done.append(f"modified {', '.join(body)}")
+        for budget in (c for c in change.changes if c.path in BUDGETS):
+            done.append(await self._budget(change.address, change.id, budget.path, budget.old, budget.new))
+        record = self._record(change.address)
+        self.context.state.resources[change.address] = replace(record, applied=stock).to_state()
+        await self.context.save()
+        return done
+
+    async def _budget(self, address: str, stock_id: str, path: str, current: Any, target: int) -> str:
+        """One dimension per call, a compare-and-swap on the maximum the plan read: if it moved since, WeChat
+        Pay refuses, and the next plan starts from the new figure."""
+        suffix = "_by_day" if path.endswith("_by_day") else ""
+        number = await self._spend(address, "budget")
+        body: dict[str, Any] = {f"target_max_coupons{suffix}": target, "modify_budget_request_no": number}
+        if current is not None:
+            body[f"current_max_coupons{suffix}"] = current
+        await self.pay.modify_budget(stock_id, body)
+        return f"max_coupons{suffix} {current} → {target}"
+
+    async def _upload(self, address: str, codes: Mapping[str, Any]) -> str:
+        """The codes the ledger lacks, 200 a call; each batch's accepted and already-held codes go into the ledger
+        as it is answered (a re-sent code comes back as exist_codes: harmless)."""
+        stock_id = self._record(address).id
+        path = Path(self.context.manifest_root) / str(codes["file"])
+        known = self.context.backend.code_hashes(address)
+        pending = [code for _, code in CodeFile(path, codes.get("column")).read() if code_hash(code) not in known]
+        uploaded = failed = 0
+        for start in range(0, len(pending), UPLOAD_BATCH):
+            batch = pending[start : start + UPLOAD_BATCH]
+            number = await self._spend(address, "upload")
+            answer = await self.pay.upload_codes(stock_id, {"coupon_code_list": batch, "upload_request_no": number})
+            held = [*(answer.get("success_codes") or []), *(answer.get("exist_codes") or [])]
+            self.context.backend.add_code_hashes(address, (code_hash(code) for code in held))
+            uploaded += len(held)
+            failed += int(answer.get("fail_count") or 0)
+        if failed:
+            raise WxrecError(
+                f"{address}: WeChat Pay refused {failed} codes of {len(pending)} (the others are uploaded)"
+            )
+        return f"uploaded {uploaded} codes"
