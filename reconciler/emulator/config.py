@@ -11,6 +11,7 @@ from typing import Literal
 
 from .calls import DEFAULT_LIMIT
 from .fault_spec import parse_faults
+from .pay.demo_keys import DEMO_MCHID
 
 FAULTS_ENV = "WXREC_EMULATOR_FAULTS"
 DEMO_APPID = "wx0123456789abcdef"
@@ -73,6 +74,8 @@ class EmulatorConfig:
     """Everything that shapes one emulator; all defaults are deterministic except the real clock."""
 
     accounts: dict[str, str] = field(default_factory=lambda: default_accounts(os.environ))
+    # The WeChat Pay merchants served (busifavor, emulator/pay/), each with the demo merchant's public demo keys.
+    merchants: tuple[str, ...] = (DEMO_MCHID,)
     data_file: Path | None = None
     seed: int = 0
     review: str = "instant"
