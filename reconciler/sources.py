@@ -81,8 +81,7 @@ class ApiSource:
 
     @property
     def pay(self) -> PayStocks | None:
-        pay: PayStocks | None = self.api.pay
-        return pay
+        return self.api.pay
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
         live = await cards.read_live(self.api, state, self.parallelism, progress)

@@ -28,6 +28,9 @@ from reconciler.planning import Observer, Options, PlanInputs, check_state_bindi
 from reconciler.resources.adoption import import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.cards.record import CardRecord
+from reconciler.resources.pay_coupons import model as pay_coupons
+from reconciler.resources.pay_coupons.adopt import adopted
+from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource
@@ -80,7 +83,9 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
         return await planning.plan(read, StateSource(read.state))
     said: list[str] = []
     warn = _kept(reporter, said)
-    connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials, warn)
+    connected = connection.connect(
+        settings.api, manifest, appid, settings.limiter(), settings.credentials, warn, settings.pay_api
+    )
     async with connected as (api, endpoint):
         result = await planning.plan(inputs(endpoint), ApiSource(api, options.parallelism))
     result.warnings += said + ci_warnings(backend)
@@ -143,7 +148,13 @@ async def apply(
     said: list[str] = []
     with backend.lock(settings.lock_timeout):
         connected = connection.connect(
-            settings.api, manifest, appid, settings.limiter(), settings.credentials, _kept(reporter, said)
+            settings.api,
+            manifest,
+            appid,
+            settings.limiter(),
+            settings.credentials,
+            _kept(reporter, said),
+            settings.pay_api,
         )
         async with connected as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
@@ -182,6 +193,8 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
     reporter = reporter or Reporter()
     manifest = settings.manifest(reporter.warn)
     parsed = Address.keyed(address)
+    if parsed is not None and parsed.kind == pay_coupons.KIND:
+        return await _import_stock(settings, manifest, parsed, card_id, reporter)
     if parsed is None or parsed.kind != "cards" or parsed.key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = state_backend(manifest.root, settings.state_location, settings.env)
@@ -206,6 +219,36 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
                 raise WxrecError(refusal)
             protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
             current.resources[address] = CardRecord.adopted(card_id, card["card_type"], protected).to_state()
+            backend.write_with_backup(current)
+
+
+async def _import_stock(
+    settings: RunSettings, manifest: Manifest, address: Address, stock_id: str, reporter: Reporter
+) -> None:
+    """Adopt the WeChat Pay stock `stock_id` under `address` (there is no list to find it by): how a create whose
+    answer was lost is settled. The stock must be the manifests' merchant's."""
+    if address.key not in (manifest.document.data.get(pay_coupons.KIND) or {}):
+        raise WxrecError(f"{address} is not a stock the manifest declares")
+    backend = state_backend(manifest.root, settings.state_location, settings.env)
+    appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    with backend.lock(settings.lock_timeout):
+        connecting = connection.connect(
+            settings.api,
+            manifest,
+            appid,
+            credentials=settings.credentials,
+            warn=reporter.warn,
+            pay_api=settings.pay_api,
+        )
+        async with connecting as (card_api, endpoint):
+            current = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(current, appid, endpoint)
+            if card_api.pay is None or manifest.mchid is None:
+                raise WxrecError(f"{address}: set account.mchid, the merchant the stock belongs to")
+            live = await read_stocks(card_api.pay, None, [stock_id])
+            record = adopted(str(address), live.stocks.get(stock_id), stock_id, manifest.mchid, current)
+            current.resources[str(address)] = record.to_state()
+            current.intents.pop(str(address), None)
             backend.write_with_backup(current)
 
 

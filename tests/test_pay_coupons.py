@@ -4,7 +4,7 @@ and the applier's request numbers, against a fake WeChat Pay client (the end-to-
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import load_manifest
+from reconciler.pay import Budget, BudgetChange, CreatedStock, PayError, UploadResult
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import ApplyContext, PlanContext
 from reconciler.resources.pay_coupons.model import StockRecord, rfc3339, stock_body
@@ -67,10 +68,12 @@ class FakePay:
         held = {k: copy.deepcopy(v) for k, v in body.items() if k != "out_request_no"}
         self.stocks[stock_id] = {**held, "stock_id": stock_id, "stock_state": "RUNNING"}
         self._answer()
-        return {"stock_id": stock_id, "create_time": "2026-11-25T10:00:00+08:00"}
+        return CreatedStock(stock_id, "2026-11-25T10:00:00+08:00")
 
-    async def get_stock(self, stock_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.stocks.get(stock_id))
+    async def get_stock(self, stock_id: str) -> dict[str, Any]:
+        if stock_id not in self.stocks:
+            raise PayError("/v3/marketing/busifavor/stocks/x", 404, "RESOURCE_NOT_EXISTS", "no such stock")
+        return copy.deepcopy(self.stocks[stock_id])
 
     async def modify_stock(self, stock_id: str, body: Mapping[str, Any]) -> None:
         self.calls.append(("modify", dict(body)))
@@ -81,23 +84,23 @@ class FakePay:
             elif key != "out_request_no":
                 self.stocks[stock_id][key] = value
 
-    async def modify_budget(self, stock_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        self.calls.append(("budget", dict(body)))
-        self._number(body["modify_budget_request_no"])
+    async def modify_budget(self, stock_id: str, change: BudgetChange) -> Budget:
+        self.calls.append(("budget", change.body()))
+        self._number(change.request_no)
         rule = self.stocks[stock_id]["stock_send_rule"]
-        if rule["max_coupons"] != body["current_max_coupons"]:
-            raise WxrecError("400 PARAM_ERROR: current_max_coupons is not the stock's")
-        rule["max_coupons"] = body["target_max_coupons"]
-        return {"max_coupons": rule["max_coupons"]}
+        if rule[change.dimension] != change.current:
+            raise WxrecError(f"400 PARAM_ERROR: current_{change.dimension} is not the stock's")
+        rule[change.dimension] = change.target
+        return Budget(rule.get("max_coupons"), rule.get("max_coupons_by_day"))
 
-    async def upload_codes(self, stock_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        self.calls.append(("upload", {"count": len(body["coupon_code_list"]), "no": body["upload_request_no"]}))
-        self._number(body["upload_request_no"])
+    async def upload_codes(self, stock_id: str, codes: Sequence[str], upload_request_no: str) -> UploadResult:
+        self.calls.append(("upload", {"count": len(codes), "no": upload_request_no}))
+        self._number(upload_request_no)
         held = self.stocks[stock_id].setdefault("_codes", set())
-        new = [c for c in body["coupon_code_list"] if c not in held]
+        new = tuple(c for c in codes if c not in held)
         held.update(new)
-        exist = [c for c in body["coupon_code_list"] if c not in new]
-        return {"success_codes": new, "exist_codes": exist, "fail_count": 0}
+        exist = tuple(c for c in codes if c not in new)
+        return UploadResult(stock_id, len(codes), len(new), 0, "", new, exist, (), ())
 
     def issue(self, stock_id: str, count: int) -> None:
         sent = self.stocks[stock_id].setdefault("send_count_information", {"total_send_num": 0, "today_send_num": 0})

@@ -31,17 +31,19 @@ def import_(
     env: str | None,
     var: tuple[str, ...],
     api: str,
+    pay_api: str,
     state_location: str | None,
     address: str,
     card_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt the live card CARD_ID under ADDRESS.
+    """Adopt the live card (or pay_coupons stock) ID under ADDRESS.
 
     ADDRESS must be declared in the manifest; the next plan shows the differences."""
     settings = RunSettings(
         manifest_path=manifest,
         api=api,
+        pay_api=pay_api,
         state_location=state_location,
         env=env,
         var=var,

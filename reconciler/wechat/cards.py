@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.wechat.client import WeChatClient
 from reconciler.wechat.errors import CardNotFound
+
+if TYPE_CHECKING:
+    from reconciler.pay import PayClient
 
 BATCHGET_PAGE = 50
 DELETED_STATUSES = frozenset({"CARD_STATUS_DELETE", "CARD_STATUS_USER_DELETE"})
 
 
 class CardApi:
-    def __init__(self, client: WeChatClient, pay: Any = None) -> None:
+    def __init__(self, client: WeChatClient, pay: PayClient | None = None) -> None:
         self.client = client
         # The account's WeChat Pay client (reconciler.pay), when the manifests name a merchant: it travels with
         # the card API so that every plan, apply and import reaches both through one connection.

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.errors import WxrecError
 from reconciler.plan import Action, ResourceChange
@@ -78,7 +78,13 @@ class PayCouponApplier:
         stock, number = dict(change.after["stock"]), str(change.after["out_request_no"])
         old = state.resources.get(address)
         generation = StockRecord.from_state(old).generation + 1 if old else 1
-        state.intents[address] = {"action": "create", "out_request_no": number, "started": int(time.time())}
+        started = int(time.time())
+        state.intents[address] = {
+            "action": "create",
+            "out_request_no": number,
+            "generation": generation,
+            "started": started,
+        }
         await self.context.save()
         try:
             answer = await self.pay.create_stock({**stock, "out_request_no": number})
@@ -92,7 +98,7 @@ class PayCouponApplier:
             state.intents.pop(address, None)  # WeChat Pay answered with an error: no stock was made
             await self.context.save()
             raise
-        stock_id = str(answer["stock_id"])
+        stock_id = answer.stock_id
         mchid = str(stock.get("belong_merchant", ""))
         state.resources[address] = StockRecord(stock_id, mchid, generation, stock).to_state()
         state.intents.pop(address, None)
@@ -115,16 +121,17 @@ class PayCouponApplier:
         await self.context.save()
         return done
 
-    async def _budget(self, address: str, stock_id: str, path: str, current: Any, target: int) -> str:
+    async def _budget(self, address: str, stock_id: str, path: str, current: int, target: int) -> str:
         """One dimension per call, a compare-and-swap on the maximum the plan read: if it moved since, WeChat
         Pay refuses, and the next plan starts from the new figure."""
-        suffix = "_by_day" if path.endswith("_by_day") else ""
+        from reconciler.pay import BudgetChange  # loaded by the run that made the client
+
+        dimension: Literal["max_coupons", "max_coupons_by_day"] = (
+            "max_coupons_by_day" if path.endswith("_by_day") else "max_coupons"
+        )
         number = await self._spend(address, "budget")
-        body: dict[str, Any] = {f"target_max_coupons{suffix}": target, "modify_budget_request_no": number}
-        if current is not None:
-            body[f"current_max_coupons{suffix}"] = current
-        await self.pay.modify_budget(stock_id, body)
-        return f"max_coupons{suffix} {current} → {target}"
+        await self.pay.modify_budget(stock_id, BudgetChange(dimension, current, target, number))
+        return f"{dimension} {current} → {target}"
 
     async def _upload(self, address: str, codes: Mapping[str, Any]) -> str:
         """The codes the ledger lacks, 200 a call; each batch's accepted and already-held codes go into the ledger
@@ -137,11 +144,11 @@ class PayCouponApplier:
         for start in range(0, len(pending), UPLOAD_BATCH):
             batch = pending[start : start + UPLOAD_BATCH]
             number = await self._spend(address, "upload")
-            answer = await self.pay.upload_codes(stock_id, {"coupon_code_list": batch, "upload_request_no": number})
-            held = [*(answer.get("success_codes") or []), *(answer.get("exist_codes") or [])]
+            answer = await self.pay.upload_codes(stock_id, batch, number)
+            held = [*answer.success_codes, *answer.exist_codes]
             self.context.backend.add_code_hashes(address, (code_hash(code) for code in held))
             uploaded += len(held)
-            failed += int(answer.get("fail_count") or 0)
+            failed += answer.fail_count
         if failed:
             raise WxrecError(
                 f"{address}: WeChat Pay refused {failed} codes of {len(pending)} (the others are uploaded)"

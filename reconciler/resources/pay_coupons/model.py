@@ -8,12 +8,15 @@ every other field is fixed once the stock exists, and a stock can be neither del
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.state import State
+
+if TYPE_CHECKING:
+    from reconciler.pay import Budget, BudgetChange, CreatedStock, UploadResult
 
 KIND = "pay_coupons"
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -48,17 +51,18 @@ STATES = {
 
 
 class PayStocks(Protocol):
-    """The calls the kind makes (reconciler/pay's client satisfies it; tests give a fake)."""
+    """The calls the kind makes: reconciler.pay.PayClient's (tests give a fake). reconciler.pay is loaded only by a
+    run with a merchant, so its types are named here for the checker alone."""
 
-    async def create_stock(self, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def create_stock(self, body: Mapping[str, Any]) -> CreatedStock: ...
 
-    async def get_stock(self, stock_id: str) -> dict[str, Any] | None: ...
+    async def get_stock(self, stock_id: str) -> dict[str, Any]: ...
 
     async def modify_stock(self, stock_id: str, body: Mapping[str, Any]) -> None: ...
 
-    async def modify_budget(self, stock_id: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def modify_budget(self, stock_id: str, change: BudgetChange) -> Budget: ...
 
-    async def upload_codes(self, stock_id: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def upload_codes(self, stock_id: str, codes: Sequence[str], upload_request_no: str) -> UploadResult: ...
 
 
 def rfc3339(value: Any) -> Any:

@@ -11,7 +11,7 @@ counted against the ledger of hashes, never carried.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -39,6 +39,7 @@ from reconciler.resources.pay_coupons.model import (
 from reconciler.state import State
 
 Ledger = Callable[[str], set[bytes]]
+NOT_FOUND = 404  # RESOURCE_NOT_EXISTS (docs/wechat-pay/busifavor.md §8)
 
 
 @dataclass
@@ -49,14 +50,27 @@ class PayLive:
     read: bool = True
 
 
-async def read_stocks(pay: PayStocks | None, state: State | None) -> PayLive:
-    """Each stock state knows, queried side by side; without `pay`, what state says was last applied."""
+async def read_stocks(pay: PayStocks | None, state: State | None, also: Iterable[str] = ()) -> PayLive:
+    """Each stock state knows (and those `also` names), queried side by side; without `pay`, what state says was
+    last applied."""
     known = {record.id: record for record in records(state).values() if record.id}
     if pay is None:
         return PayLive({i: dict(r.applied or {}) for i, r in known.items()}, read=False)
-    ids = sorted(known)
-    answers = await asyncio.gather(*(pay.get_stock(i) for i in ids))
+    ids = sorted({*known, *also})
+    answers = await asyncio.gather(*(_stock(pay, i) for i in ids))
     return PayLive(dict(zip(ids, answers, strict=True)))
+
+
+async def _stock(pay: PayStocks, stock_id: str) -> dict[str, Any] | None:
+    """The query's answer; None when WeChat Pay has no such stock for this merchant."""
+    from reconciler.pay import PayError  # loaded by the run that made `pay`
+
+    try:
+        return await pay.get_stock(stock_id)
+    except PayError as exc:
+        if exc.status == NOT_FOUND:
+            return None
+        raise
 
 
 class PayCodes(TypedDict):

@@ -1,0 +1,104 @@
+"""pay_coupons end to end: the `wxrec` command against the embedded emulator's WeChat Pay (signed both ways)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
+CREATE = "/v3/marketing/busifavor/stocks"
+
+
+@pytest.fixture
+def coupons(tmp_path: Path) -> Path:
+    directory = tmp_path / "pay-coupons"
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
+    return directory
+
+
+def edit(directory: Path, old: str, new: str) -> None:
+    manifest = directory / "pay-coupons.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def plan(directory: Path, *extra: str) -> Any:
+    result = wxrec("plan", directory, "--api", "emulator", *extra)
+    return result
+
+
+def held_stocks(directory: Path) -> dict[str, Any]:
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    stocks: dict[str, Any] = data["pay"]["1900000001"]["stocks"]
+    return stocks
+
+
+def state(directory: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    return document
+
+
+def test_the_example_applies_and_then_plans_no_changes_with_no_code_anywhere(coupons: Path) -> None:
+    applied = apply_ok(coupons)
+    assert "uploaded 300 codes" in applied.output
+    assert "No changes." in plan(coupons).output
+    codes = (coupons / "codes" / "spring.txt").read_text(encoding="utf-8").split()
+    kept = (coupons / ".wxrec" / "state.json").read_text(encoding="utf-8")
+    document = plan(coupons, "--format", "json").output
+    assert not any(code in kept or code in document or code in applied.output for code in codes)
+    assert {r["mchid"] for r in state(coupons)["resources"].values()} == {"1900000001"}
+
+
+def test_raising_max_coupons_is_an_in_place_budget_change(coupons: Path) -> None:
+    apply_ok(coupons)
+    edit(coupons, "max_coupons: 1000", "max_coupons: 3000")
+    planned = plan(coupons)
+    assert "~ pay_coupons.latte-88 (" in planned.output and "will be updated in place" in planned.output
+    assert "stock_send_rule.max_coupons: 1000 → 3000" in planned.output, planned.output
+    assert "the budget changes" in planned.output
+    apply_ok(coupons)
+    (latte,) = [s for s in held_stocks(coupons).values() if s["document"]["stock_name"] == "拿铁88折券"]
+    assert latte["document"]["stock_send_rule"]["max_coupons"] == 3000
+    assert "No changes." in plan(coupons).output
+
+
+def test_a_fixed_field_is_refused_naming_the_field(coupons: Path) -> None:
+    apply_ok(coupons)
+    edit(coupons, "discount_percent: 88", "discount_percent: 80")
+    refused = plan(coupons)
+    assert refused.exit_code == 1
+    assert "coupon_use_rule.discount_coupon.discount_percent cannot change once a stock is created" in refused.output
+
+
+def test_a_lost_create_answer_is_adopted_with_import_never_sent_again(coupons: Path) -> None:
+    faults = {"WXREC_EMULATOR_FAULTS": f"drop=1,paths={CREATE}"}
+    failed = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", env=faults)
+    assert failed.exit_code == 1 and "never sends that create again" in failed.output, failed.output
+    wxrec("emulator", "faults", "none", "--data", coupons / ".wxrec" / "emulator.json")
+    made = held_stocks(coupons)
+    assert len(made) == 2  # both were made; neither answer arrived
+    refused = plan(coupons)
+    assert refused.exit_code == 1 and "wxrec import pay_coupons.latte-88 STOCK_ID" in refused.output
+    numbers = [i["out_request_no"] for i in state(coupons)["intents"].values()]
+    assert all(number in refused.output for number in numbers)
+    by_name = {s["document"]["stock_name"]: stock_id for stock_id, s in made.items()}
+    for key, name in (("latte-88", "拿铁88折券"), ("spring-5-off", "春日满30减5元券")):
+        adopted = wxrec("import", coupons, f"pay_coupons.{key}", by_name[name], "--api", "emulator")
+        assert adopted.exit_code == 0, adopted.output
+    apply_ok(coupons)  # the codes of the adopted upload stock
+    assert "No changes." in plan(coupons).output
+    assert len(held_stocks(coupons)) == 2
+
+
+def test_import_refuses_a_stock_another_address_holds(coupons: Path) -> None:
+    apply_ok(coupons)
+    stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
+    refused = wxrec("import", coupons, "pay_coupons.spring-5-off", stock_id, "--api", "emulator")
+    assert refused.exit_code == 1 and f"pay_coupons.latte-88 already holds stock {stock_id}" in refused.output
