@@ -102,3 +102,15 @@ def test_import_refuses_a_stock_another_address_holds(coupons: Path) -> None:
     stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
     refused = wxrec("import", coupons, "pay_coupons.spring-5-off", stock_id, "--api", "emulator")
     assert refused.exit_code == 1 and f"pay_coupons.latte-88 already holds stock {stock_id}" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("lang", "rules"),
+    [("en", ["¥5 off over ¥30", "12 percent off over ¥10 (8.8折)"]), ("zh_CN", ["满30减5元", "满10元享8.8折"])],
+)
+def test_the_html_report_draws_each_stock_as_its_coupon(coupons: Path, lang: str, rules: list[str]) -> None:
+    """The face the card pack shows: the rule in large type, the stock and goods names, the validity."""
+    page = plan(coupons, "--format", "html", "--lang", lang).output
+    for rule in rules:
+        assert f'class="title">{rule}</div>' in page, page
+    assert "春日满30减5元券 · 全场饮品" in page and "2027-01-01 – 2027-12-31" in page

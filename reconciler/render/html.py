@@ -21,6 +21,7 @@ from reconciler.i18n import N_, _, current, say, spoken
 from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
+from reconciler.render.pay_face import pay_faces
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
 from reconciler.resources import find
 from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
@@ -170,6 +171,11 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
         return panel
     if kind.panel == "card" and "fields" not in before and "fields" not in after:
         return panel  # a card's forget or gone: nothing to draw
+    if kind.panel == "pay_coupon":
+        if "stock" in before or "stock" in after:  # a forget draws nothing
+            panel.kind = "card"  # drawn as a card face: one look for both
+            panel.before, panel.after = pay_faces(change)
+        return panel
     panel.kind = kind.panel
     if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
