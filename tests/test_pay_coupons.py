@@ -409,3 +409,19 @@ async def test_codes_are_counted_against_the_ledger_uploaded_200_a_call_never_ke
 def test_a_change_document_round_trips() -> None:
     change = ResourceChange(ADDRESS, Action.CREATE, after={"stock": STOCK, "codes": None, "out_request_no": "1"})
     assert ResourceChange.from_dict(change.to_dict()).after == change.after
+
+
+async def test_replace_after_a_lost_create_sends_it_again_with_its_own_number(tmp_path: Path) -> None:
+    """The operator found no stock in the merchant platform: -replace resends the same out_request_no, so WeChat
+    Pay (one stock per number) can never make a second stock of it."""
+    pay, current = FakePay(), state()
+    (change,) = (await planned({"latte": STOCK}, current, pay)).changes
+    run, _ = applier(current, pay, tmp_path)
+    pay.lose = True
+    with pytest.raises(WxrecError):
+        await run.apply(change)
+    (again,) = (await planned({"latte": STOCK}, current, pay, frozenset({ADDRESS}))).changes
+    assert again.action == Action.CREATE and again.after["out_request_no"] == change.after["out_request_no"]
+    with pytest.raises(WxrecError, match="was used"):  # it was made: WeChat Pay refuses the number again
+        await run.apply(again)
+    assert len(pay.stocks) == 1 and current.intents[ADDRESS]["out_request_no"] == change.after["out_request_no"]

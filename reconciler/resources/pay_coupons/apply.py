@@ -76,8 +76,11 @@ class PayCouponApplier:
         assert change.after is not None
         state, address = self.context.state, change.address
         stock, number = dict(change.after["stock"]), str(change.after["out_request_no"])
-        old = state.resources.get(address)
+        old, intent = state.resources.get(address), state.intents.get(address) or {}
         generation = StockRecord.from_state(old).generation + 1 if old else 1
+        resent = intent.get("out_request_no") == number  # the lost create sent again (-replace)
+        if resent:
+            generation = int(intent.get("generation") or generation)
         started = int(time.time())
         state.intents[address] = {
             "action": "create",
@@ -95,8 +98,9 @@ class PayCouponApplier:
                     f"wxrec never sends that create again. Find the stock in the merchant platform and run wxrec "
                     f"import {address} STOCK_ID"
                 ) from None
-            state.intents.pop(address, None)  # WeChat Pay answered with an error: no stock was made
-            await self.context.save()
+            if not resent:  # a first send WeChat Pay refused made nothing; a resend may be refused for a made stock
+                state.intents.pop(address, None)
+                await self.context.save()
             raise
         stock_id = answer.stock_id
         mchid = str(stock.get("belong_merchant", ""))

@@ -147,16 +147,16 @@ def _plan_one(
             f"merchant {mchid}: use the state of {mchid}'s stocks"
         )
         return
-    if intent:
+    if intent and address not in inputs.replace:
         number = intent.get("out_request_no", "")
         found.refusals.append(
             f"{address}: an earlier create (out_request_no {number}) lost its answer, so WeChat Pay may have made "
-            f"the stock. Find its stock id in the merchant platform and run wxrec import {address} STOCK_ID; wxrec "
-            "never sends that create again"
+            f"the stock. Find it in the merchant platform and run wxrec import {address} STOCK_ID; only if there is "
+            f"none, -replace {address} sends that create again with the same out_request_no"
         )
         return
     if record is None or address in inputs.replace:
-        found.changes.append(_create(address, body, codes, record, inputs))
+        found.changes.append(_create(address, body, codes, record, inputs, intent))
         return
     live = inputs.live.stocks.get(record.id)
     if live is None:
@@ -169,14 +169,25 @@ def _plan_one(
 
 
 def _create(
-    address: str, body: dict[str, Any], codes: PayCodes | None, record: StockRecord | None, inputs: Inputs
+    address: str,
+    body: dict[str, Any],
+    codes: PayCodes | None,
+    record: StockRecord | None,
+    inputs: Inputs,
+    intent: Mapping[str, Any],
 ) -> ResourceChange:
-    generation = record.generation + 1 if record else 1
-    number = request_no(inputs.state, address, generation)
+    """A new stock; after a lost create (`intent`), that create again with its own number, so that WeChat Pay,
+    which holds one stock per number, cannot make a second one."""
+    if intent:
+        number = str(intent.get("out_request_no"))
+        reason = said("the create whose answer was lost, sent again with its out_request_no {number}", number=number)
+    else:
+        number = request_no(inputs.state, address, record.generation + 1 if record else 1)
+        reason = said("a new stock") if record is None else said("a new stock requested with -replace")
     change = ResourceChange(
         address,
         Action.CREATE,
-        reasons=[said("a new stock") if record is None else said("a new stock requested with -replace")],
+        reasons=[reason],
         after=PayCouponDocument(stock=body, codes=codes, out_request_no=number),
     )
     if record is not None:
