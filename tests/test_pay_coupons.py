@@ -425,3 +425,21 @@ async def test_replace_after_a_lost_create_sends_it_again_with_its_own_number(tm
     with pytest.raises(WxrecError, match="was used"):  # it was made: WeChat Pay refuses the number again
         await run.apply(again)
     assert len(pay.stocks) == 1 and current.intents[ADDRESS]["out_request_no"] == change.after["out_request_no"]
+
+
+def test_the_days_maximum_is_at_most_the_stocks(tmp_path: Path) -> None:
+    stock = with_("stock_send_rule.max_coupons_by_day", 1001)
+    (found,) = problems(tmp_path, stock)
+    assert "stock_send_rule.max_coupons_by_day: is more than max_coupons" in found
+
+
+async def test_a_raised_maximum_goes_before_the_days_and_a_lowered_one_after(tmp_path: Path) -> None:
+    pay = FakePay()
+    stock = with_("stock_send_rule.max_coupons_by_day", 100)
+    current = await created(pay, tmp_path, stock)
+    raised = with_("stock_send_rule.max_coupons", 3000, with_("stock_send_rule.max_coupons_by_day", 2000, stock))
+    (change,) = (await planned({"latte": raised}, current, pay)).changes
+    run, _ = applier(current, pay, tmp_path)
+    await run.apply(change)
+    order = [next(k for k in body if k.startswith("target_")) for kind, body in pay.calls if kind == "budget"]
+    assert order == ["target_max_coupons", "target_max_coupons_by_day"]

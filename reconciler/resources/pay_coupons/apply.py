@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, ResourceChange
+from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, forget
 from reconciler.resources.codes.files import CodeFile
 from reconciler.resources.pay_coupons.model import BUDGETS, PayStocks, StockRecord, modifiable, request_no
@@ -36,6 +36,12 @@ def modify_body(stock: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
             value = {k: v for k, v in value.items() if k in MODIFY_ONLY[top]}
         body[top] = value
     return body
+
+
+def budget_order(changes: list[AttributeChange]) -> list[AttributeChange]:
+    """The day's maximum never exceeds the stock's (WeChat Pay refuses it: docs/wechat-pay/busifavor.md §5), so a
+    raised maximum goes first and a lowered one last."""
+    return sorted(changes, key=lambda c: (c.path == BUDGETS[0]) != (isinstance(c.new, int) and c.new > (c.old or 0)))
 
 
 @dataclass
@@ -118,7 +124,7 @@ class PayCouponApplier:
             number = await self._spend(change.address, "modify")
             await self.pay.modify_stock(change.id, {**body, "out_request_no": number})
             done.append(f"modified {', '.join(body)}")
-        for budget in (c for c in change.changes if c.path in BUDGETS):
+        for budget in budget_order([c for c in change.changes if c.path in BUDGETS]):
             done.append(await self._budget(change.address, change.id, budget.path, budget.old, budget.new))
         record = self._record(change.address)
         self.context.state.resources[change.address] = replace(record, applied=stock).to_state()

@@ -44,6 +44,9 @@ def _stock_rules(spec: Mapping[str, Any]) -> Found:
     fixed = rule.get("fixed_normal_coupon") or {}
     if fixed.get("discount_amount", 0) > fixed.get("transaction_minimum", 1e12):
         yield ("coupon_use_rule", "fixed_normal_coupon", "discount_amount"), "is more than transaction_minimum"
+    send = spec.get("stock_send_rule") or {}
+    if send.get("max_coupons_by_day", 0) > send.get("max_coupons", 1e12):
+        yield ("stock_send_rule", "max_coupons_by_day"), "is more than max_coupons"
     yield from _window(rule.get("coupon_available_time") or {})
     yield from _use_method(rule)
     if "codes" in spec and spec.get("coupon_code_mode") != UPLOAD_MODE:
