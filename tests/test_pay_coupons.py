@@ -91,6 +91,9 @@ class FakePay:
         if rule[change.dimension] != change.current:
             raise WxrecError(f"400 PARAM_ERROR: current_{change.dimension} is not the stock's")
         rule[change.dimension] = change.target
+        if rule.get("max_coupons_by_day", 0) > rule["max_coupons"]:
+            rule[change.dimension] = change.current
+            raise WxrecError("400 PARAM_ERROR: max_coupons_by_day above max_coupons")
         return Budget(rule.get("max_coupons"), rule.get("max_coupons_by_day"))
 
     async def upload_codes(self, stock_id: str, codes: Sequence[str], upload_request_no: str) -> UploadResult:
@@ -435,7 +438,7 @@ def test_the_days_maximum_is_at_most_the_stocks(tmp_path: Path) -> None:
 
 async def test_a_raised_maximum_goes_before_the_days_and_a_lowered_one_after(tmp_path: Path) -> None:
     pay = FakePay()
-    stock = with_("stock_send_rule.max_coupons_by_day", 100)
+    stock = {**STOCK, "stock_send_rule": {"max_coupons_by_day": 100, "max_coupons": 1000, "max_coupons_per_user": 2}}
     current = await created(pay, tmp_path, stock)
     raised = with_("stock_send_rule.max_coupons", 3000, with_("stock_send_rule.max_coupons_by_day", 2000, stock))
     (change,) = (await planned({"latte": raised}, current, pay)).changes
