@@ -322,6 +322,7 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
         result.changes += found.changes
         result.refusals += found.refusals
         result.warnings += found.warnings
+        result.attention += found.attention
         changing |= _changing(found.changes)
 
 

@@ -380,7 +380,11 @@ async def test_a_paused_stock_is_said(tmp_path: Path) -> None:
     current = await created(pay, tmp_path)
     pay.stocks[current.resources[ADDRESS]["id"]]["stock_state"] = "PAUSED"
     found = await planned({"latte": STOCK}, current, pay)
-    assert found.changes == [] and "is paused (PAUSED)" in found.warnings[0]
+    (item,) = found.attention
+    assert found.changes == [] and item.status == "PAUSED" and item.id == current.resources[ADDRESS]["id"]
+    pay.stocks[current.resources[ADDRESS]["id"]]["stock_state"] = "UNAUDIT"
+    found = await planned({"latte": STOCK}, current, pay)
+    assert found.attention == [] and "is in review (UNAUDIT)" in found.warnings[0]
 
 
 async def test_a_stock_gone_from_the_manifests_is_forgotten_not_deleted(tmp_path: Path) -> None:

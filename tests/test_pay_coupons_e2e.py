@@ -114,3 +114,31 @@ def test_the_html_report_draws_each_stock_as_its_coupon(coupons: Path, lang: str
     for rule in rules:
         assert f'class="title">{rule}</div>' in page, page
     assert "春日满30减5元券 · 全场饮品" in page and "2027-01-01 – 2027-12-31" in page
+
+
+def merchant_platform(directory: Path, name: str, edit: Any) -> None:
+    """What the merchant does in the merchant platform (no API does it): `edit` changes the emulator's stock."""
+    path = directory / ".wxrec" / "emulator.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (stock,) = [s for s in data["pay"]["1900000001"]["stocks"].values() if s["document"]["stock_name"] == name]
+    edit(stock)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_drift_tells_a_budget_moved_in_the_merchant_platform_and_a_paused_stock_from_issuing(coupons: Path) -> None:
+    apply_ok(coupons)
+    merchant_platform(coupons, "拿铁88折券", lambda s: s.update(total_send=400, today_send=150))
+    issued = json.loads(wxrec("drift", coupons, "--api", "emulator", "--format", "json").output)
+    assert issued["in_sync"], issued  # issuing moves the issued counts, never the budget
+    moved = {"state": "PAUSED"}
+    merchant_platform(
+        coupons, "拿铁88折券", lambda s: (s.update(moved), s["document"]["stock_send_rule"].update(max_coupons=1500))
+    )
+    found = json.loads(wxrec("drift", coupons, "--api", "emulator", "--format", "json").output)
+    (budget,) = found["live"]
+    assert budget["address"] == "pay_coupons.latte-88" and budget["path"] == "stock_send_rule.max_coupons"
+    assert (budget["live"], budget["wanted"]) == (1500, 1000) and "by hand" in budget["what"]
+    (paused,) = found["attention"]
+    assert paused["what"] == "paused or stopped in the merchant platform (PAUSED)", paused
+    text = plan(coupons).output
+    assert "pay_coupons.latte-88" in text and "paused or stopped in the merchant platform (PAUSED)" in text

@@ -155,8 +155,18 @@ def render_html(
         counts=tally(plan),
         summary=summary_line(plan, title),
         refusals=spoken(plan, "refusals"),
-        warnings=spoken(plan, "warnings"),
+        warnings=spoken(plan, "warnings") + _stopped_stocks(plan),
     )
+
+
+def _stopped_stocks(plan: dict[str, Any]) -> list[str]:
+    """Stocks paused or stopped in the merchant platform (the plan's attention that is not a card), said beside
+    the warnings: there is no review to stamp on them."""
+    return [
+        f"{item['address']} ({item['id']}): {say(attention.what(item))}. {say(attention.todo(item, plan))}"
+        for item in plan.get("attention", [])
+        if kind_of(item["address"]) != "cards"
+    ]
 
 
 def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str], cards: dict[str, Thumb]) -> Panel:
@@ -200,6 +210,8 @@ def _mark_rejected(
     by_address = {panel.change["address"]: panel for panel in panels}
     added = []
     for item in plan.get("attention", []):
+        if kind_of(item["address"]) != "cards":
+            continue  # a paused stock: said beside the warnings (_stopped_stocks), nothing to stamp
         panel = by_address.get(item["address"])
         if panel is None:
             change = {"address": item["address"], "id": item["id"], "action": "attention", "review": False}

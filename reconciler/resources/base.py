@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.i18n import N_, said
-from reconciler.plan import AttributeChange, ResourceChange, StockChange
+from reconciler.plan import Attention, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.pay_coupons.model import PayStocks
 from reconciler.resources.references import Lookup
@@ -32,6 +32,7 @@ class KindPlan:
     changes: list[ResourceChange] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)  # what needs its owner whatever the plan does
 
 
 @dataclass(frozen=True)

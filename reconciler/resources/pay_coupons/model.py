@@ -48,6 +48,8 @@ STATES = {
     "STOPED": "stopped",
     "PAUSED": "paused",
 }
+# Set in the merchant platform (no API pauses or stops a stock): the stock issues nothing until it is resumed there.
+STOPPED = ("PAUSED", "STOPED")
 
 
 class PayStocks(Protocol):

@@ -19,13 +19,14 @@ from typing import Any, TypedDict
 from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.i18n import said, said_n
-from reconciler.plan import Action, AttributeChange, ResourceChange
+from reconciler.plan import Action, Attention, AttributeChange, ResourceChange
 from reconciler.resources.base import KindPlan
 from reconciler.resources.codes.files import CodeFile
 from reconciler.resources.pay_coupons.model import (
     BUDGETS,
     KIND,
     STATES,
+    STOPPED,
     UPLOAD_MODE,
     PayStocks,
     StockRecord,
@@ -216,7 +217,10 @@ def _plan_existing(
     differences = compared(body, live)
     status = str(live.get("stock_state") or "")
     total, today = issued(live)
-    if status and status != "RUNNING":
+    if status in STOPPED:
+        before = PayCouponDocument(stock=dict(live), state=status, issued=total)
+        found.attention.append(Attention(address, record.id, status, before))
+    elif status and status != "RUNNING":
         found.warnings.append(f"{address} ({record.id}): the stock is {STATES.get(status, status)} ({status})")
     frozen = sorted(path for path in differences if fixed(path))
     if frozen:
