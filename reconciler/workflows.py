@@ -260,6 +260,15 @@ class Exported:
     backup: str | None  # where the previous state was kept
 
 
+@dataclass(frozen=True)
+class PayExport:
+    """What export reads of WeChat Pay: the merchant, the stock ids given (besides those state knows), its API."""
+
+    mchid: str | None = None
+    stock_ids: tuple[str, ...] = ()
+    api: str = connection.WECHAT_PAY_API
+
+
 async def export(
     directory: Path,
     api: str,
@@ -268,9 +277,11 @@ async def export(
     parallelism: int,
     lock_timeout: float,
     reporter: Reporter | None = None,
+    pay: PayExport = PayExport(),
 ) -> Exported:
     """Manifests and state for the live account, written into `directory`: the next plan of it is empty. Never
-    over manifests or state it did not write, unless `force`. `reporter` hears of an emulator's faults in force."""
+    over manifests or state it did not write, unless `force`. `reporter` hears of an emulator's faults in force.
+    With `pay.mchid`, also the merchant's stocks state knows and those `pay.stock_ids` names (no list exists)."""
     # pypinyin's dictionary takes 0.2 s to load: only export needs it.
     from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 
@@ -278,16 +289,21 @@ async def export(
     directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
     backend = state_backend(directory, state_location)
     refuse_to_clobber(directory, backend.load(), force)
-    nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
+    # The manifests do not exist yet: export writes them. The merchant, if any, is the command line's.
+    nothing_yet = Manifest(directory, Document({"account": {"mchid": pay.mchid}} if pay.mchid else {}))
     credentials = connection.credentials_of_one(directory)
     appid = connection.appid_of(nothing_yet, api, credentials)
     with backend.lock(lock_timeout):
         current = backend.load()
         refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
-        connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn)
+        known = [r.id for r in pay_coupons.records(current).values()] if pay.mchid else []
+        connected = connection.connect(
+            api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn, pay.api
+        )
         async with connected as (card_api, endpoint):
             check_state_binding(current, appid, endpoint)
-            live = await read_account(card_api, parallelism, reporter.reading)
+            ids = [*known, *pay.stock_ids]
+            live = await read_account(card_api, parallelism, reporter.reading, pay.mchid, ids)
         exported = export_account(appid, live)
         backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
     return Exported(appid, exported, backend.location, backup)

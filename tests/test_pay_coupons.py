@@ -450,3 +450,12 @@ async def test_a_raised_maximum_goes_before_the_days_and_a_lowered_one_after(tmp
     await run.apply(change)
     order = [next(k for k in body if k.startswith("target_")) for kind, body in pay.calls if kind == "budget"]
     assert order == ["target_max_coupons", "target_max_coupons_by_day"]
+
+
+async def test_an_empty_object_sets_nothing(tmp_path: Path) -> None:
+    """An export of a stock whose display_pattern_info held only WeChat Pay's merchant_name once wrote {}."""
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    pay.stocks[current.resources[ADDRESS]["id"]]["display_pattern_info"] = {"merchant_name": "山丘咖啡"}
+    found = await planned({"latte": {**STOCK, "display_pattern_info": {}}}, current, pay)
+    assert found.changes == [] and found.refusals == []

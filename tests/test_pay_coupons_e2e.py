@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 
@@ -142,3 +143,24 @@ def test_drift_tells_a_budget_moved_in_the_merchant_platform_and_a_paused_stock_
     assert paused["what"] == "paused or stopped in the merchant platform (PAUSED)", paused
     text = plan(coupons).output
     assert "pay_coupons.latte-88" in text and "paused or stopped in the merchant platform (PAUSED)" in text
+
+
+def test_export_writes_the_stocks_named_and_those_state_knows_and_plans_no_changes(coupons: Path) -> None:
+    apply_ok(coupons)
+    target = coupons.parent / "exported"
+    (target / ".wxrec").mkdir(parents=True)
+    shutil.copy(coupons / ".wxrec" / "emulator.json", target / ".wxrec" / "emulator.json")  # the same merchant
+    ids = {a: r["id"] for a, r in state(coupons)["resources"].items()}
+    latte = ids["pay_coupons.latte-88"]
+    args = ("--api", "emulator", "--mchid", "1900000001")
+    exported = wxrec("export", target, *args, "--stock", latte, "--stock", "1000009999999999")
+    assert exported.exit_code == 0, exported.output
+    assert "1 WeChat Pay stock" in exported.output and "no stock 1000009999999999" in exported.output
+    stocks = yaml.safe_load((target / "pay-coupons.yaml").read_text(encoding="utf-8"))["pay_coupons"]
+    (spec,) = stocks.values()
+    assert spec["stock_name"] == "拿铁88折券" and "stock_state" not in spec and "send_count_information" not in spec
+    planned = wxrec("plan", target, "--api", "emulator", "--detailed-exitcode")
+    assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+    again = wxrec("export", target, *args, "--force")  # the stock state knows, without naming it
+    assert again.exit_code == 0 and "1 WeChat Pay stock" in again.output, again.output
+    assert yaml.safe_load((target / "pay-coupons.yaml").read_text(encoding="utf-8"))["pay_coupons"] == stocks

@@ -99,8 +99,8 @@ def stock_body(spec: Mapping[str, Any], mchid: str | None) -> dict[str, Any]:
 
 
 def flat(value: Any, path: str = "") -> dict[str, Any]:
-    """Leaf path → value; a list is one leaf (the API takes it whole)."""
-    if isinstance(value, Mapping) and value:
+    """Leaf path → value; a list is one leaf (the API takes it whole); an empty object sets nothing."""
+    if isinstance(value, Mapping):
         return {p: v for key, item in value.items() for p, v in flat(item, f"{path}{key}.").items()}
     return {path.rstrip("."): value}
 
