@@ -192,8 +192,14 @@ async def _read(
     }
     for kind in kinds():
         if isinstance(kind, ReadsPay) and kind.name in data:
-            kinds_read[kind.name] = await kind.read_pay(source.pay, state)
+            also = [i for a, i in _imports(data).items() if kind_of(a) == kind.name]
+            kinds_read[kind.name] = await kind.read_pay(source.pay, state, also)
     return Live(live_cards, deposited, kinds_read)
+
+
+def _imports(data: Mapping[str, Any]) -> dict[str, str]:
+    """The manifests' import blocks: address → the live id it adopts."""
+    return {str(item["to"]): str(item["id"]) for item in data.get("import") or []}
 
 
 def _code_card_ids(
@@ -317,6 +323,7 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             named=inputs.manifest.document.named,
             manifest_root=options.manifest_root,
             ledger=inputs.ledger,
+            imports=_imports(data),
         )
         found = await kind.plan(context)
         result.changes += found.changes

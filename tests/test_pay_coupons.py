@@ -123,7 +123,7 @@ async def planned(
     mchid: str = MCHID,
     **extra: Any,
 ) -> Any:
-    live = await PAY_COUPONS.read_pay(pay, current)
+    live = await PAY_COUPONS.read_pay(pay, current, list((extra.get("imports") or {}).values()))
     context = PlanContext(
         section=section,
         present=True,
@@ -459,3 +459,19 @@ async def test_an_empty_object_sets_nothing(tmp_path: Path) -> None:
     pay.stocks[current.resources[ADDRESS]["id"]]["display_pattern_info"] = {"merchant_name": "山丘咖啡"}
     found = await planned({"latte": {**STOCK, "display_pattern_info": {}}}, current, pay)
     assert found.changes == [] and found.refusals == []
+
+
+async def test_an_import_block_adopts_a_stock_and_the_plan_diffs_against_it(tmp_path: Path) -> None:
+    pay = FakePay()
+    made = await created(pay, tmp_path)
+    stock_id = made.resources[ADDRESS]["id"]
+    current = state()  # state lost: the stock is live, nothing owns it
+    found = await planned({"latte": with_("goods_name", "热拿铁")}, current, pay, imports={ADDRESS: stock_id})
+    adopt, update = found.changes
+    assert (adopt.action, adopt.id) == (Action.IMPORT, stock_id) and update.action == Action.UPDATE
+    assert [c.path for c in update.changes] == ["goods_name"]
+    unknown = await planned({"latte": STOCK}, current, pay, imports={ADDRESS: "1000009999"})
+    assert unknown.changes == [] and "no stock 1000009999" in unknown.refusals[0]
+    run, _ = applier(current, pay, tmp_path)
+    await run.apply(adopt)
+    assert current.resources[ADDRESS]["id"] == stock_id

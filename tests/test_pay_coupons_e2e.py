@@ -164,3 +164,21 @@ def test_export_writes_the_stocks_named_and_those_state_knows_and_plans_no_chang
     again = wxrec("export", target, *args, "--force")  # the stock state knows, without naming it
     assert again.exit_code == 0 and "1 WeChat Pay stock" in again.output, again.output
     assert yaml.safe_load((target / "pay-coupons.yaml").read_text(encoding="utf-8"))["pay_coupons"] == stocks
+
+
+def test_an_import_block_settles_a_lost_create_reviewably(coupons: Path) -> None:
+    faults = {"WXREC_EMULATOR_FAULTS": f"drop=1,paths={CREATE}"}
+    assert wxrec("apply", coupons, "--api", "emulator", "--auto-approve", env=faults).exit_code == 1
+    wxrec("emulator", "faults", "none", "--data", coupons / ".wxrec" / "emulator.json")
+    by_name = {s["document"]["stock_name"]: stock_id for stock_id, s in held_stocks(coupons).items()}
+    blocks = [
+        {"to": "pay_coupons.latte-88", "id": by_name["拿铁88折券"]},
+        {"to": "pay_coupons.spring-5-off", "id": by_name["春日满30减5元券"]},
+    ]
+    (coupons / "imports.yaml").write_text(yaml.safe_dump({"import": blocks}), encoding="utf-8")
+    planned = plan(coupons)
+    assert planned.exit_code == 0, planned.output
+    assert "pay_coupons.latte-88" in planned.output and "an import block adopts this stock" in planned.output
+    applied = apply_ok(coupons)
+    assert "imported stock" in applied.output and "uploaded 300 codes" in applied.output, applied.output
+    assert "No changes." in plan(coupons).output and len(held_stocks(coupons)) == 2 and not state(coupons)["intents"]

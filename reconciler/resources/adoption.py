@@ -45,8 +45,9 @@ class Move:
 
 
 def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
-    """The (already valid) blocks of the manifests."""
-    imports = [Import(str(item["to"]), str(item["id"])) for item in data.get("import") or []]
+    """The (already valid) blocks of the manifests; the imports of cards (a kind adopting by its own ids, as
+    pay_coupons, plans its imports itself: PlanContext.imports)."""
+    imports = [Import(str(i["to"]), str(i["id"])) for i in data.get("import") or [] if kind_of(i["to"]) == "cards"]
     moves = [Move(str(item["from"]), str(item["to"])) for item in data.get("moved") or []]
     return imports, moves
 

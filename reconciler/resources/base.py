@@ -8,7 +8,7 @@ Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,6 +53,7 @@ class PlanContext:
     named: Mapping[JsonPath, Path] = field(default_factory=dict)  # the files the manifests name, as accepted
     manifest_root: Path | None = None  # what plans name files relative to
     ledger: Callable[[str], set[bytes]] = lambda address: set()  # the hashes of the codes uploaded per address
+    imports: Mapping[str, str] = field(default_factory=dict)  # the manifests' import blocks: address → id
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,9 @@ class ReadsPay(Protocol):
     """A kind that compares with what WeChat Pay holds: `read_pay` is called in the read phase when the manifests
     have the kind's section, and its result handed to `plan` as `context.live`."""
 
-    async def read_pay(self, pay: PayStocks | None, state: State | None) -> Any:
-        """What WeChat Pay holds, through `pay`; None: what state says was last applied."""
+    async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> Any:
+        """What WeChat Pay holds of what state knows and the ids `also` names (import blocks), through `pay`;
+        None: what state says was last applied."""
         ...
 
 

@@ -14,7 +14,9 @@ from reconciler.errors import WxrecError
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, forget
 from reconciler.resources.codes.files import CodeFile
+from reconciler.resources.pay_coupons.adopt import adopted
 from reconciler.resources.pay_coupons.model import BUDGETS, PayStocks, StockRecord, modifiable, request_no
+from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.state import code_hash
 from reconciler.wechat.errors import NetworkError
 
@@ -57,6 +59,8 @@ class PayCouponApplier:
     async def apply(self, change: ResourceChange) -> str:
         if change.action == Action.FORGET:
             return await forget(self.context, change)
+        if change.action == Action.IMPORT:
+            return await self._import(change)
         assert change.after is not None
         if change.action == Action.CREATE:
             done = [await self._create(change)]
@@ -66,6 +70,18 @@ class PayCouponApplier:
         if codes and codes.get("pending"):
             done.append(await self._upload(change.address, codes))
         return "; ".join(done)
+
+    async def _import(self, change: ResourceChange) -> str:
+        """An import block: the stock checked again (a plan made without reading it could not), then state only."""
+        assert change.id is not None
+        state = self.context.state
+        live = (await read_stocks(self.pay, None, [change.id])).stocks.get(change.id)
+        # WeChat Pay shows a merchant its own stocks only: the plan checked it is the manifests' merchant.
+        mchid = str((live or {}).get("belong_merchant", ""))
+        state.resources[change.address] = adopted(change.address, live, change.id, mchid, state).to_state()
+        state.intents.pop(change.address, None)
+        await self.context.save()
+        return f"imported stock {change.id} into state"
 
     def _record(self, address: str) -> StockRecord:
         return StockRecord.from_state(self.context.state.resources[address])

@@ -22,6 +22,7 @@ from reconciler.i18n import said, said_n
 from reconciler.plan import Action, Attention, AttributeChange, ResourceChange
 from reconciler.resources.base import KindPlan
 from reconciler.resources.codes.files import CodeFile
+from reconciler.resources.pay_coupons.adopt import adopted
 from reconciler.resources.pay_coupons.model import (
     BUDGETS,
     KIND,
@@ -108,6 +109,7 @@ class Inputs:
     files: Mapping[str, tuple[Path, str]] = field(default_factory=dict)
     ledger: Ledger = lambda address: set()
     checks_merchant: bool = True  # False for wxrec diff: its stand-in records know no merchant
+    imports: Mapping[str, str] = field(default_factory=dict)  # import blocks: address → stock id
 
 
 def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
@@ -127,6 +129,24 @@ def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
     return found
 
 
+def _import(address: str, stock_id: str, inputs: Inputs, found: KindPlan) -> StockRecord | None:
+    """An import block adopting `stock_id`: the change (state only), and the record the rest of the plan diffs
+    against; None when it cannot (refused). It also settles a create whose answer was lost."""
+    live = inputs.live.stocks.get(stock_id) if inputs.live.read else None
+    try:
+        record = adopted(address, live, stock_id, inputs.mchid or "", inputs.state or State(appid="", endpoint=""))
+    except WxrecError as exc:
+        if inputs.live.read or "no stock" not in str(exc):
+            found.refusals.append(f"import {address}: {exc}")
+            return None
+        record = StockRecord(stock_id, inputs.mchid or "")  # not read (--refresh=false): apply checks it
+    change = ResourceChange(address, Action.IMPORT, id=stock_id)
+    change.before = PayCouponDocument(stock=dict(live)) if live else None
+    change.reasons = [said("an import block adopts this stock: state records it, WeChat Pay is not changed")]
+    found.changes.append(change)
+    return record
+
+
 def _forget(address: str, record: StockRecord | None) -> ResourceChange:
     note = said(
         "removed from the manifests; the stock keeps issuing until it is stopped in the merchant platform: "
@@ -142,6 +162,11 @@ def _plan_one(
     body = stock_body(spec, mchid)
     codes = _codes(address, spec, inputs)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
+    if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
+        adopted = _import(address, inputs.imports[address], inputs, found)
+        if adopted is None:
+            return
+        record, intent = adopted, {}
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
         found.refusals.append(
             f"{address}: state holds stock {record.id} of merchant {record.mchid}, and the manifests are for "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.address import Address
@@ -31,9 +31,10 @@ class PayCoupons:
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
         return validate_section(section, locate)
 
-    async def read_pay(self, pay: PayStocks | None, state: State | None) -> PayLive:
-        """The stocks state knows, queried by id (there is no list); without `pay`, as state last applied them."""
-        return await read_stocks(pay, state)
+    async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> PayLive:
+        """The stocks state knows and those import blocks name, queried by id (there is no list); without `pay`,
+        as state last applied them."""
+        return await read_stocks(pay, state, also)
 
     async def plan(self, context: PlanContext) -> KindPlan:
         live = context.live if isinstance(context.live, PayLive) else PayLive(read=False)
@@ -44,7 +45,9 @@ class PayCoupons:
             if path[0] == KIND and path[2:] == ("codes", "file")
         }
         mchid = (context.account or {}).get("mchid")
-        inputs = Inputs(mchid, context.state, live, context.replace, files, context.ledger, context.locate is not None)
+        imports = {a: i for a, i in context.imports.items() if a.startswith(KIND + ".")}
+        checks = context.locate is not None
+        inputs = Inputs(mchid, context.state, live, context.replace, files, context.ledger, checks, imports)
         return plan_stocks(context.section, inputs)
 
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
