@@ -321,7 +321,7 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             now=now,
             account=data.get("account") or {},
             named=inputs.manifest.document.named,
-            manifest_root=options.manifest_root,
+            manifest_root=inputs.manifest.directory,
             ledger=inputs.ledger,
             imports=_imports(data),
         )

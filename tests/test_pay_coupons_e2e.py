@@ -182,3 +182,15 @@ def test_an_import_block_settles_a_lost_create_reviewably(coupons: Path) -> None
     applied = apply_ok(coupons)
     assert "imported stock" in applied.output and "uploaded 300 codes" in applied.output, applied.output
     assert "No changes." in plan(coupons).output and len(held_stocks(coupons)) == 2 and not state(coupons)["intents"]
+
+
+def test_diff_classifies_stock_changes_offline_counting_codes_against_the_base(coupons: Path) -> None:
+    base = coupons.parent / "base"
+    shutil.copytree(coupons, base)
+    assert "No changes." in wxrec("diff", base, coupons).output
+    edit(coupons, "max_coupons: 1000", "max_coupons: 3000")
+    with (coupons / "codes" / "spring.txt").open("a", encoding="utf-8") as codes:
+        codes.write("SPRING-NEW-1\n")
+    shown = wxrec("diff", base, coupons).output
+    assert "stock_send_rule.max_coupons: 1000 → 3000" in shown, shown
+    assert "1 code to upload (of 301 in codes/spring.txt)" in shown, shown

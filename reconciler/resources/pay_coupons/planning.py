@@ -159,7 +159,8 @@ def _plan_one(
     address: str, spec: Mapping[str, Any], record: StockRecord | None, inputs: Inputs, found: KindPlan
 ) -> None:
     mchid = inputs.mchid or ""
-    body = stock_body(spec, mchid)
+    # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
+    body = stock_body(spec, mchid if inputs.checks_merchant else None)
     codes = _codes(address, spec, inputs)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
     if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
