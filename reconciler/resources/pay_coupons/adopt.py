@@ -12,11 +12,15 @@ from reconciler.resources.pay_coupons.model import StockRecord, records
 from reconciler.state import State
 
 
-def adopted(address: str, live: Mapping[str, Any] | None, stock_id: str, mchid: str, state: State) -> StockRecord:
+def adopted(
+    address: str, live: Mapping[str, Any] | None, stock_id: str, mchid: str, state: State, *, read: bool = True
+) -> StockRecord:
     """The record of `stock_id` under `address`; refused for a stock WeChat Pay does not show this merchant, one
-    of another merchant, or one another address holds."""
-    if live is None:
+    of another merchant, or one another address holds. `read` False: WeChat Pay was not asked (--refresh=false),
+    so only state is checked."""
+    if live is None and read:
         raise WxrecError(f"WeChat Pay has no stock {stock_id} for merchant {mchid}; nothing was changed")
+    live = live or {}
     owner = live.get("belong_merchant")
     if owner and owner != mchid:
         raise WxrecError(f"stock {stock_id} belongs to merchant {owner}, not {mchid}; nothing was changed")

@@ -132,14 +132,13 @@ def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
 def _import(address: str, stock_id: str, inputs: Inputs, found: KindPlan) -> StockRecord | None:
     """An import block adopting `stock_id`: the change (state only), and the record the rest of the plan diffs
     against; None when it cannot (refused). It also settles a create whose answer was lost."""
-    live = inputs.live.stocks.get(stock_id) if inputs.live.read else None
+    live, read = inputs.live.stocks.get(stock_id), inputs.live.read  # not read (--refresh=false): apply checks it
+    current = inputs.state or State(appid="", endpoint="")
     try:
-        record = adopted(address, live, stock_id, inputs.mchid or "", inputs.state or State(appid="", endpoint=""))
+        record = adopted(address, live, stock_id, inputs.mchid or "", current, read=read)
     except WxrecError as exc:
-        if inputs.live.read or "no stock" not in str(exc):
-            found.refusals.append(f"import {address}: {exc}")
-            return None
-        record = StockRecord(stock_id, inputs.mchid or "")  # not read (--refresh=false): apply checks it
+        found.refusals.append(f"import {address}: {exc}")
+        return None
     change = ResourceChange(address, Action.IMPORT, id=stock_id)
     change.before = PayCouponDocument(stock=dict(live)) if live else None
     change.reasons = [said("an import block adopts this stock: state records it, WeChat Pay is not changed")]
