@@ -23,6 +23,7 @@ import httpx
 import yaml
 
 from reconciler import embedded, planning
+from reconciler.address import Address, kind_of
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.pay import DEMO_MCHID
 from reconciler.emulator.transport import FaultTolerantASGITransport
@@ -191,8 +192,8 @@ async def settle(campaign: PayCampaign, http: httpx.AsyncClient, figures: PayFig
     if state is None or not state.intents:
         return
     by_name = {s["stock_name"]: s for s in await live_stocks(http)}
-    for address in sorted(a for a in state.intents if a.startswith(KIND + ".")):
-        made = by_name.get(campaign.stocks[address.removeprefix(KIND + ".")]["stock_name"])
+    for address in sorted(a for a in state.intents if kind_of(a) == KIND):
+        made = by_name.get(campaign.stocks[Address.parse(address).key]["stock_name"])
         if made is None:
             campaign.replace.add(address)
             figures.lost_creates_resent += 1
@@ -232,7 +233,7 @@ async def audit(campaign: PayCampaign, api: CardApi, http: httpx.AsyncClient, fi
     live = await live_stocks(http)
     state = campaign.backend.load()
     assert state is not None
-    owned = {r["id"] for a, r in state.resources.items() if a.startswith(KIND + ".")}
+    owned = {r["id"] for a, r in state.resources.items() if kind_of(a) == KIND}
     names = Counter(s["stock_name"] for s in live)
     figures.duplicated_stocks = sum(count - 1 for count in names.values() if count > 1)
     figures.orphaned_stocks = sum(1 for s in live if s["stock_id"] not in owned)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from reconciler import workflows
+from reconciler.address import kind_of
 from reconciler.cli.options import (
     api_option,
     import_options,
@@ -88,7 +89,7 @@ def export(
     )
     files = ", ".join(sorted(done.export.files))
     menu = " and the menu" if "menu" in done.export.resources else ""
-    stock_count = sum(1 for address in done.export.resources if address.startswith("pay_coupons."))
+    stock_count = sum(1 for address in done.export.resources if kind_of(address) == "pay_coupons")
     also = f" and {counted(stock_count, 'WeChat Pay stock')}" if stock_count else ""
     click.echo(
         f"Exported {counted(len(done.export.cards), 'card')}{menu}{also} of {done.appid} to {directory} ({files})."

@@ -32,7 +32,7 @@ MODIFY_ONLY = {
 def modify_body(stock: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
     """The modify call's body: each changed top-level field whole, as far as the call takes it."""
     body: dict[str, Any] = {}
-    for top in dict.fromkeys(path.split(".")[0] for path in paths if modifiable(path)):
+    for top in dict.fromkeys(path.partition(".")[0] for path in paths if modifiable(path)):
         value = stock[top]
         if top in MODIFY_ONLY and isinstance(value, Mapping):
             value = {k: v for k, v in value.items() if k in MODIFY_ONLY[top]}

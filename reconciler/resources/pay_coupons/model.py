@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
+from reconciler.address import kind_of
 from reconciler.state import State
 
 if TYPE_CHECKING:
@@ -172,4 +173,4 @@ class StockRecord:
 def records(state: State | None) -> dict[str, StockRecord]:
     if state is None:
         return {}
-    return {a: StockRecord.from_state(r) for a, r in state.resources.items() if a.startswith(KIND + ".")}
+    return {a: StockRecord.from_state(r) for a, r in state.resources.items() if kind_of(a) == KIND}

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.address import Address
+from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
 from reconciler.i18n import said
 from reconciler.plan import ResourceChange
@@ -45,7 +45,7 @@ class PayCoupons:
             if path[0] == KIND and path[2:] == ("codes", "file")
         }
         mchid = (context.account or {}).get("mchid")
-        imports = {a: i for a, i in context.imports.items() if a.startswith(KIND + ".")}
+        imports = {a: i for a, i in context.imports.items() if kind_of(a) == KIND}
         checks = context.locate is not None
         inputs = Inputs(mchid, context.state, live, context.replace, files, context.ledger, checks, imports)
         return plan_stocks(context.section, inputs)
