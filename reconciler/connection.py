@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EMULATOR = "emulator"
 # WeChat Pay's API (reconciler.pay.WECHAT_PAY_API, repeated so that a run without a merchant never loads it).
 WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
+PAY_COUPONS = "pay_coupons"  # the section whose stocks need WeChat Pay
 CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
 
 
@@ -209,10 +210,11 @@ async def _pay(
     limiter: CallLimiter | None,
     transport: httpx.AsyncBaseTransport | None,
 ) -> PayClient | None:
-    """WeChat Pay for the manifests' merchant; None when they name none. The emulator's demo merchant keys stand
-    in only for an emulator (`transport`) or an address other than WeChat Pay's."""
+    """WeChat Pay for the manifests' merchant, when they have stocks (a `pay_coupons` section); None otherwise, so
+    a merchant id alone asks for no WeChat Pay credentials. The emulator's demo merchant keys stand in only for an
+    emulator (`transport`) or an address other than WeChat Pay's."""
     mchid = manifest.mchid
-    if not mchid:
+    if not mchid or PAY_COUPONS not in manifest.document.data:
         return None
     from reconciler.pay import PayClient, pay_credentials  # only a run with a merchant loads the signing code
 

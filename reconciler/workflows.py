@@ -290,7 +290,8 @@ async def export(
     backend = state_backend(directory, state_location)
     refuse_to_clobber(directory, backend.load(), force)
     # The manifests do not exist yet: export writes them. The merchant, if any, is the command line's.
-    nothing_yet = Manifest(directory, Document({"account": {"mchid": pay.mchid}} if pay.mchid else {}))
+    stocks = {"account": {"mchid": pay.mchid}, pay_coupons.KIND: {}}
+    nothing_yet = Manifest(directory, Document(stocks if pay.mchid else {}))
     credentials = connection.credentials_of_one(directory)
     appid = connection.appid_of(nothing_yet, api, credentials)
     with backend.lock(lock_timeout):

@@ -194,3 +194,16 @@ def test_diff_classifies_stock_changes_offline_counting_codes_against_the_base(c
     shown = wxrec("diff", base, coupons).output
     assert "stock_send_rule.max_coupons: 1000 → 3000" in shown, shown
     assert "1 code to upload (of 301 in codes/spring.txt)" in shown, shown
+
+
+def test_a_merchant_id_without_stocks_asks_for_no_wechat_pay_credentials(tmp_path: Path) -> None:
+    """Only manifests with stocks connect to WeChat Pay; here the card API's refused connection is the error."""
+    manifests = write_manifest(tmp_path, "account:\n  appid: wx1234567890abcdef\n  mchid: '1900000001'\n")
+    planned = wxrec("plan", manifests, "--api", "http://127.0.0.1:9", env={"WXREC_APPSECRET": "secret"})
+    assert planned.exit_code == 1 and "WeChat Pay" not in planned.output, planned.output
+
+
+def write_manifest(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "account.yaml").write_text(text, encoding="utf-8")
+    return directory
