@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,6 +146,15 @@ def http_transport() -> httpx.AsyncBaseTransport:
 HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 
+class NoCookies(CookieJar):
+    """A jar that keeps no cookie. WeChat's API takes the token in the query string and no cookie; httpx reads
+    every answer's Set-Cookie into its jar through urllib's cookie code, a fifth of its CPU per call (about
+    0.1 ms)."""
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        return None
+
+
 def endpoint_label(api: str) -> str:
     """How the API is shown and recorded: never with the credentials a URL may hold."""
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
@@ -170,9 +180,10 @@ async def connect(
 
             secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
             mchid = manifest.mchid or embedded.DEMO_MCHID
-            transport = embedded.transport(manifest.state_dir / "emulator.json", appid, secret, warn, mchid)
+            data_file = manifest.state_dir / "emulator.json"
+            transport = embedded.transport(data_file, manifest.directory, appid, secret, warn, mchid)
             ensure_state_dir(manifest.state_dir)
-            http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout)
+            http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
             await stack.enter_async_context(http)
             api_ = CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter))
             api_.pay = await _pay(stack, manifest, WECHAT_PAY_API, credentials, limiter, transport)
@@ -181,7 +192,9 @@ async def connect(
         endpoint = endpoint_label(api)
         base, auth = checked_url(api, "--api (or WXREC_API)")
         tokens = token_source(appid, base, credentials)
-        http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=http_transport())
+        http = httpx.AsyncClient(
+            base_url=base, auth=auth, timeout=timeout, transport=http_transport(), cookies=NoCookies()
+        )
         await stack.enter_async_context(http)
         api_ = CardApi(WeChatClient(http, tokens, limiter=limiter))
         api_.pay = await _pay(stack, manifest, pay_api, credentials, limiter, None)

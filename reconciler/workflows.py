@@ -118,7 +118,10 @@ async def diff(base: str, settings: RunSettings, reporter: Reporter | None = Non
     before = load_base_manifest(base, settings.manifest_path, variables)
     stored = settings.backend().load()
     palette = stored.palette if stored else {}
-    options = Options(refresh=False, destroy_threshold=settings.destroy_threshold)
+    # No account to tell: --legacy-coupons says the manifests go to an emulator in legacy mode.
+    options = Options(
+        refresh=False, destroy_threshold=settings.destroy_threshold, legacy_coupons=settings.legacy_coupons
+    )
     return await offline_plan(before, head, f"manifests at {base}", palette, options)
 
 

@@ -27,7 +27,7 @@ def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) ->
     refused = wxrec("plan", example_dir, "--api", "emulator")
     assert refused.exit_code == 1
     for address, card_id in ids.items():
-        assert f"{address} would duplicate live card(s) {card_id}" in refused.output
+        assert f"{address} would duplicate live card {card_id}" in refused.output
     assert wxrec("plan", example_dir, "--api", "emulator", "--allow-duplicate").exit_code == 0
     for address, card_id in ids.items():
         imported = wxrec("import", example_dir, address, card_id, "--api", "emulator")

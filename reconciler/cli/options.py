@@ -76,6 +76,14 @@ pay_api_option = click.option(
     show_default=True,
     help="WeChat Pay API base URL, for pay_coupons (--api emulator serves both APIs). Env: WXREC_PAY_API.",
 )
+legacy_coupons_option = click.option(
+    "--legacy-coupons",
+    is_flag=True,
+    envvar="WXREC_LEGACY_COUPONS",
+    help="For plan, apply and diff against an emulator served with --legacy-coupons only: let the plan create "
+    "coupons, as WeChat did before 2021-04-01 (WeChat itself has refused since, and plans against it refuse "
+    "whatever this says; the embedded emulator follows WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
+)
 destroy_threshold_option = click.option(
     "--destroy-threshold",
     type=click.FloatRange(0, 1),
@@ -258,5 +266,6 @@ def planning_options(command: F) -> F:
                 help="Create cards even where an unmanaged live card has the same type, brand and title.",
             ),
             destroy_threshold_option,
+            legacy_coupons_option,
         ],
     )

@@ -99,7 +99,7 @@ class Shelf:
     banner: str
     scene: str
     thumbs: list[Thumb]
-    changed: bool
+    changed: frozenset[str]  # the page fields that differ from the other side: each is outlined alone
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,7 @@ def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb])
         moved = index >= len(theirs) or theirs[index] != item
         thumbs.append(Thumb(label, background, text_colour_on(background), moved))
     page_fields = ("page_title", "banner", "scene", "can_share")
-    changed = any(spec.get(name) != other.get(name) for name in page_fields)
+    changed = frozenset(name for name in page_fields if spec.get(name) != other.get(name))
     return Shelf(
         str(spec.get("page_title", "")),
         str(spec.get("banner", "")),

@@ -56,9 +56,13 @@ def ownership_refusal(to: str, card_id: str, resources: Mapping[str, Mapping[str
     """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused."""
     owner = next((address for address, record in resources.items() if record.get("id") == card_id), None)
     if owner is not None and owner != to:
-        return f"{card_id} is already managed as {owner}"
+        return said("{id} is already managed as {owner}", id=card_id, owner=owner)
     if to in resources and resources[to].get("id") != card_id:
-        return f"{to} already manages {resources[to].get('id')}; `wxrec state rm MANIFEST {to}` first to adopt another"
+        return said(
+            "{address} already manages {id}; `wxrec state rm MANIFEST {address}` first to adopt another",
+            address=to,
+            id=str(resources[to].get("id")),
+        )
     return None
 
 
@@ -70,9 +74,15 @@ def import_refusal(
     if refusal:
         return refusal
     if live is None:
-        return f"{card_id} does not exist in this account (or was deleted)"
+        return said("{id} does not exist in this account (or was deleted)", id=card_id)
     if live.card_type != declared_type:
-        return f"{card_id} is a {live.card_type} card; {to} declares {declared_type}"
+        return said(
+            "{id} is a {card_type} card; {address} declares {declared}",
+            id=card_id,
+            card_type=live.card_type,
+            address=to,
+            declared=declared_type,
+        )
     return None
 
 
@@ -172,17 +182,24 @@ def plan_adoptions(
 
 def unsettled(address: str) -> str:
     """Why an address with an interrupted create cannot be renamed or adopted yet: the next apply settles it."""
-    return f"{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first"
+    return said(
+        "{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first",
+        address=address,
+    )
 
 
 def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     present = (move.source in view.resources, move.to in view.resources)
     busy = [address for address in (move.source, move.to) if address in view.intents]
     if busy:
-        adoption.refusals.append(f"moved: {unsettled(busy[0])}")
+        adoption.refusals.append(said("moved: {refusal}", refusal=unsettled(busy[0])))
     elif present == (True, True):
         adoption.refusals.append(
-            f"moved: both {move.source} and {move.to} are in state; `wxrec state rm MANIFEST` the one to let go"
+            said(
+                "moved: both {old} and {new} are in state; `wxrec state rm MANIFEST` the one to let go",
+                old=move.source,
+                new=move.to,
+            )
         )
     elif present == (True, False):
         record = view.resources.pop(move.source)
@@ -198,7 +215,7 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
     if block.to in view.intents:
-        adoption.refusals.append(f"import {block.to}: {unsettled(block.to)}")
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=unsettled(block.to)))
         return
     live_card = None if live is None else live.get(block.id)
     if live is None:
@@ -206,7 +223,7 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     else:
         refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources)
     if refusal:
-        adoption.refusals.append(f"import {block.to}: {refusal}")
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=refusal))
         return
     view.resources[block.to] = CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
     change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))

@@ -129,7 +129,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     found = KindPlan()
     if live.console:
         found.warnings.append(
-            "menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it"
+            said("menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it")
         )
     desired = context.section
     if desired is None:

@@ -6,6 +6,7 @@ Inside: `model.py` (a card's canonical form), `rules.py` (what WeChat allows), `
 """
 
 from reconciler.resources.cards.apply import CardApplier
+from reconciler.resources.cards.coupons import note_deletes as note_coupon_deletes
 from reconciler.resources.cards.live import (
     CardsLive,
     duplicate_refusals,
@@ -24,6 +25,7 @@ __all__ = [
     "desired_cards",
     "duplicate_refusals",
     "live_from_state",
+    "note_coupon_deletes",
     "plan_cards",
     "read_cards",
     "read_live",
