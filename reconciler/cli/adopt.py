@@ -39,7 +39,7 @@ def import_(
     card_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt the live card (or pay_coupons stock) ID under ADDRESS.
+    """Adopt the live card (or WeChat Pay stock) CARD_ID under ADDRESS.
 
     ADDRESS must be declared in the manifest; the next plan shows the differences."""
     settings = RunSettings(
