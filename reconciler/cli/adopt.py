@@ -39,9 +39,10 @@ def import_(
     card_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt the live card (or WeChat Pay stock) CARD_ID under ADDRESS.
+    """Adopt a live card or WeChat Pay stock under ADDRESS.
 
-    ADDRESS must be declared in the manifest; the next plan shows the differences."""
+    CARD_ID is the card's id, or the stock id for a pay_coupons ADDRESS. ADDRESS must be declared in the manifest;
+    the next plan shows the differences."""
     settings = RunSettings(
         manifest_path=manifest,
         api=api,
