@@ -76,6 +76,8 @@ def test_a_fixed_field_is_refused_naming_the_field(coupons: Path) -> None:
     refused = plan(coupons)
     assert refused.exit_code == 1
     assert "coupon_use_rule.discount_coupon.discount_percent cannot change once a stock is created" in refused.output
+    chinese = plan(coupons, "--format", "markdown", "--lang", "zh_CN").output
+    assert "批次创建后 coupon_use_rule.discount_coupon.discount_percent 不可修改" in chinese, chinese
 
 
 def test_a_lost_create_answer_is_adopted_with_import_never_sent_again(coupons: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.i18n import _
 from reconciler.render.card_face import COLOUR_NAMES, Face, colour_hex, differing_parts, text_colour_on
+from reconciler.resources.pay_coupons.model import STATES
 
 STOCK_TYPES = {"NORMAL": "满减券", "DISCOUNT": "折扣券", "EXCHANGE": "换购券"}
 # The coupon pack's green when the stock sets no background_color.
@@ -89,13 +90,9 @@ def _validity(rule: Mapping[str, Any]) -> str:
 
 
 def _state(state: str | None) -> str:
-    words = {
-        "UNAUDIT": _("in review"),
-        "RUNNING": _("running"),
-        "STOPED": _("stopped"),
-        "PAUSED": _("paused"),
-    }
-    return _("Stock {state}").format(state=words.get(state, state)) if state else _("New stock")
+    if not state:
+        return _("New stock")
+    return _("Stock {state}").format(state=_(STATES[state]) if state in STATES else state)
 
 
 def _budget(maximum: Any, issued: int | None) -> str:

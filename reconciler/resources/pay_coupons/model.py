@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.address import kind_of
+from reconciler.i18n import N_
 from reconciler.state import State
 
 if TYPE_CHECKING:
@@ -44,10 +45,10 @@ MODIFIABLE = (
 TIME_FIELDS = ("available_begin_time", "available_end_time", "begin_time", "end_time")
 # A stock's states (StockStatus.md); STOPED is WeChat Pay's spelling.
 STATES = {
-    "UNAUDIT": "in review",
-    "RUNNING": "running",
-    "STOPED": "stopped",
-    "PAUSED": "paused",
+    "UNAUDIT": N_("in review"),
+    "RUNNING": N_("running"),
+    "STOPED": N_("stopped"),
+    "PAUSED": N_("paused"),
 }
 # Set in the merchant platform (no API pauses or stops a stock): the stock issues nothing until it is resumed there.
 STOPPED = ("PAUSED", "STOPED")

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address
 from reconciler.errors import WxrecError
-from reconciler.i18n import said, said_n
+from reconciler.i18n import N_, said, said_n
 from reconciler.plan import Action, Attention, AttributeChange, ResourceChange
 from reconciler.resources.base import KindPlan
 from reconciler.resources.codes.files import CodeFile
@@ -42,6 +42,8 @@ from reconciler.state import State
 
 Ledger = Callable[[str], set[bytes]]
 NOT_FOUND = 404  # RESOURCE_NOT_EXISTS (docs/wechat-pay/busifavor.md §8)
+BELOW_ISSUED = N_("{address} ({id}): {path} {wanted} is below the {floor} coupons already issued")
+BELOW_ISSUED_TODAY = N_("{address} ({id}): {path} {wanted} is below the {floor} coupons already issued today")
 
 
 @dataclass
@@ -117,7 +119,7 @@ def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
     known = records(inputs.state)
     found = KindPlan()
     if specs and not inputs.mchid:
-        found.refusals.append(f"{KIND}: set account.mchid, the WeChat Pay merchant the stocks belong to")
+        found.refusals.append(said("pay_coupons: set account.mchid, the WeChat Pay merchant the stocks belong to"))
         return found
     for address in sorted({str(Address(KIND, key)) for key in specs} | set(known)):
         spec = specs.get(Address.parse(address).key)
@@ -137,7 +139,7 @@ def _import(address: str, stock_id: str, inputs: Inputs, found: KindPlan) -> Sto
     try:
         record = adopted(address, live, stock_id, inputs.mchid or "", current, read=read)
     except WxrecError as exc:
-        found.refusals.append(f"import {address}: {exc}")
+        found.refusals.append(said("import {address}: {refusal}", address=address, refusal=str(exc)))
         return None
     change = ResourceChange(address, Action.IMPORT, id=stock_id)
     change.before = PayCouponDocument(stock=dict(live)) if live else None
@@ -169,16 +171,26 @@ def _plan_one(
         record, intent = adopted, {}
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
         found.refusals.append(
-            f"{address}: state holds stock {record.id} of merchant {record.mchid}, and the manifests are for "
-            f"merchant {mchid}: use the state of {mchid}'s stocks"
+            said(
+                "{address}: state holds stock {id} of merchant {held}, and the manifests are for merchant {mchid}: "
+                "use the state of {mchid}'s stocks",
+                address=address,
+                id=record.id,
+                held=record.mchid,
+                mchid=mchid,
+            )
         )
         return
     if intent and address not in inputs.replace:
         number = intent.get("out_request_no", "")
         found.refusals.append(
-            f"{address}: an earlier create (out_request_no {number}) lost its answer, so WeChat Pay may have made "
-            f"the stock. Find it in the merchant platform and run wxrec import {address} STOCK_ID; only if there is "
-            f"none, -replace {address} sends that create again with the same out_request_no"
+            said(
+                "{address}: an earlier create (out_request_no {number}) lost its answer, so WeChat Pay may have made "
+                "the stock. Find it in the merchant platform and run wxrec import {address} STOCK_ID; only if there "
+                "is none, -replace {address} sends that create again with the same out_request_no",
+                address=address,
+                number=str(number),
+            )
         )
         return
     if record is None or address in inputs.replace:
@@ -187,8 +199,13 @@ def _plan_one(
     live = inputs.live.stocks.get(record.id)
     if live is None:
         found.refusals.append(
-            f"{address}: WeChat Pay has no stock {record.id} for merchant {mchid} (a stock cannot be deleted: is this "
-            "the merchant's state?)"
+            said(
+                "{address}: WeChat Pay has no stock {id} for merchant {mchid} (a stock cannot be deleted: is this the "
+                "merchant's state?)",
+                address=address,
+                id=record.id,
+                mchid=mchid,
+            )
         )
         return
     _plan_existing(address, body, codes, record, live, inputs, found)
@@ -246,13 +263,27 @@ def _plan_existing(
         before = PayCouponDocument(stock=dict(live), state=status, issued=total)
         found.attention.append(Attention(address, record.id, status, before))
     elif status and status != "RUNNING":
-        found.warnings.append(f"{address} ({record.id}): the stock is {STATES.get(status, status)} ({status})")
+        state = said(STATES[status]) if status in STATES else status
+        found.warnings.append(
+            said(
+                "{address} ({id}): the stock is {state} ({status})",
+                address=address,
+                id=record.id,
+                state=state,
+                status=status,
+            )
+        )
     frozen = sorted(path for path in differences if fixed(path))
     if frozen:
         found.refusals.append(
-            f"{address} ({record.id}): {', '.join(frozen)} cannot change once a stock is created. Put the old "
-            f"value back, or pass -replace {address} for a new stock (the old one keeps issuing until it is stopped "
-            "in the merchant platform)"
+            said(
+                "{address} ({id}): {fields} cannot change once a stock is created. Put the old value back, or pass "
+                "-replace {address} for a new stock (the old one keeps issuing until it is stopped in the merchant "
+                "platform)",
+                address=address,
+                id=record.id,
+                fields=", ".join(frozen),
+            )
         )
         return
     found.refusals += _budget_refusals(address, record.id, differences, total, today)
@@ -275,14 +306,13 @@ def _budget_refusals(
     address: str, stock_id: str, differences: Mapping[str, tuple[Any, Any]], total: int, today: int
 ) -> list[str]:
     """A maximum below what was already issued cannot hold: refused with the figures."""
-    refusals = []
+    refusals: list[str] = []
     for path, floor in zip(BUDGETS, (total, today), strict=True):
         wanted = differences.get(path, (None, None))[1]
         if isinstance(wanted, int) and wanted < floor:
-            refusals.append(
-                f"{address} ({stock_id}): {path} {wanted} is below the {floor} coupons already issued"
-                + (" today" if path.endswith("_by_day") else "")
-            )
+            sentence = BELOW_ISSUED_TODAY if path.endswith("_by_day") else BELOW_ISSUED
+            figures = {"wanted": str(wanted), "floor": str(floor)}
+            refusals.append(said(sentence, address=address, id=stock_id, path=path, **figures))
     return refusals
 
 
