@@ -14,6 +14,9 @@ quarter of the creates answer an injected 40001 (which revokes the token they se
 elsewhere would). Both parts count the forced refreshes wxrec sent and the actions that failed on a 40001
 whose token no injected fault had revoked (wxrec revoking its own tokens): both must be 0. The figures are
 printed; the exit code is 1 if any is wrong.
+
+Last, the same rounds for WeChat Pay's merchant coupons (benchmarks/pay_campaign.py): no duplicated stock under
+dropped create answers, no budget overshot.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 import httpx
 import yaml
 
+from benchmarks.pay_campaign import PAY_FAULTS, run_pay_campaign
 from reconciler import planning
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.calls import token_digest
@@ -402,10 +406,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         figures = asyncio.run(run_campaign(args.rounds, args.seed, args.faults, Path(directory)))
         tokens = asyncio.run(run_token_rounds(args.token_rounds, args.seed, Path(directory)))
+        pay = asyncio.run(run_pay_campaign(args.rounds, args.seed, PAY_FAULTS, Path(directory) / "pay"))
     print(figures.table())
     print(tokens.table())
-    ok = figures.ok and tokens.ok
-    verdict = "OK: no duplicate, no orphan, no lost id, no double stock change, no token revoked by wxrec"
+    print(pay.table())
+    ok = figures.ok and tokens.ok and pay.ok
+    verdict = (
+        "OK: no duplicate, no orphan, no lost id, no double stock change, no token revoked by wxrec; no duplicated "
+        "stock, no budget overshot"
+    )
     print(verdict if ok else "FAILED")
     sys.exit(0 if ok else 1)
 

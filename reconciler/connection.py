@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -30,7 +31,13 @@ from reconciler.wechat.client import (
 )
 from reconciler.wechat.limiter import CallLimiter
 
+if TYPE_CHECKING:
+    from reconciler.pay import PayClient
+
 EMULATOR = "emulator"
+# WeChat Pay's API (reconciler.pay.WECHAT_PAY_API, repeated so that a run without a merchant never loads it).
+WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
+PAY_COUPONS = "pay_coupons"  # the section whose stocks need WeChat Pay
 CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
 
 
@@ -161,31 +168,78 @@ async def connect(
     limiter: CallLimiter | None = None,
     credentials: Credentials = Credentials(),
     warn: Callable[[str], None] | None = None,
+    pay_api: str = WECHAT_PAY_API,
 ) -> AsyncIterator[tuple[CardApi, str]]:
-    """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint. `warn` hears of the
-    emulator's injected faults: they stay in force in its data file from one run to the next."""
+    """The card API for `api`: the embedded emulator in this process, or an HTTP endpoint; with WeChat Pay at
+    `pay_api` as its `pay` when the manifests name a merchant (account.mchid). `warn` hears of the emulator's
+    injected faults: they stay in force in its data file from one run to the next."""
     timeout = httpx.Timeout(30.0, connect=10.0)
-    if api == EMULATOR:
-        from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
+    async with AsyncExitStack() as stack:
+        if api == EMULATOR:
+            from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
 
-        secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
-        transport = embedded.transport(manifest.state_dir / "emulator.json", manifest.directory, appid, secret, warn)
-        ensure_state_dir(manifest.state_dir)
-        client = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
-        async with client as http:
-            yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR
-        return
-    endpoint = endpoint_label(api)
-    if not endpoint.startswith(("http://", "https://")):
-        raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: give 'emulator' or an http(s) URL")
+            secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
+            mchid = manifest.mchid or embedded.DEMO_MCHID
+            data_file = manifest.state_dir / "emulator.json"
+            transport = embedded.transport(data_file, manifest.directory, appid, secret, warn, mchid)
+            ensure_state_dir(manifest.state_dir)
+            http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
+            await stack.enter_async_context(http)
+            api_ = CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter))
+            api_.pay = await _pay(stack, manifest, WECHAT_PAY_API, credentials, limiter, transport)
+            yield api_, EMULATOR
+            return
+        endpoint = endpoint_label(api)
+        base, auth = checked_url(api, "--api (or WXREC_API)")
+        tokens = token_source(appid, base, credentials)
+        http = httpx.AsyncClient(
+            base_url=base, auth=auth, timeout=timeout, transport=http_transport(), cookies=NoCookies()
+        )
+        await stack.enter_async_context(http)
+        api_ = CardApi(WeChatClient(http, tokens, limiter=limiter))
+        api_.pay = await _pay(stack, manifest, pay_api, credentials, limiter, None)
+        yield api_, endpoint
+
+
+def checked_url(url: str, option: str) -> tuple[str, httpx.BasicAuth | None]:
+    """An http(s) URL without its user info, and that user info; what httpx would refuse with a traceback (a
+    bad port, an unclosed [) is said naming the option."""
+    shown = public_url(url.rstrip("/"))
+    if not shown.startswith(("http://", "https://")):
+        raise WxrecError(f"{option} {shown!r}: give 'emulator' or an http(s) URL")
     try:
-        base, auth = split_userinfo(api.rstrip("/"))
-        httpx.URL(base)  # what the client would refuse with a traceback: a bad port, an unclosed [
+        base, auth = split_userinfo(url.rstrip("/"))
+        httpx.URL(base)
     except (ValueError, httpx.InvalidURL) as exc:
-        raise WxrecError(f"--api (or WXREC_API) {endpoint!r}: not a URL ({exc})") from None
-    tokens = token_source(appid, base, credentials)
-    client = httpx.AsyncClient(
-        base_url=base, auth=auth, timeout=timeout, transport=http_transport(), cookies=NoCookies()
-    )
-    async with client as http:
-        yield CardApi(WeChatClient(http, tokens, limiter=limiter)), endpoint
+        raise WxrecError(f"{option} {shown!r}: not a URL ({exc})") from None
+    return base, auth
+
+
+async def _pay(
+    stack: AsyncExitStack,
+    manifest: Manifest,
+    pay_api: str,
+    credentials: Credentials,
+    limiter: CallLimiter | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> PayClient | None:
+    """WeChat Pay for the manifests' merchant, when they have stocks (a `pay_coupons` section); None otherwise, so
+    a merchant id alone asks for no WeChat Pay credentials. The emulator's demo merchant keys stand in only for an
+    emulator (`transport`) or an address other than WeChat Pay's."""
+    mchid = manifest.mchid
+    if not mchid or PAY_COUPONS not in manifest.document.data:
+        return None
+    from reconciler.pay import PayClient, pay_credentials  # only a run with a merchant loads the signing code
+
+    demo = None
+    if transport is not None or pay_api != WECHAT_PAY_API:
+        from reconciler import embedded
+
+        demo = embedded.demo_pay_credentials(mchid)
+    base = WECHAT_PAY_API
+    if transport is None:
+        base, _ = checked_url(pay_api, "--pay-api (or WXREC_PAY_API)")
+    keys = pay_credentials(mchid, credentials, demo=demo)
+    http = PayClient.connect(base, keys, transport or http_transport())
+    await stack.enter_async_context(http)
+    return PayClient(http, limiter=limiter)

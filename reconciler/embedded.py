@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from reconciler.emulator import (
     DEMO_APPID,
@@ -27,22 +29,37 @@ from reconciler.emulator import (
     legacy_coupons_from_env,
 )
 from reconciler.emulator import faults_in_force as _faults_in_force
+from reconciler.emulator.pay import (
+    DEMO_MCHID,
+    DEMO_MERCHANT_CERT_SERIAL,
+    DEMO_MERCHANT_PRIVATE_KEY,
+    DEMO_PAY_PUBLIC_KEY_ID,
+    DEMO_PLATFORM_PRIVATE_KEY,
+)
 from reconciler.emulator.store import StoreError
 from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.errors import FileError, WxrecError
+from reconciler.pay.credentials import PayCredentials
 
-__all__ = ["DEMO_APPID", "DEMO_SECRET", "transport"]
+__all__ = ["DEMO_APPID", "DEMO_MCHID", "DEMO_SECRET", "demo_pay_credentials", "transport"]
 
 
 def transport(
-    data_file: Path, manifests: Path, appid: str, secret: str, warn: Callable[[str], None] | None
+    data_file: Path,
+    manifests: Path,
+    appid: str,
+    secret: str,
+    warn: Callable[[str], None] | None,
+    mchid: str = DEMO_MCHID,
 ) -> httpx.AsyncBaseTransport:
-    """An emulator in this process whose account is kept in `data_file`; a new account starts with the cards of
+    """An emulator in this process whose account is kept in `data_file`, serving the card API for `appid` and
+    WeChat Pay for merchant `mchid` (with the demo merchant's keys); a new account starts with the cards of
     emulator-cards.json in the `manifests` directory, if there is one (so a copy of the directory works on its
     own). `warn` hears of the faults in force there, which stay from one run to the next."""
     existing = manifests / EXISTING_CARDS_FILE
     config = EmulatorConfig(
         accounts={appid: secret},
+        merchants=(mchid,),
         data_file=data_file,
         faults=faults_from_env(os.environ),
         legacy_coupons=legacy_coupons(),
@@ -72,3 +89,12 @@ def _faults_notice(spec: str, data_file: Path, from_env: bool) -> str:
     clear = f"wxrec emulator faults none --data {shlex.quote(str(data_file))}"
     how = f"unset {FAULTS_ENV}, then {clear}" if from_env else clear
     return f"the emulator injects faults: {spec} ({how} clears them)"
+
+
+def demo_pay_credentials(mchid: str) -> PayCredentials:
+    """The emulator's demo merchant keys (public demo values, never a real merchant's) for `mchid`: an emulator
+    serves its merchants with these keys (`transport(…, mchid=…)`; `wxrec emulator serve` the demo merchant)."""
+    merchant = load_pem_private_key(DEMO_MERCHANT_PRIVATE_KEY.encode(), password=None)
+    platform = load_pem_private_key(DEMO_PLATFORM_PRIVATE_KEY.encode(), password=None)
+    assert isinstance(merchant, RSAPrivateKey) and isinstance(platform, RSAPrivateKey)  # the demo keys are RSA
+    return PayCredentials(mchid, DEMO_MERCHANT_CERT_SERIAL, merchant, platform.public_key(), DEMO_PAY_PUBLIC_KEY_ID)

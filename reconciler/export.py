@@ -30,6 +30,9 @@ from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desi
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.menu import MENU, MenuLive, read_menu
+from reconciler.resources.pay_coupons.exported import exported_record, manifest_stock
+from reconciler.resources.pay_coupons.model import KIND as PAY_COUPONS
+from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.resources.references import references_in
 from reconciler.resources.tags import TAGS, TagRecord, TagsLive, read_tags
 from reconciler.state import State, StateBackend
@@ -39,7 +42,7 @@ from reconciler.wechat.cards import CardApi
 # Long enough to tell titles apart, short enough to type: a key is cut at a word boundary after this.
 KEY_LENGTH = 40
 # The files export writes: account.yaml, menu.yaml, and cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
-EXPORT_FILE = re.compile(r"^(account|menu|tags|cards(-[0-9]+)?)\.yaml$")
+EXPORT_FILE = re.compile(r"^(account|menu|tags|pay-coupons|cards(-[0-9]+)?)\.yaml$")
 # Half the loader's limit per file (MAX_FILE_BYTES): ten thousand cards make about 6 MiB of YAML.
 CARDS_FILE_BYTES = 4 * 2**20
 UNREADABLE = (
@@ -68,6 +71,8 @@ class LiveAccount:
     cards: list[LiveCard]
     menu: MenuLive
     tags: TagsLive = field(default_factory=TagsLive)
+    mchid: str | None = None  # the WeChat Pay merchant whose stocks were read (--mchid)
+    stocks: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # stock id → query answer; None: none
 
 
 @dataclass(frozen=True)
@@ -88,15 +93,22 @@ class Export:
 
 
 async def read_account(
-    api: CardApi, parallelism: int, progress: Callable[[int], Callable[[], None]] | None = None
+    api: CardApi,
+    parallelism: int,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+    mchid: str | None = None,
+    stock_ids: Iterable[str] = (),
 ) -> LiveAccount:
+    """Every card and the menu; with merchant `mchid` (whose client `api.pay` is), the stocks `stock_ids` names
+    (there is no list)."""
     palette = Palette(await api.colours())
     ids = await api.list_ids()
     on_read = progress(len(ids)) if progress else None
     found = await cards.read_cards(api, ids, parallelism, palette, on_read)
     account = AccountApi(api.client)
     menu, tags = await read_menu(account), await read_tags(account)
-    return LiveAccount(palette, [card for card in found.values() if card is not None], menu, tags)
+    stocks = (await read_stocks(api.pay, None, stock_ids)).stocks if api.pay is not None else {}
+    return LiveAccount(palette, [card for card in found.values() if card is not None], menu, tags, mchid, stocks)
 
 
 def export_account(appid: str, live: LiveAccount) -> Export:
@@ -114,7 +126,14 @@ def export_account(appid: str, live: LiveAccount) -> Export:
         str(Address.card(c.key)): cards.record_document(desired_card(c.key, c.spec, live.palette), c.card.id)
         for c in exported
     }
-    files = {"account.yaml": _dump({"account": {"appid": appid}}), **cards_files(exported)}
+    account = {"appid": appid, **({"mchid": live.mchid} if live.mchid else {})}
+    files = {"account.yaml": _dump({"account": account}), **cards_files(exported)}
+    if live.mchid and live.stocks:
+        stocks, records, missing = _stocks(live.mchid, live.stocks)
+        if stocks:
+            files["pay-coupons.yaml"] = _dump({PAY_COUPONS: stocks})
+        resources.update(records)
+        notes += [f"WeChat Pay has no stock {stock_id} for merchant {live.mchid}: not exported" for stock_id in missing]
     menu_note = _menu_note(live.menu)
     if menu_note:
         notes.append(menu_note)
@@ -137,6 +156,18 @@ def exported_tags(live: TagsLive) -> dict[str, TagRecord]:
         key = slug(tag.name)
         found[key if key not in found else f"{key}-{tag_id}"] = TagRecord(tag_id, tag.name)
     return found
+
+
+def _stocks(
+    mchid: str, live: Mapping[str, dict[str, Any] | None]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[str]]:
+    """WeChat Pay stocks as manifest entries keyed by their names (as cards by their titles), their records, and
+    the ids WeChat Pay does not know."""
+    found = {stock_id: stock for stock_id, stock in live.items() if stock is not None}
+    keys = card_keys((stock_id, str(stock.get("stock_name", "")), 0) for stock_id, stock in found.items())
+    stocks = {keys[i]: manifest_stock(found[i]) for i in sorted(found, key=lambda i: keys[i])}
+    records = {str(Address(PAY_COUPONS, keys[i])): exported_record(i, stocks[keys[i]], mchid) for i in sorted(found)}
+    return stocks, records, sorted(set(live) - set(found))
 
 
 def _menu_note(menu: MenuLive) -> str | None:
@@ -378,7 +409,9 @@ def write_export(directory: Path, export: Export, backend: StateBackend, state: 
             stale.unlink()  # only with --force: an old export's menu or extra cards file must not linger
     had_state = bool(state.resources) or state.serial > 0
     state.resources = {
-        address: record for address, record in state.resources.items() if kind_of(address) not in ("cards", "menu")
+        address: record
+        for address, record in state.resources.items()
+        if kind_of(address) not in ("cards", "menu", PAY_COUPONS)
     }
     state.resources.update(export.resources)
     state.intents = {address: intent for address, intent in state.intents.items() if kind_of(address) != "cards"}

@@ -14,7 +14,7 @@ from reconciler.i18n import said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, card_settings, cards, codes, images, kinds
-from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
+from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared, references
@@ -217,7 +217,16 @@ async def _read(
         for kind in kinds()
         if isinstance(kind, ReadsLive) and kind.name in data
     }
+    for kind in kinds():
+        if isinstance(kind, ReadsPay) and kind.name in data:
+            also = [i for a, i in _imports(data).items() if kind_of(a) == kind.name]
+            kinds_read[kind.name] = await kind.read_pay(source.pay, state, also)
     return Live(live_cards, deposited, kinds_read)
+
+
+def _imports(data: Mapping[str, Any]) -> dict[str, str]:
+    """The manifests' import blocks: address → the live id it adopts."""
+    return {str(item["to"]): str(item["id"]) for item in data.get("import") or []}
 
 
 def _code_card_ids(
@@ -342,11 +351,17 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             locate=None if stand_ins else inputs.manifest.document.locate,
             qrcode_dir=None if stand_ins else options.qrcode_dir,
             now=now,
+            account=data.get("account") or {},
+            named=inputs.manifest.document.named,
+            manifest_root=inputs.manifest.directory,
+            ledger=inputs.ledger,
+            imports=_imports(data),
         )
         found = await kind.plan(context)
         result.changes += found.changes
         result.refusals += found.refusals
         result.warnings += found.warnings
+        result.attention += found.attention
         changing |= _changing(found.changes)
 
 

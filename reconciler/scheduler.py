@@ -129,6 +129,12 @@ async def apply_plan(
     return run.report
 
 
+def adopted_by_blocks(change: ResourceChange) -> bool:
+    """Moves and card imports are adoption's; a kind that adopts by its own ids (pay_coupons) applies its
+    imports itself."""
+    return change.action == Action.MOVE or (change.action == Action.IMPORT and kind_of(change.address) == cards.KIND)
+
+
 def check_kinds_known(plan: Plan) -> None:
     """A kind this wxrec does not know (a plan of a newer release): nothing is carried out."""
     for change in plan.changes:
@@ -148,6 +154,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.manifest_root,
         options.parallelism,
         options.wait_for_review,
+        api.pay,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
     appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save, options.state_invocation)
@@ -187,7 +194,7 @@ class _Run:
             if blocked:
                 self.record(Outcome(change.address, action, SKIPPED, f"{', '.join(blocked)} failed"))
                 return
-            applier = self.appliers[ADOPTION if change.action in ADOPTIONS else kind_of(change.address)]
+            applier = self.appliers[ADOPTION if adopted_by_blocks(change) else kind_of(change.address)]
             try:
                 self.record(Outcome(change.address, action, DONE, await applier.apply(change)))
             except WxrecError as exc:

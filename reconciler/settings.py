@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.connection import (
     EMULATOR,
+    WECHAT_PAY_API,
     Credentials,
     account_name,
     credentials_among_several,
@@ -39,6 +40,7 @@ def ignore(message: str) -> None:
 class RunSettings:
     manifest_path: Path
     api: str = WECHAT_API
+    pay_api: str = WECHAT_PAY_API  # WeChat Pay (pay_coupons); `api` emulator serves both
     state_location: str | None = None
     replace: tuple[str, ...] = ()
     # --target / --exclude (plan and apply): the addresses the plan is scoped to, or scoped away from.
@@ -76,6 +78,8 @@ class RunSettings:
         words = self._state_words()
         if self.api != WECHAT_API:
             words += ["--api", endpoint_label(self.api)]
+        if self.pay_api != WECHAT_PAY_API and self.api != EMULATOR:
+            words += ["--pay-api", endpoint_label(self.pay_api)]
         for pair in self.var:
             words += ["--var", pair]
         return shlex.join(words)

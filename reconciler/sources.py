@@ -21,6 +21,8 @@ from reconciler.plan import Plan
 from reconciler.resources import card_settings, cards, codes, kinds
 from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
+from reconciler.resources.pay_coupons.model import KIND as PAY_COUPONS
+from reconciler.resources.pay_coupons.model import PayStocks
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -44,6 +46,11 @@ class LiveSource(Protocol):
     @property
     def account(self) -> AccountApi | None:
         """What the kinds' `read` hooks read through; None: they read state."""
+        ...
+
+    @property
+    def pay(self) -> PayStocks | None:
+        """What the kinds' `read_pay` hooks read through; None: they read state."""
         ...
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
@@ -73,6 +80,10 @@ class ApiSource:
     def account(self) -> AccountApi:
         return AccountApi(self.api.client)
 
+    @property
+    def pay(self) -> PayStocks | None:
+        return self.api.pay
+
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
         live = await cards.read_live(self.api, state, self.parallelism, progress)
         unread = sorted(set(also) - set(live.cards))
@@ -96,6 +107,7 @@ class StateSource:
     stand_ins: bool = False
     refreshed = False
     account = None
+    pay = None
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> cards.CardsLive:
         # wxrec diff's stand-ins know the account's colours only when a state does.
@@ -116,9 +128,16 @@ def deposited_by(manifest: Manifest) -> codes.DepositedHashes:
     """The codes an apply of `manifest` would have deposited, as a ledger (wxrec diff's base)."""
     sources = codes.code_files(manifest.document.data, manifest.document.named, manifest.directory)
 
+    pay = manifest.document.data.get(PAY_COUPONS) or {}
+
     @cache  # state counts them, then the plan compares with them: each file is hashed once
     def ledger(address: str) -> set[bytes]:
-        found = sources.get(Address.parse(address).key)
+        kind, key = Address.parse(address).kind, Address.parse(address).key
+        if kind == PAY_COUPONS:  # a MERCHANT_UPLOAD stock's codes, uploaded by an apply of the base
+            named = manifest.document.named.get((PAY_COUPONS, key, "codes", "file"))
+            column = (pay.get(key, {}).get("codes") or {}).get("column")
+            return codes.CodeFile(named, column).hashes() if named else set()
+        found = sources.get(key)
         return codes.CodeFile(manifest.directory / found[1], found[0].get("column")).hashes() if found else set()
 
     return ledger

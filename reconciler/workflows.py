@@ -29,6 +29,9 @@ from reconciler.planning import Observer, Options, PlanInputs, check_state_bindi
 from reconciler.resources.adoption import import_refusal, unsettled
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.cards.record import CardRecord
+from reconciler.resources.pay_coupons import model as pay_coupons
+from reconciler.resources.pay_coupons.adopt import adopted
+from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource
@@ -82,7 +85,9 @@ async def plan(settings: RunSettings, reporter: Reporter | None = None) -> Plan:
         return await planning.plan(read, StateSource(read.state))
     said: list[str] = []
     warn = _kept(reporter, said)
-    connected = connection.connect(settings.api, manifest, appid, settings.limiter(), settings.credentials, warn)
+    connected = connection.connect(
+        settings.api, manifest, appid, settings.limiter(), settings.credentials, warn, settings.pay_api
+    )
     async with connected as (api, endpoint):
         result = await planning.plan(inputs(endpoint), ApiSource(api, options.parallelism))
     result.warnings += said + ci_warnings(backend)
@@ -151,7 +156,13 @@ async def apply(
     said: list[str] = []
     with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         connected = connection.connect(
-            settings.api, manifest, appid, settings.limiter(), settings.credentials, _kept(reporter, said)
+            settings.api,
+            manifest,
+            appid,
+            settings.limiter(),
+            settings.credentials,
+            _kept(reporter, said),
+            settings.pay_api,
         )
         async with connected as (api, endpoint):
             state = backend.load() or State(appid=appid, endpoint=endpoint)
@@ -190,6 +201,8 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
     reporter = reporter or Reporter()
     manifest = settings.manifest(reporter.warn)
     parsed = Address.keyed(address)
+    if parsed is not None and parsed.kind == pay_coupons.KIND:
+        return await _import_stock(settings, manifest, parsed, card_id, reporter)
     if parsed is None or parsed.kind != "cards" or parsed.key not in manifest.cards:
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = state_backend(manifest.root, settings.state_location, settings.env)
@@ -219,12 +232,51 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
             backend.write_with_backup(current)
 
 
+async def _import_stock(
+    settings: RunSettings, manifest: Manifest, address: Address, stock_id: str, reporter: Reporter
+) -> None:
+    """Adopt the WeChat Pay stock `stock_id` under `address` (there is no list to find it by): how a create whose
+    answer was lost is settled. The stock must be the manifests' merchant's."""
+    if address.key not in (manifest.document.data.get(pay_coupons.KIND) or {}):
+        raise WxrecError(f"{address} is not a stock the manifest declares")
+    backend = state_backend(manifest.root, settings.state_location, settings.env)
+    appid = connection.appid_of(manifest, settings.api, settings.credentials)
+    with backend.lock(settings.lock_timeout):
+        connecting = connection.connect(
+            settings.api,
+            manifest,
+            appid,
+            credentials=settings.credentials,
+            warn=reporter.warn,
+            pay_api=settings.pay_api,
+        )
+        async with connecting as (card_api, endpoint):
+            current = backend.load() or State(appid=appid, endpoint=endpoint)
+            check_state_binding(current, appid, endpoint)
+            if card_api.pay is None or manifest.mchid is None:
+                raise WxrecError(f"{address}: set account.mchid, the merchant the stock belongs to")
+            live = await read_stocks(card_api.pay, None, [stock_id])
+            record = adopted(str(address), live.stocks.get(stock_id), stock_id, manifest.mchid, current)
+            current.resources[str(address)] = record.to_state()
+            current.intents.pop(str(address), None)
+            backend.write_with_backup(current)
+
+
 @dataclass(frozen=True)
 class Exported:
     appid: str
     export: Export
     state_location: str
     backup: str | None  # where the previous state was kept
+
+
+@dataclass(frozen=True)
+class PayExport:
+    """What export reads of WeChat Pay: the merchant, the stock ids given (besides those state knows), its API."""
+
+    mchid: str | None = None
+    stock_ids: tuple[str, ...] = ()
+    api: str = connection.WECHAT_PAY_API
 
 
 async def export(
@@ -235,9 +287,11 @@ async def export(
     parallelism: int,
     lock_timeout: float,
     reporter: Reporter | None = None,
+    pay: PayExport = PayExport(),
 ) -> Exported:
     """Manifests and state for the live account, written into `directory`: the next plan of it is empty. Never
-    over manifests or state it did not write, unless `force`. `reporter` hears of an emulator's faults in force."""
+    over manifests or state it did not write, unless `force`. `reporter` hears of an emulator's faults in force.
+    With `pay.mchid`, also the merchant's stocks state knows and those `pay.stock_ids` names (no list exists)."""
     # pypinyin's dictionary takes 0.2 s to load: only export needs it.
     from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 
@@ -245,16 +299,22 @@ async def export(
     directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
     backend = state_backend(directory, state_location)
     refuse_to_clobber(directory, backend.load(), force)
-    nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
+    # The manifests do not exist yet: export writes them. The merchant, if any, is the command line's.
+    stocks = {"account": {"mchid": pay.mchid}, pay_coupons.KIND: {}}
+    nothing_yet = Manifest(directory, Document(stocks if pay.mchid else {}))
     credentials = connection.credentials_of_one(directory)
     appid = connection.appid_of(nothing_yet, api, credentials)
     with _locked(backend, lock_timeout, RunSettings(directory, state_location=state_location).state_invocation()):
         current = backend.load()
         refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
-        connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn)
+        known = [r.id for r in pay_coupons.records(current).values()] if pay.mchid else []
+        connected = connection.connect(
+            api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn, pay.api
+        )
         async with connected as (card_api, endpoint):
             check_state_binding(current, appid, endpoint)
-            live = await read_account(card_api, parallelism, reporter.reading)
+            ids = [*known, *pay.stock_ids]
+            live = await read_account(card_api, parallelism, reporter.reading, pay.mchid, ids)
         exported = export_account(appid, live)
         backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
     return Exported(appid, exported, backend.location, backup)

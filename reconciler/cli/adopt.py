@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 
 from reconciler import workflows
+from reconciler.address import kind_of
 from reconciler.cli.options import (
     api_option,
     import_options,
     lock_timeout_option,
     parallelism_option,
+    pay_api_option,
     state_location_option,
 )
 from reconciler.cli.output import terminal
@@ -31,17 +33,20 @@ def import_(
     env: str | None,
     var: tuple[str, ...],
     api: str,
+    pay_api: str,
     state_location: str | None,
     address: str,
     card_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt the live card CARD_ID under ADDRESS.
+    """Adopt a live card or WeChat Pay stock under ADDRESS.
 
-    ADDRESS must be declared in the manifest; the next plan shows the differences."""
+    CARD_ID is the card's id, or the stock id for a pay_coupons ADDRESS. ADDRESS must be declared in the manifest;
+    the next plan shows the differences."""
     settings = RunSettings(
         manifest_path=manifest,
         api=api,
+        pay_api=pay_api,
         state_location=state_location,
         env=env,
         var=var,
@@ -56,23 +61,43 @@ def import_(
 @click.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @api_option
+@pay_api_option
 @state_location_option
 @click.option("--force", is_flag=True, help="Overwrite an earlier export (its files, state's cards and menu).")
+@click.option("--mchid", help="Also the WeChat Pay merchant's stocks (pay_coupons): those state knows and --stock.")
+@click.option("--stock", "stocks", multiple=True, metavar="STOCK_ID", help="A stock to export (needs --mchid).")
 @parallelism_option
 @lock_timeout_option
 def export(
-    directory: Path, api: str, state_location: str | None, force: bool, parallelism: int, lock_timeout: float
+    directory: Path,
+    api: str,
+    pay_api: str,
+    state_location: str | None,
+    force: bool,
+    mchid: str | None,
+    stocks: tuple[str, ...],
+    parallelism: int,
+    lock_timeout: float,
 ) -> None:
     """Write manifests and state for the live account.
 
     They go into DIRECTORY: `wxrec plan DIRECTORY` then says "No changes"."""
-    done = asyncio.run(workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal()))
+    if stocks and not mchid:
+        raise click.UsageError("--stock needs --mchid, the merchant the stocks belong to")
+    pay = workflows.PayExport(mchid, stocks, pay_api)
+    done = asyncio.run(
+        workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal(), pay)
+    )
     files = ", ".join(sorted(done.export.files))
     menu = " and the menu" if "menu" in done.export.resources else ""
-    click.echo(f"Exported {counted(len(done.export.cards), 'card')}{menu} of {done.appid} to {directory} ({files}).")
+    stock_count = sum(1 for address in done.export.resources if kind_of(address) == "pay_coupons")
+    also = f" and {counted(stock_count, 'WeChat Pay stock')}" if stock_count else ""
+    click.echo(
+        f"Exported {counted(len(done.export.cards), 'card')}{menu}{also} of {done.appid} to {directory} ({files})."
+    )
     kept = f" (the previous state is kept in {done.backup})" if done.backup else ""
     click.echo(f"State: {done.state_location}{kept}")
     for note in done.export.notes:
         click.echo(f"Note: {note}")
-    exported = RunSettings(manifest_path=directory, api=api, state_location=state_location)
+    exported = RunSettings(manifest_path=directory, api=api, pay_api=pay_api, state_location=state_location)
     click.echo(f'`wxrec plan {exported.invocation()}` now says "No changes."')

@@ -69,6 +69,13 @@ api_option = click.option(
     help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
     ".wxrec/emulator.json). Env: WXREC_API.",
 )
+pay_api_option = click.option(
+    "--pay-api",
+    envvar="WXREC_PAY_API",
+    default="https://api.mch.weixin.qq.com",
+    show_default=True,
+    help="WeChat Pay API base URL, for pay_coupons (--api emulator serves both APIs). Env: WXREC_PAY_API.",
+)
 legacy_coupons_option = click.option(
     "--legacy-coupons",
     is_flag=True,
@@ -192,12 +199,12 @@ def state_env(command: F) -> F:
 
 def import_options(command: F) -> F:
     """The manifest, --env/--var, --api and --state, as plan takes them (for one manifest directory)."""
-    return _decorated(command, [manifest_argument, *_env_options(), api_option, state_location_option])
+    return _decorated(command, [manifest_argument, *_env_options(), api_option, pay_api_option, state_location_option])
 
 
 def account_options(command: F) -> F:
     """The manifests and the account, state and environment they are run against (plan, apply, drift)."""
-    return _decorated(command, [manifests_argument, *_env_options(), api_option, state_location_option])
+    return _decorated(command, [manifests_argument, *_env_options(), api_option, pay_api_option, state_location_option])
 
 
 def reading_options(command: F) -> F:

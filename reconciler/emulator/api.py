@@ -12,6 +12,7 @@ from starlette.responses import Response
 from . import card_settings, cards, deposit, landing, media, menu, qrcodes, tags, token_routes, whitelist
 from . import errors as e
 from .model import JSON, loads_object
+from .pay import routes as pay
 from .routing import Call, Endpoint
 from .service import Emulator
 
@@ -35,6 +36,8 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 
 async def dispatch(request: Request) -> Response:
+    if request.url.path.startswith(pay.PREFIX):  # WeChat Pay API v3 (pay/routes.py)
+        return await pay.dispatch(request)
     emu: Emulator = request.app.state.emulator
     path = request.url.path
     endpoint = ENDPOINTS.get(path)

@@ -1,4 +1,4 @@
-"""The ASGI application: WeChat's API at its own paths, test controls under /_emulator/."""
+"""The ASGI application: WeChat's API and WeChat Pay's (/v3/) at their own paths, test controls under /_emulator/."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .config import EmulatorConfig
 from .controls import control_routes
 from .fault_spec import parse_faults
 from .faults import quiet_uvicorn_resets
+from .pay.controls import pay_control_routes
 from .qrcodes import showqrcode
 from .resource_controls import resource_control_routes
 from .service import Emulator
@@ -23,7 +24,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     quiet_uvicorn_resets()  # an emulated connection reset is not worth a traceback in the server's log
     app = Starlette(
         routes=[
-            Mount("/_emulator", routes=[*resource_control_routes(), *control_routes()]),
+            Mount("/_emulator", routes=[*pay_control_routes(), *resource_control_routes(), *control_routes()]),
             # mp.weixin.qq.com's QR code images: no token, an image or HTTP 404.
             Route("/cgi-bin/showqrcode", showqrcode, methods=["GET"]),
             # Every other path is WeChat's: wrong methods and unknown paths get WeChat-style errcodes.

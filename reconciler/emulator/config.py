@@ -12,6 +12,7 @@ from typing import Literal
 
 from .calls import DEFAULT_LIMIT
 from .fault_spec import parse_faults
+from .pay.demo_keys import DEMO_MCHID
 
 FAULTS_ENV = "WXREC_EMULATOR_FAULTS"
 LEGACY_COUPONS_ENV = "WXREC_EMULATOR_LEGACY_COUPONS"
@@ -80,6 +81,8 @@ class EmulatorConfig:
     """Everything that shapes one emulator; all defaults are deterministic except the real clock."""
 
     accounts: dict[str, str] = field(default_factory=lambda: default_accounts(os.environ))
+    # The WeChat Pay merchants served (busifavor, emulator/pay/), each with the demo merchant's public demo keys.
+    merchants: tuple[str, ...] = (DEMO_MCHID,)
     data_file: Path | None = None
     seed: int = 0
     review: str = "instant"

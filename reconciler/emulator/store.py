@@ -24,6 +24,7 @@ from .config import ReviewMode
 from .existing_cards import ExistingCard
 from .fault_spec import parse_faults
 from .model import DELETE, JSON, NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, Card
+from .pay.book import PayBook
 from .rules import MAX_QUANTITY, NewCard, UpdatePlan
 from .tokens import TokenBook
 
@@ -69,6 +70,8 @@ class Store:
         self.tokens = TokenBook(seed)
         # Menus, whitelist, landing pages, QR codes, deposited codes (assets.py).
         self.assets = Assets()
+        # WeChat Pay's merchants: their coupon stocks (pay/book.py).
+        self.pay = PayBook()
         # Faults: the active spec (canonical text), the rate/quota counters, the call log.
         self.fault_spec = ""
         self.fault_usage: dict[str, tuple[str, int]] = {}
@@ -255,6 +258,7 @@ class Store:
             },
             "tokens": self.tokens.to_json(),
             "assets": self.assets.to_json(self.now()),
+            "pay": self.pay.to_json(),
             "faults": {"spec": self.fault_spec, "usage": {k: list(v) for k, v in self.fault_usage.items()}},
             "calls": self.calls.to_json(),
         }
@@ -322,6 +326,7 @@ class Store:
             store.accounts[str(appid)] = Account(cards_of, int(raw["next_card"]), bool(raw.get("test", False)))
         store.tokens = TokenBook.from_json(seed, data["tokens"])
         store.assets = Assets.from_json(data.get("assets"))
+        store.pay = PayBook.from_json(data.get("pay"))
         faults = data.get("faults") or {"spec": "", "usage": {}}
         store.fault_spec = str(parse_faults(str(faults["spec"])))
         store.fault_usage = {str(k): (str(v[0]), int(v[1])) for k, v in faults["usage"].items()}

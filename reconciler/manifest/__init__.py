@@ -26,6 +26,7 @@ from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.codes.files import validate as validate_codes
 from reconciler.resources.conditional_menus import needs_default_menu
 from reconciler.resources.images import image_problems
+from reconciler.resources.pay_coupons.validate import validate_across as pay_coupons_across
 from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
 
@@ -40,6 +41,12 @@ class Manifest:
     def appid(self) -> str | None:
         account = self.document.data.get("account") or {}
         return account.get("appid")
+
+    @property
+    def mchid(self) -> str | None:
+        """The WeChat Pay merchant of the manifests' pay_coupons."""
+        account = self.document.data.get("account") or {}
+        return account.get("mchid")
 
     @property
     def cards(self) -> dict[str, dict[str, Any]]:
@@ -98,6 +105,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     problems += needs_default_menu(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
     problems += image_problems(image_files(document.named), document.locate)
+    problems += pay_coupons_across(document.data, document.locate, document.named)
     problems += deposit_card_codes(document.data, document.locate)
     problems += validate_adoptions(document.data, document.locate)
     if problems:

@@ -19,7 +19,7 @@ from reconciler.resources.images import is_local
 
 ALLOW_OUTSIDE = "WXREC_ALLOW_FILES_OUTSIDE"
 # The fields whose value names a file ("*": any key or index).
-FILE_FIELDS: tuple[JsonPath, ...] = (("codes", "*", "file"),)
+FILE_FIELDS: tuple[JsonPath, ...] = (("codes", "*", "file"), ("pay_coupons", "*", "codes", "file"))
 # The fields that hold an image URL, or instead a file relative to the manifest: `./logo.png`, `../shared/bg.jpg`.
 IMAGE_FIELDS: tuple[JsonPath, ...] = (
     ("cards", "*", "base_info", "logo_url"),

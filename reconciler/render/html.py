@@ -21,6 +21,7 @@ from reconciler.i18n import N_, _, current, say, spoken
 from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag, stock_mode
+from reconciler.render.pay_face import pay_faces
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
 from reconciler.resources import find
 from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
@@ -156,8 +157,18 @@ def render_html(
         counts=tally(plan),
         summary=summary_line(plan, title),
         refusals=spoken(plan, "refusals"),
-        warnings=spoken(plan, "warnings"),
+        warnings=spoken(plan, "warnings") + _stopped_stocks(plan),
     )
+
+
+def _stopped_stocks(plan: dict[str, Any]) -> list[str]:
+    """Stocks paused or stopped in the merchant platform (the plan's attention that is not a card), said beside
+    the warnings: there is no review to stamp on them."""
+    return [
+        f"{item['address']} ({item['id']}): {say(attention.what(item))}. {say(attention.todo(item, plan))}"
+        for item in plan.get("attention", [])
+        if kind_of(item["address"]) != "cards"
+    ]
 
 
 def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str], cards: dict[str, Thumb]) -> Panel:
@@ -172,6 +183,11 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
         return panel
     if kind.panel == "card" and "fields" not in before and "fields" not in after:
         return panel  # a card's forget or gone: nothing to draw
+    if kind.panel == "pay_coupon":
+        if "stock" in before or "stock" in after:  # a forget draws nothing
+            panel.kind = "card"  # drawn as a card face: one look for both
+            panel.before, panel.after = pay_faces(change)
+        return panel
     panel.kind = kind.panel
     if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
@@ -199,6 +215,8 @@ def _mark_rejected(
     by_address = {panel.change["address"]: panel for panel in panels}
     added = []
     for item in plan.get("attention", []):
+        if kind_of(item["address"]) != "cards":
+            continue  # a paused stock: said beside the warnings (_stopped_stocks), nothing to stamp
         panel = by_address.get(item["address"])
         if panel is None:
             change = {"address": item["address"], "id": item["id"], "action": "attention", "review": False}

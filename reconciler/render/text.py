@@ -91,7 +91,7 @@ def tally(plan: dict[str, Any]) -> dict[str, int]:
             counts["codes"] += pending
     counts["delete"] += counts.pop("retire")
     counts["review"] = sum(1 for change in plan["changes"] if change["review"])
-    counts["rejected"] = len(plan.get("attention", []))
+    counts["rejected"] = sum(1 for item in plan.get("attention", []) if kind_of(item["address"]) == "cards")
     return counts
 
 

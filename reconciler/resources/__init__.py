@@ -21,6 +21,7 @@ from reconciler.resources.codes.resource import CODES
 from reconciler.resources.conditional_menus import CONDITIONAL_MENUS
 from reconciler.resources.landing_pages import LANDING_PAGES
 from reconciler.resources.menu import MENU
+from reconciler.resources.pay_coupons.resource import PAY_COUPONS
 from reconciler.resources.qrcodes import QRCODES
 from reconciler.resources.tags import TAGS
 from reconciler.resources.whitelist import WHITELIST
@@ -35,6 +36,7 @@ BUILT_IN: tuple[Resource, ...] = (
     MENU,
     CONDITIONAL_MENUS,
     WHITELIST,
+    PAY_COUPONS,
 )
 _registry: list[Resource] = list(BUILT_IN)
 # Sections that are not kinds: the account the manifests are for, and the adoption blocks.

@@ -48,10 +48,16 @@ class Move:
 
 
 def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
-    """The (already valid) blocks of the manifests."""
-    imports = [Import(str(item["to"]), str(item["id"])) for item in data.get("import") or []]
+    """The (already valid) blocks of the manifests; the imports adopted here: cards' and those of the kinds that
+    are `Adopts` (a kind planning its imports itself, as pay_coupons, reads them from PlanContext.imports)."""
+    imports = [Import(str(i["to"]), str(i["id"])) for i in data.get("import") or [] if _adopted_here(i["to"])]
     moves = [Move(str(item["from"]), str(item["to"])) for item in data.get("moved") or []]
     return imports, moves
+
+
+def _adopted_here(address: str) -> bool:
+    kind = kind_of(address)
+    return kind == "cards" or isinstance(find(kind), Adopts)
 
 
 def ownership_refusal(

@@ -8,16 +8,17 @@ Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from reconciler.errors import Locate, Problem
+from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.i18n import N_, said
-from reconciler.plan import AttributeChange, ResourceChange, StockChange
+from reconciler.plan import Attention, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
+from reconciler.resources.pay_coupons.model import PayStocks
 from reconciler.resources.references import Lookup
 from reconciler.state import SaveState, State, StateBackend
 from reconciler.wechat.account import AccountApi
@@ -31,6 +32,7 @@ class KindPlan:
     changes: list[ResourceChange] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)  # what needs its owner whatever the plan does
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class PlanContext:
     locate: Locate | None = None  # None: state holds stand-ins (wxrec diff), so no limit is checked on them
     qrcode_dir: Path | None = None  # where apply draws QR images; None: image files are not looked at
     now: float = 0.0
+    account: Mapping[str, Any] = field(default_factory=dict)  # the manifests' account section
+    named: Mapping[JsonPath, Path] = field(default_factory=dict)  # the files the manifests name, as accepted
+    manifest_root: Path | None = None  # what plans name files relative to
+    ledger: Callable[[str], set[bytes]] = lambda address: set()  # the hashes of the codes uploaded per address
+    imports: Mapping[str, str] = field(default_factory=dict)  # the manifests' import blocks: address → id
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class ApplyContext:
     manifest_root: Path  # codes files are named relative to it
     parallelism: int = 16
     wait_for_review: float = 0.0  # how long an action may wait for a card's review
+    pay: PayStocks | None = None  # WeChat Pay (pay_coupons); None: the manifests have no merchant
 
     @property
     def api(self) -> AccountApi:
@@ -139,6 +147,17 @@ class ReadsLive(Protocol):
 
     async def read(self, api: AccountApi | None, state: State | None) -> Any:
         """What WeChat holds, through `api`; None: what state says was last applied (--refresh=false, diff)."""
+        ...
+
+
+@runtime_checkable
+class ReadsPay(Protocol):
+    """A kind that compares with what WeChat Pay holds: `read_pay` is called in the read phase when the manifests
+    have the kind's section, and its result handed to `plan` as `context.live`."""
+
+    async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> Any:
+        """What WeChat Pay holds of what state knows and the ids `also` names (import blocks), through `pay`;
+        None: what state says was last applied."""
         ...
 
 

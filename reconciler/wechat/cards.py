@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.wechat.client import WeChatClient
 from reconciler.wechat.errors import CardNotFound
+
+if TYPE_CHECKING:
+    from reconciler.pay import PayClient
 
 BATCHGET_PAGE = 50
 DELETED_STATUSES = frozenset({"CARD_STATUS_DELETE", "CARD_STATUS_USER_DELETE"})
@@ -19,8 +22,11 @@ SETTING_PATHS = {
 
 
 class CardApi:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: WeChatClient, pay: PayClient | None = None) -> None:
         self.client = client
+        # The account's WeChat Pay client (reconciler.pay), when the manifests name a merchant: it travels with
+        # the card API so that every plan, apply and import reaches both through one connection.
+        self.pay = pay
 
     async def colours(self) -> dict[str, str]:
         """Colour name → hex value, from card/getcolors."""

@@ -1,0 +1,80 @@
+"""WeChat Pay merchant coupons (商家券) as a registered kind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.address import Address, kind_of
+from reconciler.errors import Locate, Problem
+from reconciler.i18n import said
+from reconciler.plan import ResourceChange
+from reconciler.resources.base import Applier, ApplyContext, Drift, KindPlan, PlanContext, schema_fragment
+from reconciler.resources.pay_coupons.apply import PayCouponApplier
+from reconciler.resources.pay_coupons.model import KIND, PayStocks, StockRecord, flat, stock_body
+from reconciler.resources.pay_coupons.planning import Inputs, PayLive, plan_stocks, read_stocks
+from reconciler.resources.pay_coupons.validate import validate_section
+from reconciler.state import State
+
+
+class PayCoupons:
+    name = KIND
+    keyed = True
+    layer = 1  # refers to nothing; nothing refers to it
+    attributes = ("id",)
+    may_refer_to: tuple[str, ...] = ()
+    new_badge = "new stock"
+    panel = "pay_coupon"
+    schema: Mapping[str, Any] = schema_fragment(KIND)
+
+    def validate(self, section: Any, locate: Locate) -> list[Problem]:
+        return validate_section(section, locate)
+
+    async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> PayLive:
+        """The stocks state knows and those import blocks name, queried by id (there is no list); without `pay`,
+        as state last applied them."""
+        return await read_stocks(pay, state, also)
+
+    async def plan(self, context: PlanContext) -> KindPlan:
+        live = context.live if isinstance(context.live, PayLive) else PayLive(read=False)
+        root = context.manifest_root
+        files = {
+            str(path[1]): (file, os.path.relpath(file, root) if root else str(file))
+            for path, file in context.named.items()
+            if path[0] == KIND and path[2:] == ("codes", "file")
+        }
+        mchid = (context.account or {}).get("mchid")
+        imports = {a: i for a, i in context.imports.items() if kind_of(a) == KIND}
+        checks = context.locate is not None
+        inputs = Inputs(mchid, context.state, live, context.replace, files, context.ledger, checks, imports)
+        return plan_stocks(context.section, inputs)
+
+    def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
+        """Each stock as an apply of `section` records it, its id stood in (wxrec diff); the merchant is not
+        known there, so it is not checked."""
+        return {
+            str(Address(KIND, key)): StockRecord(f"<{KIND}.{key}>", "", applied=stock_body(spec, None)).to_state()
+            for key, spec in (section or {}).items()
+        }
+
+    def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
+        """A field whose live value is not the one wxrec last applied was changed in the merchant platform (a
+        budget moved there shows here; issuing moves only the issued counts, never the maximum); codes not yet
+        uploaded and other differences are edits to the manifests."""
+        record = (state.resources.get(change.address) if state else None) or {}
+        applied = flat(StockRecord.from_state(record).applied or {})
+        for attribute in change.changes:
+            by_hand = attribute.path in applied and applied[attribute.path] != attribute.old
+            found.attribute(change, attribute, by_hand=by_hand)
+        codes = (change.after or {}).get("codes") or {}
+        if codes.get("pending"):
+            found.manifest.append(
+                {"address": change.address, "id": change.id, "what": said("codes in the file not uploaded yet")}
+            )
+
+    def applier(self, context: ApplyContext) -> Applier:
+        return PayCouponApplier(context)
+
+
+PAY_COUPONS = PayCoupons()

@@ -1,0 +1,211 @@
+"""pay_coupons end to end: the `wxrec` command against the embedded emulator's WeChat Pay (signed both ways)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
+CREATE = "/v3/marketing/busifavor/stocks"
+
+
+@pytest.fixture
+def coupons(tmp_path: Path) -> Path:
+    directory = tmp_path / "pay-coupons"
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
+    return directory
+
+
+def edit(directory: Path, old: str, new: str) -> None:
+    manifest = directory / "pay-coupons.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def plan(directory: Path, *extra: str) -> Any:
+    result = wxrec("plan", directory, "--api", "emulator", *extra)
+    return result
+
+
+def held_stocks(directory: Path) -> dict[str, Any]:
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    stocks: dict[str, Any] = data["pay"]["1900000001"]["stocks"]
+    return stocks
+
+
+def state(directory: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+    return document
+
+
+def test_the_example_applies_and_then_plans_no_changes_with_no_code_anywhere(coupons: Path) -> None:
+    applied = apply_ok(coupons)
+    assert "uploaded 300 codes" in applied.output
+    assert "No changes." in plan(coupons).output
+    codes = (coupons / "codes" / "spring.txt").read_text(encoding="utf-8").split()
+    kept = (coupons / ".wxrec" / "state.json").read_text(encoding="utf-8")
+    document = plan(coupons, "--format", "json").output
+    assert not any(code in kept or code in document or code in applied.output for code in codes)
+    assert {r["mchid"] for r in state(coupons)["resources"].values()} == {"1900000001"}
+
+
+def test_raising_max_coupons_is_an_in_place_budget_change(coupons: Path) -> None:
+    apply_ok(coupons)
+    edit(coupons, "max_coupons: 1000", "max_coupons: 3000")
+    planned = plan(coupons)
+    assert "~ pay_coupons.latte-88 (" in planned.output and "will be updated in place" in planned.output
+    assert "stock_send_rule.max_coupons: 1000 → 3000" in planned.output, planned.output
+    assert "the budget changes" in planned.output
+    apply_ok(coupons)
+    (latte,) = [s for s in held_stocks(coupons).values() if s["document"]["stock_name"] == "拿铁88折券"]
+    assert latte["document"]["stock_send_rule"]["max_coupons"] == 3000
+    assert "No changes." in plan(coupons).output
+
+
+def test_a_fixed_field_is_refused_naming_the_field(coupons: Path) -> None:
+    apply_ok(coupons)
+    edit(coupons, "discount_percent: 88", "discount_percent: 80")
+    refused = plan(coupons)
+    assert refused.exit_code == 1
+    assert "coupon_use_rule.discount_coupon.discount_percent cannot change once a stock is created" in refused.output
+    chinese = plan(coupons, "--format", "markdown", "--lang", "zh_CN").output
+    assert "批次创建后 coupon_use_rule.discount_coupon.discount_percent 不可修改" in chinese, chinese
+
+
+def test_a_lost_create_answer_is_adopted_with_import_never_sent_again(coupons: Path) -> None:
+    faults = {"WXREC_EMULATOR_FAULTS": f"drop=1,paths={CREATE}"}
+    failed = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", env=faults)
+    assert failed.exit_code == 1 and "never sends that create again" in failed.output, failed.output
+    wxrec("emulator", "faults", "none", "--data", coupons / ".wxrec" / "emulator.json")
+    made = held_stocks(coupons)
+    assert len(made) == 2  # both were made; neither answer arrived
+    refused = plan(coupons)
+    assert refused.exit_code == 1 and "wxrec import pay_coupons.latte-88 STOCK_ID" in refused.output
+    numbers = [i["out_request_no"] for i in state(coupons)["intents"].values()]
+    assert all(number in refused.output for number in numbers)
+    by_name = {s["document"]["stock_name"]: stock_id for stock_id, s in made.items()}
+    for key, name in (("latte-88", "拿铁88折券"), ("spring-5-off", "春日满30减5元券")):
+        adopted = wxrec("import", coupons, f"pay_coupons.{key}", by_name[name], "--api", "emulator")
+        assert adopted.exit_code == 0, adopted.output
+    apply_ok(coupons)  # the codes of the adopted upload stock
+    assert "No changes." in plan(coupons).output
+    assert len(held_stocks(coupons)) == 2
+
+
+def test_import_refuses_a_stock_another_address_holds(coupons: Path) -> None:
+    apply_ok(coupons)
+    stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
+    refused = wxrec("import", coupons, "pay_coupons.spring-5-off", stock_id, "--api", "emulator")
+    assert refused.exit_code == 1 and f"pay_coupons.latte-88 already holds stock {stock_id}" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("lang", "rules"),
+    [("en", ["¥5 off over ¥30", "12 percent off over ¥10 (8.8折)"]), ("zh_CN", ["满30减5元", "满10元享8.8折"])],
+)
+def test_the_html_report_draws_each_stock_as_its_coupon(coupons: Path, lang: str, rules: list[str]) -> None:
+    """The face the card pack shows: the rule in large type, the stock and goods names, the validity."""
+    page = plan(coupons, "--format", "html", "--lang", lang).output
+    for rule in rules:
+        assert f'class="title">{rule}</div>' in page, page
+    assert "春日满30减5元券 · 全场饮品" in page and "2027-01-01 – 2027-12-31" in page
+
+
+def merchant_platform(directory: Path, name: str, edit: Any) -> None:
+    """What the merchant does in the merchant platform (no API does it): `edit` changes the emulator's stock."""
+    path = directory / ".wxrec" / "emulator.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (stock,) = [s for s in data["pay"]["1900000001"]["stocks"].values() if s["document"]["stock_name"] == name]
+    edit(stock)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_drift_tells_a_budget_moved_in_the_merchant_platform_and_a_paused_stock_from_issuing(coupons: Path) -> None:
+    apply_ok(coupons)
+    merchant_platform(coupons, "拿铁88折券", lambda s: s.update(total_send=400, today_send=150))
+    issued = json.loads(wxrec("drift", coupons, "--api", "emulator", "--format", "json").output)
+    assert issued["in_sync"], issued  # issuing moves the issued counts, never the budget
+    moved = {"state": "PAUSED"}
+    merchant_platform(
+        coupons, "拿铁88折券", lambda s: (s.update(moved), s["document"]["stock_send_rule"].update(max_coupons=1500))
+    )
+    found = json.loads(wxrec("drift", coupons, "--api", "emulator", "--format", "json").output)
+    (budget,) = found["live"]
+    assert budget["address"] == "pay_coupons.latte-88" and budget["path"] == "stock_send_rule.max_coupons"
+    assert (budget["live"], budget["wanted"]) == (1500, 1000) and "by hand" in budget["what"]
+    (paused,) = found["attention"]
+    assert paused["what"] == "paused or stopped in the merchant platform (PAUSED)", paused
+    text = plan(coupons).output
+    assert "pay_coupons.latte-88" in text and "paused or stopped in the merchant platform (PAUSED)" in text
+
+
+def test_export_writes_the_stocks_named_and_those_state_knows_and_plans_no_changes(coupons: Path) -> None:
+    apply_ok(coupons)
+    target = coupons.parent / "exported"
+    (target / ".wxrec").mkdir(parents=True)
+    shutil.copy(coupons / ".wxrec" / "emulator.json", target / ".wxrec" / "emulator.json")  # the same merchant
+    ids = {a: r["id"] for a, r in state(coupons)["resources"].items()}
+    latte = ids["pay_coupons.latte-88"]
+    args = ("--api", "emulator", "--mchid", "1900000001")
+    exported = wxrec("export", target, *args, "--stock", latte, "--stock", "1000009999999999")
+    assert exported.exit_code == 0, exported.output
+    assert "1 WeChat Pay stock" in exported.output and "no stock 1000009999999999" in exported.output
+    stocks = yaml.safe_load((target / "pay-coupons.yaml").read_text(encoding="utf-8"))["pay_coupons"]
+    (spec,) = stocks.values()
+    assert spec["stock_name"] == "拿铁88折券" and "stock_state" not in spec and "send_count_information" not in spec
+    planned = wxrec("plan", target, "--api", "emulator", "--detailed-exitcode")
+    assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+    again = wxrec("export", target, *args, "--force")  # the stock state knows, without naming it
+    assert again.exit_code == 0 and "1 WeChat Pay stock" in again.output, again.output
+    assert yaml.safe_load((target / "pay-coupons.yaml").read_text(encoding="utf-8"))["pay_coupons"] == stocks
+
+
+def test_an_import_block_settles_a_lost_create_reviewably(coupons: Path) -> None:
+    faults = {"WXREC_EMULATOR_FAULTS": f"drop=1,paths={CREATE}"}
+    assert wxrec("apply", coupons, "--api", "emulator", "--auto-approve", env=faults).exit_code == 1
+    wxrec("emulator", "faults", "none", "--data", coupons / ".wxrec" / "emulator.json")
+    by_name = {s["document"]["stock_name"]: stock_id for stock_id, s in held_stocks(coupons).items()}
+    blocks = [
+        {"to": "pay_coupons.latte-88", "id": by_name["拿铁88折券"]},
+        {"to": "pay_coupons.spring-5-off", "id": by_name["春日满30减5元券"]},
+    ]
+    (coupons / "imports.yaml").write_text(yaml.safe_dump({"import": blocks}), encoding="utf-8")
+    planned = plan(coupons)
+    assert planned.exit_code == 0, planned.output
+    assert "pay_coupons.latte-88" in planned.output and "an import block adopts this stock" in planned.output
+    applied = apply_ok(coupons)
+    assert "imported stock" in applied.output and "uploaded 300 codes" in applied.output, applied.output
+    assert "No changes." in plan(coupons).output and len(held_stocks(coupons)) == 2 and not state(coupons)["intents"]
+
+
+def test_diff_classifies_stock_changes_offline_counting_codes_against_the_base(coupons: Path) -> None:
+    base = coupons.parent / "base"
+    shutil.copytree(coupons, base)
+    assert "No changes." in wxrec("diff", base, coupons).output
+    edit(coupons, "max_coupons: 1000", "max_coupons: 3000")
+    with (coupons / "codes" / "spring.txt").open("a", encoding="utf-8") as codes:
+        codes.write("SPRING-NEW-1\n")
+    shown = wxrec("diff", base, coupons).output
+    assert "stock_send_rule.max_coupons: 1000 → 3000" in shown, shown
+    assert "1 code to upload (of 301 in codes/spring.txt)" in shown, shown
+
+
+def test_a_merchant_id_without_stocks_asks_for_no_wechat_pay_credentials(tmp_path: Path) -> None:
+    """Only manifests with stocks connect to WeChat Pay; here the card API's refused connection is the error."""
+    manifests = write_manifest(tmp_path, "account:\n  appid: wx1234567890abcdef\n  mchid: '1900000001'\n")
+    planned = wxrec("plan", manifests, "--api", "http://127.0.0.1:9", env={"WXREC_APPSECRET": "secret"})
+    assert planned.exit_code == 1 and "WeChat Pay" not in planned.output, planned.output
+
+
+def write_manifest(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "account.yaml").write_text(text, encoding="utf-8")
+    return directory
