@@ -130,9 +130,9 @@ async def apply_plan(
 
 
 def adopted_by_blocks(change: ResourceChange) -> bool:
-    """Moves and card imports are adoption's; a kind that adopts by its own ids (pay_coupons) applies its
-    imports itself."""
-    return change.action == Action.MOVE or (change.action == Action.IMPORT and kind_of(change.address) == cards.KIND)
+    """Moves and the imports `adoption` plans are adoption's; a kind that adopts by its own ids (pay_coupons)
+    applies its imports itself."""
+    return change.action == Action.MOVE or (change.action == Action.IMPORT and adoption.adopted_here(change.address))
 
 
 def check_kinds_known(plan: Plan) -> None:

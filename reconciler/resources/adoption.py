@@ -50,12 +50,14 @@ class Move:
 def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
     """The (already valid) blocks of the manifests; the imports adopted here: cards' and those of the kinds that
     are `Adopts` (a kind planning its imports itself, as pay_coupons, reads them from PlanContext.imports)."""
-    imports = [Import(str(i["to"]), str(i["id"])) for i in data.get("import") or [] if _adopted_here(i["to"])]
+    imports = [Import(str(i["to"]), str(i["id"])) for i in data.get("import") or [] if adopted_here(i["to"])]
     moves = [Move(str(item["from"]), str(item["to"])) for item in data.get("moved") or []]
     return imports, moves
 
 
-def _adopted_here(address: str) -> bool:
+def adopted_here(address: str) -> bool:
+    """Whether this module plans and applies the imports of `address`'s kind: cards', and every `Adopts` kind's
+    (a kind adopting by its own ids, as pay_coupons, plans and applies its imports itself)."""
     kind = kind_of(address)
     return kind == "cards" or isinstance(find(kind), Adopts)
 
