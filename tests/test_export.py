@@ -146,7 +146,9 @@ TYPE_BODIES: dict[str, dict[str, Any]] = {
         "prerogative": "会员八折",
         "supply_bonus": True,
         "supply_balance": False,
-        "bonus_rule": {"cost_money_unit": 100, "increase_bonus": 1},  # wxrec's manifests cannot carry it
+        "bonus_cleared": "每年12月31日清零",
+        "bonus_rules": "每消费1元积1分",
+        "bonus_rule": {"cost_money_unit": 100, "increase_bonus": 1},
         "bonus_url": "https://example.com/bonus",
         "custom_field1": {"name_type": "FIELD_NAME_TYPE_LEVEL", "url": "https://example.com/level"},
     },
