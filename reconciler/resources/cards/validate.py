@@ -7,7 +7,14 @@ from typing import Any
 
 from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.cards.model import flatten, to_epoch
-from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, ONE_WAY_SWITCHES, TYPE_FIELDS, WEB_LINKS
+from reconciler.resources.cards.rules import (
+    ALL_TYPE_FIELDS,
+    BYTE_LIMITS,
+    CUSTOM_FIELDS,
+    ONE_WAY_SWITCHES,
+    TYPE_FIELDS,
+    WEB_LINKS,
+)
 
 
 def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
@@ -38,6 +45,11 @@ def _member_rules(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         (switch, f"true needs {' and '.join(needed)} (WeChat refuses the card without them)")
         for switch, needed in ONE_WAY_SWITCHES.items()
         if spec.get(switch) is True and not all(spec.get(name) for name in needed)
+    ]
+    found += [
+        (name, "needs name_type (a name WeChat knows, e.g. FIELD_NAME_TYPE_LEVEL) or name (your own)")
+        for name in CUSTOM_FIELDS
+        if isinstance(spec.get(name), Mapping) and not ({"name_type", "name"} & set(spec[name]))
     ]
     if spec.get("wx_activate") is True and "activate_url" in spec:
         # WeChat does not refuse the pair: it silently drops wx_activate ("设置wx_activate失效").

@@ -1,0 +1,214 @@
+"""Member cards in full: every field of the member-card API in a manifest, validated with its rules between fields,
+applied through the emulator, adopted from another client by export, and each edit classified as the member-card
+update document says (docs/wechat/member-cards.md)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifest
+from reconciler.plan import Action
+from tests.member_card import MEMBER_BODY, member_card
+from tests.support import Harness, served_emulator, wxrec
+
+ACCOUNT = f"account:\n  appid: {DEMO_APPID}\n"
+
+
+def full_spec() -> dict[str, Any]:
+    """The full member card as a manifest writes it: WeChat's fields, the stock as wxrec plans it."""
+    spec: dict[str, Any] = {"card_type": "MEMBER_CARD", **copy.deepcopy(MEMBER_BODY)}
+    spec["base_info"]["sku"] = {"quantity": 1000}
+    return spec
+
+
+def write_card(directory: Path, spec: dict[str, Any], key: str = "club") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+    path = directory / "member.yaml"
+    path.write_text(yaml.safe_dump({"cards": {key: spec}}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problems_of(directory: Path) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(directory)
+    return [str(problem) for problem in caught.value.problems]
+
+
+# ---------------------------------------------------------------- validate
+
+
+def test_validate_takes_every_member_field(tmp_path: Path) -> None:
+    write_card(tmp_path, full_spec())
+    card = load_manifest(tmp_path).cards["club"]
+    assert card["bonus_rule"]["max_reduce_bonus"] == 50 and card["discount"] == 10
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        ({"bonus_rules": None}, "supply_bonus", "true needs bonus_cleared and bonus_rules"),
+        ({"supply_balance": True}, "supply_balance", "true needs balance_rules"),
+        ({"wx_activate": True}, "wx_activate", "cannot be combined with activate_url"),
+        ({"wx_activate_after_submit_url": "https://example.com/w"}, "wx_activate_after_submit_url", "needs"),
+        ({"bonus_rules": "积" * 43}, "bonus_rules", "is 129 bytes of UTF-8, WeChat allows 128"),
+        (
+            {"custom_cell1": {"name": "入口", "tips": "七个汉字的提示", "url": "u"}},
+            "custom_cell1.tips",
+            "WeChat allows 18",
+        ),
+        ({"custom_field2": {"url": "https://example.com"}}, "custom_field2", "needs name_type"),
+        ({"bonus_rule": {"increase_bonus": -1}}, "bonus_rule.increase_bonus", "is less than the minimum of 0"),
+        ({"discount": 100}, "discount", "is greater than the maximum of 99"),
+    ],
+)
+def test_validate_refuses_a_member_rule_at_its_field(
+    tmp_path: Path, change: dict[str, Any], where: str, message: str
+) -> None:
+    spec = {name: value for name, value in (full_spec() | change).items() if value is not None}
+    path = write_card(tmp_path, spec)
+    found = problems_of(tmp_path)
+    assert len(found) == 1 and f"cards.club.{where}" in found[0] and message in found[0], found
+    assert found[0].startswith(f"{path}:"), found
+
+
+def test_need_push_on_view_is_a_member_cards_base_info_field(tmp_path: Path) -> None:
+    spec = full_spec()
+    spec["need_push_on_view"] = spec["base_info"].pop("need_push_on_view")
+    write_card(tmp_path, spec)
+    assert any("need_push_on_view" in p for p in problems_of(tmp_path))
+    ticket = {**full_spec(), "card_type": "SCENIC_TICKET"}
+    for name in set(MEMBER_BODY) - {"base_info"}:
+        ticket.pop(name)
+    ticket["base_info"]["date_info"] = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0}
+    write_card(tmp_path, ticket)
+    assert [p.split(": ", 1)[1] for p in problems_of(tmp_path)] == [
+        "cards.club.base_info.need_push_on_view: is for MEMBER_CARD only"
+    ]
+
+
+def test_a_discount_cards_discount_still_starts_at_one(tmp_path: Path) -> None:
+    coupon = {**full_spec(), "card_type": "DISCOUNT", "discount": 0, "base_info": {**full_spec()["base_info"]}}
+    coupon["base_info"].pop("need_push_on_view")
+    coupon["base_info"]["date_info"] = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0}
+    for name in set(MEMBER_BODY) - {"base_info", "discount"}:
+        coupon.pop(name)
+    write_card(tmp_path, coupon)
+    assert any("cards.club.discount" in p and "minimum of 1" in p for p in problems_of(tmp_path))
+
+
+# ---------------------------------------------------------------- adoption and apply, served
+
+
+def test_a_member_card_made_by_another_client_exports_whole_and_plans_no_changes(tmp_path: Path) -> None:
+    with served_emulator() as url:
+        token = httpx.get(
+            f"{url}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": DEMO_APPID, "secret": DEMO_SECRET},
+        ).json()["access_token"]
+        made = httpx.post(f"{url}/card/create", params={"access_token": token}, json=member_card()).json()
+        assert made["errcode"] == 0, made
+        exported = wxrec("export", tmp_path, "--api", url)
+        assert exported.exit_code == 0, exported.output
+        text = (tmp_path / "cards.yaml").read_text(encoding="utf-8")
+        assert "not managed" not in text
+        card = next(iter(yaml.safe_load(text)["cards"].values()))
+        assert card["bonus_rule"] == MEMBER_BODY["bonus_rule"] and card["discount"] == 10
+        assert card["custom_cell1"] == MEMBER_BODY["custom_cell1"] and card["base_info"]["need_push_on_view"] is True
+        assert wxrec("validate", tmp_path).exit_code == 0
+        planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
+        assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+def test_a_full_member_card_applies_through_the_served_emulator_and_plans_no_changes(tmp_path: Path) -> None:
+    write_card(tmp_path, full_spec())
+    with served_emulator() as url:
+        applied = wxrec("apply", tmp_path, "--api", url, "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
+        assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+# ---------------------------------------------------------------- each edit, classified
+
+IN_PLACE, REVIEW, REPLACE = "in place", "back to review", "replace"
+EDITS: list[tuple[dict[str, Any], str]] = [
+    ({"background_pic_url": "http://mmbiz.qpic.cn/mmbiz_png/winter/0"}, IN_PLACE),
+    ({"bonus_url": "https://example.com/bonus2"}, IN_PLACE),
+    ({"balance_url": "https://example.com/balance2"}, IN_PLACE),
+    ({"bonus_app_brand_pass": "pages/bonus/v2"}, IN_PLACE),
+    ({"balance_app_brand_user_name": "gh_0123456789ab@app"}, IN_PLACE),
+    ({"activate_url": "https://example.com/activate2"}, IN_PLACE),
+    ({"activate_app_brand_pass": "pages/activate/v2"}, IN_PLACE),
+    ({"auto_activate": False}, IN_PLACE),
+    ({"wx_activate_after_submit": True, "wx_activate_after_submit_url": "https://example.com/after"}, IN_PLACE),
+    ({"custom_field1.url": "https://example.com/level2"}, IN_PLACE),
+    ({"custom_field2.name": "礼品券"}, IN_PLACE),
+    ({"custom_field3.name_type": "FIELD_NAME_TYPE_MILEAGE"}, IN_PLACE),
+    ({"custom_cell1.tips": "立即查看"}, IN_PLACE),
+    ({"bonus_rule.max_reduce_bonus": 80}, IN_PLACE),
+    ({"bonus_rule.init_increase_bonus": 20}, IN_PLACE),
+    ({"discount": 15}, IN_PLACE),
+    ({"supply_balance": True, "balance_rules": "充值100送10"}, REVIEW),  # balance_rules is reviewed
+    ({"base_info.service_phone": "020-66666666"}, IN_PLACE),
+    ({"prerogative": "会员全场九折"}, REVIEW),
+    ({"bonus_rules": "每消费2元积1分"}, REVIEW),
+    ({"bonus_cleared": "永不清零"}, REVIEW),
+    ({"base_info.title": "山丘咖啡金卡"}, REVIEW),
+    ({"base_info.notice": "结账时出示"}, REVIEW),
+    ({"supply_bonus": False}, REPLACE),
+    ({"base_info.need_push_on_view": False}, REPLACE),
+    ({"base_info.brand_name": "山丘"}, REPLACE),
+]
+
+
+def edited(spec: dict[str, Any], edit: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(spec)
+    for path, value in edit.items():
+        *parents, leaf = path.split(".")
+        node = result
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return result
+
+
+def classified(change: Any) -> str:
+    if change.action == Action.REPLACE:
+        return REPLACE
+    assert change.action == Action.UPDATE
+    return REVIEW if change.review else IN_PLACE
+
+
+@pytest.mark.parametrize(("edit", "expected"), EDITS, ids=[",".join(edit) for edit, _ in EDITS])
+async def test_each_member_field_edit_is_classified_as_the_update_document_says(
+    shop: Harness, edit: dict[str, Any], expected: str
+) -> None:
+    for name in ("cards.yaml", "campaign.yaml"):
+        (shop.directory / name).unlink()
+    write_card(shop.directory, full_spec())
+    await shop.apply()
+    write_card(shop.directory, edited(full_spec(), edit))
+    plan = await shop.plan()
+    [change] = plan.changes
+    assert classified(change) == expected, change.to_dict()
+    assert {c.path for c in change.changes} == set(edit)
+    if expected != REPLACE:
+        await shop.apply()
+        assert not (await shop.plan()).changes
+        card = await shop.api.get(shop.card_id("club"))
+        assert card is not None
+        live = card["member_card"]
+        for path, value in edit.items():
+            node = live
+            for part in path.split("."):
+                node = node[part]
+            assert node == value, path
