@@ -212,3 +212,15 @@ async def test_each_member_field_edit_is_classified_as_the_update_document_says(
             for part in path.split("."):
                 node = node[part]
             assert node == value, path
+
+
+def test_a_boarding_pass_city_is_held_to_eighteen_chinese_characters(tmp_path: Path) -> None:
+    ticket = {**full_spec(), "card_type": "BOARDING_PASS", "from": "北" * 19, "to": "成都", "flight": "MU5401"}
+    for name in set(MEMBER_BODY) - {"base_info"}:
+        ticket.pop(name)
+    ticket["base_info"].pop("need_push_on_view")
+    ticket["base_info"]["date_info"] = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0}
+    write_card(tmp_path, ticket)
+    assert [p.split(": ", 1)[1] for p in problems_of(tmp_path)] == [
+        "cards.club.from: is 57 bytes of UTF-8, WeChat allows 54 (a Chinese character takes 3 bytes)"
+    ]

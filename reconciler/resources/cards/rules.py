@@ -137,7 +137,16 @@ BYTE_LIMITS: dict[str, int] = {
     "custom_cell1.name": 15,
     "custom_cell1.tips": 18,
     "custom_cell1.url": 128,
+    # The tickets' create tables (docs/wechat/member-cards.md §4): from/to "上限为18个汉字"; check_in_url and
+    # meeting_detail assumed like every URL and like detail.
     "detail": 3072,
+    "from": 54,
+    "to": 54,
+    "check_in_url": 128,
+    "gate": 12,
+    "guide_url": 128,
+    "meeting_detail": 3072,
+    "map_url": 128,
 }
 
 # card/update sends the card back to review when these change.
