@@ -15,9 +15,13 @@ import yaml
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
-from reconciler.plan import Action
-from tests.member_card import MEMBER_BODY, member_card
+from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
+from reconciler.render.html import render_html
+from reconciler.resources.cards.diff import desired_document
+from reconciler.resources.cards.model import desired_card
+from tests.member_card import BACKGROUND, MEMBER_BODY, member_card
 from tests.support import Harness, served_emulator, wxrec
+from tests.test_html_report import parsed
 
 ACCOUNT = f"account:\n  appid: {DEMO_APPID}\n"
 
@@ -224,3 +228,36 @@ def test_a_boarding_pass_city_is_held_to_eighteen_chinese_characters(tmp_path: P
     assert [p.split(": ", 1)[1] for p in problems_of(tmp_path)] == [
         "cards.club.from: is 57 bytes of UTF-8, WeChat allows 54 (a Chinese character takes 3 bytes)"
     ]
+
+
+# ---------------------------------------------------------------- the HTML card face
+
+
+def test_the_card_face_shows_the_member_cards_rules_entries_and_background() -> None:
+    spec = full_spec()
+    card = desired_card("club", spec, None)
+    before = {"card_type": "MEMBER_CARD", "fields": card.fields, "stock": {"quantity": 5, "total_quantity": 5}}
+    after = {**desired_document(card), "fields": {**card.fields, "discount": 15}}
+    change = ResourceChange("cards.club", Action.UPDATE, id="p1", before={**before, "status": "OK"}, after=after)
+    change.changes = [AttributeChange("discount", 10, 15)]
+    page = render_html(
+        Plan(appid=DEMO_APPID, endpoint="emulator", changes=[change]).to_dict(),
+        palette={},
+        logos={BACKGROUND: "data:image/png;base64,AAAA"},
+    )
+    lines = parsed(page, "detail").texts
+    assert lines[: len(lines) // 2] == [
+        "Privileges: 会员每月可领取一张免费升杯券",
+        "Points: 每消费1元积1分",
+        "1 point per ¥1 spent",
+        "5 points take ¥1 off",
+        "Member discount: 10% off",
+        "Activates when claimed",
+        "Member info “等级”",
+        "Member info “优惠券”",
+        "Member info “印花”",
+        "Entry “使用入口2” (激活后显示)",
+    ]
+    assert "Member discount: 15% off" in lines[len(lines) // 2 :]
+    assert page.count('class="entry detail changed"') == len(lines)
+    assert page.count('<img class="background-image" src="data:image/png;base64,AAAA"') == 2

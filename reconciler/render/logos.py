@@ -23,13 +23,15 @@ SIGNATURES = {
 
 
 def logo_urls(plan: dict[str, Any]) -> list[str]:
-    """Every logo url the plan's cards show, before or after, once each, in order."""
+    """Every logo url the plan's cards show, before or after, once each, in order (a member card's background
+    image too)."""
     urls: dict[str, None] = {}
     for change in plan["changes"]:
         for side in (change["before"], change["after"]):
-            url = ((side or {}).get("fields") or {}).get("base_info.logo_url")
-            if isinstance(url, str) and url.startswith(("http://", "https://")):
-                urls[url] = None
+            fields = (side or {}).get("fields") or {}
+            for url in (fields.get("base_info.logo_url"), fields.get("background_pic_url")):
+                if isinstance(url, str) and url.startswith(("http://", "https://")):
+                    urls[url] = None
     return list(urls)
 
 
