@@ -16,9 +16,10 @@ from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
+from reconciler.render.card_face import details
 from reconciler.render.html import render_html
-from reconciler.resources.cards.diff import desired_document
-from reconciler.resources.cards.model import desired_card
+from reconciler.resources.cards.diff import desired_document, field_changes, unclearable
+from reconciler.resources.cards.model import LiveCard, desired_card, to_epoch
 from tests.member_card import BACKGROUND, MEMBER_BODY, member_card
 from tests.support import Harness, served_emulator, wxrec
 from tests.test_html_report import parsed
@@ -261,3 +262,26 @@ def test_the_card_face_shows_the_member_cards_rules_entries_and_background() -> 
     assert "Member discount: 15% off" in lines[len(lines) // 2 :]
     assert page.count('class="entry detail changed"') == len(lines)
     assert page.count('<img class="background-image" src="data:image/png;base64,AAAA"') == 2
+
+
+def test_a_member_switch_left_out_is_turned_off_and_a_text_left_out_is_said() -> None:
+    spec = full_spec()
+    applied = desired_card("club", spec, None).fields
+    live = LiveCard("pCLUB", "MEMBER_CARD", "CARD_STATUS_VERIFY_OK", applied, quantity=5, total_quantity=5)
+    for name in ("auto_activate", "bonus_url"):
+        spec.pop(name)
+    desired = desired_card("club", spec, None)
+    assert [(c.path, c.new, c.reset) for c in field_changes(desired, live, applied)] == [("auto_activate", False, True)]
+    assert [w.split(": ", 1)[1] for w in unclearable(desired, live, applied)] == [
+        "bonus_url is no longer in the manifest, but WeChat cannot clear it: it stays 'https://example.com/bonus'"
+    ]
+
+
+def test_a_tickets_face_shows_its_own_fields() -> None:
+    fields = {"from": "上海", "to": "成都", "flight": "MU5401", "departure_time": to_epoch("2026-09-21T22:13:00")}
+    assert details("BOARDING_PASS", fields) == (
+        "from: 上海",
+        "to: 成都",
+        "flight: MU5401",
+        "departure_time: 2026-09-21 22:13",
+    )

@@ -287,8 +287,8 @@ TYPE_REVIEW: Final[dict[str, frozenset[str]]] = {
 }
 TYPE_NO_REVIEW: Final[dict[str, frozenset[str]]] = {
     # supply_bonus/supply_balance: "once true, cannot be switched off", so switching on is allowed. The rest:
-    # WxJava's MemberCardUpdate, EasyWeChat's list of updatable fields; review assumed none where the update
-    # table is silent (background_pic_url, bonus_rule, discount): docs/wechat/member-cards.md §3.
+    # WxJava's MemberCardUpdate and an SDK's list of updatable fields (docs/wechat/member-cards.md §3); review
+    # assumed none where the update table is silent (background_pic_url, bonus_rule, discount).
     "MEMBER_CARD": frozenset(
         {
             "custom_field1",
