@@ -354,4 +354,5 @@ def differing_parts(first: Face, second: Face) -> frozenset[str]:
 def changed_parts(paths: set[str]) -> frozenset[str]:
     """The parts of a face drawn from any of `paths`."""
     drawn = {part for part, sources in FACE_PATHS.items() if paths.intersection(sources)}
-    return frozenset(drawn | ({"details"} if any(p.split(".")[0] in DETAIL_FIELDS for p in paths) else set()))
+    # A field path (bonus_rule.increase_bonus), not an address: its top field names the detail it changes.
+    return frozenset(drawn | ({"details"} if any(p.partition(".")[0] in DETAIL_FIELDS for p in paths) else set()))
