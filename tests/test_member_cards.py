@@ -11,17 +11,23 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
+from reconciler.export import card_problems, manifest_card
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.card_face import details
 from reconciler.render.html import render_html
-from reconciler.resources.cards.diff import desired_document, field_changes, unclearable
+from reconciler.resources.cards.diff import desired_document, field_changes, plan_card, unclearable
 from reconciler.resources.cards.model import LiveCard, desired_card, to_epoch
+from reconciler.resources.cards.record import CardRecord, record_document
+from reconciler.resources.cards.rules import BONUS_RULE_FIELDS
 from tests.member_card import BACKGROUND, MEMBER_BODY, member_card
 from tests.support import Harness, served_emulator, wxrec
+from tests.test_export import PALETTE, live_from
 from tests.test_html_report import parsed
 
 ACCOUNT = f"account:\n  appid: {DEMO_APPID}\n"
@@ -285,3 +291,26 @@ def test_a_tickets_face_shows_its_own_fields() -> None:
         "flight: MU5401",
         "departure_time: 2026-09-21 22:13",
     )
+
+
+# ---------------------------------------------------------------- any member card, exported
+
+
+RULED = {"card_type", "base_info", "prerogative", "supply_bonus", "supply_balance", "bonus_cleared", "bonus_rules"}
+bonus_rules = st.dictionaries(st.sampled_from(BONUS_RULE_FIELDS), st.integers(0, 100_000), min_size=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(sorted(set(MEMBER_BODY) - RULED))), bonus_rules, st.integers(0, 99))
+def test_any_member_card_exports_whole_and_plans_no_change(left_out: set[str], rule: dict[str, int], off: int) -> None:
+    spec = {name: value for name, value in full_spec().items() if name not in left_out}
+    spec |= {name: value for name, value in (("bonus_rule", rule), ("discount", off)) if name in spec}
+    live = live_from(spec, {})
+    exported, dropped, refusal = manifest_card("x", live, PALETTE)
+    assert exported is not None, refusal
+    assert dropped == () and card_problems("x", exported) == []
+    assert {name: exported[name] for name in spec if name != "base_info"} == {
+        name: value for name, value in spec.items() if name != "base_info"
+    }
+    card = desired_card("x", exported, PALETTE)
+    assert plan_card("cards.x", card, live, CardRecord.from_state(record_document(card, live.id))) is None
