@@ -21,6 +21,7 @@ from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.card_face import details
 from reconciler.render.html import render_html
+from reconciler.render.logos import logo_urls
 from reconciler.resources.cards.diff import desired_document, field_changes, plan_card, unclearable
 from reconciler.resources.cards.model import LiveCard, desired_card, to_epoch
 from reconciler.resources.cards.record import CardRecord, record_document
@@ -272,8 +273,10 @@ def test_the_card_face_shows_the_member_cards_rules_entries_and_background() -> 
     after = {**desired_document(card), "fields": {**card.fields, "discount": 15}}
     change = ResourceChange("cards.club", Action.UPDATE, id="p1", before={**before, "status": "OK"}, after=after)
     change.changes = [AttributeChange("discount", 10, 15)]
+    document = Plan(appid=DEMO_APPID, endpoint="emulator", changes=[change]).to_dict()
+    assert logo_urls(document) == [MEMBER_BODY["base_info"]["logo_url"], BACKGROUND]  # --embed-logos fetches both
     page = render_html(
-        Plan(appid=DEMO_APPID, endpoint="emulator", changes=[change]).to_dict(),
+        document,
         palette={},
         logos={BACKGROUND: "data:image/png;base64,AAAA"},
     )
