@@ -138,7 +138,7 @@ def test_a_forged_plan_is_held_to_the_destroy_threshold_and_allow_destroy(exampl
     assert len(unprotected) == 4
     for address, card_id in unprotected.items():
         forge(saved, example_dir, delete(address, card_id))
-    assert "deletes or replaces 4 of 5 managed cards" in refused(example_dir, saved, "--allow-destroy")
+    assert "deletes or replaces 4 of 5 managed cards and tags" in refused(example_dir, saved, "--allow-destroy")
     saved.write_text(original, encoding="utf-8")
     forge(saved, example_dir, delete("cards.set-0", unprotected["cards.set-0"]))
     assert "pass --allow-destroy to permit it" in refused(example_dir, saved)
