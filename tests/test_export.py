@@ -74,7 +74,7 @@ def live_from(spec: dict[str, Any], extra: dict[str, Any]) -> LiveCard:
 
 
 console_only = st.dictionaries(
-    st.sampled_from(["base_info.console_note", "bonus_rule.cost_money_unit", "base_info.use_all_locations"]),
+    st.sampled_from(["base_info.console_note", "pay_info.is_swipe_card", "base_info.use_all_locations"]),
     st.one_of(st.integers(1, 9), st.booleans()),
 )
 
@@ -88,7 +88,7 @@ def test_an_exported_card_plans_no_change(spec: dict[str, Any], extra: dict[str,
     assert card_problems("x", exported) == []
     # Fields the manifest has no place for, and values of the wrong type (use_all_locations: 1), stay unmanaged.
     wrong_type = not isinstance(extra.get("base_info.use_all_locations", True), bool)
-    unknown = {path.removesuffix(".cost_money_unit") for path in extra} - {"base_info.use_all_locations"}
+    unknown = {path.removesuffix(".is_swipe_card") for path in extra} - {"base_info.use_all_locations"}
     assert set(dropped) == unknown | ({"base_info.use_all_locations"} if wrong_type else set())
     text = cards_files([ExportedCard("x", live, exported, dropped)])["cards.yaml"]
     assert yaml.load(text, Loader=_StringDatesLoader) == {"cards": {"x": exported}}
@@ -146,7 +146,9 @@ TYPE_BODIES: dict[str, dict[str, Any]] = {
         "prerogative": "会员八折",
         "supply_bonus": True,
         "supply_balance": False,
-        "bonus_rule": {"cost_money_unit": 100, "increase_bonus": 1},  # wxrec's manifests cannot carry it
+        "bonus_cleared": "每年12月31日清零",
+        "bonus_rules": "每消费1元积1分",
+        "bonus_rule": {"cost_money_unit": 100, "increase_bonus": 1},
         "bonus_url": "https://example.com/bonus",
         "custom_field1": {"name_type": "FIELD_NAME_TYPE_LEVEL", "url": "https://example.com/level"},
     },

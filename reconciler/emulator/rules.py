@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -57,10 +58,19 @@ class Spec:
     lo: int | None = None
     hi: int | None = None
     range_err: int = e.INVALID_ARGS
+    # An object whose members are checked (unknown ones dropped, as on create); `required` of them must be there.
+    members: Mapping[str, Spec] | None = None
+    required: tuple[str, ...] = ()
+    # A string among these; another one is 40097 invalid args (assumed: no source gives the errcode).
+    choices: frozenset[str] | None = None
 
 
 def text(max_bytes: int) -> Spec:
     return Spec("str", max_bytes=max_bytes)
+
+
+def record(members: Mapping[str, Spec], required: tuple[str, ...] = ()) -> Spec:
+    return Spec("object", members=members, required=required)
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Spec:
@@ -77,6 +87,38 @@ WEB_LINKS: Final = ("center_url", "custom_url", "promotion_url")
 MINI_PROGRAM_FIELDS: Final = tuple(
     f"{entry}_app_brand_{part}" for entry in ("center", "custom", "promotion") for part in ("user_name", "pass")
 )
+
+# The member card's own objects (the create document via SDK copies of its table; WxJava's CustomField,
+# CustomCell1 and BonusRule): docs/wechat/member-cards.md §2.
+_APP_PAIR: Final = {"app_brand_user_name": text(128), "app_brand_pass": text(128)}
+CUSTOM_FIELD_NAME_TYPES: Final = frozenset(
+    # _ACHIEVEMEN and _TIMS are WeChat's own spellings (WxJava's CustomFieldNameType).
+    f"FIELD_NAME_TYPE_{name}"
+    for name in ("LEVEL", "COUPON", "STAMP", "DISCOUNT", "ACHIEVEMEN", "MILEAGE", "SET_POINTS", "TIMS")
+)
+CUSTOM_FIELD: Final = record(
+    {"name_type": Spec("str", max_bytes=24, choices=CUSTOM_FIELD_NAME_TYPES), "name": text(24), "url": text(128)}
+    | _APP_PAIR
+)
+# name, tips and url are 是, the mini-program pair beside them is not.
+CUSTOM_CELL: Final = record(
+    {"name": text(15), "tips": text(18), "url": text(128)} | _APP_PAIR, required=("name", "tips", "url")
+)
+BONUS_RULE_FIELDS: Final = (
+    "cost_money_unit",
+    "increase_bonus",
+    "max_increase_bonus",
+    "init_increase_bonus",
+    "cost_bonus_unit",
+    "reduce_money",
+    "least_money_to_use_bonus",
+    "max_reduce_bonus",
+)
+MEMBER_MINI_PROGRAM_FIELDS: Final = tuple(
+    f"{entry}_app_brand_{part}" for entry in ("activate", "bonus", "balance") for part in ("user_name", "pass")
+)
+# "supply_bonus为true时必填" for the bonus texts, likewise for supply_balance: 41011 without them.
+SWITCH_NEEDS: Final = {"supply_bonus": ("bonus_cleared", "bonus_rules"), "supply_balance": ("balance_rules",)}
 
 # date_info, sku and location_id_list have their own parsers below.
 BASE_SPECS: Final[dict[str, Spec]] = {
@@ -110,6 +152,9 @@ BASE_SPECS: Final[dict[str, Spec]] = {
     "promotion_url_sub_title": text(18),
     # Mini-program entries (update log 2017-06-28); assumed string(128) like the web links they replace.
     **dict.fromkeys(MINI_PROGRAM_FIELDS, text(128)),
+    # The member-card document's example puts it in base_info, as every SDK does (its older table lists it among
+    # the member fields without a place): docs/wechat/member-cards.md §1.
+    "need_push_on_view": BOOL,
 }
 BASE_REQUIRED: Final = (
     "logo_url",
@@ -136,22 +181,27 @@ TYPE_SPECS: Final[dict[str, dict[str, Spec]]] = {
         "supply_bonus": BOOL,
         "supply_balance": BOOL,
         "prerogative": text(3072),
-        "bonus_cleared": text(3072),
-        "bonus_rules": text(3072),
-        "balance_rules": text(3072),
-        "bonus_rule": OBJECT,
+        # The create table's string(128) for the three rule texts (its update table says 3072: strictest).
+        "bonus_cleared": text(128),
+        "bonus_rules": text(128),
+        "balance_rules": text(128),
+        "bonus_rule": record(dict.fromkeys(BONUS_RULE_FIELDS, integer(lo=0))),
+        # "该会员卡享受的折扣优惠,填10就是九折" (WxJava): percent off like a DISCOUNT card's; 0 is no discount.
         "discount": integer(lo=0, hi=99),
         "bonus_url": text(128),
         "balance_url": text(128),
         "activate_url": text(128),
         "bind_old_card_url": text(128),
+        # WxJava's MemberCard: 跳转型一键激活, and the mini-program pairs (assumed string(128) like the URLs).
         "wx_activate": BOOL,
+        "wx_activate_after_submit": BOOL,
+        "wx_activate_after_submit_url": text(128),
+        **dict.fromkeys(MEMBER_MINI_PROGRAM_FIELDS, text(128)),
         "auto_activate": BOOL,
-        "need_push_on_view": BOOL,
-        "custom_field1": OBJECT,
-        "custom_field2": OBJECT,
-        "custom_field3": OBJECT,
-        "custom_cell1": OBJECT,
+        "custom_field1": CUSTOM_FIELD,
+        "custom_field2": CUSTOM_FIELD,
+        "custom_field3": CUSTOM_FIELD,
+        "custom_cell1": CUSTOM_CELL,
     },
     "SCENIC_TICKET": {"ticket_class": text(3072), "guide_url": text(128)},
     "MOVIE_TICKET": {"detail": text(3072)},
@@ -236,9 +286,29 @@ TYPE_REVIEW: Final[dict[str, frozenset[str]]] = {
     "MOVIE_TICKET": frozenset({"detail"}),
 }
 TYPE_NO_REVIEW: Final[dict[str, frozenset[str]]] = {
-    # supply_bonus/supply_balance: "once true, cannot be switched off", so switching on is allowed.
+    # supply_bonus/supply_balance: "once true, cannot be switched off", so switching on is allowed. The rest:
+    # WxJava's MemberCardUpdate and an SDK's list of updatable fields (docs/wechat/member-cards.md §3); review
+    # assumed none where the update table is silent (background_pic_url, bonus_rule, discount).
     "MEMBER_CARD": frozenset(
-        {"custom_field1", "custom_field2", "custom_field3", "custom_cell1", "supply_bonus", "supply_balance"}
+        {
+            "custom_field1",
+            "custom_field2",
+            "custom_field3",
+            "custom_cell1",
+            "supply_bonus",
+            "supply_balance",
+            "background_pic_url",
+            "bonus_rule",
+            "discount",
+            "bonus_url",
+            "balance_url",
+            "auto_activate",
+            "wx_activate",
+            "wx_activate_after_submit",
+            "wx_activate_after_submit_url",
+            "activate_url",
+            *MEMBER_MINI_PROGRAM_FIELDS,
+        }
     ),
     "BOARDING_PASS": frozenset({"departure_time", "landing_time", "gate", "boarding_time"}),
     "SCENIC_TICKET": frozenset({"guide_url"}),
@@ -283,7 +353,22 @@ def parse_value(spec: Spec, value: Any, path: str) -> Any:
         raise e.ApiError(e.DATA_FORMAT_ERROR, path)
     if isinstance(value, str) and len(value.encode("utf-8")) > spec.max_bytes:
         raise e.ApiError(e.FIELD_TOO_LONG, path)
+    if spec.choices is not None and value not in spec.choices:
+        raise e.ApiError(e.INVALID_ARGS, path)
+    if spec.members is not None and isinstance(value, dict):
+        return _parse_record(spec.members, spec.required, value, path)
     return copy.deepcopy(value)
+
+
+def _parse_record(members: Mapping[str, Spec], required: tuple[str, ...], value: JSON, path: str) -> JSON:
+    for name in required:
+        if not _present(value.get(name)):
+            raise e.ApiError(e.MISSING_FIELDS, f"{path}().{name}")
+    return {
+        name: parse_value(spec, value[name], f"{path}().{name}")
+        for name, spec in members.items()
+        if value.get(name) is not None
+    }
 
 
 # ---------------------------------------------------------------- card/create
@@ -320,7 +405,20 @@ def parse_create(body: JSON, now: float) -> NewCard:
     if not base.get("get_custom_code_mode") and quantity == 0:
         # "卡券库存的数量，不支持填写0" (the create document's sku table); only a deposit-mode card starts empty.
         raise e.ApiError(e.INVALID_STOCK, base_path("sku().quantity"))
-    return NewCard(card_type, base, _parse_type_fields(data, card_type), _parse_advanced(data), quantity)
+    fields = _parse_type_fields(data, card_type)
+    _check_member_switches(fields)
+    return NewCard(card_type, base, fields, _parse_advanced(data), quantity)
+
+
+def _check_member_switches(fields: JSON) -> None:
+    """A member card's rules between its fields, on the card as it is (created) or will be (updated)."""
+    for switch, needed in SWITCH_NEEDS.items():
+        missing = [name for name in needed if fields.get(switch) is True and not _present(fields.get(name))]
+        if missing:
+            raise e.ApiError(e.MISSING_FIELDS, type_path(missing[0]))
+    if fields.get("wx_activate") is True and _present(fields.get("activate_url")):
+        # "不允许同时传入activate_url字段，否则设置wx_activate失效": not refused, wx_activate is dropped.
+        fields["wx_activate"] = False
 
 
 def _card_type(card: JSON) -> str:
@@ -632,4 +730,6 @@ def _parse_type_update(card: Card, own_in: JSON) -> JSON:
     for name in _ONE_WAY_SWITCHES:
         if card.fields.get(name) is True and fields.get(name) is False:
             raise e.ApiError(e.DATA_FORMAT_ERROR, f"{type_path(name)} can not be switched off")
-    return fields
+    after = {**card.fields, **fields}
+    _check_member_switches(after)
+    return {name: value for name, value in after.items() if name in fields or value != card.fields.get(name)}

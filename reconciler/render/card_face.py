@@ -10,6 +10,10 @@ from typing import Any
 
 from reconciler.i18n import N_, _, ngettext
 from reconciler.render.text import CHINA_TIME
+from reconciler.resources.cards.model import unflatten
+from reconciler.resources.cards.rules import TYPE_FIELDS
+
+TICKET_TYPES = ("SCENIC_TICKET", "MOVIE_TICKET", "BOARDING_PASS", "MEETING_TICKET", "BUS_TICKET")
 
 # card/getcolors as WeChat's card documents list them. The report draws colours from the plan's own palette
 # (read live, or kept in state); this is only the fallback for a name it has never seen, e.g. `wxrec diff`
@@ -79,6 +83,21 @@ ENTRIES = (
     ("custom_url_name", "custom_app_brand_user_name", "custom_app_brand_pass"),
     ("promotion_url_name", "promotion_app_brand_user_name", "promotion_app_brand_pass"),
 )
+# custom_field*.name_type as a member sees it (WxJava's CustomFieldNameType; _ACHIEVEMEN and _TIMS are WeChat's own).
+FIELD_NAME_TYPES = {
+    "FIELD_NAME_TYPE_LEVEL": "等级",
+    "FIELD_NAME_TYPE_COUPON": "优惠券",
+    "FIELD_NAME_TYPE_STAMP": "印花",
+    "FIELD_NAME_TYPE_DISCOUNT": "折扣",
+    "FIELD_NAME_TYPE_ACHIEVEMEN": "成就",
+    "FIELD_NAME_TYPE_MILEAGE": "里程",
+    "FIELD_NAME_TYPE_SET_POINTS": "集点",
+    "FIELD_NAME_TYPE_TIMS": "次数",
+}
+# The fields beside base_info that a member card or a ticket shows below its notice (the background is drawn).
+DETAIL_FIELDS = frozenset(
+    name for kind in ("MEMBER_CARD", *TICKET_TYPES) for name in TYPE_FIELDS[kind] if name != "background_pic_url"
+)
 # What a face shows, by the plan paths it is drawn from: a change to any of them is highlighted on the face.
 FACE_PATHS = {
     "colour": ("base_info.color",),
@@ -96,13 +115,15 @@ FACE_PATHS = {
     "code": ("base_info.code_type",),
     "notice": ("base_info.notice",),
     "entries": tuple(f"base_info.{name}" for entry in ENTRIES for name in entry),
+    "background": ("background_pic_url",),
 }
 # The Face attribute each part is drawn from.
 # The stock line is compared by the number a user can claim, not by its words: a live card's count and a
 # replacement's target say the same number differently.
 DRAWN_FROM = (
     {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"}
-    | {part: part for part in ("logo", "validity", "code", "notice", "entries")}
+    | {part: part for part in ("logo", "validity", "code", "notice", "entries", "details")}
+    | {"background": "background_image"}
     | {"stock": "claimable"}
 )
 
@@ -132,6 +153,8 @@ class Face:
     stock: str
     claimable: int | None
     entries: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # a member card's or a ticket's own fields, in words
+    background_image: str | None = None  # a member card's background_pic_url as a data: URI, when fetched
     changed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -199,6 +222,80 @@ def entries(fields: dict[str, Any]) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def details(card_type: str, fields: dict[str, Any]) -> tuple[str, ...]:
+    """A member card's rules and entries, or a ticket's own fields, as the card shows them below its notice."""
+    if card_type == "MEMBER_CARD":
+        return _member_details(unflatten({p: v for p, v in fields.items() if not p.startswith("base_info.")}))
+    if card_type in TICKET_TYPES:
+        own = (name for name in TYPE_FIELDS[card_type] if name in fields)
+        return tuple(f"{name}: {_ticket_value(name, fields[name])}" for name in own)
+    return ()
+
+
+def _ticket_value(name: str, value: Any) -> str:
+    return _day_time(value) if name.endswith("_time") else str(value)
+
+
+def _member_details(card: dict[str, Any]) -> tuple[str, ...]:
+    lines = [_("Privileges: {text}").format(text=card["prerogative"])] if card.get("prerogative") else []
+    if card.get("supply_bonus"):
+        lines.append(_("Points: {rules}").format(rules=card.get("bonus_rules") or _("(no rules)")))
+        lines += _bonus_rule(card.get("bonus_rule") or {})
+    if card.get("supply_balance"):
+        lines.append(_("Stored value: {rules}").format(rules=card.get("balance_rules") or _("(no rules)")))
+    if card.get("discount"):
+        lines.append(_("Member discount: {percent} off").format(percent=f"{card['discount']}%"))
+    lines += _activation(card)
+    for name in ("custom_field1", "custom_field2", "custom_field3"):
+        row = card.get(name) or {}
+        if row:
+            label = row.get("name") or FIELD_NAME_TYPES.get(str(row.get("name_type")), str(row.get("name_type")))
+            lines.append(_("Member info “{name}”").format(name=label))
+    cell = card.get("custom_cell1") or {}
+    if cell:
+        lines.append(_("Entry “{name}” ({tips})").format(name=cell.get("name", ""), tips=cell.get("tips", "")))
+    return tuple(lines)
+
+
+def _bonus_rule(rule: dict[str, Any]) -> list[str]:
+    """The points rule's numbers in words; money in fen, shown in yuan."""
+    lines = []
+    if "cost_money_unit" in rule or "increase_bonus" in rule:
+        points = rule.get("increase_bonus")
+        text = ngettext("{points} point per ¥{spent} spent", "{points} points per ¥{spent} spent", _count(points))
+        lines.append(text.format(points=_number(points), spent=_yuan(rule.get("cost_money_unit"))))
+    if "cost_bonus_unit" in rule or "reduce_money" in rule:
+        points = rule.get("cost_bonus_unit")
+        text = ngettext("{points} point takes ¥{off} off", "{points} points take ¥{off} off", _count(points))
+        lines.append(text.format(points=_number(points), off=_yuan(rule.get("reduce_money"))))
+    return lines
+
+
+def _count(value: Any) -> int:
+    """The number a plural form is chosen by; an unknown one reads as many."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 2
+
+
+def _number(value: Any) -> str:
+    return "?" if value is None else str(value)
+
+
+def _activation(card: dict[str, Any]) -> list[str]:
+    if card.get("auto_activate"):
+        return [_("Activates when claimed")]
+    if card.get("wx_activate"):
+        return [_("Activated with WeChat's own form")]
+    program = card.get("activate_app_brand_user_name")
+    if program:
+        page = card.get("activate_app_brand_pass") or _("(its home page)")
+        return [_("Activated in mini program {program}, page {page}").format(program=program, page=page)]
+    return [_("Activated at {url}").format(url=card["activate_url"])] if card.get("activate_url") else []
+
+
+def _yuan(fen: Any) -> str:
+    return f"{fen / 100:g}" if isinstance(fen, int) and not isinstance(fen, bool) else "?"
+
+
 def _colour_name(colour: Any) -> str:
     """The colour in words; a hex value as it is (it has no name)."""
     if not colour:
@@ -210,6 +307,12 @@ def _day(timestamp: Any) -> str:
     if not isinstance(timestamp, int):
         return "?"
     return datetime.fromtimestamp(timestamp, CHINA_TIME).strftime("%Y-%m-%d")
+
+
+def _day_time(timestamp: Any) -> str:
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        return str(timestamp)
+    return datetime.fromtimestamp(timestamp, CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def face(
@@ -238,6 +341,8 @@ def face(
         stock=stock.text,
         claimable=stock.claimable,
         entries=entries(fields),
+        details=details(card_type, fields),
+        background_image=logos.get(str(fields.get("background_pic_url") or "")),
     )
 
 
@@ -248,4 +353,6 @@ def differing_parts(first: Face, second: Face) -> frozenset[str]:
 
 def changed_parts(paths: set[str]) -> frozenset[str]:
     """The parts of a face drawn from any of `paths`."""
-    return frozenset(part for part, sources in FACE_PATHS.items() if paths.intersection(sources))
+    drawn = {part for part, sources in FACE_PATHS.items() if paths.intersection(sources)}
+    # A field path (bonus_rule.increase_bonus), not an address: its top field names the detail it changes.
+    return frozenset(drawn | ({"details"} if any(p.partition(".")[0] in DETAIL_FIELDS for p in paths) else set()))

@@ -24,7 +24,8 @@ SIGNATURES = {
 
 
 def logo_urls(plan: dict[str, Any]) -> list[str]:
-    """Every logo url the plan's cards show, before or after, once each, in order."""
+    """Every logo url the plan's cards show, before or after, once each, in order (a member card's background
+    image too)."""
     return [url for url in _logos(plan) if url.startswith(("http://", "https://"))]
 
 
@@ -32,9 +33,10 @@ def _logos(plan: dict[str, Any]) -> list[str]:
     logos: dict[str, None] = {}
     for change in plan["changes"]:
         for side in (change["before"], change["after"]):
-            logo = ((side or {}).get("fields") or {}).get("base_info.logo_url")
-            if isinstance(logo, str):
-                logos[logo] = None
+            fields = (side or {}).get("fields") or {}
+            for logo in (fields.get("base_info.logo_url"), fields.get("background_pic_url")):
+                if isinstance(logo, str):
+                    logos[logo] = None
     return list(logos)
 
 

@@ -222,7 +222,10 @@ async def test_member_card_title_and_rules_go_to_review(make_api: MakeApi) -> No
 async def test_member_card_bonus_can_be_switched_on_but_not_off(api: Api) -> None:
     base = base_info(date_info={"type": "DATE_TYPE_PERMANENT"})
     card_id = await api.create(card_body("MEMBER_CARD", base))
-    assert (await update(api, card_id, supply_bonus=True))["errcode"] == 0
+    # "supply_bonus为true时必填": switched on, the card needs its bonus texts.
+    assert (await update(api, card_id, supply_bonus=True))["errcode"] == 41011
+    texts = {"bonus_cleared": "每年清零", "bonus_rules": "1元1分"}
+    assert (await update(api, card_id, supply_bonus=True, **texts))["errcode"] == 0
     assert (await update(api, card_id, supply_bonus=False))["errcode"] == 47001
     assert (await api.card(card_id))["member_card"]["supply_bonus"] is True
 

@@ -15,6 +15,7 @@ from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.cards.rules import (
     FIX_TIME_RANGE,
+    ONE_WAY_SWITCHES,
     RESET_VALUES,
     WEB_LINKS,
     group_of,
@@ -96,6 +97,10 @@ def classify(card_type: str, changes: list[AttributeChange], desired: Flat, live
         if group not in updatable:
             change.forces_replace = True
             reasons.append(said("{path} cannot be changed by card/update", path=change.path))
+        elif change.path in ONE_WAY_SWITCHES and change.old is True and change.new is not True:
+            # "仅支持从false变为true" (docs/wechat/member-cards.md §3): only a new card turns it off.
+            change.forces_replace = True
+            reasons.append(said("{path} cannot be switched off once it is on", path=change.path))
     date_reason = _date_rule(desired, live) if any(group_of(c.path) == "base_info.date_info" for c in changes) else None
     if date_reason:
         for change in changes:

@@ -20,6 +20,13 @@ CARD_TYPES = (
     "BUS_TICKET",
 )
 
+APP_BRAND_PARTS = ("user_name", "pass")
+# A member card's entries that may open a mini program instead of a web page (docs/wechat/member-cards.md §2).
+MEMBER_MINI_PROGRAM_FIELDS = tuple(
+    f"{entry}_app_brand_{part}" for entry in ("activate", "bonus", "balance") for part in APP_BRAND_PARTS
+)
+CUSTOM_FIELDS = ("custom_field1", "custom_field2", "custom_field3")
+# Every member-card field beside base_info (docs/wechat/member-cards.md §2); need_push_on_view sits in base_info.
 MEMBER_FIELDS = (
     "prerogative",
     "supply_bonus",
@@ -28,14 +35,34 @@ MEMBER_FIELDS = (
     "bonus_cleared",
     "bonus_rules",
     "balance_rules",
+    "bonus_rule",
+    "discount",
+    "bonus_url",
+    "balance_url",
     "activate_url",
     "wx_activate",
+    "wx_activate_after_submit",
+    "wx_activate_after_submit_url",
     "auto_activate",
-    "need_push_on_view",
-    "custom_field1",
-    "custom_field2",
-    "custom_field3",
+    *MEMBER_MINI_PROGRAM_FIELDS,
+    *CUSTOM_FIELDS,
     "custom_cell1",
+)
+# What turning each on requires beside it ("supply_bonus为true时必填"), and that it cannot be turned off again
+# ("仅支持从false变为true"): docs/wechat/member-cards.md §2–3.
+ONE_WAY_SWITCHES: dict[str, tuple[str, ...]] = {
+    "supply_bonus": ("bonus_cleared", "bonus_rules"),
+    "supply_balance": ("balance_rules",),
+}
+BONUS_RULE_FIELDS = (
+    "cost_money_unit",
+    "increase_bonus",
+    "max_increase_bonus",
+    "init_increase_bonus",
+    "cost_bonus_unit",
+    "reduce_money",
+    "least_money_to_use_bonus",
+    "max_reduce_bonus",
 )
 
 # The fields beside base_info that each type may carry.
@@ -93,13 +120,32 @@ BYTE_LIMITS: dict[str, int] = {
     "base_info.promotion_url_sub_title": 18,
     # The create-card table: string(128) each (assumed where it is silent: docs/wechat-today.md).
     **dict.fromkeys(MINI_PROGRAM_FIELDS, 128),
+    # docs/wechat/member-cards.md §2: the create table's string(N); the three rule texts are 128 there (the update
+    # table's 3072 is the looser reading).
     "prerogative": 3072,
-    "bonus_cleared": 3072,
-    "bonus_rules": 3072,
-    "balance_rules": 3072,
+    "bonus_cleared": 128,
+    "bonus_rules": 128,
+    "balance_rules": 128,
+    "background_pic_url": 128,
+    "bonus_url": 128,
+    "balance_url": 128,
+    "activate_url": 128,
+    "wx_activate_after_submit_url": 128,
+    **dict.fromkeys(MEMBER_MINI_PROGRAM_FIELDS, 128),
+    **{f"{field}.{name}": size for field in CUSTOM_FIELDS for name, size in (("name", 24), ("url", 128))},
+    **{f"{entry}.app_brand_{part}": 128 for entry in (*CUSTOM_FIELDS, "custom_cell1") for part in APP_BRAND_PARTS},
+    "custom_cell1.name": 15,
+    "custom_cell1.tips": 18,
+    "custom_cell1.url": 128,
+    # The tickets' create tables (docs/wechat/member-cards.md §4): from/to "上限为18个汉字"; check_in_url and
+    # meeting_detail assumed like every URL and like detail.
     "detail": 3072,
+    "from": 54,
+    "to": 54,
+    "check_in_url": 128,
     "gate": 12,
     "guide_url": 128,
+    "meeting_detail": 3072,
     "map_url": 128,
 }
 
@@ -134,14 +180,32 @@ UPDATABLE_FIELDS = frozenset(
     }
 )
 TYPE_UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
-    "MEMBER_CARD": frozenset({"custom_field1", "custom_field2", "custom_field3", "custom_cell1"}),
+    # docs/wechat/member-cards.md §3; supply_bonus and supply_balance only from off to on (see diff.one_way).
+    "MEMBER_CARD": frozenset(
+        {
+            *CUSTOM_FIELDS,
+            "custom_cell1",
+            "background_pic_url",
+            "bonus_url",
+            "balance_url",
+            "auto_activate",
+            "wx_activate",
+            "wx_activate_after_submit",
+            "wx_activate_after_submit_url",
+            "activate_url",
+            *MEMBER_MINI_PROGRAM_FIELDS,
+            "bonus_rule",
+            "discount",
+            *ONE_WAY_SWITCHES,
+        }
+    ),
     "BOARDING_PASS": frozenset({"departure_time", "landing_time", "gate", "boarding_time"}),
     "SCENIC_TICKET": frozenset({"guide_url"}),
     "MEETING_TICKET": frozenset({"map_url"}),
 }
 
 # Structured values that card/update takes whole: a change to one leaf sends the whole value.
-ATOMIC_GROUPS = frozenset({"base_info.date_info", "custom_field1", "custom_field2", "custom_field3", "custom_cell1"})
+ATOMIC_GROUPS = frozenset({"base_info.date_info", *CUSTOM_FIELDS, "custom_cell1", "bonus_rule"})
 
 # What a field returns to when the manifest stops setting it; a field not listed cannot be cleared. Never a web
 # link (WeChat refuses even ""), nor a mini-program field (no source says "" clears one): docs/decisions.md.
@@ -156,6 +220,10 @@ RESET_VALUES: dict[str, object] = {
     "base_info.get_limit": 50,
     "base_info.location_id_list": [],
     "base_info.use_all_locations": False,
+    # A member card's switches are off unless set (docs/wechat/member-cards.md §9).
+    "auto_activate": False,
+    "wx_activate": False,
+    "wx_activate_after_submit": False,
 }
 
 FIX_TIME_RANGE = "DATE_TYPE_FIX_TIME_RANGE"

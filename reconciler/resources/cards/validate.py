@@ -7,7 +7,14 @@ from typing import Any
 
 from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.cards.model import flatten, to_epoch
-from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, TYPE_FIELDS, WEB_LINKS
+from reconciler.resources.cards.rules import (
+    ALL_TYPE_FIELDS,
+    BYTE_LIMITS,
+    CUSTOM_FIELDS,
+    ONE_WAY_SWITCHES,
+    TYPE_FIELDS,
+    WEB_LINKS,
+)
 
 
 def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
@@ -25,7 +32,31 @@ def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Pro
     base_info = _mapping(spec.get("base_info"))
     problems += [problem(f"base_info.{p}", m) for p, m in _base_info_rules(card_type, base_info)]
     problems += [problem(f"base_info.{p}", m) for p, m in _web_links(base_info)]
+    if card_type == "MEMBER_CARD":
+        problems += [problem(p, m) for p, m in _member_rules(spec)]
+    elif "need_push_on_view" in base_info:
+        problems.append(problem("base_info.need_push_on_view", "is for MEMBER_CARD only"))
     return problems
+
+
+def _member_rules(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The rules between a member card's fields (docs/wechat/member-cards.md §2), at the field that asks."""
+    found = [
+        (switch, f"true needs {' and '.join(needed)} (WeChat refuses the card without them)")
+        for switch, needed in ONE_WAY_SWITCHES.items()
+        if spec.get(switch) is True and not all(spec.get(name) for name in needed)
+    ]
+    found += [
+        (name, "needs name_type (a name WeChat knows, e.g. FIELD_NAME_TYPE_LEVEL) or name (your own)")
+        for name in CUSTOM_FIELDS
+        if isinstance(spec.get(name), Mapping) and not ({"name_type", "name"} & set(spec[name]))
+    ]
+    if spec.get("wx_activate") is True and "activate_url" in spec:
+        # WeChat does not refuse the pair: it silently drops wx_activate ("设置wx_activate失效").
+        found.append(("wx_activate", "cannot be combined with activate_url: WeChat would ignore wx_activate"))
+    if spec.get("wx_activate_after_submit_url") and spec.get("wx_activate_after_submit") is not True:
+        found.append(("wx_activate_after_submit_url", "needs wx_activate_after_submit: true"))
+    return found
 
 
 def _web_links(base_info: Mapping[str, Any]) -> list[tuple[str, str]]:
