@@ -179,22 +179,23 @@ def _table(rows: list[tuple[str, int]]) -> str:
 
 
 def card_spec(number: int, version: int, rng: random.Random) -> dict[str, Any]:
-    """A coupon whose title carries its key number, so live cards can be traced back to a key."""
+    """A meeting ticket (coupons can no longer be created) whose title carries its key number, so live cards can
+    be traced back to a key."""
     budget = rng.random() < 0.5
     return {
-        "card_type": "GROUPON",
+        "card_type": "MEETING_TICKET",
         "base_info": {
             "logo_url": "https://mmbiz.qpic.cn/mmbiz/campaign/logo.png",
             "brand_name": "故障演练咖啡",
             "code_type": "CODE_TYPE_QRCODE",
-            "title": f"券{number:03d}号v{version}",
+            "title": f"票{number:03d}号v{version}",
             "color": "Color010",
-            "notice": "请出示此券",
+            "notice": "请出示此票",
             "description": f"第{version}版说明",
             "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0},
             "sku": {"total_quantity": rng.randint(50, 500)} if budget else {"quantity": rng.randint(50, 500)},
         },
-        "deal_detail": "双人套餐",
+        "meeting_detail": "咖啡品鉴会，请准时入场",
     }
 
 
@@ -221,7 +222,7 @@ class Campaign:
             base_info["description"] += "。"
         elif roll < 0.45:
             number, version = base_info["title"][1:4], int(base_info["title"].rsplit("v", 1)[1]) + 1
-            base_info["title"] = f"券{number}号v{version}"
+            base_info["title"] = f"票{number}号v{version}"
         elif roll < 0.55:
             self.add_card()
         elif roll < 0.65 and len(keys) > 6:
