@@ -30,7 +30,7 @@ from tests.support import EXAMPLE, RUN_LEFTOVERS, Harness, harness_for, wxrec
 DEPOSIT_CARD = """
 cards:
   gift-card:
-    card_type: GIFT
+    card_type: MEMBER_CARD
     base_info:
       logo_url: https://mmbiz.qpic.cn/mmbiz/hillcoffee/logo.png
       brand_name: 山丘咖啡
@@ -47,7 +47,9 @@ cards:
         fixed_term: 30
       sku:
         total_quantity: {target}
-    gift: 一杯任意饮品
+    prerogative: 兑换一杯任意饮品
+    supply_bonus: false
+    supply_balance: false
 codes:
   gift-codes:
     card: gift-card
@@ -77,7 +79,7 @@ async def gift(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def live(card_id: str | None = "p1", deposited: int = 0, total: int = 0, status: str = "CARD_STATUS_VERIFY_OK"):  # type: ignore[no-untyped-def]
-    card = LiveCard(card_id or "", "GIFT", status, {}, total, total) if card_id else None
+    card = LiveCard(card_id or "", "MEMBER_CARD", status, {}, total, total) if card_id else None
     return CodesLive(card_id, deposited, card)
 
 
@@ -202,7 +204,7 @@ async def test_apply_deposits_verifies_and_raises_stock_then_plans_nothing(gift:
     count = await gift.api.deposit_count(card_id)
     assert count == 250
     card = await gift.api.get(card_id)
-    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == 250, "min(1000, 250)"
+    assert card is not None and card["member_card"]["base_info"]["sku"]["total_quantity"] == 250, "min(1000, 250)"
     assert not (await gift.plan()).changes
     calls = (await gift.control_get("calls"))["calls"]
     deposits = [c for c in calls if c["path"] == "/card/code/deposit"]
@@ -268,7 +270,7 @@ async def test_after_the_ledger_is_lost_plan_predicts_the_stock_apply_reaches(gi
     predicted = 250 + (change.stock.delta if change.stock else 0)
     report = await gift.apply()
     card = await gift.api.get(card_id)
-    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
+    assert card is not None and card["member_card"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
     outcome = next(o for o in report.outcomes if o.address == "codes.gift-codes")
     assert outcome.message.startswith(
         f"deposited {new_codes} codes ({250 + new_codes} in the card), 250 others were in"
