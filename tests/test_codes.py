@@ -68,6 +68,11 @@ def write_codes(directory: Path, values: list[str], target: int = 1000) -> None:
     (directory / "gift-codes.txt").write_text("\n".join(values) + "\n", encoding="utf-8")
 
 
+def rebrand(path: Path) -> None:
+    """An edit that replaces the deposit card: card/update cannot change brand_name."""
+    path.write_text(path.read_text(encoding="utf-8").replace("brand_name: 山丘咖啡", "brand_name: 山丘咖啡二店"))
+
+
 @pytest.fixture
 async def gift(tmp_path: Path) -> AsyncIterator[Harness]:
     async for harness in harness_for(tmp_path):
@@ -308,14 +313,11 @@ async def test_replacing_a_card_whose_codes_users_hold_refuses_to_deposit_them_a
     await gift.control("claim", card_id=gift.card_id("gift-card"), count=3)
     path = gift.directory / "gift.yaml"
 
-    def retitle() -> None:
-        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
-
-    retitle()
+    rebrand(path)
     plan = await gift.plan()
     assert any("3 codes of it are with users already" in r for r in plan.refusals)
     write_codes(gift.directory, codes(100, start=5000))  # fresh codes for the new card
-    retitle()
+    rebrand(path)
     fresh = await gift.plan()
     assert not fresh.refusals
     change = next(c for c in fresh.changes if c.address == "codes.gift-codes")
@@ -428,8 +430,7 @@ async def test_claims_on_the_old_card_while_the_new_one_waits_for_review_still_r
         first = shop.card_id("gift-card")
         await shop.control("review", card_id=first, result="approve")
         await shop.apply()
-        path = shop.directory / "gift.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
+        rebrand(shop.directory / "gift.yaml")
         with pytest.raises(AssertionError):
             await shop.apply()  # replaced; the codes wait for the new card's review, the old card stays live
         assert shop.backend.code_hashes("codes.gift-codes"), "the old card's ledger is kept while it is live"
