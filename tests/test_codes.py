@@ -275,7 +275,8 @@ async def test_after_the_ledger_is_lost_plan_predicts_the_stock_apply_reaches(gi
     predicted = 250 + (change.stock.delta if change.stock else 0)
     report = await gift.apply()
     card = await gift.api.get(card_id)
-    assert card is not None and card["member_card"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
+    assert card is not None
+    assert card["member_card"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
     outcome = next(o for o in report.outcomes if o.address == "codes.gift-codes")
     assert outcome.message.startswith(
         f"deposited {new_codes} codes ({250 + new_codes} in the card), 250 others were in"
