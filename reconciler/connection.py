@@ -159,7 +159,7 @@ async def connect(
         from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
 
         secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
-        transport = embedded.transport(manifest.state_dir / "emulator.json", appid, secret, warn)
+        transport = embedded.transport(manifest.state_dir / "emulator.json", manifest.directory, appid, secret, warn)
         ensure_state_dir(manifest.state_dir)
         async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout) as http:
             yield CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter)), EMULATOR

@@ -65,6 +65,8 @@ class Options:
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
     targeting: Targeting = field(default_factory=Targeting)
+    # The target is an emulator in legacy mode, which still creates coupons (RunSettings.legacy_coupons_target).
+    legacy_coupons: bool = False
 
 
 def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[str]:

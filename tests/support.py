@@ -16,7 +16,7 @@ import httpx
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, legacy_coupons_from_env
 from reconciler.manifest import load_manifest
 from reconciler.planning import Options, PlanInputs, plan, plan_for_apply
 from reconciler.scheduler import apply_plan
@@ -28,6 +28,8 @@ from reconciler.wechat.limiter import CallLimiter
 
 TEST_CLUSTER_URL_FILE = Path(os.environ.get("WXREC_TEST_POSTGRES_DIR", "/tmp/wxrec-test-postgres")) / "url"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-shop"
+# What `plan`/`apply --legacy-coupons` read from the environment (a served emulator in legacy mode).
+LEGACY_COUPONS_FLAG_ENV = "WXREC_LEGACY_COUPONS"
 FAST_RETRY = RetryPolicy(attempts=4, max_seconds=5, base_wait=0.001, max_wait=0.01)
 
 # What a run of an example leaves beside its manifests (make demo runs in examples/): never copied into a test.
@@ -60,8 +62,9 @@ def apply_ok(directory: Path, *extra: str) -> Result:
 class Harness:
     """One emulator account, the example manifest, and state on disk."""
 
-    def __init__(self, http: httpx.AsyncClient, directory: Path) -> None:
+    def __init__(self, http: httpx.AsyncClient, directory: Path, legacy_coupons: bool = False) -> None:
         self.http = http
+        self.legacy_coupons = legacy_coupons
         limiter = CallLimiter(first_pause=0.002)
         self.api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), FAST_RETRY, limiter))
         self.directory = directory
@@ -69,7 +72,12 @@ class Harness:
 
     def options(self, **options: object) -> Options:
         # As `apply --auto-approve --allow-destroy`: the tests replace and delete cards on purpose.
-        defaults = {"qrcode_dir": self.directory / "qrcodes", "manifest_root": self.directory, "allow_destroy": True}
+        defaults = {
+            "qrcode_dir": self.directory / "qrcodes",
+            "manifest_root": self.directory,
+            "allow_destroy": True,
+            "legacy_coupons": self.legacy_coupons,
+        }
         return Options(**{**defaults, **options})  # type: ignore[arg-type]
 
     async def plan(self, **options: object):  # type: ignore[no-untyped-def]
@@ -103,12 +111,17 @@ class Harness:
         return str(state.resources[f"cards.{key}"]["id"])
 
 
-async def harness_for(tmp_path: Path, review: str = "instant") -> AsyncIterator[Harness]:
+async def harness_for(
+    tmp_path: Path, review: str = "instant", legacy_coupons: bool | None = None
+) -> AsyncIterator[Harness]:
+    """`legacy_coupons`: the emulator creates coupons (as before 2021-04-01) and the harness's plans let it;
+    left out, WXREC_EMULATOR_LEGACY_COUPONS says (tests/conftest.py's `legacy_coupons` fixture)."""
     directory = tmp_path / "shop"
     shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
-    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=WECHAT_API) as http:
-        yield Harness(http, directory)
+    legacy = legacy_coupons_from_env(os.environ) if legacy_coupons is None else legacy_coupons
+    config = EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200, legacy_coupons=legacy)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(config)), base_url=WECHAT_API) as http:
+        yield Harness(http, directory, legacy)
 
 
 @contextmanager

@@ -25,6 +25,9 @@ NOW = int(time.time())
 COLOURS = ["Color010", "Color020", "Color030", "Color082", "Color102", "#63b359", "#5E6671", "#5e6671"]
 CHINESE = st.sampled_from(list("山丘咖啡拿铁早餐套餐会员立减优惠券秋日饮品"))
 
+# TEMPORARY (the moves branch, i15/moves, moves these cards off coupons): coupons created as before 2021-04-01.
+LEGACY = True
+
 
 def text(max_bytes: int) -> st.SearchStrategy[str]:
     """Mixed Chinese and ASCII text that fits WeChat's byte limit."""
@@ -102,17 +105,25 @@ async def converge(directory: Path) -> tuple[int, int]:
     """Apply the manifest to a fresh emulator account, then plan again: (changes before, changes after)."""
     manifest = load_manifest(directory)
     backend = FileBackend(directory / ".wxrec" / "state.json")
-    transport = httpx.ASGITransport(app=create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET})))
+    transport = httpx.ASGITransport(
+        app=create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, legacy_coupons=LEGACY))
+    )
     retry = RetryPolicy(attempts=2, max_seconds=2, base_wait=0.001, max_wait=0.01)
     async with httpx.AsyncClient(transport=transport, base_url=WECHAT_API) as http:
         api = CardApi(WeChatClient(http, StableToken(DEMO_APPID, DEMO_SECRET), retry))
         state = State(appid=DEMO_APPID, endpoint="emulator")
         source = ApiSource(api, Options().parallelism)
-        first = await plan(PlanInputs(manifest, state, DEMO_APPID, "emulator", Options(), backend.code_hashes), source)
+        first = await plan(
+            PlanInputs(manifest, state, DEMO_APPID, "emulator", Options(legacy_coupons=LEGACY), backend.code_hashes),
+            source,
+        )
         report = await apply_plan(first, api, state, backend)
         assert not report.failed, report.to_dict()
         second = await plan(
-            PlanInputs(manifest, backend.load(), DEMO_APPID, "emulator", Options(), backend.code_hashes), source
+            PlanInputs(
+                manifest, backend.load(), DEMO_APPID, "emulator", Options(legacy_coupons=LEGACY), backend.code_hashes
+            ),
+            source,
         )
         assert not second.changes, second.to_dict()
         return len(first.changes), len(second.changes)

@@ -14,7 +14,16 @@ import httpx
 
 from . import controls
 from .account_file import AccountFile
-from .config import DEMO_APPID, DEMO_SECRET, EmulatorConfig, ReviewMode, default_accounts, faults_from_env
+from .config import (
+    DEMO_APPID,
+    DEMO_SECRET,
+    LEGACY_COUPONS_ENV,
+    EmulatorConfig,
+    ReviewMode,
+    default_accounts,
+    faults_from_env,
+    legacy_coupons_from_env,
+)
 from .model import JSON
 from .store import Store, StoreError
 
@@ -64,6 +73,19 @@ def _describe_account(appid: str, secret: str) -> str:
     help="Faults to inject, e.g. 'latency=5ms..40ms,error=-1:0.05,drop=0.02,seed=7' ('none' clears the --data "
     "file's); default: WXREC_EMULATOR_FAULTS, else the --data file's.",
 )
+@click.option(
+    "--legacy-coupons/--no-legacy-coupons",
+    default=None,
+    help="Create coupons (GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) as WeChat did before 2021-04-01; "
+    f"by default refused, as WeChat does now (default: {LEGACY_COUPONS_ENV}=1 turns it on).",
+)
+@click.option(
+    "--existing-cards",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Start each new account with the cards in FILE (JSON, cards as card/get answers them, with their ids), "
+    "e.g. an example's emulator-cards.json.",
+)
 def serve(
     host: str,
     port: int,
@@ -73,6 +95,8 @@ def serve(
     review: str,
     token_ttl: int,
     faults: str | None,
+    legacy_coupons: bool | None,
+    existing_cards: Path | None,
 ) -> None:
     """Serve the emulated WeChat API over HTTP until interrupted."""
     import uvicorn
@@ -87,9 +111,11 @@ def serve(
             review=review,
             token_ttl=token_ttl,
             faults=faults_from_env(os.environ) if faults is None else faults,
+            legacy_coupons=legacy_coupons_from_env(os.environ) if legacy_coupons is None else legacy_coupons,
+            existing_cards=existing_cards,
         )
         app = create_app(config)
-    except ValueError as exc:  # bad --review or --faults, unreadable --data
+    except ValueError as exc:  # bad --review or --faults, unreadable --data or --existing-cards
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
@@ -98,6 +124,12 @@ def serve(
     click.echo(f"  accounts kept in {data}" if data else "  accounts kept in memory only")
     active = app.state.emulator.store.fault_spec
     click.echo(f"  faults: {active}" if active else "  faults: none")
+    if config.legacy_coupons:
+        click.echo("  coupons: card/create accepts them (legacy mode, as before 2021-04-01)")
+    else:
+        click.echo("  coupons: card/create refuses them, as WeChat has since 2021-04-01")
+    if existing_cards:
+        click.echo(f"  a new account starts with the cards in {existing_cards}")
     # No access log: request lines carry access tokens in their query strings.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

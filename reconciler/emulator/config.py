@@ -1,4 +1,5 @@
-"""How an emulator instance is set up: accounts, persistence, seed, review mode, token lifetimes."""
+"""How an emulator instance is set up: accounts, persistence, seed, review mode, token lifetimes, the cards an
+account starts with, and whether coupons can still be created."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .calls import DEFAULT_LIMIT
 from .fault_spec import parse_faults
 
 FAULTS_ENV = "WXREC_EMULATOR_FAULTS"
+LEGACY_COUPONS_ENV = "WXREC_EMULATOR_LEGACY_COUPONS"
 DEMO_APPID = "wx0123456789abcdef"
 DEMO_SECRET = "wxrec-demo-secret"
 
@@ -29,6 +31,11 @@ def default_accounts(environ: Mapping[str, str]) -> dict[str, str]:
 def faults_from_env(environ: Mapping[str, str]) -> str:
     """The fault spec in WXREC_EMULATOR_FAULTS ("" when unset: keep the data file's spec)."""
     return environ.get(FAULTS_ENV, "").strip()
+
+
+def legacy_coupons_from_env(environ: Mapping[str, str]) -> bool:
+    """Whether WXREC_EMULATOR_LEGACY_COUPONS asks for WeChat as it was before 2021-04-01 (any value but "", "0")."""
+    return environ.get(LEGACY_COUPONS_ENV, "").strip() not in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,10 @@ class EmulatorConfig:
     # A fault spec (see fault_spec.py); "" keeps the one saved in data_file, "none" clears it.
     faults: str = ""
     call_log_limit: int = DEFAULT_LIMIT
+    # card/create of a coupon type as WeChat answered it before 2021-04-01 (accepted), instead of refused.
+    legacy_coupons: bool = False
+    # A JSON file of cards (existing_cards.py) each configured account starts with when it is first made.
+    existing_cards: Path | None = None
     # Tests replace the wall clock; the emulator adds its own offset (moved by /_emulator/clock) on top.
     time_source: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     review_mode: ReviewMode = field(init=False)
@@ -88,3 +99,5 @@ class EmulatorConfig:
         parse_faults(self.faults)  # a bad spec fails here, naming the bad item
         if self.data_file is not None:
             self.data_file = Path(self.data_file)
+        if self.existing_cards is not None:
+            self.existing_cards = Path(self.existing_cards)

@@ -37,6 +37,10 @@ CARD_TYPES: Final = (
     "BUS_TICKET",
 )
 
+# 「微信卡券>优惠券」: the types WeChat stopped creating on 2021-04-01 (docs/wechat-today.md, "Coupons can no
+# longer be created"); member cards and tickets are not affected.
+COUPON_TYPES: Final = frozenset({"GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON"})
+
 
 @dataclass
 class Card:

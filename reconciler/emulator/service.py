@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import existing_cards
 from .account_file import AccountFile
 from .clock import Clock
 from .config import EmulatorConfig
@@ -15,9 +16,16 @@ from .store import Store
 
 
 def configure(store: Store, config: EmulatorConfig) -> None:
-    """Registers every configured account and puts the configured fault spec in force (when one is given)."""
-    for appid in config.accounts:
+    """Registers every configured account, a new one with the configured existing cards, and puts the configured
+    fault spec in force (when one is given)."""
+    # An account an earlier run made on this data file keeps whatever cards it has now.
+    new = [appid for appid in config.accounts if appid not in store.accounts]
+    path = config.existing_cards
+    existing = existing_cards.load(path, store.now()) if new and path is not None else []
+    for appid in new:
         store.ensure_account(appid)
+        for card in existing:
+            store.add_existing(appid, card)
     if config.faults:
         spec = str(parse_faults(config.faults))
         if spec != store.fault_spec:

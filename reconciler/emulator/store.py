@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from .assets import Assets
 from .calls import DEFAULT_LIMIT, CallLog
 from .clock import Clock
 from .config import ReviewMode
+from .existing_cards import ExistingCard
 from .fault_spec import parse_faults
 from .model import DELETE, JSON, NOT_VERIFY, VERIFY_OK, Card
 from .rules import MAX_QUANTITY, NewCard, UpdatePlan
@@ -122,6 +124,19 @@ class Store:
         while not card_id or card_id in account.cards:
             account.next_card += 1
             card_id = make_card_id(self.seed, appid, account.next_card)
+        card = self._put(account, card_id, new, new.quantity)
+        self.submit_for_review(card)
+        return card
+
+    def add_existing(self, appid: str, existing: ExistingCard) -> Card:
+        """A card the account had before: its own id and status, nothing to review."""
+        new = copy.deepcopy(existing.card)  # one file may start several accounts: each gets its own copy
+        card = self._put(self.ensure_account(appid), existing.card_id, new, existing.total_quantity)
+        card.status = existing.status
+        self.dirty = True
+        return card
+
+    def _put(self, account: Account, card_id: str, new: NewCard, total_quantity: int) -> Card:
         now = int(self.now())
         card = Card(
             card_id=card_id,
@@ -131,13 +146,12 @@ class Store:
             advanced=new.advanced,
             status=NOT_VERIFY,
             quantity=new.quantity,
-            total_quantity=new.quantity,
+            total_quantity=total_quantity,
             create_time=now,
             update_time=now,
             created_at=self.now(),
         )
         account.cards[card_id] = card
-        self.submit_for_review(card)
         return card
 
     def find_card(self, appid: str, card_id: str) -> Card | None:

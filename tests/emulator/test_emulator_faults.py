@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from reconciler.emulator import (
     SimulatedConnectionReset,
     create_app,
     faults_from_env,
+    legacy_coupons_from_env,
     parse_faults,
 )
 from reconciler.emulator.calls import token_digest
@@ -44,7 +46,9 @@ async def make_tolerant(fake_time: FakeTime) -> AsyncIterator[MakeTolerant]:
     async def build(**config: Any) -> Api:
         config.setdefault("accounts", {DEMO_APPID: DEMO_SECRET})
         config.setdefault("time_source", fake_time)
-        transport = FaultTolerantASGITransport(create_app(EmulatorConfig(**config)))
+        transport = FaultTolerantASGITransport(
+            create_app(EmulatorConfig(**{"legacy_coupons": legacy_coupons_from_env(os.environ), **config}))
+        )
         clients.append(httpx.AsyncClient(transport=transport, base_url=BASE_URL))
         return Api(clients[-1])
 
@@ -301,7 +305,12 @@ async def test_latency_delays_the_call(make_api: MakeApi) -> None:
 
 
 async def test_a_served_reset_is_a_transport_error(caplog: pytest.LogCaptureFixture) -> None:
-    config = EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, faults="reset=1", time_source=FakeTime())
+    config = EmulatorConfig(
+        accounts={DEMO_APPID: DEMO_SECRET},
+        faults="reset=1",
+        time_source=FakeTime(),
+        legacy_coupons=legacy_coupons_from_env(os.environ),
+    )
     app = create_app(config)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
