@@ -47,7 +47,10 @@ from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeCha
 from reconciler.wechat.limiter import CallLimiter
 
 DEFAULT_FAULTS = "error=-1:0.04,error=45011:0.03,error=40001:0.01,http=503:0.03,reset=0.03,drop=0.06"
-OPTIONS = Options(destroy_threshold=1.0, allow_destroy=True)
+# TEMPORARY, until the moves branch moves the campaign's cards off coupons: an emulator that creates coupons as
+# before 2021-04-01, and plans that let it.
+LEGACY_COUPONS = True
+OPTIONS = Options(destroy_threshold=1.0, allow_destroy=True, legacy_coupons=LEGACY_COUPONS)
 RETRY = RetryPolicy(attempts=8, max_seconds=30, base_wait=0.0005, max_wait=0.005)
 # Token rejection under parallelism: issue 12's reproduction, one round per seed.
 TOKEN_FAULTS = "error=40001:0.25,latency=50ms,paths=/card/create"
@@ -241,7 +244,11 @@ class Campaign:
 async def run_campaign(rounds: int, seed: int, faults: str, directory: Path) -> Figures:
     campaign = Campaign(directory, seed)
     campaign.mutate()
-    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{faults},seed={seed}"))
+    app = create_app(
+        EmulatorConfig(
+            accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{faults},seed={seed}", legacy_coupons=LEGACY_COUPONS
+        )
+    )
     figures = Figures()
     watch = TokenWatch()
     async with campaign_client(app, watch) as http:
@@ -299,11 +306,15 @@ async def apply_once(
 async def run_token_rounds(rounds: int, seed: int, directory: Path) -> TokenFigures:
     """Each round: a fresh account, 20 new cards created side by side while a quarter of the creates meet 40001."""
     figures = TokenFigures()
-    options = Options(parallelism=TOKEN_PARALLELISM)
+    options = Options(parallelism=TOKEN_PARALLELISM, legacy_coupons=LEGACY_COUPONS)
     for number in range(rounds):
         campaign = Campaign(directory / f"tokens-{number}", seed + number, TOKEN_CARDS)
         campaign.write()
-        config = EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{TOKEN_FAULTS},seed={seed + number}")
+        config = EmulatorConfig(
+            accounts={DEMO_APPID: DEMO_SECRET},
+            faults=f"{TOKEN_FAULTS},seed={seed + number}",
+            legacy_coupons=LEGACY_COUPONS,
+        )
         watch = TokenWatch()
         async with campaign_client(create_app(config), watch) as http:
             await apply_once(campaign, campaign_api(http), watch, options)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.address import kind_of
+from reconciler.i18n import N_, said
 from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.render import attention
 from reconciler.resources import find
-from reconciler.resources.base import ClassifiesDrift, Drift, entry
+from reconciler.resources.base import STOCK_TARGET_CHANGED, ClassifiesDrift, Drift, entry
 from reconciler.resources.references import is_knock_on
 from reconciler.state import State
 
@@ -22,7 +24,8 @@ DRIFT_FORMAT_VERSION = 2
 def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
     """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
 
-    Claims under a refill target are the campaign working: reported as stock to refill, never as drift."""
+    Claims under a refill target are the campaign working: reported as stock to refill, never as drift. A card
+    rejected in review is drift too ("attention"): WeChat's reviewer changed what users can get."""
     found = Drift()
     for change in plan.ordered():
         kind = find(kind_of(change.address))
@@ -30,35 +33,42 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
             manifest_edits(change, found)
         else:
             kind.drift(change, state, found)
+    document = plan.to_dict()
+    needs = [
+        {"address": a["address"], "id": a["id"], "what": attention.what(a), "todo": attention.todo(a, document)}
+        for a in document["attention"]
+    ]
     return {
         "format_version": DRIFT_FORMAT_VERSION,
         "appid": plan.appid,
         "endpoint": plan.endpoint,
-        "in_sync": not found.live and not found.manifest,
+        "in_sync": not found.live and not found.manifest and not needs,
         "live": found.live,
         "manifest": found.manifest,
         "refills": found.refills,
+        "attention": needs,
     }
 
 
 def _shared(change: ResourceChange, found: Drift) -> bool:
     """Word a change whose action says what it is, whatever its kind; False for the kind to classify."""
     if change.action == Action.GONE:
-        found.live.append(entry(change, "deleted outside wxrec"))
+        found.live.append(entry(change, said("deleted outside wxrec")))
         return True
-    what = _knock_on(change) or _ACTIONS.get(change.action)
+    action = _ACTIONS.get(change.action)
+    what = _knock_on(change) or (said(action) if action else None)
     if what is not None:
         found.manifest.append(entry(change, what))
     return what is not None
 
 
 _ACTIONS = {
-    Action.CREATE: "added to the manifests",
-    Action.DELETE: "removed from the manifests",
-    Action.IMPORT: "an import block in the manifests",
-    Action.MOVE: "a moved block in the manifests",
-    Action.RETIRE: "old card of a replace awaiting deletion",
-    Action.FORGET: "removed from the manifests (it stays live in WeChat)",
+    Action.CREATE: N_("added to the manifests"),
+    Action.DELETE: N_("removed from the manifests"),
+    Action.IMPORT: N_("an import block in the manifests"),
+    Action.MOVE: N_("a moved block in the manifests"),
+    Action.RETIRE: N_("old card of a replace awaiting deletion"),
+    Action.FORGET: N_("removed from the manifests (it stays live in WeChat)"),
 }
 
 
@@ -67,7 +77,9 @@ def _knock_on(change: ResourceChange) -> str | None:
     follows = [r for r in change.reasons if is_knock_on(r)]
     if not follows or change.changes:
         return None
-    return f"{'re-pointed' if change.action == Action.UPDATE else 're-created'} because {follows[0]}"
+    if change.action == Action.UPDATE:
+        return said("re-pointed because {reason}", reason=follows[0])
+    return said("re-created because {reason}", reason=follows[0])
 
 
 def manifest_edits(change: ResourceChange, found: Drift) -> None:
@@ -75,4 +87,4 @@ def manifest_edits(change: ResourceChange, found: Drift) -> None:
     for attribute in change.changes:
         found.attribute(change, attribute, by_hand=False)
     if change.stock is not None:
-        found.stock(change, change.stock, found.manifest, f"stock target changed to {change.stock.target}")
+        found.stock(change, change.stock, found.manifest, said(STOCK_TARGET_CHANGED, target=change.stock.target))

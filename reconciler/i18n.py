@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from babel.support import NullTranslations, Translations
 
@@ -81,3 +82,91 @@ def language(name: str) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+# What a Said's arguments may be: plain values, or a Said (a sentence inside a sentence).
+Arg = str | int
+SaidDocument = dict[str, Any]
+
+
+class Said(str):
+    """A sentence made at plan time and shown later, perhaps in another language: the English text (what the plan
+    document, the terminal and older readers show) that remembers its msgid, plural and arguments, so a report
+    says it again in its own language (`spoken`). Made with `said` or `said_n`, never directly."""
+
+    msgid: str
+    plural: str | None
+    number: int | None
+    args: Mapping[str, Arg]
+
+    def __new__(cls, msgid: str, args: Mapping[str, Arg], plural: str | None = None, count: int | None = None) -> Said:
+        english = msgid if plural is None or count == 1 else plural
+        self = super().__new__(cls, english.format(**args))
+        self.msgid, self.plural, self.number, self.args = msgid, plural, count, dict(args)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Said, (self.msgid, self.args, self.plural, self.number))
+
+    def __deepcopy__(self, memo: Any) -> Said:
+        return self  # immutable, as a str is
+
+    def translated(self) -> str:
+        translations = current()
+        if self.plural is None:
+            template = translations.gettext(self.msgid)
+        else:
+            template = translations.ngettext(self.msgid, self.plural, self.number or 0)
+        return template.format(
+            **{name: say(value) if isinstance(value, str) else value for name, value in self.args.items()}
+        )
+
+    def to_document(self) -> SaidDocument:
+        args = {name: value.to_document() if isinstance(value, Said) else value for name, value in self.args.items()}
+        plural = {"plural": self.plural, "count": self.number} if self.plural is not None else {}
+        return {"msgid": self.msgid, **plural, "args": args}
+
+    @classmethod
+    def from_document(cls, document: SaidDocument) -> Said:
+        args = {name: cls.from_document(v) if isinstance(v, dict) else v for name, v in document["args"].items()}
+        return cls(document["msgid"], args, document.get("plural"), document.get("count"))
+
+
+def said(msgid: str, **args: Arg) -> Said:
+    """A sentence for the plan (a reason, a note, a warning …) that a report can translate: `msgid` is English
+    with `{name}` fields (extracted into the catalogs: keep it a literal, or an `N_` constant); an argument that is
+    itself `said` is translated with it."""
+    return Said(msgid, args)
+
+
+def said_n(singular: str, plural: str, count: int, **args: Arg) -> Said:
+    """`said` for a sentence that depends on a number: `count` picks the plural form and fills `{count}`."""
+    return Said(singular, {"count": count, **args}, plural, count)
+
+
+def say(text: str) -> str:
+    """`text` in the report's language when it is a Said, else as it is (a value, an id, an older plan's text)."""
+    return text.translated() if isinstance(text, Said) else text
+
+
+def messages(document: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """For a document about to be written: how each Said of its `names` lists was made (null for plain text),
+    under `messages`, beside the English text. Nothing when none is a Said."""
+    made = {
+        name: [value.to_document() if isinstance(value, Said) else None for value in document[name]]
+        for name in names
+        if any(isinstance(value, Said) for value in document[name])
+    }
+    return {"messages": made} if made else {}
+
+
+def restored(document: Mapping[str, Any], name: str) -> list[str]:
+    """A document's `name` list read back, each text a Said again where `messages` says how it was made."""
+    made = (document.get("messages") or {}).get(name) or []
+    texts = list(document.get(name, []))
+    return [Said.from_document(m) if m else text for text, m in zip(texts, made + [None] * len(texts), strict=False)]
+
+
+def spoken(document: Mapping[str, Any], name: str) -> list[str]:
+    """A document's `name` list (reasons, notes …) in the report's language."""
+    return [say(text) for text in restored(document, name)]

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.address import kind_of
+from reconciler.i18n import messages, restored
 from reconciler.list_diff import ListItems, list_items
 from reconciler.targeting import Targeting
 
@@ -99,7 +100,7 @@ class ResourceChange:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["action"] = str(self.action)
-        return data
+        return {**data, **messages(data, ("reasons", "notes"))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceChange:
@@ -111,13 +112,24 @@ class ResourceChange:
             review=bool(data.get("review")),
             changes=[AttributeChange.from_dict(c) for c in data.get("changes", [])],
             stock=StockChange(**stock) if stock else None,
-            reasons=list(data.get("reasons", [])),
-            notes=list(data.get("notes", [])),
+            reasons=restored(data, "reasons"),
+            notes=restored(data, "notes"),
             retire_ids=list(data.get("retire_ids", [])),
             before=data.get("before"),
             after=data.get("after"),
             details=list(data.get("details", [])),
         )
+
+
+@dataclass
+class Attention:
+    """A managed card that needs its owner whatever the plan does: WeChat's review rejected it
+    (CARD_STATUS_VERIFY_FAIL). Not a change: apply has nothing to do for it until the manifests change."""
+
+    address: str
+    id: str
+    status: str
+    before: Mapping[str, Any]  # the live card, as a change's `before` (cards.diff.live_document)
 
 
 @dataclass
@@ -128,6 +140,7 @@ class Plan:
     unmanaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
     state_serial: int = 0
     state_lineage: str | None = None
     refreshed: bool = True
@@ -176,7 +189,9 @@ class Plan:
             "unmanaged": sorted(self.unmanaged),
             "warnings": self.warnings,
             "refusals": self.refusals,
+            "attention": [asdict(item) for item in self.attention],
             **targeting,
+            **messages({"warnings": self.warnings, "refusals": self.refusals}, ("warnings", "refusals")),
         }
 
     @classmethod
@@ -189,8 +204,9 @@ class Plan:
             endpoint=data["endpoint"],
             changes=[ResourceChange.from_dict(c) for c in data["changes"]],
             unmanaged=list(data["unmanaged"]),
-            warnings=list(data["warnings"]),
-            refusals=list(data["refusals"]),
+            warnings=restored(data, "warnings"),
+            refusals=restored(data, "refusals"),
+            attention=[Attention(**item) for item in data.get("attention", [])],
             state_serial=int(data["state"]["serial"]),
             state_lineage=data["state"]["lineage"],
             refreshed=bool(data["refreshed"]),

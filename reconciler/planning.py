@@ -145,9 +145,11 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
     result.warnings += card_warnings + unknown
+    result.attention = [a for a in cards.rejected(desired, live.cards, card_records) if in_scope(a.address)]
     result.unmanaged = unmanaged if source.refreshed else []
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
+    cards.note_coupon_deletes(result.changes, options.legacy_coupons)
     result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
@@ -363,9 +365,10 @@ _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
     """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
-    prevent_destroy, cards WeChat would refuse to create, and the destroy threshold. `card_records`: state's,
+    prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
+    mode), and the destroy threshold. `card_records`: state's,
     as the plan's import and moved blocks leave it."""
-    return cards.refusals(plan.changes, card_records, time.time()) + mass_destroy_refusals(
+    return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
         plan, len(card_records), options
     )
 

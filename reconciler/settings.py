@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.connection import (
+    EMULATOR,
     Credentials,
     account_name,
     credentials_among_several,
@@ -24,7 +25,7 @@ from reconciler.manifest.variables import environments
 from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
 from reconciler.targeting import Targeting
-from reconciler.wechat.client import WECHAT_API, public_url
+from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
 from reconciler.wechat.limiter import CallLimiter
 
 Warn = Callable[[str], None]
@@ -57,6 +58,8 @@ class RunSettings:
     lock_timeout: float = 60.0
     auto_approve: bool = False
     allow_destroy: bool = False
+    # plan and apply --legacy-coupons: the --api URL is an emulator started with --legacy-coupons.
+    legacy_coupons: bool = False
 
     def manifest(self, warn: Warn = ignore) -> Manifest:
         return load(self.manifest_path, self.env, self.var, warn)
@@ -93,10 +96,29 @@ class RunSettings:
             manifest_root=manifest_directory(self.manifest_path),
             targeting=self.targeting(),
             invocation=self.invocation(),
+            legacy_coupons=self.legacy_coupons_target(),
         )
+
+    def legacy_coupons_target(self) -> bool:
+        """Whether this run's account is an emulator in legacy mode, the only one that still creates coupons: the
+        embedded emulator with WXREC_EMULATOR_LEGACY_COUPONS=1, or a served one this run says so of
+        (--legacy-coupons). WeChat itself never is, whatever the option says."""
+        if self.api == EMULATOR:
+            from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
+
+            return embedded.legacy_coupons()
+        return self.legacy_coupons and not _is_wechat(self.api)
 
     def targeting(self) -> Targeting:
         return Targeting(frozenset(self.target), frozenset(self.exclude))
+
+
+def _is_wechat(api: str) -> bool:
+    """WeChat's own API, also through user:password@; a URL that is not one is for connect() to refuse."""
+    try:
+        return split_userinfo(api.rstrip("/"))[0] == WECHAT_API
+    except ValueError:
+        return False
 
 
 def accounts(manifests: tuple[Path, ...], options: dict[str, Any]) -> list[RunSettings]:

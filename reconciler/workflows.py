@@ -113,7 +113,10 @@ async def diff(base: str, settings: RunSettings, reporter: Reporter | None = Non
     before = load_base_manifest(base, settings.manifest_path, variables)
     stored = settings.backend().load()
     palette = stored.palette if stored else {}
-    options = Options(refresh=False, destroy_threshold=settings.destroy_threshold)
+    # No account to tell: --legacy-coupons says the manifests go to an emulator in legacy mode.
+    options = Options(
+        refresh=False, destroy_threshold=settings.destroy_threshold, legacy_coupons=settings.legacy_coupons
+    )
     return await offline_plan(before, head, f"manifests at {base}", palette, options)
 
 
@@ -224,14 +227,14 @@ async def export(
     force: bool,
     parallelism: int,
     lock_timeout: float,
-    observer: Observer | None = None,
+    reporter: Reporter | None = None,
 ) -> Exported:
     """Manifests and state for the live account, written into `directory`: the next plan of it is empty. Never
-    over manifests or state it did not write, unless `force`."""
+    over manifests or state it did not write, unless `force`. `reporter` hears of an emulator's faults in force."""
     # pypinyin's dictionary takes 0.2 s to load: only export needs it.
     from reconciler.export import export_account, read_account, refuse_to_clobber, write_export
 
-    observer = observer or Observer()
+    reporter = reporter or Reporter()
     directory.mkdir(parents=True, exist_ok=True)  # first: state's default place is inside it
     backend = state_backend(directory, state_location)
     refuse_to_clobber(directory, backend.load(), force)
@@ -241,20 +244,24 @@ async def export(
     with backend.lock(lock_timeout):
         current = backend.load()
         refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
-        connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials)
+        connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn)
         async with connected as (card_api, endpoint):
             check_state_binding(current, appid, endpoint)
-            live = await read_account(card_api, parallelism, observer.reading)
+            live = await read_account(card_api, parallelism, reporter.reading)
         exported = export_account(appid, live)
         backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
     return Exported(appid, exported, backend.location, backup)
 
 
-def loaded(backend: StateBackend, hint: str | None = None) -> State:
-    """The state at `backend`; an error when there is none (with `hint`, when given, on how to find one)."""
+class NoState(WxrecError):
+    """There is no state where one was needed (a caller may add how to find one)."""
+
+
+def loaded(backend: StateBackend) -> State:
+    """The state at `backend`; NoState when there is none."""
     state = backend.load()
     if state is None:
-        raise WxrecError(f"no state at {backend.location}" + (f". {hint}" if hint else ""))
+        raise NoState(f"no state at {backend.location}")
     return state
 
 

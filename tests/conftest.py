@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 
 from reconciler.emulator import LEGACY_COUPONS_ENV
 from tests.support import (
@@ -21,6 +22,11 @@ from tests.support import (
     running_test_cluster,
     with_state_name,
 )
+
+# Timing belongs in benchmarks/: on a shared 2-core runner a generated example can take
+# longer than hypothesis's 200 ms deadline without anything being wrong.
+settings.register_profile("wxrec", deadline=None)
+settings.load_profile("wxrec")
 
 
 @pytest.fixture
@@ -65,13 +71,16 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WXREC_STATE", raising=False)
 
 
-@pytest.fixture(autouse=True)
-def coupons_created_for_now(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def coupons_created_for_now() -> Iterator[None]:
     """TEMPORARY, until the moves branch (i15/moves) moves the tests that create coupons onto member cards,
     tickets and the `legacy_coupons` fixture; it removes this fixture. Until then every test runs against
-    emulators that create coupons as WeChat did before 2021-04-01, but those that ask for `todays_coupons`."""
-    monkeypatch.setenv(LEGACY_COUPONS_ENV, "1")
-    monkeypatch.setenv(LEGACY_COUPONS_FLAG_ENV, "1")
+    emulators that create coupons as WeChat did before 2021-04-01, but those that ask for `todays_coupons`.
+    Session-wide, so that module fixtures (a runner's environment, a report built once) see it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LEGACY_COUPONS_ENV, "1")
+        patch.setenv(LEGACY_COUPONS_FLAG_ENV, "1")
+        yield
 
 
 @pytest.fixture

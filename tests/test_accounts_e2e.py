@@ -83,7 +83,7 @@ def test_an_account_that_fails_is_reported_in_its_section_and_the_others_still_r
     plan = wxrec("plan", *accounts, "--api", "emulator", "--detailed-exitcode", "--format", "markdown")
     assert plan.exit_code == 1, "an error in any account wins over changes in another"
     assert f"| `{hill}` | with changes |\n| `{lake}` | **failed** |" in plan.output
-    assert f"{lake / 'shop.yaml'}:16:9: cards.tea-voucher.base_info.sku.total_quantity: 'lots'" in plan.output
+    assert f"{lake / 'shop.yaml'}:16:25: cards.tea-voucher.base_info.sku.total_quantity: 'lots'" in plan.output
     assert f"### wxrec plan for `{HILL}` at `emulator`" in plan.output
 
     applied = wxrec("apply", *accounts, "--api", "emulator", "--auto-approve", "--format", "json")

@@ -46,3 +46,16 @@ def test_when_the_daily_quota_runs_out_every_planned_action_still_has_an_outcome
     assert sorted(addresses) == sorted(planned), "each planned action once, none vanished"
     done, not_attempted = ("done", "not attempted") if output == "json" else ("ok", "NOT ATTEMPTED")
     assert statuses[done] == 2 and statuses[not_attempted] >= len(planned) - 4, statuses
+
+
+def test_a_failed_json_apply_says_where_its_outcomes_are(example_dir: Path) -> None:
+    refused = {FAULTS_ENV: "error=40053:1,paths=/card/create"}  # WeChat refuses every create
+    result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--format", "json", env=refused)
+    assert result.exit_code == 1
+    failed = [o for o in json.loads(result.stdout)["apply"]["outcomes"] if not o["ok"]]
+    closing = result.stderr.splitlines()[-1]
+    assert closing == (
+        f"Error: {len(failed)} actions not done (each one's status and message are in the JSON document's "
+        "apply.outcomes); state records what was done"
+    )
+    assert "see above" not in result.stderr

@@ -112,3 +112,16 @@ def test_a_duration_without_a_known_unit_is_a_clear_usage_error(in_example: Path
     result = wxrec("apply", "--api", "emulator", "--auto-approve", "--lock-timeout", "10 minutes")
     assert result.exit_code == 1
     assert "--lock-timeout" in result.output and "90s, 10m or 1h" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["validate"], ["plan"], ["apply"], ["drift"], ["state", "list"], ["state", "show", "cards.member"], ["import"]],
+    ids=" ".join,
+)
+def test_a_manifest_path_that_does_not_exist_is_one_line_naming_it(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "nosuchdir"
+    result = wxrec(*command[:2], missing, *command[2:], *(["cards.x", "card-id"] if command == ["import"] else []))
+    assert result.exit_code == 1  # README: every error but "changes present" exits 1
+    named = f"Error: {missing}: no such manifest directory or file (give one, or run in the manifest directory"
+    assert result.output == f"{named} and leave it out)\n"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
+import re
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from reconciler.wechat.client import (
     WeChatClient,
     public_url,
 )
-from reconciler.wechat.errors import DailyQuotaExhausted, UncertainOutcome, WeChatError
+from reconciler.wechat.errors import ConnectionRefused, DailyQuotaExhausted, UncertainOutcome, WeChatError
 from reconciler.wechat.limiter import CallLimiter
 from tests.support import EXAMPLE, RUN_LEFTOVERS, wxrec
 
@@ -340,3 +343,63 @@ def test_the_real_api_reached_through_a_proxys_credentials_is_still_the_real_api
     emulator_state = State(appid=DEMO_APPID, endpoint="emulator")
     with pytest.raises(WxrecError, match="must never be used against the real WeChat API"):
         check_state_binding(emulator_state, DEMO_APPID, public_url("https://alice:s3cr3t@api.weixin.qq.com"))
+
+
+def refused() -> httpx.ConnectTimeout:
+    """What the aiohttp transport raises when nothing listens: a ConnectTimeout caused by the OS's refusal."""
+    try:
+        raise httpx.ConnectTimeout("Cannot connect to host") from ConnectionRefusedError(111, "Connection refused")
+    except httpx.ConnectTimeout as exc:
+        return exc
+
+
+async def test_a_refused_connection_is_reported_at_once_and_a_create_was_certainly_not_made() -> None:
+    script = Script([refused(), {"errcode": 0, "errmsg": "ok"}])
+    with pytest.raises(ConnectionRefused) as caught:
+        await client_for(script).post("/card/create", {"card": {}}, idempotent=False)
+    assert len(script.calls) == 1  # never retried
+    assert not caught.value.maybe_applied and not isinstance(caught.value, UncertainOutcome)
+    assert "connection refused by https://api.weixin.qq.com: check this machine's network" in str(caught.value)
+    assert "ConnectTimeout" not in str(caught.value)
+
+
+async def test_a_real_connect_timeout_is_a_timeout_and_retried() -> None:
+    script = Script([httpx.ConnectTimeout("timed out"), {"errcode": 0, "errmsg": "ok", "x": 1}])
+    assert (await client_for(script).post("/card/get", {"card_id": "p"}))["x"] == 1
+    assert len(script.calls) == 2
+
+
+async def test_each_logged_call_has_its_duration_and_a_failure_its_retry_and_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = Script([httpx.ReadTimeout(f"timed out ?access_token={SECRET_TOKEN}"), {"errcode": 0, "errmsg": "ok"}])
+    with caplog.at_level(logging.DEBUG, logger="wxrec.api"):
+        await client_for(script).post("/card/get", {"card_id": "p"})
+    lines = [record.getMessage() for record in caplog.records]
+    assert re.fullmatch(r"POST /cgi-bin/stable_token errcode 0 in \d+ ms", lines[0]), lines
+    assert re.fullmatch(
+        r"POST /card/get failed in \d+ ms: network error talking to https://api.weixin.qq.com \(ReadTimeout\)", lines[1]
+    ), lines
+    assert re.fullmatch(
+        r"POST /card/get: retry 1 of 3 in \d+\.\d s after: /card/get: network error talking to "
+        r"https://api.weixin.qq.com \(ReadTimeout\)",
+        lines[2],
+    ), lines
+    assert re.fullmatch(r"POST /card/get errcode 0 in \d+ ms", lines[3]), lines
+    assert SECRET_TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_nothing_listening_at_the_api_is_said_at_once_with_what_to_do(transport: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    directory = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
+    result = wxrec("plan", directory, "--api", f"http://127.0.0.1:{port}", env={"WXREC_HTTP_TRANSPORT": transport})
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: /cgi-bin/stable_token: connection refused by http://127.0.0.1:{port}: nothing is listening there. "
+        f"Is the emulator running? `wxrec emulator serve --port {port}` serves one there; or give --api the right "
+        "address\n"
+    )

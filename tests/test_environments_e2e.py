@@ -174,3 +174,20 @@ def test_state_list_without_env_hints_at_the_environments(shop: Path) -> None:
     assert "state.json. No --env was given; the environments here are prod, test: add --env prod" in result.output
     listed = wxrec("state", "list", shop, "--env", "test")
     assert listed.exit_code == 0 and "cards." in listed.stdout and "environments here" not in listed.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show", "cards.member"],
+        ["rm", "cards.member"],
+        ["mv", "cards.member", "cards.vip"],
+        ["history"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_every_state_command_without_env_hints_at_the_environments(shop: Path, command: list[str]) -> None:
+    apply_ok(shop, "--env", "test")
+    result = wxrec("state", command[0], shop, *command[1:])
+    assert "No --env was given; the environments here are prod, test: add --env prod" in result.output
+    assert "environments here" not in wxrec("state", command[0], shop, *command[1:], "--env", "test").output

@@ -188,7 +188,8 @@ def varied_card(number: int, rng: random.Random) -> dict[str, Any]:
         ("source", "大众点评"),
         ("location_id_list", [rng.randint(1, 99)]),
         ("center_title", "立即使用"),
-        ("center_url", "https://example.com/use"),
+        ("center_app_brand_user_name", "gh_86a091e50ad4@app"),
+        ("center_app_brand_pass", "pages/use/index"),
     ]:
         if rng.random() < 0.3:
             base_info[name] = value
@@ -236,7 +237,8 @@ def test_export_of_a_varied_account_plans_no_changes(tmp_path: Path) -> None:
         assert wxrec("validate", first).exit_code == 0
         planned = wxrec("plan", first, "--api", url, "--detailed-exitcode")
         assert planned.exit_code == 0, planned.output
-        assert "No changes." in planned.output
+        # The account's rejected cards are reported, not changed.
+        assert "No changes, but" in planned.output and "rejected in WeChat's review" in planned.output
         assert wxrec("export", second, "--api", url).exit_code == 0
     for name in ("account.yaml", "cards.yaml", "menu.yaml"):
         assert (first / name).read_bytes() == (second / name).read_bytes()

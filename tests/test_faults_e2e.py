@@ -187,3 +187,14 @@ def test_faults_saved_in_the_emulators_account_are_announced_on_every_run_until_
     assert wxrec(*clear.split()[1:]).exit_code == 0
     quiet = wxrec("plan", example_dir, "--api", "emulator")
     assert quiet.exit_code == 0 and "injects faults" not in quiet.output
+
+
+def test_export_announces_the_emulators_faults_as_every_other_run_does(tmp_path: Path) -> None:
+    spec, directory = "latency=1ms,seed=3", tmp_path / "exported"
+    clear = f"wxrec emulator faults none --data {directory / '.wxrec' / 'emulator.json'}"
+    given = wxrec("export", directory, "--api", "emulator", env={"WXREC_EMULATOR_FAULTS": spec})
+    assert given.exit_code == 0, given.output
+    assert f"Warning: the emulator injects faults: {spec} (unset WXREC_EMULATOR_FAULTS, then {clear}" in given.stderr
+    saved = wxrec("export", directory, "--api", "emulator", "--force")  # the faults stay in the account file
+    assert saved.exit_code == 0, saved.output
+    assert f"Warning: the emulator injects faults: {spec} ({clear} clears them)" in saved.stderr

@@ -51,10 +51,10 @@ def test_the_command_lists_show_whole_sentences(group: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     ("command", "option", "says"),
     [
-        ("plan", "--format", "html, a self-contained visual report, is for plan and diff only"),
-        ("diff", "--format", "html, a self-contained visual report, is for plan and diff only"),
+        ("plan", "--format", "html, a self-contained visual report"),
+        ("diff", "--format", "html, a self-contained visual report"),
+        ("drift", "--format", "json: the drift document"),
         ("plan", "--embed-logos", "--format html only"),
-        ("drift", "--replace", "plan and apply only"),
     ],
 )
 def test_an_option_says_where_it_applies(command: str, option: str, says: str) -> None:

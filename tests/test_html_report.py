@@ -206,13 +206,6 @@ def test_diff_renders_the_report_offline(tmp_path: Path) -> None:
     assert FETCHING.findall(page) == []
 
 
-@pytest.mark.parametrize("command", ["apply", "drift"])
-def test_html_is_refused_where_there_is_no_plan_to_review(example_dir: Path, command: str) -> None:
-    result = wxrec(command, example_dir, "--api", "emulator", "--format", "html")
-    assert result.exit_code == 1
-    assert f"Error: --format html is for plan and diff, not {command}" in result.output
-
-
 @pytest.fixture
 def logo_server() -> Iterator[str]:
     class Logos(http.server.BaseHTTPRequestHandler):

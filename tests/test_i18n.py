@@ -41,7 +41,7 @@ def _first(text: Any) -> str:
 
 
 def _translated(compiled: Translations, key: str) -> str:
-    if key.startswith("('"):
+    if key.startswith(("('", '("')):  # a plural pair, repr'd with double quotes when it holds an apostrophe
         singular, plural = ast.literal_eval(key)
         return compiled.ngettext(singular, plural, 1)
     return compiled.gettext(key)
@@ -94,7 +94,7 @@ def test_the_catalog_holds_exactly_the_marked_strings() -> None:
     """A string marked in the code but missing from the .po would stay English: run scripts/i18n extract."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    keywords = {"_": None, "N_": None, "said": None, "said_n": (1, 2), "gettext": None, "ngettext": (1, 2)}
     marked = {
         str(message)  # a plural is its (singular, plural) pair, as the catalog's keys spell it
         for _file, _line, message, _comments, _context in extract_from_dir(

@@ -134,9 +134,9 @@ def test_a_whole_number_written_as_a_float_is_refused_where_wechat_wants_an_inte
     text = CARD.format(title="拿铁").replace("least_cost: 3000", "least_cost: 3000.0")
     path = write(tmp_path, "cards.yaml", text.replace("fixed_term: 30,", "fixed_term: 30.0,"))
     assert problems_of(tmp_path) == [
-        f"{path}:12:45: cards.latte.base_info.date_info.fixed_term: 30.0 is not an integer: write 30 "
+        f"{path}:12:57: cards.latte.base_info.date_info.fixed_term: 30.0 is not an integer: write 30 "
         "(WeChat refuses 30.0)",
-        f"{path}:14:5: cards.latte.least_cost: 3000.0 is not an integer: write 3000 (WeChat refuses 3000.0)",
+        f"{path}:14:17: cards.latte.least_cost: 3000.0 is not an integer: write 3000 (WeChat refuses 3000.0)",
     ]
 
 

@@ -242,11 +242,11 @@ def test_seventeen_ascii_bytes_are_too_long_at_top_level() -> None:
     assert found == [problem(positions, ("menu", "button", 0, "name"), message)]
 
 
-def test_sub_button_names_may_have_forty_bytes() -> None:
-    assert check(in_sub_menu(leaf("领" * 13)))[0] == []  # 39 bytes
-    assert check(in_sub_menu(leaf("x" * 40)))[0] == []
-    found, positions = check(in_sub_menu(leaf("领" * 14)))
-    message = f"is 42 bytes of UTF-8; a sub-button name may have at most 40 {CHINESE_NOTE}"
+def test_sub_button_names_may_have_sixty_bytes() -> None:
+    assert check(in_sub_menu(leaf("领" * 20)))[0] == []  # 60 bytes
+    assert check(in_sub_menu(leaf("x" * 60)))[0] == []
+    found, positions = check(in_sub_menu(leaf("领" * 20 + "x")))
+    message = f"is 61 bytes of UTF-8; a sub-button name may have at most 60 {CHINESE_NOTE}"
     assert found == [problem(positions, ("menu", "button", 0, "sub_button", 0, "name"), message)]
 
 

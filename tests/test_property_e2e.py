@@ -57,8 +57,9 @@ date_infos = st.one_of(
     ),
 )
 skus = st.one_of(
-    st.builds(lambda q: {"quantity": q}, st.integers(0, 100_000_000)),
-    st.builds(lambda q: {"total_quantity": q}, st.integers(0, 100_000_000)),
+    # From 1: WeChat creates no card without stock (plan refuses it: tests/test_card_corrections.py).
+    st.builds(lambda q: {"quantity": q}, st.integers(1, 100_000_000)),
+    st.builds(lambda q: {"total_quantity": q}, st.integers(1, 100_000_000)),
 )
 TYPE_FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "GROUPON": st.builds(lambda d: {"deal_detail": d}, text(300)),
@@ -77,7 +78,8 @@ OPTIONAL = {
     "can_give_friend": st.booleans(),
     "center_title": text(18),
     "custom_url_name": text(15),
-    "custom_url": st.just("https://example.com/coupon"),
+    "custom_app_brand_user_name": st.just("gh_86a091e50ad4@app"),
+    "custom_app_brand_pass": st.from_regex(r"\Apages/[a-z]{1,20}/index\Z"),
     "source": text(36),
 }
 

@@ -124,7 +124,7 @@ def test_a_substituted_value_is_validated_like_a_literal(tmp_path: Path) -> None
     write(tmp_path, env='vars:\n  title: 测试拿铁\n  budget: "fifty"\n')
     with pytest.raises(ManifestError) as error:
         load_manifest(tmp_path, load_variables(tmp_path, "test", {}))
-    assert f"{tmp_path / 'cards.yaml'}:14:9: cards.latte.base_info.sku.total_quantity: 'fifty' is not of type" in str(
+    assert f"{tmp_path / 'cards.yaml'}:14:25: cards.latte.base_info.sku.total_quantity: 'fifty' is not of type" in str(
         error.value
     )
 

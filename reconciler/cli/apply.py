@@ -12,8 +12,16 @@ import click
 from click.core import ParameterSource
 
 from reconciler import saved_plan, workflows
-from reconciler.cli.options import Duration, lock_timeout_option, qrcode_dir_option, run_options, targeting_options
-from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, refuse_html, terminal
+from reconciler.cli.options import (
+    Duration,
+    account_options,
+    format_option,
+    lock_timeout_option,
+    planning_options,
+    qrcode_dir_option,
+    reading_options,
+)
+from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, terminal
 from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
@@ -22,8 +30,10 @@ from reconciler.settings import RunSettings, accounts
 
 
 @click.command()
-@run_options
-@targeting_options
+@account_options
+@format_option(html=False, json='one document at the end, {"settled", "plan", "apply"}')
+@planning_options
+@reading_options
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt (never implies --allow-destroy).")
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
 @lock_timeout_option
@@ -49,7 +59,6 @@ def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
     The changes run in a safe order. Several MANIFESTs: one account each, applied one after another, each
     under its own lock. A saved plan (`plan -out FILE`) is applied with `wxrec apply FILE`, with the manifests
     and settings it was made with."""
-    refuse_html(output, "apply")
     manifests = kwargs.pop("manifests")
     if saved_path is None and len(manifests) == 1 and saved_plan.is_saved_plan(manifests[0]):
         saved_path, manifests = manifests[0], ()
@@ -63,7 +72,7 @@ def apply(saved_path: Path | None, output: str, **kwargs: Any) -> None:
         return
     report = _apply(settings_of[0], output, confirm, saved_path)
     if report is not None and report.failed:
-        raise WxrecError(not_done(report))
+        raise WxrecError(not_done(report, output))
 
 
 def _recall(saved_path: Path, manifests: tuple[Path, ...], options: dict[str, Any]) -> tuple[Path, ...]:
@@ -160,7 +169,7 @@ def _apply_several(settings_of: list[RunSettings], output: str, confirm: workflo
             report = _apply(settings, output, confirm, None, collected)
             applied = report is not None
             if report is not None and report.failed:
-                error = not_done(report)
+                error = not_done(report, output)
         except WxrecError as exc:
             error = str(exc)
         if error is not None and not as_json:

@@ -14,6 +14,7 @@ from reconciler.cli.options import (
     env_options,
     format_option,
     lang_option,
+    legacy_coupons_option,
     manifest_argument,
 )
 from reconciler.cli.output import EXIT_CHANGES, EXIT_OK, emit_plan, exit_with, terminal
@@ -24,9 +25,10 @@ from reconciler.settings import RunSettings
 @click.command()
 @click.argument("base")
 @manifest_argument
-@format_option
+@format_option(html=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the manifests differ.")
 @destroy_threshold_option
+@legacy_coupons_option
 @env_options
 @embed_logos_option
 @lang_option
@@ -36,6 +38,7 @@ def diff(
     output: str,
     detailed_exitcode: bool,
     destroy_threshold: float,
+    legacy_coupons: bool,
     env: str | None,
     var: tuple[str, ...],
     embed_logos: bool,
@@ -44,7 +47,9 @@ def diff(
 
     BASE is a git ref or a directory of manifests; no credentials and no network are needed. For pull requests
     from forks, which get no secrets in CI: a reviewer still sees that a one-line edit replaces a live card."""
-    settings = RunSettings(manifest_path=manifest, env=env, var=var, destroy_threshold=destroy_threshold)
+    settings = RunSettings(
+        manifest_path=manifest, env=env, var=var, destroy_threshold=destroy_threshold, legacy_coupons=legacy_coupons
+    )
     result = asyncio.run(workflows.diff(base, settings, terminal()))
     emit_plan(result, output, title="wxrec diff", embed_logos=embed_logos)
     if result.refusals:

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from reconciler import workflows
-from reconciler.cli.options import run_options
-from reconciler.cli.output import EXIT_CHANGES, EXIT_OK, emit_json, emit_sections, exit_with, refuse_html, terminal
+from reconciler.cli.options import account_options, format_option, reading_options
+from reconciler.cli.output import EXIT_CHANGES, EXIT_OK, emit_json, emit_sections, exit_with, terminal
 from reconciler.errors import WxrecError
 from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
@@ -20,13 +20,14 @@ WORDS = several.Words("drifted", "in sync")
 
 
 @click.command()
-@run_options
+@account_options
+@format_option(html=False, json="the drift document")
+@reading_options
 def drift(output: str, **kwargs: Any) -> None:
     """Compare the live account with the manifests and state.
 
     Exits 0 in sync, 2 drifted, 1 error. Tells changes made in WeChat by hand from edits to the manifests;
     claims under a refill target are reported as stock to refill, never as drift."""
-    refuse_html(output, "drift")
     settings_of = accounts(kwargs.pop("manifests"), kwargs)
     if len(settings_of) > 1:
         _drift_several(settings_of, output)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import i18n
+from reconciler.errors import WxrecError
 from reconciler.wechat.client import WECHAT_API
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +69,14 @@ api_option = click.option(
     help="WeChat API base URL, or 'emulator' for the embedded emulator (account kept in "
     ".wxrec/emulator.json). Env: WXREC_API.",
 )
+legacy_coupons_option = click.option(
+    "--legacy-coupons",
+    is_flag=True,
+    envvar="WXREC_LEGACY_COUPONS",
+    help="For plan, apply and diff against an emulator served with --legacy-coupons only: let the plan create "
+    "coupons, as WeChat did before 2021-04-01 (WeChat itself has refused since, and plans against it refuse "
+    "whatever this says; the embedded emulator follows WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
+)
 destroy_threshold_option = click.option(
     "--destroy-threshold",
     type=click.FloatRange(0, 1),
@@ -104,39 +113,55 @@ embed_logos_option = click.option(
     help="For --format html only: fetch the cards' logos now and inline them (a logo that fails is drawn as the "
     "brand's initial). Without it the report draws every logo as the initial and nothing is fetched.",
 )
-format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "markdown", "json", "html"]),
-    default="text",
-    show_default=True,
-    help="text for a terminal, markdown for a pull-request comment, json (schemas/plan.schema.json); html, a "
-    "self-contained visual report, is for plan and diff only.",
-)
+REPORT_FORMATS = ("text", "markdown", "json")
+
+
+def format_option(*, html: bool, json: str = "the plan document (schemas/plan.schema.json)") -> Callable[[F], F]:
+    """--format with only the formats the command renders: html, the visual report, where there is a plan to
+    review before it runs (plan, diff)."""
+    choices = [*REPORT_FORMATS, "html"] if html else list(REPORT_FORMATS)
+    visual = "; html, a self-contained visual report" if html else ""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(choices),
+        default="text",
+        show_default=True,
+        help=f"text for a terminal, markdown for a pull-request comment, json: {json}{visual}.",
+    )
+
+
 HERE = Path(".")
 
 
 def _one_manifest(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> Path:
     if len(given) > 1:
         raise click.BadParameter("give one manifest directory or file", ctx, param)
-    return given[0] if given else HERE
+    return _some_manifests(ctx, param, given)[0]
 
 
 def _some_manifests(ctx: click.Context, param: click.Parameter, given: tuple[Path, ...]) -> tuple[Path, ...]:
+    """One line naming a path that does not exist, not click's usage message: the path is the mistake."""
+    for path in given:
+        if not path.exists():
+            raise WxrecError(
+                f"{path}: no such manifest directory or file (give one, or run in the manifest directory and leave "
+                "it out)"
+            )
     return given or (HERE,)
 
 
 # Optional, as Terraform's working directory is: `.` when left out. nargs=-1 lets the arguments after it
 # (ADDRESS, CARD_ID) be given alone; the callback allows one.
 manifest_argument = click.argument(
-    "manifest", nargs=-1, metavar="[MANIFEST]", callback=_one_manifest, type=click.Path(exists=True, path_type=Path)
+    "manifest", nargs=-1, metavar="[MANIFEST]", callback=_one_manifest, type=click.Path(path_type=Path)
 )
 manifests_argument = click.argument(
     "manifests",
     nargs=-1,
     metavar="[MANIFESTS]...",
     callback=_some_manifests,
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
 )
 
 
@@ -170,11 +195,49 @@ def import_options(command: F) -> F:
     return _decorated(command, [manifest_argument, *_env_options(), api_option, state_location_option])
 
 
-def targeting_options(command: F) -> F:
-    """--target and --exclude, for plan and apply (drift compares the whole account)."""
+def account_options(command: F) -> F:
+    """The manifests and the account, state and environment they are run against (plan, apply, drift)."""
+    return _decorated(command, [manifests_argument, *_env_options(), api_option, state_location_option])
+
+
+def reading_options(command: F) -> F:
+    """How fast the live account is read (plan, apply, drift)."""
     return _decorated(
         command,
         [
+            parallelism_option,
+            click.option(
+                "--max-rate",
+                type=click.FloatRange(min=0.1),
+                default=None,
+                metavar="CALLS_PER_SECOND",
+                help="Never call WeChat faster than this (shared by every call of the run). Default: no budget.",
+            ),
+        ],
+    )
+
+
+def planning_options(command: F) -> F:
+    """What a plan that apply may carry out takes (plan, apply): drift compares the whole live account, so it takes
+    none of them."""
+    return _decorated(
+        command,
+        [
+            click.option(
+                "--refresh",
+                "refresh",
+                type=click.BOOL,
+                default=True,
+                show_default=True,
+                help="false: plan against state's last-applied values without reading the live account.",
+            ),
+            click.option(
+                "--replace",
+                "replace",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Force a new card for ADDRESS (e.g. cards.x), or re-create one deleted outside wxrec. Repeatable.",
+            ),
             click.option(
                 "--target",
                 "target",
@@ -190,49 +253,12 @@ def targeting_options(command: F) -> F:
                 metavar="ADDRESS",
                 help="Plan and apply all but ADDRESS and what refers to it. Repeatable. Not for routine use.",
             ),
-        ],
-    )
-
-
-def run_options(command: F) -> F:
-    """The options plan, drift and apply share."""
-    return _decorated(
-        command,
-        [
-            manifests_argument,
-            *_env_options(),
-            api_option,
-            state_location_option,
-            format_option,
-            click.option(
-                "--refresh",
-                "refresh",
-                type=click.BOOL,
-                default=True,
-                show_default=True,
-                help="false: plan against state's last-applied values without reading the live account.",
-            ),
-            click.option(
-                "--replace",
-                "replace",
-                multiple=True,
-                metavar="ADDRESS",
-                help="For plan and apply only (drift ignores it): force a new card for ADDRESS (e.g. cards.x), "
-                "or re-create one deleted outside wxrec.",
-            ),
-            parallelism_option,
-            click.option(
-                "--max-rate",
-                type=click.FloatRange(min=0.1),
-                default=None,
-                metavar="CALLS_PER_SECOND",
-                help="Never call WeChat faster than this (shared by every call of the run). Default: no budget.",
-            ),
             click.option(
                 "--allow-duplicate",
                 is_flag=True,
                 help="Create cards even where an unmanaged live card has the same type, brand and title.",
             ),
             destroy_threshold_option,
+            legacy_coupons_option,
         ],
     )

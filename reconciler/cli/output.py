@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from reconciler.english import counted
-from reconciler.errors import WxrecError
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.render.markdown import render_markdown
@@ -97,21 +96,19 @@ def plan_text(
     return render_plan(plan_result.to_dict(), color=_colour(), title=title)
 
 
-def refuse_html(output: str, command: str) -> None:
-    """The HTML report is for reviewing a plan before it runs: `plan` and `diff` make it."""
-    if output == "html":
-        raise WxrecError(f"--format html is for plan and diff, not {command}: use text, markdown or json")
-
-
 def _colour() -> bool:
     """Colour only on a terminal, and never with NO_COLOR (https://no-color.org)."""
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def not_done(report: ApplyReport) -> str:
+def not_done(report: ApplyReport, output: str) -> str:
+    """Why apply failed, pointing at where the output tells each action's outcome."""
     if report.stopped:
         return f"{counted(len(report.failed), 'action')} not done: {report.stopped}"
-    return f"{counted(len(report.failed), 'action')} not done (see above); state records what was done"
+    where = (
+        "each one's status and message are in the JSON document's apply.outcomes" if output == "json" else "see above"
+    )
+    return f"{counted(len(report.failed), 'action')} not done ({where}); state records what was done"
 
 
 def emit_sections(sections: list[several.Section], output: str, words: several.Words, title: str) -> None:

@@ -10,7 +10,15 @@ from typing import Any
 import click
 
 from reconciler import saved_plan, workflows
-from reconciler.cli.options import embed_logos_option, lang_option, qrcode_dir_option, run_options, targeting_options
+from reconciler.cli.options import (
+    account_options,
+    embed_logos_option,
+    format_option,
+    lang_option,
+    planning_options,
+    qrcode_dir_option,
+    reading_options,
+)
 from reconciler.cli.output import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -30,8 +38,10 @@ WORDS = several.Words("with changes", "without changes")
 
 
 @click.command()
-@run_options
-@targeting_options
+@account_options
+@format_option(html=True)
+@planning_options
+@reading_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 only when there are none.")
 @click.option(
     "--out",

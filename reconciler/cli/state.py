@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,9 +15,28 @@ from reconciler.errors import WxrecError
 from reconciler.settings import RunSettings, environment_hint, state_backend
 
 
-@click.group()
+class _StateCommand(click.Command):
+    """Every state command: where it finds no state in a directory of environments, it hints at --env."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except workflows.NoState as exc:
+            raise WxrecError(_with_hint(str(exc), ctx.params["manifest"], ctx.params["env"])) from None
+
+
+class _StateGroup(click.Group):
+    command_class = _StateCommand
+
+
+@click.group(cls=_StateGroup)
 def state() -> None:
     """Inspect and repair state without touching WeChat."""
+
+
+def _with_hint(message: str, manifest: Path, env: str | None) -> str:
+    hint = environment_hint(manifest, env)
+    return f"{message}. {hint}" if hint else message
 
 
 @state.command("list")
@@ -26,7 +46,7 @@ def state() -> None:
 def state_list(manifest: Path, state_location: str | None, env: str | None) -> None:
     """List every address in state with its live id."""
     backend = state_backend(manifest, state_location, env)
-    for address, record in sorted(workflows.loaded(backend, environment_hint(manifest, env)).resources.items()):
+    for address, record in sorted(workflows.loaded(backend).resources.items()):
         # A codes entry has no id of its own: it names the card its codes are in.
         click.echo(f"{address}\t{record.get('id') or record.get('card_id', '')}")
 
@@ -101,7 +121,8 @@ def state_history(manifest: Path, state_location: str | None, limit: int, output
         click.echo(json.dumps([r.to_dict() for r in revisions], ensure_ascii=False, indent=2))
         return
     if not revisions:
-        click.echo(f"No state at {backend.location}: nothing has been applied there yet.")
+        nothing = f"No state at {backend.location}: nothing has been applied there yet."
+        click.echo(" ".join(filter(None, [nothing, environment_hint(manifest, env)])))
     for revision in revisions:
         when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(revision.written_at))
         click.echo(f"{revision.serial}\t{when}\t{revision.author}\t{revision.commit or '-'}")

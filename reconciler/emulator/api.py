@@ -61,7 +61,7 @@ async def dispatch(request: Request) -> Response:
                 answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
                 call.committed = emu.store.revision != revision
         except e.ApiError as err:
-            answer = err.answer(emu.next_hint())
+            answer = err.answer(*emu.next_ids())
         finally:
             emu.faults.after_call(call, answer)  # logs the call (and decides a drop) before the save
     return emu.faults.response(call, answer)

@@ -66,22 +66,26 @@ def card_batchget(call: Call) -> JSON:
 def card_update(call: Call) -> JSON:
     card = _live_card(call)
     plan = rules.parse_update(card, call.body)
-    call.emu.store.apply_update(card, plan)
+    if plan.base.get("get_custom_code_mode"):
+        deposit.check_deposit_mode(call.emu.store, call.appid, card)
+    call.emu.store.apply_update(call.appid, card, plan)
     return ok(send_check=plan.send_check)
 
 
-def _stock_delta(body: JSON) -> int:
-    increase, reduce = body.get("increase_stock_value"), body.get("reduce_stock_value")
-    if increase is None and reduce is None:
-        raise e.ApiError(e.MISSING_FIELDS, "increase_stock_value|reduce_stock_value")
-    if increase is not None and reduce is not None:
-        # strictest: one call moves stock one way.
-        raise e.ApiError(e.INVALID_ARGS, "increase_stock_value and reduce_stock_value are exclusive")
-    name = "increase_stock_value" if increase is not None else "reduce_stock_value"
-    value = rules.as_int(body[name], name)
+def _stock_value(body: JSON, name: str) -> int:
+    value = rules.as_int(body[name], name) if body.get(name) is not None else 0
     if value < 0:
         raise e.ApiError(e.INVALID_STOCK, name)
-    return value if increase is not None else -value
+    return value
+
+
+def _stock_delta(body: JSON) -> int:
+    """The net change. The official example sends increase_stock_value and reduce_stock_value together
+    (both 1231231; "可以不填或填0" for each), so a call may carry both; no source says how WeChat combines
+    them: the net effect is assumed, judged (stock ≥ 0, total ≤ 100000000) after netting."""
+    if body.get("increase_stock_value") is None and body.get("reduce_stock_value") is None:
+        raise e.ApiError(e.MISSING_FIELDS, "increase_stock_value|reduce_stock_value")
+    return _stock_value(body, "increase_stock_value") - _stock_value(body, "reduce_stock_value")
 
 
 def card_modifystock(call: Call) -> JSON:

@@ -37,6 +37,21 @@ def emulator_group() -> None:
     The commands other than serve act as WeChat's users and reviewers would."""
 
 
+class _Number(click.ParamType[Any]):
+    """An argument's number, whose error says what the argument is and what it takes (click's says only "not a
+    valid integer range")."""
+
+    def __init__(self, numbers: click.IntRange | click.FloatRange, what: str) -> None:
+        self.numbers, self.what = numbers, what
+        self.name = numbers.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.numbers.convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r}: give {self.what}", param, ctx)
+
+
 def _parse_account(text: str) -> tuple[str, str]:
     appid, sep, secret = text.partition(":")
     if not sep or not appid.strip() or not secret:
@@ -65,7 +80,20 @@ def _describe_account(appid: str, secret: str) -> str:
 )
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="Keep the accounts in this JSON file.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for card ids and tokens.")
-@click.option("--review", default="instant", show_default=True, help="instant, manual or after=SECONDS.")
+@click.option(
+    "--review",
+    default="instant",
+    show_default=True,
+    help="What review does with a card: instant, manual (wxrec emulator approve|reject), after=SECONDS, "
+    "reject[=REASON] or never.",
+)
+@click.option(
+    "--test-account",
+    "test_accounts",
+    multiple=True,
+    metavar="APPID",
+    help="Serve APPID as a sandbox test account, whose cards never pass review (repeatable).",
+)
 @click.option("--token-ttl", default=7200, show_default=True, type=click.IntRange(min=1), help="Token lifetime (s).")
 @click.option(
     "--faults",
@@ -93,6 +121,7 @@ def serve(
     data: Path | None,
     seed: int,
     review: str,
+    test_accounts: tuple[str, ...],
     token_ttl: int,
     faults: str | None,
     legacy_coupons: bool | None,
@@ -109,13 +138,14 @@ def serve(
             data_file=data,
             seed=seed,
             review=review,
+            test_accounts=frozenset(test_accounts),
             token_ttl=token_ttl,
             faults=faults_from_env(os.environ) if faults is None else faults,
             legacy_coupons=legacy_coupons_from_env(os.environ) if legacy_coupons is None else legacy_coupons,
             existing_cards=existing_cards,
         )
         app = create_app(config)
-    except ValueError as exc:  # bad --review or --faults, unreadable --data or --existing-cards
+    except ValueError as exc:  # bad --review, --faults or --test-account, unreadable --data or --existing-cards
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
     click.echo(f"wxrec emulator: WeChat API at http://{host}:{port} (review {review}, seed {seed})")
@@ -187,7 +217,7 @@ def _control_http(url: str, path: str, payload: JSON) -> JSON:
 _FILE_OPERATIONS: dict[str, Callable[[Store, JSON], JSON]] = {
     "faults": lambda s, p: controls.set_faults(s, p["spec"]) if "spec" in p else controls.show_faults(s),
     "claim": lambda s, p: controls.claim(s, _file_appid(s, p), p["card_id"], p["count"]),
-    "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"]),
+    "review": lambda s, p: controls.review(s, _file_appid(s, p), p["card_id"], p["result"], p.get("reason")),
     "clock": lambda s, p: controls.advance_clock(s, p["advance"]),
 }
 
@@ -220,7 +250,7 @@ def _describe_card(card: JSON) -> str:
 
 @emulator_group.command()
 @click.argument("card_id")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=_Number(click.IntRange(min=1), "how many copies users claim, a whole number, 1 or more"))
 @_target_options
 @_appid_option
 def claim(card_id: str, count: int, url: str | None, data: Path | None, appid: str | None) -> None:
@@ -243,16 +273,20 @@ def approve(card_id: str, url: str | None, data: Path | None, appid: str | None)
 
 @emulator_group.command()
 @click.argument("card_id")
+@click.option("--reason", help="The reviewer's reason (RefuseReason of the card_not_pass_check event).")
 @_target_options
 @_appid_option
-def reject(card_id: str, url: str | None, data: Path | None, appid: str | None) -> None:
+def reject(card_id: str, reason: str | None, url: str | None, data: Path | None, appid: str | None) -> None:
     """Reject CARD_ID's pending review now, as a reviewer would."""
-    card = _control(url, data, "review", {"appid": appid, "card_id": card_id, "result": "reject"})
-    click.echo(_describe_card(card))
+    body = {"appid": appid, "card_id": card_id, "result": "reject", "reason": reason}
+    card = _control(url, data, "review", body)
+    click.echo(f"{_describe_card(card)}, reason: {card['refuse_reason']}")
 
 
 @emulator_group.command()
-@click.argument("seconds", type=click.FloatRange(min=0))
+@click.argument(
+    "seconds", type=_Number(click.FloatRange(min=0), "how many seconds to move forward, 0 or more (e.g. 90 or 1.5)")
+)
 @_target_options
 def clock(seconds: float, url: str | None, data: Path | None) -> None:
     """Move the emulator's clock SECONDS forward.

@@ -38,21 +38,31 @@ def legacy_coupons_from_env(environ: Mapping[str, str]) -> bool:
     return environ.get(LEGACY_COUPONS_ENV, "").strip() not in ("", "0")
 
 
+# What the reviewer says in `reject` mode when the spec gives no reason (RefuseReason of card_not_pass_check;
+# the event document's own example).
+DEFAULT_REFUSE_REASON = "非法代制"
+REVIEW_MODES = "instant, manual, after=SECONDS, reject[=REASON] or never"
+
+
 @dataclass(frozen=True)
 class ReviewMode:
-    """When a card sent to review comes back approved."""
+    """What becomes of a card sent to review: approved at once, left to `wxrec emulator approve|reject`, approved
+    after a delay, rejected at once (with the reviewer's reason), or never decided (as on a test account)."""
 
-    kind: Literal["instant", "manual", "after"]
+    kind: Literal["instant", "manual", "after", "reject", "never"]
     delay: float = 0.0
+    reason: str = DEFAULT_REFUSE_REASON
 
     @classmethod
     def parse(cls, spec: str) -> ReviewMode:
         text = spec.strip()
-        if text in ("instant", "manual"):
+        if text in ("instant", "manual", "reject", "never"):
             return cls(text)  # type: ignore[arg-type]
         if text.startswith("after="):
             return cls("after", _parse_delay(text.removeprefix("after=")))
-        raise ValueError(f"review mode must be instant, manual or after=SECONDS, not {spec!r}")
+        if text.startswith("reject=") and text.removeprefix("reject=").strip():
+            return cls("reject", reason=text.removeprefix("reject=").strip())
+        raise ValueError(f"review mode must be {REVIEW_MODES}, not {spec!r}")
 
 
 def _parse_delay(text: str) -> float:
@@ -73,6 +83,8 @@ class EmulatorConfig:
     data_file: Path | None = None
     seed: int = 0
     review: str = "instant"
+    # Sandbox test accounts (接口测试号): their cards never pass review (the card documents' 申请沙箱测试账号).
+    test_accounts: frozenset[str] = frozenset()
     token_ttl: int = 7200
     token_overlap: int = 300
     # A fault spec (see fault_spec.py); "" keeps the one saved in data_file, "none" clears it.
@@ -90,6 +102,9 @@ class EmulatorConfig:
         self.review_mode = ReviewMode.parse(self.review)
         if not self.accounts:
             raise ValueError("the emulator needs at least one account")
+        unknown = sorted(set(self.test_accounts) - set(self.accounts))
+        if unknown:
+            raise ValueError(f"test account {unknown[0]} is not one of the emulator's accounts")
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be > 0 seconds")
         if self.token_overlap < 0:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .config import DEFAULT_REFUSE_REASON
 from .fault_spec import parse_faults
 from .model import DISPATCH, JSON, NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, Card, loads_object
 from .service import Emulator
@@ -65,6 +66,7 @@ def summary(card: Card) -> JSON:
         "create_time": card.create_time,
         "update_time": card.update_time,
         "review_due": card.review_due,
+        "refuse_reason": card.refuse_reason,
         # The audit trail: creation on the emulator's clock, each successful modifystock delta, claims.
         "created_at": card.created_at,
         "stock_ops": list(card.stock_ops),
@@ -87,13 +89,19 @@ def claim(store: Store, appid: str, card_id: Any, count: Any) -> JSON:
     return summary(card)
 
 
-def review(store: Store, appid: str, card_id: Any, result: Any) -> JSON:
+def review(store: Store, appid: str, card_id: Any, result: Any, reason: Any = None) -> JSON:
+    """A reviewer's verdict; a rejection carries the reason WeChat would send in card_not_pass_check."""
     card = _card(store, appid, card_id)
     if result not in ("approve", "reject"):
         raise ControlError('result must be "approve" or "reject"')
+    if reason is not None and (result != "reject" or not isinstance(reason, str) or not reason.strip()):
+        raise ControlError("reason must be a non-empty string, and only a rejection has one")
     if card.status != NOT_VERIFY:
         raise ControlError(f"{card.card_id} is not waiting for review (status {card.status})")
+    if result == "approve" and store.accounts[appid].test:
+        raise ControlError(f"{appid} is a test account: its cards never pass review")
     card.status = VERIFY_OK if result == "approve" else VERIFY_FAIL
+    card.refuse_reason = None if result == "approve" else (reason or DEFAULT_REFUSE_REASON).strip()
     card.review_due = None
     store.dirty = True
     return summary(card)
@@ -211,7 +219,9 @@ async def claim_route(request: Request) -> Response:
 
 
 async def review_route(request: Request) -> Response:
-    return await _run(request, lambda emu, b: review(emu.store, _appid(emu, b), b.get("card_id"), b.get("result")))
+    return await _run(
+        request, lambda emu, b: review(emu.store, _appid(emu, b), b.get("card_id"), b.get("result"), b.get("reason"))
+    )
 
 
 async def clock_route(request: Request) -> Response:

@@ -8,9 +8,13 @@ fail_code as arrays, though the table says counts), and the official errcode tab
 than 100 codes, 40110 an empty code, 40111 the same code twice, 40136 deposit mode and stock).
 
 Readings (strictest):
-- The three endpoints need a custom-code card in the deposit mode (else 40097). The docs also
-  describe depositing into a custom-code card before switching it to the deposit mode, but
-  card/update cannot set that mode in this emulator, so the mode comes first.
+- The three endpoints need a custom-code card (else 40097): in the deposit mode, or not yet, as 4.1
+  非新创建卡券 deposits into an existing custom-code card first ("调用导入code接口导入一定量的自定义code"), then
+  switches it with card/update ("填入get_custom_code_mode字段"), then sets the stock to the codes.
+- card/update sending get_custom_code_mode checks the card's stock against its deposited codes:
+  "创建/更新填入get_custom_code_mode时,须检查库存数与已经导入code数目的关系,当导入code的数目小于库存数时,会报错"
+  (40136, the official code for the deposit mode and stock). The stock checked is ``quantity``, what
+  is left to hand out.
 - deposit needs an approved card ("在自定义code卡券成功创建并且通过审核后"): 40078 otherwise.
 - A code sent twice in one call is 40111; an empty one 40110 (nothing is deposited).
 - fail_code holds codes no card could use: longer than 20 bytes (codes are string(20) in every
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 from . import errors as e
 from .assets import CodeBox
 from .model import DISPATCH, JSON, VERIFY_OK, Card
-from .params import assets_of, is_deposit_card, live_card, size
+from .params import assets_of, is_custom_code_card, is_deposit_card, live_card, size
 from .routing import Call, Endpoint, Routes, ok
 
 if TYPE_CHECKING:
@@ -38,8 +42,8 @@ MAX_CODE_BYTES: Final = 20
 
 def _deposit_card(call: Call) -> Card:
     card = live_card(call, call.body.get("card_id"))
-    if not is_deposit_card(card):
-        raise e.ApiError(e.INVALID_ARGS, "card_id: not a custom code card in GET_CUSTOM_CODE_MODE_DEPOSIT")
+    if not is_custom_code_card(card):
+        raise e.ApiError(e.INVALID_ARGS, "card_id: not a custom code card (use_custom_code)")
     return card
 
 
@@ -107,6 +111,12 @@ def check_stock(store: Store, appid: str, card: Card, delta: int) -> None:
     """card/modifystock on a deposit-mode card: total stock never above the deposited codes (40136)."""
     if delta > 0 and is_deposit_card(card) and card.total_quantity + delta > deposited(store, appid, card):
         raise e.ApiError(e.DEPOSIT_STOCK, f"{deposited(store, appid, card)} codes deposited")
+
+
+def check_deposit_mode(store: Store, appid: str, card: Card) -> None:
+    """card/update switching to (or restating) the deposit mode: the stock left must be codes deposited (40136)."""
+    if card.quantity > deposited(store, appid, card):
+        raise e.ApiError(e.DEPOSIT_STOCK, f"{deposited(store, appid, card)} codes deposited, stock {card.quantity}")
 
 
 ROUTES: Routes = {

@@ -267,12 +267,14 @@ def _text(value: object) -> str | None:
 
 
 def _stock_delta(body: JSON) -> int | None:
+    """The requested net change: a call may carry both values (cards.py)."""
+    parts = []
     for name, sign in (("increase_stock_value", 1), ("reduce_stock_value", -1)):
         value = body.get(name)
         if isinstance(value, bool) or value is None:
             continue
         try:
-            return sign * int(value)
+            parts.append(sign * int(value))
         except (TypeError, ValueError):
             return None
-    return None
+    return sum(parts) if parts else None

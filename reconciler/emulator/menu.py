@@ -6,9 +6,11 @@ the real answers in tianye/WechatMpSDK's README (menu/get's ``"sub_button": []``
 get_current_selfmenu_info's ``{"sub_button": {"list": [...]}}``, 46003 ``menu no exist``), and
 the official errcode table.
 
-Limits: 1-3 buttons, 1-5 sub-buttons; ``name`` ≤ 16 bytes (top) and ≤ 40 bytes (sub: the docs
-say 60 or, in older versions, 40; strictest); ``key`` ≤ 128 bytes; ``url`` ≤ 1024 bytes; each
-type's own fields required. Errcodes: the top-level code, or its sub-button twin.
+Limits: 1-3 buttons, 1-5 sub-buttons; ``name`` ≤ 16 bytes (top) and ≤ 60 bytes (sub: the current
+createCustomMenu document, "菜单标题，不超过16个字节，子菜单不超过60个字节", and a developer-community
+measurement, "文档里…子菜单字节数不超过40个字节,实测结果是60字节"; older pages said 40); ``key`` ≤ 128 bytes;
+``url`` ≤ 1024 bytes; media_id, appid, pagepath and article_id have no documented limit; each type's
+own fields required. Errcodes: the top-level code, or its sub-button twin.
 
 Readings of undocumented corners (strictest, each marked below):
 - ``"sub_button": []`` counts as "no sub-buttons" (menu/get answers it on every leaf, so a
@@ -77,7 +79,7 @@ TOP: Final = Level(
 )
 SUB: Final = Level(
     "sub_button",
-    40,
+    60,
     e.MENU_SUB_TYPE,
     e.MENU_SUB_NAME_SIZE,
     e.MENU_SUB_KEY_SIZE,

@@ -62,6 +62,9 @@ class Card:
     create_time: int
     update_time: int
     review_due: float | None = None
+    # The reviewer's reason when the card failed review: WeChat tells it only in the card_not_pass_check event
+    # (RefuseReason), never in card/get, so only the controls show it.
+    refuse_reason: str | None = None
     # For auditors: when it was created (emulator clock), every successful modifystock delta, users' claims.
     created_at: float = 0.0
     stock_ops: list[int] = field(default_factory=list)

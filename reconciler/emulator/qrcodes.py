@@ -23,8 +23,8 @@ Readings of undocumented corners:
   scene_str lengths are UTF-8 bytes. A bad scene value: 40053 (the errcode of a real answer for bad
   action info); an unknown action_name 40052; a card list of 0 or more than 5 cards 45039.
 - A permanent scene code asked for again answers the same ticket and is not counted twice.
-- A card code for a non-custom-code card must not name a code (40116); for a deposit-mode card
-  a named code must have been deposited (40116); code is string(20), outer_str string(128).
+- A card code for a non-custom-code card must not name a code (40116), nor for a deposit-mode card
+  ("投放接口不可传code字段"; 40116 assumed, as for the former); code is string(20), outer_str string(128).
 - showqrcode: 404 once a temporary code expired (the emulator's clock) and once any of a card
   code's cards is deleted ("卡券删除后…二维码…失效"); the image is a PNG (segno) of the code's url.
 """
@@ -155,9 +155,9 @@ def _card_entry(call: Call, item: Any, path: str) -> JSON:
     entry: JSON = {"card_id": card.card_id}
     code = optional_text(item.get("code") or None, f"{path}.code", MAX_CODE_BYTES)
     if is_deposit_card(card):
-        box = assets_of(call).deposits.get(card.card_id)
-        if code is not None and (box is None or code not in box.codes):
-            raise e.ApiError(e.INVALID_CODE, f"{path}.code was not deposited")
+        if code is not None:
+            # "卡券侧随机在导入的code中下发，不可指定，投放接口不可传code字段".
+            raise e.ApiError(e.INVALID_CODE, f"{path}.code: a deposit-mode card hands out its deposited codes itself")
     elif is_custom_code_card(card):
         if code is None:
             raise e.ApiError(e.MISSING_CODE, f"{path}.code")

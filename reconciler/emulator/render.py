@@ -51,16 +51,23 @@ _HEAD: Final = (
     "get_custom_code_mode",
     "bind_openid",
 )
+# The real answer predates the mini-program entries: each pair follows the web link it replaced (assumed).
 _TAIL: Final = (
     "custom_url_name",
     "custom_url",
+    "custom_app_brand_user_name",
+    "custom_app_brand_pass",
     "custom_url_sub_title",
     "promotion_url",
+    "promotion_app_brand_user_name",
+    "promotion_app_brand_pass",
     "promotion_url_name",
     "promotion_url_sub_title",
     "center_title",
     "center_sub_title",
     "center_url",
+    "center_app_brand_user_name",
+    "center_app_brand_pass",
 )
 _MISSING: Final = object()
 

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from . import errors as e
 from .colors import COLOR_VALUES
-from .model import CARD_TYPES, JSON, Card
+from .model import CARD_TYPES, JSON, VERIFY_FAIL, Card
 
 MAX_QUANTITY: Final = 100_000_000
 
@@ -71,6 +71,13 @@ BOOL: Final = Spec("bool")
 OBJECT: Final = Spec("object")
 ARRAY: Final = Spec("array")
 
+# Refused on card/create and card/update since about 2019, any value ("" too): errcode 73211 (the global errcode
+# table; a developer-community answer: "去掉center_url, custom_url 参数，不用传值(传空也不行)"). null stays "not sent".
+WEB_LINKS: Final = ("center_url", "custom_url", "promotion_url")
+MINI_PROGRAM_FIELDS: Final = tuple(
+    f"{entry}_app_brand_{part}" for entry in ("center", "custom", "promotion") for part in ("user_name", "pass")
+)
+
 # date_info, sku and location_id_list have their own parsers below.
 BASE_SPECS: Final[dict[str, Spec]] = {
     "logo_url": text(128),
@@ -96,14 +103,13 @@ BASE_SPECS: Final[dict[str, Spec]] = {
     "use_all_locations": BOOL,
     "center_title": text(18),
     "center_sub_title": text(24),
-    "center_url": text(128),
     # The create table says 15 bytes, the update table 16: strictest is 15.
     "custom_url_name": text(15),
-    "custom_url": text(128),
     "custom_url_sub_title": text(18),
     "promotion_url_name": text(15),
-    "promotion_url": text(128),
     "promotion_url_sub_title": text(18),
+    # Mini-program entries (update log 2017-06-28); assumed string(128) like the web links they replace.
+    **dict.fromkeys(MINI_PROGRAM_FIELDS, text(128)),
 }
 BASE_REQUIRED: Final = (
     "logo_url",
@@ -206,18 +212,23 @@ BASE_NO_REVIEW: Final = frozenset(
         "location_id_list",
         "center_title",
         "center_sub_title",
-        "center_url",
         "custom_url_name",
-        "custom_url",
         "custom_url_sub_title",
         "promotion_url_name",
-        "promotion_url",
         "promotion_url_sub_title",
+        # Member-card update documents them (WxJava issue 1559); a reported card/update of a GIFT card sends
+        # them too (blog.csdn.net/weixin_36024234/article/details/114942807): every type takes them.
+        *MINI_PROGRAM_FIELDS,
         "code_type",
         "get_limit",
         "can_share",
         "can_give_friend",
         "date_info",
+        # The 2016-06-06 update log: card/update takes use_all_locations.
+        "use_all_locations",
+        # The card delivery document, 4.1 非新创建卡券: an existing custom-code card is switched to the deposit
+        # mode by card/update ("调用管理卡券 填入get_custom_code_mode字段"), once its codes are deposited.
+        "get_custom_code_mode",
     }
 )
 TYPE_REVIEW: Final[dict[str, frozenset[str]]] = {
@@ -296,6 +307,7 @@ def parse_create(body: JSON, now: float) -> NewCard:
     card_type = _card_type(card)
     data = _type_object(card, card_type)
     base_in = _base_info(data)
+    _refuse_web_links(base_in)
     for name in BASE_REQUIRED:
         if not _present(base_in.get(name)):
             raise e.ApiError(e.MISSING_FIELDS, base_path(name))
@@ -304,6 +316,9 @@ def parse_create(body: JSON, now: float) -> NewCard:
     quantity = _parse_sku(base_in["sku"])
     if base.get("get_custom_code_mode") and quantity > 0:
         # "导入code的数目小于库存数时，会报错": a new deposit card has no codes yet.
+        raise e.ApiError(e.INVALID_STOCK, base_path("sku().quantity"))
+    if not base.get("get_custom_code_mode") and quantity == 0:
+        # "卡券库存的数量，不支持填写0" (the create document's sku table); only a deposit-mode card starts empty.
         raise e.ApiError(e.INVALID_STOCK, base_path("sku().quantity"))
     return NewCard(card_type, base, _parse_type_fields(data, card_type), _parse_advanced(data), quantity)
 
@@ -337,6 +352,13 @@ def _base_info(data: JSON) -> JSON:
     if not isinstance(base_in, dict):
         raise e.ApiError(e.DATA_FORMAT_ERROR, "m_data.base_info")
     return base_in
+
+
+def _refuse_web_links(base_in: JSON) -> None:
+    for name in WEB_LINKS:
+        if base_in.get(name) is not None:
+            # The real errmsg names no field ("… hint: [DcJy0720ce69]" in the CSDN answer).
+            raise e.ApiError(e.WEB_LINK_REFUSED)
 
 
 def _require_type_fields(data: JSON, card_type: str) -> None:
@@ -515,13 +537,18 @@ def parse_update(card: Card, body: JSON) -> UpdatePlan:
     if not isinstance(base_in, dict):
         raise e.ApiError(e.DATA_FORMAT_ERROR, "m_data.base_info")
     base_in = {k: v for k, v in base_in.items() if v is not None}
+    _refuse_web_links(base_in)
     own_in = {k: v for k, v in data.items() if k != "base_info" and v is not None}
     _refuse_frozen(card.card_type, base_in, own_in)
     base = _parse_base_update(card, base_in)
     fields = _parse_type_update(card, own_in)
     review_base, review_own = review_fields(card.card_type)
-    send_check = any(base[k] != card.base.get(k) for k in base if k in review_base) or any(
-        fields[k] != card.fields.get(k) for k in fields if k in review_own
+    # A card that failed review goes back to it on any update (assumed: the documents say only that changing
+    # some fields 重新提交审核; the MP console resubmits a rejected card once it is edited).
+    send_check = (
+        card.status == VERIFY_FAIL
+        or any(base[k] != card.base.get(k) for k in base if k in review_base)
+        or any(fields[k] != card.fields.get(k) for k in fields if k in review_own)
     )
     return UpdatePlan(base, fields, send_check)
 
@@ -560,7 +587,8 @@ def _parse_base_update(card: Card, base_in: JSON) -> JSON:
             raise e.ApiError(e.MISSING_FIELDS, base_path(name))
         else:
             base[name] = parse_value(BASE_SPECS[name], value, base_path(name))
-    _check_enums(base)
+    # On the card as it will be: get_custom_code_mode needs the card's own use_custom_code.
+    _check_enums({**card.base, **base})
     _check_locations({**card.base, **base})
     return base
 

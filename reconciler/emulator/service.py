@@ -9,21 +9,22 @@ from . import existing_cards
 from .account_file import AccountFile
 from .clock import Clock
 from .config import EmulatorConfig
-from .errors import make_hint
+from .errors import make_hint, make_rid
 from .fault_spec import parse_faults
 from .faults import Faults
 from .store import Store
 
 
 def configure(store: Store, config: EmulatorConfig) -> None:
-    """Registers every configured account, a new one with the configured existing cards, and puts the configured
-    fault spec in force (when one is given)."""
+    """Registers every configured account (a test account marked as such), a new one with the configured existing
+    cards, and puts the configured fault spec in force (when one is given)."""
     # An account an earlier run made on this data file keeps whatever cards it has now.
     new = [appid for appid in config.accounts if appid not in store.accounts]
     path = config.existing_cards
     existing = existing_cards.load(path, store.now()) if new and path is not None else []
+    for appid in config.accounts:
+        store.ensure_account(appid, test=appid in config.test_accounts)
     for appid in new:
-        store.ensure_account(appid)
         for card in existing:
             store.add_existing(appid, card)
     if config.faults:
@@ -45,9 +46,10 @@ class Emulator:
         with self.transaction():
             configure(self.store, config)
 
-    def next_hint(self) -> str:
+    def next_ids(self) -> tuple[str, str]:
+        """An error answer's hint and rid (errors.py)."""
         self._hints += 1
-        return make_hint(self.config.seed, self._hints)
+        return make_hint(self.config.seed, self._hints), make_rid(self.store.now(), self.config.seed, self._hints)
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -23,7 +23,7 @@ from .clock import Clock
 from .config import ReviewMode
 from .existing_cards import ExistingCard
 from .fault_spec import parse_faults
-from .model import DELETE, JSON, NOT_VERIFY, VERIFY_OK, Card
+from .model import DELETE, JSON, NOT_VERIFY, VERIFY_FAIL, VERIFY_OK, Card
 from .rules import MAX_QUANTITY, NewCard, UpdatePlan
 from .tokens import TokenBook
 
@@ -40,6 +40,8 @@ class StoreError(ValueError):
 class Account:
     cards: dict[str, Card] = field(default_factory=dict)
     next_card: int = 0
+    # A sandbox test account (接口测试号): "该appid创建的卡券不会被审核通过" (微信卡券接口, 申请沙箱测试账号).
+    test: bool = False
 
 
 def _b64(text: str) -> str:
@@ -89,11 +91,16 @@ class Store:
     def now(self) -> float:
         return self.clock.now()
 
-    def ensure_account(self, appid: str) -> Account:
+    def ensure_account(self, appid: str, *, test: bool = False) -> Account:
+        """The account, registered if new; `test` marks it a sandbox test account (once marked, it stays one)."""
         if appid not in self.accounts:
             self.accounts[appid] = Account()
             self.dirty = True
-        return self.accounts[appid]
+        account = self.accounts[appid]
+        if test and not account.test:
+            account.test = True
+            self.dirty = True
+        return account
 
     # ------------------------------------------------------------ tokens
 
@@ -125,7 +132,7 @@ class Store:
             account.next_card += 1
             card_id = make_card_id(self.seed, appid, account.next_card)
         card = self._put(account, card_id, new, new.quantity)
-        self.submit_for_review(card)
+        self.submit_for_review(card, test=account.test)
         return card
 
     def add_existing(self, appid: str, existing: ExistingCard) -> Card:
@@ -173,12 +180,12 @@ class Store:
             return [c.card_id for c in cards if not c.deleted]
         return [c.card_id for c in cards if c.status in statuses]
 
-    def apply_update(self, card: Card, plan: UpdatePlan) -> None:
+    def apply_update(self, appid: str, card: Card, plan: UpdatePlan) -> None:
         card.base.update(plan.base)
         card.fields.update(plan.fields)
         card.update_time = int(self.now())
         if plan.send_check:
-            self.submit_for_review(card)
+            self.submit_for_review(card, test=self.ensure_account(appid).test)
         self.dirty = True
 
     def modify_stock(self, card: Card, delta: int) -> None:
@@ -197,12 +204,19 @@ class Store:
 
     # ------------------------------------------------------------ review
 
-    def submit_for_review(self, card: Card) -> None:
+    def submit_for_review(self, card: Card, *, test: bool) -> None:
+        """The card waits for review (审核中), then the review mode decides; a test account's card never passes,
+        whatever the mode: it stays waiting."""
         card.status = NOT_VERIFY
         card.review_due = None
-        if self.review.kind == "instant":
+        card.refuse_reason = None
+        if test or self.review.kind in ("manual", "never"):
+            pass
+        elif self.review.kind == "instant":
             card.status = VERIFY_OK
-        elif self.review.kind == "after":
+        elif self.review.kind == "reject":
+            card.status, card.refuse_reason = VERIFY_FAIL, self.review.reason
+        else:
             card.review_due = self.now() + self.review.delay
         self.dirty = True
 
@@ -224,7 +238,7 @@ class Store:
             "format": FORMAT,
             "clock_offset": self.clock.offset,
             "accounts": {
-                appid: {"next_card": a.next_card, "cards": [c.to_json() for c in a.cards.values()]}
+                appid: {"next_card": a.next_card, "test": a.test, "cards": [c.to_json() for c in a.cards.values()]}
                 for appid, a in self.accounts.items()
             },
             "tokens": self.tokens.to_json(),
@@ -289,7 +303,8 @@ class Store:
         store.clock.offset = float(data["clock_offset"])
         for appid, raw in data["accounts"].items():
             cards = (Card.from_json(c) for c in raw["cards"])
-            store.accounts[str(appid)] = Account({c.card_id: c for c in cards}, int(raw["next_card"]))
+            cards_of = {c.card_id: c for c in cards}
+            store.accounts[str(appid)] = Account(cards_of, int(raw["next_card"]), bool(raw.get("test", False)))
         store.tokens = TokenBook.from_json(seed, data["tokens"])
         store.assets = Assets.from_json(data.get("assets"))
         faults = data.get("faults") or {"spec": "", "usage": {}}

@@ -24,6 +24,7 @@ from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_fil
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.codes.files import validate as validate_codes
+from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
 
 
@@ -93,6 +94,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
             problems += kind.validate(document.data[kind.name], document.locate)
     problems += validate_references(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
+    problems += deposit_card_codes(document.data, document.locate)
     problems += validate_adoptions(document.data, document.locate)
     if problems:
         raise ManifestError(problems)
@@ -264,17 +266,17 @@ def _problems(
             for field in missing
             if (path, field) not in suggested
         ]
-    message = error.message
+    message, located = error.message, document.locate_value  # the value is wrong (its type, its pattern …)
     if "propertyNames" in error.schema_path:
-        path = (*path, str(error.instance))
+        path, located = (*path, str(error.instance)), document.locate
         message = f"key {error.instance!r} must match [a-z0-9][a-z0-9_-]* (it becomes part of addresses)"
     elif error.validator == "type" and isinstance(error.instance, float) and error.instance.is_integer():
         message = (
             f"{error.instance!r} is not an integer: write {int(error.instance)} (WeChat refuses {error.instance!r})"
         )
     elif error.validator == "not" and error.validator_value == {"required": ["total_quantity"]}:
-        message = "give quantity or total_quantity, not both"
-    return [_problem(document, path, message)]
+        message, located = "give quantity or total_quantity, not both", document.locate
+    return [Problem(located(path), ".".join(map(str, path)), message)]
 
 
 def _problem(document: Document, path: JsonPath, message: str) -> Problem:

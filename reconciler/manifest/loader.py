@@ -34,6 +34,8 @@ MAX_VALUES = 1_000_000
 # recursion limit.
 MAX_DEPTH = 32
 TOO_DEEP = f"more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
+# The last step of a path whose position is where a mapping entry's value is written (the entry's own is its key's).
+VALUE = "<value>"
 # Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
 YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
@@ -64,12 +66,17 @@ class Document:
     named: dict[JsonPath, Path] = field(default_factory=dict)  # file-naming fields → the files (see files.py)
 
     def locate(self, path: JsonPath) -> Location | None:
-        """The position of `path`, or of its nearest ancestor that has one."""
+        """The position of `path` (a mapping's entry: its key), or of its nearest ancestor that has one."""
         for end in range(len(path), -1, -1):
             found = self.positions.get(path[:end])
             if found:
                 return found
         return None
+
+    def locate_value(self, path: JsonPath) -> Location | None:
+        """Where the value at `path` is written (a list item's is where the item is): for what is wrong with
+        the value itself, such as its type."""
+        return self.positions.get((*path, VALUE)) or self.locate(path)
 
 
 def manifest_files(target: Path) -> list[Path]:
@@ -304,6 +311,7 @@ class _Builder:
                 )
                 continue
             result[key] = self.build(value_node, child)
+            self.positions[(*child, VALUE)] = self.positions[child]
             self.positions[child] = _mark(key_node, self.file)
         self.positions.pop((*path, "<key>"), None)
         return result

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.i18n import N_, _, language, ngettext
+
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
@@ -24,7 +26,12 @@ class Words:
 
     changed: str
     unchanged: str
-    failed: str = "failed"
+    failed: str = N_("failed")
+
+
+# The commands' words, marked here for the catalogs: the markdown report says them in its language.
+PLAN_WORDS = Words(N_("with changes"), N_("without changes"))
+DRIFT_WORDS = Words(N_("drifted"), N_("in sync"))
 
 
 def exit_code(sections: Sequence[Section], detailed: bool) -> int:
@@ -39,11 +46,18 @@ def summary(sections: Sequence[Section], words: Words) -> str:
     changed = sum(s.changed for s in sections if s.error is None)
     unchanged = len(sections) - len(failed) - changed
     counts = ((changed, words.changed), (unchanged, words.unchanged), (len(failed), words.failed))
-    line = f"{len(sections)} accounts: " + ", ".join(f"{count} {word}" for count, word in counts if word)
-    return line + (f" ({', '.join(failed)})." if failed else ".")
+    outcomes = _(", ").join(f"{count} {_(word)}" for count, word in counts if word)
+    line = ngettext("{count} account: {outcomes}", "{count} accounts: {outcomes}", len(sections))
+    line = line.format(count=len(sections), outcomes=outcomes)
+    return line + (_(" ({accounts}).").format(accounts=", ".join(failed)) if failed else _("."))
 
 
 def render_text(sections: Sequence[Section], words: Words) -> str:
+    with language("en"):
+        return _render_text(sections, words)
+
+
+def _render_text(sections: Sequence[Section], words: Words) -> str:
     parts = []
     for section in sections:
         error = f"Error: {section.error}\n" if section.error is not None else ""
@@ -52,16 +66,18 @@ def render_text(sections: Sequence[Section], words: Words) -> str:
 
 
 def render_markdown(sections: Sequence[Section], words: Words, title: str) -> str:
-    head = [f"## {title}: {len(sections)} accounts", "", "| account | result |", "| --- | --- |"]
+    accounts = ngettext("{title}: {count} account", "{title}: {count} accounts", len(sections))
+    head = [f"## {accounts.format(title=title, count=len(sections))}", "", f"| {_('account')} | {_('result')} |"]
+    head.append("| --- | --- |")
     for section in sections:
-        result = f"**{words.failed}**" if section.error is not None else _outcome(section, words)
+        result = f"**{_(words.failed)}**" if section.error is not None else _outcome(section, words)
         head.append(f"| `{section.label}` | {result} |")
     parts = ["\n".join(head) + "\n\n"]
     for section in sections:
-        error = f"\n**Error:**\n\n```\n{section.error}\n```\n" if section.error is not None else ""
+        error = f"\n**{_('Error:')}**\n\n```\n{section.error}\n```\n" if section.error is not None else ""
         parts.append(f"---\n\n**`{section.label}`**\n\n{section.body}{error}\n")
     return "".join(parts) + summary(sections, words) + "\n"
 
 
 def _outcome(section: Section, words: Words) -> str:
-    return words.changed if section.changed else words.unchanged
+    return _(words.changed if section.changed else words.unchanged)

@@ -72,6 +72,13 @@ CODE_TYPES = {
     "CODE_TYPE_ONLY_BARCODE": N_("barcode only"),
     "CODE_TYPE_NONE": N_("no code"),
 }
+# The card's entries that open a mini program (web links are refused today): the name field beside
+# base_info's mini-program pair for the centre button, the custom entry and the promotion entry.
+ENTRIES = (
+    ("center_title", "center_app_brand_user_name", "center_app_brand_pass"),
+    ("custom_url_name", "custom_app_brand_user_name", "custom_app_brand_pass"),
+    ("promotion_url_name", "promotion_app_brand_user_name", "promotion_app_brand_pass"),
+)
 # What a face shows, by the plan paths it is drawn from: a change to any of them is highlighted on the face.
 FACE_PATHS = {
     "colour": ("base_info.color",),
@@ -88,13 +95,14 @@ FACE_PATHS = {
     ),
     "code": ("base_info.code_type",),
     "notice": ("base_info.notice",),
+    "entries": tuple(f"base_info.{name}" for entry in ENTRIES for name in entry),
 }
 # The Face attribute each part is drawn from.
 # The stock line is compared by the number a user can claim, not by its words: a live card's count and a
 # replacement's target say the same number differently.
 DRAWN_FROM = (
     {"colour": "background", "brand": "brand", "title": "title", "sub_title": "sub_title"}
-    | {part: part for part in ("logo", "validity", "code", "notice")}
+    | {part: part for part in ("logo", "validity", "code", "notice", "entries")}
     | {"stock": "claimable"}
 )
 
@@ -123,6 +131,7 @@ class Face:
     notice: str
     stock: str
     claimable: int | None
+    entries: tuple[str, ...] = ()
     changed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -174,6 +183,22 @@ def validity(fields: dict[str, Any]) -> str:
     return _("Validity not set")
 
 
+def entries(fields: dict[str, Any]) -> tuple[str, ...]:
+    """Each entry that opens a mini program, in words: its name, the mini program and the page."""
+    lines = []
+    for name, user_name, page in ENTRIES:
+        program, path = (fields.get(f"base_info.{field}") for field in (user_name, page))
+        if program or path:
+            lines.append(
+                _("“{name}” opens mini program {program}, page {page}").format(
+                    name=fields.get(f"base_info.{name}") or _("(no name)"),
+                    program=program or _("(not set)"),
+                    page=path or _("(its home page)"),
+                )
+            )
+    return tuple(lines)
+
+
 def _colour_name(colour: Any) -> str:
     """The colour in words; a hex value as it is (it has no name)."""
     if not colour:
@@ -212,6 +237,7 @@ def face(
         notice=str(fields.get("base_info.notice") or ""),
         stock=stock.text,
         claimable=stock.claimable,
+        entries=entries(fields),
     )
 
 

@@ -17,7 +17,8 @@ import segno
 from markupsafe import Markup
 
 from reconciler.address import Address, kind_of
-from reconciler.i18n import N_, _, current
+from reconciler.i18n import N_, _, current, say, spoken
+from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
@@ -49,6 +50,7 @@ SCENES = {
     "SCENE_CARD_CUSTOM_CELL": N_("card's custom cell"),
 }
 REVIEW_BADGE = (N_("goes back to review"), "review")
+REJECTED_BADGE = (N_("rejected in review"), "destroy")
 CONSEQUENCES = {
     "replace": N_("replaced: a new card is created, the old one deleted after review; users keep the copies they hold"),
     "delete": N_("deleted; users keep the copies they hold"),
@@ -118,6 +120,10 @@ class Panel:
     after: Any = None
     listed: list[Listed] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # the change's, in the report's language
+    notes: list[str] = field(default_factory=list)
+    # A card rejected in review (the plan's `attention`): its face is stamped, and what to do is said.
+    rejected: str = ""
 
 
 def render_html(
@@ -130,7 +136,8 @@ def render_html(
     """The report for `plan` (a plan document); `logos` maps a logo url to the data: URI to draw for it."""
     cards = _card_index(plan["changes"], palette)
     panels = [_panel(change, palette, logos or {}, cards) for change in plan["changes"]]
-    panels.sort(key=lambda panel: panel.change["action"] not in DESTRUCTIVE)
+    panels += _mark_rejected(plan, panels, palette, logos or {})
+    panels.sort(key=lambda panel: not (panel.change["action"] in DESTRUCTIVE or panel.rejected))
     if title == "wxrec diff":
         heading = _("{title} for account {appid} from {endpoint} to the working tree")
     else:
@@ -146,6 +153,8 @@ def render_html(
         ],
         counts=tally(plan),
         summary=summary_line(plan, title),
+        refusals=spoken(plan, "refusals"),
+        warnings=spoken(plan, "warnings"),
     )
 
 
@@ -154,7 +163,7 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     new_badge = kind.new_badge if kind else "new"
     badge = (new_badge, "new") if change["action"] == "create" else BADGES[change["action"]]
     badges = [(_(text), tone) for text, tone in [badge] + ([REVIEW_BADGE] if change["review"] else [])]
-    panel = Panel(change=change, kind="other", badges=badges)
+    panel = Panel(change, "other", badges, reasons=spoken(change, "reasons"), notes=spoken(change, "notes"))
     panel.rows = _rows(change)
     before, after = change["before"] or {}, change["after"] or {}
     if kind is None or kind.panel == "other":
@@ -171,10 +180,38 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
     elif kind.panel == "qr":
         panel.before = _qr_svg(before.get("url"))
-        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {})
+        panel.lines = spec_lines(after.get("spec") or before.get("spec") or {}) if not change["changes"] else []
     elif kind.panel == "whitelist":
         panel.listed = _listed(before.get("whitelist"), after.get("whitelist"), change["action"])
     return panel
+
+
+def _mark_rejected(
+    plan: dict[str, Any], panels: list[Panel], palette: dict[str, str], logos: dict[str, str]
+) -> list[Panel]:
+    """Stamp the panel of each card rejected in review; one the plan does not change gets a panel of its own, its
+    live face and no after (these are not changes: apply has nothing to do for them)."""
+    by_address = {panel.change["address"]: panel for panel in panels}
+    added = []
+    for item in plan.get("attention", []):
+        panel = by_address.get(item["address"])
+        if panel is None:
+            change = {"address": item["address"], "id": item["id"], "action": "attention", "review": False}
+            change |= {"changes": [], "stock": None, "reasons": [], "notes": [], "retire_ids": [], "details": []}
+            before = face(
+                item["before"]["card_type"],
+                item["before"]["fields"],
+                _live_stock(item["before"]["stock"]),
+                palette,
+                logos,
+            )
+            panel = Panel(
+                change=change | {"before": item["before"], "after": None}, kind="card", badges=[], before=before
+            )
+            added.append(panel)
+        panel.badges.append((_(REJECTED_BADGE[0]), REJECTED_BADGE[1]))
+        panel.rejected = f"{say(attention.what(item))}. {say(attention.todo(item, plan))}"
+    return added
 
 
 def _rows(change: dict[str, Any]) -> list[Row]:

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.i18n import N_, _, ngettext
-from reconciler.render.text import HEADLINES, attribute_cells, format_value, spec_lines, summary_line, tally
+from reconciler.i18n import N_, _, ngettext, say, spoken
+from reconciler.render import attention
+from reconciler.render.text import (
+    HEADLINES,
+    attribute_cells,
+    format_value,
+    is_new_spec,
+    spec_lines,
+    summary_line,
+    tally,
+)
 
 COMMENT_LIMIT = 65_536
 # Room for the folding note and a code host's own wrapping.
@@ -73,10 +82,14 @@ def _head(plan: dict[str, Any], title: str) -> str:
     if destructive:
         items = ", ".join(f"`{c['address']}` {_verb(c).split(' (')[0]}" for c in destructive)
         lines += [f"> [!CAUTION]\n> **{_('Destructive:')}** {items}", ""]
-    for refusal in plan["refusals"]:
+    for refusal in spoken(plan, "refusals"):
         lines += [f"> [!WARNING]\n> **{_('Refused:')}** {_inline(refusal)}", ""]
-    for warning in plan["warnings"]:
+    for warning in spoken(plan, "warnings"):
         lines += [f"> **{_('Warning:')}** {_inline(warning)}", ""]
+    for item in plan.get("attention", []):
+        needs = _("Needs attention:")
+        what = f"`{item['address']}` (`{item['id']}`) {say(attention.what(item))}"
+        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {say(attention.todo(item, plan))}", ""]
     counts = tally(plan)
     lines += [
         "| " + " | ".join(_(label) for _key, label in TABLE) + " |",
@@ -132,14 +145,14 @@ def _summary(change: dict[str, Any]) -> str:
 
 def _section(change: dict[str, Any]) -> str:
     lines = ["<details>", _summary(change), ""]
-    lines += ["- " + _("because {reason}").format(reason=_inline(reason)) for reason in change["reasons"]]
+    lines += ["- " + _("because {reason}").format(reason=_inline(reason)) for reason in spoken(change, "reasons")]
     if change.get("details"):
         lines += ["", "```diff", *change["details"], "```"]
     rows = _rows(change)
     if rows:
         head = f"| {_('field')} | {_('before')} | {_('after')} | |"
         lines += ["", head, "| --- | --- | --- | --- |", *rows, ""]
-    lines += [f"- {_inline(note)}" for note in change["notes"]]
+    lines += [f"- {_inline(note)}" for note in spoken(change, "notes")]
     if change["retire_ids"]:
         retired = ", ".join(change["retire_ids"])
         lines.append("- " + _("deletes old card(s) {cards}: the replacement passed review").format(cards=retired))
@@ -164,7 +177,7 @@ def _folded_section(change: dict[str, Any]) -> str:
 
 
 def _rows(change: dict[str, Any]) -> list[str]:
-    if change["action"] == "create" and "spec" in (change["after"] or {}):
+    if is_new_spec(change):
         return [
             f"| `{line.split(': ', 1)[0]}` | | {_inline(line.split(': ', 1)[1])} | |"
             for line in spec_lines(change["after"]["spec"])

@@ -10,10 +10,10 @@ import click
 
 from reconciler.address import kind_of
 from reconciler.english import counted
+from reconciler.i18n import _, language, ngettext
+from reconciler.render import attention
 
 CHINA_TIME = timezone(timedelta(hours=8))
-# A list-valued field whose items are things with a name, by the field's last path part: (one, several).
-ITEM_NOUNS = {"location_id_list": ("store", "stores")}
 # Items of a list-valued field listed, of those added and of those removed each; the JSON plan has them all.
 SHOWN_ITEMS = 20
 
@@ -33,6 +33,12 @@ HEADLINES = {
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxrec plan") -> str:
+    """The terminal's plan, in English whatever --lang says (see docs/decisions.md)."""
+    with language("en"):
+        return _render_plan(plan, color, title)
+
+
+def _render_plan(plan: dict[str, Any], color: bool, title: str) -> str:
     where = f"at {plan['endpoint']}" if title != "wxrec diff" else f"from {plan['endpoint']} to the working tree"
     lines = [f"{title} for account {plan['appid']} {where}", ""]
     for warning in plan["warnings"]:
@@ -44,6 +50,8 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
         lines.append("")
     for change in plan["changes"]:
         lines += _render_change(change, color)
+    for item in plan.get("attention", []):
+        lines += [_style(f"! {attention.line(item, plan)}", "red", color), ""]
     if plan["unmanaged"]:
         shown = ", ".join(plan["unmanaged"][:10])
         more = f" and {len(plan['unmanaged']) - 10} more" if len(plan["unmanaged"]) > 10 else ""
@@ -60,16 +68,20 @@ def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxre
 def _in_sync(plan: dict[str, Any], title: str) -> str:
     """What an empty plan compared: only what was read can be said to match."""
     if title == "wxrec diff":
-        return "The manifests are the same."
+        return _("No changes. The manifests are the same.")
     if not plan.get("refreshed", True):
-        return "State's last-applied values match the manifests (the live account was not read: --refresh=false)."
-    return "The live account matches the manifests."
+        return _(
+            "No changes. State's last-applied values match the manifests (the live account was not read: "
+            "--refresh=false)."
+        )
+    return _("No changes. The live account matches the manifests.")
 
 
 def tally(plan: dict[str, Any]) -> dict[str, int]:
     """The plan's counts as every format shows them, so text, Markdown and HTML agree: the plan document's
     per-action summary, except that a deposit of codes counts its codes (not an update or create of the codes
-    resource), an old card a replace leaves counts as a delete, and changes going back to review are counted."""
+    resource), an old card a replace leaves counts as a delete, changes going back to review are counted, and so are
+    cards rejected in review (`rejected`: not changes, the plan's `attention`)."""
     counts = dict(plan["summary"])
     counts["codes"] = 0
     for change in plan["changes"]:
@@ -79,40 +91,57 @@ def tally(plan: dict[str, Any]) -> dict[str, int]:
             counts["codes"] += pending
     counts["delete"] += counts.pop("retire")
     counts["review"] = sum(1 for change in plan["changes"] if change["review"])
+    counts["rejected"] = len(plan.get("attention", []))
     return counts
 
 
 def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
+    """The counts in one sentence, in the report's language (the terminal's is English)."""
     if "targeting" in plan:
         # A scoped plan says nothing about the rest: never "the account matches".
-        scoped = "Only the targeted resources were considered; the rest of the manifests was not."
-        return f"No changes to the targeted resources. {scoped}" if not plan["changes"] else f"{_counts(plan)} {scoped}"
+        if not plan["changes"]:
+            return _(
+                "No changes to the targeted resources. Only the targeted resources were considered; the rest of the "
+                "manifests was not."
+            )
+        scoped = _("{counts} Only the targeted resources were considered; the rest of the manifests was not.")
+        return scoped.format(counts=_counts(plan))
+    rejected = tally(plan)["rejected"]
+    if not plan["changes"] and rejected:
+        return ngettext(
+            "No changes, but {count} card rejected in WeChat's review: see above.",
+            "No changes, but {count} cards rejected in WeChat's review: see above.",
+            rejected,
+        ).format(count=rejected)
     if not plan["changes"]:
-        return f"No changes. {_in_sync(plan, title)}"
+        return _in_sync(plan, title)
     return _counts(plan)
 
 
 def _counts(plan: dict[str, Any]) -> str:
     counts = tally(plan)
-    review = counts["review"]
+    review = _(" ({count} back to review)").format(count=counts["review"]) if counts["review"] else ""
+    # In the order they are said; the first five always, the others only when there are any.
+    words = {
+        "create": _("{count} to create"),
+        "update": _("{count} to update") + review,
+        "stock": ngettext("{count} stock change", "{count} stock changes", counts["stock"]),
+        "codes": ngettext("{count} code to deposit", "{count} codes to deposit", counts["codes"]),
+        "replace": _("{count} to replace"),
+        "delete": _("{count} to delete"),
+        "gone": _("{count} deleted outside wxrec"),
+        "forget": _("{count} to forget"),
+        "import": _("{count} to import"),
+        "move": _("{count} to move"),
+        "render": ngettext("{count} QR image to draw", "{count} QR images to draw", counts.get("render", 0)),
+        "rejected": _("{count} rejected in review"),
+    }
     parts = [
-        f"{counts['create']} to create",
-        f"{counts['update']} to update" + (f" ({review} back to review)" if review else ""),
-        counted(counts["stock"], "stock change"),
+        text.format(count=counts.get(key, 0))
+        for key, text in words.items()
+        if key in ("create", "update", "stock", "replace", "delete") or counts.get(key)
     ]
-    if counts["codes"]:
-        parts.append(counted(counts["codes"], "code") + " to deposit")
-    parts += [f"{counts['replace']} to replace", f"{counts['delete']} to delete"]
-    if counts["gone"]:
-        parts.append(f"{counts['gone']} deleted outside wxrec")
-    if counts["forget"]:
-        parts.append(f"{counts['forget']} to forget")
-    for action, words in (("import", "to import"), ("move", "to move")):
-        if counts.get(action):
-            parts.append(f"{counts[action]} {words}")
-    if counts.get("render"):
-        parts.append(counted(counts["render"], "QR image") + " to draw")
-    return "Plan: " + ", ".join(parts) + "."
+    return _("Plan: {counts}.").format(counts=_(", ").join(parts))
 
 
 def _render_change(change: dict[str, Any], color: bool) -> list[str]:
@@ -125,7 +154,7 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     lines += [f"    because {reason}" for reason in change["reasons"]]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
-    elif change["action"] == "create" and "spec" in (change["after"] or {}):
+    elif is_new_spec(change):
         lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
@@ -145,6 +174,14 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     stock = after["stock"]
     lines.append(f"    stock: {stock['target']} ({stock['mode']})")
     return lines
+
+
+def is_new_spec(change: dict[str, Any]) -> bool:
+    """A landing page or QR code made for the first time: every line of it is new. One made anew in place of an
+    earlier one shows only what changed (its `changes`), or nothing when only what it points at did."""
+    return (
+        change["action"] == "create" and "spec" in (change["after"] or {}) and not (change["before"] or {}).get("spec")
+    )
 
 
 def spec_lines(spec: dict[str, Any], prefix: str = "") -> list[str]:
@@ -190,13 +227,12 @@ def gains_or_loses(items: dict[str, Any] | None) -> bool:
 
 def items_summary(path: str, items: dict[str, Any]) -> str:
     """`+3 stores, −1`: what a list-valued field gains and loses, the item's noun (if it has one) said once."""
-    nouns = ITEM_NOUNS.get(path.rsplit(".", 1)[-1])
     parts = [f"{sign}{len(found)}" for sign, found in (("+", items["added"]), ("−", items["removed"])) if found]
-    if nouns and parts:
+    if parts and path.rsplit(".", 1)[-1] == "location_id_list":  # its items are things with a name
         first = len(items["added"] or items["removed"])
-        parts[0] += " " + (nouns[0] if first == 1 else nouns[1])
+        parts[0] += " " + ngettext("store", "stores", first)
     if items["reordered"]:
-        parts.append("reordered")
+        parts.append(_("reordered"))
     return ", ".join(parts)
 
 
@@ -206,7 +242,7 @@ def item_lines(path: str, items: dict[str, Any], limit: int) -> list[str]:
 
 
 def _side(sign: str, path: str, found: list[Any], limit: int) -> list[str]:
-    more = [f"{sign} … and {len(found) - limit} more"] if len(found) > limit else []
+    more = [f"{sign} " + _("… and {count} more").format(count=len(found) - limit)] if len(found) > limit else []
     return [f"{sign} {format_value(path, item)}" for item in found[:limit]] + more
 
 
@@ -231,7 +267,7 @@ def _render_stock(stock: dict[str, Any]) -> str:
 
 def format_value(path: str, value: Any) -> str:
     if value is None:
-        return "(unset)"
+        return _("(unset)")
     if isinstance(value, int) and not isinstance(value, bool) and path.endswith(("_timestamp", "_time")):
         moment = datetime.fromtimestamp(value, CHINA_TIME)
         return f"{value} ({moment:%Y-%m-%d %H:%M:%S} UTC+8)"

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
+from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
@@ -186,7 +187,7 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
         record = view.resources.pop(move.source)
         view.resources[move.to] = record
         change = ResourceChange(move.to, Action.MOVE, id=record.get("id"), before=MovedDocument(address=move.source))
-        change.reasons = [f"a moved block renames {move.source} to {move.to}"]
+        change.reasons = [said("a moved block renames {old} to {new}", old=move.source, new=move.to)]
         adoption.changes.append(change)
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
 
@@ -209,9 +210,9 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     view.resources[block.to] = CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
     change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))
     change.before = live_document(live_card) if live_card is not None else None
-    change.reasons = ["an import block adopts this live card: state records it, WeChat is not changed"]
+    change.reasons = [said("an import block adopts this live card: state records it, WeChat is not changed")]
     if live is None:
-        change.notes = ["the live account was not read: apply checks that the card exists and has this type"]
+        change.notes = [said("the live account was not read: apply checks that the card exists and has this type")]
     adoption.changes.append(change)
 
 

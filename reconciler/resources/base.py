@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import N_, said
 from reconciler.plan import AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.references import Lookup
@@ -157,7 +158,7 @@ class Drift:
     def attribute(self, change: ResourceChange, attribute: AttributeChange, *, by_hand: bool) -> None:
         """An attribute whose live value is not the manifest's: changed in WeChat by hand, or edited in the
         manifests. `items`: the list's item-level change, as in the plan document."""
-        what = "changed in WeChat by hand" if by_hand else "edited in the manifests"
+        what = said("changed in WeChat by hand") if by_hand else said("edited in the manifests")
         items = asdict(attribute.items) if attribute.items is not None else None
         (self.live if by_hand else self.manifest).append(
             {
@@ -172,6 +173,10 @@ class Drift:
     def stock(self, change: ResourceChange, stock: StockChange, section: list[DriftEntry], what: str) -> None:
         figures = {"quantity": stock.quantity, "total_quantity": stock.total_quantity, "delta": stock.delta}
         section.append({"address": change.address, "id": change.id, **figures, "what": what})
+
+
+# A stock target edited in the manifests, as every kind with stock words it in drift.
+STOCK_TARGET_CHANGED = N_("stock target changed to {target}")
 
 
 def entry(change: ResourceChange, what: str) -> DriftEntry:

@@ -9,7 +9,7 @@ from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, schema_fragment
-from reconciler.resources.write_only import WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
+from reconciler.resources.write_only import Sentences, WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
 
 
 class LandingPages(WriteOnlyKind):
@@ -39,7 +39,12 @@ class LandingPageApplier(WriteOnlyApplier):
 LANDING_PAGES = LandingPages(
     "landing_pages",
     "landing page",
-    "stays live: WeChat offers no way to delete a page",
+    Sentences(
+        new=N_("a new landing page"),
+        changed=N_("the landing page changed: WeChat cannot edit it, so a new one is created"),
+        old_stays=N_("the old landing page {id} stays live: WeChat offers no way to delete a page"),
+        forgotten=N_("removed from the manifests; it stays live: WeChat offers no way to delete a page"),
+    ),
     layer=1,
     attributes=("url", "page_id"),
     new_badge=N_("new page"),

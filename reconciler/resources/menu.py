@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from reconciler.errors import Locate, Problem, WxrecError
+from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
     Applier,
@@ -101,7 +102,7 @@ class Menu:
         if not context.present:
             if context.state is None or self.name not in context.state.resources:
                 return KindPlan()
-            notes = ["no menu section any more: the live menu is left as it is"]
+            notes: list[str] = [said("no menu section any more: the live menu is left as it is")]
             return KindPlan([ResourceChange(self.name, Action.FORGET, notes=notes)])
         assert isinstance(context.live, MenuLive)
         return _plan(context, context.live)
@@ -116,9 +117,9 @@ class Menu:
         """WeChat's menu is not the one wxrec last applied: someone changed it by hand."""
         applied = MenuRecord.from_state(state).applied
         if applied is not None and (change.before or {}).get("menu") != applied:
-            found.live.append(entry(change, "menu changed in WeChat by hand"))
+            found.live.append(entry(change, said("menu changed in WeChat by hand")))
         else:
-            found.manifest.append(entry(change, "menu edited in the manifests"))
+            found.manifest.append(entry(change, said("menu edited in the manifests")))
 
     def applier(self, context: ApplyContext) -> Applier:
         return MenuApplier(context)
@@ -135,7 +136,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
         if live.menu is None and not live.console:
             return found
         change = ResourceChange("menu", Action.DELETE, before=MenuDocument(menu=live.menu), after=None)
-        change.notes = ["menu/delete also removes every conditional menu"]
+        change.notes = [said("menu/delete also removes every conditional menu")]
         change.details = menu_tree(live.menu, None)
         found.changes.append(change)
         return found
@@ -152,7 +153,7 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     change.details = menu_tree(live.menu, resolved)
     if unknown and action == Action.UPDATE:
         change.reasons.append(follows(unknown, GETS_NEW_URL_OR_ID))
-    change.notes.append("menu/create replaces the whole menu")
+    change.notes.append(said("menu/create replaces the whole menu"))
     found.changes.append(change)
     return found
 

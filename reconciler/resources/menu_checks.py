@@ -8,7 +8,8 @@ Rules (the strictest reading where sources differ):
 - `menu` is null (delete the menu) or a mapping with only a `button` list of 1–3 buttons.
 - A button is an action (`type`) or a sub-menu (`sub_button`, a list of 1–5 sub-buttons), never both: a `sub_button`
   key beside `type` is refused even when the list is empty. Sub-buttons cannot have `sub_button`.
-- `name` is required: at most 16 bytes of UTF-8 at top level, 40 in a sub-button (a Chinese character is 3 bytes).
+- `name` is required: at most 16 bytes of UTF-8 at top level, 60 in a sub-button (a Chinese character is 3 bytes;
+  docs/wechat-today.md: the current menu document says 60, older ones 40).
 - Each type needs its fields (`TYPE_FIELDS`); `key` is at most 128 bytes, `url` at most 1024.
 - Unknown button fields and unknown types are refused, with a "did you mean" when one is close.
 - `url` of a view or miniprogram button is an http(s) URL with a host (65317 otherwise); a menu's urls lead to at
@@ -31,7 +32,7 @@ MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
 # Hosts the links of a menu may lead to (65316 "domain count reach limit").
 MAX_DOMAINS = 3
-NAME_BYTES = (16, 40)  # top level, sub-button
+NAME_BYTES = (16, 60)  # top level, sub-button
 FIELD_BYTES = {"key": 128, "url": 1024}
 
 _KEY_TYPES = (

@@ -11,12 +11,14 @@ from typing import Any
 
 from reconciler.address import Address
 from reconciler.errors import FileError, Locate, Problem, WxrecError
-from reconciler.i18n import N_
+from reconciler.i18n import N_, said_n
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
+from reconciler.resources.cards.model import DEPOSIT_MODE
 from reconciler.resources.qr_images import image_paths, write_qr_images
 from reconciler.resources.review import wait_for_approval
 from reconciler.resources.write_only import (
+    Sentences,
     WriteOnlyApplier,
     WriteOnlyDocument,
     WriteOnlyKind,
@@ -85,7 +87,9 @@ class QRCodes(WriteOnlyKind):
                 before=WriteOnlyDocument(url=url),
                 after=WriteOnlyDocument(url=url),
             )
-            change.reasons.append(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+            change.reasons.append(
+                said_n("{files} is missing", "{files} are missing", len(missing), files=" and ".join(missing))
+            )
             changes.append(change)
         return changes
 
@@ -111,6 +115,34 @@ def _qr_rules(spec: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     if action == "QR_LIMIT_SCENE" and isinstance(scene_id, int) and not low <= scene_id <= high:
         found.append((("scene_id",), f"permanent scene ids run {low}–{high}"))
     return found
+
+
+def deposit_card_codes(data: Mapping[str, Any], locate: Locate) -> list[Problem]:
+    """A deposit-mode card hands out its deposited codes itself: its QR codes cannot name one ("投放接口不可传code字段",
+    docs/wechat-today.md). Checked across kinds: the card's mode is in `cards`."""
+    qrcodes, cards = data.get("qrcodes"), data.get("cards")
+    if not isinstance(qrcodes, Mapping) or not isinstance(cards, Mapping):
+        return []
+    problems = []
+    for key, spec in qrcodes.items():
+        entries = spec.get("cards") if isinstance(spec, Mapping) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, Mapping) and "code" in entry and _in_deposit_mode(cards.get(entry.get("card"))):
+                path = ("qrcodes", key, "cards", index, "code")
+                problems.append(
+                    Problem(
+                        locate(path),
+                        ".".join(map(str, path)),
+                        f"{Address.card(entry['card'])} is in {DEPOSIT_MODE}: WeChat hands out one of its deposited "
+                        "codes itself, and its QR codes cannot name a code (remove code)",
+                    )
+                )
+    return problems
+
+
+def _in_deposit_mode(card: Any) -> bool:
+    base_info = card.get("base_info") if isinstance(card, Mapping) else None
+    return isinstance(base_info, Mapping) and base_info.get("get_custom_code_mode") == DEPOSIT_MODE
 
 
 def qr_body(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,7 +210,14 @@ class QRCodeApplier(WriteOnlyApplier):
 QRCODES = QRCodes(
     "qrcodes",
     "QR code",
-    "keeps working until it expires: WeChat offers no way to delete it",
+    Sentences(
+        new=N_("a new QR code"),
+        changed=N_("the QR code changed: WeChat cannot edit it, so a new one is created"),
+        old_stays=N_("the old QR code {id} keeps working until it expires: WeChat offers no way to delete it"),
+        forgotten=N_(
+            "removed from the manifests; it keeps working until it expires: WeChat offers no way to delete it"
+        ),
+    ),
     layer=2,
     attributes=("url", "ticket"),
     new_badge=N_("new QR code"),

@@ -12,23 +12,24 @@ from typing import Any
 
 from reconciler.address import KEY_PATTERN, KIND_PATTERN, Address, referenced
 from reconciler.errors import JsonPath, WxrecError
+from reconciler.i18n import N_, Said, said
 from reconciler.state import State
 
 REFERENCE = re.compile(rf"\$\{{({KIND_PATTERN})\.({KEY_PATTERN})\.([a-z_]+)\}}")
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
 # How a knock-on reason ends: the change only follows what a referenced resource gets in this run.
-GETS_NEW_ID = "gets a new id"
-GETS_NEW_URL_OR_ID = "gets a new url or id (known after apply)"
+GETS_NEW_ID = N_("{addresses} gets a new id")
+GETS_NEW_URL_OR_ID = N_("{addresses} gets a new url or id (known after apply)")
 
 
 def follows(unknown: Iterable[str], gets: str) -> str:
     """A knock-on reason, worded to follow "because": `cards.latte-voucher gets a new id`."""
-    return f"{', '.join(sorted({referenced(u) for u in unknown}))} {gets}"
+    return said(gets, addresses=", ".join(sorted({referenced(u) for u in unknown})))
 
 
 def is_knock_on(reason: str) -> bool:
-    return reason.endswith((GETS_NEW_ID, GETS_NEW_URL_OR_ID))
+    return isinstance(reason, Said) and reason.msgid in (GETS_NEW_ID, GETS_NEW_URL_OR_ID)
 
 
 def state_lookup(state: State | None, changing: frozenset[str] = frozenset()) -> Lookup:

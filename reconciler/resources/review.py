@@ -8,9 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from reconciler.errors import WxrecError
-from reconciler.resources.cards.diff import APPROVED
-
-REJECTED = "CARD_STATUS_VERIFY_FAIL"
+from reconciler.resources.cards.diff import APPROVED, REJECTED
 
 
 async def wait_for_approval(

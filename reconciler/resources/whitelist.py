@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import said
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, forget, schema_fragment
 from reconciler.state import State
@@ -66,7 +67,7 @@ class Whitelist:
             if record is None:
                 return KindPlan()
             return KindPlan(
-                [ResourceChange(self.name, Action.FORGET, notes=["no whitelist section any more: left as it is"])]
+                [ResourceChange(self.name, Action.FORGET, notes=[said("no whitelist section any more: left as it is")])]
             )
         wanted = WhitelistRecord.of(context.section).value()
         applied = (record or {}).get("applied")
@@ -83,7 +84,7 @@ class Whitelist:
             old, new = (applied or {}).get(name, []), wanted[name]
             if old != new:
                 change.changes.append(AttributeChange(f"whitelist.{name}", old, new))
-        change.notes.append("WeChat cannot read the whitelist back: compared with what wxrec last applied")
+        change.notes.append(said("WeChat cannot read the whitelist back: compared with what wxrec last applied"))
         return KindPlan([change])
 
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:

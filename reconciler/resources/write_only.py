@@ -15,7 +15,8 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, ResourceChange
+from reconciler.i18n import said
+from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
 from reconciler.resources.references import GETS_NEW_ID, Lookup, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
@@ -41,12 +42,23 @@ class WriteOnlyRecord:
 
 
 @dataclass(frozen=True)
+class Sentences:
+    """What a plan says of one page or code: whole sentences (msgids, marked with N_ where a kind defines them),
+    so that each language words them its own way."""
+
+    new: str  # the reason for a first create
+    changed: str  # the reason a changed one is created anew
+    old_stays: str  # a note on the old one a new one leaves behind: {id}
+    forgotten: str  # the note on one gone from the manifests
+
+
+@dataclass(frozen=True)
 class WriteOnlyKind:
     """The part landing pages and QR codes share: planning from state alone, one layer after cards."""
 
     name: str  # "landing_pages"
     noun: str  # "landing page"
-    stays_live: str  # what the plan says about an old one left behind
+    sentences: Sentences
     layer: int
     attributes: tuple[str, ...]
     new_badge: str
@@ -97,7 +109,8 @@ class WriteOnlyKind:
                 if record is not None:
                     change.id = record.get("id")
                     change.before = recorded(record)
-                    change.notes.append(f"the old {self.noun} {record.get('id')} {self.stays_live}")
+                    change.changes = spec_changes(record.get("applied"), specs[key])
+                    change.notes.append(said(self.sentences.old_stays, id=str(record.get("id"))))
                 found.changes.append(change)
             elif record is not None:
                 found.warnings += self.notes(address, record, context.now)
@@ -112,16 +125,16 @@ class WriteOnlyKind:
         replace: frozenset[str],
     ) -> list[str]:
         if record is None:
-            return [f"a new {self.noun}"]
+            return [said(self.sentences.new)]
         if address in replace:
-            return ["a new one requested with -replace"]
+            return [said("a new one requested with -replace")]
         if record.get("applied") != spec:
-            return [f"the {self.noun} changed: WeChat cannot edit it, so a new one is created"]
+            return [said(self.sentences.changed)]
         resolved, unknown = resolve(api_value(spec), lookup)
         if unknown:
             return [follows(unknown, GETS_NEW_ID)]
         if resolved != record.get("resolved"):
-            return ["a card it shows was replaced since it was made"]
+            return [said("a card it shows was replaced since it was made")]
         return []
 
     def _forget(self, address: str, record: Mapping[str, Any] | None) -> ResourceChange:
@@ -129,9 +142,18 @@ class WriteOnlyKind:
             address,
             Action.FORGET,
             id=(record or {}).get("id"),
-            notes=[f"removed from the manifests; it {self.stays_live}"],
+            notes=[said(self.sentences.forgotten)],
             before=recorded(record),
         )
+
+
+def spec_changes(old: Any, new: Any, path: str = "") -> list[AttributeChange]:
+    """The leaves of a page's or code's value that differ from what was created, so that a changed one shows what
+    changed (a list is one leaf: its change lists the items added and removed)."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        keys = [*old, *(key for key in new if key not in old)]
+        return [change for key in keys for change in spec_changes(old.get(key), new.get(key), f"{path}{key}.")]
+    return [] if old == new else [AttributeChange(path.rstrip("."), old, new)]
 
 
 class WriteOnlyDocument(TypedDict, total=False):

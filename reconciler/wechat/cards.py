@@ -56,6 +56,7 @@ class CardApi:
         return bool(answer.get("send_check", False))
 
     async def modify_stock(self, card_id: str, delta: int) -> None:
+        # One field, never both: WeChat takes both in one call, but how it nets them is documented nowhere.
         field = "increase_stock_value" if delta > 0 else "reduce_stock_value"
         await self.client.post("/card/modifystock", {"card_id": card_id, field: abs(delta)}, idempotent=False)
 

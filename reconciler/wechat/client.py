@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
@@ -21,6 +23,7 @@ from tenacity import (
 
 from reconciler.errors import WxrecError
 from reconciler.wechat.errors import (
+    ConnectionRefused,
     NetworkError,
     TokenRejected,
     TransientError,
@@ -147,13 +150,14 @@ class StableToken:
             "secret": self._secret,
             "force_refresh": force,
         }
+        started = time.monotonic()
         try:
             response = await http.post("/cgi-bin/stable_token", json=body)
         except Exception as exc:  # any transport error, reported without its text
-            raise NetworkError("/cgi-bin/stable_token", _describe(exc, http), maybe_applied=False) from None
+            raise _network_error("POST", "/cgi-bin/stable_token", exc, http, started, idempotent=True) from None
         answer = _decode("/cgi-bin/stable_token", response)
         errcode = int(answer.get("errcode", 0) or 0)
-        log.debug("POST /cgi-bin/stable_token errcode %s", errcode)
+        log.debug("POST /cgi-bin/stable_token errcode %s in %s", errcode, _since(started))
         if errcode in CREDENTIAL_ERRCODES:
             raise WxrecError(
                 f"WeChat refused the credentials of {self.appid} (errcode {errcode}: {answer.get('errmsg', '')}): "
@@ -206,6 +210,7 @@ class WeChatClient:
             retry=retry_if_exception(_retryable),
             wait=wait_random_exponential(multiplier=self.retry.base_wait, max=self.retry.max_wait),
             stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.max_seconds),
+            before_sleep=_log_retry(method, path, self.retry.attempts),
             reraise=True,
         )
         async for attempt in retrying:
@@ -246,15 +251,13 @@ class WeChatClient:
             async with self.limiter.slot():
                 response = await self.http.request(method, self._url(path, token), json=body)
         except Exception as exc:  # any transport's error; its text may hold the URL and token
-            # Not even a connect error proves the request was never sent: the aiohttp transport reports a
-            # dropped connection as ConnectTimeout. So a call that changes something is always uncertain.
-            raise _lost_answer(path, _describe(exc, self.http), idempotent) from None
+            raise _network_error(method, path, exc, self.http, started, idempotent=idempotent) from None
         if response.status_code >= 500:
             raise _lost_answer(path, f"HTTP {response.status_code} from WeChat", idempotent)
         answer = _decode(path, response)
         errcode = int(answer.get("errcode", 0) or 0)
         # The path only, never the URL: the query string carries the token.
-        log.debug("%s %s errcode %s in %.0f ms", method, path, errcode, (time.monotonic() - started) * 1000)
+        log.debug("%s %s errcode %s in %s", method, path, errcode, _since(started))
         if errcode == PER_MINUTE_LIMIT:
             self.limiter.limited()
         elif errcode == 0:
@@ -264,6 +267,58 @@ class WeChatClient:
         return answer
 
 
+def _since(started: float) -> str:
+    return f"{(time.monotonic() - started) * 1000:.0f} ms"
+
+
+def _network_error(
+    method: str, path: str, exc: Exception, http: httpx.AsyncClient, started: float, *, idempotent: bool
+) -> NetworkError:
+    """A transport error as wxrec reports it, logged with how long the call took. A refused connection proves
+    the request was never sent; no other error does (the aiohttp transport reports a dropped connection as
+    ConnectTimeout), so a call that changes something is otherwise uncertain."""
+    refused = _refused(exc)
+    error = (
+        ConnectionRefused(path, _refusal(http), maybe_applied=False)
+        if refused
+        else _lost_answer(path, _describe(exc, http), idempotent)
+    )
+    log.debug("%s %s failed in %s: %s", method, path, _since(started), error.reason)
+    return error
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether the error comes of a refused connection: each transport wraps the OS's error its own way (the
+    aiohttp one even as ConnectTimeout), but keeps it in the chain of causes."""
+    while exc is not None:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _refusal(http: httpx.AsyncClient) -> str:
+    address = f"{http.base_url.scheme}://{http.base_url.netloc.decode()}"
+    if address == WECHAT_API:
+        return f"connection refused by {address}: check this machine's network, proxy and firewall"
+    port = http.base_url.port or (443 if http.base_url.scheme == "https" else 80)
+    return (
+        f"connection refused by {address}: nothing is listening there. Is the emulator running? "
+        f"`wxrec emulator serve --port {port}` serves one there; or give --api the right address"
+    )
+
+
+def _log_retry(method: str, path: str, attempts: int) -> Callable[[RetryCallState], None]:
+    def logged(state: RetryCallState) -> None:
+        wait = state.next_action.sleep if state.next_action else 0.0
+        failure = state.outcome.exception() if state.outcome else None
+        log.debug(
+            "%s %s: retry %d of %d in %.1f s after: %s", method, path, state.attempt_number, attempts - 1, wait, failure
+        )
+
+    return logged
+
+
 def _lost_answer(path: str, reason: str, idempotent: bool) -> NetworkError:
     if idempotent:
         return NetworkError(path, reason, maybe_applied=True)
@@ -271,9 +326,11 @@ def _lost_answer(path: str, reason: str, idempotent: bool) -> NetworkError:
 
 
 def _retryable(exc: BaseException) -> bool:
+    """Transient errcodes and lost answers of calls safe to repeat; never a refused connection (docs/decisions.md:
+    nothing is listening, and waiting ~10 s to say so helps no one)."""
     if isinstance(exc, TransientError):
         return True
-    return isinstance(exc, NetworkError) and not isinstance(exc, UncertainOutcome)
+    return isinstance(exc, NetworkError) and not isinstance(exc, UncertainOutcome | ConnectionRefused)
 
 
 def _decode(path: str, response: httpx.Response) -> dict[str, Any]:

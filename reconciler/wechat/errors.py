@@ -67,8 +67,13 @@ class NetworkError(WxrecError):
 
     def __init__(self, endpoint: str, reason: str, *, maybe_applied: bool) -> None:
         self.endpoint = endpoint
+        self.reason = reason
         self.maybe_applied = maybe_applied
         super().__init__(f"{endpoint}: {reason}")
+
+
+class ConnectionRefused(NetworkError):
+    """Nothing accepted the connection: the request was never sent."""
 
 
 class UncertainOutcome(NetworkError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,16 @@ from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 T0 = 1_750_000_000.0
 BASE_URL = "https://api.weixin.qq.com"
 FUTURE = int(T0) + 90 * 86400
+# What an error errmsg carries after WeChat's words: the hint, then (always last) the rid.
+HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
+RID = r" rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}"
+
+
+def without_rid(errmsg: str) -> str:
+    """The errmsg as it reads before its rid, so a test can name the detail at its end."""
+    found = re.search(f"{RID}$", errmsg)
+    assert found, f"no rid at the end of {errmsg!r}"
+    return errmsg[: found.start()]
 
 
 class FakeTime:

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from .support import Api, MakeApi, groupon
-
-HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
+from .support import HINT, RID, T0, Api, FakeTime, MakeApi, groupon
 
 SEED_COLORS = [
     {"name": "Color010", "value": "#63b359"},
@@ -53,8 +51,19 @@ async def test_card_colour_comes_back_as_the_getcolors_value(api: Api) -> None:
 async def test_unknown_card_id_is_40073_in_wechat_words(api: Api) -> None:
     answer = await api.post("/card/get", {"card_id": "pdkJ9uLRSbnB3UFEjZAgUxAJrjeY"})
     assert answer["errcode"] == 40073
-    assert re.fullmatch(rf"invalid card id {HINT}", answer["errmsg"])
+    assert re.fullmatch(rf"invalid card id {HINT}{RID}", answer["errmsg"])
     assert (await api.post("/card/get", {}))["errcode"] == 41012
+
+
+async def test_every_error_ends_with_a_rid_stamped_with_the_request_time(api: Api, fake_time: FakeTime) -> None:
+    """WeChat's errmsgs end with ` rid: <time in hex>-<8 hex>-<8 hex>` (rid 630ecbee-… on 2022-08-31)."""
+    refused = await api.post("/card/get", {"card_id": "pdkJ9uLRSbnB3UFEjZAgUxAJrjeY"})
+    fake_time.now += 4096
+    bad_token = await api.post("/card/get", {"card_id": "x"}, token="not-a-token")
+    rids = [a["errmsg"].rsplit(" rid: ", 1)[1] for a in (refused, bad_token)]
+    assert [int(rid.split("-")[0], 16) for rid in rids] == [int(T0), int(T0) + 4096]
+    assert rids[0] != rids[1] and bad_token["errmsg"].count(" rid: ") == 1
+    assert (await api.post("/card/create", groupon()))["errmsg"] == "ok"
 
 
 async def test_cards_of_another_account_are_invisible(make_api: MakeApi) -> None:
@@ -127,6 +136,16 @@ async def test_modifystock_moves_quantity_and_total_together(api: Api) -> None:
     assert await sku(api, card_id) == {"quantity": 120, "total_quantity": 120}
 
 
+async def test_modifystock_takes_both_values_in_one_call_as_their_net_effect(api: Api) -> None:
+    """The official example sends increase_stock_value and reduce_stock_value together."""
+    card_id = await api.create(groupon(sku={"quantity": 100}))
+    both = {"card_id": card_id, "increase_stock_value": 1231231, "reduce_stock_value": 1231231}
+    assert (await api.post("/card/modifystock", both))["errcode"] == 0
+    assert await sku(api, card_id) == {"quantity": 100, "total_quantity": 100}
+    await stock(api, card_id, increase_stock_value=5, reduce_stock_value="30")
+    assert await sku(api, card_id) == {"quantity": 75, "total_quantity": 75}
+
+
 async def test_modifystock_is_not_idempotent(api: Api) -> None:
     card_id = await api.create(groupon(sku={"quantity": 10}))
     for _ in range(2):
@@ -137,7 +156,7 @@ async def test_modifystock_is_not_idempotent(api: Api) -> None:
 @pytest.mark.parametrize(
     ("change", "errcode"),
     [
-        ({"increase_stock_value": 1, "reduce_stock_value": 1}, 40097),
+        ({"increase_stock_value": 1, "reduce_stock_value": 12}, 40122),
         ({}, 41011),
         ({"reduce_stock_value": 11}, 40122),
         ({"increase_stock_value": -5}, 40122),

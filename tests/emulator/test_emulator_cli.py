@@ -94,3 +94,27 @@ async def test_user_errors_are_messages_not_tracebacks(make_api: MakeApi, tmp_pa
         assert result.exit_code != 0, args
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+async def test_reject_with_a_reason_and_a_test_account_kept_in_an_account_file(
+    make_api: MakeApi, tmp_path: Path
+) -> None:
+    data, card_id = await account_file(make_api, tmp_path, review="manual", test_accounts=frozenset({DEMO_APPID}))
+    result = run("approve", card_id, "--data", str(data))
+    assert result.exit_code != 0 and "never pass review" in result.output
+    result = run("reject", card_id, "--reason", "图片不清晰", "--data", str(data))
+    assert result.exit_code == 0, result.output
+    assert "CARD_STATUS_VERIFY_FAIL" in result.output and "reason: 图片不清晰" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["claim", "pCARD", "abc"], "Invalid value for 'COUNT': 'abc': give how many copies users claim, a whole"),
+        (["claim", "pCARD", "0"], "Invalid value for 'COUNT': '0': give how many copies users claim"),
+        (["clock", "--", "soon"], "Invalid value for 'SECONDS': 'soon': give how many seconds to move forward"),
+    ],
+)
+def test_a_number_argument_that_is_not_one_says_what_the_argument_takes(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code != 0 and message in result.output, result.output

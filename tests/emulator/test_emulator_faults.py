@@ -432,6 +432,14 @@ async def test_call_log_entries_filters_and_clear(api: Api, make_api: MakeApi, t
     assert [c["seq"] for c in await calls(api)] == [7], "seqs carry on after a clear"
 
 
+async def test_call_log_records_a_modifystock_with_both_values_as_its_net_delta(api: Api) -> None:
+    card_id = await api.create(groupon(sku={"quantity": 10}))
+    await api.post("/card/modifystock", {"card_id": card_id, "increase_stock_value": 3, "reduce_stock_value": "5"})
+    assert [c.get("stock_delta") for c in await calls(api)][-1] == -2
+    [card] = await cards(api)
+    assert card["stock_ops"] == [-2] and card["stock_net"] == -2
+
+
 async def test_call_log_is_capped_and_persisted(make_api: MakeApi, tmp_path: Path) -> None:
     data = tmp_path / "emulator.json"
     api = await make_api(data_file=data, call_log_limit=3)

@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from reconciler.emulator import menu
 from reconciler.resources.menu_checks import validate_menu
 
-from .support import Api, FakeTime, MakeApi
-
-HINT = r"hint: \[[A-Za-z0-9]{6}[0-9]{4}ent[1-3]\]"
+from .support import HINT, RID, Api, FakeTime, MakeApi
 
 # The seed's menu (tianye/WechatMpSDK) and WeChat's real answers to it.
 SEED_MENU: dict[str, Any] = {
@@ -103,7 +101,7 @@ async def test_the_seed_menu_reads_back_as_wechat_answers_it(api: Api) -> None:
 async def test_no_menu_is_46003_and_delete_removes_it(api: Api) -> None:
     answer = await api.get("/cgi-bin/menu/get")
     assert answer["errcode"] == 46003
-    assert re.fullmatch(rf"menu no exist {HINT}", answer["errmsg"])
+    assert re.fullmatch(rf"menu no exist {HINT}{RID}", answer["errmsg"])
     assert await api.get("/cgi-bin/get_current_selfmenu_info") == {"is_menu_open": 0}
     await api.post("/cgi-bin/menu/create", SEED_MENU)
     assert await api.get("/cgi-bin/menu/delete") == {"errcode": 0, "errmsg": "ok"}
@@ -153,7 +151,7 @@ LONG_URL = "http://example.com/" + "a" * (1025 - len("http://example.com/"))
         (with_subs(leaf(sub_button=[leaf()])), 40022),
         (with_subs(*[leaf()] * 6), 40023),
         (with_subs(leaf(type="dance")), 40024),
-        (with_subs(leaf(name="一二三四五六七八九十一二三四")), 40025),
+        (with_subs(leaf(name="一二三四五六七八九十一二三四五六七八九十x")), 40025),
         (with_subs(leaf(key="k" * 129)), 40026),
         (with_subs({"type": "view", "name": "x", "url": LONG_URL}), 40027),
         ({"button": [{"type": "media_id", "name": "x"}]}, 40117),
@@ -194,7 +192,7 @@ async def test_validate_refuses_exactly_the_menu_urls_the_emulator_answers_65317
 
 
 async def test_limits_themselves_are_accepted(api: Api) -> None:
-    subs = [leaf(name="一二三四五六七八九十一二三"), *[leaf(name=str(i)) for i in range(4)]]  # 39 bytes
+    subs = [leaf(name="一二三四五六七八九十一二三四五六七八九十"), *[leaf(name=str(i)) for i in range(4)]]  # 60 bytes
     body = {
         "button": [
             leaf(name="一二三四五a", key="k" * 128),  # 16 bytes

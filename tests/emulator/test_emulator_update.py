@@ -161,6 +161,48 @@ async def test_location_list_updates_and_zero_clears_it(api: Api) -> None:
     assert (await api.base_info(card_id))["location_id_list"] == []
 
 
+async def test_use_all_locations_updates_in_place_and_excludes_a_location_list(api: Api) -> None:
+    """The 2016-06-06 update log: card/update takes use_all_locations."""
+    card_id = await api.create()
+    answer = await update(api, card_id, {"use_all_locations": True})
+    assert (answer["errcode"], answer["send_check"]) == (0, False)
+    assert (await api.base_info(card_id))["use_all_locations"] is True
+    before = await api.card(card_id)
+    assert (await update(api, card_id, {"location_id_list": [123]}))["errcode"] == 40097
+    assert await api.card(card_id) == before
+    await update(api, card_id, {"use_all_locations": False, "location_id_list": [123]})
+    base = await api.base_info(card_id)
+    assert (base["use_all_locations"], base["location_id_list"]) == (False, [123])
+
+
+DEPOSIT = {"get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}
+
+
+async def test_an_existing_custom_code_card_switches_to_the_deposit_mode_as_the_seed_says(api: Api) -> None:
+    """4.1 非新创建卡券: deposit codes, card/update with get_custom_code_mode, then stock = the codes. The switch
+    is refused (40136) while the stock left is more than the codes deposited."""
+    card_id = await api.create(groupon(use_custom_code=True, sku={"quantity": 3}))
+    before = await api.card(card_id)
+    assert (await update(api, card_id, DEPOSIT))["errcode"] == 40136
+    assert await api.card(card_id) == before
+    answer = await api.post("/card/code/deposit", {"card_id": card_id, "code": ["c1", "c2", "c3"]})
+    assert answer["succ_code"] == ["c1", "c2", "c3"]
+    answer = await update(api, card_id, DEPOSIT)
+    assert (answer["errcode"], answer["send_check"]) == (0, False)
+    assert (await api.base_info(card_id))["get_custom_code_mode"] == DEPOSIT["get_custom_code_mode"]
+    increase = {"card_id": card_id, "increase_stock_value": 1}
+    assert (await api.post("/card/modifystock", increase))["errcode"] == 40136, "now capped by the codes"
+    qr = {"action_name": "QR_CARD", "action_info": {"card": {"card_id": card_id, "code": "c1"}}}
+    assert (await api.post("/card/qrcode/create", qr))["errcode"] == 40116, "WeChat picks the code now"
+
+
+async def test_the_deposit_mode_needs_a_custom_code_card_and_is_the_only_mode(api: Api) -> None:
+    plain = await api.create()
+    assert (await update(api, plain, DEPOSIT))["errcode"] == 40097
+    custom = await api.create(groupon(use_custom_code=True, sku={"quantity": 1}))
+    assert (await update(api, custom, {"get_custom_code_mode": "GET_CUSTOM_CODE_MODE_OTHER"}))["errcode"] == 40097
+
+
 async def test_member_card_title_and_rules_go_to_review(make_api: MakeApi) -> None:
     api = await make_api(review="manual")
     base = base_info(date_info={"type": "DATE_TYPE_PERMANENT"})

@@ -6,6 +6,7 @@ Inside: `model.py` (a card's canonical form), `rules.py` (what WeChat allows), `
 """
 
 from reconciler.resources.cards.apply import CardApplier
+from reconciler.resources.cards.coupons import note_deletes as note_coupon_deletes
 from reconciler.resources.cards.live import (
     CardsLive,
     duplicate_refusals,
@@ -14,7 +15,7 @@ from reconciler.resources.cards.live import (
     read_live,
     resolve_intents,
 )
-from reconciler.resources.cards.planning import desired_cards, plan_cards, refusals
+from reconciler.resources.cards.planning import desired_cards, plan_cards, refusals, rejected
 from reconciler.resources.cards.record import KIND, record_document, records
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "desired_cards",
     "duplicate_refusals",
     "live_from_state",
+    "note_coupon_deletes",
     "plan_cards",
     "read_cards",
     "read_live",
     "record_document",
     "records",
     "refusals",
+    "rejected",
     "resolve_intents",
 ]

@@ -16,8 +16,10 @@ from reconciler.resources.cards.diff import (
     LIFECYCLE_PROTECTION,
     desired_document,
     desired_from_document,
+    emptied_stock,
     initial_quantity,
     stock_change,
+    switches_to_deposit,
 )
 from reconciler.resources.cards.live import find_created, fingerprint
 from reconciler.resources.cards.model import DesiredCard, LiveCard, create_body, live_card, update_body
@@ -136,6 +138,9 @@ class CardApplier:
         target.update({c.path: RESET_VALUES[c.path] for c in change.changes if c.reset})
         groups = sorted({group_of(c.path) for c in change.changes if c.path != LIFECYCLE_PROTECTION})
         send_check = False
+        emptied, switching = "", switches_to_deposit(change.changes)
+        if switching and change.stock is not None:
+            emptied = "; " + await converge_stock(self.api, change.id, emptied_stock)
         if groups:
             send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
         self._keep(
@@ -144,8 +149,8 @@ class CardApplier:
         )
         await self.save()
         message = f"updated {change.id}" if groups else "updated state only (lifecycle)"
-        message += " (sent back to review)" if send_check else ""
-        if change.stock is not None:
+        message += (" (sent back to review)" if send_check else "") + emptied
+        if change.stock is not None and not switching:
             message += "; " + await self._stock(change)
         return message
 

@@ -6,19 +6,23 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from reconciler.address import Address
+from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
-from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, Stock, subtree
+from reconciler.resources.cards.coupons import REPLACE_FLAG
+from reconciler.resources.cards.model import DEPOSIT_MODE, DesiredCard, Flat, LiveCard, Stock, subtree
 from reconciler.resources.cards.nested import changed_leaves
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.cards.rules import (
     FIX_TIME_RANGE,
     RESET_VALUES,
+    WEB_LINKS,
     group_of,
     review_fields,
     updatable_fields,
 )
 
 APPROVED = "CARD_STATUS_VERIFY_OK"
+REJECTED = "CARD_STATUS_VERIFY_FAIL"
 LIFECYCLE_PROTECTION = "lifecycle.prevent_destroy"
 
 
@@ -43,13 +47,19 @@ def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str
     """Fields an earlier apply set, now gone from the manifest, that WeChat cannot clear: said, not planned."""
     return [
         f"{desired.address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays "
-        f"{live.fields[path]!r}"
+        f"{live.fields[path]!r}{_web_link_hint(path)}"
         for path in sorted(set(applied) - set(desired.fields))
         if path not in RESET_VALUES
         and path in live.fields
         and not desired.ignores(path)
         and group_of(path) not in _dropped_groups_still_set(desired, path)
     ]
+
+
+def _web_link_hint(path: str) -> str:
+    """A web link can be neither set nor cleared today: its mini-program pair takes the entry over."""
+    pair = WEB_LINKS.get(path.removeprefix("base_info."))
+    return f"; set base_info.{pair[0]} and base_info.{pair[1]} to send the entry to a mini program" if pair else ""
 
 
 def _dropped_groups_still_set(desired: DesiredCard, path: str) -> set[str]:
@@ -70,7 +80,7 @@ def classify(card_type: str, changes: list[AttributeChange], desired: Flat, live
         change.review = group in review
         if group not in updatable:
             change.forces_replace = True
-            reasons.append(f"{change.path} cannot be changed by card/update")
+            reasons.append(said("{path} cannot be changed by card/update", path=change.path))
     date_reason = _date_rule(desired, live) if any(group_of(c.path) == "base_info.date_info" for c in changes) else None
     if date_reason:
         for change in changes:
@@ -86,7 +96,7 @@ def _date_rule(desired: Flat, live: Flat) -> str | None:
     old = subtree(live, "base_info.date_info")
     kinds = (old.get("base_info.date_info.type"), new.get("base_info.date_info.type"))
     if kinds != (FIX_TIME_RANGE, FIX_TIME_RANGE):
-        return "date_info can only be changed between fixed date ranges (DATE_TYPE_FIX_TIME_RANGE)"
+        return said("date_info can only be changed between fixed date ranges (DATE_TYPE_FIX_TIME_RANGE)")
     begin_old, end_old = (
         old.get("base_info.date_info.begin_timestamp"),
         old.get("base_info.date_info.end_timestamp"),
@@ -96,9 +106,9 @@ def _date_rule(desired: Flat, live: Flat) -> str | None:
         new.get("base_info.date_info.end_timestamp"),
     )
     if None in (begin_old, end_old, begin_new, end_new):
-        return "date_info is incomplete"
+        return said("date_info is incomplete")
     if begin_new > begin_old or end_new < end_old:  # type: ignore[operator]
-        return "date_info can only be widened (begin earlier, end later)"
+        return said("date_info can only be widened (begin earlier, end later)")
     return None
 
 
@@ -130,6 +140,21 @@ def deposit_stock_change(target: int, deposited: int, live: LiveCard) -> StockCh
         return None
     note = f"deposit: {deposited} codes deposited" + (f", short of the target {target}" if deposited < target else "")
     return StockChange("deposit", target, live.quantity, live.total_quantity, delta, note)
+
+
+def switches_to_deposit(changes: list[AttributeChange]) -> bool:
+    """Whether card/update gives the card the deposit mode (docs/wechat-today.md: 4.1 非新创建卡券)."""
+    return any(c.path == "base_info.get_custom_code_mode" and c.new == DEPOSIT_MODE for c in changes)
+
+
+def emptied_stock(live: LiveCard) -> StockChange | None:
+    """Before the switch to the deposit mode: WeChat refuses it while the stock left exceeds the codes deposited,
+    and the codes entry deposits after the card's update, so the claimable stock goes to 0 first; the codes
+    entry then raises it to the codes."""
+    if live.quantity == 0:
+        return None
+    note = "deposit mode: claimable stock to 0 before the switch; the codes entry raises it to the codes deposited"
+    return StockChange("deposit", 0, live.quantity, live.total_quantity, -live.quantity, note)
 
 
 def initial_quantity(stock: Stock, issued_before: int = 0) -> int:
@@ -207,7 +232,9 @@ def plan_card(
     after = desired_document(desired)
     if record is None:
         quantity = initial_quantity(desired.stock)
-        return ResourceChange(address, Action.CREATE, after=after, notes=[f"initial claimable stock {quantity}"])
+        return ResourceChange(
+            address, Action.CREATE, after=after, notes=[said("initial claimable stock {quantity}", quantity=quantity)]
+        )
     if live is None:
         return _plan_gone(desired, record, force_replace)
     change = _plan_existing(desired, live, record, force_replace)
@@ -224,21 +251,27 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
         change.changes.append(AttributeChange(LIFECYCLE_PROTECTION, record.prevent_destroy, desired.prevent_destroy))
     reasons = classify(desired.card_type, change.changes, desired.fields, live.fields)
     if desired.card_type != live.card_type:
-        reasons.insert(0, f"card_type changes from {live.card_type} to {desired.card_type}")
+        reasons.insert(0, said("card_type changes from {old} to {new}", old=live.card_type, new=desired.card_type))
     if force_replace:
-        reasons.insert(0, "replacement requested with -replace")
+        reasons.insert(0, REPLACE_FLAG)
     if reasons:
         change.action = Action.REPLACE
         change.reasons = reasons
         issued = record.issued_before + live.total_quantity - live.quantity
         change.notes = [
-            f"the new card starts with {initial_quantity(desired.stock, issued)} claimable",
-            "the old card's QR codes, landing pages and add-card links stop working; copies users hold stay valid",
-            "the old card is deleted once the new one has passed review",
+            said("the new card starts with {count} claimable", count=initial_quantity(desired.stock, issued)),
+            said(
+                "the old card's QR codes, landing pages and add-card links stop working; copies users hold stay valid"
+            ),
+            said("the old card is deleted once the new one has passed review"),
         ]
         return change
-    change.review = any(c.review for c in change.changes)
-    if desired.manages_stock:
+    # A rejected card goes back to review on any card/update (docs/wechat-today.md, reviews).
+    resubmits = live.status == REJECTED and any(c.path != LIFECYCLE_PROTECTION for c in change.changes)
+    change.review = resubmits or any(c.review for c in change.changes)
+    if switches_to_deposit(change.changes):
+        change.stock = emptied_stock(live)
+    elif desired.manages_stock:
         change.stock = stock_change(desired.stock, live, record.issued_before)
     if not change.changes and change.stock is not None:
         change.action = Action.STOCK
@@ -248,14 +281,14 @@ def _plan_existing(desired: DesiredCard, live: LiveCard, record: CardRecord, for
 def _plan_delete(address: str, record: CardRecord, live: LiveCard | None) -> ResourceChange:
     if live is None:
         return ResourceChange(
-            address, Action.DELETE, id=record.id, notes=["already gone from WeChat: only state is cleaned up"]
+            address, Action.DELETE, id=record.id, notes=[said("already gone from WeChat: only state is cleaned up")]
         )
     return ResourceChange(
         address,
         Action.DELETE,
         id=record.id,
         before=live_document(live),
-        notes=["its QR codes, landing pages and add-card links stop working; copies users hold stay valid"],
+        notes=[said("its QR codes, landing pages and add-card links stop working; copies users hold stay valid")],
     )
 
 
@@ -266,7 +299,7 @@ def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) ->
             desired.address,
             Action.CREATE,
             after=after,
-            reasons=[f"{record.id} was deleted outside wxrec; re-created as requested with -replace"],
+            reasons=[said("{id} was deleted outside wxrec; re-created as requested with -replace", id=record.id)],
         )
     return ResourceChange(
         desired.address,
@@ -274,9 +307,11 @@ def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) ->
         id=record.id,
         after=after,
         reasons=[
-            "someone deleted it (in the MP console, maybe on purpose); it is not re-created silently. "
-            f"Run with -replace {desired.address} to create it again, or `wxrec state rm MANIFEST "
-            f"{desired.address}` to stop managing it"
+            said(
+                "someone deleted it (in the MP console, maybe on purpose); it is not re-created silently. Run with "
+                "-replace {address} to create it again, or `wxrec state rm MANIFEST {address}` to stop managing it",
+                address=desired.address,
+            )
         ],
     )
 
@@ -293,4 +328,13 @@ def _plan_retire(
         if change.action == Action.UPDATE and not change.changes and change.stock is None:
             change.action = Action.RETIRE
     else:
-        change.notes.append(f"old card(s) {', '.join(pending)} stay until {live.id} passes review ({live.status})")
+        change.notes.append(
+            said_n(
+                "old card {cards} stays until {id} passes review ({status})",
+                "old cards {cards} stay until {id} passes review ({status})",
+                len(pending),
+                cards=", ".join(pending),
+                id=live.id,
+                status=live.status,
+            )
+        )

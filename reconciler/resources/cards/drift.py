@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from reconciler.i18n import said
 from reconciler.plan import ResourceChange
-from reconciler.resources.base import Drift
+from reconciler.resources.base import STOCK_TARGET_CHANGED, Drift
 from reconciler.resources.cards.record import CardRecord
 
 
@@ -19,8 +20,10 @@ def card_drift(change: ResourceChange, record: CardRecord | None, found: Drift) 
         return
     applied_target = record.stock.target if record and record.stock else None
     if applied_target != stock.target:
-        found.stock(change, stock, found.manifest, f"stock target changed to {stock.target}")
+        found.stock(change, stock, found.manifest, said(STOCK_TARGET_CHANGED, target=stock.target))
     elif stock.mode == "refill" and stock.delta > 0:
-        found.stock(change, stock, found.refills, f"{stock.delta} claimed since the last apply: to refill")
+        found.stock(
+            change, stock, found.refills, said("{count} claimed since the last apply: to refill", count=stock.delta)
+        )
     else:
-        found.stock(change, stock, found.live, "stock changed in WeChat outside wxrec (modifystock)")
+        found.stock(change, stock, found.live, said("stock changed in WeChat outside wxrec (modifystock)"))

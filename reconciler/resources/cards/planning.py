@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.address import Address
+from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
-from reconciler.plan import Action, ResourceChange
-from reconciler.resources.cards.diff import plan_card, unclearable
+from reconciler.plan import Action, Attention, ResourceChange
+from reconciler.resources.cards import coupons
+from reconciler.resources.cards.diff import REJECTED, initial_quantity, live_document, plan_card, unclearable
 from reconciler.resources.cards.live import CardsLive
-from reconciler.resources.cards.model import DesiredCard, Palette, desired_card
-from reconciler.resources.cards.record import CardRecord, owned_ids
+from reconciler.resources.cards.model import DesiredCard, Palette, Stock, desired_card
+from reconciler.resources.cards.record import KIND, CardRecord, owned_ids
 
 
 def desired_cards(
@@ -65,10 +66,26 @@ def plan_cards(
     return changes, unmanaged, warnings
 
 
-def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float) -> list[str]:
-    """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
-    refuses to create a card whose validity already ended, so such a plan is refused before any call."""
+def rejected(
+    desired: Mapping[str, DesiredCard], live: CardsLive, state_records: Mapping[str, CardRecord]
+) -> list[Attention]:
+    """The manifest's cards that WeChat's review rejected: reported by plan and drift whatever the plan does, since
+    a rejected card is invisible to users and nothing in the diff says so."""
     found = []
+    for address in sorted(set(desired) & set(state_records)):
+        card = live.cards.get(state_records[address].id)
+        if card is not None and card.status == REJECTED:
+            found.append(Attention(address, card.id, card.status, live_document(card)))
+    return found
+
+
+def refusals(
+    changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float, legacy_coupons: bool = False
+) -> list[str]:
+    """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
+    refuses to create a card whose validity already ended, one with no stock outside the deposit mode, and any
+    coupon since 2021-04-01 (but an emulator in legacy mode), so such a plan is refused before any call."""
+    found = coupons.refusals(changes, state_records, legacy_coupons)
     for change in changes:
         end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
         if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
@@ -76,9 +93,11 @@ def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardReco
                 f"{change.address}: base_info.date_info.end_timestamp {end} is in the past; "
                 "WeChat does not create a card that has already expired"
             )
+        record = state_records.get(change.address)
+        if change.action in (Action.CREATE, Action.REPLACE) and kind_of(change.address) == KIND:
+            found += _empty_start(change, record)
         if change.action not in (Action.DELETE, Action.REPLACE):
             continue
-        record = state_records.get(change.address)
         protected = (record is not None and record.prevent_destroy) or bool(
             change.after and change.after.get("prevent_destroy")
         )
@@ -88,3 +107,28 @@ def refusals(changes: list[ResourceChange], state_records: Mapping[str, CardReco
                 f"to stop managing it without deleting it, run `wxrec state rm MANIFEST {change.address}`"
             )
     return found
+
+
+def _empty_start(change: ResourceChange, record: CardRecord | None) -> list[str]:
+    """WeChat creates no card with stock 0 unless it is in the deposit mode ("不支持填写0", docs/wechat-today.md),
+    and wxrec never asks it to: a new card, or a replacement whose budget the old cards spent, is refused with
+    the figures."""
+    stock = Stock.from_dict((change.after or {})["stock"])
+    if stock.mode == "deposit":
+        return []
+    live = (change.before or {}).get("stock", {})
+    issued = (record.issued_before if record else 0) + live.get("total_quantity", 0) - live.get("quantity", 0)
+    if change.action != Action.REPLACE:
+        issued = 0
+    if initial_quantity(stock, issued) > 0:
+        return []
+    if stock.target == 0:
+        what = "sku.total_quantity" if stock.mode == "budget" else "sku.quantity"
+        return [f"{change.address}: {what} is 0, and WeChat creates no card without stock (except in the deposit mode)"]
+    limit = "sku.total_quantity" if stock.mode == "budget" else "sku.max_total_quantity"
+    allowed = stock.target if stock.mode == "budget" else stock.ceiling
+    return [
+        f"{change.address}: its replacement would start with 0 claimable: {limit} is {allowed} and the cards it "
+        f"replaces already issued {issued}, and WeChat creates no card without stock (except in the deposit mode); "
+        f"raise {limit} above {issued}, or undo the change that forces the replacement"
+    ]

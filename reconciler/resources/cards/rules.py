@@ -65,6 +65,15 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
 ALL_TYPE_FIELDS = frozenset(f for fields in TYPE_FIELDS.values() for f in fields)
 TIMESTAMP_FIELDS = frozenset({"departure_time", "landing_time", "boarding_time"})
 
+# The web links WeChat refuses on card/create and card/update since about 2019, an empty value too (errcode 73211,
+# "不再支持配置网页链接跳转，请选择小程序替代"), each with the mini-program pair that replaces it: docs/wechat-today.md.
+WEB_LINKS: dict[str, tuple[str, str]] = {
+    "center_url": ("center_app_brand_user_name", "center_app_brand_pass"),
+    "custom_url": ("custom_app_brand_user_name", "custom_app_brand_pass"),
+    "promotion_url": ("promotion_app_brand_user_name", "promotion_app_brand_pass"),
+}
+MINI_PROGRAM_FIELDS = tuple(f"base_info.{name}" for pair in WEB_LINKS.values() for name in pair)
+
 # string(N) limits, in bytes of UTF-8 (a Chinese character is 3 bytes). code_type and color are enums:
 # the docs call them string(16), yet CODE_TYPE_ONLY_QRCODE itself is 21 bytes, so no limit is applied.
 BYTE_LIMITS: dict[str, int] = {
@@ -78,13 +87,12 @@ BYTE_LIMITS: dict[str, int] = {
     "base_info.source": 36,
     "base_info.center_title": 18,
     "base_info.center_sub_title": 24,
-    "base_info.center_url": 128,
     "base_info.custom_url_name": 15,
-    "base_info.custom_url": 128,
     "base_info.custom_url_sub_title": 18,
     "base_info.promotion_url_name": 15,
-    "base_info.promotion_url": 128,
     "base_info.promotion_url_sub_title": 18,
+    # The create-card table: string(128) each (assumed where it is silent: docs/wechat-today.md).
+    **dict.fromkeys(MINI_PROGRAM_FIELDS, 128),
     "prerogative": 3072,
     "bonus_cleared": 3072,
     "bonus_rules": 3072,
@@ -109,18 +117,20 @@ UPDATABLE_FIELDS = frozenset(
         "base_info.location_id_list",
         "base_info.center_title",
         "base_info.center_sub_title",
-        "base_info.center_url",
         "base_info.custom_url_name",
-        "base_info.custom_url",
         "base_info.custom_url_sub_title",
         "base_info.promotion_url_name",
-        "base_info.promotion_url",
         "base_info.promotion_url_sub_title",
+        *MINI_PROGRAM_FIELDS,
         "base_info.code_type",
         "base_info.get_limit",
         "base_info.can_share",
         "base_info.can_give_friend",
         "base_info.date_info",
+        # docs/wechat-today.md: the 2016-06-06 update log, and the seed's 4.1 非新创建卡券 (the switch to the deposit
+        # mode needs the stock no higher than the codes deposited: see diff.emptied_stock).
+        "base_info.use_all_locations",
+        "base_info.get_custom_code_mode",
     }
 )
 TYPE_UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
@@ -133,20 +143,19 @@ TYPE_UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
 # Structured values that card/update takes whole: a change to one leaf sends the whole value.
 ATOMIC_GROUPS = frozenset({"base_info.date_info", "custom_field1", "custom_field2", "custom_field3", "custom_cell1"})
 
-# What a field returns to when the manifest stops setting it; a field not listed cannot be cleared.
+# What a field returns to when the manifest stops setting it; a field not listed cannot be cleared. Never a web
+# link (WeChat refuses even ""), nor a mini-program field (no source says "" clears one): docs/decisions.md.
 RESET_VALUES: dict[str, object] = {
     "base_info.service_phone": "",
     "base_info.center_title": "",
     "base_info.center_sub_title": "",
-    "base_info.center_url": "",
     "base_info.custom_url_name": "",
-    "base_info.custom_url": "",
     "base_info.custom_url_sub_title": "",
     "base_info.promotion_url_name": "",
-    "base_info.promotion_url": "",
     "base_info.promotion_url_sub_title": "",
     "base_info.get_limit": 50,
     "base_info.location_id_list": [],
+    "base_info.use_all_locations": False,
 }
 
 FIX_TIME_RANGE = "DATE_TYPE_FIX_TIME_RANGE"

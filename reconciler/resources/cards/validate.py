@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.errors import JsonPath, Locate, Problem
 from reconciler.resources.cards.model import flatten, to_epoch
-from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, TYPE_FIELDS
+from reconciler.resources.cards.rules import ALL_TYPE_FIELDS, BYTE_LIMITS, TYPE_FIELDS, WEB_LINKS
 
 
 def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Problem]:
@@ -24,7 +24,21 @@ def validate_card(key: str, spec: Mapping[str, Any], locate: Locate) -> list[Pro
     problems += [problem(p, m) for p, m in _foreign_type_fields(card_type, spec)]
     base_info = _mapping(spec.get("base_info"))
     problems += [problem(f"base_info.{p}", m) for p, m in _base_info_rules(card_type, base_info)]
+    problems += [problem(f"base_info.{p}", m) for p, m in _web_links(base_info)]
     return problems
+
+
+def _web_links(base_info: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """WeChat refuses these with any value, "" included (docs/wechat-today.md): name the pair that replaces each."""
+    return [
+        (
+            link,
+            f"WeChat no longer accepts web links on cards (errcode 73211, since about 2019): link a mini program "
+            f"instead with {user_name} (its original ID + @app, e.g. gh_abc123@app) and {page} (the page path)",
+        )
+        for link, (user_name, page) in WEB_LINKS.items()
+        if link in base_info
+    ]
 
 
 def _byte_limits(flat: Mapping[str, Any]) -> list[tuple[str, str]]:

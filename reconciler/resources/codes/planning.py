@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
-from reconciler.english import counted
+from reconciler.i18n import said, said_n
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.diff import APPROVED, deposit_stock_change
 from reconciler.resources.cards.live import CardsLive
@@ -120,39 +120,68 @@ def plan_codes(
         after=codes_after(spec, file, target, counts, pending),
         stock=stock,
     )
-    batches = f"{counted(-(-counts.pending // BATCH), 'call')} of {BATCH}"
+    batches = said_n("{count} call of {size}", "{count} calls of {size}", -(-counts.pending // BATCH), size=BATCH)
     if unrecorded:
         change.reasons += [
             _ledger_gap(counts.known, live.deposited),
-            f"{counted(counts.pending, 'code')} the ledger lacks are sent again in {batches}, each checked with "
-            f"checkcode: WeChat keeps only those it does not hold ({pending} new, counting the codes it holds beyond "
-            "the ledger as the file's), and the ledger records them all",
+            said_n(
+                "{count} code the ledger lacks is sent again in {batches}, checked with checkcode: WeChat keeps it "
+                "only if it does not hold it ({new} new, counting the codes it holds beyond the ledger as the "
+                "file's), and the ledger records it",
+                "{count} codes the ledger lacks are sent again in {batches}, each checked with checkcode: WeChat "
+                "keeps only those it does not hold ({new} new, counting the codes it holds beyond the ledger as the "
+                "file's), and the ledger records them all",
+                counts.pending,
+                batches=batches,
+                new=pending,
+            ),
         ]
     elif pending:
-        change.reasons.append(f"{counted(pending, 'code')} to deposit in {batches}, each checked with checkcode")
+        change.reasons.append(
+            said_n(
+                "{count} code to deposit in {batches}, checked with checkcode",
+                "{count} codes to deposit in {batches}, each checked with checkcode",
+                pending,
+                batches=batches,
+            )
+        )
     if record is not None and not same_card(record, live.card_id):
-        change.reasons.append("the card was replaced: every code goes into the new card")
+        change.reasons.append(said("the card was replaced: every code goes into the new card"))
     if counts.gone:
         change.notes.append(gone_note(counts.gone))
     if expected < target:
-        change.notes.append(f"codes run short: stock stays at {expected}, below the target {target}")
+        change.notes.append(
+            said(
+                "codes run short: stock stays at {expected}, below the target {target}",
+                expected=expected,
+                target=target,
+            )
+        )
     if live.card is None or live.card.status != APPROVED:
-        change.notes.append("WeChat takes codes only into an approved card: this waits for review")
+        change.notes.append(said("WeChat takes codes only into an approved card: this waits for review"))
     return change
 
 
 def gone_note(gone: int) -> str:
     """What becomes of codes removed from the file (README's promise: the plan says how many)."""
-    verb, them = ("is", "it") if gone == 1 else ("are", "them")
-    return f"{counted(gone, 'code')} deposited earlier {verb} no longer in the file: WeChat cannot take {them} back"
+    return said_n(
+        "{count} code deposited earlier is no longer in the file: WeChat cannot take it back",
+        "{count} codes deposited earlier are no longer in the file: WeChat cannot take them back",
+        gone,
+    )
 
 
 def _ledger_gap(known: int, deposited: int) -> str:
     if not known:
-        return f"the ledger of deposited codes is missing: WeChat holds {deposited} codes of this card, the ledger none"
-    return (
-        f"the ledger of deposited codes lacks some: WeChat holds {deposited} codes of this card, the ledger {known} "
-        "(an apply stopped before recording them, or the ledger was cut short)"
+        return said(
+            "the ledger of deposited codes is missing: WeChat holds {deposited} codes of this card, the ledger none",
+            deposited=deposited,
+        )
+    return said(
+        "the ledger of deposited codes lacks some: WeChat holds {deposited} codes of this card, the ledger {known} "
+        "(an apply stopped before recording them, or the ledger was cut short)",
+        deposited=deposited,
+        known=known,
     )
 
 
@@ -161,7 +190,7 @@ def forget(address: str, record: CodesRecord) -> ResourceChange:
         address,
         Action.FORGET,
         id=record.card_id,
-        notes=["removed from the manifests: deposited codes stay in the card (WeChat cannot take them back)"],
+        notes=[said("removed from the manifests: deposited codes stay in the card (WeChat cannot take them back)")],
     )
 
 

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Locate, Problem
+from reconciler.i18n import said, said_n
 from reconciler.plan import ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, Drift, entry, schema_fragment
+from reconciler.resources.base import STOCK_TARGET_CHANGED, Applier, ApplyContext, Drift, entry, schema_fragment
 from reconciler.resources.codes.apply import CodesApplier
 from reconciler.resources.codes.record import KIND, CodesRecord
 from reconciler.resources.review import wait_for_approval
@@ -36,12 +37,18 @@ class Codes:
         record = CodesRecord.from_state((state.resources.get(change.address) if state else None) or {})
         after = change.after or {}
         if after.get("pending"):
-            found.manifest.append(entry(change, f"{after['pending']} codes in the file not deposited yet"))
+            pending = after["pending"]
+            what = said_n(
+                "{count} code in the file not deposited yet", "{count} codes in the file not deposited yet", pending
+            )
+            found.manifest.append(entry(change, what))
         if after.get("target") != record.target:
-            found.manifest.append(entry(change, f"stock target changed to {after.get('target')}"))
+            found.manifest.append(entry(change, said(STOCK_TARGET_CHANGED, target=str(after.get("target")))))
         elif change.stock is not None and not after.get("pending"):
             deposited = (change.before or {}).get("deposited")
-            what = f"codes or stock changed in WeChat outside wxrec ({deposited} codes deposited)"
+            what = said(
+                "codes or stock changed in WeChat outside wxrec ({count} codes deposited)", count=str(deposited)
+            )
             found.live.append(entry(change, what))
 
     def applier(self, context: ApplyContext) -> Applier:
