@@ -126,9 +126,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")}
     env = {k: v for k, v in env.items() if not k.startswith(("WXREC_", "GITHUB_"))}
-    # WXREC_EMULATOR_LEGACY_COUPONS: TEMPORARY, until the moves branch moves the example off new coupons.
-    legacy = {"WXREC_EMULATOR_LEGACY_COUPONS": "1", "WXREC_LEGACY_COUPONS": "1"}
-    return env | legacy | {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "WXREC_API": "emulator"}
+    return env | {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "WXREC_API": "emulator"}
 
 
 def expression(value: str, context: dict[str, str]) -> str:

@@ -44,8 +44,7 @@ class InMemory:
 def test_a_plan_is_made_from_an_in_memory_source_read_once_before_planning() -> None:
     manifest = load_manifest(EXAMPLE)
     source = InMemory()
-    # legacy_coupons: TEMPORARY, until the moves branch moves the example's coupons onto seeded ones.
-    options = Options(qrcode_dir=EXAMPLE / "qrcodes", legacy_coupons=True)
+    options = Options(qrcode_dir=EXAMPLE / "qrcodes")
     inputs = PlanInputs(manifest, None, DEMO_APPID, "memory", options, lambda _: set())
     result = asyncio.run(plan(inputs, source))
     assert source.asked == ["cards", "deposited", "duplicates"]
