@@ -37,7 +37,7 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert wxrec("validate", example_dir).exit_code == 0
     first = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    plan_line = "Plan: 9 to create, 0 to update, 0 stock changes, 0 to replace, 0 to delete, 3 to import."
+    plan_line = "Plan: 10 to create, 0 to update, 0 stock changes, 0 to replace, 0 to delete, 3 to import."
     assert plan_line in first.output
     assert "= cards.latte-voucher (pHillCoffeeLatteVoucher00001) will be imported (state only)" in first.output
     assert "+ cards.member will be created" in first.output
@@ -161,7 +161,7 @@ def test_json_plan_is_deterministic(example_dir: Path) -> None:
     second = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert first.output == second.output
     document = json.loads(first.output)
-    assert document["format_version"] == PLAN_FORMAT_VERSION and document["summary"]["create"] == 9
+    assert document["format_version"] == PLAN_FORMAT_VERSION and document["summary"]["create"] == 10
 
 
 def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> None:
