@@ -102,7 +102,8 @@ def test_removed_card_is_deleted_only_with_allow_destroy(example_dir: Path) -> N
 def test_prevent_destroy_is_remembered_after_the_block_is_removed(example_dir: Path) -> None:
     apply_ok(example_dir)
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    (example_dir / "cards.yaml").write_text(text[: text.index("  member:")], encoding="utf-8")
+    without_member = text[: text.index("  member:")] + text[text.index("  latte-art-class:") :]
+    (example_dir / "cards.yaml").write_text(without_member, encoding="utf-8")
     result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--allow-destroy")
     assert result.exit_code == 1
     assert "cards.member: lifecycle.prevent_destroy forbids this delete" in result.output
