@@ -33,7 +33,8 @@ async def test_token_rejection_under_parallelism_never_forces_a_refresh_nor_fail
 
 def test_one_rejected_token_costs_one_normal_mode_renewal_and_fails_nothing(example_dir: Path) -> None:
     """Issue 12's reproduction: one injected 40001 used to spend 5 token calls (2 forced) and fail 5 actions."""
-    faults = "error=40001:0.25,latency=50ms,seed=1,paths=/card/create"
+    # seed=2: the example now creates three cards (its coupons exist already), and seed 1 injects into none of them.
+    faults = "error=40001:0.25,latency=50ms,seed=2,paths=/card/create"
     result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": faults})
     assert result.exit_code == 0 and ", 0 failed." in result.output, result.output
     calls = json.loads((example_dir / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))["calls"]["entries"]
