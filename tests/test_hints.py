@@ -67,7 +67,7 @@ def test_the_refusal_hint_imports_the_live_twin_of_a_card_state_lost(example_dir
     refused = wxrec("plan", example_dir, "--api", "emulator")
     assert refused.exit_code == 1 and "would duplicate live card" in refused.output
     hints = [shlex.split(text)[1:] for text in COMMAND.findall(refused.output) if text.startswith("wxrec import ")]
-    assert len(hints) == 4, refused.output
+    assert len(hints) == 3, refused.output  # the cards wxrec made: the coupons' import blocks adopt them again
     for hint in hints:
         imported = wxrec(*hint)
         assert imported.exit_code == 0, imported.output
