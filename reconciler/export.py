@@ -31,6 +31,7 @@ from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.menu import MENU, MenuLive, read_menu
 from reconciler.resources.references import references_in
+from reconciler.resources.tags import TAGS, TagRecord, TagsLive, read_tags
 from reconciler.state import State, StateBackend
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -38,7 +39,7 @@ from reconciler.wechat.cards import CardApi
 # Long enough to tell titles apart, short enough to type: a key is cut at a word boundary after this.
 KEY_LENGTH = 40
 # The files export writes: account.yaml, menu.yaml, and cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
-EXPORT_FILE = re.compile(r"^(account|menu|cards(-[0-9]+)?)\.yaml$")
+EXPORT_FILE = re.compile(r"^(account|menu|tags|cards(-[0-9]+)?)\.yaml$")
 # Half the loader's limit per file (MAX_FILE_BYTES): ten thousand cards make about 6 MiB of YAML.
 CARDS_FILE_BYTES = 4 * 2**20
 UNREADABLE = (
@@ -56,11 +57,12 @@ FIT_ROUNDS = 5
 
 @dataclass(frozen=True)
 class LiveAccount:
-    """What `wxrec export` read: every card that still exists (any status), and the menu."""
+    """What `wxrec export` read: every card that still exists (any status), the menu and the user tags."""
 
     palette: Palette
     cards: list[LiveCard]
     menu: MenuLive
+    tags: TagsLive = field(default_factory=TagsLive)
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,9 @@ async def read_account(
     ids = await api.list_ids()
     on_read = progress(len(ids)) if progress else None
     found = await cards.read_cards(api, ids, parallelism, palette, on_read)
-    menu = await read_menu(AccountApi(api.client))
-    return LiveAccount(palette, [card for card in found.values() if card is not None], menu)
+    account = AccountApi(api.client)
+    menu, tags = await read_menu(account), await read_tags(account)
+    return LiveAccount(palette, [card for card in found.values() if card is not None], menu, tags)
 
 
 def export_account(appid: str, live: LiveAccount) -> Export:
@@ -113,8 +116,22 @@ def export_account(appid: str, live: LiveAccount) -> Export:
     elif live.menu.menu is not None:
         files["menu.yaml"] = _dump({"menu": live.menu.menu})
         resources["menu"] = {"applied": live.menu.menu}
+    if live.tags.tags:
+        tags = exported_tags(live.tags)
+        files["tags.yaml"] = _dump({"tags": {key: {"name": record.name} for key, record in tags.items()}})
+        resources.update({str(Address(TAGS.name, key)): record.to_state() for key, record in tags.items()})
     notes.append(UNREADABLE)
     return Export(files, resources, dict(live.palette.names), exported, notes)
+
+
+def exported_tags(live: TagsLive) -> dict[str, TagRecord]:
+    """Key → record for every tag but WeChat's reserved ones (tags/get's read leaves them out): the name's slug,
+    and the id after it where two names make one slug. Oldest id first, so a later tag never renames one."""
+    found: dict[str, TagRecord] = {}
+    for tag_id, tag in sorted(live.tags.items(), key=lambda item: int(item[0])):
+        key = slug(tag.name)
+        found[key if key not in found else f"{key}-{tag_id}"] = TagRecord(tag_id, tag.name)
+    return found
 
 
 def _menu_note(menu: MenuLive) -> str | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
+from reconciler.i18n import said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, kinds
@@ -88,7 +89,9 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
             f"state was written against {recorded}, this run targets {endpoint}. "
             "Refusing: an emulator's state must never be used against the real WeChat API, nor the reverse."
         )
-    return [f"state was written against {recorded}; this run reads {endpoint}"]
+    return [
+        said("state was written against {recorded}; this run reads {endpoint}", recorded=recorded, endpoint=endpoint)
+    ]
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class PlanInputs:
 
 
 # The warning of a plan against state (--refresh=false); wxrec diff has no account to read and does not say it.
-NOT_READ = "the live account was not read (--refresh=false): compared with state's last-applied values"
+NOT_READ = said("the live account was not read (--refresh=false): compared with state's last-applied values")
 
 
 @dataclass
@@ -137,7 +140,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
-    adopted = adoption.plan_adoptions(imports, moves, state, live.cards.cards if source.refreshed else None, desired)
+    live_cards = live.cards.cards if source.refreshed else None
+    adopted = adoption.plan_adoptions(imports, moves, state, live_cards, desired, live.kinds)
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
     card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
@@ -150,7 +154,9 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
     cards.note_coupon_deletes(result.changes, options.legacy_coupons)
-    result.refusals = adopted.refusals + safety_refusals(result, card_records, options)
+    result.refusals = adopted.refusals + cards.refusals(
+        result.changes, card_records, time.time(), options.legacy_coupons
+    )
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
             result, set(state.intents) if state else set(), options.invocation
@@ -158,6 +164,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     await _plan_codes(result, inputs, state, live, desired)
     await _plan_sections(result, inputs, state, live, source.stand_ins)
     _narrow(result, options.targeting, in_scope)
+    # After narrowing, so that the destroy threshold counts what this plan destroys.
+    result.refusals += mass_destroy_refusals(result, managed_count(state), options)
     return result
 
 
@@ -168,10 +176,14 @@ def _bind_state(result: Plan, state: State | None) -> None:
     if state is None:
         return
     result.state_serial, result.state_lineage, result.seal_key = state.serial, state.lineage, state.seal_key
+    # An intent is written before each card/create (of a create or a replace): its action is always a create.
     result.warnings += [
-        f"{address}: an earlier apply stopped during a {intent['action']}: uncertain whether WeChat made the "
-        "card. The next apply looks for it among live cards and adopts it instead of creating a second one"
-        for address, intent in sorted(state.intents.items())
+        said(
+            "{address}: an earlier apply stopped during a create: uncertain whether WeChat made the card. The next "
+            "apply looks for it among live cards and adopts it instead of creating a second one",
+            address=address,
+        )
+        for address in sorted(state.intents)
         if kind_of(address) == cards.KIND
     ]
 
@@ -240,9 +252,13 @@ def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool])
     result.changes = [c for c in result.changes if in_scope(c.address)]
     replaced = {c.address for c in result.changes if c.action == Action.REPLACE}
     result.refusals += [
-        f"{c.address} refers to {', '.join(sorted(blocked))}, which this plan replaces, but targeting leaves it out: "
-        "it would be left on the old card, which apply deletes. Bring it into scope (--target it too, or exclude "
-        "less), or apply the replace without targeting"
+        said(
+            "{address} refers to {replaced}, which this plan replaces, but targeting leaves it out: it would be left "
+            "on the old card, which apply deletes. Bring it into scope (--target it too, or exclude less), or apply "
+            "the replace without targeting",
+            address=c.address,
+            replaced=", ".join(sorted(blocked)),
+        )
         for c in left_out
         if (blocked := depends_on(c) & replaced)
     ]
@@ -351,8 +367,11 @@ def _known_offline(
     for change in card_changes:
         if change.address in never_applied and change.action in _FIELD_ACTIONS and change.address not in imported:
             warnings.append(
-                f"{change.address}: adopted and not applied since, so state holds nothing to compare it with; a "
-                "refreshed plan (without --refresh=false) shows how it differs from the manifest"
+                said(
+                    "{address}: adopted and not applied since, so state holds nothing to compare it with; a "
+                    "refreshed plan (without --refresh=false) shows how it differs from the manifest",
+                    address=change.address,
+                )
             )
         elif change.address not in imported:
             kept.append(change)
@@ -363,14 +382,22 @@ def _known_offline(
 _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
-def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options) -> list[str]:
+def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
     """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
     prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
-    mode), and the destroy threshold. `card_records`: state's,
-    as the plan's import and moved blocks leave it."""
+    mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
+    `managed`: how many resources the threshold counts there."""
     return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
-        plan, len(card_records), options
+        plan, managed, options
     )
+
+
+# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).
+THRESHOLD_KINDS = frozenset({cards.KIND, "tags"})
+
+
+def managed_count(state: State | None) -> int:
+    return sum(kind_of(address) in THRESHOLD_KINDS for address in state.resources) if state else 0
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
@@ -378,15 +405,21 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) == cards.KIND
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in THRESHOLD_KINDS
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
     return [
-        f"the plan deletes or replaces {destroyed} of {managed} managed cards, more than the threshold "
-        f"({options.destroy_threshold:.0%}, at least {options.destroy_minimum}). Was a manifest file deleted by "
-        "accident? If this is intended, raise --destroy-threshold."
+        said(
+            "the plan deletes or replaces {count} of {managed} managed cards and tags, more than the threshold "
+            "({share}, at least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
+            "--destroy-threshold.",
+            count=destroyed,
+            managed=managed,
+            share=f"{options.destroy_threshold:.0%}",
+            minimum=options.destroy_minimum,
+        )
     ]
 
 

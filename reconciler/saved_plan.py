@@ -24,9 +24,10 @@ import jsonschema
 
 from reconciler.address import kind_of
 from reconciler.errors import NewerFormat, WxrecError
+from reconciler.i18n import said
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
-from reconciler.planning import Options, safety_refusals
+from reconciler.planning import Options, managed_count, safety_refusals
 from reconciler.resources import cards, codes
 from reconciler.resources.adoption import apply_adoption, ownership_refusal
 from reconciler.resources.cards.model import Palette
@@ -283,7 +284,7 @@ async def refusals(plan: Plan, state: State, api: CardApi, manifest: Manifest, o
     found += await _orphaning_refusals(plan, records, api, options)
     protected = {f"cards.{key}" for key, spec in manifest.cards.items() if _protected(spec)}
     records = {a: replace(r, prevent_destroy=True) if a in protected else r for a, r in records.items()}
-    return found + safety_refusals(plan, records, options)
+    return found + safety_refusals(plan, records, options, managed_count(view))
 
 
 def _protected(spec: Mapping[str, Any]) -> bool:
@@ -293,12 +294,12 @@ def _protected(spec: Mapping[str, Any]) -> bool:
 def _adoption_refusal(change: ResourceChange, view: State) -> str | None:
     if change.action == Action.IMPORT:
         refusal = ownership_refusal(change.address, str(change.id), view.resources)
-        return f"import {change.address}: {refusal}" if refusal else None
+        return said("import {address}: {refusal}", address=change.address, refusal=refusal) if refusal else None
     source = str((change.before or {}).get("address"))
     if source not in view.resources:
-        return f"moved {source} to {change.address}: state has no {source}"
+        return said("moved {old} to {new}: state has no {old}", old=source, new=change.address)
     if change.address in view.resources:
-        return f"moved {source} to {change.address}: {change.address} is already in state"
+        return said("moved {old} to {new}: {new} is already in state", old=source, new=change.address)
     return None
 
 
@@ -308,9 +309,14 @@ def _ownership_refusal(change: ResourceChange, records: Mapping[str, CardRecord]
         return None
     record = records.get(change.address)
     if record is None:
-        return f"{change.address}: the plan would {change.action} it, but state does not manage it"
+        return said("{address}: the plan changes this card, but state does not manage it", address=change.address)
     if change.id != record.id:
-        return f"{change.address}: the plan acts on {change.id}, but state says the address manages {record.id}"
+        return said(
+            "{address}: the plan acts on {id}, but state says the address manages {managed}",
+            address=change.address,
+            id=str(change.id),
+            managed=record.id,
+        )
     return None
 
 
@@ -324,7 +330,11 @@ async def _orphaning_refusals(
     }
     live = await cards.read_cards(api, sorted(set(managed.values())), options.parallelism)
     return [
-        f"{address}: the plan creates a new card, but state's {card_id} is still live: the address would let go of it"
+        said(
+            "{address}: the plan creates a new card, but state's {id} is still live: the address would let go of it",
+            address=address,
+            id=card_id,
+        )
         for address, card_id in sorted(managed.items())
         if live.get(card_id) is not None
     ]

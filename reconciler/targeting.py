@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import WxrecError
+from reconciler.i18n import said
 
 # Address → the addresses it refers to.
 References = Mapping[str, Iterable[str]]
@@ -40,10 +41,12 @@ class Targeting:
 
     def warning(self) -> str:
         option, addresses = ("--target", self.target) if self.target else ("--exclude", self.exclude)
-        return (
-            f"resource targeting is in effect ({option} {', '.join(sorted(addresses))}): this plan leaves out the "
-            "rest of the manifests, so it may not show every change they ask for. Targeting is not for routine use: "
-            "it is for exceptional situations, such as recovering from a mistake or a failed apply"
+        return said(
+            "resource targeting is in effect ({option} {addresses}): this plan leaves out the rest of the manifests, "
+            "so it may not show every change they ask for. Targeting is not for routine use: it is for exceptional "
+            "situations, such as recovering from a mistake or a failed apply",
+            option=option,
+            addresses=", ".join(sorted(addresses)),
         )
 
     def to_dict(self) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
@@ -42,3 +43,29 @@ def test_a_new_page_shows_every_field(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
     text = wxrec("plan", shop, "--api", "emulator").output
     assert "banner: " in text and 'card_list.1.card: "weekday-discount"' in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "outlined"),
+    [
+        ("page_title", "秋季新品", "shelf-title"),
+        ("banner", "https://mmbiz.qpic.cn/mmbiz/hillcoffee/autumn.jpg", "banner"),
+    ],
+)
+def test_the_shelf_outlines_only_the_page_field_that_changed(
+    tmp_path: Path, field: str, value: str, outlined: str
+) -> None:
+    """As on the card faces and the menu bar: a new banner does not outline the page's title, nor the reverse."""
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
+    apply_ok(shop)
+    campaign_file = shop / "campaign.yaml"
+    campaign = yaml.safe_load(campaign_file.read_text(encoding="utf-8"))
+    campaign["landing_pages"]["coupon-shelf"][field] = value
+    campaign_file.write_text(yaml.safe_dump(campaign, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    html = wxrec("plan", shop, "--api", "emulator", "--format", "html").output
+    panel = html.split('data-address="landing_pages.coupon-shelf"')[1].split("</section>")[0]
+    shelves = re.findall(r'<div class="shelf">.*?\n</div>', panel, flags=re.DOTALL)
+    assert len(shelves) == 2  # before and after
+    for shelf in shelves:
+        assert re.findall(r'class="([\w-]+) changed"', shelf) == [outlined]

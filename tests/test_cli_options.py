@@ -3,6 +3,7 @@ an option it does not have, before anything runs."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,16 @@ def test_html_is_no_format_of_a_command_with_no_plan_to_review(example_dir: Path
 @pytest.mark.parametrize("command", ["plan", "diff"])
 def test_plan_and_diff_offer_html(command: str) -> None:
     assert "[text|markdown|json|html]" in wxrec(command, "--help").output
+
+
+def test_verbose_logs_for_its_own_run_only(example_dir: Path) -> None:
+    """-v logs the run's calls to its stderr, and leaves the wxrec logger as it found it: runs in one process (the
+    tests, a library caller) do not pile up handlers that each write every later call again."""
+    logger = logging.getLogger("wxrec")
+    before = (list(logger.handlers), logger.level)
+    for _ in range(2):
+        result = wxrec("-v", "plan", example_dir, "--api", "emulator")
+        assert result.exit_code == 0, result.output
+        assert "card/batchget" in result.stderr
+        assert (list(logger.handlers), logger.level) == before
+    assert "card/batchget" not in wxrec("plan", example_dir, "--api", "emulator").stderr

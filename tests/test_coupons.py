@@ -123,7 +123,9 @@ def test_an_existing_coupon_is_adopted_and_managed_but_never_replaced_or_re_crea
     write(shop, {"latte": latte(notice="出示即可", sku={"quantity": 150})}, **adopt)
     delete_live(shop, COUPON_ID)
     gone = wxrec("plan", shop, "--api", "emulator")
-    assert "a deleted coupon can never be made again" in gone.output
+    # One sentence with what can be done: not the -replace that re-creates any other card, which a coupon refuses.
+    assert "so it cannot be made again: remove it from the manifests and run `wxrec state rm" in gone.output
+    assert "-replace" not in gone.output
     recreated = wxrec("plan", shop, "--api", "emulator", "--replace", "cards.latte")
     assert recreated.exit_code == 1
     assert f"cards.latte: re-creating the deleted CASH coupon {COUPON_ID} is impossible" in recreated.output

@@ -4,16 +4,21 @@ whitelist), of several accounts and of drift is translated; only API names, ids 
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from reconciler import i18n
-from tests.report_scenario import report_of_edited_example
-from tests.support import wxrec
+from reconciler.emulator import LEGACY_COUPONS_ENV
+from tests.report_scenario import NEW_CARD, report_of_edited_example
+from tests.support import EXAMPLE, LEGACY_COUPONS_FLAG_ENV, RUN_LEFTOVERS, apply_ok, wxrec
+
+GIFT_CODES = EXAMPLE.parent / "gift-codes"
 
 # What may stay ASCII: code (the menu's tree diff too), a whitelist entry (its API name and value), tags, quoted
 # values, urls, addresses (kind.key), the command's own name.
@@ -66,9 +71,10 @@ def test_a_rich_plan_in_chinese_has_no_english_sentence(tmp_path: Path) -> None:
         reports[output] = result.output
     several = wxrec("plan", shop, tmp_path / "branch", "--api", "emulator", "--format", "markdown", "--lang", "zh-CN")
     reports["several"] = several.output
-    # drift has no --lang of its own yet: its markdown speaks the language in force.
-    with i18n.language("zh-cn"):
-        reports["drift"] = wxrec("drift", shop, "--api", "emulator", "--format", "markdown").output
+    reports["drift"] = wxrec("drift", shop, "--api", "emulator", "--format", "markdown", "--lang", "zh-CN").output
+    drifts = wxrec("drift", shop, tmp_path / "branch", "--api", "emulator", "--format", "markdown", "--lang", "zh-CN")
+    reports["several drifts"] = drifts.output
+    assert "有漂移" in drifts.output  # the command's own outcome word, in the summary
     english = wxrec("plan", shop, "--api", "emulator", "--format", "markdown", "--lang", "en").output
     for needle in ("because", "cannot be changed by card/update", "gets a new id", "Plan:", "replaces the whole menu"):
         assert needle in english  # the plan is rich: what the Chinese reports must have translated is there
@@ -91,3 +97,44 @@ def test_a_saved_plan_keeps_how_its_sentences_were_made() -> None:
         assert spoken(document["changes"][0], "reasons") == ["cards.latte 将获得新的 id"]
         assert spoken(document["changes"][0], "notes") == ["a.png and a.svg 缺失", "plain"]
         assert spoken(document, "warnings") == ["menu/delete 也会删除所有个性化菜单"]
+
+
+def _refused_and_warned(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example and its gift codes applied, then a plan that refuses and warns: a new coupon (WeChat makes
+    none since 2021-04-01), a new member card without stock, codes removed from their file."""
+    shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
+    shutil.copy(GIFT_CODES / "gift.yaml", directory)
+    shutil.copytree(GIFT_CODES / "codes", directory / "codes")
+    apply_ok(directory)
+    codes = directory / "codes" / "gift.txt"
+    codes.write_text("".join(codes.read_text(encoding="utf-8").splitlines(keepends=True)[2:]), encoding="utf-8")
+    cards_file = directory / "cards.yaml"
+    manifest = yaml.safe_load(cards_file.read_text(encoding="utf-8"))
+    empty = copy.deepcopy(manifest["cards"]["member"])
+    empty["base_info"] |= {"title": "储值会员卡", "sku": {"quantity": 0}}
+    manifest["cards"] |= {"autumn-gift": NEW_CARD, "stored-value": empty}
+    cards_file.write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for variable in (LEGACY_COUPONS_ENV, LEGACY_COUPONS_FLAG_ENV):
+        monkeypatch.delenv(variable, raising=False)  # WeChat as it is today, once the example's coupons exist
+
+
+def test_refusals_and_warnings_in_chinese_have_no_english_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = tmp_path / "shop"
+    _refused_and_warned(shop, monkeypatch)
+    english = wxrec("plan", shop, "--api", "emulator", "--format", "markdown", "--lang", "en")
+    assert english.exit_code == 1
+    for needle in (
+        "cards.autumn-gift: creates a GIFT coupon",
+        "cards.stored-value: sku.quantity is 0, and WeChat creates no card without stock",
+        "codes.gift-codes: 2 codes deposited earlier are no longer in the file",
+    ):
+        assert needle in english.output  # what the Chinese reports must have translated is there
+    # The report, not the terminal's closing "Error: the plan was refused" on stderr.
+    reports = {
+        output: wxrec("plan", shop, "--api", "emulator", "--format", output, "--lang", "zh-CN").stdout
+        for output in ("markdown", "html")
+    }
+    assert "自 2021-04-01 起微信不再创建优惠券" in reports["markdown"]
+    assert {name: english_in(report) for name, report in reports.items()} == {name: [] for name in reports}

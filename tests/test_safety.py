@@ -35,7 +35,7 @@ def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) ->
     refused = wxrec("plan", example_dir, "--api", "emulator")
     assert refused.exit_code == 1
     for address, card_id in ids.items():
-        assert f"{address} would duplicate live card(s) {card_id}" in refused.output
+        assert f"{address} would duplicate live card {card_id}" in refused.output
     for address in adopted:
         assert f"= {address} (" in refused.output, "the import blocks adopt the existing coupons again"
     assert wxrec("plan", example_dir, "--api", "emulator", "--allow-duplicate").exit_code == 0
@@ -137,7 +137,7 @@ async def test_mass_delete_is_refused_above_the_threshold(shop: Harness) -> None
     (shop.directory / "cards.yaml").write_text(text, encoding="utf-8")
     plan = await shop.plan()
     assert sum(c.action == Action.DELETE for c in plan.changes) == 10
-    assert any(f"deletes or replaces 10 of {EXISTING + MADE + 10} managed cards" in r for r in plan.refusals)
+    assert any(f"deletes or replaces 10 of {EXISTING + MADE + 10} managed cards and tags" in r for r in plan.refusals)
     relaxed = await shop.plan(destroy_threshold=1.0)
     assert not relaxed.refusals
 

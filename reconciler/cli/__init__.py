@@ -3,18 +3,37 @@ render the result and exit. Errors the user can act on become one line and exit 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from reconciler import __version__
-from reconciler.cli import adopt, apply, diff, drift, plan, state, validate
 from reconciler.cli.args import terraform_style
-from reconciler.cli.output import EXIT_ERROR, EXIT_OK, Terminal
-from reconciler.emulator.cli import emulator_group
 from reconciler.errors import FileError, WxrecError
+
+# The same as reconciler.cli.output's, which loads the workflows: this module loads no command's code.
+EXIT_OK, EXIT_ERROR = 0, 1
+
+# Each command's module is imported when the command runs, not before: `wxrec --version` and `wxrec --help` load
+# none of them (the workflows, httpx, the emulator's server took 0.4 s). `--help` lists these summaries;
+# tests/test_help.py holds each to its command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("reconciler.cli.apply:apply", "Make the changes the plan shows, recording each in state."),
+    "diff": ("reconciler.cli.diff:diff", "Classify the changes since BASE as plan would, offline."),
+    "drift": ("reconciler.cli.drift:drift", "Compare the live account with the manifests and state."),
+    "emulator": ("reconciler.emulator.cli:emulator_group", "Run the WeChat emulator, or act on one."),
+    "export": ("reconciler.cli.adopt:export", "Write manifests and state for the live account."),
+    "import": ("reconciler.cli.adopt:import_", "Adopt the live card CARD_ID under ADDRESS."),
+    "plan": ("reconciler.cli.plan:plan", "Show what apply would change."),
+    "schema": ("reconciler.cli.validate:schema", "Print the JSON Schema of manifests or of plan documents."),
+    "state": ("reconciler.cli.state:state", "Inspect and repair state without touching WeChat."),
+    "validate": ("reconciler.cli.validate:validate", "Check the manifests offline, reporting every error."),
+}
 
 
 class UserError(click.ClickException):
@@ -24,6 +43,19 @@ class UserError(click.ClickException):
 
 
 class WxrecGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module, _, attribute = COMMANDS[name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):  # as click heads it (its own catalog is English only here)
+            formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, terraform_style(self, args))
 
@@ -60,27 +92,29 @@ class WxrecGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Plan and apply YAML manifests to a WeChat Official Account's cards."""
+    from reconciler.cli.output import Terminal
+
     ctx.obj = Terminal(quiet=quiet, verbose=verbose)
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logging.getLogger("wxrec").addHandler(handler)
-        logging.getLogger("wxrec").setLevel(logging.DEBUG)
+        ctx.with_resource(_logged_to_stderr())
 
 
-for command in (
-    emulator_group,
-    validate.validate,
-    plan.plan,
-    drift.drift,
-    diff.diff,
-    validate.schema,
-    apply.apply,
-    adopt.import_,
-    adopt.export,
-    state.state,
-):
-    cli.add_command(command)
+@contextmanager
+def _logged_to_stderr() -> Iterator[None]:
+    """-v for one command: the wxrec logger writes to this command's stderr until it ends, then is as it was. A
+    process that runs many commands (a test, a library caller) must not gather a handler per run, each writing to
+    a stream of a run long over."""
+    logger = logging.getLogger("wxrec")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main() -> None:

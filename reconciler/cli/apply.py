@@ -16,6 +16,7 @@ from reconciler.cli.options import (
     Duration,
     account_options,
     format_option,
+    lang_option,
     lock_timeout_option,
     planning_options,
     qrcode_dir_option,
@@ -23,6 +24,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.output import Terminal, emit_json, emit_plan, exit_with, not_done, terminal
 from reconciler.errors import WxrecError
+from reconciler.i18n import language
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.scheduler import ApplyReport, Outcome
@@ -38,6 +40,7 @@ from reconciler.settings import RunSettings, accounts
 @click.option("--allow-destroy", is_flag=True, help="Permit deletes and replaces.")
 @lock_timeout_option
 @qrcode_dir_option
+@lang_option
 @click.option(
     "--wait-for-review",
     type=Duration(),
@@ -181,5 +184,6 @@ def _apply_several(settings_of: list[RunSettings], output: str, confirm: workflo
     if as_json:
         emit_json({"format_version": 1, "accounts": documents})
     else:
-        click.echo(several.summary(sections, several.Words("applied", "without changes")))
+        with language("en"):  # the terminal's line, whatever --lang says of the markdown plans above it
+            click.echo(several.summary(sections, several.APPLY_WORDS))
     exit_with(several.exit_code(sections, detailed=False))

@@ -31,7 +31,7 @@ def _words(command: click.Command, args: list[str]) -> list[_Word]:
     # A group's own options are all flags: its command's name is the first other word.
     position = next((i for i, text in enumerate(args) if not text.startswith("-")), len(args))
     own = [_Word(text, stray=_option(command, text) is None) for text in args[:position]]
-    subcommand = command.commands.get(args[position]) if position < len(args) else None
+    subcommand = command.get_command(click.Context(command), args[position]) if position < len(args) else None
     if subcommand is None:
         return own + [_Word(text) for text in args[position:]]
     return [*own, _Word(args[position]), *_words(subcommand, args[position + 1 :])]

@@ -9,20 +9,19 @@ from typing import Any
 import click
 
 from reconciler import workflows
-from reconciler.cli.options import account_options, format_option, reading_options
+from reconciler.cli.options import account_options, format_option, lang_option, reading_options
 from reconciler.cli.output import EXIT_CHANGES, EXIT_OK, emit_json, emit_sections, exit_with, terminal
 from reconciler.errors import WxrecError
 from reconciler.render import accounts as several
 from reconciler.render.drift import render_drift_markdown, render_drift_text
 from reconciler.settings import RunSettings, accounts
 
-WORDS = several.Words("drifted", "in sync")
-
 
 @click.command()
 @account_options
 @format_option(html=False, json="the drift document")
 @reading_options
+@lang_option
 def drift(output: str, **kwargs: Any) -> None:
     """Compare the live account with the manifests and state.
 
@@ -65,5 +64,5 @@ def _drift_several(settings_of: list[RunSettings], output: str) -> None:
         drifts = [{"manifest": s.label, "drift": report, "error": s.error} for s, report in outcomes]
         emit_json({"format_version": 1, "accounts": drifts})
     else:
-        emit_sections(sections, output, WORDS, "wxrec drift")
+        emit_sections(sections, output, several.DRIFT_WORDS, "wxrec drift")
     exit_with(several.exit_code(sections, detailed=True))

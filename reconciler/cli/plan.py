@@ -34,8 +34,6 @@ from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.settings import RunSettings, accounts
 
-WORDS = several.Words("with changes", "without changes")
-
 
 @click.command()
 @account_options
@@ -109,5 +107,5 @@ def _plan_several(settings_of: list[RunSettings], output: str, detailed_exitcode
         ]
         emit_json({"format_version": 1, "accounts": plans})
     else:
-        emit_sections(sections, output, WORDS, "wxrec plan")
+        emit_sections(sections, output, several.PLAN_WORDS, "wxrec plan")
     exit_with(several.exit_code(sections, detailed_exitcode))

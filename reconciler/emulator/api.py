@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import cards, deposit, landing, menu, qrcodes, token_routes, whitelist
+from . import cards, deposit, landing, menu, qrcodes, tags, token_routes, whitelist
 from . import errors as e
 from .model import JSON, loads_object
 from .routing import Call, Endpoint
@@ -22,6 +22,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         token_routes.ROUTES,
         cards.ROUTES,
         menu.ROUTES,
+        tags.ROUTES,
         qrcodes.ROUTES,
         landing.ROUTES,
         whitelist.ROUTES,

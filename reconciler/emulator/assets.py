@@ -1,4 +1,4 @@
-"""What the emulator keeps besides cards and tokens: menus, the test whitelist, landing pages,
+"""What the emulator keeps besides cards and tokens: menus, user tags, the test whitelist, landing pages,
 QR codes and deposited custom codes; and how they go to and from the data file.
 
 The handlers live in their own modules (menu.py, whitelist.py, landing.py, qrcodes.py,
@@ -75,6 +75,50 @@ class Menus:
         return cls(conditional=conditional, **data)
 
 
+# The tag document's example lists 2 "星标组" (the star group), one of the reserved tags 0/1/2.
+RESERVED_TAGS: dict[int, str] = {2: "星标组"}
+# Created tags are numbered from 100 (assumed: the document's examples show 134; reserved ids stay below).
+FIRST_TAG_ID = 100
+
+
+@dataclass
+class Fan:
+    """A follower, as the controls make one: their tags in the order they were put on, and their phone."""
+
+    tags: list[int] = field(default_factory=list)
+    # client_platform_type: 1 iOS, 2 Android, 3 others; None: unknown (matches no platform rule).
+    platform: int | None = None
+
+
+@dataclass
+class Tags:
+    """User tags (cgi-bin/tags/*) and the fans who carry them."""
+
+    names: dict[int, str] = field(default_factory=lambda: dict(RESERVED_TAGS))
+    next_id: int = FIRST_TAG_ID
+    fans: dict[str, Fan] = field(default_factory=dict)
+
+    def count(self, tag_id: int) -> int:
+        return sum(tag_id in fan.tags for fan in self.fans.values())
+
+    def to_json(self) -> JSON:
+        return {
+            "names": {str(k): v for k, v in self.names.items()},
+            "next_id": self.next_id,
+            "fans": {openid: asdict(fan) for openid, fan in self.fans.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Tags:
+        if not data:
+            return cls()
+        return cls(
+            names={int(k): str(v) for k, v in data["names"].items()},
+            next_id=int(data["next_id"]),
+            fans={str(k): Fan(list(v["tags"]), v["platform"]) for k, v in data["fans"].items()},
+        )
+
+
 @dataclass
 class LandingPage:
     page_id: int
@@ -119,6 +163,7 @@ class QrCode:
 @dataclass
 class AccountAssets:
     menus: Menus = field(default_factory=Menus)
+    tags: Tags = field(default_factory=Tags)
     whitelist: Whitelist | None = None
     landing_pages: list[LandingPage] = field(default_factory=list)
     # Permanent scene codes: "QR_LIMIT_SCENE:123" / "QR_LIMIT_STR_SCENE:abc" -> ticket.
@@ -139,6 +184,7 @@ class AccountAssets:
     def to_json(self) -> JSON:
         return {
             "menus": self.menus.to_json(),
+            "tags": self.tags.to_json(),
             "whitelist": asdict(self.whitelist) if self.whitelist is not None else None,
             "landing_pages": [asdict(p) for p in self.landing_pages],
             "permanent_qr": dict(self.permanent_qr),
@@ -151,6 +197,7 @@ class AccountAssets:
         whitelist = data.get("whitelist")
         return cls(
             menus=Menus.from_json(data.get("menus") or {}),
+            tags=Tags.from_json(data.get("tags") or {}),
             whitelist=Whitelist(**whitelist) if whitelist is not None else None,
             landing_pages=[LandingPage(**copy.deepcopy(p)) for p in data.get("landing_pages", [])],
             permanent_qr={str(k): str(v) for k, v in data.get("permanent_qr", {}).items()},

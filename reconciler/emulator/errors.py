@@ -119,6 +119,15 @@ QRCODE_COUNT_LIMIT = 45029
 STOCK_OUT = 45031
 CARD_LIST_SIZE = 45039
 INVALID_TAG_ID = 45159
+INVALID_OPENID = 40003
+TAG_COUNT_LIMIT = 45056
+TAG_TOO_MANY_FANS = 45057
+RESERVED_TAG = 45058
+FAN_TAG_LIMIT = 45059
+INVALID_TAG_NAME = 45157
+TAG_NAME_TOO_LONG = 45158
+NO_SUCH_USER = 65302
+CONDITIONAL_MENU_LIMIT = 65305
 MENU_NOT_EXIST = 46003
 NOT_CONDITIONAL_MENU = 65301
 NO_DEFAULT_MENU = 65303
@@ -158,6 +167,16 @@ ERRMSG.update(
         STOCK_OUT: "stock is out of limit",
         CARD_LIST_SIZE: "card_list_size out of limit",
         INVALID_TAG_ID: "invalid tag id",
+        INVALID_OPENID: "invalid openid",
+        INVALID_TAG_NAME: "invalid tag name",
+        TAG_NAME_TOO_LONG: "tag name too long",
+        # The next four: the Chinese of the tag document's errcode table (no English errmsg found); ours in English.
+        TAG_COUNT_LIMIT: "too many tags, at most 100",
+        TAG_TOO_MANY_FANS: "the tag has more than 100000 fans and cannot be deleted",
+        RESERVED_TAG: "tags 0, 1 and 2 are reserved by the system",
+        FAN_TAG_LIMIT: "a fan has more than 20 tags",
+        NO_SUCH_USER: "no such user",
+        CONDITIONAL_MENU_LIMIT: "conditional menu count limit",
         MENU_NOT_EXIST: "menu no exist",
         NOT_CONDITIONAL_MENU: "this menu is not conditionalmenu",
         NO_DEFAULT_MENU: "there is no selfmenu, please create selfmenu first",
@@ -165,7 +184,7 @@ ERRMSG.update(
         MENU_DOMAIN_LIMIT: "domain count reach limit",
         MENU_INVALID_URL: "contain invalid url",
         # No source gives 65320's errmsg: our wording.
-        MATCHRULE_UNSUPPORTED: "matchrule only supports tag_id",
+        MATCHRULE_UNSUPPORTED: "matchrule only supports tag_id and client_platform_type",
     }
 )
 

@@ -1,5 +1,11 @@
 """Custom menus: cgi-bin/menu/create, menu/get, menu/delete, menu/addconditional,
-menu/delconditional and cgi-bin/get_current_selfmenu_info.
+menu/delconditional, menu/trymatch and cgi-bin/get_current_selfmenu_info.
+
+Conditional menus (创建个性化菜单, 测试个性化菜单匹配结果, 获取自定义菜单配置; every fact and its
+source in docs/wechat/tags-and-conditional-menus.md): a matchrule of tag_id and/or
+client_platform_type (the privacy-withdrawn fields answer 65320); menu/get shows the rule with
+``group_id`` and numbers; trymatch tries the newest menu first and matches a fan's last-put tag;
+menu/create keeps the conditional menus (assumed: only menu/delete is documented to remove them).
 
 Sources: WeChat's menu documents (custom menu, conditional menu, get_current_selfmenu_info),
 the real answers in tianye/WechatMpSDK's README (menu/get's ``"sub_button": []`` on every leaf,
@@ -32,10 +38,11 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from . import errors as e
-from .assets import ConditionalMenu, Menus
+from .assets import ConditionalMenu, Fan, Menus, Tags
 from .model import JSON
 from .params import assets_of, size
 from .routing import Call, Endpoint, Routes, ok
+from .tags import tag_id_of
 
 KEY_TYPES: Final = frozenset(
     {
@@ -57,10 +64,22 @@ MAX_SUB_BUTTONS: Final = 5
 MAX_KEY: Final = 128
 MAX_URL: Final = 1024
 MAX_DOMAINS: Final = 3
-# Official daily quotas per account; past them, 45009.
-DAILY_LIMITS: Final = {"menu/create": 1000, "menu/get": 10000, "menu/delete": 1000}
-# Matching by these was withdrawn: only tag_id is left (65320 when one is given).
-WITHDRAWN_RULES: Final = ("sex", "country", "province", "city", "language", "client_platform_type")
+# Official daily quotas per account; past them, 45009 (conditional menus: the 个性化菜单 document).
+DAILY_LIMITS: Final = {
+    "menu/create": 1000,
+    "menu/get": 10000,
+    "menu/delete": 1000,
+    "menu/addconditional": 2000,
+    "menu/delconditional": 2000,
+    "menu/trymatch": 20000,
+}
+# "为保护个人隐私…不再支持对性别、地区、语言…进行筛选": a rule with these answers 65320 (创建个性化菜单);
+# tag_id and client_platform_type are left.
+WITHDRAWN_RULES: Final = ("sex", "country", "province", "city", "language")
+# client_platform_type: "1" iOS, "2" Android, "3" others.
+PLATFORMS: Final = frozenset({"1", "2", "3"})
+# 65305 "个性化菜单数量受限" exists (WxJava) but no number is documented: assumed 20.
+MAX_CONDITIONAL: Final = 20
 
 
 @dataclass(frozen=True)
@@ -199,7 +218,8 @@ def _check_domains(buttons: list[JSON]) -> None:
         raise e.ApiError(e.MENU_DOMAIN_LIMIT)
 
 
-def parse_matchrule(body: JSON) -> JSON:
+def parse_matchrule(body: JSON, tags: Tags) -> JSON:
+    """The rule as stored: tag_id and client_platform_type as strings, as addconditional's docs send them."""
     rule = body.get("matchrule")
     if rule is None:
         raise e.ApiError(e.MATCHRULE_EMPTY)
@@ -208,14 +228,30 @@ def parse_matchrule(body: JSON) -> JSON:
     withdrawn = [name for name in WITHDRAWN_RULES if rule.get(name) not in (None, "")]
     if withdrawn:
         raise e.ApiError(e.MATCHRULE_UNSUPPORTED, f"matchrule.{withdrawn[0]}")
-    tag_id = rule.get("tag_id")
-    if tag_id is None or tag_id == "":
+    out: JSON = {}
+    if rule.get("tag_id") not in (None, ""):
+        tag_id = tag_id_of(rule["tag_id"], "matchrule.tag_id")
+        if tag_id not in tags.names:
+            # Assumed: the strict answer for a tag the account does not have (WxJava's 45159).
+            raise e.ApiError(e.INVALID_TAG_ID, "matchrule.tag_id")
+        out["tag_id"] = str(tag_id)
+    platform = rule.get("client_platform_type")
+    if platform not in (None, ""):
+        if str(platform) not in PLATFORMS or isinstance(platform, bool):
+            # Assumed: no errcode is documented for a platform outside 1-3; the global "invalid args".
+            raise e.ApiError(e.INVALID_ARGS, "matchrule.client_platform_type")
+        out["client_platform_type"] = str(platform)
+    if not out:
+        # "matchrule 共…个字段，均可为空，但不能全部为空，至少要有一个匹配信息是不为空的": 65304.
         raise e.ApiError(e.MATCHRULE_EMPTY)
-    text = str(tag_id) if isinstance(tag_id, (int, str)) and not isinstance(tag_id, bool) else ""
-    if not text.isascii() or not text.isdigit():
-        raise e.ApiError(e.INVALID_TAG_ID, "matchrule.tag_id")
-    # The docs send and show tag_id as a string ("tag_id": "2").
-    return {"tag_id": str(int(text))}
+    return out
+
+
+def get_rule(rule: JSON) -> JSON:
+    """menu/get's matchrule: ``group_id`` for tag_id and numbers for strings (the docs' menu/get example;
+    WxJava's WxMenuRule reads tag_id with ``alternate = "group_id"``; WeiXinMPSDK PR #201)."""
+    names = {"tag_id": "group_id"}
+    return {names.get(k, k): int(v) for k, v in rule.items()}
 
 
 def parse_console(raw: Any) -> list[JSON] | None:
@@ -309,7 +345,7 @@ def menu_get(call: Call) -> JSON:
         # The docs' answer shows menuid and conditionalmenu once conditional menus exist.
         menu["menuid"] = menus.default_id
         answer["conditionalmenu"] = [
-            {"button": get_shape(c.button), "matchrule": dict(c.matchrule), "menuid": c.menuid}
+            {"button": get_shape(c.button), "matchrule": get_rule(c.matchrule), "menuid": c.menuid}
             for c in menus.conditional
         ]
     return answer
@@ -334,11 +370,13 @@ def current_selfmenu_info(call: Call) -> JSON:
 
 
 def add_conditional(call: Call) -> JSON:
-    menus = assets_of(call).menus
+    menus = _spend(call, "menu/addconditional")
     if menus.default is None:
         raise e.ApiError(e.NO_DEFAULT_MENU)
     buttons = parse_buttons(call.body)
-    matchrule = parse_matchrule(call.body)
+    matchrule = parse_matchrule(call.body, assets_of(call).tags)
+    if len(menus.conditional) >= MAX_CONDITIONAL:
+        raise e.ApiError(e.CONDITIONAL_MENU_LIMIT)
     menuid = _new_menuid(call, menus)
     menus.conditional.append(ConditionalMenu(menuid, buttons, matchrule))
     call.emu.store.dirty = True
@@ -353,13 +391,37 @@ def del_conditional(call: Call) -> JSON:
     text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else None
     if text is None:
         raise e.ApiError(e.DATA_FORMAT_ERROR, "menuid")
-    menus = assets_of(call).menus
+    menus = _spend(call, "menu/delconditional")
     kept = [c for c in menus.conditional if str(c.menuid) != text.strip()]
     if len(kept) == len(menus.conditional):
         raise e.ApiError(e.NOT_CONDITIONAL_MENU)
     menus.conditional = kept
     call.emu.store.dirty = True
     return ok()
+
+
+def _matches(rule: JSON, fan: Fan) -> bool:
+    # "当用户身上的标签超过1个时，以最后打上的标签为匹配": only the tag put on last takes part.
+    last = fan.tags[-1] if fan.tags else None
+    if "tag_id" in rule and int(rule["tag_id"]) != last:
+        return False
+    return "client_platform_type" not in rule or int(rule["client_platform_type"]) == fan.platform
+
+
+def try_match(call: Call) -> JSON:
+    """The menu a fan sees: conditional menus newest first ("将从个性化菜单3开始匹配"), else the default."""
+    account = assets_of(call)
+    menus = account.menus
+    _spend(call, "menu/trymatch")
+    user = call.body.get("user_id")
+    fan = account.tags.fans.get(user) if isinstance(user, str) else None
+    if fan is None:
+        raise e.ApiError(e.NO_SUCH_USER, "user_id")
+    if menus.default is None:
+        raise e.ApiError(e.MENU_NOT_EXIST)
+    buttons = next((c.button for c in reversed(menus.conditional) if _matches(c.matchrule, fan)), menus.default)
+    # The documented answer: {"button": [...]} in menu/get's shape, without menuid or matchrule.
+    return {"button": get_shape(buttons)}
 
 
 ROUTES: Routes = {
@@ -369,4 +431,5 @@ ROUTES: Routes = {
     "/cgi-bin/get_current_selfmenu_info": Endpoint("GET", current_selfmenu_info),
     "/cgi-bin/menu/addconditional": Endpoint("POST", add_conditional),
     "/cgi-bin/menu/delconditional": Endpoint("POST", del_conditional),
+    "/cgi-bin/menu/trymatch": Endpoint("POST", try_match),
 }

@@ -6,6 +6,9 @@
   the console's menu on leaves developer mode; null or [] removes it. Buttons are stored as
   given (console types such as text, img or news with value/news_info are welcome), in
   menu/create's shape or get_current_selfmenu_info's.
+- ``POST /_emulator/fans {"appid"?, "openid", "tags": [tag ids], "platform"?: 1|2|3}``: a follower
+  (made or replaced) with the tags in the order they were put on, for tags/get's counts and
+  menu/trymatch (the emulator has no followers otherwise); answers the fan.
 - ``GET /_emulator/whitelist?appid=``: the test whitelist (WeChat has no getter).
 - ``GET /_emulator/landing_pages?appid=``: the landing pages made (WeChat has no get or list).
 - ``GET /_emulator/qrcodes?appid=``: the QR codes made, card and scene codes, with their expiry.
@@ -25,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import menu, whitelist
+from .assets import Fan
 from .controls import ControlError, resolve_appid
 from .model import JSON, loads_object
 from .qrcodes import live_code, show_url
@@ -46,6 +50,20 @@ def set_console_menu(store: Store, appid: str, button: Any) -> JSON:
     if buttons is not None:
         selfmenu = {"is_menu_open": 1, "selfmenu_info": {"button": menu.selfmenu_shape(copy.deepcopy(buttons))}}
     return {"appid": appid, **selfmenu}
+
+
+def set_fan(store: Store, appid: str, body: JSON) -> JSON:
+    tags = store.assets.account(appid).tags
+    openid, tag_ids, platform = body.get("openid"), body.get("tags", []), body.get("platform")
+    if not isinstance(openid, str) or not openid:
+        raise ControlError("openid must be a non-empty string")
+    if not isinstance(tag_ids, list) or not all(isinstance(t, int) and t in tags.names for t in tag_ids):
+        raise ControlError(f"tags must list ids of the account's tags: {sorted(tags.names)}")
+    if platform not in (None, 1, 2, 3):
+        raise ControlError("platform must be 1 (iOS), 2 (Android), 3 (others) or null")
+    tags.fans[openid] = Fan(list(dict.fromkeys(tag_ids)), platform)
+    store.dirty = True
+    return {"appid": appid, "openid": openid, "tags": tags.fans[openid].tags, "platform": platform}
 
 
 def show_whitelist(store: Store, appid: str) -> JSON:
@@ -94,6 +112,10 @@ async def console_menu_route(request: Request) -> Response:
     return await _run(request, lambda emu, appid, b: set_console_menu(emu.store, appid, b.get("button")))
 
 
+async def fans_route(request: Request) -> Response:
+    return await _run(request, lambda emu, appid, b: set_fan(emu.store, appid, b))
+
+
 async def whitelist_route(request: Request) -> Response:
     return await _run(request, lambda emu, appid, _: show_whitelist(emu.store, appid), query=True)
 
@@ -110,6 +132,7 @@ def resource_control_routes() -> list[Route]:
     """Mounted under /_emulator before the other controls (whose last route catches every path)."""
     return [
         Route("/console_menu", console_menu_route, methods=["POST"]),
+        Route("/fans", fans_route, methods=["POST"]),
         Route("/whitelist", whitelist_route, methods=["GET"]),
         Route("/landing_pages", landing_pages_route, methods=["GET"]),
         Route("/qrcodes", qrcodes_route, methods=["GET"]),

@@ -76,6 +76,9 @@ class Store:
         # Bumped on every change, so a caller can tell whether a request changed anything.
         self.revision = 0
         self._dirty = False
+        # No timed review completes before this time (None: none is waiting): settle, run on every call, need not
+        # look at every card (it did: a tenth of the served emulator's CPU per call at 1,000 cards).
+        self._next_review: float | None = None
 
     @property
     def dirty(self) -> bool:
@@ -218,11 +221,18 @@ class Store:
             card.status, card.refuse_reason = VERIFY_FAIL, self.review.reason
         else:
             card.review_due = self.now() + self.review.delay
+            self._expect_review(card.review_due)
         self.dirty = True
+
+    def _expect_review(self, due: float) -> None:
+        self._next_review = due if self._next_review is None else min(self._next_review, due)
 
     def settle(self) -> None:
         """Completes the timed reviews that are due by the emulator's clock."""
         now = self.now()
+        if self._next_review is None or now < self._next_review:
+            return
+        self._next_review = None
         for account in self.accounts.values():
             for card in account.cards.values():
                 if card.review_due is not None and now >= card.review_due:
@@ -230,6 +240,8 @@ class Store:
                     if card.status == NOT_VERIFY:
                         card.status = VERIFY_OK
                     self.dirty = True
+                elif card.review_due is not None:
+                    self._expect_review(card.review_due)
 
     # ------------------------------------------------------------ persistence
 
@@ -304,6 +316,9 @@ class Store:
         for appid, raw in data["accounts"].items():
             cards = (Card.from_json(c) for c in raw["cards"])
             cards_of = {c.card_id: c for c in cards}
+            for card in cards_of.values():
+                if card.review_due is not None:
+                    store._expect_review(card.review_due)
             store.accounts[str(appid)] = Account(cards_of, int(raw["next_card"]), bool(raw.get("test", False)))
         store.tokens = TokenBook.from_json(seed, data["tokens"])
         store.assets = Assets.from_json(data.get("assets"))

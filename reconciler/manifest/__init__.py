@@ -24,6 +24,7 @@ from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_fil
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.codes.files import validate as validate_codes
+from reconciler.resources.conditional_menus import needs_default_menu
 from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
 
@@ -93,6 +94,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
         if kind.name in document.data:
             problems += kind.validate(document.data[kind.name], document.locate)
     problems += validate_references(document.data, document.locate)
+    problems += needs_default_menu(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
     problems += deposit_card_codes(document.data, document.locate)
     problems += validate_adoptions(document.data, document.locate)

@@ -6,7 +6,6 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import JsonPath, Location, ManifestError, Problem
+from reconciler.manifest.fast import YAML12_NUMBER, FastReader, Unsupported
 from reconciler.manifest.variables import MARKER, VariableError, Variables, substitute, unused
 from reconciler.resources import keyed_sections
 
@@ -36,8 +36,6 @@ MAX_DEPTH = 32
 TOO_DEEP = f"more than {MAX_DEPTH} levels deep (the limit for any document wxrec reads)"
 # The last step of a path whose position is where a mapping entry's value is written (the entry's own is its key's).
 VALUE = "<value>"
-# Numbers in YAML 1.2's core schema that YAML 1.1 reads as text (`1e3`, `0o17`).
-YAML12_NUMBER = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
@@ -57,18 +55,40 @@ _StringDatesLoader.yaml_implicit_resolvers = {
 
 @dataclass
 class Document:
-    """The manifests merged into one mapping, with the source position of every path."""
+    """The manifests merged into one mapping, with the source position of every path.
+
+    Positions are placed file by file when something first asks for one in that file: finding them takes
+    PyYAML's reading of the file, and a manifest that is valid may never need them."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    positions: dict[JsonPath, Location] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     named: dict[JsonPath, Path] = field(default_factory=dict)  # file-naming fields → the files (see files.py)
+    # Which file placed the positions under a section, or under a section's entry: the index of its pending
+    # placement in `placements`.
+    owners: dict[JsonPath, int] = field(default_factory=dict)
+    placements: dict[int, Callable[[], None]] = field(default_factory=dict)
+    placed: dict[JsonPath, Location] = field(default_factory=dict)
+
+    @property
+    def positions(self) -> dict[JsonPath, Location]:
+        """The position of every path of every file (placing them all)."""
+        for index in list(self.placements):
+            self.placements.pop(index)()
+        return self.placed
+
+    def position(self, path: JsonPath) -> Location | None:
+        """The position of `path` itself, placing the positions of the file it was written in."""
+        for prefix in (path[:2], path[:1]):
+            index = self.owners.get(prefix)
+            if index is not None and index in self.placements:
+                self.placements.pop(index)()
+        return self.placed.get(path)
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of `path` (a mapping's entry: its key), or of its nearest ancestor that has one."""
         for end in range(len(path), -1, -1):
-            found = self.positions.get(path[:end])
+            found = self.position(path[:end])
             if found:
                 return found
         return None
@@ -76,7 +96,7 @@ class Document:
     def locate_value(self, path: JsonPath) -> Location | None:
         """Where the value at `path` is written (a list item's is where the item is): for what is wrong with
         the value itself, such as its type."""
-        return self.positions.get((*path, VALUE)) or self.locate(path)
+        return self.position((*path, VALUE)) or self.locate(path)
 
 
 def manifest_files(target: Path) -> list[Path]:
@@ -98,23 +118,41 @@ def load_document(target: Path, variables: Variables | None = None) -> Document:
     document = Document(files=manifest_files(target))
     problems: list[Problem] = []
     used: set[str] = set()
-    for path in document.files:
+    for index, path in enumerate(document.files):
         parsed = parse_file(path, problems, variables.values, used)
         if parsed is not None:
-            _merge_file(document, parsed.data, parsed.positions, parsed.start, problems)
+            _merge_file(document, index, parsed, problems)
     if problems:
         raise ManifestError(problems)
     document.warnings = unused(variables, used)
     return document
 
 
-@dataclass
 class Parsed:
-    """One YAML file as Python data, with the position of every path and of the whole."""
+    """One YAML file as Python data, with the position of every path and of the whole. Read by the fast reader,
+    the positions are found by PyYAML's reading of the same text when first asked for."""
 
-    data: Any
-    positions: dict[JsonPath, Location]
-    start: Location
+    def __init__(self, data: Any, file: str, text: str, located: tuple[dict[JsonPath, Location], Location] | None):
+        self.data = data
+        self.file = file
+        self.text = text
+        self.located = located
+
+    @property
+    def positions(self) -> dict[JsonPath, Location]:
+        return self._located()[0]
+
+    @property
+    def start(self) -> Location:
+        return self._located()[1]
+
+    def _located(self) -> tuple[dict[JsonPath, Location], Location]:
+        if self.located is None:
+            # The fast reader read this text, so PyYAML's reading of it refuses nothing and fills no var.
+            located = _compose(self.file, self.text, [], None, set())
+            assert located is not None
+            self.located = located[1:]
+        return self.located
 
 
 def parse_file(
@@ -122,18 +160,20 @@ def parse_file(
 ) -> Parsed | None:
     """Read one YAML file safely; None (and a problem) when it cannot be. With `values`, vars are filled in."""
     start = Location(str(path), 1, 1)
+    used = used if used is not None else set()
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             problems.append(Problem(start, "", f"file is larger than {MAX_FILE_BYTES // 2**20} MiB: refused"))
             return None
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_StringDatesLoader)
-        if node is None:
-            return None
-        positions: dict[JsonPath, Location] = {}
-        budget = min(MAX_VALUES, VALUES_FLOOR + VALUES_PER_CHARACTER * len(text))
-        builder = _Builder(str(path), positions, problems, values, used if used is not None else set(), budget)
-        return Parsed(builder.build(node, ()), positions, _mark(node, str(path)))
+        reader = FastReader(text, _RESOLVERS, _scalar, MAX_DEPTH, _budget(text), values, _shape)
+        try:
+            data = reader.read()
+        except Unsupported:
+            composed = _compose(str(path), text, problems, values, used)
+            return None if composed is None else Parsed(composed[0], str(path), text, composed[1:])
+        used |= reader.used
+        return None if data is None else Parsed(data, str(path), text, None)
     except UnicodeDecodeError as exc:
         problems.append(Problem(start, "", f"file is not UTF-8 text (bad byte at offset {exc.start})"))
     except yaml.MarkedYAMLError as exc:
@@ -147,65 +187,108 @@ def parse_file(
     return None
 
 
-def _merge_file(
-    document: Document, data: Any, positions: dict[JsonPath, Location], start: Location, problems: list[Problem]
-) -> None:
-    if not isinstance(data, dict):
-        problems.append(Problem(start, "", "a manifest file must be a mapping of sections"))
+def _budget(text: str) -> int:
+    return min(MAX_VALUES, VALUES_FLOOR + VALUES_PER_CHARACTER * len(text))
+
+
+def _compose(
+    file: str, text: str, problems: list[Problem], values: Mapping[str, Any] | None, used: set[str]
+) -> tuple[Any, dict[JsonPath, Location], Location] | None:
+    """PyYAML's reading of `text`: its data, the position of every path and of the whole; None for no document."""
+    node = yaml.compose(text, Loader=_StringDatesLoader)
+    if node is None:
+        return None
+    positions: dict[JsonPath, Location] = {}
+    builder = _Builder(file, positions, problems, values, used, _budget(text))
+    return builder.build(node, ()), positions, _mark(node, file)
+
+
+def _merge_file(document: Document, index: int, parsed: Parsed, problems: list[Problem]) -> None:
+    """Merge the data of the file `index` now; its positions when something asks for one (see Document)."""
+    if not isinstance(parsed.data, dict):
+        problems.append(Problem(parsed.start, "", "a manifest file must be a mapping of sections"))
         return
-    accepted: set[JsonPath] = set()
-    for section, value in data.items():
-        accepted |= _merge_section(document, section, value, positions, problems)
-    # One pass over the file's positions: per-key copies would make loading quadratic in the number of cards.
-    document.positions.update(
-        {path: location for path, location in positions.items() if path[:1] in accepted or path[:2] in accepted}
-    )
+    placing = _Placing()
+    for section, value in parsed.data.items():
+        _merge_section(document, index, section, value, parsed, placing, problems)
+    document.placements[index] = lambda: placing.place(document.placed, parsed.positions)
+
+
+@dataclass
+class _Placing:
+    """Where one file's positions go in the document's."""
+
+    owned: list[str] = field(default_factory=list)  # sections this file was the first to write
+    lists: list[tuple[str, int]] = field(default_factory=list)  # list sections, and where its items start
+    accepted: set[JsonPath] = field(default_factory=set)  # path prefixes whose positions are this file's
+
+    def place(self, placed: dict[JsonPath, Location], positions: dict[JsonPath, Location]) -> None:
+        for section in self.owned:
+            placed[(section,)] = positions[(section,)]
+        for section, offset in self.lists:
+            placed.update(
+                {
+                    (section, offset + path[1], *path[2:]): location
+                    for path, location in positions.items()
+                    if len(path) > 1 and path[0] == section and isinstance(path[1], int)
+                }
+            )
+        # One pass over the file's positions: per-key copies would make placing quadratic in the number of cards.
+        accepted = self.accepted
+        placed.update(
+            {path: location for path, location in positions.items() if path[:1] in accepted or path[:2] in accepted}
+        )
 
 
 def _merge_section(
     document: Document,
+    index: int,
     section: str,
     value: Any,
-    positions: dict[JsonPath, Location],
+    parsed: Parsed,
+    placing: _Placing,
     problems: list[Problem],
-) -> set[JsonPath]:
-    """Merge one file's section into the document; the path prefixes whose positions now belong to it."""
+) -> None:
+    """Merge one file's section into the document, noting in `placing` which positions now belong to it."""
+    owners = document.owners
     if section in LIST_SECTIONS and isinstance(value, list) and isinstance(document.data.get(section, []), list):
         target = document.data.setdefault(section, [])
-        offset = len(target)
+        placing.lists.append((section, len(target)))
+        owners.update({(section, item): index for item in range(len(target), len(target) + len(value))})
         target.extend(value)
-        document.positions.setdefault((section,), positions[(section,)])
-        document.positions.update(
-            {
-                (section, offset + path[1], *path[2:]): location
-                for path, location in positions.items()
-                if len(path) > 1 and path[0] == section and isinstance(path[1], int)
-            }
-        )
-        return set()
+        _own(owners, placing, section, index)
+        return
     if section in keyed_sections() and isinstance(value, dict):
         target = document.data.setdefault(section, {})
         if not isinstance(target, dict):
-            return set()
-        accepted: set[JsonPath] = set()
+            return
         for key, item in value.items():
             if key in target:
-                problems.append(_defined_twice(document, (section, key), positions))
+                problems.append(_defined_twice(document, (section, key), parsed))
                 continue
             target[key] = item
-            accepted.add((section, key))
-        document.positions.setdefault((section,), positions[(section,)])
-        return accepted
+            placing.accepted.add((section, key))
+            owners[(section, key)] = index
+        _own(owners, placing, section, index)
+        return
     if section in document.data:
-        problems.append(_defined_twice(document, (section,), positions))
-        return set()
+        problems.append(_defined_twice(document, (section,), parsed))
+        return
     document.data[section] = value
-    return {(section,)}
+    placing.accepted.add((section,))
+    owners[(section,)] = index
 
 
-def _defined_twice(document: Document, path: JsonPath, positions: dict[JsonPath, Location]) -> Problem:
-    first = document.positions.get(path)
-    return Problem(positions.get(path), ".".join(map(str, path)), f"defined twice (first at {first})")
+def _own(owners: dict[JsonPath, int], placing: _Placing, section: str, index: int) -> None:
+    """The first file to write a keyed or list section gives the section's own position."""
+    if (section,) not in owners:
+        owners[(section,)] = index
+        placing.owned.append(section)
+
+
+def _defined_twice(document: Document, path: JsonPath, parsed: Parsed) -> Problem:
+    first = document.position(path)
+    return Problem(parsed.positions.get(path), ".".join(map(str, path)), f"defined twice (first at {first})")
 
 
 def _mark(node: yaml.Node, file: str) -> Location:
@@ -346,6 +429,7 @@ def _shape(value: Any) -> tuple[int, int]:
 
 
 _CONSTRUCTOR = _StringDatesLoader("")
+_RESOLVERS = _StringDatesLoader.yaml_implicit_resolvers
 
 
 def _scalar(node: yaml.Node) -> Any:

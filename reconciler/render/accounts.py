@@ -32,6 +32,7 @@ class Words:
 # The commands' words, marked here for the catalogs: the markdown report says them in its language.
 PLAN_WORDS = Words(N_("with changes"), N_("without changes"))
 DRIFT_WORDS = Words(N_("drifted"), N_("in sync"))
+APPLY_WORDS = Words(N_("applied"), N_("without changes"))
 
 
 def exit_code(sections: Sequence[Section], detailed: bool) -> int:

@@ -98,7 +98,7 @@ class Shelf:
     banner: str
     scene: str
     thumbs: list[Thumb]
-    changed: bool
+    changed: frozenset[str]  # the page fields that differ from the other side: each is outlined alone
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class Panel:
     notes: list[str] = field(default_factory=list)
     # A card rejected in review (the plan's `attention`): its face is stamped, and what to do is said.
     rejected: str = ""
+    # A conditional menu: whom it is shown to.
+    label: str = ""
 
 
 def render_html(
@@ -174,8 +176,11 @@ def _panel(change: dict[str, Any], palette: dict[str, str], logos: dict[str, str
     if kind.panel == "card":
         panel.before, panel.after = _card_faces(change, palette, logos)
     elif kind.panel == "menu":
-        panel.before, panel.after = _menu_bars(before.get("menu"), after.get("menu"), change["details"])
+        # The default menu's document holds `menu`; a conditional menu's `conditional_menu`, with its rule.
+        old, new = (doc.get("menu", doc.get("conditional_menu")) for doc in (before, after))
+        panel.before, panel.after = _menu_bars(old, new, change["details"])
         panel.lines = change["details"]
+        panel.label = _audience((new or old or {}).get("matchrule"))
     elif kind.panel == "shelf":
         panel.before, panel.after = _shelves(before.get("spec"), after.get("spec"), cards)
     elif kind.panel == "qr":
@@ -300,6 +305,21 @@ def _menu_bars(
     return (None if old is None else _old_buttons(old, new or [], drawn or [])), drawn
 
 
+def _audience(rule: dict[str, Any] | None) -> str:
+    """Whom a conditional menu is shown to, as its phone's caption; "" for the default menu."""
+    if rule is None:
+        return ""
+    platforms = {"1": _("iOS"), "2": _("Android"), "3": _("other phones")}
+    parts = []
+    if "tag" in rule:
+        parts.append(_("fans tagged %(tag)s") % {"tag": f"tags.{rule['tag']}"})
+    elif "tag_id" in rule:
+        parts.append(_("fans with tag %(id)s") % {"id": rule["tag_id"]})
+    if "client_platform_type" in rule:
+        parts.append(platforms.get(str(rule["client_platform_type"]), str(rule["client_platform_type"])))
+    return _("Shown to: %(who)s") % {"who": ", ".join(parts)}
+
+
 def _own_changes(details: list[str]) -> Iterator[bool]:
     """For each button of the new menu, in the order of the tree diff (`menu_tree`): whether it was added or
     changed itself (a sub-menu whose only change is inside it is not)."""
@@ -365,7 +385,7 @@ def _shelf(spec: dict[str, Any], other: dict[str, Any], cards: dict[str, Thumb])
         moved = index >= len(theirs) or theirs[index] != item
         thumbs.append(Thumb(label, background, text_colour_on(background), moved))
     page_fields = ("page_title", "banner", "scene", "can_share")
-    changed = any(spec.get(name) != other.get(name) for name in page_fields)
+    changed = frozenset(name for name in page_fields if spec.get(name) != other.get(name))
     return Shelf(
         str(spec.get("page_title", "")),
         str(spec.get("banner", "")),

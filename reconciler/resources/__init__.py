@@ -17,12 +17,14 @@ from reconciler.errors import WxrecError
 from reconciler.resources.base import Resource, shipped_json
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
+from reconciler.resources.conditional_menus import CONDITIONAL_MENUS
 from reconciler.resources.landing_pages import LANDING_PAGES
 from reconciler.resources.menu import MENU
 from reconciler.resources.qrcodes import QRCODES
+from reconciler.resources.tags import TAGS
 from reconciler.resources.whitelist import WHITELIST
 
-BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, LANDING_PAGES, QRCODES, MENU, WHITELIST)
+BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, TAGS, LANDING_PAGES, QRCODES, MENU, CONDITIONAL_MENUS, WHITELIST)
 _registry: list[Resource] = list(BUILT_IN)
 # Sections that are not kinds: the account the manifests are for, and the adoption blocks.
 OTHER_SECTIONS = ("account", "import", "moved")

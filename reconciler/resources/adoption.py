@@ -15,6 +15,8 @@ from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
+from reconciler.resources import find
+from reconciler.resources.base import Adopts
 from reconciler.resources.cards.diff import desired_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
 from reconciler.resources.cards.record import CardRecord
@@ -55,9 +57,13 @@ def ownership_refusal(to: str, card_id: str, resources: Mapping[str, Mapping[str
     """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused."""
     owner = next((address for address, record in resources.items() if record.get("id") == card_id), None)
     if owner is not None and owner != to:
-        return f"{card_id} is already managed as {owner}"
+        return said("{id} is already managed as {owner}", id=card_id, owner=owner)
     if to in resources and resources[to].get("id") != card_id:
-        return f"{to} already manages {resources[to].get('id')}; `wxrec state rm MANIFEST {to}` first to adopt another"
+        return said(
+            "{address} already manages {id}; `wxrec state rm MANIFEST {address}` first to adopt another",
+            address=to,
+            id=str(resources[to].get("id")),
+        )
     return None
 
 
@@ -69,9 +75,15 @@ def import_refusal(
     if refusal:
         return refusal
     if live is None:
-        return f"{card_id} does not exist in this account (or was deleted)"
+        return said("{id} does not exist in this account (or was deleted)", id=card_id)
     if live.card_type != declared_type:
-        return f"{card_id} is a {live.card_type} card; {to} declares {declared_type}"
+        return said(
+            "{id} is a {card_type} card; {address} declares {declared}",
+            id=card_id,
+            card_type=live.card_type,
+            address=to,
+            declared=declared_type,
+        )
     return None
 
 
@@ -155,8 +167,14 @@ class Adoption:
 
 
 def plan_adoptions(
-    imports: list[Import], moves: list[Move], state: State | None, live: LiveCards, desired: Mapping[str, DesiredCard]
+    imports: list[Import],
+    moves: list[Move],
+    state: State | None,
+    live: LiveCards,
+    desired: Mapping[str, DesiredCard],
+    kinds_live: Mapping[str, Any] | None = None,
 ) -> Adoption:
+    """`kinds_live`: what each kind's `read` hook returned, for the imports of kinds besides cards."""
     if not imports and not moves:
         return Adoption(state)
     base = state or State(appid="", endpoint="")
@@ -165,23 +183,34 @@ def plan_adoptions(
     for move in moves:
         _plan_move(move, view, adoption)
     for block in imports:
-        _plan_import(block, view, live, desired[block.to], adoption)
+        kind = find(kind_of(block.to))
+        if isinstance(kind, Adopts):
+            _plan_kind_import(block, view, kind, (kinds_live or {}).get(kind.name), adoption)
+        else:
+            _plan_import(block, view, live, desired[block.to], adoption)
     return adoption
 
 
 def unsettled(address: str) -> str:
     """Why an address with an interrupted create cannot be renamed or adopted yet: the next apply settles it."""
-    return f"{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first"
+    return said(
+        "{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first",
+        address=address,
+    )
 
 
 def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     present = (move.source in view.resources, move.to in view.resources)
     busy = [address for address in (move.source, move.to) if address in view.intents]
     if busy:
-        adoption.refusals.append(f"moved: {unsettled(busy[0])}")
+        adoption.refusals.append(said("moved: {refusal}", refusal=unsettled(busy[0])))
     elif present == (True, True):
         adoption.refusals.append(
-            f"moved: both {move.source} and {move.to} are in state; `wxrec state rm MANIFEST` the one to let go"
+            said(
+                "moved: both {old} and {new} are in state; `wxrec state rm MANIFEST` the one to let go",
+                old=move.source,
+                new=move.to,
+            )
         )
     elif present == (True, False):
         record = view.resources.pop(move.source)
@@ -192,12 +221,24 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
 
 
+def _plan_kind_import(block: Import, view: State, kind: Adopts, live: Any, adoption: Adoption) -> None:
+    record = view.resources.get(block.to)
+    if record is not None and record.get("id") == block.id:
+        return  # imported before: the block is a no-op
+    found = ownership_refusal(block.to, block.id, view.resources) or kind.adopt(block.to, block.id, live)
+    if isinstance(found, str):
+        adoption.refusals.append(f"import {block.to}: {found}")
+        return
+    view.resources[block.to] = kind.adopted(found)
+    adoption.changes.append(found)
+
+
 def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption) -> None:
     record = view.resources.get(block.to)
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
     if block.to in view.intents:
-        adoption.refusals.append(f"import {block.to}: {unsettled(block.to)}")
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=unsettled(block.to)))
         return
     live_card = None if live is None else live.get(block.id)
     if live is None:
@@ -205,7 +246,7 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
     else:
         refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources)
     if refusal:
-        adoption.refusals.append(f"import {block.to}: {refusal}")
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=refusal))
         return
     view.resources[block.to] = CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
     change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))
@@ -226,7 +267,7 @@ class AdoptionApplier:
     save: SaveState
 
     async def apply(self, change: ResourceChange) -> str:
-        if change.action == Action.IMPORT:
+        if change.action == Action.IMPORT and not isinstance(find(kind_of(change.address)), Adopts):
             assert change.id is not None
             raw = await self.api.get(change.id)
             live = live_card(raw, None) if raw is not None else None
@@ -245,6 +286,11 @@ def apply_adoption(change: ResourceChange, state: State) -> str:
         source = str((change.before or {})["address"])
         state.resources[change.address] = state.resources.pop(source)
         return f"moved from {source} in state"
+    kind = find(kind_of(change.address))
+    if isinstance(kind, Adopts):
+        state.resources[change.address] = kind.adopted(change)
+        state.intents.pop(change.address, None)  # an interrupted create it settles
+        return f"imported {change.id} into state"
     after = change.after or {}
     assert change.id is not None
     adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))

@@ -195,6 +195,20 @@ class ClassifiesDrift(Protocol):
 
 
 @runtime_checkable
+class Adopts(Protocol):
+    """A kind besides cards that `import:` blocks adopt (reconciler/resources/adoption.py): the import of a live id,
+    checked against what its `read` hook returned, and the state record it leaves."""
+
+    def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
+        """The import change, or why `live_id` cannot be adopted as `address`."""
+        ...
+
+    def adopted(self, change: ResourceChange) -> dict[str, Any]:
+        """State's record after the import `change`."""
+        ...
+
+
+@runtime_checkable
 class StandsIn(Protocol):
     """A kind planned from its section that says what an apply of that section leaves in state: how `wxrec diff`
     plans without an account (reconciler/sources.py, applied_state). Ids and urls are stood in by addresses."""

@@ -38,12 +38,15 @@ class LandingPageApplier(WriteOnlyApplier):
 
 LANDING_PAGES = LandingPages(
     "landing_pages",
-    "landing page",
     Sentences(
         new=N_("a new landing page"),
         changed=N_("the landing page changed: WeChat cannot edit it, so a new one is created"),
         old_stays=N_("the old landing page {id} stays live: WeChat offers no way to delete a page"),
         forgotten=N_("removed from the manifests; it stays live: WeChat offers no way to delete a page"),
+        lost=N_(
+            "{address}: an earlier create lost its answer, so WeChat may have made this landing page; it cannot be "
+            "read back. Pass -replace {address} to create it (again)"
+        ),
     ),
     layer=1,
     attributes=("url", "page_id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from reconciler.errors import Locate, Problem, WxrecError
@@ -40,6 +40,7 @@ class MenuDocument(TypedDict):
 class MenuLive:
     menu: dict[str, Any] | None
     console: bool  # a menu made in the MP console, which menu/get cannot see
+    conditional: list[str] = field(default_factory=list)  # menu/get's conditional menus: "menuid (rule)"
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,26 @@ class MenuRecord:
 
 
 async def read_menu(api: AccountApi) -> MenuLive:
-    menu, console = await asyncio.gather(api.menu(), api.console_menu())
+    answer, console = await asyncio.gather(api.menu_config(), api.console_menu())
+    menu = None if answer is None else answer.get("menu") or {}
     made_in_console = menu is None and bool(console.get("is_menu_open")) and bool(console.get("selfmenu_info"))
-    return MenuLive(normal_menu(menu) if menu else None, made_in_console)
+    conditional = [_conditional(item) for item in (answer or {}).get("conditionalmenu") or []]
+    return MenuLive(normal_menu(menu) if menu else None, made_in_console, conditional)
+
+
+def live_rule(rule: Mapping[str, Any]) -> dict[str, str]:
+    """menu/get's match rule as addconditional takes it: it answers the tag as `group_id` and numbers for strings
+    (docs/wechat/tags-and-conditional-menus.md); empty fields dropped."""
+    named = {("tag_id" if k == "group_id" else k): v for k, v in rule.items()}
+    return {k: str(v) for k, v in named.items() if v not in (None, "")}
+
+
+def describe_rule(rule: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in rule.items()) or "no rule"
+
+
+def _conditional(item: Mapping[str, Any]) -> str:
+    return f"{item.get('menuid')} ({describe_rule(live_rule(item.get('matchrule') or {}))})"
 
 
 def normal_menu(menu: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,14 +147,20 @@ def _plan(context: PlanContext, live: MenuLive) -> KindPlan:
     found = KindPlan()
     if live.console:
         found.warnings.append(
-            "menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it"
+            said("menu: a menu made in the MP console is live (menu/get cannot see it); applying replaces it")
         )
     desired = context.section
     if desired is None:
         if live.menu is None and not live.console:
             return found
         change = ResourceChange("menu", Action.DELETE, before=MenuDocument(menu=live.menu), after=None)
-        change.notes = [said("menu/delete also removes every conditional menu")]
+        if live.conditional:
+            removed = said(
+                "menu/delete also removes every conditional menu: {menus}", menus="; ".join(live.conditional)
+            )
+        else:
+            removed = said("menu/delete also removes every conditional menu")
+        change.notes = [removed]
         change.details = menu_tree(live.menu, None)
         found.changes.append(change)
         return found

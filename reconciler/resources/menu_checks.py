@@ -58,18 +58,21 @@ BUTTON_TYPES = tuple(TYPE_FIELDS)
 BUTTON_FIELDS = ("name", "type", "key", "url", "appid", "pagepath", "media_id", "article_id", "sub_button")
 
 
-def validate_menu(menu: Any, locate: Locate) -> list[Problem]:
-    """Every problem in the manifest's `menu` value (None means "delete the menu": valid)."""
+def validate_menu(
+    menu: Any, locate: Locate, root: JsonPath = ("menu",), fields: tuple[str, ...] = ("button",)
+) -> list[Problem]:
+    """Every problem in the manifest's `menu` value (None means "delete the menu": valid); a conditional menu's
+    value is checked at its own `root`, where `fields` also holds its `matchrule` (checked by its kind)."""
     if menu is None:
         return []
     checker = _Checker(locate)
-    root: JsonPath = ("menu",)
     if not isinstance(menu, Mapping):
         checker.add(root, f"must be a mapping with a `button` list (or null to delete the menu), not {_kind(menu)}")
         return checker.problems
     for name in menu:
-        if name != "button":
-            checker.unknown_field((*root, _part(name)), name, ("button",), "the menu has only `button`")
+        if name not in fields:
+            has = ", ".join(f"`{f}`" for f in fields)
+            checker.unknown_field((*root, _part(name)), name, fields, f"the menu has only {has}")
     buttons_path: JsonPath = (*root, "button")
     if "button" not in menu:
         checker.add(buttons_path, "missing: the menu needs a `button` list of 1 to 3 buttons")

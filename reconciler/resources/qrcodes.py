@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.address import Address
 from reconciler.errors import FileError, Locate, Problem, WxrecError
-from reconciler.i18n import N_, said_n
+from reconciler.i18n import N_, said, said_n
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.cards.model import DEPOSIT_MODE
@@ -59,7 +59,11 @@ class QRCodes(WriteOnlyKind):
         expire_at = record.get("expire_at")
         if isinstance(expire_at, int) and expire_at <= now:
             moment = time.strftime("%Y-%m-%d %H:%M", time.gmtime(expire_at + 8 * 3600))
-            return [f"{address} expired at {moment} UTC+8; -replace {address} renews it"]
+            return [
+                said(
+                    "{address} expired at {moment} UTC+8; -replace {address} renews it", address=address, moment=moment
+                )
+            ]
         return []
 
     async def plan(self, context: PlanContext) -> KindPlan:
@@ -209,13 +213,16 @@ class QRCodeApplier(WriteOnlyApplier):
 
 QRCODES = QRCodes(
     "qrcodes",
-    "QR code",
     Sentences(
         new=N_("a new QR code"),
         changed=N_("the QR code changed: WeChat cannot edit it, so a new one is created"),
         old_stays=N_("the old QR code {id} keeps working until it expires: WeChat offers no way to delete it"),
         forgotten=N_(
             "removed from the manifests; it keeps working until it expires: WeChat offers no way to delete it"
+        ),
+        lost=N_(
+            "{address}: an earlier create lost its answer, so WeChat may have made this QR code; it cannot be read "
+            "back. Pass -replace {address} to create it (again)"
         ),
     ),
     layer=2,

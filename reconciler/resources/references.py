@@ -1,4 +1,5 @@
-"""References between resources: `card: KEY` where a card id is expected, `${kind.key.attr}` inside strings.
+"""References between resources: `card: KEY` where a card id is expected (`tag: KEY`: a tag id), `${kind.key.attr}`
+inside strings.
 
 At plan and apply time a `Lookup` turns a reference into its current value, or None while the value is not
 known yet (the resource is created or replaced in this run). reference_rules.py checks them in the manifests.
@@ -16,6 +17,8 @@ from reconciler.i18n import N_, Said, said
 from reconciler.state import State
 
 REFERENCE = re.compile(rf"\$\{{({KIND_PATTERN})\.({KEY_PATTERN})\.([a-z_]+)\}}")
+# `card: KEY` and `tag: KEY` shorthands: the kind they name, and the field the id is sent in.
+SHORTHANDS = {"card": ("cards", "card_id"), "tag": ("tags", "tag_id")}
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
 # How a knock-on reason ends: the change only follows what a referenced resource gets in this run.
@@ -51,8 +54,8 @@ def references_in(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, s
     """(path, address, attribute) for every reference inside `value`."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if key == "card" and isinstance(item, str):
-                yield (*path, key), str(Address.card(item)), "id"
+            if key in SHORTHANDS and isinstance(item, str):
+                yield (*path, key), str(Address(SHORTHANDS[key][0], item)), "id"
             else:
                 yield from references_in(item, (*path, key))
     elif isinstance(value, list):
@@ -64,22 +67,23 @@ def references_in(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, s
 
 
 def resolve(value: Any, lookup: Lookup) -> tuple[Any, list[str]]:
-    """`value` with `${…}` replaced where the lookup knows it (and `card: KEY` turned into `card_id`);
-    also the references still unknown (kept as written)."""
+    """`value` with `${…}` replaced where the lookup knows it (and `card: KEY` turned into `card_id`, `tag: KEY`
+    into `tag_id`); also the references still unknown (kept as written)."""
     unknown: list[str] = []
 
     def walk(item: Any) -> Any:
         if isinstance(item, Mapping):
             result = {}
             for key, child in item.items():
-                if key == "card" and isinstance(child, str):
-                    card = Address.card(child)
-                    card_id = lookup(str(card), "id")
-                    if card_id is None:
-                        unknown.append(card.attribute("id"))
-                        result["card_id"] = "${" + card.attribute("id") + "}"
+                if key in SHORTHANDS and isinstance(child, str):
+                    kind, field = SHORTHANDS[key]
+                    target = Address(kind, child)
+                    found = lookup(str(target), "id")
+                    if found is None:
+                        unknown.append(target.attribute("id"))
+                        result[field] = "${" + target.attribute("id") + "}"
                     else:
-                        result["card_id"] = card_id
+                        result[field] = found
                 else:
                     result[key] = walk(child)
             return result

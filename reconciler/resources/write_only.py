@@ -50,6 +50,7 @@ class Sentences:
     changed: str  # the reason a changed one is created anew
     old_stays: str  # a note on the old one a new one leaves behind: {id}
     forgotten: str  # the note on one gone from the manifests
+    lost: str  # the refusal of one whose create lost its answer: {address}
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,6 @@ class WriteOnlyKind:
     """The part landing pages and QR codes share: planning from state alone, one layer after cards."""
 
     name: str  # "landing_pages"
-    noun: str  # "landing page"
     sentences: Sentences
     layer: int
     attributes: tuple[str, ...]
@@ -98,10 +98,7 @@ class WriteOnlyKind:
                 continue
             reasons = self._reasons(address, specs[key], record, context.lookup, context.replace)
             if address in intents and address not in context.replace:
-                found.refusals.append(
-                    f"{address}: an earlier create lost its answer, so WeChat may have made this {self.noun}; it "
-                    f"cannot be read back. Pass -replace {address} to create it (again)"
-                )
+                found.refusals.append(said(self.sentences.lost, address=address))
             if reasons:
                 change = ResourceChange(
                     address, Action.CREATE, reasons=reasons, after=WriteOnlyDocument(spec=specs[key])

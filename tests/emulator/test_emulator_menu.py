@@ -203,8 +203,8 @@ async def test_limits_themselves_are_accepted(api: Api) -> None:
     assert (await api.post("/cgi-bin/menu/create", body))["errcode"] == 0
 
 
-async def test_conditional_menus_need_a_default_and_match_by_tag_only(api: Api) -> None:
-    rule = {"matchrule": {"tag_id": "2"}}
+async def test_conditional_menus_need_a_default_and_read_back_with_group_id(api: Api) -> None:
+    rule = {"matchrule": {"tag_id": "2", "client_platform_type": "1"}}
     assert (await api.post("/cgi-bin/menu/addconditional", {**SEED_MENU, **rule}))["errcode"] == 65303
     await api.post("/cgi-bin/menu/create", SEED_MENU)
     answer = await api.post("/cgi-bin/menu/addconditional", {"button": [leaf()], **rule})
@@ -213,7 +213,11 @@ async def test_conditional_menus_need_a_default_and_match_by_tag_only(api: Api) 
     assert read["menu"]["button"] == SEED_GET["button"]
     assert isinstance(read["menu"]["menuid"], int) and str(read["menu"]["menuid"]) != answer["menuid"]
     assert read["conditionalmenu"] == [
-        {"button": [{**leaf(), "sub_button": []}], "matchrule": {"tag_id": "2"}, "menuid": int(answer["menuid"])}
+        {
+            "button": [{**leaf(), "sub_button": []}],
+            "matchrule": {"group_id": 2, "client_platform_type": 1},
+            "menuid": int(answer["menuid"]),
+        }
     ]
     selfmenu = await api.get("/cgi-bin/get_current_selfmenu_info")
     assert selfmenu == SEED_SELFMENU, "the default menu only"
@@ -233,8 +237,10 @@ async def test_conditional_menus_need_a_default_and_match_by_tag_only(api: Api) 
         ({"tag_id": "2", "sex": "1"}, 65320),
         ({"tag_id": "2", "country": "中国", "province": "广东"}, 65320),
         ({"language": "zh_CN"}, 65320),
-        ({"tag_id": "2", "client_platform_type": "2"}, 65320),
+        ({"tag_id": "2", "client_platform_type": "4"}, 40097),
+        ({"client_platform_type": True}, 40097),
         ({"tag_id": "two"}, 45159),
+        ({"tag_id": "100"}, 45159),
         ({"tag_id": True}, 45159),
     ],
 )
@@ -306,14 +312,14 @@ async def test_menus_survive_a_restart(make_api: MakeApi, tmp_path: Path) -> Non
     data = tmp_path / "emulator.json"
     first = await make_api(data_file=data)
     await first.post("/cgi-bin/menu/create", SEED_MENU)
-    menuid = (await first.post("/cgi-bin/menu/addconditional", {"button": [leaf()], "matchrule": {"tag_id": "7"}}))[
+    menuid = (await first.post("/cgi-bin/menu/addconditional", {"button": [leaf()], "matchrule": {"tag_id": "2"}}))[
         "menuid"
     ]
     before = await first.get("/cgi-bin/menu/get")
     second = await make_api(data_file=data)
     assert await second.get("/cgi-bin/menu/get") == before
     assert (await second.post("/cgi-bin/menu/delconditional", {"menuid": int(menuid)}))["errcode"] == 0
-    again = await second.post("/cgi-bin/menu/addconditional", {"button": [leaf()], "matchrule": {"tag_id": "7"}})
+    again = await second.post("/cgi-bin/menu/addconditional", {"button": [leaf()], "matchrule": {"tag_id": "2"}})
     assert int(again["menuid"]) > int(menuid), "menu ids keep counting"
 
 

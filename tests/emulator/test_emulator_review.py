@@ -3,10 +3,15 @@ card/update, and test accounts whose cards never pass."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig
+from reconciler.emulator.clock import Clock
 from reconciler.emulator.config import DEFAULT_REFUSE_REASON, ReviewMode
+from reconciler.emulator.rules import NewCard
+from reconciler.emulator.store import Account, Store
 
 from .support import Api, MakeApi, card_body
 
@@ -98,3 +103,57 @@ async def test_a_test_accounts_cards_never_pass_review_even_in_instant_mode(make
 def test_a_test_account_must_be_one_of_the_accounts() -> None:
     with pytest.raises(ValueError, match="wxother is not one of"):
         EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, test_accounts=frozenset({"wxother"}))
+
+
+class _Now:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _timed_store(now: _Now, delays: list[float]) -> tuple[Store, list[str]]:
+    """A store on `now` with one card waiting for a timed review per delay."""
+    store = Store(clock=Clock(now))
+    ids = []
+    for delay in delays:
+        store.review = ReviewMode("after", delay=delay)
+        ids.append(store.create_card(DEMO_APPID, NewCard("GIFT", {}, {}, {}, 10)).card_id)
+    return store, ids
+
+
+def _statuses(store: Store, ids: list[str]) -> list[str]:
+    return [store.accounts[DEMO_APPID].cards[card_id].status for card_id in ids]
+
+
+def test_timed_reviews_complete_each_at_its_own_time_also_after_a_reload(tmp_path: Path) -> None:
+    now = _Now()
+    store, ids = _timed_store(now, [60, 10, 30])
+    now.now += 20
+    store.settle()
+    assert _statuses(store, ids) == [PENDING, APPROVED, PENDING]
+    store.save(tmp_path / "emulator.json")
+    reloaded = Store.load(tmp_path / "emulator.json", clock=Clock(now))
+    now.now += 15
+    reloaded.settle()
+    assert _statuses(reloaded, ids) == [PENDING, APPROVED, APPROVED]
+    now.now += 30
+    reloaded.settle()
+    assert _statuses(reloaded, ids) == [APPROVED] * 3
+
+
+def test_settling_reads_no_card_while_no_timed_review_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settle runs on every call: looking at each card then cost the served emulator a tenth of its CPU per call at
+    1,000 cards, and ten times more at 10,000."""
+    now = _Now()
+    store, ids = _timed_store(now, [60])
+    read: list[str] = []
+    monkeypatch.setattr(
+        Account, "cards", property(lambda a: read.append("cards") or a.__dict__["cards"]), raising=False
+    )
+    store.settle()
+    assert read == []
+    now.now += 60
+    store.settle()
+    assert read and _statuses(store, ids) == [APPROVED]

@@ -46,8 +46,7 @@ def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[A
 def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str]:
     """Fields an earlier apply set, now gone from the manifest, that WeChat cannot clear: said, not planned."""
     return [
-        f"{desired.address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays "
-        f"{live.fields[path]!r}{_web_link_hint(path)}"
+        _stays(desired.address, path, live.fields[path])
         for path in sorted(set(applied) - set(desired.fields))
         if path not in RESET_VALUES
         and path in live.fields
@@ -56,10 +55,25 @@ def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str
     ]
 
 
-def _web_link_hint(path: str) -> str:
+def _stays(address: str, path: str, value: object) -> str:
     """A web link can be neither set nor cleared today: its mini-program pair takes the entry over."""
     pair = WEB_LINKS.get(path.removeprefix("base_info."))
-    return f"; set base_info.{pair[0]} and base_info.{pair[1]} to send the entry to a mini program" if pair else ""
+    if pair is None:
+        return said(
+            "{address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays {value}",
+            address=address,
+            path=path,
+            value=repr(value),
+        )
+    return said(
+        "{address}: {path} is no longer in the manifest, but WeChat cannot clear it: it stays {value}; set "
+        "base_info.{name} and base_info.{password} to send the entry to a mini program",
+        address=address,
+        path=path,
+        value=repr(value),
+        name=pair[0],
+        password=pair[1],
+    )
 
 
 def _dropped_groups_still_set(desired: DesiredCard, path: str) -> set[str]:

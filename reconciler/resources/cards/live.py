@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.address import kind_of
 from reconciler.errors import WxrecError
+from reconciler.i18n import said_n
 from reconciler.plan import Action, Plan
 from reconciler.resources.cards.diff import APPROVED, desired_from_document
 from reconciler.resources.cards.model import LiveCard, Palette, Stock, live_card
@@ -140,14 +141,24 @@ async def duplicate_refusals(
     for card_id, card in (await read_cards(api, plan.unmanaged, parallelism)).items():
         if card is not None:
             owners.setdefault(fingerprint(card.card_type, card.fields), []).append(card_id)
-    found = []
+    found: list[str] = []
     for change in creates:
         assert change.after is not None
         twins = owners.get(fingerprint(change.after["card_type"], change.after["fields"]))
         if twins:
             found.append(
-                f"{change.address} would duplicate live card(s) {', '.join(twins)} (same type, brand and title) "
-                f"that no state entry owns. Was state lost? Adopt it with `wxrec import {invocation} "
-                f"{change.address} {twins[0]}`, or pass --allow-duplicate to create a second card"
+                said_n(
+                    "{address} would duplicate live card {cards} (same type, brand and title) that no state entry "
+                    "owns. Was state lost? Adopt it with `wxrec import {invocation} {address} {id}`, or pass "
+                    "--allow-duplicate to create a second card",
+                    "{address} would duplicate live cards {cards} (same type, brand and title) that no state entry "
+                    "owns. Was state lost? Adopt it with `wxrec import {invocation} {address} {id}`, or pass "
+                    "--allow-duplicate to create a second card",
+                    len(twins),
+                    address=change.address,
+                    cards=", ".join(twins),
+                    invocation=invocation,
+                    id=twins[0],
+                )
             )
     return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
+from reconciler.i18n import Said, said
 from reconciler.plan import Action, Attention, ResourceChange
 from reconciler.resources.cards import coupons
 from reconciler.resources.cards.diff import REJECTED, initial_quantity, live_document, plan_card, unclearable
@@ -90,8 +91,12 @@ def refusals(
         end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
         if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
             found.append(
-                f"{change.address}: base_info.date_info.end_timestamp {end} is in the past; "
-                "WeChat does not create a card that has already expired"
+                said(
+                    "{address}: base_info.date_info.end_timestamp {end} is in the past; WeChat does not create a "
+                    "card that has already expired",
+                    address=change.address,
+                    end=end,
+                )
             )
         record = state_records.get(change.address)
         if change.action in (Action.CREATE, Action.REPLACE) and kind_of(change.address) == KIND:
@@ -102,11 +107,22 @@ def refusals(
             change.after and change.after.get("prevent_destroy")
         )
         if protected:
-            found.append(
-                f"{change.address}: lifecycle.prevent_destroy forbids this {change.action}; "
-                f"to stop managing it without deleting it, run `wxrec state rm MANIFEST {change.address}`"
-            )
+            found.append(_protected(change.address, change.action))
     return found
+
+
+def _protected(address: str, action: Action) -> Said:
+    if action == Action.DELETE:
+        return said(
+            "{address}: lifecycle.prevent_destroy forbids this delete; to stop managing it without deleting it, run "
+            "`wxrec state rm MANIFEST {address}`",
+            address=address,
+        )
+    return said(
+        "{address}: lifecycle.prevent_destroy forbids this replace; to stop managing it without deleting it, run "
+        "`wxrec state rm MANIFEST {address}`",
+        address=address,
+    )
 
 
 def _empty_start(change: ResourceChange, record: CardRecord | None) -> list[str]:
@@ -124,11 +140,23 @@ def _empty_start(change: ResourceChange, record: CardRecord | None) -> list[str]
         return []
     if stock.target == 0:
         what = "sku.total_quantity" if stock.mode == "budget" else "sku.quantity"
-        return [f"{change.address}: {what} is 0, and WeChat creates no card without stock (except in the deposit mode)"]
+        return [
+            said(
+                "{address}: {field} is 0, and WeChat creates no card without stock (except in the deposit mode)",
+                address=change.address,
+                field=what,
+            )
+        ]
     limit = "sku.total_quantity" if stock.mode == "budget" else "sku.max_total_quantity"
     allowed = stock.target if stock.mode == "budget" else stock.ceiling
     return [
-        f"{change.address}: its replacement would start with 0 claimable: {limit} is {allowed} and the cards it "
-        f"replaces already issued {issued}, and WeChat creates no card without stock (except in the deposit mode); "
-        f"raise {limit} above {issued}, or undo the change that forces the replacement"
+        said(
+            "{address}: its replacement would start with 0 claimable: {field} is {allowed} and the cards it replaces "
+            "already issued {issued}, and WeChat creates no card without stock (except in the deposit mode); raise "
+            "{field} above {issued}, or undo the change that forces the replacement",
+            address=change.address,
+            field=limit,
+            allowed=str(allowed),
+            issued=issued,
+        )
     ]

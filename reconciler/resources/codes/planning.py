@@ -242,7 +242,7 @@ async def plan_all(
             refusals.extend([refusal] if refusal else [])
         change = plan_codes(key, spec, file, counts, record, live, targets.get(card, 0))
         if change is None and counts.gone:  # with a change, its note says it
-            warnings.append(f"{address}: {gone_note(counts.gone)}")
+            warnings.append(said("{address}: {note}", address=address, note=gone_note(counts.gone)))
         return change
 
     planned = await asyncio.gather(*(one(key, spec, file) for key, (spec, file) in sorted(sources.items())))
