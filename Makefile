@@ -1,7 +1,7 @@
 # The two set-up commands of README.md. VENV lets CI use a throwaway virtualenv.
 VENV ?= .venv
 PYTHON ?= python3
-DEMO ?= examples/coffee-shop
+DEMO ?= examples/coffee-shop examples/member-card
 WXREC = $(VENV)/bin/wxrec
 
 .PHONY: demo test lint

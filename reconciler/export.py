@@ -46,6 +46,11 @@ UNREADABLE = (
     "landing pages, QR codes and the test whitelist cannot be read back from WeChat (there is no API for it), "
     "so they are not exported: declare them by hand. A new declaration makes a new page or code"
 )
+# Under each exported member card: what card/get cannot show (resources/card_settings.py).
+SETTINGS_UNREADABLE = (
+    "activate_user_form, pay_cell and self_consume_cell cannot be read back from WeChat, so they are not exported: "
+    "declare them here by hand (the next apply sets them)"
+)
 # The order a person reads a card in; the remaining fields follow alphabetically.
 BASE_INFO_ORDER = ("logo_url", "brand_name", "code_type", "title", "sub_title", "color", "notice", "description")
 DATE_FIELDS = frozenset({"base_info.date_info.begin_timestamp", "base_info.date_info.end_timestamp"})
@@ -346,6 +351,8 @@ def card_yaml(item: ExportedCard) -> str:
     comment = f"  # {item.card.id} · {item.card.status}"
     if item.dropped:
         comment += f" · not managed (the manifest cannot carry them): {', '.join(item.dropped)}"
+    if item.card.card_type == "MEMBER_CARD":
+        comment += f"\n  # {SETTINGS_UNREADABLE}"
     lines = [comment] + [f"  {line}" if line else line for line in _dump({item.key: item.spec}).splitlines()]
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ from reconciler.errors import WxrecError
 from reconciler.i18n import said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import adoption, cards, codes, kinds
+from reconciler.resources import adoption, card_settings, cards, codes, images, kinds
 from reconciler.resources.base import PlanContext, ReadsLive, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
@@ -61,7 +61,9 @@ class Options:
     # The manifest directory: a plan names code files relative to it.
     manifest_root: Path = Path(".")
     # How a command a plan prints names the manifests and the run's account (RunSettings.invocation).
-    invocation: str = "MANIFEST"
+    invocation: str = "."
+    # How a state command a plan prints names the manifests and the state (RunSettings.state_invocation).
+    state_invocation: str = "."
     # apply carries out deletes and replaces only when this says so (--allow-destroy, or an interactive yes).
     allow_destroy: bool = False
     # --target / --exclude: plan the changes of some addresses only.
@@ -138,24 +140,34 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
         result.palette = palette.names
     # wxrec diff knows the account's colours only from a state, if there is one.
     desired = cards.desired_cards(manifest.cards, palette, strict=not source.stand_ins or bool(palette.names))
+    uploaded = state.images if state else {}
+    desired = images.resolved_cards(desired, manifest.directory, uploaded)
     _check_replace(options.replace, desired, manifest)
     in_scope = _scope(options.targeting, manifest, inputs.state)
     live_cards = live.cards.cards if source.refreshed else None
-    adopted = adoption.plan_adoptions(imports, moves, state, live_cards, desired, live.kinds)
+    adopted = adoption.plan_adoptions(
+        imports, moves, state, live_cards, desired, live.kinds, state_invocation=options.state_invocation
+    )
     state = adopted.view  # the rest of the plan diffs against state as the blocks leave it
     card_records = cards.records(state)
-    card_changes, unmanaged, card_warnings = cards.plan_cards(desired, live.cards, card_records, options.replace)
+    card_changes, unmanaged, card_warnings = cards.plan_cards(
+        desired, live.cards, card_records, options.replace, options.state_invocation
+    )
+    images.note_uploads(card_changes, uploaded)
     known, unknown = _known_offline(card_changes, adopted.changes, card_records, source.refreshed)
     # Scoped before the safety rules, so that the destroy threshold counts what this plan destroys.
     result.changes = [c for c in adopted.changes + known if in_scope(c.address)]
     result.warnings += card_warnings + unknown
     result.attention = [a for a in cards.rejected(desired, live.cards, card_records) if in_scope(a.address)]
     result.unmanaged = unmanaged if source.refreshed else []
+    # Settings after their cards: a card created or replaced here gets them all.
+    planned_cards = {c.address: c for c in result.changes if kind_of(c.address) == cards.KIND}
+    result.changes += card_settings.plan_settings(manifest.cards, state, planned_cards)
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
-    cards.note_coupon_deletes(result.changes, options.legacy_coupons)
+    cards.note_coupon_deletes(result.changes, options.state_invocation, options.legacy_coupons)
     result.refusals = adopted.refusals + cards.refusals(
-        result.changes, card_records, time.time(), options.legacy_coupons
+        result.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
     )
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
@@ -240,7 +252,8 @@ def _scope(targeting: Targeting, manifest: Manifest, state: State | None) -> Cal
                 f"{option} {', '.join(unknown)}: neither declared in the manifests nor held in state "
                 "(addresses look like cards.KEY, qrcodes.KEY, menu)"
             )
-    return targeting.in_scope(graph)
+    scoped = targeting.in_scope(graph)
+    return lambda address: scoped(card_settings.card_of(address))
 
 
 def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool]) -> None:
@@ -387,9 +400,9 @@ def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options:
     prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
     mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
     `managed`: how many resources the threshold counts there."""
-    return cards.refusals(plan.changes, card_records, time.time(), options.legacy_coupons) + mass_destroy_refusals(
-        plan, managed, options
-    )
+    return cards.refusals(
+        plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
+    ) + mass_destroy_refusals(plan, managed, options)
 
 
 # What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).

@@ -274,7 +274,7 @@ async def refusals(plan: Plan, state: State, api: CardApi, manifest: Manifest, o
     for change in plan.ordered():  # imports and moves first: the other changes act on the records they leave
         if change.action not in ADOPTIONS:
             continue
-        refusal = _adoption_refusal(change, view)
+        refusal = _adoption_refusal(change, view, options.state_invocation)
         if refusal:
             found.append(refusal)
         else:
@@ -291,9 +291,9 @@ def _protected(spec: Mapping[str, Any]) -> bool:
     return bool((spec.get("lifecycle") or {}).get("prevent_destroy"))
 
 
-def _adoption_refusal(change: ResourceChange, view: State) -> str | None:
+def _adoption_refusal(change: ResourceChange, view: State, state_invocation: str) -> str | None:
     if change.action == Action.IMPORT:
-        refusal = ownership_refusal(change.address, str(change.id), view.resources)
+        refusal = ownership_refusal(change.address, str(change.id), view.resources, state_invocation)
         return said("import {address}: {refusal}", address=change.address, refusal=refusal) if refusal else None
     source = str((change.before or {}).get("address"))
     if source not in view.resources:

@@ -150,7 +150,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.wait_for_review,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
-    appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save)
+    appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save, options.state_invocation)
     return appliers
 
 

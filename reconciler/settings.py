@@ -23,9 +23,9 @@ from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
 from reconciler.manifest.variables import environments
 from reconciler.planning import Options
-from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend
+from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend, shown_location
 from reconciler.targeting import Targeting
-from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
+from reconciler.wechat.client import WECHAT_API, split_userinfo
 from reconciler.wechat.limiter import CallLimiter
 
 Warn = Callable[[str], None]
@@ -73,16 +73,25 @@ class RunSettings:
     def invocation(self) -> str:
         """These manifests and the options that pick this account, state and environment, as a printed command
         needs them to run as printed (`shop --api emulator --env prod`). A URL is shown without its password."""
-        words = [str(self.manifest_path)]
+        words = self._state_words()
         if self.api != WECHAT_API:
             words += ["--api", endpoint_label(self.api)]
-        if self.state_location is not None:
-            words += ["--state", public_url(self.state_location)]
-        if self.env:
-            words += ["--env", self.env]
         for pair in self.var:
             words += ["--var", pair]
         return shlex.join(words)
+
+    def state_invocation(self) -> str:
+        """`invocation` for a state command (`wxrec state rm`, `state unlock`), which takes only the words that
+        find the state: the manifests, --state and --env (no --api, no --var)."""
+        return shlex.join(self._state_words())
+
+    def _state_words(self) -> list[str]:
+        words = [str(self.manifest_path)]
+        if self.state_location is not None:
+            words += ["--state", shown_location(self.state_location)]
+        if self.env:
+            words += ["--env", self.env]
+        return words
 
     def options(self) -> Options:
         return Options(
@@ -96,6 +105,7 @@ class RunSettings:
             manifest_root=manifest_directory(self.manifest_path),
             targeting=self.targeting(),
             invocation=self.invocation(),
+            state_invocation=self.state_invocation(),
             legacy_coupons=self.legacy_coupons_target(),
         )
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource
 from reconciler.state import FileBackend, State, StateBackend
+from reconciler.state.holder import StateLocked
 from reconciler.wechat.limiter import CallLimiter
 
 if TYPE_CHECKING:
@@ -115,7 +117,10 @@ async def diff(base: str, settings: RunSettings, reporter: Reporter | None = Non
     palette = stored.palette if stored else {}
     # No account to tell: --legacy-coupons says the manifests go to an emulator in legacy mode.
     options = Options(
-        refresh=False, destroy_threshold=settings.destroy_threshold, legacy_coupons=settings.legacy_coupons
+        refresh=False,
+        destroy_threshold=settings.destroy_threshold,
+        legacy_coupons=settings.legacy_coupons,
+        state_invocation=settings.state_invocation(),
     )
     return await offline_plan(before, head, f"manifests at {base}", palette, options)
 
@@ -144,7 +149,7 @@ async def apply(
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
     # The lock comes first: nothing is read (state, live cards) while another apply still changes them.
     said: list[str] = []
-    with backend.lock(settings.lock_timeout):
+    with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         connected = connection.connect(
             settings.api, manifest, appid, settings.limiter(), settings.credentials, _kept(reporter, said)
         )
@@ -189,7 +194,7 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
         raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
     backend = state_backend(manifest.root, settings.state_location, settings.env)
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
-    with backend.lock(settings.lock_timeout):
+    with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         connecting = connection.connect(
             settings.api, manifest, appid, credentials=settings.credentials, warn=reporter.warn
         )
@@ -204,7 +209,9 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
             raw = await card_api.get(card_id)
             card = manifest.cards[parsed.key]
             live = live_card(raw, None) if raw is not None else None
-            refusal = import_refusal(address, card_id, card["card_type"], live, current.resources)
+            refusal = import_refusal(
+                address, card_id, card["card_type"], live, current.resources, settings.state_invocation()
+            )
             if refusal:
                 raise WxrecError(refusal)
             protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
@@ -241,7 +248,7 @@ async def export(
     nothing_yet = Manifest(directory, Document())  # the manifests do not exist yet: export writes them
     credentials = connection.credentials_of_one(directory)
     appid = connection.appid_of(nothing_yet, api, credentials)
-    with backend.lock(lock_timeout):
+    with _locked(backend, lock_timeout, RunSettings(directory, state_location=state_location).state_invocation()):
         current = backend.load()
         refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
         connected = connection.connect(api, nothing_yet, appid, CallLimiter(parallelism), credentials, reporter.warn)
@@ -251,6 +258,17 @@ async def export(
         exported = export_account(appid, live)
         backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
     return Exported(appid, exported, backend.location, backup)
+
+
+@contextmanager
+def _locked(backend: StateBackend, timeout: float, state_invocation: str) -> Iterator[None]:
+    """`backend.lock`, whose refusal prints the `state unlock` command for the state as this run names it."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(backend.lock(timeout))
+        except StateLocked as locked:
+            raise WxrecError(locked.told(state_invocation)) from None
+        yield
 
 
 class NoState(WxrecError):
@@ -268,7 +286,7 @@ def loaded(backend: StateBackend) -> State:
 def state_rm(settings: RunSettings, address: str) -> tuple[dict[str, Any], str]:
     """Stop managing `address` without touching WeChat: (its record, where the old state is kept)."""
     backend = settings.backend()
-    with backend.lock(settings.lock_timeout):
+    with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         current = loaded(backend)
         record = current.resources.pop(address, None)
         if record is None:
@@ -292,7 +310,7 @@ def state_mv(settings: RunSettings, old: str, new: str) -> str:
         hint = f" (did you mean {new_address.kind}.{close[0]}?)" if close else ""
         raise WxrecError(f"{new} is not declared in the manifests{hint}; nothing was changed")
     backend = settings.backend()
-    with backend.lock(settings.lock_timeout):
+    with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         current = loaded(backend)
         if old not in current.resources:
             raise WxrecError(f"{old} is not in state; nothing was changed")

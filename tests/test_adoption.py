@@ -111,8 +111,11 @@ def test_an_import_that_cannot_be_is_refused(resources: dict[str, Any], found: d
 
 def test_moving_onto_an_address_in_state_is_refused() -> None:
     state = State(appid="wx", endpoint="e", resources={"cards.a": {"id": "pA"}, "cards.b": {"id": "pB"}})
-    adoption = plan_adoptions([], [Move("cards.a", "cards.b")], state, {}, {})
+    adoption = plan_adoptions([], [Move("cards.a", "cards.b")], state, {}, {}, state_invocation="'my shop' --env prod")
     assert "both cards.a and cards.b are in state" in adoption.refusals[0]
+    # Either address can be let go of: both commands are printed, each for the run's own state.
+    for address in ("cards.a", "cards.b"):
+        assert f"`wxrec state rm 'my shop' --env prod {address}`" in adoption.refusals[0]
 
 
 def test_a_moved_block_renames_without_recreating(example_dir: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def test_an_existing_coupon_is_adopted_and_managed_but_never_replaced_or_re_crea
     recreated = wxrec("plan", shop, "--api", "emulator", "--replace", "cards.latte")
     assert recreated.exit_code == 1
     assert f"cards.latte: re-creating the deleted CASH coupon {COUPON_ID} is impossible" in recreated.output
-    assert "wxrec state rm MANIFEST cards.latte" in recreated.output
+    assert f"`wxrec state rm {shlex.quote(str(shop))} cards.latte`" in recreated.output
 
 
 @pytest.mark.usefixtures("todays_coupons")

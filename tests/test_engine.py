@@ -67,7 +67,7 @@ async def test_unmanaged_cards_are_listed_and_never_touched(shop: Harness) -> No
             "card_type": "SCENIC_TICKET",
             "scenic_ticket": {
                 "base_info": {
-                    "logo_url": "https://example.com/l.png",
+                    "logo_url": "http://mmbiz.qpic.cn/mmbiz/stranger/0",
                     "brand_name": "别家",
                     "code_type": "CODE_TYPE_TEXT",
                     "title": "赠品",

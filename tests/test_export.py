@@ -196,7 +196,9 @@ def varied_card(number: int, rng: random.Random) -> dict[str, Any]:
             base_info[name] = value
     body: dict[str, Any] = {"base_info": base_info, **TYPE_BODIES[card_type]}
     if rng.random() < 0.2:
-        body["advanced_info"] = {"abstract": {"abstract": "秋季新品", "icon_url_list": ["https://example.com/i.png"]}}
+        body["advanced_info"] = {
+            "abstract": {"abstract": "秋季新品", "icon_url_list": ["http://mmbiz.qpic.cn/mmbiz/icon/0"]}
+        }
     return {"card_type": card_type, card_type.lower(): body}
 
 

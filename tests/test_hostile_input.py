@@ -52,6 +52,10 @@ BOMB = bomb(9, 8)
         ),
         (b"cards:\n  x:\n    card: latte\n", "cards.x.card: unknown field"),
         (b"frobnicate: 1\n", "frobnicate: unknown field"),
+        # Python converts no decimal integer of more than 4300 digits (sys.get_int_max_str_digits).
+        (b"cards:\n  x:\n    sku:\n      quantity: " + b"9" * 5000 + b"\n", "4:17: cards.x.sku.quantity: a number of"),
+        (b"cards:\n  x:\n    discount: 0x" + b"f" * 5000 + b"\n", "3:15: cards.x.discount: a number of"),
+        (b"cards:\n  ? " + b"1" * 5000 + b"\n  : {}\n", "2:5: cards.<key>: a number of"),
     ],
 )
 def test_hostile_manifest_gets_a_located_error(tmp_path: Path, content: bytes, expected: str) -> None:

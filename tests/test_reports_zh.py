@@ -140,3 +140,22 @@ def test_refusals_and_warnings_in_chinese_have_no_english_sentence(
     }
     assert "自 2021-04-01 起微信不再创建优惠券" in reports["markdown"]
     assert {name: english_in(report) for name, report in reports.items()} == {name: [] for name in reports}
+
+
+def test_the_field_table_names_the_stock_mode_in_chinese(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=RUN_LEFTOVERS)
+    apply_ok(shop)
+    cards_file = shop / "cards.yaml"
+    cards = yaml.safe_load(cards_file.read_text(encoding="utf-8"))
+    cards["cards"]["breakfast-set"]["base_info"]["sku"]["quantity"] = 400  # a refill: a stock row
+    cards["cards"]["autumn-gift"] = NEW_CARD  # a budget: the create's stock row
+    cards_file.write_text(yaml.safe_dump(cards, allow_unicode=True), encoding="utf-8")
+    modes = re.compile(r"\((refill|budget|deposit)\)")
+    reports = {}
+    for output in ("markdown", "html"):
+        english = wxrec("plan", shop, "--api", "emulator", "--format", output, "--lang", "en").output
+        assert "(refill)" in english, english
+        reports[output] = wxrec("plan", shop, "--api", "emulator", "--format", output, "--lang", "zh-CN").output
+        assert modes.findall(reports[output]) == [] and "(自动补足)" in reports[output], reports[output]
+    assert "800 (总预算)" in reports["markdown"], reports["markdown"]

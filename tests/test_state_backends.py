@@ -140,6 +140,8 @@ def test_the_lock_names_its_holder_and_dies_with_a_killed_holder(location: str, 
         refusal = locked_out(location, timeout=0.5)
         assert time.monotonic() - started >= 0.5, "it waits for the timeout before giving up"
         assert re.search(rf"locked by another run \(lock id [-0-9a-f]+: host .*, pid {holder.pid},", refusal), refusal
+        lock_id = refusal.split("lock id ")[1].split(":")[0]
+        assert f"`wxrec state unlock . {lock_id}`" in refusal, "the unlock command names the holder's lock id"
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -66,13 +67,26 @@ def exit_with(code: int) -> None:
     click.get_current_context().exit(code)
 
 
-def emit_plan(plan_result: Plan, output: str, *, title: str = "wxrec plan", embed_logos: bool = False) -> None:
-    click.echo(plan_text(plan_result, output, title, embed_logos), nl=False)
+def emit_plan(
+    plan_result: Plan,
+    output: str,
+    *,
+    title: str = "wxrec plan",
+    embed_logos: bool = False,
+    directory: Path | None = None,
+) -> None:
+    click.echo(plan_text(plan_result, output, title, embed_logos, directory=directory), nl=False)
 
 
 def plan_text(
-    plan_result: Plan, output: str, title: str = "wxrec plan", embed_logos: bool = False, share: int = 1
+    plan_result: Plan,
+    output: str,
+    title: str = "wxrec plan",
+    embed_logos: bool = False,
+    share: int = 1,
+    directory: Path | None = None,
 ) -> str:
+    """`directory`: the manifests', where the HTML report reads the local images cards name."""
     if embed_logos and output != "html":
         terminal().warn(f"--embed-logos applies to --format html only; it has no effect with --format {output}")
     if output == "json":
@@ -80,13 +94,15 @@ def plan_text(
     if output == "html":
         # jinja2 and the templates load only for this format: every other command starts faster.
         from reconciler.render.html import render_html
-        from reconciler.render.logos import fetch_logos, logo_urls, missed
+        from reconciler.render.logos import fetch_logos, local_logos, logo_urls, missed
 
         document = plan_result.to_dict()
         urls = logo_urls(document) if embed_logos else []
         logos = asyncio.run(fetch_logos(urls)) if urls else {}
         for url in missed(urls, logos):
             terminal().warn(f"--embed-logos: could not fetch the logo {url}; the report draws the brand's initial")
+        if directory is not None:
+            logos |= local_logos(document, directory)
         return render_html(document, palette=plan_result.palette, logos=logos, title=title)
     if output == "markdown":
         return render_markdown(plan_result.to_dict(), title=title, share=share)

@@ -30,6 +30,7 @@ from reconciler.cli.output import (
     terminal,
 )
 from reconciler.errors import FileError, WxrecError
+from reconciler.manifest import manifest_directory
 from reconciler.plan import Plan
 from reconciler.render import accounts as several
 from reconciler.settings import RunSettings, accounts
@@ -62,7 +63,7 @@ def plan(detailed_exitcode: bool, out: Path | None, embed_logos: bool, output: s
         return
     settings = settings_of[0]
     result = asyncio.run(workflows.plan(settings, terminal()))
-    emit_plan(result, output, embed_logos=embed_logos)
+    emit_plan(result, output, embed_logos=embed_logos, directory=manifest_directory(settings.manifest_path))
     if result.refusals:
         raise WxrecError("the plan was refused (see above)")
     if out is not None:

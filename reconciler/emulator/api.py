@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import cards, deposit, landing, menu, qrcodes, tags, token_routes, whitelist
+from . import card_settings, cards, deposit, landing, media, menu, qrcodes, tags, token_routes, whitelist
 from . import errors as e
 from .model import JSON, loads_object
 from .routing import Call, Endpoint
@@ -21,12 +21,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     for routes in (
         token_routes.ROUTES,
         cards.ROUTES,
+        card_settings.ROUTES,
         menu.ROUTES,
         tags.ROUTES,
         qrcodes.ROUTES,
         landing.ROUTES,
         whitelist.ROUTES,
         deposit.ROUTES,
+        media.ROUTES,
     )
     for path, endpoint in routes.items()
 }
@@ -52,12 +54,13 @@ async def dispatch(request: Request) -> Response:
             call.token = request.query_params.get("access_token")
             appid = _authenticate(emu, endpoint, call.token)
             call.appid = appid or request.query_params.get("appid")
+            content_type = request.headers.get("content-type", "")
             if not endpoint.needs_token:
                 # The token endpoints name their account in the body: the fault counters need it first.
-                call.body = _body(endpoint, raw)
+                call.body = _body(endpoint, raw, content_type)
             if emu.faults.before_call(call):
                 if endpoint.needs_token:
-                    call.body = _body(endpoint, raw)
+                    call.body = _body(endpoint, raw, content_type)
                 revision = emu.store.revision
                 answer = endpoint.handler(Call(emu, request.query_params, call.body, appid or ""))
                 call.committed = emu.store.revision != revision
@@ -81,9 +84,11 @@ def _authenticate(emu: Emulator, endpoint: Endpoint, token: str | None) -> str |
     return emu.store.token_owner(token)
 
 
-def _body(endpoint: Endpoint, raw: bytes) -> JSON:
+def _body(endpoint: Endpoint, raw: bytes, content_type: str) -> JSON:
     if endpoint.method != "POST":
         return {}
+    if endpoint.reads is not None:
+        return endpoint.reads(raw, content_type)
     if not raw.strip():
         raise e.ApiError(e.EMPTY_POST_DATA)
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import deposit, params, render, rules
+from . import deposit, media, params, render, rules
 from . import errors as e
 from .colors import COLORS
 from .model import COUPON_TYPES, JSON, STATUS_ALIASES, STATUSES, Card
@@ -21,6 +21,7 @@ def _live_card(call: Call) -> Card:
 
 def card_create(call: Call) -> JSON:
     new = rules.parse_create(call.body, call.emu.store.now())
+    media.check_hosted(call.body["card"].get(new.card_type.lower()))
     if new.card_type in COUPON_TYPES and not call.emu.config.legacy_coupons:
         # Since 2021-04-01 WeChat creates no coupons (its announcement: not through the API, not in the console).
         # No source gives the errcode real accounts get: assumed 40071 「不合法的卡券类型」 of the card errcodes,
@@ -66,6 +67,7 @@ def card_batchget(call: Call) -> JSON:
 def card_update(call: Call) -> JSON:
     card = _live_card(call)
     plan = rules.parse_update(card, call.body)
+    media.check_hosted(call.body.get(card.card_type.lower()))
     if plan.base.get("get_custom_code_mode"):
         deposit.check_deposit_mode(call.emu.store, call.appid, card)
     call.emu.store.apply_update(call.appid, card, plan)

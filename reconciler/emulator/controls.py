@@ -72,6 +72,8 @@ def summary(card: Card) -> JSON:
         "stock_ops": list(card.stock_ops),
         "stock_net": sum(card.stock_ops),
         "claimed": card.claimed,
+        # The write-only settings (card_settings.py): WeChat has no getter, so only here.
+        "settings": card.settings,
     }
 
 

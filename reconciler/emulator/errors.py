@@ -19,6 +19,8 @@ OK = 0
 INVALID_CREDENTIAL = 40001
 INVALID_GRANT_TYPE = 40002
 INVALID_APPID = 40013
+INVALID_FILE_TYPE = 40005
+INVALID_IMAGE_SIZE = 40009
 INVALID_CARD_TYPE = 40071
 INVALID_CODE_TYPE = 40072
 INVALID_CARD_ID = 40073
@@ -29,14 +31,17 @@ INVALID_TIME_RANGE = 40100
 INVALID_STOCK = 40122
 INVALID_APPSECRET = 40125
 IP_NOT_WHITELISTED = 40164
+INVALID_IMAGE_URL = 40141
 ACCESS_TOKEN_MISSING = 41001
 APPID_MISSING = 41002
 APPSECRET_MISSING = 41004
+MEDIA_DATA_MISSING = 41005
 MISSING_FIELDS = 41011
 MISSING_CARD_ID = 41012
 ACCESS_TOKEN_EXPIRED = 42001
 REQUIRE_GET = 43001
 REQUIRE_POST = 43002
+REQUIRE_LOCATION = 43017
 EMPTY_POST_DATA = 44002
 DAILY_QUOTA = 45009
 MINUTE_QUOTA = 45011
@@ -52,6 +57,15 @@ ERRMSG: dict[int, str] = {
     INVALID_CREDENTIAL: "invalid credential, access_token is invalid or not latest",
     INVALID_GRANT_TYPE: "invalid grant_type",
     INVALID_APPID: "invalid appid",
+    # media/uploadimg (docs/wechat-today.md, images): 40009 is the document's own example of a refusal; 41005 a
+    # real answer to an upload without a file (developer community); 40005 the global table's code for a file
+    # type the API does not take (assumed for uploadimg: no source shows it answering a GIF).
+    INVALID_FILE_TYPE: "invalid file type",
+    INVALID_IMAGE_SIZE: "invalid image size",
+    MEDIA_DATA_MISSING: "media data missing",
+    # card/create given a background_pic_url hosted elsewhere than uploadimg's CDN: a real answer in the
+    # developer community (developers.weixin.qq.com/community/minihome/doc/00004a733d0508e48d033b63e66400).
+    INVALID_IMAGE_URL: "invalid image url",
     INVALID_CARD_TYPE: "invalid card type",
     INVALID_CODE_TYPE: "invalid code type",
     INVALID_CARD_ID: "invalid card id",
@@ -74,6 +88,8 @@ ERRMSG: dict[int, str] = {
     ACCESS_TOKEN_EXPIRED: "access_token expired",
     REQUIRE_GET: "require GET method",
     REQUIRE_POST: "require POST method",
+    # card/paycell/set on a card without stores: the real answer in tianye/WechatMpSDK's README.
+    REQUIRE_LOCATION: "require location id!",
     EMPTY_POST_DATA: "empty post data",
     DAILY_QUOTA: "reach max api daily quota limit",
     MINUTE_QUOTA: "api minute-quota reach limit mustslower retry next minute",

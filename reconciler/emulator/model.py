@@ -69,6 +69,9 @@ class Card:
     created_at: float = 0.0
     stock_ops: list[int] = field(default_factory=list)
     claimed: int = 0
+    # What card/membercard/activateuserform/set, card/paycell/set and card/selfconsumecell/set last set
+    # (card_settings.py): card/get never shows them, only the controls do.
+    settings: JSON = field(default_factory=dict)
 
     @property
     def deleted(self) -> bool:

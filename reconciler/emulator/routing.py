@@ -27,6 +27,8 @@ class Call:
 
 
 Handler = Callable[[Call], JSON]
+# A body that is not a JSON object (media/uploadimg's multipart form): raw bytes and Content-Type → the body.
+BodyReader = Callable[[bytes, str], JSON]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Endpoint:
     method: str
     handler: Handler
     needs_token: bool = True
+    reads: BodyReader | None = None  # None: a JSON object
 
 
 # One route module's endpoints, by WeChat's path.

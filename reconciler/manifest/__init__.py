@@ -18,13 +18,14 @@ from fastjsonschema.draft2019 import CodeGeneratorDraft2019
 from fastjsonschema.ref_resolver import RefResolver
 
 from reconciler.errors import JsonPath, ManifestError, Problem, WxrecError
-from reconciler.manifest.files import named_files
+from reconciler.manifest.files import image_files, named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
 from reconciler.resources.codes.files import validate as validate_codes
 from reconciler.resources.conditional_menus import needs_default_menu
+from reconciler.resources.images import image_problems
 from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
 
@@ -96,6 +97,7 @@ def load_manifest(target: Path, variables: Variables | None = None) -> Manifest:
     problems += validate_references(document.data, document.locate)
     problems += needs_default_menu(document.data, document.locate)
     problems += validate_codes(document.data, document.locate, document.named)
+    problems += image_problems(image_files(document.named), document.locate)
     problems += deposit_card_codes(document.data, document.locate)
     problems += validate_adoptions(document.data, document.locate)
     if problems:

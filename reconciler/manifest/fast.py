@@ -27,10 +27,12 @@ class Unsupported(Exception):
     """The text uses YAML this reader leaves to PyYAML."""
 
 
-# Characters outside the set both PyYAML and libyaml read without remark (tabs, CR, NEL, line and paragraph
-# separators, the BOM, control characters), and lines that may be a document marker or a directive.
+# Characters outside the set both PyYAML and libyaml read without remark (tabs, control characters, the BOM,
+# and the line breaks other than \n: CR, NEL, and U+2028 and U+2029, which YAML 1.1 counts as line breaks and
+# split("\n") does not), and lines that may be a document marker or a directive.
 _LEFT_TO_PYYAML = re.compile(
-    r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|^(?:---|\.\.\.|%)", re.M
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|^(?:---|\.\.\.|%)",
+    re.M,
 )
 # `KEY:` or `KEY: VALUE`. A plain key starts with no indicator and holds no space, colon, comment or flow
 # character; a single-quoted key may double its quote; a double-quoted one holds no escape.
@@ -251,7 +253,10 @@ class FastReader:
             return self._fill(text, depth)
         if tag not in _ALLOWED:  # `<<` (merge) and `=` (value): the loader refuses their tags
             raise Unsupported
-        return self.construct(yaml.ScalarNode(tag, text))
+        try:
+            return self.construct(yaml.ScalarNode(tag, text))
+        except ValueError:  # an integer longer than Python writes: refused where PyYAML's reading locates it
+            raise Unsupported from None
 
     def _tag(self, text: str) -> str:
         """YAML 1.1's tag for a plain scalar, as PyYAML's Resolver.resolve finds it."""

@@ -1,4 +1,4 @@
-"""Files a manifest names (a codes `file:` now; local images later): one path policy for all of them.
+"""Files a manifest names (a codes `file:`, a card's local images): one path policy for all of them.
 
 `wxrec diff` runs on pull requests from forks, and whatever a manifest names is read, counted and may end up in
 a report. So a named file is relative to the manifest that names it and stays inside the manifests' directory,
@@ -15,10 +15,18 @@ from typing import Any
 
 from reconciler.errors import JsonPath, Problem
 from reconciler.manifest.loader import Document
+from reconciler.resources.images import is_local
 
 ALLOW_OUTSIDE = "WXREC_ALLOW_FILES_OUTSIDE"
 # The fields whose value names a file ("*": any key or index).
 FILE_FIELDS: tuple[JsonPath, ...] = (("codes", "*", "file"),)
+# The fields that hold an image URL, or instead a file relative to the manifest: `./logo.png`, `../shared/bg.jpg`.
+IMAGE_FIELDS: tuple[JsonPath, ...] = (
+    ("cards", "*", "base_info", "logo_url"),
+    ("cards", "*", "background_pic_url"),
+    ("cards", "*", "advanced_info", "abstract", "icon_url_list", "*"),
+    ("cards", "*", "advanced_info", "text_image_list", "*", "image_url"),
+)
 
 
 class FileOutside(Exception):
@@ -53,16 +61,28 @@ def named_files(document: Document) -> tuple[dict[JsonPath, Path], list[Problem]
     A value that is not text is left to the schema."""
     found: dict[JsonPath, Path] = {}
     problems: list[Problem] = []
-    for pattern in FILE_FIELDS:
+    fields = [(pattern, False) for pattern in FILE_FIELDS] + [(pattern, True) for pattern in IMAGE_FIELDS]
+    for pattern, image in fields:
         for path, value in _matches(document.data, pattern, ()):
+            if not isinstance(value, str) or (image and not is_local(value)):
+                continue
             location = document.locate(path)
-            if not isinstance(value, str) or location is None:
+            if location is None:
                 continue
             try:
                 found[path] = named_file(value, Path(location.file))
             except FileOutside as exc:
                 problems.append(Problem(location, ".".join(map(str, path)), str(exc)))
     return found, problems
+
+
+def image_files(named: dict[JsonPath, Path]) -> dict[JsonPath, Path]:
+    """The local images among the named files."""
+    return {path: file for path, file in named.items() if any(_fits(path, pattern) for pattern in IMAGE_FIELDS)}
+
+
+def _fits(path: JsonPath, pattern: JsonPath) -> bool:
+    return len(path) == len(pattern) and all(part in ("*", key) for key, part in zip(path, pattern, strict=True))
 
 
 def _matches(value: Any, pattern: JsonPath, path: JsonPath) -> Iterator[tuple[JsonPath, Any]]:

@@ -6,6 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,7 +336,11 @@ class _Builder:
             return self._enter(node, lambda: self._mapping(node, path))
         if isinstance(node, yaml.SequenceNode):
             return self._enter(node, lambda: [self.build(item, (*path, i)) for i, item in enumerate(node.value)])
-        value = _scalar(node)
+        try:
+            value = _scalar(node)
+        except ValueError:
+            limit = sys.get_int_max_str_digits()
+            raise _Refused(Problem(location, field, f"a number of more than {limit} digits: quote it")) from None
         if is_key or self.values is None or not isinstance(value, str) or MARKER not in value:
             return value
         try:
@@ -433,6 +438,14 @@ _RESOLVERS = _StringDatesLoader.yaml_implicit_resolvers
 
 
 def _scalar(node: yaml.Node) -> Any:
+    """The value of a scalar node; ValueError for an integer longer than Python writes in decimal."""
     value = _CONSTRUCTOR.construct_object(node, deep=True)
     _CONSTRUCTOR.constructed_objects.clear()
+    # Python reads and writes no decimal integer of more than sys.get_int_max_str_digits() digits: PyYAML's
+    # int() refuses one written in decimal, and one written in hex or octal would break every message showing it.
+    if isinstance(value, int) and value.bit_length() > _UNCHECKED_BITS:
+        str(value)
     return value
+
+
+_UNCHECKED_BITS = 2000  # 603 decimal digits at most: below any limit Python takes (640 at least)

@@ -20,7 +20,7 @@ from reconciler.address import Address, kind_of
 from reconciler.i18n import N_, _, current, say, spoken
 from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
-from reconciler.render.markdown import attribute_tag
+from reconciler.render.markdown import attribute_tag, stock_mode
 from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
 from reconciler.resources import find
 from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
@@ -228,9 +228,8 @@ def _rows(change: dict[str, Any]) -> list[Row]:
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
-        rows.append(
-            Row(f"{_('stock')} ({stock['mode']})", _claimable(before), _claimable(after), f"{stock['delta']:+d}")
-        )
+        label = f"{_('stock')} ({stock_mode(stock['mode'])})"
+        rows.append(Row(label, _claimable(before), _claimable(after), f"{stock['delta']:+d}"))
     return rows
 
 

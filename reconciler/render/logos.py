@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,13 +25,34 @@ SIGNATURES = {
 
 def logo_urls(plan: dict[str, Any]) -> list[str]:
     """Every logo url the plan's cards show, before or after, once each, in order."""
-    urls: dict[str, None] = {}
+    return [url for url in _logos(plan) if url.startswith(("http://", "https://"))]
+
+
+def _logos(plan: dict[str, Any]) -> list[str]:
+    logos: dict[str, None] = {}
     for change in plan["changes"]:
         for side in (change["before"], change["after"]):
-            url = ((side or {}).get("fields") or {}).get("base_info.logo_url")
-            if isinstance(url, str) and url.startswith(("http://", "https://")):
-                urls[url] = None
-    return list(urls)
+            logo = ((side or {}).get("fields") or {}).get("base_info.logo_url")
+            if isinstance(logo, str):
+                logos[logo] = None
+    return list(logos)
+
+
+def local_logos(plan: dict[str, Any], directory: Path) -> dict[str, str]:
+    """path → data: URI for each logo the plan's cards name as a local image (uploaded at apply): read from the
+    manifests' directory, where validate found it, whatever --embed-logos says."""
+    found = {}
+    for logo in _logos(plan):
+        if not logo.startswith(("./", "../")):
+            continue
+        try:
+            body = (directory / logo).read_bytes()
+        except OSError:
+            continue  # the report draws the brand's initial; validate has said what is wrong with the file
+        kind = image_type(body)
+        if kind:
+            found[logo] = f"data:{kind};base64,{base64.b64encode(body).decode('ascii')}"
+    return found
 
 
 async def fetch_logos(

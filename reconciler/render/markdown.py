@@ -187,7 +187,7 @@ def _rows(change: dict[str, Any]) -> list[str]:
         rows = [f"| `card_type` | | {after['card_type']} | |"]
         rows += [f"| `{p}` | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]
         stock = after["stock"]
-        return [*rows, f"| {_('stock')} | | {stock['target']} ({stock['mode']}) | |"]
+        return [*rows, f"| {_('stock')} | | {stock['target']} ({stock_mode(stock['mode'])}) | |"]
     rows = []
     for attribute in change["changes"]:
         summary, old, new = attribute_cells(attribute)
@@ -197,8 +197,17 @@ def _rows(change: dict[str, Any]) -> list[str]:
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
         old, new = (_("{count} claimable").format(count=count) for count in (before, after))
-        rows.append(f"| {_('stock')} ({stock['mode']}) | {old} | {new} | {stock['delta']:+d} |")
+        rows.append(f"| {_('stock')} ({stock_mode(stock['mode'])}) | {old} | {new} | {stock['delta']:+d} |")
     return rows
+
+
+# A card's stock modes (the manifest's words for sku.quantity, total_quantity and the deposit mode).
+STOCK_MODES = {"refill": N_("refill"), "budget": N_("budget"), "deposit": N_("deposit")}
+
+
+def stock_mode(mode: str) -> str:
+    """A stock mode in the report's language (also the HTML report's)."""
+    return _(STOCK_MODES[mode]) if mode in STOCK_MODES else mode
 
 
 def attribute_tag(attribute: dict[str, Any]) -> str:

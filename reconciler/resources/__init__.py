@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.errors import WxrecError
 from reconciler.resources.base import Resource, shipped_json
+from reconciler.resources.card_settings import CARD_SETTINGS
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
 from reconciler.resources.conditional_menus import CONDITIONAL_MENUS
@@ -24,7 +25,17 @@ from reconciler.resources.qrcodes import QRCODES
 from reconciler.resources.tags import TAGS
 from reconciler.resources.whitelist import WHITELIST
 
-BUILT_IN: tuple[Resource, ...] = (CARDS, CODES, TAGS, LANDING_PAGES, QRCODES, MENU, CONDITIONAL_MENUS, WHITELIST)
+BUILT_IN: tuple[Resource, ...] = (
+    CARDS,
+    CODES,
+    CARD_SETTINGS,
+    TAGS,
+    LANDING_PAGES,
+    QRCODES,
+    MENU,
+    CONDITIONAL_MENUS,
+    WHITELIST,
+)
 _registry: list[Resource] = list(BUILT_IN)
 # Sections that are not kinds: the account the manifests are for, and the adoption blocks.
 OTHER_SECTIONS = ("account", "import", "moved")
@@ -75,7 +86,8 @@ def manifest_schema() -> dict[str, Any]:
     """The manifest's JSON Schema: the base (account, import, moved) with every kind's section and $defs."""
     schema = shipped_json("schemas/manifest.base.json")
     account, *adoption = schema["properties"].items()
-    sections = {kind.name: kind.schema["section"] for kind in _registry}
+    # A kind declared inside another kind's entries (card_settings) has no section of its own.
+    sections = {kind.name: kind.schema["section"] for kind in _registry if "section" in kind.schema}
     schema["properties"] = dict([account, *sections.items(), *adoption])
     for kind in _registry:
         schema["$defs"].update(kind.schema.get("$defs", {}))

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
+from reconciler.hints import state_command
 from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources import find
@@ -53,25 +54,34 @@ def blocks(data: Mapping[str, Any]) -> tuple[list[Import], list[Move]]:
     return imports, moves
 
 
-def ownership_refusal(to: str, card_id: str, resources: Mapping[str, Mapping[str, Any]]) -> str | None:
-    """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused."""
+def ownership_refusal(
+    to: str, card_id: str, resources: Mapping[str, Mapping[str, Any]], state_invocation: str
+) -> str | None:
+    """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused.
+    `state_invocation` names the run's state in the command the refusal prints (Options.state_invocation)."""
     owner = next((address for address, record in resources.items() if record.get("id") == card_id), None)
     if owner is not None and owner != to:
         return said("{id} is already managed as {owner}", id=card_id, owner=owner)
     if to in resources and resources[to].get("id") != card_id:
         return said(
-            "{address} already manages {id}; `wxrec state rm MANIFEST {address}` first to adopt another",
+            "{address} already manages {id}; `{command}` first to adopt another",
             address=to,
             id=str(resources[to].get("id")),
+            command=state_command("rm", state_invocation, to),
         )
     return None
 
 
 def import_refusal(
-    to: str, card_id: str, declared_type: str, live: LiveCard | None, resources: Mapping[str, Mapping[str, Any]]
+    to: str,
+    card_id: str,
+    declared_type: str,
+    live: LiveCard | None,
+    resources: Mapping[str, Mapping[str, Any]],
+    state_invocation: str,
 ) -> str | None:
     """Why `card_id` cannot be adopted as `to` (the command and the block check alike), or None."""
-    refusal = ownership_refusal(to, card_id, resources)
+    refusal = ownership_refusal(to, card_id, resources, state_invocation)
     if refusal:
         return refusal
     if live is None:
@@ -173,21 +183,23 @@ def plan_adoptions(
     live: LiveCards,
     desired: Mapping[str, DesiredCard],
     kinds_live: Mapping[str, Any] | None = None,
+    state_invocation: str = ".",
 ) -> Adoption:
-    """`kinds_live`: what each kind's `read` hook returned, for the imports of kinds besides cards."""
+    """`kinds_live`: what each kind's `read` hook returned, for the imports of kinds besides cards;
+    `state_invocation`: how the refusals' commands name the run's state (Options.state_invocation)."""
     if not imports and not moves:
         return Adoption(state)
     base = state or State(appid="", endpoint="")
     view = replace(base, resources=dict(base.resources))
     adoption = Adoption(view)
     for move in moves:
-        _plan_move(move, view, adoption)
+        _plan_move(move, view, adoption, state_invocation)
     for block in imports:
         kind = find(kind_of(block.to))
         if isinstance(kind, Adopts):
-            _plan_kind_import(block, view, kind, (kinds_live or {}).get(kind.name), adoption)
+            _plan_kind_import(block, view, kind, (kinds_live or {}).get(kind.name), adoption, state_invocation)
         else:
-            _plan_import(block, view, live, desired[block.to], adoption)
+            _plan_import(block, view, live, desired[block.to], adoption, state_invocation)
     return adoption
 
 
@@ -199,7 +211,7 @@ def unsettled(address: str) -> str:
     )
 
 
-def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
+def _plan_move(move: Move, view: State, adoption: Adoption, state_invocation: str) -> None:
     present = (move.source in view.resources, move.to in view.resources)
     busy = [address for address in (move.source, move.to) if address in view.intents]
     if busy:
@@ -207,9 +219,11 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     elif present == (True, True):
         adoption.refusals.append(
             said(
-                "moved: both {old} and {new} are in state; `wxrec state rm MANIFEST` the one to let go",
+                "moved: both {old} and {new} are in state; let one go with `{old_command}` or `{new_command}`",
                 old=move.source,
                 new=move.to,
+                old_command=state_command("rm", state_invocation, move.source),
+                new_command=state_command("rm", state_invocation, move.to),
             )
         )
     elif present == (True, False):
@@ -221,19 +235,25 @@ def _plan_move(move: Move, view: State, adoption: Adoption) -> None:
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
 
 
-def _plan_kind_import(block: Import, view: State, kind: Adopts, live: Any, adoption: Adoption) -> None:
+def _plan_kind_import(
+    block: Import, view: State, kind: Adopts, live: Any, adoption: Adoption, state_invocation: str
+) -> None:
     record = view.resources.get(block.to)
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
-    found = ownership_refusal(block.to, block.id, view.resources) or kind.adopt(block.to, block.id, live)
+    found = ownership_refusal(block.to, block.id, view.resources, state_invocation) or kind.adopt(
+        block.to, block.id, live
+    )
     if isinstance(found, str):
-        adoption.refusals.append(f"import {block.to}: {found}")
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=found))
         return
     view.resources[block.to] = kind.adopted(found)
     adoption.changes.append(found)
 
 
-def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption) -> None:
+def _plan_import(
+    block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption, state_invocation: str
+) -> None:
     record = view.resources.get(block.to)
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
@@ -242,9 +262,9 @@ def _plan_import(block: Import, view: State, live: LiveCards, card: DesiredCard,
         return
     live_card = None if live is None else live.get(block.id)
     if live is None:
-        refusal = ownership_refusal(block.to, block.id, view.resources)
+        refusal = ownership_refusal(block.to, block.id, view.resources, state_invocation)
     else:
-        refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources)
+        refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources, state_invocation)
     if refusal:
         adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=refusal))
         return
@@ -265,6 +285,7 @@ class AdoptionApplier:
     api: CardApi
     state: State
     save: SaveState
+    state_invocation: str  # how a refusal's command names the run's state (Options.state_invocation)
 
     async def apply(self, change: ResourceChange) -> str:
         if change.action == Action.IMPORT and not isinstance(find(kind_of(change.address)), Adopts):
@@ -272,7 +293,9 @@ class AdoptionApplier:
             raw = await self.api.get(change.id)
             live = live_card(raw, None) if raw is not None else None
             declared_type = str((change.after or {})["card_type"])
-            refusal = import_refusal(change.address, change.id, declared_type, live, self.state.resources)
+            refusal = import_refusal(
+                change.address, change.id, declared_type, live, self.state.resources, self.state_invocation
+            )
             if refusal:
                 raise WxrecError(f"{change.address}: {refusal}")
         done = apply_adoption(change, self.state)

@@ -31,6 +31,16 @@ def open_backend(location: str | None, manifest_dir: Path, default_file: Path) -
     return FileBackend(Path(location) if location else default_file, provenance)
 
 
+def shown_location(location: str) -> str:
+    """`location` as a printed command gives it to --state: a PostgreSQL URL keeps its user but not its password
+    (libpq finds that in PGPASSWORD or ~/.pgpass); a path is a path, whatever characters it holds."""
+    if location.startswith(POSTGRES_SCHEMES):
+        from reconciler.state.postgres import split_url
+
+        return split_url(location)[2]
+    return location
+
+
 __all__ = [
     "HASH_BYTES",
     "FileBackend",
@@ -45,4 +55,5 @@ __all__ = [
     "ensure_state_dir",
     "new_plan_key",
     "open_backend",
+    "shown_location",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import filelock
 
 from reconciler.errors import FileError, WxrecError
-from reconciler.state.holder import check_breakable, describe_holder
+from reconciler.state.holder import StateLocked, check_breakable
 from reconciler.state.model import (
     HASH_BYTES,
     DamagedState,
@@ -165,10 +165,7 @@ class FileBackend:
             ensure_state_dir(self.path.parent)
             lock.acquire()
         except filelock.Timeout:
-            raise WxrecError(
-                f"state is locked by another run ({describe_holder(self._holder())}); waited {timeout:g}s. "
-                "If that run is dead, `wxrec state unlock MANIFEST LOCK_ID` breaks the lock."
-            ) from None
+            raise StateLocked(self._holder(), timeout, "If that run is dead, `{command}` breaks the lock.") from None
         except OSError as exc:
             raise FileError("lock state with", self.lock_path, exc, LOCK_REMEDY) from None
         holder = {

@@ -54,6 +54,8 @@ class State:
     # Keys the digest of the plans saved from this state (`plan -out`): whoever cannot read state cannot
     # recompute it. "" in a state written before there were keys, until apply next writes it.
     plan_key: str = field(default_factory=new_plan_key)
+    # SHA-256 of a local image's bytes → the URL media/uploadimg gave for them (resources/images.py).
+    images: dict[str, str] = field(default_factory=dict)
 
     @property
     def seal_key(self) -> bytes:
@@ -71,6 +73,7 @@ class State:
             intents={address: dict(intent) for address, intent in self.intents.items()},
             palette=dict(self.palette),
             plan_key=self.plan_key,
+            images=dict(self.images),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +87,7 @@ class State:
             "intents": self.intents,
             "palette": self.palette,
             "plan_key": self.plan_key,
+            **({"images": dict(sorted(self.images.items()))} if self.images else {}),
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class State:
             intents=data.get("intents", {}),
             palette=data.get("palette", {}),
             plan_key=data.get("plan_key", ""),
+            images=dict(data.get("images", {})),
         )
 
 

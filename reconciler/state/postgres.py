@@ -23,7 +23,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from reconciler.errors import WxrecError
-from reconciler.state.holder import check_breakable, describe_holder
+from reconciler.state.holder import StateLocked, check_breakable
 from reconciler.state.model import HASH_BYTES, DamagedState, Provenance, Revision, State, conflict, parse_state
 
 P = ParamSpec("P")
@@ -280,10 +280,11 @@ class PostgresBackend:
             if row is not None and row[0]:
                 return
             if time.monotonic() >= deadline:
-                raise WxrecError(
-                    f"state is locked by another run ({describe_holder(self._holder())}); waited {timeout:g}s. "
-                    "The lock frees itself when that run's database session ends; "
-                    "`wxrec state unlock MANIFEST LOCK_ID` ends the session of a run that hangs."
+                raise StateLocked(
+                    self._holder(),
+                    timeout,
+                    "The lock frees itself when that run's database session ends; `{command}` ends the session of a "
+                    "run that hangs.",
                 )
             time.sleep(LOCK_POLL_SECONDS)
 

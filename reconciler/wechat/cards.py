@@ -10,6 +10,12 @@ from reconciler.wechat.errors import CardNotFound
 
 BATCHGET_PAGE = 50
 DELETED_STATUSES = frozenset({"CARD_STATUS_DELETE", "CARD_STATUS_USER_DELETE"})
+# A card's write-only settings, each set by its own call with the setting's body beside card_id.
+SETTING_PATHS = {
+    "activate_user_form": "/card/membercard/activateuserform/set",
+    "pay_cell": "/card/paycell/set",
+    "self_consume_cell": "/card/selfconsumecell/set",
+}
 
 
 class CardApi:
@@ -54,6 +60,10 @@ class CardApi:
         """card/update; True when WeChat sent the card back to review (send_check)."""
         answer = await self.client.post("/card/update", {"card_id": card_id, card_type.lower(): body})
         return bool(answer.get("send_check", False))
+
+    async def set_setting(self, card_id: str, name: str, value: dict[str, Any]) -> None:
+        """Set one of a card's write-only settings (SETTING_PATHS); a set is whole, so a retry repeats it safely."""
+        await self.client.post(SETTING_PATHS[name], {"card_id": card_id, **value})
 
     async def modify_stock(self, card_id: str, delta: int) -> None:
         # One field, never both: WeChat takes both in one call, but how it nets them is documented nowhere.

@@ -180,6 +180,15 @@ class RetryPolicy:
     max_wait: float = 30.0
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent as a multipart form (media/uploadimg) instead of a JSON body."""
+
+    field: str
+    filename: str
+    content: bytes
+
+
 class WeChatClient:
     """Async JSON calls to WeChat with token handling and retries; errcodes become typed exceptions."""
 
@@ -205,7 +214,14 @@ class WeChatClient:
         """POST `body`; `idempotent=False` for calls that must never be repeated blindly (create, modifystock)."""
         return await self._call("POST", path, body, idempotent=idempotent)
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool) -> dict[str, Any]:
+    async def upload(self, path: str, upload: Upload) -> dict[str, Any]:
+        """POST a file as a multipart form. Repeating it stores the file again, which changes nothing that is
+        in use: it is retried like a read."""
+        return await self._call("POST", path, upload, idempotent=True)
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | Upload | None, *, idempotent: bool
+    ) -> dict[str, Any]:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             wait=wait_random_exponential(multiplier=self.retry.base_wait, max=self.retry.max_wait),
@@ -219,7 +235,7 @@ class WeChatClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _call_with_token(
-        self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool
+        self, method: str, path: str, body: dict[str, Any] | Upload | None, *, idempotent: bool
     ) -> dict[str, Any]:
         token = await self.tokens.token(self.http)
         for _ in range(TOKEN_RENEWALS):
@@ -243,13 +259,17 @@ class WeChatClient:
         return url
 
     async def _send(
-        self, method: str, path: str, body: dict[str, Any] | None, token: str, *, idempotent: bool
+        self, method: str, path: str, body: dict[str, Any] | Upload | None, token: str, *, idempotent: bool
     ) -> dict[str, Any]:
         self.calls += 1
         started = time.monotonic()
         try:
             async with self.limiter.slot():
-                response = await self.http.request(method, self._url(path, token), json=body)
+                if isinstance(body, Upload):
+                    files = {body.field: (body.filename, body.content)}
+                    response = await self.http.request(method, self._url(path, token), files=files)
+                else:
+                    response = await self.http.request(method, self._url(path, token), json=body)
         except Exception as exc:  # any transport's error; its text may hold the URL and token
             raise _network_error(method, path, exc, self.http, started, idempotent=idempotent) from None
         if response.status_code >= 500:

@@ -437,7 +437,8 @@ def nested(depth: int) -> bytes:
     return json.dumps(ticket())[:-1].encode() + f', "extra": {extra}}}'.encode()
 
 
-POST_PATHS = sorted(path for path, endpoint in ENDPOINTS.items() if endpoint.method == "POST")
+# The JSON endpoints (media/uploadimg reads a form: a body that is not one carries no file, 41005).
+POST_PATHS = sorted(p for p, endpoint in ENDPOINTS.items() if endpoint.method == "POST" and endpoint.reads is None)
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])

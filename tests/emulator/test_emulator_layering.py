@@ -10,11 +10,23 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from reconciler.emulator import api, cards, deposit, landing, menu, qrcodes, tags, token_routes, whitelist
+from reconciler.emulator import (
+    api,
+    card_settings,
+    cards,
+    deposit,
+    landing,
+    media,
+    menu,
+    qrcodes,
+    tags,
+    token_routes,
+    whitelist,
+)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "reconciler" / "emulator"
 PACKAGE_NAME = "reconciler.emulator"
-ROUTE_MODULES = (token_routes, cards, menu, tags, qrcodes, landing, whitelist, deposit)
+ROUTE_MODULES = (token_routes, cards, card_settings, menu, tags, qrcodes, landing, whitelist, deposit, media)
 
 
 def imported_modules(source: Path, package: str = PACKAGE_NAME) -> Iterator[str]:

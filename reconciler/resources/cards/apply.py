@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +22,7 @@ from reconciler.resources.cards.diff import (
     switches_to_deposit,
 )
 from reconciler.resources.cards.live import find_created, fingerprint
-from reconciler.resources.cards.model import DesiredCard, LiveCard, create_body, live_card, update_body
+from reconciler.resources.cards.model import DesiredCard, Flat, LiveCard, create_body, live_card, update_body
 from reconciler.resources.cards.record import CardRecord, owned_ids, records
 from reconciler.resources.cards.rules import RESET_VALUES, group_of
 from reconciler.state import SaveState, State
@@ -62,6 +62,8 @@ class CardApplier:
     state: State
     save: SaveState
     parallelism: int = 8
+    # Uploads the local images a card names and puts their URLs in its fields (resources/images.py).
+    images: Callable[[Flat], Awaitable[Flat]] | None = None
     _creating: dict[tuple[str, Any, Any], asyncio.Lock] = field(default_factory=dict)
 
     async def apply(self, change: ResourceChange) -> str:
@@ -83,9 +85,10 @@ class CardApplier:
     def _keep(self, address: str, record: CardRecord) -> None:
         self.state.resources[address] = record.to_state()
 
-    def _desired(self, change: ResourceChange) -> DesiredCard:
+    async def _desired(self, change: ResourceChange) -> DesiredCard:
         assert change.after is not None
-        return desired_from_document(change.address, change.after)
+        card = desired_from_document(change.address, change.after)
+        return replace(card, fields=await self.images(card.fields)) if self.images else card
 
     async def _create_card(
         self, address: str, card: DesiredCard, quantity: int, retire: tuple[str, ...] = (), issued_before: int = 0
@@ -126,13 +129,13 @@ class CardApplier:
         return card_id
 
     async def _create(self, change: ResourceChange) -> str:
-        card = self._desired(change)
+        card = await self._desired(change)
         quantity = initial_quantity(card.stock)
         card_id = await self._create_card(change.address, card, quantity)
         return f"created {card_id} with {quantity} claimable"
 
     async def _update(self, change: ResourceChange) -> str:
-        card = self._desired(change)
+        card = await self._desired(change)
         assert change.id is not None
         target = dict(card.fields)
         target.update({c.path: RESET_VALUES[c.path] for c in change.changes if c.reset})
@@ -155,7 +158,7 @@ class CardApplier:
         return message
 
     async def _stock(self, change: ResourceChange) -> str:
-        card = self._desired(change)
+        card = await self._desired(change)
         assert change.id is not None
         issued_before = self._record(change.address).issued_before
         message = await converge_stock(self.api, change.id, lambda live: stock_change(card.stock, live, issued_before))
@@ -164,7 +167,7 @@ class CardApplier:
         return message
 
     async def _replace(self, change: ResourceChange) -> str:
-        card = self._desired(change)
+        card = await self._desired(change)
         old_id = change.id
         assert old_id is not None
         record = self._record(change.address)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.hints import state_command
 from reconciler.i18n import Said, said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.cards.record import CardRecord
@@ -23,14 +24,19 @@ FOR_GOOD = said(
 )
 
 
-def refusals(changes: list[ResourceChange], records: Mapping[str, CardRecord], legacy: bool) -> list[str]:
-    """Each change that would have WeChat create a coupon, with the way forward."""
+def refusals(
+    changes: list[ResourceChange], records: Mapping[str, CardRecord], state_invocation: str, legacy: bool
+) -> list[str]:
+    """Each change that would have WeChat create a coupon, with the way forward (`state_invocation`: how its
+    commands name the run's state, Options.state_invocation)."""
     if legacy:
         return []
-    return [refusal for change in changes if (refusal := _refusal(change, records.get(change.address)))]
+    return [
+        refusal for change in changes if (refusal := _refusal(change, records.get(change.address), state_invocation))
+    ]
 
 
-def _refusal(change: ResourceChange, record: CardRecord | None) -> Said | None:
+def _refusal(change: ResourceChange, record: CardRecord | None, state_invocation: str) -> Said | None:
     card_type = _type(change.after)
     if change.action not in (Action.CREATE, Action.REPLACE) or card_type not in COUPON_TYPES:
         return None
@@ -49,12 +55,13 @@ def _refusal(change: ResourceChange, record: CardRecord | None) -> Said | None:
         return said(
             "{address}: re-creating the deleted {card_type} coupon {id} is impossible: WeChat has created no coupons "
             "(GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) since 2021-04-01. Remove it from the manifests and run "
-            "`wxrec state rm MANIFEST {address}`, or adopt a coupon the account already has with an `import:` "
+            "`{command}`, or adopt a coupon the account already has with an `import:` "
             "block, make it a member card (MEMBER_CARD) or a ticket, or use a WeChat Pay merchant coupon (coming as "
             "kind pay_coupons) (--legacy-coupons lifts this against an emulator in legacy mode only)",
             address=address,
             card_type=kind,
             id=record.id,
+            command=state_command("rm", state_invocation, address),
         )
     return said(
         "{address}: creates a {card_type} coupon, but WeChat has created no coupons (GROUPON, CASH, DISCOUNT, GIFT, "
@@ -76,7 +83,7 @@ def _replacing(change: ResourceChange) -> str:
     return ", ".join(fields) if fields else said("the card")
 
 
-def note_deletes(changes: list[ResourceChange], legacy: bool) -> None:
+def note_deletes(changes: list[ResourceChange], state_invocation: str, legacy: bool) -> None:
     """A delete of a coupon, or a replace that retires one, says it is for good; a coupon deleted outside wxrec is
     told what can be done instead of the -replace that re-creates any other card."""
     if legacy:
@@ -87,9 +94,9 @@ def note_deletes(changes: list[ResourceChange], legacy: bool) -> None:
                 said(
                     "someone deleted this coupon (in the MP console, maybe on purpose), and WeChat has created no "
                     "coupons since 2021-04-01, so it cannot be made again: remove it from the manifests and run "
-                    "`wxrec state rm MANIFEST {address}`, or adopt another coupon of the account with an `import:` "
-                    "block",
+                    "`{command}`, or adopt another coupon of the account with an `import:` block",
                     address=change.address,
+                    command=state_command("rm", state_invocation, change.address),
                 )
             ]
         elif change.action in (Action.DELETE, Action.REPLACE) and _type(change.before) in COUPON_TYPES:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from reconciler.address import Address
+from reconciler.hints import state_command
 from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.coupons import REPLACE_FLAG
@@ -238,8 +239,10 @@ def plan_card(
     *,
     force_replace: bool = False,
     retiring: dict[str, LiveCard | None] | None = None,
+    state_invocation: str = ".",
 ) -> ResourceChange | None:
-    """The change for one card address. `retiring` holds the live state of old cards awaiting deletion."""
+    """The change for one card address. `retiring` holds the live state of old cards awaiting deletion;
+    `state_invocation` names the run's state in a command the change prints (Options.state_invocation)."""
     if desired is None:
         assert record is not None
         return _plan_delete(address, record, live)
@@ -250,7 +253,7 @@ def plan_card(
             address, Action.CREATE, after=after, notes=[said("initial claimable stock {quantity}", quantity=quantity)]
         )
     if live is None:
-        return _plan_gone(desired, record, force_replace)
+        return _plan_gone(desired, record, force_replace, state_invocation)
     change = _plan_existing(desired, live, record, force_replace)
     _plan_retire(change, live, record, retiring or {})
     return change if change.action != Action.UPDATE or change.changes or change.retire_ids else None
@@ -306,7 +309,7 @@ def _plan_delete(address: str, record: CardRecord, live: LiveCard | None) -> Res
     )
 
 
-def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) -> ResourceChange:
+def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool, state_invocation: str) -> ResourceChange:
     after = desired_document(desired)
     if force_replace:
         return ResourceChange(
@@ -323,8 +326,9 @@ def _plan_gone(desired: DesiredCard, record: CardRecord, force_replace: bool) ->
         reasons=[
             said(
                 "someone deleted it (in the MP console, maybe on purpose); it is not re-created silently. Run with "
-                "-replace {address} to create it again, or `wxrec state rm MANIFEST {address}` to stop managing it",
+                "-replace {address} to create it again, or `{command}` to stop managing it",
                 address=desired.address,
+                command=state_command("rm", state_invocation, desired.address),
             )
         ],
     )

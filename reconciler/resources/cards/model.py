@@ -18,6 +18,9 @@ from reconciler.resources.cards.rules import LEGACY_DATE_TYPES, TIMESTAMP_FIELDS
 CHINA_TIME = timezone(timedelta(hours=8))
 SERVER_FIELDS = ("id", "status", "create_time", "update_time", "sku")
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
+# Settings a card declares that WeChat sets by their own calls and never returns (resources/card_settings.py):
+# not card fields, so neither created nor compared with card/get.
+WRITE_ONLY_SETTINGS = ("activate_user_form", "pay_cell", "self_consume_cell")
 STOCK_PATHS = ("base_info.sku", "base_info.sku.quantity", "base_info.sku.total_quantity")
 
 Flat = dict[str, Any]
@@ -148,7 +151,7 @@ def canonical_fields(flat: Flat, palette: Palette | None) -> Flat:
 def desired_card(key: str, spec: Mapping[str, Any], palette: Palette | None) -> DesiredCard:
     """The manifest's card (already schema-valid) in canonical form."""
     card_type = str(spec["card_type"])
-    body = {k: v for k, v in spec.items() if k not in ("card_type", "lifecycle")}
+    body = {k: v for k, v in spec.items() if k not in ("card_type", "lifecycle", *WRITE_ONLY_SETTINGS)}
     base_info = dict(body["base_info"])
     sku = base_info.pop("sku")
     body["base_info"] = base_info

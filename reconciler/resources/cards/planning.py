@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
+from reconciler.hints import state_command
 from reconciler.i18n import Said, said
 from reconciler.plan import Action, Attention, ResourceChange
 from reconciler.resources.cards import coupons
@@ -40,9 +41,11 @@ def plan_cards(
     desired: Mapping[str, DesiredCard],
     live: CardsLive,
     state_records: Mapping[str, CardRecord],
-    replace: frozenset[str] = frozenset(),
+    replace: frozenset[str],
+    state_invocation: str,
 ) -> tuple[list[ResourceChange], list[str], list[str]]:
-    """Changes for every card address in the manifest or in state, the unmanaged live ids, and warnings."""
+    """Changes for every card address in the manifest or in state, the unmanaged live ids, and warnings.
+    `state_invocation` names the run's state in the commands the changes print (Options.state_invocation)."""
     changes = []
     warnings: list[str] = []
     for address in sorted(set(desired) | set(state_records)):
@@ -56,6 +59,7 @@ def plan_cards(
             record,
             force_replace=address in replace,
             retiring=retiring,
+            state_invocation=state_invocation,
         )
         if change is not None:
             changes.append(change)
@@ -81,12 +85,16 @@ def rejected(
 
 
 def refusals(
-    changes: list[ResourceChange], state_records: Mapping[str, CardRecord], now: float, legacy_coupons: bool = False
+    changes: list[ResourceChange],
+    state_records: Mapping[str, CardRecord],
+    now: float,
+    state_invocation: str,
+    legacy_coupons: bool = False,
 ) -> list[str]:
     """prevent_destroy (from the manifest or remembered in state) refuses deletes and replaces; WeChat
     refuses to create a card whose validity already ended, one with no stock outside the deposit mode, and any
     coupon since 2021-04-01 (but an emulator in legacy mode), so such a plan is refused before any call."""
-    found = coupons.refusals(changes, state_records, legacy_coupons)
+    found = coupons.refusals(changes, state_records, state_invocation, legacy_coupons)
     for change in changes:
         end = (change.after or {}).get("fields", {}).get("base_info.date_info.end_timestamp")
         if change.action in (Action.CREATE, Action.REPLACE) and isinstance(end, int) and end <= now:
@@ -107,21 +115,24 @@ def refusals(
             change.after and change.after.get("prevent_destroy")
         )
         if protected:
-            found.append(_protected(change.address, change.action))
+            found.append(_protected(change.address, change.action, state_invocation))
     return found
 
 
-def _protected(address: str, action: Action) -> Said:
+def _protected(address: str, action: Action, state_invocation: str) -> Said:
+    command = state_command("rm", state_invocation, address)
     if action == Action.DELETE:
         return said(
             "{address}: lifecycle.prevent_destroy forbids this delete; to stop managing it without deleting it, run "
-            "`wxrec state rm MANIFEST {address}`",
+            "`{command}`",
             address=address,
+            command=command,
         )
     return said(
         "{address}: lifecycle.prevent_destroy forbids this replace; to stop managing it without deleting it, run "
-        "`wxrec state rm MANIFEST {address}`",
+        "`{command}`",
         address=address,
+        command=command,
     )
 
 

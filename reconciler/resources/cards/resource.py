@@ -10,10 +10,12 @@ from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, Drift, schema_fragment
+from reconciler.resources.card_settings import validate_settings
 from reconciler.resources.cards.apply import CardApplier
 from reconciler.resources.cards.drift import card_drift
 from reconciler.resources.cards.record import KIND, CardRecord
 from reconciler.resources.cards.validate import validate_card
+from reconciler.resources.images import ImageUploader
 from reconciler.state import State
 
 
@@ -34,7 +36,7 @@ class Cards:
             problem
             for key, spec in section.items()
             if isinstance(spec, dict)
-            for problem in validate_card(key, spec, locate)
+            for problem in validate_card(key, spec, locate) + validate_settings(key, spec, locate)
         ]
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
@@ -42,7 +44,8 @@ class Cards:
         card_drift(change, None if data is None else CardRecord.from_state(data), found)
 
     def applier(self, context: ApplyContext) -> Applier:
-        return CardApplier(context.cards, context.state, context.save, context.parallelism)
+        uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)
+        return CardApplier(context.cards, context.state, context.save, context.parallelism, uploader.resolve)
 
 
 CARDS = Cards()
