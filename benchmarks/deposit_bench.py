@@ -28,7 +28,7 @@ from benchmarks.plan_bench import free_port, wait_for
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 
 CARD: dict[str, Any] = {
-    "card_type": "GIFT",
+    "card_type": "MEMBER_CARD",
     "base_info": {
         "logo_url": "https://mmbiz.qpic.cn/mmbiz/bench/logo.png",
         "brand_name": "压测咖啡",
@@ -42,7 +42,9 @@ CARD: dict[str, Any] = {
         "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0},
         "sku": {"total_quantity": 100_000_000},
     },
-    "gift": "一杯任意饮品",
+    "prerogative": "凭卡兑换一杯任意饮品",
+    "supply_bonus": False,
+    "supply_balance": False,
 }
 
 

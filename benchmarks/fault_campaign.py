@@ -51,10 +51,7 @@ from reconciler.wechat.client import WECHAT_API, RetryPolicy, StableToken, WeCha
 from reconciler.wechat.limiter import CallLimiter
 
 DEFAULT_FAULTS = "error=-1:0.04,error=45011:0.03,error=40001:0.01,http=503:0.03,reset=0.03,drop=0.06"
-# TEMPORARY, until the moves branch moves the campaign's cards off coupons: an emulator that creates coupons as
-# before 2021-04-01, and plans that let it.
-LEGACY_COUPONS = True
-OPTIONS = Options(destroy_threshold=1.0, allow_destroy=True, legacy_coupons=LEGACY_COUPONS)
+OPTIONS = Options(destroy_threshold=1.0, allow_destroy=True)
 RETRY = RetryPolicy(attempts=8, max_seconds=30, base_wait=0.0005, max_wait=0.005)
 # Token rejection under parallelism: issue 12's reproduction, one round per seed.
 TOKEN_FAULTS = "error=40001:0.25,latency=50ms,paths=/card/create"
@@ -186,22 +183,23 @@ def _table(rows: list[tuple[str, int]]) -> str:
 
 
 def card_spec(number: int, version: int, rng: random.Random) -> dict[str, Any]:
-    """A coupon whose title carries its key number, so live cards can be traced back to a key."""
+    """A meeting ticket (coupons can no longer be created) whose title carries its key number, so live cards can
+    be traced back to a key."""
     budget = rng.random() < 0.5
     return {
-        "card_type": "GROUPON",
+        "card_type": "MEETING_TICKET",
         "base_info": {
             "logo_url": "https://mmbiz.qpic.cn/mmbiz/campaign/logo.png",
             "brand_name": "故障演练咖啡",
             "code_type": "CODE_TYPE_QRCODE",
-            "title": f"券{number:03d}号v{version}",
+            "title": f"票{number:03d}号v{version}",
             "color": "Color010",
-            "notice": "请出示此券",
+            "notice": "请出示此票",
             "description": f"第{version}版说明",
             "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0},
             "sku": {"total_quantity": rng.randint(50, 500)} if budget else {"quantity": rng.randint(50, 500)},
         },
-        "deal_detail": "双人套餐",
+        "meeting_detail": "咖啡品鉴会，请准时入场",
     }
 
 
@@ -228,7 +226,8 @@ class Campaign:
             base_info["description"] += "。"
         elif roll < 0.45:
             number, version = base_info["title"][1:4], int(base_info["title"].rsplit("v", 1)[1]) + 1
-            base_info["title"] = f"券{number}号v{version}"
+            base_info["title"] = f"票{number}号v{version}"  # a ticket's title: a replace
+            self.raise_budget(base_info["sku"])
         elif roll < 0.55:
             self.add_card()
         elif roll < 0.65 and len(keys) > 6:
@@ -239,6 +238,13 @@ class Campaign:
             sku[name] += self.rng.randint(1, 40)  # targets only grow: any overshoot is a change applied twice
         self.write()
 
+    def raise_budget(self, sku: dict[str, int]) -> None:
+        """A budget the old cards may have spent leaves their replacement nothing to issue, which plan refuses: a
+        user forcing a replace raises it. Claims never pass the live budget, which never passes the manifest's, so
+        any raise keeps it above what was issued."""
+        if "total_quantity" in sku:
+            sku["total_quantity"] += self.rng.randint(1, 40)
+
     def write(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "cards.yaml").write_text(yaml.safe_dump({"cards": self.cards}, allow_unicode=True))
@@ -247,11 +253,7 @@ class Campaign:
 async def run_campaign(rounds: int, seed: int, faults: str, directory: Path) -> Figures:
     campaign = Campaign(directory, seed)
     campaign.mutate()
-    app = create_app(
-        EmulatorConfig(
-            accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{faults},seed={seed}", legacy_coupons=LEGACY_COUPONS
-        )
-    )
+    app = create_app(EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, faults=f"{faults},seed={seed}"))
     figures = Figures()
     watch = TokenWatch()
     async with campaign_client(app, watch) as http:
@@ -309,14 +311,13 @@ async def apply_once(
 async def run_token_rounds(rounds: int, seed: int, directory: Path) -> TokenFigures:
     """Each round: a fresh account, 20 new cards created side by side while a quarter of the creates meet 40001."""
     figures = TokenFigures()
-    options = Options(parallelism=TOKEN_PARALLELISM, legacy_coupons=LEGACY_COUPONS)
+    options = Options(parallelism=TOKEN_PARALLELISM)
     for number in range(rounds):
         campaign = Campaign(directory / f"tokens-{number}", seed + number, TOKEN_CARDS)
         campaign.write()
         config = EmulatorConfig(
             accounts={DEMO_APPID: DEMO_SECRET},
             faults=f"{TOKEN_FAULTS},seed={seed + number}",
-            legacy_coupons=LEGACY_COUPONS,
         )
         watch = TokenWatch()
         async with campaign_client(create_app(config), watch) as http:

@@ -38,19 +38,19 @@ COLOURS = {"Color010": "#63b359", "Color020": "#2c9f67"}
 
 def spec(number: int) -> dict[str, Any]:
     return {
-        "card_type": "GROUPON",
+        "card_type": "MEETING_TICKET",
         "base_info": {
             "logo_url": "https://mmbiz.qpic.cn/mmbiz/bench/logo.png",
             "brand_name": "压测咖啡",
             "code_type": "CODE_TYPE_QRCODE",
-            "title": f"套餐{number:05d}",
+            "title": f"品鉴会{number:05d}",
             "color": "Color010",
-            "notice": "请出示此券",
+            "notice": "请出示此票",
             "description": "门店通用，周末可用。" * 4,
             "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0},
             "sku": {"total_quantity": 1000},
         },
-        "deal_detail": "双人套餐一份",
+        "meeting_detail": "咖啡品鉴会，门店通用",
     }
 
 
@@ -137,12 +137,12 @@ def cpu_per_card(count: int, nested_change: bool = False) -> float:
         if nested_change:
             base["location_id_list"] = [*base["location_id_list"][:-1], 999]
             body["advanced_info"] = {**body["advanced_info"], "time_limit": [{"type": "MONDAY"}]}
-        answers.append({"card_type": "GROUPON", "groupon": body})
+        answers.append({"card_type": "MEETING_TICKET", "meeting_ticket": body})
     started = time.process_time()
     for n, item in enumerate(specs):
         desired = desired_card(f"k{n}", item, palette)
         live = live_card(answers[n], palette)
-        record = CardRecord(live.id, "GROUPON", desired.fields, desired.stock)
+        record = CardRecord(live.id, "MEETING_TICKET", desired.fields, desired.stock)
         change = plan_card(desired.address, desired, live, record)
         assert (change is not None) == nested_change
     return (time.process_time() - started) * 1000 / count
@@ -153,7 +153,7 @@ def with_nested_fields(card: dict[str, Any]) -> dict[str, Any]:
     base = dict(card["base_info"], location_id_list=list(range(100, 120)))
     advanced = {
         "use_condition": {"accept_category": "咖啡", "can_use_with_other_discount": False},
-        "abstract": {"abstract": "双人套餐", "icon_url_list": ["https://mmbiz.qpic.cn/mmbiz/bench/icon.png"]},
+        "abstract": {"abstract": "咖啡品鉴会", "icon_url_list": ["https://mmbiz.qpic.cn/mmbiz/bench/icon.png"]},
         "text_image_list": [{"image_url": f"https://mmbiz.qpic.cn/mmbiz/bench/{i}.png", "text": "图"} for i in (1, 2)],
         "time_limit": [{"type": "MONDAY", "begin_hour": 8, "end_hour": 20}, {"type": "SUNDAY"}],
         "business_service": ["BIZ_SERVICE_FREE_WIFI"],

@@ -18,7 +18,7 @@ from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Plan
-from reconciler.resources import card_settings, cards, codes, kinds
+from reconciler.resources import adoption, card_settings, cards, codes, kinds
 from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
 from reconciler.resources.pay_coupons.model import KIND as PAY_COUPONS
@@ -147,15 +147,17 @@ def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger:
     """The state an apply of `base` would leave, ids and urls stood in by their addresses; `ledger`: the codes
     its files hold."""
     state = State(appid=base.appid or "", endpoint="offline")
-    for address, card in base_cards.items():
-        state.resources[address] = cards.record_document(card, f"<{address}>")
-    state.resources.update(card_settings.applied_records(base.cards, state))
     data = base.document.data
+    # An imported card keeps the id its import block names; the others get a stand-in.
+    ids = {block.to: block.id for block in adoption.blocks(data)[0]}
+    for address, card in base_cards.items():
+        state.resources[address] = cards.record_document(card, ids.get(address, f"<{address}>"))
+    state.resources.update(card_settings.applied_records(base.cards, state))
     for key, spec in (data.get(codes.KIND) or {}).items():
         card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
         filled = base_cards.get(str(card_address))
         state.resources[address] = {
-            "card_id": f"<{card_address}>",
+            "card_id": ids.get(str(card_address), f"<{card_address}>"),
             "deposited": len(ledger(address)),
             "target": filled.stock.target if filled else 0,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -69,18 +69,6 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WXREC_EMULATOR_FAULTS", raising=False)
     monkeypatch.delenv("WXREC_API", raising=False)
     monkeypatch.delenv("WXREC_STATE", raising=False)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def coupons_created_for_now() -> Iterator[None]:
-    """TEMPORARY, until the moves branch (i15/moves) moves the tests that create coupons onto member cards,
-    tickets and the `legacy_coupons` fixture; it removes this fixture. Until then every test runs against
-    emulators that create coupons as WeChat did before 2021-04-01, but those that ask for `todays_coupons`.
-    Session-wide, so that module fixtures (a runner's environment, a report built once) see it too."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(LEGACY_COUPONS_ENV, "1")
-        patch.setenv(LEGACY_COUPONS_FLAG_ENV, "1")
-        yield
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A rich plan for the HTML report: the example applied to the emulator, then edited the way a campaign
-changes (a colour and a notice, a title that forces a replace, a new card, a card removed, a renamed menu
-button, a tester swapped). The browser tests and docs/plan-report.png both use it.
+changes (a coupon's colour and notice, a ticket's title that forces a replace, a new ticket, a ticket removed,
+a renamed menu button, a tester swapped). The browser tests and docs/plan-report.png both use it.
 
 `python -m tests.report_scenario OUT.png` remakes the screenshot the README shows."""
 
@@ -16,16 +16,16 @@ import yaml
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 NEW_CARD = {
-    "card_type": "GIFT",
+    "card_type": "MEETING_TICKET",
     "base_info": {
         "logo_url": "https://mmbiz.qpic.cn/mmbiz/hillcoffee/logo.png",
         "brand_name": "山丘咖啡",
         "code_type": "CODE_TYPE_QRCODE",
-        "title": "秋季限定桂花拿铁",
-        "sub_title": "会员生日月免费兑换一杯",
+        "title": "秋季桂花拿铁品鉴会",
+        "sub_title": "会员生日月免费参加一次",
         "color": "Color070",
-        "notice": "兑换时请出示此券",
-        "description": "每位会员限兑一杯。",
+        "notice": "入场时请出示门票",
+        "description": "每位会员限一位。",
         "date_info": {
             "type": "DATE_TYPE_FIX_TIME_RANGE",
             "begin_timestamp": "2026-09-01T00:00:00",
@@ -33,10 +33,10 @@ NEW_CARD = {
         },
         "sku": {"total_quantity": 800},
     },
-    "gift": "桂花拿铁（中杯）一杯",
+    "meeting_detail": "桂花拿铁品鉴，含中杯一杯",
 }
 # The titles the changed cards have after the plan: the report must draw each of them.
-NEW_TITLES = {"cards.weekday-discount": "工作日饮品八折", "cards.autumn-gift": "秋季限定桂花拿铁"}
+NEW_TITLES = {"cards.latte-art-class": "周末拿铁拉花体验课", "cards.autumn-tasting": "秋季桂花拿铁品鉴会"}
 
 
 def edit_example(directory: Path) -> None:
@@ -46,11 +46,10 @@ def edit_example(directory: Path) -> None:
     latte = cards["cards"]["latte-voucher"]["base_info"]
     latte["color"] = "Color090"
     latte["notice"] = "结账时请出示此券，每人限两张"
-    weekday = cards["cards"]["weekday-discount"]
-    weekday["base_info"]["title"] = NEW_TITLES["cards.weekday-discount"]
-    weekday["discount"] = 20
-    del cards["cards"]["breakfast-set"]
-    cards["cards"]["autumn-gift"] = NEW_CARD
+    # A ticket's title forces a replace (a coupon's would be refused: WeChat creates none since 2021-04-01).
+    cards["cards"]["latte-art-class"]["base_info"]["title"] = NEW_TITLES["cards.latte-art-class"]
+    del cards["cards"]["farm-tour"]
+    cards["cards"]["autumn-tasting"] = NEW_CARD
     _dump(cards_file, cards)
     campaign_file = directory / "campaign.yaml"
     campaign = _load(campaign_file)

@@ -16,7 +16,14 @@ import httpx
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, legacy_coupons_from_env
+from reconciler.emulator import (
+    DEMO_APPID,
+    DEMO_SECRET,
+    EXISTING_CARDS_FILE,
+    EmulatorConfig,
+    create_app,
+    legacy_coupons_from_env,
+)
 from reconciler.manifest import load_manifest
 from reconciler.planning import Options, PlanInputs, plan, plan_for_apply
 from reconciler.scheduler import apply_plan
@@ -119,7 +126,14 @@ async def harness_for(
     directory = tmp_path / "shop"
     shutil.copytree(EXAMPLE, directory, ignore=RUN_LEFTOVERS)
     legacy = legacy_coupons_from_env(os.environ) if legacy_coupons is None else legacy_coupons
-    config = EmulatorConfig(accounts={DEMO_APPID: DEMO_SECRET}, review=review, token_ttl=7200, legacy_coupons=legacy)
+    existing = directory / EXISTING_CARDS_FILE  # the coupons the example adopts, as the embedded emulator loads them
+    config = EmulatorConfig(
+        accounts={DEMO_APPID: DEMO_SECRET},
+        review=review,
+        token_ttl=7200,
+        legacy_coupons=legacy,
+        existing_cards=existing if existing.is_file() else None,
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(config)), base_url=WECHAT_API) as http:
         yield Harness(http, directory, legacy)
 

@@ -53,7 +53,7 @@ async def test_unique_code_qr_waits_for_review(reviewed_shop: Harness) -> None:
     path = shop.directory / "campaign.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(
-        text.replace("        outer_str: counter\n", "        outer_str: counter\n        is_unique_code: true\n"),
+        text.replace("        outer_str: flyer\n", "        outer_str: flyer\n        is_unique_code: true\n"),
         encoding="utf-8",
     )
     current = State(appid="wx0123456789abcdef", endpoint="emulator")
@@ -61,11 +61,11 @@ async def test_unique_code_qr_waits_for_review(reviewed_shop: Harness) -> None:
         load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", shop.options()
     )
     report = await apply_plan(plan, shop.api, current, shop.backend, shop.options(wait_for_review=0.2))
-    poster = next(o for o in report.outcomes if o.address == "qrcodes.counter-poster")
+    poster = next(o for o in report.outcomes if o.address == "qrcodes.class-poster")
     assert not poster.ok and "is_unique_code needs approved card" in poster.message
-    await shop.control("review", card_id=shop.card_id("latte-voucher"), result="approve")
+    await shop.control("review", card_id=shop.card_id("latte-art-class"), result="approve")
     await shop.apply()
-    assert "qrcodes.counter-poster" in (shop.backend.load() or State(appid="", endpoint="")).resources
+    assert "qrcodes.class-poster" in (shop.backend.load() or State(appid="", endpoint="")).resources
 
 
 async def test_menu_changed_by_hand_is_drift(shop: Harness) -> None:
@@ -80,20 +80,22 @@ async def test_drift_names_knock_on_changes_of_a_replace(shop: Harness) -> None:
     await shop.apply()
     cards = shop.directory / "cards.yaml"
     cards.write_text(
-        cards.read_text(encoding="utf-8").replace("title: 拿铁满30减8元", "title: 拿铁满30减10元"), encoding="utf-8"
+        cards.read_text(encoding="utf-8").replace("title: 周末拿铁拉花课", "title: 周末拿铁拉花体验课"),
+        encoding="utf-8",
     )
     report = drift_report(await shop.plan(), shop.backend.load())
     whats = {i["address"]: i["what"] for i in report["manifest"]}
-    assert whats["landing_pages.coupon-shelf"] == "re-created because cards.latte-voucher gets a new id"
+    assert whats["landing_pages.coupon-shelf"] == "re-created because cards.latte-art-class gets a new id"
     assert whats["menu"].startswith("re-pointed because landing_pages.coupon-shelf gets a new url")
     assert not report["live"]
 
 
 async def test_a_reference_that_breaks_a_menu_limit_once_filled_in_never_reaches_menu_create(shop: Harness) -> None:
-    """`${cards.latte-voucher.id}` as a top-level name passes validate (it is resolved later), but a card id is
-    28 bytes where WeChat allows 16: apply stops before menu/create, and the next plan refuses at file:line."""
+    """`${cards.member.id}` as a top-level name passes validate (it is resolved later), but a card id is 28 bytes
+    where WeChat allows 16: apply stops before menu/create, and the next plan refuses at file:line. (The member
+    card is made by this apply: an imported card's id is known from the start.)"""
     campaign = shop.directory / "campaign.yaml"
-    text = campaign.read_text(encoding="utf-8").replace("- name: 领优惠", "- name: ${cards.latte-voucher.id}")
+    text = campaign.read_text(encoding="utf-8").replace("- name: 领优惠", "- name: ${cards.member.id}")
     campaign.write_text(text, encoding="utf-8")
     current = State(appid="wx0123456789abcdef", endpoint="emulator")
     manifest = load_manifest(shop.directory)
@@ -106,7 +108,7 @@ async def test_a_reference_that_breaks_a_menu_limit_once_filled_in_never_reaches
     assert "once its references are filled in; menu/create was not called" in outcomes["menu"].message
     calls = [c["path"] for c in (await shop.control_get("calls"))["calls"]]
     assert "/cgi-bin/menu/create" not in calls
-    line = text.splitlines().index("    - name: ${cards.latte-voucher.id}") + 1
+    line = text.splitlines().index("    - name: ${cards.member.id}") + 1
     again = await shop.plan()
     assert [r for r in again.refusals if "menu" in r] == [
         f"{campaign}:{line}:7: menu.button.0.name: is 28 bytes of UTF-8; a top-level button name may have at "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.connection import credentials_of_one, token_source
+from reconciler.emulator import EXISTING_CARDS_FILE
 from reconciler.render.accounts import Section, Words, exit_code, summary
 from reconciler.wechat.client import WECHAT_API, StableToken, StaticToken
 from tests.support import EXAMPLE, RUN_LEFTOVERS, served_emulator, wxrec
@@ -18,21 +19,20 @@ LAKE_TEA = f"""\
 account:
   appid: {LAKE}
 cards:
-  tea-voucher:
-    card_type: CASH
+  tea-tasting:
+    card_type: MEETING_TICKET
     base_info:
       logo_url: https://mmbiz.qpic.cn/mmbiz/laketea/logo.png
       brand_name: 湖边茶铺
       code_type: CODE_TYPE_QRCODE
-      title: 奶茶满20减5元
+      title: 周末品茶会
       color: Color020
       notice: 结账时请出示此券
       description: 每单限用一张
       date_info: {{type: DATE_TYPE_FIX_TERM, fixed_begin_term: 0, fixed_term: 30}}
       sku:
         total_quantity: 300
-    least_cost: 2000
-    reduce_cost: 500
+    meeting_detail: 每周六下午三点，湖边茶铺二楼
 """
 
 
@@ -83,7 +83,7 @@ def test_an_account_that_fails_is_reported_in_its_section_and_the_others_still_r
     plan = wxrec("plan", *accounts, "--api", "emulator", "--detailed-exitcode", "--format", "markdown")
     assert plan.exit_code == 1, "an error in any account wins over changes in another"
     assert f"| `{hill}` | with changes |\n| `{lake}` | **failed** |" in plan.output
-    assert f"{lake / 'shop.yaml'}:16:25: cards.tea-voucher.base_info.sku.total_quantity: 'lots'" in plan.output
+    assert f"{lake / 'shop.yaml'}:16:25: cards.tea-tasting.base_info.sku.total_quantity: 'lots'" in plan.output
     assert f"### wxrec plan for `{HILL}` at `emulator`" in plan.output
 
     applied = wxrec("apply", *accounts, "--api", "emulator", "--auto-approve", "--format", "json")
@@ -98,7 +98,9 @@ def test_an_account_that_fails_is_reported_in_its_section_and_the_others_still_r
 def test_each_account_uses_its_own_secret_and_never_the_shared_one(accounts: list[Path]) -> None:
     hill, lake = accounts
     own = {"WXREC_HILL_COFFEE_APPSECRET": "hill-secret", "WXREC_LAKE_TEA_APPSECRET": "lake-secret"}
-    with served_emulator("--account", f"{HILL}:hill-secret", "--account", f"{LAKE}:lake-secret") as url:
+    # The example's existing coupons are in every new account, as the embedded emulator puts them in hill-coffee's.
+    existing = ("--existing-cards", str(hill / EXISTING_CARDS_FILE))
+    with served_emulator("--account", f"{HILL}:hill-secret", "--account", f"{LAKE}:lake-secret", *existing) as url:
         planned = wxrec("plan", *accounts, "--api", url, "--detailed-exitcode", env=own)
         assert planned.exit_code == 2, planned.output
         assert planned.output.endswith("2 accounts: 2 with changes, 0 without changes, 0 failed.\n")
@@ -145,7 +147,7 @@ def test_two_directories_with_one_name_are_refused(accounts: list[Path], tmp_pat
 def test_validate_reports_every_account(accounts: list[Path]) -> None:
     good = wxrec("validate", *accounts)
     assert good.exit_code == 0 and good.output.endswith("2 accounts: 2 valid, 0 invalid.\n")
-    assert "Valid: 4 cards in 3 files." in good.output and "Valid: 1 card in 1 file." in good.output
+    assert "Valid: 6 cards in 3 files." in good.output and "Valid: 1 card in 1 file." in good.output
 
 
 PLAN = Words("with changes", "without changes")

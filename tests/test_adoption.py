@@ -17,7 +17,7 @@ from reconciler.resources.cards.model import DesiredCard, LiveCard, Stock
 from reconciler.state import State
 from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 
-CARD = "  breakfast-set:"
+CARD = "  farm-tour:"  # a card wxrec made: the imported coupons are named by their import blocks
 
 
 def problems_of(directory: Path) -> str:
@@ -122,20 +122,20 @@ def test_a_moved_block_renames_without_recreating(example_dir: Path) -> None:
     apply_ok(example_dir)
     base = example_dir.parent / "base"
     shutil.copytree(example_dir, base, ignore=RUN_LEFTOVERS)
-    before = state_of(example_dir)["cards.breakfast-set"]["id"]
+    before = state_of(example_dir)["cards.farm-tour"]["id"]
     cards = example_dir / "cards.yaml"
-    cards.write_text(cards.read_text(encoding="utf-8").replace(CARD, "  breakfast-for-two:"), encoding="utf-8")
-    blocks(example_dir, "moved:\n  - from: cards.breakfast-set\n    to: cards.breakfast-for-two\n")
+    cards.write_text(cards.read_text(encoding="utf-8").replace(CARD, "  estate-tour:"), encoding="utf-8")
+    blocks(example_dir, "moved:\n  - from: cards.farm-tour\n    to: cards.estate-tour\n")
     offline = wxrec("diff", base, example_dir, "--format", "json")
     assert [c["action"] for c in json.loads(offline.output)["changes"]] == ["move"], "the offline diff agrees"
     planned = wxrec("plan", example_dir, "--api", "emulator", "--format", "json", "--detailed-exitcode")
     assert planned.exit_code == 2, planned.output
     actions = [(c["action"], c["address"]) for c in json.loads(planned.output)["changes"]]
-    assert actions == [("move", "cards.breakfast-for-two")], "not deleted and re-created"
+    assert actions == [("move", "cards.estate-tour")], "not deleted and re-created"
     applied = apply_ok(example_dir)
-    assert "cards.breakfast-for-two: move ok: moved from cards.breakfast-set in state" in applied.output
-    assert state_of(example_dir)["cards.breakfast-for-two"]["id"] == before
-    assert "cards.breakfast-set" not in state_of(example_dir)
+    assert "cards.estate-tour: move ok: moved from cards.farm-tour in state" in applied.output
+    assert state_of(example_dir)["cards.estate-tour"]["id"] == before
+    assert "cards.farm-tour" not in state_of(example_dir)
     again = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, "an applied block is a no-op"
 

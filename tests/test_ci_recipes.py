@@ -126,9 +126,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")}
     env = {k: v for k, v in env.items() if not k.startswith(("WXREC_", "GITHUB_"))}
-    # WXREC_EMULATOR_LEGACY_COUPONS: TEMPORARY, until the moves branch moves the example off new coupons.
-    legacy = {"WXREC_EMULATOR_LEGACY_COUPONS": "1", "WXREC_LEGACY_COUPONS": "1"}
-    return env | legacy | {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "WXREC_API": "emulator"}
+    return env | {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "WXREC_API": "emulator"}
 
 
 def expression(value: str, context: dict[str, str]) -> str:
@@ -248,14 +246,16 @@ def test_github_recipe_applies_commits_state_back_checks_drift_and_plans_a_pull_
 
     branch = checkout(origin, tmp_path / "branch")
     cards = branch / "manifests" / "cards.yaml"
-    cards.write_text(cards.read_text(encoding="utf-8").replace("拿铁满30减8元", "拿铁满30减10元"), encoding="utf-8")
+    cards.write_text(
+        cards.read_text(encoding="utf-8").replace("周末拿铁拉花课", "周末拿铁拉花体验课"), encoding="utf-8"
+    )
     git("checkout", "-qb", "retitle", cwd=branch)
     git("commit", "-qam", "retitle", cwd=branch)
     git("push", "-q", "origin", "retitle", cwd=branch)
     for name, context in (("plan", PULL_REQUEST), ("fork", FORK_PULL_REQUEST)):
         pull = checkout(origin, tmp_path / name, "retitle")
         run_job(recipe_jobs(GITHUB, context)["plan"], GITHUB_SHELL, pull, runner, dists[0])
-        assert "拿铁满30减10元" in (pull / "comment.md").read_text(encoding="utf-8")
+        assert "周末拿铁拉花体验课" in (pull / "comment.md").read_text(encoding="utf-8")
         assert (pull / "plan.json").exists() == (name == "plan"), "a fork's pull request gets the offline diff"
 
 

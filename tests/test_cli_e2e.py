@@ -37,13 +37,15 @@ def test_quick_start_plan_apply_plan(example_dir: Path) -> None:
     assert wxrec("validate", example_dir).exit_code == 0
     first = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    assert "Plan: 10 to create, 0 to update, 0 stock changes, 0 to replace, 0 to delete." in first.output
-    assert "+ cards.latte-voucher will be created" in first.output
+    plan_line = "Plan: 10 to create, 0 to update, 0 stock changes, 0 to replace, 0 to delete, 3 to import."
+    assert plan_line in first.output
+    assert "= cards.latte-voucher (pHillCoffeeLatteVoucher00001) will be imported (state only)" in first.output
+    assert "+ cards.member will be created" in first.output
     assert not (example_dir / ".wxrec" / "state.json").exists(), "plan must never write state"
     result = apply_ok(example_dir)
     assert (
-        sum(line.startswith("cards.") and ": create ok: created p" in line for line in result.output.splitlines()) == 4
-    )
+        sum(line.startswith("cards.") and ": create ok: created p" in line for line in result.output.splitlines()) == 3
+    ), "the member card and the two tickets; the coupons already exist"
     assert_no_changes(example_dir)
     state = state_of(example_dir)
     assert state["appid"] == "wx0123456789abcdef" and state["endpoint"] == "emulator"
@@ -65,20 +67,20 @@ def test_description_edit_is_an_in_place_update_flagged_for_review(example_dir: 
 
 def test_brand_name_edit_is_a_replace_that_needs_allow_destroy(example_dir: Path) -> None:
     apply_ok(example_dir)
-    old = card_id(example_dir, "breakfast-set")
+    old = card_id(example_dir, "farm-tour")
     edit(
         example_dir,
-        "brand_name: 山丘咖啡\n      code_type: CODE_TYPE_TEXT",
-        "brand_name: 山丘咖啡馆\n      code_type: CODE_TYPE_TEXT",
+        "brand_name: 山丘咖啡\n      code_type: CODE_TYPE_QRCODE\n      title: 山丘咖啡庄园参观票",
+        "brand_name: 山丘咖啡馆\n      code_type: CODE_TYPE_QRCODE\n      title: 山丘咖啡庄园参观票",
     )
     plan = wxrec("plan", example_dir, "--api", "emulator")
-    assert f"-/+ cards.breakfast-set ({old}) will be replaced" in plan.output
+    assert f"-/+ cards.farm-tour ({old}) will be replaced" in plan.output
     assert "because base_info.brand_name cannot be changed by card/update" in plan.output
     refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve")
     assert refused.exit_code == 1 and "pass --allow-destroy" in refused.output
-    assert card_id(example_dir, "breakfast-set") == old
+    assert card_id(example_dir, "farm-tour") == old
     result = apply_ok(example_dir, "--allow-destroy")
-    new = card_id(example_dir, "breakfast-set")
+    new = card_id(example_dir, "farm-tour")
     assert new != old and f"to replace {old}" in result.output and f"deleted old card(s) {old}" in result.output
     assert_no_changes(example_dir)
 
@@ -86,22 +88,22 @@ def test_brand_name_edit_is_a_replace_that_needs_allow_destroy(example_dir: Path
 def test_removed_card_is_deleted_only_with_allow_destroy(example_dir: Path) -> None:
     apply_ok(example_dir)
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    start, end = text.index("  breakfast-set:"), text.index("  member:")
-    (example_dir / "cards.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    (example_dir / "cards.yaml").write_text(text[: text.index("  farm-tour:")], encoding="utf-8")
     plan = wxrec("plan", example_dir, "--api", "emulator")
-    assert "- cards.breakfast-set" in plan.output and "will be deleted" in plan.output
+    assert "- cards.farm-tour" in plan.output and "will be deleted" in plan.output
     refused = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve")
     assert refused.exit_code == 1 and "pass --allow-destroy" in refused.output
-    assert "cards.breakfast-set" in state_of(example_dir)["resources"]
+    assert "cards.farm-tour" in state_of(example_dir)["resources"]
     apply_ok(example_dir, "--allow-destroy")
-    assert "cards.breakfast-set" not in state_of(example_dir)["resources"]
+    assert "cards.farm-tour" not in state_of(example_dir)["resources"]
     assert_no_changes(example_dir)
 
 
 def test_prevent_destroy_is_remembered_after_the_block_is_removed(example_dir: Path) -> None:
     apply_ok(example_dir)
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    (example_dir / "cards.yaml").write_text(text[: text.index("  member:")], encoding="utf-8")
+    without_member = text[: text.index("  member:")] + text[text.index("  latte-art-class:") :]
+    (example_dir / "cards.yaml").write_text(without_member, encoding="utf-8")
     result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--allow-destroy")
     assert result.exit_code == 1
     assert "cards.member: lifecycle.prevent_destroy forbids this delete" in result.output
@@ -180,8 +182,8 @@ def test_access_token_never_appears_in_output_or_state(example_dir: Path) -> Non
 @pytest.mark.parametrize("flag", ["--replace", "-replace"])
 def test_replace_flag_forces_a_new_card(example_dir: Path, flag: str) -> None:
     apply_ok(example_dir)
-    old = card_id(example_dir, "breakfast-set")
-    plan = wxrec("plan", example_dir, "--api", "emulator", flag, "cards.breakfast-set")
+    old = card_id(example_dir, "latte-art-class")
+    plan = wxrec("plan", example_dir, "--api", "emulator", flag, "cards.latte-art-class")
     assert "because replacement requested with -replace" in plan.output
-    apply_ok(example_dir, flag, "cards.breakfast-set", "--allow-destroy")
-    assert card_id(example_dir, "breakfast-set") != old
+    apply_ok(example_dir, flag, "cards.latte-art-class", "--allow-destroy")
+    assert card_id(example_dir, "latte-art-class") != old

@@ -30,7 +30,7 @@ from tests.support import EXAMPLE, RUN_LEFTOVERS, Harness, harness_for, wxrec
 DEPOSIT_CARD = """
 cards:
   gift-card:
-    card_type: GIFT
+    card_type: MEMBER_CARD
     base_info:
       logo_url: https://mmbiz.qpic.cn/mmbiz/hillcoffee/logo.png
       brand_name: 山丘咖啡
@@ -47,7 +47,9 @@ cards:
         fixed_term: 30
       sku:
         total_quantity: {target}
-    gift: 一杯任意饮品
+    prerogative: 兑换一杯任意饮品
+    supply_bonus: false
+    supply_balance: false
 codes:
   gift-codes:
     card: gift-card
@@ -66,6 +68,11 @@ def write_codes(directory: Path, values: list[str], target: int = 1000) -> None:
     (directory / "gift-codes.txt").write_text("\n".join(values) + "\n", encoding="utf-8")
 
 
+def rebrand(path: Path) -> None:
+    """An edit that replaces the deposit card: card/update cannot change brand_name."""
+    path.write_text(path.read_text(encoding="utf-8").replace("brand_name: 山丘咖啡", "brand_name: 山丘咖啡二店"))
+
+
 @pytest.fixture
 async def gift(tmp_path: Path) -> AsyncIterator[Harness]:
     async for harness in harness_for(tmp_path):
@@ -77,7 +84,7 @@ async def gift(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def live(card_id: str | None = "p1", deposited: int = 0, total: int = 0, status: str = "CARD_STATUS_VERIFY_OK"):  # type: ignore[no-untyped-def]
-    card = LiveCard(card_id or "", "GIFT", status, {}, total, total) if card_id else None
+    card = LiveCard(card_id or "", "MEMBER_CARD", status, {}, total, total) if card_id else None
     return CodesLive(card_id, deposited, card)
 
 
@@ -202,7 +209,7 @@ async def test_apply_deposits_verifies_and_raises_stock_then_plans_nothing(gift:
     count = await gift.api.deposit_count(card_id)
     assert count == 250
     card = await gift.api.get(card_id)
-    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == 250, "min(1000, 250)"
+    assert card is not None and card["member_card"]["base_info"]["sku"]["total_quantity"] == 250, "min(1000, 250)"
     assert not (await gift.plan()).changes
     calls = (await gift.control_get("calls"))["calls"]
     deposits = [c for c in calls if c["path"] == "/card/code/deposit"]
@@ -268,7 +275,8 @@ async def test_after_the_ledger_is_lost_plan_predicts_the_stock_apply_reaches(gi
     predicted = 250 + (change.stock.delta if change.stock else 0)
     report = await gift.apply()
     card = await gift.api.get(card_id)
-    assert card is not None and card["gift"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
+    assert card is not None
+    assert card["member_card"]["base_info"]["sku"]["total_quantity"] == predicted == 250 + new_codes
     outcome = next(o for o in report.outcomes if o.address == "codes.gift-codes")
     assert outcome.message.startswith(
         f"deposited {new_codes} codes ({250 + new_codes} in the card), 250 others were in"
@@ -306,14 +314,11 @@ async def test_replacing_a_card_whose_codes_users_hold_refuses_to_deposit_them_a
     await gift.control("claim", card_id=gift.card_id("gift-card"), count=3)
     path = gift.directory / "gift.yaml"
 
-    def retitle() -> None:
-        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
-
-    retitle()
+    rebrand(path)
     plan = await gift.plan()
     assert any("3 codes of it are with users already" in r for r in plan.refusals)
     write_codes(gift.directory, codes(100, start=5000))  # fresh codes for the new card
-    retitle()
+    rebrand(path)
     fresh = await gift.plan()
     assert not fresh.refusals
     change = next(c for c in fresh.changes if c.address == "codes.gift-codes")
@@ -426,8 +431,7 @@ async def test_claims_on_the_old_card_while_the_new_one_waits_for_review_still_r
         first = shop.card_id("gift-card")
         await shop.control("review", card_id=first, result="approve")
         await shop.apply()
-        path = shop.directory / "gift.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("title: 咖啡礼品卡", "title: 咖啡礼品卡二代"))
+        rebrand(shop.directory / "gift.yaml")
         with pytest.raises(AssertionError):
             await shop.apply()  # replaced; the codes wait for the new card's review, the old card stays live
         assert shop.backend.code_hashes("codes.gift-codes"), "the old card's ledger is kept while it is live"

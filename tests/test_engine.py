@@ -33,12 +33,12 @@ async def test_refill_stops_at_its_ceiling(shop: Harness) -> None:
 async def test_replaced_card_keeps_the_old_one_until_review_passes(reviewed_shop: Harness) -> None:
     shop = reviewed_shop
     await shop.apply()
-    old = shop.card_id("breakfast-set")
-    plan = await shop.plan(replace=frozenset({"cards.breakfast-set"}))
+    old = shop.card_id("farm-tour")  # no page nor code shows it: the replace is the only change
+    plan = await shop.plan(replace=frozenset({"cards.farm-tour"}))
     assert [c.action for c in plan.changes] == [Action.REPLACE]
-    report = await shop.apply(replace=frozenset({"cards.breakfast-set"}))
+    report = await shop.apply(replace=frozenset({"cards.farm-tour"}))
     assert any(f"{old} stays until" in o.message and o.action == "retire" for o in report.outcomes)
-    new = shop.card_id("breakfast-set")
+    new = shop.card_id("farm-tour")
     waiting = await shop.plan()
     assert not waiting.changes, "nothing to do while the new card is in review"
     await shop.control("review", card_id=new, result="approve")
@@ -52,20 +52,20 @@ async def test_replaced_card_keeps_the_old_one_until_review_passes(reviewed_shop
 
 async def test_replaced_budget_card_only_gets_what_is_left_of_the_budget(shop: Harness) -> None:
     await shop.apply()
-    old = shop.card_id("latte-voucher")
-    await shop.control("claim", card_id=old, count=1200)
-    await shop.apply(replace=frozenset({"cards.latte-voucher"}))
-    new = await shop.api.get(shop.card_id("latte-voucher"))
+    old = shop.card_id("farm-tour")  # total_quantity: 1000
+    await shop.control("claim", card_id=old, count=600)
+    await shop.apply(replace=frozenset({"cards.farm-tour"}))
+    new = await shop.api.get(shop.card_id("farm-tour"))
     assert new is not None
-    assert new["cash"]["base_info"]["sku"] == {"quantity": 3800, "total_quantity": 3800}
+    assert new["scenic_ticket"]["base_info"]["sku"] == {"quantity": 400, "total_quantity": 400}
 
 
 async def test_unmanaged_cards_are_listed_and_never_touched(shop: Harness) -> None:
     await shop.apply()
     stranger = await shop.api.create(
         {
-            "card_type": "GIFT",
-            "gift": {
+            "card_type": "SCENIC_TICKET",
+            "scenic_ticket": {
                 "base_info": {
                     "logo_url": "http://mmbiz.qpic.cn/mmbiz/stranger/0",
                     "brand_name": "别家",
@@ -77,7 +77,7 @@ async def test_unmanaged_cards_are_listed_and_never_touched(shop: Harness) -> No
                     "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 3, "fixed_begin_term": 0},
                     "sku": {"quantity": 1},
                 },
-                "gift": "一杯水",
+                "ticket_class": "成人票",
             },
         }
     )

@@ -49,26 +49,26 @@ def test_test_then_prod_with_their_own_values_state_and_account(shop: Path) -> N
     prod_plan = wxrec("plan", shop, "--api", "emulator", "--env", "prod", "--detailed-exitcode")
     assert prod_plan.exit_code == 2, "production is untouched by the test apply"
     assert f"for account {PROD_APPID}" in prod_plan.output
-    assert 'base_info.title: "拿铁满30减8元"' in prod_plan.output and "stock: 5000 (budget)" in prod_plan.output
+    assert 'base_info.title: "拿铁拉花课"' in prod_plan.output and "stock: 200 (budget)" in prod_plan.output
     apply_ok(shop, "--env", "prod")
     prod_state = state_of(shop, "prod")
     assert prod_state["appid"] == PROD_APPID and prod_state["lineage"] != test_state["lineage"]
-    test_card, prod_card = (s["resources"]["cards.latte-voucher"]["id"] for s in (test_state, prod_state))
+    test_card, prod_card = (s["resources"]["cards.latte-class"]["id"] for s in (test_state, prod_state))
     assert test_card != prod_card
     assert state_of(shop, "test") == test_state, "applying prod leaves test's state alone"
 
-    for env, title in (("test", "测试·拿铁满30减8元"), ("prod", "拿铁满30减8元")):
+    for env, title in (("test", "测试·拿铁拉花课"), ("prod", "拿铁拉花课")):
         settled = wxrec("plan", shop, "--api", "emulator", "--env", env, "--detailed-exitcode")
         assert settled.exit_code == 0 and "No changes." in settled.output, settled.output
         listed = wxrec("state", "list", shop, "--env", env)
-        card = state_of(shop, env)["resources"]["cards.latte-voucher"]["id"]
-        assert listed.output.splitlines()[0] == f"cards.latte-voucher\t{card}"
+        card = state_of(shop, env)["resources"]["cards.latte-class"]["id"]
+        assert listed.output.splitlines()[0] == f"cards.latte-class\t{card}"
         assert title in json.dumps(emulator_cards(shop, env), ensure_ascii=False)
 
 
 def test_a_var_override_changes_the_plan_and_keeps_the_var_type(shop: Path) -> None:
     apply_ok(shop, "--env", "test")
-    plan = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "latte_budget=80")
+    plan = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "class_seats=80")
     assert plan.exit_code == 0, plan.output
     assert "stock" in plan.output and "50 → 80" in plan.output, plan.output
 
@@ -93,11 +93,11 @@ def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Pa
     base = tmp_path / "base"
     shutil.copytree(shop, base)
     shop.joinpath("shop.yaml").write_text(
-        shop.joinpath("shop.yaml").read_text(encoding="utf-8").replace("满30减8元", "满30减10元"), encoding="utf-8"
+        shop.joinpath("shop.yaml").read_text(encoding="utf-8").replace("拿铁拉花课", "拿铁奶泡课"), encoding="utf-8"
     )
     diff = wxrec("diff", base, shop, "--env", "test", "--detailed-exitcode")
     assert diff.exit_code == 2, diff.output
-    assert '"测试·拿铁满30减8元" → "测试·拿铁满30减10元"' in diff.output
+    assert '"测试·拿铁拉花课" → "测试·拿铁奶泡课"' in diff.output
 
     saved = tmp_path / "plan.json"
     planned = wxrec("plan", shop, "--api", "emulator", "--env", "test", "--var", "title_prefix=试 用", "-out", saved)

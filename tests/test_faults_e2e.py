@@ -33,7 +33,8 @@ async def test_token_rejection_under_parallelism_never_forces_a_refresh_nor_fail
 
 def test_one_rejected_token_costs_one_normal_mode_renewal_and_fails_nothing(example_dir: Path) -> None:
     """Issue 12's reproduction: one injected 40001 used to spend 5 token calls (2 forced) and fail 5 actions."""
-    faults = "error=40001:0.25,latency=50ms,seed=1,paths=/card/create"
+    # seed=2: the example now creates three cards (its coupons exist already), and seed 1 injects into none of them.
+    faults = "error=40001:0.25,latency=50ms,seed=2,paths=/card/create"
     result = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", env={"WXREC_EMULATOR_FAULTS": faults})
     assert result.exit_code == 0 and ", 0 failed." in result.output, result.output
     calls = json.loads((example_dir / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))["calls"]["entries"]
@@ -57,23 +58,23 @@ async def test_a_quota_spent_mid_apply_leaves_no_planned_action_without_an_outco
 
 
 def many_cards(directory: Path, count: int) -> None:
-    """A manifest of `count` coupons, each traceable to its key by its title."""
+    """A manifest of `count` scenic tickets, each traceable to its key by its title."""
     cards: dict[str, Any] = {}
     for number in range(count):
         cards[f"card-{number:02d}"] = {
-            "card_type": "GIFT",
+            "card_type": "SCENIC_TICKET",
             "base_info": {
                 "logo_url": "https://mmbiz.qpic.cn/mmbiz/logo.png",
                 "brand_name": "中断测试",
                 "code_type": "CODE_TYPE_TEXT",
-                "title": f"礼品{number:02d}",
+                "title": f"门票{number:02d}",
                 "color": "Color020",
                 "notice": "出示使用",
                 "description": "说明",
                 "date_info": {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 10, "fixed_begin_term": 0},
                 "sku": {"total_quantity": 100 + number},
             },
-            "gift": "一杯咖啡",
+            "ticket_class": "成人票",
         }
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cards.yaml").write_text(yaml.safe_dump({"cards": cards}, allow_unicode=True), encoding="utf-8")
@@ -123,7 +124,7 @@ def test_kill_9_at_random_points_then_rerun_converges_without_duplicates(tmp_pat
     assert final.returncode == 0, output
     cards = live_cards(directory)
     titles = sorted(str(c["base"]["title"]) for c in cards)
-    assert titles == [f"礼品{n:02d}" for n in range(40)], "each card exists exactly once"
+    assert titles == [f"门票{n:02d}" for n in range(40)], "each card exists exactly once"
     state = json.loads((directory / ".wxrec" / "state.json").read_text(encoding="utf-8"))
     assert {r["id"] for r in state["resources"].values()} == {c["card_id"] for c in cards}
     assert state["intents"] == {}

@@ -17,7 +17,7 @@ from tests.support import apply_ok, wxrec
 from tests.test_gitops import GOLDEN, UPDATE, stable
 from tests.test_qr_images import decode_png
 
-QR_KEYS = ("counter-poster", "follow-us", "window-poster")
+QR_KEYS = ("class-poster", "counter-poster", "follow-us", "window-poster")
 OUTPUT_SUFFIXES = {"text": "txt", "markdown": "md", "json": "json"}
 
 
@@ -47,11 +47,11 @@ def test_qr_images_a_bad_directory_lost_are_drawn_again_from_state(example_dir: 
     changes = json.loads(planned.stdout)["changes"]
     assert [(c["address"], c["action"]) for c in changes] == [(f"qrcodes.{key}", "render") for key in QR_KEYS]
     html = wxrec("plan", example_dir, "--api", "emulator", "--format", "html")
-    assert html.stdout.count('data-action="render"') == 3
+    assert html.stdout.count('data-action="render"') == len(QR_KEYS)
 
     calls_before = len(emulator_calls(example_dir))
     drawn = apply_ok(example_dir)
-    assert "Apply complete: 3 done, 0 failed." in drawn.stdout
+    assert f"Apply complete: {len(QR_KEYS)} done, 0 failed." in drawn.stdout
     made = {c["path"] for c in emulator_calls(example_dir)[calls_before:]}
     assert not made & {"/card/qrcode/create", "/cgi-bin/qrcode/create"}, "no WeChat call for an image"
     state = json.loads((example_dir / ".wxrec" / "state.json").read_text(encoding="utf-8"))
@@ -102,7 +102,7 @@ def test_a_full_disk_stops_apply_with_one_line_and_the_next_apply_finishes(
     assert "No changes." in wxrec("plan", example_dir, "--api", "emulator").stdout
     data = json.loads((example_dir / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
     titles = [c["base"]["title"] for c in next(iter(data["accounts"].values()))["cards"]]
-    assert len(titles) == len(set(titles)) == 4, "no card made twice"
+    assert len(titles) == len(set(titles)) == 6, "the three existing coupons and the three made, none twice"
 
 
 def test_a_read_only_lock_file_is_one_line(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,11 +51,10 @@ def scenario(directory: Path, name: str) -> None:
         edit(directory, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
         edit(directory, "get_limit: 2", "get_limit: 3")
     elif name == "replace":
-        edit(directory, "title: 拿铁满30减8元", "title: 拿铁满30减10元")
+        edit(directory, "title: 周末拿铁拉花课", "title: 周末拿铁拉花体验课")  # a ticket: coupons are never replaced
     elif name == "delete":
         text = (directory / "cards.yaml").read_text(encoding="utf-8")
-        start, end = text.index("  breakfast-set:"), text.index("  member:")
-        (directory / "cards.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+        (directory / "cards.yaml").write_text(text[: text.index("  farm-tour:")], encoding="utf-8")
     elif name == "stock":
         claimed = wxrec(
             "emulator",
@@ -74,11 +73,11 @@ def scenario(directory: Path, name: str) -> None:
     elif name == "adopt":
         member = card_id(directory, "member")
         assert wxrec("state", "rm", directory, "cards.member").exit_code == 0
-        edit(directory, "  breakfast-set:", "  breakfast-for-two:")
-        edit(directory, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
+        edit(directory, "  farm-tour:", "  estate-tour:")
+        edit(directory, "含一次烘焙体验。", "含一次烘焙体验与午餐。")
         blocks = {
             "import": [{"to": "cards.member", "id": member}],
-            "moved": [{"from": "cards.breakfast-set", "to": "cards.breakfast-for-two"}],
+            "moved": [{"from": "cards.farm-tour", "to": "cards.estate-tour"}],
         }
         (directory / "adopt.yaml").write_text(json.dumps(blocks), encoding="utf-8")
 
@@ -187,7 +186,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_refresh_false_reads_nothing_live(example_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     apply_ok(example_dir)
-    edit(example_dir, "get_limit: 2", "get_limit: 3")
+    # A card wxrec created: state holds what it applied (an imported coupon's record holds nothing to compare).
+    edit(
+        example_dir,
+        "code_type: CODE_TYPE_QRCODE\n      title: 周末拿铁拉花课",
+        "code_type: CODE_TYPE_TEXT\n      title: 周末拿铁拉花课",
+    )
     import reconciler.connection
 
     def no_connection(*args: Any, **kwargs: Any) -> None:
@@ -199,22 +203,23 @@ def test_refresh_false_reads_nothing_live(example_dir: Path, monkeypatch: pytest
     result = wxrec("plan", example_dir, "--api", "emulator", "-refresh=false", "--format", "markdown")
     assert result.exit_code == 0, result.output
     assert "was **not read** (`--refresh=false`)" in result.output
-    assert "| `base_info.get_limit` | 2 | 3 |" in result.output
+    assert '| `base_info.code_type` | "CODE_TYPE_QRCODE" | "CODE_TYPE_TEXT" |' in result.output
 
 
 def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path) -> None:
     apply_ok(example_dir)
     data = example_dir / ".wxrec" / "emulator.json"
-    assert wxrec("emulator", "claim", "--data", data, card_id(example_dir, "weekday-discount"), "5").exit_code == 0
+    assert wxrec("emulator", "claim", "--data", data, card_id(example_dir, "latte-art-class"), "5").exit_code == 0
     claims_only = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
     assert claims_only.exit_code == 0, claims_only.output
-    assert json.loads(claims_only.output)["refills"][0]["address"] == "cards.weekday-discount"
+    assert json.loads(claims_only.output)["refills"][0]["address"] == "cards.latte-art-class"
     account = json.loads(data.read_text(encoding="utf-8"))
     cards = next(iter(account["accounts"].values()))["cards"]
     next(c for c in cards if c["card_id"] == card_id(example_dir, "latte-voucher"))["base"]["notice"] = "控制台改过"
     next(c for c in cards if c["card_id"] == card_id(example_dir, "member"))["status"] = "CARD_STATUS_DELETE"
     data.write_text(json.dumps(account, ensure_ascii=False), encoding="utf-8")
-    edit(example_dir, "每日十一点前使用", "每日十点前使用")
+    # A manifest edit is told apart by what state says wxrec applied: a card wxrec created.
+    edit(example_dir, "入园时请出示门票", "入园时请出示电子门票")
     result = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
     assert result.exit_code == 2
     report = json.loads(result.output)
@@ -222,7 +227,7 @@ def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path
         ("cards.latte-voucher", "base_info.notice"),
         ("cards.member", None),
     }
-    assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.breakfast-set", "base_info.notice")]
+    assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.farm-tour", "base_info.notice")]
 
 
 def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, example_dir: Path, no_network: None) -> None:
@@ -232,15 +237,15 @@ def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, examp
     git("init", "-q")
     git("add", ".")
     git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
-    edit(example_dir, "title: 拿铁满30减8元", "title: 拿铁满30减10元")
+    edit(example_dir, "title: 周末拿铁拉花课", "title: 周末拿铁拉花体验课")
     edit(example_dir, "含美式咖啡两杯、可颂两个。", "含美式咖啡两杯、可颂两个，可外带。")
     result = wxrec("diff", "HEAD", example_dir, "--format", "json", "--detailed-exitcode")
     assert result.exit_code == 2, result.output
     changes = {c["address"]: c for c in json.loads(result.output)["changes"]}
-    assert changes["cards.latte-voucher"]["action"] == "replace"
+    assert changes["cards.latte-art-class"]["action"] == "replace"
     assert changes["cards.breakfast-set"]["action"] == "update" and changes["cards.breakfast-set"]["review"]
-    repointed = {"landing_pages.coupon-shelf", "qrcodes.counter-poster", "qrcodes.window-poster", "menu"}
-    assert set(changes) == {"cards.latte-voucher", "cards.breakfast-set", *repointed}
+    repointed = {"landing_pages.coupon-shelf", "qrcodes.class-poster", "menu"}
+    assert set(changes) == {"cards.latte-art-class", "cards.breakfast-set", *repointed}
     unknown = wxrec("diff", "no-such-ref", example_dir)
     assert unknown.exit_code == 1 and "rev-parse" not in unknown.output, unknown.output
     assert "no-such-ref: no such directory, nor a git commit, branch or tag in " in unknown.output
@@ -258,7 +263,8 @@ def test_diff_against_a_directory(tmp_path: Path, example_dir: Path, no_network:
     for name in ("account.yaml", "cards.yaml"):
         (base / name).write_bytes((example_dir / name).read_bytes())
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    (example_dir / "cards.yaml").write_text(text[: text.index("  member:")], encoding="utf-8")
+    without_member = text[: text.index("  member:")] + text[text.index("  latte-art-class:") :]
+    (example_dir / "cards.yaml").write_text(without_member, encoding="utf-8")
     result = wxrec("diff", base, example_dir)
     assert result.exit_code == 1, "deleting a prevent_destroy card is refused even offline"
     assert "- cards.member will be deleted" in result.output
@@ -269,19 +275,21 @@ def test_diff_refuses_what_plan_refuses(tmp_path: Path, example_dir: Path) -> No
     """The destroy threshold and prevent_destroy: diff says what plan says, with the same threshold option."""
     (example_dir / "campaign.yaml").unlink()
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    block = text[text.index("  breakfast-set:") : text.index("  member:")]
-    extra = "".join(block.replace("breakfast-set:", f"set-{i}:") for i in range(2))
+    block = text[text.index("  farm-tour:") :]
+    extra = "".join(block.replace("farm-tour:", f"tour-{i}:") for i in range(2))
     (example_dir / "cards.yaml").write_text(text + extra, encoding="utf-8")
     apply_ok(example_dir)
     base = tmp_path / "base"
     shutil.copytree(example_dir, base, ignore=RUN_LEFTOVERS)
-    kept = text[: text.index("  latte-voucher:")] + text[text.index("  member:") :]
+    # Only the member card is kept: the existing coupons' import blocks go with them.
+    kept = text[text.index("cards:\n") : text.index("  latte-voucher:")]
+    kept += text[text.index("  member:") : text.index("  latte-art-class:")]
     (example_dir / "cards.yaml").write_text(kept, encoding="utf-8")
     plan = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     diff = wxrec("diff", base, example_dir, "--format", "json")
     assert plan.exit_code == diff.exit_code == 1, diff.output
     refused = json.loads(plan.output[: plan.output.rindex("}") + 1])["refusals"]
-    assert any("deletes or replaces 5 of 6 managed cards and tags" in r for r in refused), refused
+    assert any("deletes or replaces 7 of 8 managed cards and tags" in r for r in refused), refused
     assert json.loads(diff.output[: diff.output.rindex("}") + 1])["refusals"] == refused
     relaxed = ("--destroy-threshold", "1")
     assert wxrec("plan", example_dir, "--api", "emulator", *relaxed).exit_code == 0

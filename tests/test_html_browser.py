@@ -99,8 +99,8 @@ def test_one_card_face_per_changed_card_in_its_colour(opened: Opened) -> None:
     ]
     assert {s.get_attribute("data-address") for s in drawn} == {
         "cards.latte-voucher",
-        "cards.weekday-discount",
-        "cards.autumn-gift",
+        "cards.latte-art-class",
+        "cards.autumn-tasting",
     }
     for section in drawn:
         after = section.locator(".face[data-side=after]")

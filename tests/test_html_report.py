@@ -21,12 +21,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.emulator import EXISTING_CARDS_FILE
 from reconciler.plan import Action, Plan, ResourceChange, StockChange
 from reconciler.render.card_face import contrast_ratio, text_colour_on, validity
 from reconciler.render.html import render_html
 from reconciler.render.logos import MAX_BYTES, fetch_logos, logo_urls
 from tests.report_scenario import NEW_TITLES, edit_example
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
+
+EXAMPLE_LOGO = "https://mmbiz.qpic.cn/mmbiz/hillcoffee/logo.png"
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -165,8 +168,8 @@ def test_renaming_one_menu_button_marks_that_button_alone(example_dir: Path, old
 def test_a_replaced_card_marks_what_changed_and_not_its_unchanged_stock(edited_example: Path) -> None:
     result = wxrec("plan", edited_example, "--api", "emulator", "--format", "html")
     assert result.exit_code == 0, result.output
-    replaced = section_of(result.output, "cards.weekday-discount")
-    assert parsed(replaced, "changed").texts == ["工作日饮品八五折", NEW_TITLES["cards.weekday-discount"]]
+    replaced = section_of(result.output, "cards.latte-art-class")
+    assert parsed(replaced, "changed").texts == ["周末拿铁拉花课", NEW_TITLES["cards.latte-art-class"]]
 
 
 def test_the_report_fetches_nothing_and_is_the_same_bytes_every_time(edited_example: Path) -> None:
@@ -202,7 +205,7 @@ def test_diff_renders_the_report_offline(tmp_path: Path) -> None:
     page = result.output
     assert "wxrec diff for account wx0123456789abcdef from manifests at" in page
     assert 'data-colour="#dd6549"' in page  # Color090 with no state to read a palette from
-    assert parsed(page, "title").texts.count("工作日饮品八折") == 1
+    assert parsed(page, "title").texts.count(NEW_TITLES["cards.latte-art-class"]) == 1
     assert FETCHING.findall(page) == []
 
 
@@ -228,18 +231,22 @@ def logo_server() -> Iterator[str]:
 
 
 def test_embed_logos_inlines_what_arrives_and_draws_initials_for_the_rest(example_dir: Path, logo_server: str) -> None:
+    closed = "http://ops:hunter2@127.0.0.1:9/x.png?sign=s3cret"  # a signed, private logo URL
+    # Every logo is one of the test's: the existing coupons' too, in the account (the seed) and in the manifests.
+    for name in ("cards.yaml", EXISTING_CARDS_FILE):
+        path = example_dir / name
+        path.write_text(path.read_text(encoding="utf-8").replace(EXAMPLE_LOGO, closed), encoding="utf-8")
     cards_file = example_dir / "cards.yaml"
     cards = yaml.safe_load(cards_file.read_text(encoding="utf-8"))
-    closed = "http://ops:hunter2@127.0.0.1:9/x.png?sign=s3cret"  # a signed, private logo URL
-    logos = {"latte-voucher": "/logo.png", "weekday-discount": "/page.html", "breakfast-set": None, "member": None}
-    for key, path in logos.items():
-        cards["cards"][key]["base_info"]["logo_url"] = f"{logo_server}{path}" if path else closed
+    for key, path in {"latte-art-class": "/logo.png", "farm-tour": "/page.html"}.items():
+        cards["cards"][key]["base_info"]["logo_url"] = f"{logo_server}{path}"
     cards_file.write_text(yaml.safe_dump(cards, allow_unicode=True), encoding="utf-8")
     result = wxrec("plan", example_dir, "--api", "emulator", "--format", "html", "--embed-logos")
     assert result.exit_code == 0, result.output
     inlined = f'src="data:image/png;base64,{base64.b64encode(PNG).decode()}"'
     assert result.stdout.count(inlined) == 1
-    assert result.stdout.count('class="logo placeholder"') == 3  # an HTML page, two cards with a closed port
+    # An HTML page; a closed port for the member card and both faces (live, manifest) of each imported coupon.
+    assert result.stdout.count('class="logo placeholder"') == 1 + 1 + 3 * 2
     assert logo_server not in result.stdout
     warned = [line for line in result.stderr.splitlines() if "could not fetch the logo" in line]
     assert sorted(warned) == sorted(

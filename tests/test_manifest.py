@@ -48,7 +48,14 @@ def problems_of(target: Path) -> list[str]:
 
 def test_example_is_valid() -> None:
     manifest = load_manifest(Path(__file__).parent.parent / "examples" / "coffee-shop")
-    assert sorted(manifest.cards) == ["breakfast-set", "latte-voucher", "member", "weekday-discount"]
+    assert sorted(manifest.cards) == [
+        "breakfast-set",
+        "farm-tour",
+        "latte-art-class",
+        "latte-voucher",
+        "member",
+        "weekday-discount",
+    ]
     assert manifest.appid == "wx0123456789abcdef"
 
 

@@ -4,22 +4,24 @@ phase before it plans, then asks it only for the duplicate check."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 
-from reconciler.emulator import DEMO_APPID
+from reconciler.emulator import DEMO_APPID, EXISTING_CARDS_FILE
 from reconciler.emulator.colors import COLORS
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan
 from reconciler.planning import Options, PlanInputs, offline_plan, plan
 from reconciler.resources.cards.live import CardsLive
-from reconciler.resources.cards.model import Palette
+from reconciler.resources.cards.model import Palette, live_card
 from reconciler.sources import Progress, StateSource
 from reconciler.state import State
 from tests.support import EXAMPLE
 
 
 class InMemory:
-    """An empty account that has never been applied to, read from memory; it remembers what was asked when."""
+    """An account that has never been applied to, holding only the example's existing coupons, read from memory;
+    it remembers what was asked when."""
 
     refreshed = True
     stand_ins = False
@@ -27,10 +29,13 @@ class InMemory:
 
     def __init__(self) -> None:
         self.asked: list[str] = []
+        palette = Palette(dict(COLORS))
+        existing = json.loads((EXAMPLE / EXISTING_CARDS_FILE).read_text(encoding="utf-8"))["cards"]
+        self.existing = {card.id: card for card in (live_card(c, palette) for c in existing)}
 
     async def cards(self, state: State | None, also: Iterable[str], progress: Progress) -> CardsLive:
         self.asked.append("cards")
-        return CardsLive(Palette(dict(COLORS)), [], {})
+        return CardsLive(Palette(dict(COLORS)), sorted(self.existing), dict(self.existing))
 
     async def deposited(self, card_ids: Iterable[str]) -> dict[str, int]:
         self.asked.append("deposited")
@@ -44,14 +49,15 @@ class InMemory:
 def test_a_plan_is_made_from_an_in_memory_source_read_once_before_planning() -> None:
     manifest = load_manifest(EXAMPLE)
     source = InMemory()
-    # legacy_coupons: TEMPORARY, until the moves branch moves the example's coupons onto seeded ones.
-    options = Options(qrcode_dir=EXAMPLE / "qrcodes", legacy_coupons=True)
+    options = Options(qrcode_dir=EXAMPLE / "qrcodes")
     inputs = PlanInputs(manifest, None, DEMO_APPID, "memory", options, lambda _: set())
     result = asyncio.run(plan(inputs, source))
     assert source.asked == ["cards", "deposited", "duplicates"]
     assert result.refreshed and not result.refusals
     created = {c.address for c in result.changes if c.action == Action.CREATE}
-    assert {f"cards.{key}" for key in manifest.cards} <= created
+    imported = {c.address for c in result.changes if c.action == Action.IMPORT}
+    assert imported == {block["to"] for block in manifest.document.data["import"]}, "the existing coupons"
+    assert {f"cards.{key}" for key in manifest.cards} - imported <= created
     # The menu's read hook, given no account, found no menu: the manifests' menu is to be made.
     assert any(c.address == "menu" and c.action == Action.CREATE for c in result.changes)
 

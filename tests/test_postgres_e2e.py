@@ -23,7 +23,7 @@ def test_apply_then_plan_says_no_changes_and_nothing_is_kept_on_disk(example_dir
     assert plan.exit_code == 0 and "No changes" in plan.output, plan.output
     assert not (example_dir / ".wxrec" / "state.json").exists()
     listed = wxrec("state", "list", example_dir, "--state", postgres_state).output.splitlines()
-    assert sum(line.startswith("cards.") for line in listed) == 4
+    assert sum(line.startswith("cards.") for line in listed) == 6, "three made, three existing coupons imported"
     history = json.loads(wxrec("state", "history", example_dir, "--format", "json", "--limit", "1000").output)
     assert history == [], "without --state, history is the (empty) file backend's"
     history = json.loads(
@@ -116,7 +116,7 @@ def test_kill_9_mid_apply_then_rerun_converges_without_duplicates(tmp_path: Path
     output = final.communicate(timeout=120)[0].decode()
     assert final.returncode == 0, output
     cards = live_cards(directory)
-    assert sorted(str(c["base"]["title"]) for c in cards) == [f"礼品{n:02d}" for n in range(30)]
+    assert sorted(str(c["base"]["title"]) for c in cards) == [f"门票{n:02d}" for n in range(30)]
     state = backend.load()
     assert state is not None and state.intents == {}
     assert {r["id"] for r in state.resources.values()} == {c["card_id"] for c in cards}

@@ -112,7 +112,9 @@ def _refused_and_warned(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     manifest = yaml.safe_load(cards_file.read_text(encoding="utf-8"))
     empty = copy.deepcopy(manifest["cards"]["member"])
     empty["base_info"] |= {"title": "储值会员卡", "sku": {"quantity": 0}}
-    manifest["cards"] |= {"autumn-gift": NEW_CARD, "stored-value": empty}
+    gift = {key: value for key, value in copy.deepcopy(NEW_CARD).items() if key != "meeting_detail"}
+    gift |= {"card_type": "GIFT", "gift": "桂花拿铁（中杯）一杯"}  # the report scenario's new ticket, as a coupon
+    manifest["cards"] |= {"autumn-gift": gift, "stored-value": empty}
     cards_file.write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
     for variable in (LEGACY_COUPONS_ENV, LEGACY_COUPONS_FLAG_ENV):
         monkeypatch.delenv(variable, raising=False)  # WeChat as it is today, once the example's coupons exist

@@ -11,10 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from reconciler.emulator import EXISTING_CARDS_FILE
+from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.state import FileBackend
 from reconciler.wechat.errors import UncertainOutcome
-from tests.support import Harness, apply_ok, wxrec
+from tests.support import EXAMPLE, Harness, apply_ok, wxrec
+
+# The coupons the example's account already has (its import blocks adopt them); the example makes three cards.
+EXISTING = len(json.loads((EXAMPLE / EXISTING_CARDS_FILE).read_text(encoding="utf-8"))["cards"])
+MADE = 3
 
 
 def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) -> None:
@@ -22,16 +28,21 @@ def test_lost_state_refuses_to_duplicate_and_import_adopts(example_dir: Path) ->
     (example_dir / "campaign.yaml").unlink()
     apply_ok(example_dir)
     state_file = example_dir / ".wxrec" / "state.json"
-    ids = {a: r["id"] for a, r in json.loads(state_file.read_text())["resources"].items() if a.startswith("cards.")}
+    adopted = {block["to"] for block in load_manifest(example_dir).document.data["import"]}
+    resources = json.loads(state_file.read_text())["resources"]
+    ids = {a: r["id"] for a, r in resources.items() if a.startswith("cards.") and a not in adopted}
     state_file.unlink()
     refused = wxrec("plan", example_dir, "--api", "emulator")
     assert refused.exit_code == 1
     for address, card_id in ids.items():
         assert f"{address} would duplicate live card {card_id}" in refused.output
+    for address in adopted:
+        assert f"= {address} (" in refused.output, "the import blocks adopt the existing coupons again"
     assert wxrec("plan", example_dir, "--api", "emulator", "--allow-duplicate").exit_code == 0
     for address, card_id in ids.items():
         imported = wxrec("import", example_dir, address, card_id, "--api", "emulator")
         assert imported.exit_code == 0, imported.output
+    apply_ok(example_dir)  # the import blocks
     final = wxrec("plan", example_dir, "--api", "emulator", "--detailed-exitcode")
     assert final.exit_code == 0 and "No changes." in final.output, final.output
 
@@ -55,7 +66,7 @@ async def test_lost_create_answer_is_resolved_by_finding_the_card(shop: Harness,
     await shop.apply()
     monkeypatch.undo()
     live = (await shop.control_get("cards"))["cards"]
-    assert len(live) == 4, "one card per address: nothing created twice"
+    assert len(live) == EXISTING + MADE, "one card per address: nothing created twice"
     state = shop.backend.load()
     assert state is not None and not state.intents
     assert {r["id"] for a, r in state.resources.items() if a.startswith("cards.")} == {c["card_id"] for c in live}
@@ -74,7 +85,7 @@ async def test_create_that_never_happened_is_made_once(shop: Harness, monkeypatc
 
     monkeypatch.setattr(shop.api, "create", lose_first_request)
     await shop.apply()
-    assert len((await shop.control_get("cards"))["cards"]) == 4
+    assert len((await shop.control_get("cards"))["cards"]) == EXISTING + MADE
 
 
 class Killed(BaseException):
@@ -96,7 +107,7 @@ async def test_interrupted_create_is_uncertain_in_plan_and_adopted_by_apply(shop
     assert any("uncertain whether WeChat made the card" in w for w in plan.warnings)
     assert not plan.refusals, "an interrupted create is not a duplicate of lost state"
     await shop.apply()
-    assert len((await shop.control_get("cards"))["cards"]) == 4
+    assert len((await shop.control_get("cards"))["cards"]) == EXISTING + MADE
     assert not (await shop.plan()).changes
 
 
@@ -119,14 +130,14 @@ async def test_lost_modifystock_answer_is_never_applied_twice(shop: Harness, mon
 
 async def test_mass_delete_is_refused_above_the_threshold(shop: Harness) -> None:
     text = (shop.directory / "cards.yaml").read_text(encoding="utf-8")
-    block = text[text.index("  breakfast-set:") : text.index("  member:")]
-    extra = "".join(block.replace("breakfast-set:", f"set-{i}:") for i in range(10))
+    block = text[text.index("  farm-tour:") :]
+    extra = "".join(block.replace("farm-tour:", f"tour-{i}:") for i in range(10))
     (shop.directory / "cards.yaml").write_text(text + extra.replace("\n  ", "\n  ", 1), encoding="utf-8")
     await shop.apply()
     (shop.directory / "cards.yaml").write_text(text, encoding="utf-8")
     plan = await shop.plan()
     assert sum(c.action == Action.DELETE for c in plan.changes) == 10
-    assert any("deletes or replaces 10 of 14 managed cards and tags" in r for r in plan.refusals)
+    assert any(f"deletes or replaces 10 of {EXISTING + MADE + 10} managed cards and tags" in r for r in plan.refusals)
     relaxed = await shop.plan(destroy_threshold=1.0)
     assert not relaxed.refusals
 
@@ -155,7 +166,10 @@ def test_dead_holders_lock_can_be_broken(example_dir: Path) -> None:
 def test_state_list_show_rm(example_dir: Path) -> None:
     apply_ok(example_dir)
     listed = wxrec("state", "list", example_dir)
-    assert listed.exit_code == 0 and sum(line.startswith("cards.") for line in listed.output.splitlines()) == 4
+    assert (
+        listed.exit_code == 0
+        and sum(line.startswith("cards.") for line in listed.output.splitlines()) == EXISTING + MADE
+    )
     shown = json.loads(wxrec("state", "show", example_dir, "cards.member").output)
     assert shown["card_type"] == "MEMBER_CARD" and shown["prevent_destroy"] is True
     serial = json.loads((example_dir / ".wxrec" / "state.json").read_text())["serial"]
@@ -190,7 +204,7 @@ def test_secret_and_tokens_never_appear_in_anything_wxrec_prints_or_writes(examp
         ["plan", str(example_dir), "--api", "http://127.0.0.1:1"],
     ):
         outputs.append(runner.invoke(cli, args, env=env, catch_exceptions=False).output)
-    assert "Apply complete: 10 done, 0 failed." in outputs[1], outputs[1]
+    assert f"Apply complete: {EXISTING + 10} done, 0 failed." in outputs[1], outputs[1]
     wxrec_dir = example_dir / ".wxrec"
     emulator_data = (wxrec_dir / "emulator.json").read_text(encoding="utf-8")
     tokens = set(re.findall(r'"(?:access_token|token)": "([^"]{16,})"', emulator_data))

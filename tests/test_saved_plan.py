@@ -128,17 +128,17 @@ def test_a_delete_of_a_protected_card_is_refused_even_with_a_recomputed_digest(
 
 def test_a_forged_plan_is_held_to_the_destroy_threshold_and_allow_destroy(example_dir: Path, tmp_path: Path) -> None:
     text = (example_dir / "cards.yaml").read_text(encoding="utf-8")
-    block = text[text.index("  breakfast-set:") : text.index("  member:")]
-    (example_dir / "cards.yaml").write_text(text + block.replace("breakfast-set:", "set-0:"), encoding="utf-8")
+    block = text[text.index("  farm-tour:") :]
+    (example_dir / "cards.yaml").write_text(text + block.replace("farm-tour:", "set-0:"), encoding="utf-8")
     saved = saved_edit(example_dir, tmp_path)
     original = saved.read_text(encoding="utf-8")
     unprotected = {
         a: r["id"] for a, r in records(example_dir).items() if a.startswith("cards.") and a != "cards.member"
     }
-    assert len(unprotected) == 4
     for address, card_id in unprotected.items():
         forge(saved, example_dir, delete(address, card_id))
-    assert "deletes or replaces 4 of 5 managed cards and tags" in refused(example_dir, saved, "--allow-destroy")
+    managed = f"{len(unprotected)} of {len(unprotected) + 1} managed cards and tags"
+    assert f"deletes or replaces {managed}" in refused(example_dir, saved, "--allow-destroy")
     saved.write_text(original, encoding="utf-8")
     forge(saved, example_dir, delete("cards.set-0", unprotected["cards.set-0"]))
     assert "pass --allow-destroy to permit it" in refused(example_dir, saved)

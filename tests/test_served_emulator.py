@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from reconciler.emulator import DEMO_APPID, DEMO_SECRET
-from tests.support import served_emulator
+from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EXISTING_CARDS_FILE
+from tests.support import EXAMPLE, served_emulator
 
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    with served_emulator() as url:
+    with served_emulator("--existing-cards", str(EXAMPLE / EXISTING_CARDS_FILE)) as url:  # the example's coupons
         yield url
 
 
@@ -29,7 +29,7 @@ def test_plan_apply_plan_against_the_served_emulator(served: str, example_dir: P
     again = runner.invoke(cli, ["plan", str(example_dir), "--api", served, "--detailed-exitcode"])
     assert again.exit_code == 0 and "No changes." in again.output, again.output
     live = httpx.get(f"{served}/_emulator/cards").json()["cards"]
-    assert len(live) == 4
+    assert len(live) == 6, "the three existing coupons, imported, and the three cards made"
 
 
 def test_a_deeply_nested_body_answers_47001_and_the_server_stays_up(served: str) -> None:

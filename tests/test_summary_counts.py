@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+from reconciler.emulator import EXISTING_CARDS_FILE
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, wxrec
 
 
@@ -16,6 +17,7 @@ def shop_with_one_of_each(tmp_path: Path) -> Path:
     directory = tmp_path / "shop"
     shutil.copytree(EXAMPLE.parent / "gift-codes", directory, ignore=RUN_LEFTOVERS)
     shutil.copy(EXAMPLE / "cards.yaml", directory / "cards.yaml")
+    shutil.copy(EXAMPLE / EXISTING_CARDS_FILE, directory / EXISTING_CARDS_FILE)  # the coupons cards.yaml imports
     apply_ok(directory)
     with (directory / "codes" / "gift.txt").open("a", encoding="utf-8") as codes:
         codes.writelines(f"NEWCODE{n}\n" for n in range(5))

@@ -40,12 +40,13 @@ def test_a_target_keeps_what_it_refers_to_and_nothing_else() -> None:
         "qrcodes.counter-poster",
         "cards.latte-voucher",
     }
-    # The menu links to the landing page, which shows two cards.
+    # The menu links to the landing page, which shows three cards.
     assert addresses(planned(target=frozenset({"menu"}))) == {
         "menu",
         "landing_pages.coupon-shelf",
         "cards.latte-voucher",
         "cards.weekday-discount",
+        "cards.latte-art-class",
     }
 
 
@@ -105,10 +106,10 @@ def test_an_excluded_scope_holds_nothing_that_refers_to_what_it_dropped(
 
 
 def test_apply_of_a_targeted_qr_code_creates_its_card_and_nothing_else(example_dir: Path) -> None:
-    apply_ok(example_dir, "--target", "qrcodes.counter-poster")
-    assert set(state_of(example_dir)["resources"]) == {"cards.latte-voucher", "qrcodes.counter-poster"}
+    apply_ok(example_dir, "--target", "qrcodes.class-poster")
+    assert set(state_of(example_dir)["resources"]) == {"cards.latte-art-class", "qrcodes.class-poster"}
     rest = wxrec("plan", example_dir, "--api", "emulator")
-    assert "cards.latte-voucher" not in rest.output and "+ cards.weekday-discount will be created" in rest.output
+    assert "cards.latte-art-class" not in rest.output and "+ cards.farm-tour will be created" in rest.output
 
 
 def test_apply_excluding_a_card_leaves_out_what_shows_it(example_dir: Path) -> None:
@@ -117,6 +118,9 @@ def test_apply_excluding_a_card_leaves_out_what_shows_it(example_dir: Path) -> N
         "cards.weekday-discount",
         "cards.breakfast-set",
         "cards.member",
+        "cards.latte-art-class",
+        "cards.farm-tour",
+        "qrcodes.class-poster",
         "qrcodes.follow-us",
         "whitelist",
     }
@@ -149,22 +153,20 @@ def test_a_saved_plan_remembers_its_targeting(example_dir: Path) -> None:
 
 def test_a_replace_that_would_strand_what_is_left_out_is_refused(example_dir: Path) -> None:
     apply_ok(example_dir)
-    edit(example_dir, "least_cost: 3000", "least_cost: 4000")
-    result = wxrec("plan", example_dir, "--api", "emulator", "--target", "cards.latte-voucher")
+    edit(example_dir, "title: 周末拿铁拉花课", "title: 周末拿铁拉花体验课")  # a ticket's title: a replace
+    result = wxrec("plan", example_dir, "--api", "emulator", "--target", "cards.latte-art-class")
     assert result.exit_code == 1
-    assert "qrcodes.counter-poster refers to cards.latte-voucher, which this plan replaces" in result.output
-    excluded = wxrec("plan", example_dir, "--api", "emulator", "--exclude", "qrcodes.counter-poster")
+    assert "qrcodes.class-poster refers to cards.latte-art-class, which this plan replaces" in result.output
+    excluded = wxrec("plan", example_dir, "--api", "emulator", "--exclude", "qrcodes.class-poster")
     assert excluded.exit_code == 1
-    assert "qrcodes.counter-poster refers to cards.latte-voucher, which this plan replaces" in excluded.output
+    assert "qrcodes.class-poster refers to cards.latte-art-class, which this plan replaces" in excluded.output
     both = wxrec(
         "plan",
         example_dir,
         "--api",
         "emulator",
         "--target",
-        "qrcodes.counter-poster",
-        "--target",
-        "qrcodes.window-poster",
+        "qrcodes.class-poster",
         "--target",
         "landing_pages.coupon-shelf",
     )

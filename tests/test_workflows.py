@@ -39,10 +39,10 @@ async def applied(directory: Path) -> None:
     assert report is not None and not report.failed
 
 
-def drop_card(directory: Path, key: str, next_key: str) -> None:
+def drop_last_card(directory: Path, key: str) -> None:
     path = directory / "cards.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text[: text.index(f"  {key}:")] + text[text.index(f"  {next_key}:") :], encoding="utf-8")
+    path.write_text(text[: text.index(f"  {key}:")], encoding="utf-8")
 
 
 async def refused(
@@ -67,16 +67,16 @@ async def test_a_refused_plan_is_refused_even_auto_approved_with_allow_destroy(e
 
 async def test_a_destructive_plan_needs_allow_destroy(example_dir: Path) -> None:
     await applied(example_dir)
-    drop_card(example_dir, "breakfast-set", "member")
+    drop_last_card(example_dir, "farm-tour")
     message = await refused(example_dir, settings(example_dir, auto_approve=True))
-    assert "cards.breakfast-set" in message and "pass --allow-destroy to permit it" in message
+    assert "cards.farm-tour" in message and "pass --allow-destroy to permit it" in message
     report = await workflows.apply(settings(example_dir, auto_approve=True, allow_destroy=True), never_asked)
     assert report is not None and [o.action for o in report.outcomes] == ["delete"]
 
 
 async def test_without_auto_approve_the_callers_yes_is_needed_and_a_no_cancels(example_dir: Path) -> None:
     await applied(example_dir)
-    drop_card(example_dir, "breakfast-set", "member")
+    drop_last_card(example_dir, "farm-tour")
     message = await refused(example_dir, settings(example_dir, allow_destroy=True), confirm=None)
     assert "no terminal to confirm on" in message
     shown: list[Plan] = []
@@ -88,7 +88,7 @@ async def test_without_auto_approve_the_callers_yes_is_needed_and_a_no_cancels(e
     before = state_file(example_dir).read_bytes()
     with pytest.raises(WxrecError, match="apply cancelled; nothing was changed"):
         await workflows.apply(settings(example_dir), no)
-    assert [c.address for c in shown[0].destructive] == ["cards.breakfast-set"]
+    assert [c.address for c in shown[0].destructive] == ["cards.farm-tour"]
     assert state_file(example_dir).read_bytes() == before
     # An interactive yes permits the delete, as at `wxrec apply`'s prompt.
     report = await workflows.apply(settings(example_dir), lambda plan: True)

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app, legacy_coupons_from_env
+from reconciler.emulator.model import COUPON_TYPES
 
-from .support import BASE_URL, Api, FakeTime, MakeApi
+from .support import BASE_URL, Api, ApiFor, FakeTime, MakeApi
 
 
 @pytest.fixture
@@ -42,3 +43,19 @@ async def make_api(fake_time: FakeTime) -> AsyncIterator[MakeApi]:
 @pytest.fixture
 async def api(make_api: MakeApi) -> Api:
     return await make_api()
+
+
+@pytest.fixture
+async def legacy_api(make_api: MakeApi) -> Api:
+    """An emulator that creates coupons as WeChat did before 2021-04-01, for tests whose point is a coupon."""
+    return await make_api(legacy_coupons=True)
+
+
+@pytest.fixture
+def api_for(make_api: MakeApi) -> ApiFor:
+    """An emulator that creates the given card type: in the legacy mode for a coupon type, today's otherwise."""
+
+    async def build(card_type: str) -> Api:
+        return await make_api(legacy_coupons=card_type in COUPON_TYPES)
+
+    return build

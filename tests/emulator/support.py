@@ -68,7 +68,7 @@ class Api:
         return dict(response.json())
 
     async def create(self, body: dict[str, Any] | None = None) -> str:
-        answer = await self.post("/card/create", body or groupon())
+        answer = await self.post("/card/create", body or ticket())
         assert answer["errcode"] == 0, answer
         return str(answer["card_id"])
 
@@ -120,15 +120,17 @@ TYPE_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-def card_body(card_type: str = "GROUPON", base: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def card_body(card_type: str = "SCENIC_TICKET", base: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"base_info": base if base is not None else base_info()}
     data.update(copy.deepcopy(TYPE_FIELDS[card_type]))
     data.update(fields)
     return {"card": {"card_type": card_type, card_type.lower(): data}}
 
 
-def groupon(**base_overrides: Any) -> dict[str, Any]:
-    return card_body("GROUPON", base_info(**base_overrides))
+def ticket(**base_overrides: Any) -> dict[str, Any]:
+    """A scenic ticket: a type WeChat creates today (coupons only in the legacy mode, see test_emulator_coupons)."""
+    return card_body("SCENIC_TICKET", base_info(**base_overrides))
 
 
 MakeApi = Callable[..., Awaitable[Api]]
+ApiFor = Callable[[str], Awaitable[Api]]

@@ -102,7 +102,7 @@ async def test_the_self_consume_cell_as_wxjava_sends_it(api: Api) -> None:
     bare = await member(api)
     body = {"card_id": bare, "is_open": True, "need_verify_cod": True, "need_remark_amount": False}
     assert (await api.post(SELF_CONSUME, body))["errcode"] == 43017
-    stored = await api.create(card_body("GROUPON", base_info(location_id_list=[7])))
+    stored = await api.create(card_body("SCENIC_TICKET", base_info(location_id_list=[7])))
     assert (await api.post(SELF_CONSUME, {**body, "card_id": stored}))["errcode"] == 0
     assert (await settings(api, stored))["self_consume_cell"] == {
         "is_open": True,

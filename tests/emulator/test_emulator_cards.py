@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .support import HINT, RID, T0, Api, FakeTime, MakeApi, groupon
+from .support import HINT, RID, T0, Api, FakeTime, MakeApi, ticket
 
 SEED_COLORS = [
     {"name": "Color010", "value": "#63b359"},
@@ -44,7 +44,7 @@ async def test_getcolors_answers_the_seed_table_exactly(api: Api) -> None:
 
 
 async def test_card_colour_comes_back_as_the_getcolors_value(api: Api) -> None:
-    base = await api.base_info(await api.create(groupon(color="Color102")))
+    base = await api.base_info(await api.create(ticket(color="Color102")))
     assert base["color"] == "#5E6671"
 
 
@@ -63,7 +63,7 @@ async def test_every_error_ends_with_a_rid_stamped_with_the_request_time(api: Ap
     rids = [a["errmsg"].rsplit(" rid: ", 1)[1] for a in (refused, bad_token)]
     assert [int(rid.split("-")[0], 16) for rid in rids] == [int(T0), int(T0) + 4096]
     assert rids[0] != rids[1] and bad_token["errmsg"].count(" rid: ") == 1
-    assert (await api.post("/card/create", groupon()))["errmsg"] == "ok"
+    assert (await api.post("/card/create", ticket()))["errmsg"] == "ok"
 
 
 async def test_cards_of_another_account_are_invisible(make_api: MakeApi) -> None:
@@ -127,7 +127,7 @@ async def test_batchget_filters_by_status_and_accepts_old_spellings(make_api: Ma
 
 
 async def test_modifystock_moves_quantity_and_total_together(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 100}))
+    card_id = await api.create(ticket(sku={"quantity": 100}))
     assert await stock(api, card_id, increase_stock_value=50) == {"errcode": 0, "errmsg": "ok"}
     assert await sku(api, card_id) == {"quantity": 150, "total_quantity": 150}
     await stock(api, card_id, reduce_stock_value="30")
@@ -138,7 +138,7 @@ async def test_modifystock_moves_quantity_and_total_together(api: Api) -> None:
 
 async def test_modifystock_takes_both_values_in_one_call_as_their_net_effect(api: Api) -> None:
     """The official example sends increase_stock_value and reduce_stock_value together."""
-    card_id = await api.create(groupon(sku={"quantity": 100}))
+    card_id = await api.create(ticket(sku={"quantity": 100}))
     both = {"card_id": card_id, "increase_stock_value": 1231231, "reduce_stock_value": 1231231}
     assert (await api.post("/card/modifystock", both))["errcode"] == 0
     assert await sku(api, card_id) == {"quantity": 100, "total_quantity": 100}
@@ -147,7 +147,7 @@ async def test_modifystock_takes_both_values_in_one_call_as_their_net_effect(api
 
 
 async def test_modifystock_is_not_idempotent(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     for _ in range(2):
         await stock(api, card_id, increase_stock_value=5)
     assert await sku(api, card_id) == {"quantity": 20, "total_quantity": 20}
@@ -165,13 +165,13 @@ async def test_modifystock_is_not_idempotent(api: Api) -> None:
     ],
 )
 async def test_modifystock_refusals_change_nothing(api: Api, change: dict[str, object], errcode: int) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     assert (await stock(api, card_id, **change))["errcode"] == errcode
     assert await sku(api, card_id) == {"quantity": 10, "total_quantity": 10}
 
 
 async def test_modifystock_after_claims_keeps_the_total(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     assert (await api.control("claim", {"card_id": card_id, "count": 4})).status_code == 200
     assert await sku(api, card_id) == {"quantity": 6, "total_quantity": 10}
     assert (await stock(api, card_id, reduce_stock_value=7))["errcode"] == 40122

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.emulator.cli import emulator_group
 
-from .support import MakeApi, groupon
+from .support import MakeApi, ticket
 
 
 def run(*args: str) -> Any:
@@ -33,7 +33,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 async def account_file(make_api: MakeApi, tmp_path: Path, **config: Any) -> tuple[Path, str]:
     data = tmp_path / ".wxrec" / "emulator.json"
     api = await make_api(data_file=data, **config)
-    return data, await api.create(groupon(sku={"quantity": 10}))
+    return data, await api.create(ticket(sku={"quantity": 10}))
 
 
 def test_serve_shows_the_demo_secret_only(served: dict[str, Any]) -> None:

@@ -6,11 +6,11 @@ import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, default_accounts
 
-from .support import T0, Api, FakeTime, MakeApi, groupon
+from .support import T0, Api, FakeTime, MakeApi, ticket
 
 
 async def test_claims_lower_quantity_only(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     response = await api.control("claim", {"card_id": card_id, "count": 3})
     assert response.status_code == 200
     assert response.json()["sku"] == {"quantity": 7, "total_quantity": 10}
@@ -18,7 +18,7 @@ async def test_claims_lower_quantity_only(api: Api) -> None:
 
 
 async def test_claims_beyond_stock_are_refused(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 2}))
+    card_id = await api.create(ticket(sku={"quantity": 2}))
     response = await api.control("claim", {"card_id": card_id, "count": 3})
     assert response.status_code == 400
     assert "only 2 left" in response.json()["error"]

@@ -10,14 +10,14 @@ import pytest
 
 from reconciler.emulator.assets import CodeBox
 
-from .support import Api, MakeApi, groupon
+from .support import Api, MakeApi, ticket
 
 DEPOSIT_MODE = {"use_custom_code": True, "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT", "sku": {"quantity": 0}}
 SEED_CODES = ["11111", "22222", "33333"]
 
 
 async def deposit_card(api: Api) -> str:
-    return await api.create(groupon(**DEPOSIT_MODE))
+    return await api.create(ticket(**DEPOSIT_MODE))
 
 
 async def deposit(api: Api, card_id: str, codes: list[Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from reconciler.emulator.cli import emulator_group
 from reconciler.emulator.fault_spec import Latency
 from reconciler.emulator.transport import FaultTolerantASGITransport
 
-from .support import BASE_URL, Api, FakeTime, MakeApi, groupon
+from .support import BASE_URL, Api, FakeTime, MakeApi, ticket
 
 MakeTolerant = Callable[..., Awaitable[Api]]
 
@@ -157,7 +157,7 @@ async def test_errors_are_seeded_and_reproducible(make_api: MakeApi) -> None:
 
 async def test_injected_errcodes_carry_wechat_errmsgs_and_change_nothing(make_api: MakeApi) -> None:
     api = await make_api(faults="error=-1:1,paths=/card/create")
-    answer = await api.post("/card/create", groupon())
+    answer = await api.post("/card/create", ticket())
     assert answer["errcode"] == -1 and answer["errmsg"].startswith("system error hint: [")
     assert await cards(api) == []
     assert (await api.post("/card/batchget", {"offset": 0, "count": 5}))["errcode"] == 0, "other paths are not faulted"
@@ -239,7 +239,7 @@ async def test_reset_in_process_raises_and_does_nothing(make_api: MakeApi) -> No
     api = await make_api(faults="reset=1")
     token = await api.token()
     with pytest.raises(SimulatedConnectionReset) as caught:
-        await api.post("/card/create", groupon())
+        await api.post("/card/create", ticket())
     assert not caught.value.committed and caught.value.kind == "reset"
     assert await cards(api) == []
     assert (await calls(api))[-1] | {"time": 0} == {
@@ -258,7 +258,7 @@ async def test_drop_commits_then_the_client_sees_a_read_error(make_tolerant: Mak
     api = await make_tolerant(faults="drop=1", data_file=data)
     await api.token()
     with pytest.raises(httpx.ReadError, match="connection reset by peer"):
-        await api.post("/card/create", groupon(sku={"quantity": 10}))
+        await api.post("/card/create", ticket(sku={"quantity": 10}))
     [card] = await cards(api)
     assert card["sku"]["quantity"] == 10, "the card exists though the client got no answer"
     entry = (await calls(api))[-1]
@@ -331,7 +331,7 @@ async def test_a_served_reset_is_a_transport_error(caplog: pytest.LogCaptureFixt
                     await api.get("/card/getcolors")
                 await api.control("faults", {"spec": "drop=1"})
                 with pytest.raises(httpx.TransportError):
-                    await api.post("/card/create", groupon())
+                    await api.post("/card/create", ticket())
                 assert len(await cards(api)) == 1, "the drop committed; the server still serves"
                 assert [c["fault"] for c in await calls(api)][-2:] == ["reset", "drop"]
         finally:
@@ -401,7 +401,7 @@ def test_serve_takes_faults_from_the_option_or_the_environment(monkeypatch: pyte
 
 
 async def test_call_log_entries_filters_and_clear(api: Api, make_api: MakeApi, tmp_path: Path) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     await api.post("/card/modifystock", {"card_id": card_id, "increase_stock_value": "4"})
     await api.post("/card/modifystock", {"card_id": card_id, "reduce_stock_value": 1})
     await api.post("/card/modifystock", {"card_id": card_id, "reduce_stock_value": 1000})
@@ -433,7 +433,7 @@ async def test_call_log_entries_filters_and_clear(api: Api, make_api: MakeApi, t
 
 
 async def test_call_log_records_a_modifystock_with_both_values_as_its_net_delta(api: Api) -> None:
-    card_id = await api.create(groupon(sku={"quantity": 10}))
+    card_id = await api.create(ticket(sku={"quantity": 10}))
     await api.post("/card/modifystock", {"card_id": card_id, "increase_stock_value": 3, "reduce_stock_value": "5"})
     assert [c.get("stock_delta") for c in await calls(api)][-1] == -2
     [card] = await cards(api)

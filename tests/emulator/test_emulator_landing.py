@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.emulator.landing import SCENES
 
-from .support import Api, MakeApi, groupon
+from .support import Api, MakeApi, ticket
 
 # The seed's real answer (tianye/WechatMpSDK), for appid wx3be6367203f983ac and page 7.
 SEED_URL = (
@@ -108,9 +108,9 @@ async def test_thumb_url_is_required_and_deleted_cards_are_refused(api: Api) -> 
 
 
 async def test_custom_code_cards_need_deposited_codes(api: Api) -> None:
-    custom = await api.create(groupon(use_custom_code=True))
+    custom = await api.create(ticket(use_custom_code=True))
     assert (await api.post("/card/landingpage/create", page(custom)))["errcode"] == 40097
-    deposit = await api.create(groupon(**DEPOSIT))
+    deposit = await api.create(ticket(**DEPOSIT))
     assert (await api.post("/card/landingpage/create", page(deposit)))["errcode"] == 40097
     await api.post("/card/code/deposit", {"card_id": deposit, "code": ["11111"]})
     assert (await api.post("/card/landingpage/create", page(deposit)))["errcode"] == 0

@@ -10,13 +10,13 @@ import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 
-from .support import Api, FakeTime, MakeApi, groupon
+from .support import Api, FakeTime, MakeApi, ticket
 
 
 async def test_cards_tokens_and_clock_survive_a_restart(make_api: MakeApi, fake_time: FakeTime, tmp_path: Path) -> None:
     data = tmp_path / ".wxrec" / "emulator.json"
     first = await make_api(data_file=data)
-    card_id = await first.create(groupon(sku={"quantity": 10}))
+    card_id = await first.create(ticket(sku={"quantity": 10}))
     await first.post("/card/modifystock", {"card_id": card_id, "increase_stock_value": 5})
     await first.control("claim", {"card_id": card_id, "count": 2})
     await first.control("clock", {"advance": 600})
@@ -26,7 +26,7 @@ async def test_cards_tokens_and_clock_survive_a_restart(make_api: MakeApi, fake_
     second = await make_api(data_file=data)
     answer = await second.post("/card/get", {"card_id": card_id}, token=token)
     assert answer["errcode"] == 0, "the token issued before the restart still works"
-    base = answer["card"]["groupon"]["base_info"]
+    base = answer["card"]["scenic_ticket"]["base_info"]
     assert base["sku"] == {"quantity": 13, "total_quantity": 15}
     health = (await second.client.get("/_emulator/health")).json()
     assert health["now"] == fake_time.now + 600

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.emulator import qrcodes
 
-from .support import Api, FakeTime, MakeApi, groupon
+from .support import Api, FakeTime, MakeApi, ticket
 
 PNG = b"\x89PNG\r\n\x1a\n"
 URL = re.compile(r"http://weixin\.qq\.com/q/[A-Za-z0-9_-]{20}")
@@ -124,14 +124,14 @@ async def test_card_code_limits(make_api: MakeApi) -> None:
 
 async def test_code_openid_and_unique_code_rules(make_api: MakeApi) -> None:
     api = await make_api(review="manual")
-    custom = await api.create(groupon(use_custom_code=True))
+    custom = await api.create(ticket(use_custom_code=True))
     assert (await api.post("/card/qrcode/create", qr_card(custom)))["errcode"] == 41013
     assert (await api.post("/card/qrcode/create", qr_card(custom, code="1" * 21)))["errcode"] == 45021
     assert (await api.post("/card/qrcode/create", qr_card(custom, code="198374613512")))["errcode"] == 0
     in_list = multiple({"card_id": custom, "code": "2392583481"}, {"card_id": custom})
     assert (await api.post("/card/qrcode/create", in_list))["errcode"] == 41013
 
-    bound = await api.create(groupon(bind_openid=True))
+    bound = await api.create(ticket(bind_openid=True))
     assert (await api.post("/card/qrcode/create", qr_card(bound)))["errcode"] == 41009
     openid = "oFS7Fjl0WsZ9AMZqrI80nbIq8xrA"
     assert (await api.post("/card/qrcode/create", qr_card(bound, openid=openid)))["errcode"] == 0
@@ -140,7 +140,7 @@ async def test_code_openid_and_unique_code_rules(make_api: MakeApi) -> None:
     assert (await api.post("/card/qrcode/create", qr_card(waiting)))["errcode"] == 0, "review does not matter"
     assert (await api.post("/card/qrcode/create", qr_card(waiting, is_unique_code=True)))["errcode"] == 40078
     assert (await api.post("/card/qrcode/create", qr_card(waiting, is_unique_code="yes")))["errcode"] == 47001
-    empty = await api.create(groupon(sku={"quantity": 1}))
+    empty = await api.create(ticket(sku={"quantity": 1}))
     await api.post("/card/modifystock", {"card_id": empty, "reduce_stock_value": 1})
     for card_id in (waiting, empty):
         await api.control("review", {"card_id": card_id, "result": "approve"})
@@ -150,7 +150,7 @@ async def test_code_openid_and_unique_code_rules(make_api: MakeApi) -> None:
 
 async def test_deposit_mode_cards_never_take_a_code(api: Api) -> None:
     """ "投放接口不可传code字段": WeChat picks one of the deposited codes, even when the named one was deposited."""
-    card_id = await api.create(groupon(**DEPOSIT))
+    card_id = await api.create(ticket(**DEPOSIT))
     assert (await api.post("/card/qrcode/create", qr_card(card_id)))["errcode"] == 0
     assert (await api.post("/card/qrcode/create", qr_card(card_id, code="11111")))["errcode"] == 40116
     assert (await api.post("/card/code/deposit", {"card_id": card_id, "code": ["11111"]}))["succ_code"] == ["11111"]

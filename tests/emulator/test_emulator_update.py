@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import FUTURE, T0, Api, FakeTime, MakeApi, base_info, card_body, groupon
+from .support import FUTURE, T0, Api, FakeTime, MakeApi, base_info, card_body, ticket
 
 
 async def update(api: Api, card_id: str, base: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ async def test_no_review_fields_change_in_place(make_api: MakeApi, fake_time: Fa
         ({"sku": {"quantity": 5}}, {}),
         ({"source": "大众点评"}, {}),
         ({"notice": "新提醒", "brand_name": "海底捞"}, {}),
-        ({}, {"deal_detail": "三人套餐"}),
+        ({}, {"ticket_class": "儿童票"}),
         ({}, {"advanced_info": {"share_friends": True}}),
     ],
 )
@@ -94,9 +94,9 @@ async def test_fields_update_cannot_change_are_refused_and_nothing_changes(
 
 
 async def test_card_type_fields_of_other_types_are_refused(api: Api) -> None:
-    card_id = await api.create(card_body("CASH"))
+    card_id = await api.create(card_body("MEETING_TICKET"))
     before = await api.card(card_id)
-    assert (await update(api, card_id, reduce_cost=500))["errcode"] == 47001
+    assert (await update(api, card_id, ticket_class="儿童票"))["errcode"] == 47001
     assert await api.card(card_id) == before
 
 
@@ -120,11 +120,11 @@ async def test_update_checks_values_like_create(api: Api) -> None:
 
 
 async def test_an_unknown_or_deleted_card_is_40073(api: Api) -> None:
-    answer = await api.post("/card/update", {"card_id": "pnope", "groupon": {"base_info": {}}})
+    answer = await api.post("/card/update", {"card_id": "pnope", "scenic_ticket": {"base_info": {}}})
     assert answer["errcode"] == 40073
     card_id = await api.create()
     await api.post("/card/delete", {"card_id": card_id})
-    answer = await api.post("/card/update", {"card_id": card_id, "groupon": {"base_info": {"notice": "x"}}})
+    answer = await api.post("/card/update", {"card_id": card_id, "scenic_ticket": {"base_info": {"notice": "x"}}})
     assert answer["errcode"] == 40073
 
 
@@ -134,7 +134,7 @@ def range_dates(begin: int, end: int) -> dict[str, Any]:
 
 async def test_date_range_can_only_widen(api: Api) -> None:
     begin, end = int(T0), FUTURE
-    card_id = await api.create(groupon(date_info=range_dates(begin, end)))
+    card_id = await api.create(ticket(date_info=range_dates(begin, end)))
     assert (await update(api, card_id, {"date_info": range_dates(begin, end + 86400)}))["send_check"] is False
     assert (await update(api, card_id, {"date_info": range_dates(begin - 86400, end + 86400)}))["errcode"] == 0
     assert (await update(api, card_id, {"date_info": range_dates(begin - 86400, end)}))["errcode"] == 40100
@@ -144,10 +144,10 @@ async def test_date_range_can_only_widen(api: Api) -> None:
 
 
 async def test_date_type_rules_on_update(api: Api) -> None:
-    card_id = await api.create(groupon(date_info=range_dates(int(T0), FUTURE)))
+    card_id = await api.create(ticket(date_info=range_dates(int(T0), FUTURE)))
     term = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 30, "fixed_begin_term": 0}
     assert (await update(api, card_id, {"date_info": term}))["errcode"] == 40079
-    term_card = await api.create(groupon(date_info=term))
+    term_card = await api.create(ticket(date_info=term))
     answer = await update(api, term_card, {"date_info": range_dates(int(T0), FUTURE)})
     assert answer["errcode"] == 40079
     assert (await api.base_info(term_card))["date_info"] == term
@@ -181,7 +181,7 @@ DEPOSIT = {"get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}
 async def test_an_existing_custom_code_card_switches_to_the_deposit_mode_as_the_seed_says(api: Api) -> None:
     """4.1 非新创建卡券: deposit codes, card/update with get_custom_code_mode, then stock = the codes. The switch
     is refused (40136) while the stock left is more than the codes deposited."""
-    card_id = await api.create(groupon(use_custom_code=True, sku={"quantity": 3}))
+    card_id = await api.create(ticket(use_custom_code=True, sku={"quantity": 3}))
     before = await api.card(card_id)
     assert (await update(api, card_id, DEPOSIT))["errcode"] == 40136
     assert await api.card(card_id) == before
@@ -199,7 +199,7 @@ async def test_an_existing_custom_code_card_switches_to_the_deposit_mode_as_the_
 async def test_the_deposit_mode_needs_a_custom_code_card_and_is_the_only_mode(api: Api) -> None:
     plain = await api.create()
     assert (await update(api, plain, DEPOSIT))["errcode"] == 40097
-    custom = await api.create(groupon(use_custom_code=True, sku={"quantity": 1}))
+    custom = await api.create(ticket(use_custom_code=True, sku={"quantity": 1}))
     assert (await update(api, custom, {"get_custom_code_mode": "GET_CUSTOM_CODE_MODE_OTHER"}))["errcode"] == 40097
 
 
