@@ -25,8 +25,10 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema, schema_problems
 from reconciler.manifest.loader import Document
-from reconciler.resources import cards
+from reconciler.resources import cards, kinds
+from reconciler.resources.base import ReadsLive, ReadsPay, Resource
 from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desired_card, unflatten
+from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
 from reconciler.resources.menu import MENU, MenuLive, read_menu
@@ -408,18 +410,23 @@ def write_export(directory: Path, export: Export, backend: StateBackend, state: 
         if EXPORT_FILE.match(stale.name) and stale.name not in export.files:
             stale.unlink()  # only with --force: an old export's menu or extra cards file must not linger
     had_state = bool(state.resources) or state.serial > 0
-    state.resources = {
-        address: record
-        for address, record in state.resources.items()
-        if kind_of(address) not in ("cards", "menu", PAY_COUPONS)
-    }
+    replaced = {kind.name for kind in kinds() if _read_back(kind)}
+    state.resources = {a: record for a, record in state.resources.items() if kind_of(a) not in replaced}
     state.resources.update(export.resources)
-    state.intents = {address: intent for address, intent in state.intents.items() if kind_of(address) != "cards"}
+    state.intents = {a: intent for a, intent in state.intents.items() if kind_of(a) not in replaced}
     state.palette = export.palette
     if had_state:
         return backend.write_with_backup(state)
     backend.write(state)
     return None
+
+
+def _read_back(kind: Resource) -> bool:
+    """Whether export --force replaces the kind's records: the cards, what is declared inside them (a kind with no
+    section of its own) and every kind read from WeChat. A record kept beside its re-keyed export (tags.vip beside
+    tags.gao-ji-hui-yuan, the same id) would be deleted by the next plan. The others' records (QR codes, landing
+    pages, the whitelist, codes ledgers) cannot be read back, so they stay."""
+    return kind.name == CARDS.name or "section" not in kind.schema or isinstance(kind, (ReadsLive, ReadsPay))
 
 
 def _write_atomically(target: Path, text: str) -> None:

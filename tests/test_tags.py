@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,20 @@ def test_export_writes_the_tags_and_plans_no_changes(tmp_path: Path) -> None:
         assert exported.exit_code == 0, exported.output
         tags = yaml.safe_load((tmp_path / "tags.yaml").read_text(encoding="utf-8"))["tags"]
         assert tags == {"gao-ji-hui-yuan": {"name": "高级会员"}, "vip": {"name": "VIP"}, "vip-102": {"name": "vip"}}
+        planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
+        assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+def test_export_force_replaces_a_hand_chosen_tag_key_and_deletes_no_tag(tmp_path: Path) -> None:
+    with served_emulator() as url:
+        assert wxrec("export", tmp_path, "--api", url).exit_code == 0
+        write_tags(tmp_path, vip="高级会员")
+        applied = wxrec("apply", tmp_path, "--api", url, "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+        forced = wxrec("export", tmp_path, "--api", url, "--force")
+        assert forced.exit_code == 0, forced.output
+        state = json.loads((tmp_path / ".wxrec" / "state.json").read_text(encoding="utf-8"))
+        assert [a for a in state["resources"] if a.startswith("tags.")] == ["tags.gao-ji-hui-yuan"]
         planned = wxrec("plan", tmp_path, "--api", url, "--detailed-exitcode")
         assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
 
