@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 
+from reconciler.emulator import DEMO_APPID
 from reconciler.errors import ManifestError
 from reconciler.i18n import language
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
+from reconciler.planning import plan_for_apply
 from reconciler.render.html import render_html
 from reconciler.render.text import render_plan
+from reconciler.scheduler import apply_plan
+from reconciler.state import State
+from reconciler.wechat.account import AccountApi
 from tests.support import Harness, apply_ok, wxrec
 
 MEMBERS = """\
@@ -204,3 +209,65 @@ def test_the_members_example_applies_and_plans_no_changes(tmp_path: Path) -> Non
     assert "tags.member: create ok" in result.output and "conditional_menus.members-menu: create ok" in result.output
     planned = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
     assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+VIP_MENU = "conditional_menus.vip-menu"
+
+
+async def apply_failing(shop: Harness) -> None:
+    """An apply one of whose changes fails (the emulator's faults)."""
+    current = shop.backend.load() or State(appid=DEMO_APPID, endpoint="emulator")
+    settings = shop.options()
+    _, plan = await plan_for_apply(load_manifest(shop.directory), shop.api, current, shop.backend, "emulator", settings)
+    report = await apply_plan(plan, shop.api, current, shop.backend, settings)
+    assert [o.address for o in report.outcomes if not o.ok] == [VIP_MENU]
+
+
+async def live_ids(shop: Harness) -> list[str]:
+    answer = await AccountApi(shop.api.client).menu_config()  # None: no menu yet
+    return sorted(str(m["menuid"]) for m in (answer or {}).get("conditionalmenu", []))
+
+
+async def conditional_calls(shop: Harness, since: int) -> list[str]:
+    calls = (await shop.http.get("/_emulator/calls", params={"since": since})).json()["calls"]
+    return [c["path"] for c in calls if "conditional" in c["path"]]
+
+
+async def test_a_failed_removal_of_the_old_menu_keeps_its_id_until_the_next_apply_removes_it(shop: Harness) -> None:
+    write(shop.directory)
+    await shop.apply()
+    old = record(shop, VIP_MENU)["id"]
+    write(shop.directory, MEMBERS.replace("会员专区", "会员福利"))
+    await shop.control("faults", spec="error=-1:1.0,paths=/cgi-bin/menu/delconditional")
+    await apply_failing(shop)
+    await shop.control("faults", spec="none")
+    new = record(shop, VIP_MENU)
+    assert new["retired"] == [old] and await live_ids(shop) == sorted([old, new["id"]])
+    change = next(c for c in (await shop.plan()).changes if c.address == VIP_MENU)
+    assert change.action == Action.UPDATE and change.id == new["id"] and not change.destructive
+    since = (await shop.control_get("calls"))["next_seq"]
+    await shop.apply()
+    assert await conditional_calls(shop, since) == ["/cgi-bin/menu/delconditional"], "nothing published again"
+    assert await live_ids(shop) == [new["id"]] and record(shop, VIP_MENU) == {k: new[k] for k in ("id", "applied")}
+    assert not changes(await shop.plan(), "conditional_menus"), "converged"
+
+
+@pytest.mark.parametrize("change_menu", [False, True], ids=["create", "update"])
+async def test_a_publish_whose_answer_was_lost_is_adopted_not_published_twice(shop: Harness, change_menu: bool) -> None:
+    write(shop.directory)
+    if change_menu:
+        await shop.apply()
+        write(shop.directory, MEMBERS.replace("会员专区", "会员福利"))
+    before = await live_ids(shop)
+    await shop.control("faults", spec="drop=1.0,paths=/cgi-bin/menu/addconditional")
+    await apply_failing(shop)
+    await shop.control("faults", spec="none")
+    made = [menuid for menuid in await live_ids(shop) if menuid not in before]
+    assert len(made) == 1, "the lost call did publish"
+    since = (await shop.control_get("calls"))["next_seq"]
+    await shop.apply()
+    assert "/cgi-bin/menu/addconditional" not in await conditional_calls(shop, since)
+    assert await live_ids(shop) == made and record(shop, VIP_MENU)["id"] == made[0]
+    state = shop.backend.load()
+    assert state is not None and VIP_MENU not in state.intents
+    assert not changes(await shop.plan(), "conditional_menus"), "converged"

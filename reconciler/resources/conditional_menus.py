@@ -11,12 +11,13 @@ The buttons follow menu/create's rules (menu_checks.py), the tree of a change is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
-from reconciler.errors import Locate, Problem
+from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.i18n import N_, said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
@@ -35,6 +36,7 @@ from reconciler.resources.menu_tree import menu_tree
 from reconciler.resources.references import GETS_NEW_ID, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
+from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "conditional_menus"
 RULE_FIELDS = ("tag_id", "client_platform_type")
@@ -55,17 +57,19 @@ class ConditionalMenuDocument(TypedDict):
 
 @dataclass(frozen=True)
 class ConditionalRecord:
-    """State's record: the live menu's menuid and what wxrec sent, references filled in."""
+    """State's record: the live menu's menuid and what wxrec sent, references filled in; `retired`: menuids of its
+    earlier versions whose delconditional has not succeeded yet (kept until it does, tried again by each apply)."""
 
     id: str
     applied: dict[str, Any]
+    retired: tuple[str, ...] = ()
 
     @classmethod
     def from_state(cls, record: Mapping[str, Any]) -> ConditionalRecord:
-        return cls(str(record["id"]), dict(record["applied"]))
+        return cls(str(record["id"]), dict(record["applied"]), tuple(str(i) for i in record.get("retired", ())))
 
     def to_state(self) -> dict[str, Any]:
-        return {"id": self.id, "applied": self.applied}
+        return {"id": self.id, "applied": self.applied} | ({"retired": list(self.retired)} if self.retired else {})
 
 
 @dataclass
@@ -126,7 +130,8 @@ class ConditionalMenus:
             notes: list[str] = [said("no conditional_menus section any more: the menu is left as it is in WeChat")]
             return KindPlan([ResourceChange(a, Action.FORGET, id=r.id, notes=notes) for a, r in sorted(owned.items())])
         assert isinstance(context.live, ConditionalLive)
-        return _plan(context, owned, context.live)
+        intents = frozenset(context.state.intents) if context.state else frozenset()
+        return _plan(context, owned, context.live, intents)
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
         """The live menu is not the one wxrec last published: changed in WeChat (by another tool: the MP console
@@ -197,7 +202,10 @@ def _rule_problems(rule: Any, path: tuple[str, ...], locate: Locate) -> list[Pro
     return problems
 
 
-def _plan(context: PlanContext, owned: Mapping[str, ConditionalRecord], live: ConditionalLive) -> KindPlan:
+def _plan(
+    context: PlanContext, owned: Mapping[str, ConditionalRecord], live: ConditionalLive, intents: frozenset[str]
+) -> KindPlan:
+    """`intents`: addresses whose last addconditional was interrupted; a live menu it may have made is adopted."""
     found = KindPlan()
     specs: Mapping[str, Any] = context.section or {}
     for address in sorted({str(Address(KIND, key)) for key in specs} | set(owned)):
@@ -210,6 +218,10 @@ def _plan(context: PlanContext, owned: Mapping[str, ConditionalRecord], live: Co
         if context.locate is not None:
             problems = validate_menu(resolved, context.locate, (KIND, key), ("button", "matchrule"))
             found.refusals += [f"{problem} once its references are filled in" for problem in problems]
+        made = _interrupted(_sent(resolved), owned, live) if address in intents and not unknown else None
+        if made is not None:
+            found.changes.append(_settled(address, made, record, live))
+            continue
         change = _change(address, dict(specs[key]), (resolved, unknown), record, live)
         if change is not None:
             found.changes.append(change)
@@ -241,13 +253,46 @@ def _change(
             )
         change.details = menu_tree(None, wanted)
         return change
+    pending = [menuid for menuid in record.retired if not live.read or menuid in live.menus]
     if not unknown and current == wanted:
-        return None
+        return _leftovers(address, record.id, current, pending) if pending else None
     change = ResourceChange(address, Action.UPDATE, id=record.id, after=after, notes=[said(REPUBLISH), said(REACH)])
     change.before = ConditionalMenuDocument(conditional_menu=current)
     if unknown:
         change.reasons.append(follows(unknown, GETS_NEW_ID))
     change.details = menu_tree(current, wanted)
+    return change
+
+
+def _kept(address: str, menuid: str, menu: dict[str, Any], reason: str) -> ResourceChange:
+    """An update whose live menu `menuid` already is what addconditional would be sent: the applier publishes
+    nothing, records `menuid` and removes the menus the address had before."""
+    document = ConditionalMenuDocument(conditional_menu=menu)
+    return ResourceChange(address, Action.UPDATE, id=menuid, before=document, after=document, reasons=[reason])
+
+
+def _leftovers(address: str, menuid: str, menu: dict[str, Any], pending: list[str]) -> ResourceChange:
+    reason = said(
+        "conditional menu {ids} of an earlier version is still live (its delconditional failed): removed now",
+        ids=", ".join(pending),
+    )
+    return _kept(address, menuid, menu, reason)
+
+
+def _interrupted(wanted: dict[str, Any], owned: Mapping[str, ConditionalRecord], live: ConditionalLive) -> str | None:
+    """The live menu an interrupted addconditional of `wanted` made: one no record knows, equal to it."""
+    known = {menuid for r in owned.values() for menuid in (r.id, *r.retired)}
+    return next((i for i, menu in sorted(live.menus.items()) if i not in known and menu == wanted), None)
+
+
+def _settled(address: str, menuid: str, record: ConditionalRecord | None, live: ConditionalLive) -> ResourceChange:
+    """The menu an interrupted publish made (its answer or its state record was lost): adopted, not made twice."""
+    reason = said("an earlier publish of this conditional menu was interrupted: the menu it made is adopted")
+    if record is not None:
+        return _kept(address, menuid, live.menus[menuid], reason)
+    change = CONDITIONAL_MENUS.adopt(address, menuid, live)
+    assert isinstance(change, ResourceChange)
+    change.reasons = [reason]
     return change
 
 
@@ -268,7 +313,7 @@ def _removed(address: str, record: ConditionalRecord, live: ConditionalLive) -> 
 
 def _unmanaged(owned: Mapping[str, ConditionalRecord], live: ConditionalLive) -> list[str]:
     """Conditional menus made elsewhere: reported, never deleted; dead rules named."""
-    ids = {r.id for r in owned.values()}
+    ids = {menuid for r in owned.values() for menuid in (r.id, *r.retired)}
     found = []
     for menuid, menu in sorted(live.menus.items()):
         if menuid in ids:
@@ -288,27 +333,54 @@ class ConditionalApplier:
     context: ApplyContext
 
     async def apply(self, change: ResourceChange) -> str:
-        api, resources = self.context.api, self.context.state.resources
+        resources = self.context.state.resources
         if change.action == Action.FORGET:
             return await forget(self.context, change)
+        old = records(self.context.state).get(change.address)
         if change.action == Action.DELETE:
-            assert change.id is not None
-            await api.delete_conditional_menu(change.id)
+            assert change.id is not None and old is not None
+            await self._retire(change.address, ConditionalRecord(old.id, old.applied, (*old.retired, change.id)))
             resources.pop(change.address, None)
             await self.context.save()
             return f"conditional menu {change.id} deleted"
         assert change.after is not None
         resolved = resolve_known(change.address, change.after["conditional_menu"], self.context.state)
         body = _sent(resolved)
-        menuid = await api.add_conditional_menu(body)
-        resources[change.address] = ConditionalRecord(menuid, body).to_state()
+        kept = change.action == Action.UPDATE and (change.before or {}).get("conditional_menu") == body
+        menuid = str(change.id) if kept else await self._publish(change.address, body)
+        replaced = [old.id] if change.action == Action.UPDATE and old is not None and old.id != menuid else []
+        retired = tuple(dict.fromkeys([*(old.retired if old else ()), *replaced]))
+        # Recorded before any delete: a failed delconditional leaves the ids to remove in state, not lost.
+        await self._retire(change.address, ConditionalRecord(menuid, body, retired))
+        done = f"conditional menu {menuid} " + ("kept" if kept else "published")
+        return done + (f", then {', '.join(retired)} removed" if retired else "")
+
+    async def _publish(self, address: str, body: dict[str, Any]) -> str:
+        """An intent first: if the answer or the record is lost, the next plan adopts the menu it made."""
+        state = self.context.state
+        state.intents[address] = {"action": "create", "started": int(time.time())}
         await self.context.save()
-        if change.action == Action.CREATE:
-            return f"conditional menu {menuid} published"
-        assert change.id is not None
-        # Only now: until the new menu exists, the old one keeps its members off the default menu.
-        await api.delete_conditional_menu(change.id)
-        return f"conditional menu {menuid} published, then {change.id} removed"
+        try:
+            return await self.context.api.add_conditional_menu(body)
+        except WxrecError as exc:
+            if not isinstance(exc, UncertainOutcome):
+                state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
+                await self.context.save()
+            raise
+
+    async def _retire(self, address: str, record: ConditionalRecord) -> None:
+        """Record `record`, then delconditional its retired menus one by one, each leaving state once gone."""
+        state = self.context.state
+        state.resources[address] = record.to_state()
+        state.intents.pop(address, None)
+        await self.context.save()
+        for position, menuid in enumerate(record.retired, 1):
+            # Only now: until the new menu exists, the old one keeps its members off the default menu.
+            await self.context.api.delete_conditional_menu(menuid)
+            state.resources[address] = ConditionalRecord(
+                record.id, record.applied, record.retired[position:]
+            ).to_state()
+            await self.context.save()
 
 
 CONDITIONAL_MENUS = ConditionalMenus()
