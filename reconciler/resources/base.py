@@ -8,13 +8,14 @@ Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from reconciler.errors import JsonPath, Locate, Problem
+from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.i18n import N_, said
 from reconciler.plan import Attention, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
@@ -23,6 +24,9 @@ from reconciler.resources.references import Lookup
 from reconciler.state import SaveState, State, StateBackend
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
+from reconciler.wechat.errors import UncertainOutcome
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -254,3 +258,25 @@ async def forget(context: ApplyContext, change: ResourceChange) -> str:
     context.state.resources.pop(change.address, None)
     await context.save()
     return "forgotten (nothing changed in WeChat)"
+
+
+async def created_once(context: ApplyContext, address: str, create: Callable[[], Awaitable[T]]) -> T:
+    """A create whose answer may be lost: an intent first, so that the next plan finds what it made instead of
+    making it twice; an error WeChat answered made nothing, and takes the intent back."""
+    state = context.state
+    state.intents[address] = {"action": "create", "started": int(time.time())}
+    await context.save()
+    try:
+        return await create()
+    except WxrecError as exc:
+        if not isinstance(exc, UncertainOutcome):
+            state.intents.pop(address, None)
+            await context.save()
+        raise
+
+
+async def save_record(context: ApplyContext, address: str, record: dict[str, Any]) -> None:
+    """State's record of what the address now is; an intent it settles is dropped with the same save."""
+    context.state.resources[address] = record
+    context.state.intents.pop(address, None)
+    await context.save()

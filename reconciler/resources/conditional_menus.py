@@ -11,13 +11,12 @@ The buttons follow menu/create's rules (menu_checks.py), the tree of a change is
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
-from reconciler.errors import Locate, Problem, WxrecError
+from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_, said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import (
@@ -26,8 +25,10 @@ from reconciler.resources.base import (
     Drift,
     KindPlan,
     PlanContext,
+    created_once,
     entry,
     forget,
+    save_record,
     schema_fragment,
 )
 from reconciler.resources.menu import MENU, describe_rule, live_rule, normal_menu
@@ -36,7 +37,6 @@ from reconciler.resources.menu_tree import menu_tree
 from reconciler.resources.references import GETS_NEW_ID, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
-from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "conditional_menus"
 RULE_FIELDS = ("tag_id", "client_platform_type")
@@ -356,24 +356,13 @@ class ConditionalApplier:
         return done + (f", then {', '.join(retired)} removed" if retired else "")
 
     async def _publish(self, address: str, body: dict[str, Any]) -> str:
-        """An intent first: if the answer or the record is lost, the next plan adopts the menu it made."""
-        state = self.context.state
-        state.intents[address] = {"action": "create", "started": int(time.time())}
-        await self.context.save()
-        try:
-            return await self.context.api.add_conditional_menu(body)
-        except WxrecError as exc:
-            if not isinstance(exc, UncertainOutcome):
-                state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
-                await self.context.save()
-            raise
+        """If the answer or the record is lost, the next plan adopts the menu it made (its intent)."""
+        return await created_once(self.context, address, lambda: self.context.api.add_conditional_menu(body))
 
     async def _retire(self, address: str, record: ConditionalRecord) -> None:
         """Record `record`, then delconditional its retired menus one by one, each leaving state once gone."""
         state = self.context.state
-        state.resources[address] = record.to_state()
-        state.intents.pop(address, None)
-        await self.context.save()
+        await save_record(self.context, address, record.to_state())
         for position, menuid in enumerate(record.retired, 1):
             # Only now: until the new menu exists, the old one keeps its members off the default menu.
             await self.context.api.delete_conditional_menu(menuid)

@@ -6,13 +6,12 @@ reserved (never planned, never exported)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
-from reconciler.errors import Locate, Problem, WxrecError
+from reconciler.errors import Locate, Problem
 from reconciler.i18n import said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import (
@@ -21,13 +20,14 @@ from reconciler.resources.base import (
     Drift,
     KindPlan,
     PlanContext,
+    created_once,
     entry,
     forget,
+    save_record,
     schema_fragment,
 )
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi
-from reconciler.wechat.errors import UncertainOutcome
 
 KIND = "tags"
 MAX_NAME_BYTES = 30
@@ -273,23 +273,12 @@ class TagApplier:
             tag_id = change.id
             await api.update_tag(tag_id, name)
             done = f"tag {tag_id} renamed"
-        resources[change.address] = TagRecord(tag_id, name).to_state()
-        self.context.state.intents.pop(change.address, None)
-        await self.context.save()
+        await save_record(self.context, change.address, TagRecord(tag_id, name).to_state())
         return done
 
     async def _create(self, address: str, name: str) -> str:
-        """An intent first: if the answer or the record is lost, the next plan adopts the tag of that name."""
-        state = self.context.state
-        state.intents[address] = {"action": "create", "started": int(time.time())}
-        await self.context.save()
-        try:
-            return await self.context.api.create_tag(name)
-        except WxrecError as exc:
-            if not isinstance(exc, UncertainOutcome):
-                state.intents.pop(address, None)  # WeChat answered with an error: nothing was made
-                await self.context.save()
-            raise
+        """If the answer or the record is lost, the next plan adopts the tag of that name (its intent)."""
+        return await created_once(self.context, address, lambda: self.context.api.create_tag(name))
 
 
 TAGS = Tags()

@@ -8,7 +8,6 @@ up, so the next plan says so and refuses to create a second one unless -replace 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -17,7 +16,7 @@ from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
 from reconciler.i18n import said
 from reconciler.plan import Action, AttributeChange, ResourceChange
-from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, forget
+from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, created_once, forget, save_record
 from reconciler.resources.references import GETS_NEW_ID, Lookup, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.errors import UncertainOutcome
@@ -186,23 +185,14 @@ class WriteOnlyApplier:
     async def create_once(
         self, change: ResourceChange, create: Callable[[], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
-        """Write-only creates: an intent first; a lost answer leaves it, so the next plan says it is uncertain."""
-        state, save = self.context.state, self.context.save
-        state.intents[change.address] = {"action": "create", "started": int(time.time())}
-        await save()
+        """Write-only creates: a lost answer leaves the intent, so the next plan says it is uncertain."""
         try:
-            return await create()
+            return await created_once(self.context, change.address, create)
         except UncertainOutcome as exc:
             raise WxrecError(
                 f"{change.address}: {exc}. WeChat may have made it and it cannot be read back; the next plan "
                 f"refuses to create another unless -replace {change.address} says so"
             ) from None
-        except WxrecError:
-            state.intents.pop(change.address, None)  # WeChat answered with an error: nothing was made
-            await save()
-            raise
 
     async def record(self, change: ResourceChange, record: WriteOnlyRecord) -> None:
-        self.context.state.resources[change.address] = record.to_state()
-        self.context.state.intents.pop(change.address, None)
-        await self.context.save()
+        await save_record(self.context, change.address, record.to_state())
