@@ -19,11 +19,22 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.emulator.colors import COLOR_VALUES
-from reconciler.export import ExportedCard, card_keys, card_problems, cards_files, manifest_card, slug
+from reconciler.export import (
+    Export,
+    ExportedCard,
+    card_keys,
+    card_problems,
+    cards_files,
+    manifest_card,
+    slug,
+    write_export,
+)
 from reconciler.manifest.loader import _StringDatesLoader
+from reconciler.resources import kinds
 from reconciler.resources.cards.diff import plan_card
 from reconciler.resources.cards.model import LiveCard, Palette, desired_card
 from reconciler.resources.cards.record import CardRecord, record_document
+from reconciler.state import FileBackend, State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import StableToken, WeChatClient
@@ -277,3 +288,18 @@ def test_export_never_overwrites_manifests_without_force(example_dir: Path) -> N
     assert json.loads((target / ".wxrec" / "state.json").read_text())["lineage"] == lineage
     planned = wxrec("plan", target, "--api", "emulator", "--detailed-exitcode")
     assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+
+
+def test_export_force_replaces_the_records_and_intents_of_every_kind_read_back(tmp_path: Path) -> None:
+    names = [kind.name for kind in kinds()]
+    backend = FileBackend(tmp_path / "state.json")
+    backend.write(State(appid=DEMO_APPID, endpoint="emulator"))
+    state = backend.load()
+    assert state is not None
+    state.resources = {f"{name}.old": {"id": "1"} for name in names}
+    state.intents = {f"{name}.old": {"action": "create"} for name in names}
+    export = Export({}, {"tags.new": {"id": "1", "name": "VIP"}}, {})
+    write_export(tmp_path, export, backend, state)
+    kept = {"codes", "landing_pages", "qrcodes", "whitelist"}  # records WeChat cannot give back
+    assert set(state.resources) == {f"{name}.old" for name in kept} | {"tags.new"}
+    assert set(state.intents) == {f"{name}.old" for name in kept}

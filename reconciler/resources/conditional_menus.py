@@ -339,7 +339,8 @@ class ConditionalApplier:
         old = records(self.context.state).get(change.address)
         if change.action == Action.DELETE:
             assert change.id is not None and old is not None
-            await self._retire(change.address, ConditionalRecord(old.id, old.applied, (*old.retired, change.id)))
+            retired = tuple(dict.fromkeys((*old.retired, change.id)))
+            await self._retire(change.address, ConditionalRecord(old.id, old.applied, retired))
             resources.pop(change.address, None)
             await self.context.save()
             return f"conditional menu {change.id} deleted"
