@@ -19,6 +19,7 @@ from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.resources.images import sha256_of
 from reconciler.state import FileBackend
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
+from tests.test_card_settings_e2e import SETTINGS, card_settings
 
 MEMBER_CARD = """\
 cards:
@@ -185,13 +186,14 @@ def test_the_html_report_draws_a_local_logo_without_fetching_anything(tmp_path: 
     assert "could not fetch" not in result.stderr
 
 
-def test_the_member_card_example_applies_its_local_images_and_converges(tmp_path: Path) -> None:
+def test_the_member_card_example_applies_its_local_images_and_settings_and_converges(tmp_path: Path) -> None:
     directory = tmp_path / "member-card"
     shutil.copytree(EXAMPLE.parent / "member-card", directory, ignore=RUN_LEFTOVERS)
     assert wxrec("validate", directory).exit_code == 0
     apply_ok(directory)
     state = FileBackend(directory / ".wxrec" / "state.json").load()
     assert state is not None and len(state.images) == 2
+    assert card_settings(directory, state.resources["cards.member"]["id"]) == SETTINGS
     again = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
 
