@@ -65,6 +65,7 @@ class WriteOnlyKind:
     new_badge: str
     panel: str
     images: Where | None = None  # where its value may name local images (resources/images.py)
+    nouns: tuple[str, str] | None = None  # what validate's summary calls one and several, if not its name
     keyed = True
     may_refer_to = ("cards",)
 
