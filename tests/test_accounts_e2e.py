@@ -147,7 +147,8 @@ def test_two_directories_with_one_name_are_refused(accounts: list[Path], tmp_pat
 def test_validate_reports_every_account(accounts: list[Path]) -> None:
     good = wxrec("validate", *accounts)
     assert good.exit_code == 0 and good.output.endswith("2 accounts: 2 valid, 0 invalid.\n")
-    assert "Valid: 6 cards in 3 files." in good.output and "Valid: 1 card in 1 file." in good.output
+    assert "Valid: 6 cards, 1 landing page, 4 QR codes, 1 menu, 1 whitelist in 3 files." in good.output
+    assert "Valid: 1 card in 1 file." in good.output
 
 
 PLAN = Words("with changes", "without changes")

@@ -86,7 +86,7 @@ def test_an_unused_var_is_a_warning_on_stderr_only(shop: Path) -> None:
     result = wxrec("validate", shop, "--env", "test", "--var", "tpyo=1")
     assert result.exit_code == 0
     assert result.stderr == "Warning: --var: var 'tpyo' is not used by the manifests\n"
-    assert result.stdout == "Valid: 1 card in 1 file.\n"
+    assert result.stdout == "Valid: 1 card, 1 whitelist in 1 file.\n"
 
 
 def test_diff_and_saved_plans_read_the_same_environment(shop: Path, tmp_path: Path) -> None:

@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
+from reconciler.resources.images import sha256_of
 from reconciler.state import FileBackend
 from tests.support import EXAMPLE, RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
+from tests.test_card_settings_e2e import SETTINGS, card_settings
 
 MEMBER_CARD = """\
 cards:
@@ -184,12 +186,79 @@ def test_the_html_report_draws_a_local_logo_without_fetching_anything(tmp_path: 
     assert "could not fetch" not in result.stderr
 
 
-def test_the_member_card_example_applies_its_local_images_and_converges(tmp_path: Path) -> None:
+def test_the_member_card_example_applies_its_local_images_and_settings_and_converges(tmp_path: Path) -> None:
     directory = tmp_path / "member-card"
     shutil.copytree(EXAMPLE.parent / "member-card", directory, ignore=RUN_LEFTOVERS)
     assert wxrec("validate", directory).exit_code == 0
     apply_ok(directory)
     state = FileBackend(directory / ".wxrec" / "state.json").load()
     assert state is not None and len(state.images) == 2
+    assert card_settings(directory, state.resources["cards.member"]["id"]) == SETTINGS
     again = wxrec("plan", directory, "--api", "emulator", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
+
+
+SHELF = """\
+landing_pages:
+  shelf:
+    banner: ./assets/banner.png
+    page_title: 山丘咖啡会员专区
+    can_share: true
+    scene: SCENE_MENU
+    card_list:
+      - card: member
+        thumb_url: ./assets/logo.png
+"""
+
+
+def landing_pages(url: str) -> list[dict[str, Any]]:
+    pages: list[dict[str, Any]] = httpx.get(f"{url}/_emulator/landing_pages", params={"appid": DEMO_APPID}).json()[
+        "landing_pages"
+    ]
+    return pages
+
+
+def test_a_landing_page_takes_local_images_and_a_changed_banner_makes_it_again_once(
+    served: str, tmp_path: Path
+) -> None:
+    directory = shop(tmp_path / "shop")
+    (directory / "assets" / "banner.png").write_bytes(png(6))
+    (directory / "campaign.yaml").write_text(SHELF, encoding="utf-8")
+    first = wxrec("plan", directory, "--api", served)
+    assert first.exit_code == 0, first.output
+    assert "banner: ./assets/banner.png (new image, uploaded at apply)" in first.output
+    assert "card_list: ./assets/logo.png (new image, uploaded at apply)" in first.output
+
+    assert wxrec("apply", directory, "--api", served, "--auto-approve").exit_code == 0
+    assert uploads(served) == 3  # the logo the card and the page share goes up once
+    state = FileBackend(directory / ".wxrec" / "state.json").load()
+    assert state is not None
+    [page] = landing_pages(served)
+    assert page["banner"] == state.images[sha256_of(directory / "assets" / "banner.png")]
+    assert page["card_list"][0]["thumb_url"] == state.images[sha256_of(directory / "assets" / "logo.png")]
+    again = wxrec("plan", directory, "--api", served, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
+
+    (directory / "assets" / "banner.png").write_bytes(png(7))
+    changed = wxrec("plan", directory, "--api", served, "--detailed-exitcode")
+    assert changed.exit_code == 2, changed.output
+    assert "banner: ./assets/banner.png (changed image, uploaded at apply)" in changed.output
+    assert "landing_pages.shelf" in changed.output and "thumb_url" not in changed.output
+    assert wxrec("apply", directory, "--api", served, "--auto-approve").exit_code == 0
+    assert uploads(served) == 4
+    pages = landing_pages(served)
+    assert len(pages) == 2 and pages[1]["banner"] not in (pages[0]["banner"], "./assets/banner.png")
+    converged = wxrec("plan", directory, "--api", served, "--detailed-exitcode")
+    assert converged.exit_code == 0 and "No changes." in converged.output, converged.output
+    assert uploads(served) == 4
+
+
+def test_validate_checks_a_landing_page_image_as_a_card_image(tmp_path: Path) -> None:
+    directory = shop(tmp_path / "shop")
+    (directory / "assets" / "banner.png").write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+    (directory / "campaign.yaml").write_text(SHELF.replace("./assets/logo.png", "../outside.png"), encoding="utf-8")
+    result = wxrec("validate", directory)
+    assert result.exit_code == 1, result.output
+    assert "landing_pages.shelf.banner" in result.output and "is not a JPG or PNG image" in result.output
+    assert "landing_pages.shelf.card_list.0.thumb_url" in result.output
+    assert "'../outside.png' leads outside the manifests' directory" in result.output

@@ -37,7 +37,7 @@ def plan(directory: Path, *extra: str) -> Any:
 
 def held_stocks(directory: Path) -> dict[str, Any]:
     data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
-    stocks: dict[str, Any] = data["pay"]["1900000001"]["stocks"]
+    stocks: dict[str, Any] = data["pay"]["1230000109"]["stocks"]
     return stocks
 
 
@@ -54,7 +54,7 @@ def test_the_example_applies_and_then_plans_no_changes_with_no_code_anywhere(cou
     kept = (coupons / ".wxrec" / "state.json").read_text(encoding="utf-8")
     document = plan(coupons, "--format", "json").output
     assert not any(code in kept or code in document or code in applied.output for code in codes)
-    assert {r["mchid"] for r in state(coupons)["resources"].values()} == {"1900000001"}
+    assert {r["mchid"] for r in state(coupons)["resources"].values()} == {"1230000109"}
 
 
 def test_raising_max_coupons_is_an_in_place_budget_change(coupons: Path) -> None:
@@ -123,7 +123,7 @@ def merchant_platform(directory: Path, name: str, edit: Any) -> None:
     """What the merchant does in the merchant platform (no API does it): `edit` changes the emulator's stock."""
     path = directory / ".wxrec" / "emulator.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    (stock,) = [s for s in data["pay"]["1900000001"]["stocks"].values() if s["document"]["stock_name"] == name]
+    (stock,) = [s for s in data["pay"]["1230000109"]["stocks"].values() if s["document"]["stock_name"] == name]
     edit(stock)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
@@ -154,7 +154,7 @@ def test_export_writes_the_stocks_named_and_those_state_knows_and_plans_no_chang
     shutil.copy(coupons / ".wxrec" / "emulator.json", target / ".wxrec" / "emulator.json")  # the same merchant
     ids = {a: r["id"] for a, r in state(coupons)["resources"].items()}
     latte = ids["pay_coupons.latte-88"]
-    args = ("--api", "emulator", "--mchid", "1900000001")
+    args = ("--api", "emulator", "--mchid", "1230000109")
     exported = wxrec("export", target, *args, "--stock", latte, "--stock", "1000009999999999")
     assert exported.exit_code == 0, exported.output
     assert "1 WeChat Pay stock" in exported.output and "no stock 1000009999999999" in exported.output
@@ -200,7 +200,7 @@ def test_diff_classifies_stock_changes_offline_counting_codes_against_the_base(c
 
 def test_a_merchant_id_without_stocks_asks_for_no_wechat_pay_credentials(tmp_path: Path) -> None:
     """Only manifests with stocks connect to WeChat Pay; here the card API's refused connection is the error."""
-    manifests = write_manifest(tmp_path, "account:\n  appid: wx1234567890abcdef\n  mchid: '1900000001'\n")
+    manifests = write_manifest(tmp_path, "account:\n  appid: wx1234567890abcdef\n  mchid: '1230000109'\n")
     planned = wxrec("plan", manifests, "--api", "http://127.0.0.1:9", env={"WXREC_APPSECRET": "secret"})
     assert planned.exit_code == 1 and "WeChat Pay" not in planned.output, planned.output
 

@@ -58,13 +58,26 @@ skus = st.one_of(
     st.builds(lambda q: {"quantity": q}, st.integers(1, 100_000_000)),
     st.builds(lambda q: {"total_quantity": q}, st.integers(1, 100_000_000)),
 )
+
+
+def member_fields(prerogative: str, bonus: bool, balance: bool, rules: str) -> dict[str, Any]:
+    """A member card's own fields; a points or stored-value switch that is on needs its rule texts (41011)."""
+    fields: dict[str, Any] = {"prerogative": prerogative, "supply_bonus": bonus, "supply_balance": balance}
+    if bonus:
+        fields |= {"bonus_cleared": rules, "bonus_rules": rules}
+    if balance:
+        fields["balance_rules"] = rules
+    return fields
+
+
 # The types WeChat creates today.
 TYPE_FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "MEMBER_CARD": st.builds(
-        lambda p, bonus, balance: {"prerogative": p, "supply_bonus": bonus, "supply_balance": balance},
+        lambda p, bonus, balance, rules: member_fields(p, bonus, balance, rules),
         text(300),
         st.booleans(),
         st.booleans(),
+        text(128),
     ),
     "SCENIC_TICKET": st.builds(lambda c: {"ticket_class": c}, text(300)),
     "MOVIE_TICKET": st.builds(lambda d: {"detail": d}, text(300)),

@@ -13,6 +13,7 @@ from reconciler.english import counted
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_schema
 from reconciler.render import accounts as several
+from reconciler.resources import declared
 from reconciler.settings import load
 
 
@@ -32,7 +33,8 @@ def validate(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...])
 def _validity(manifest: Path, env: str | None, var: tuple[str, ...]) -> str:
     loaded = load(manifest, env, var, terminal().warn)
     files = len(loaded.document.files)
-    return f"Valid: {counted(len(loaded.cards), 'card')} in {counted(files, 'file')}."
+    what = ", ".join(declared(loaded.document.data)) or "nothing to manage"
+    return f"Valid: {what} in {counted(files, 'file')}."
 
 
 def _validate_several(manifests: tuple[Path, ...], env: str | None, var: tuple[str, ...]) -> None:

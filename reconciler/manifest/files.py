@@ -26,6 +26,8 @@ IMAGE_FIELDS: tuple[JsonPath, ...] = (
     ("cards", "*", "background_pic_url"),
     ("cards", "*", "advanced_info", "abstract", "icon_url_list", "*"),
     ("cards", "*", "advanced_info", "text_image_list", "*", "image_url"),
+    ("landing_pages", "*", "banner"),
+    ("landing_pages", "*", "card_list", "*", "thumb_url"),
 )
 
 

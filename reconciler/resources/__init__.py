@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from reconciler.english import counted
 from reconciler.errors import WxrecError
 from reconciler.resources.base import Resource, shipped_json
 from reconciler.resources.card_settings import CARD_SETTINGS
@@ -99,3 +101,22 @@ def manifest_schema() -> dict[str, Any]:
 def schema_text() -> str:
     """The built schema as shipped in schemas/manifest.schema.json."""
     return json.dumps(manifest_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+def declared(data: Mapping[str, Any]) -> list[str]:
+    """What the manifests declare, counted per kind in the registry's order ("2 tags", "1 menu"); a kind the
+    manifests leave out is not named. A kind's noun is its name ("landing_pages": landing page) unless it says
+    otherwise with a `nouns` attribute (singular, plural)."""
+    found = []
+    for kind in _registry:
+        section = data.get(kind.name)
+        count = (len(section) if isinstance(section, Mapping) else 0) if kind.keyed else int(section is not None)
+        if count:
+            singular, plural = getattr(kind, "nouns", None) or _nouns(kind)
+            found.append(counted(count, singular, plural))
+    return found
+
+
+def _nouns(kind: Resource) -> tuple[str, str]:
+    plural = kind.name.replace("_", " ")
+    return (plural.removesuffix("s") if kind.keyed else plural), (plural if kind.keyed else f"{plural}s")

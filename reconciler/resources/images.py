@@ -1,13 +1,14 @@
-"""Images from local files: a card's image field may name a JPG or PNG beside the manifests (`./assets/logo.png`)
-instead of a WeChat URL. validate checks the file offline; apply uploads it through media/uploadimg before the
-card and keeps its SHA-256 → URL in state (`State.images`); a plan compares the URL state recorded for the file's
-bytes with the live one, so an unchanged file costs no call (docs/decisions.md, local images)."""
+"""Images from local files: a card's or a landing page's image field may name a JPG or PNG beside the manifests
+(`./assets/logo.png`) instead of a WeChat URL. validate checks the file offline; apply uploads it through
+media/uploadimg before the card or page and keeps its SHA-256 → URL in state (`State.images`); a plan compares
+the URL state recorded for the file's bytes with the live one (a page's: with the one it was made with), so an
+unchanged file costs no call (docs/decisions.md, local images)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,14 +26,16 @@ UPLOAD_FIELD = "media"  # wechatpy's and today's document's name (the older guid
 MAX_BYTES = 1024 * 1024  # "上传的图片限制文件大小限制1MB": below 1 MB
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPG"}
 
-# Where a card's canonical fields hold images: the leaf itself (None), each item of a list (""), or a key of each
-# item of a list of objects.
-CARD_IMAGES: dict[str, str | None] = {
+# Where images are among a card's canonical fields (or a landing page's keys): the leaf itself (None), each item
+# of a list (""), or a key of each item of a list of objects.
+Where = Mapping[str, str | None]
+CARD_IMAGES: Where = {
     "base_info.logo_url": None,
     "background_pic_url": None,
     "advanced_info.abstract.icon_url_list": "",
     "advanced_info.text_image_list": "image_url",
 }
+LANDING_PAGE_IMAGES: Where = {"banner": None, "card_list": "thumb_url"}
 
 
 def is_local(value: Any) -> bool:
@@ -47,14 +50,16 @@ def sha256_of(path: Path) -> str:
         raise WxrecError(f"{path}: cannot read the image ({exc.__class__.__name__})") from None
 
 
-def map_images(fields: Flat, convert: Callable[[str], str]) -> Flat:
-    """`fields` with every local image path among them converted (to its URL)."""
+def map_images(
+    fields: Flat, convert: Callable[[str], str], images: Where = CARD_IMAGES, which: Callable[[Any], bool] = is_local
+) -> Flat:
+    """`fields` with every local image path among them (or every image `which` picks) converted (to its URL)."""
 
     def one(value: Any) -> Any:
-        return convert(value) if is_local(value) else value
+        return convert(value) if which(value) else value
 
     result = dict(fields)
-    for path, where in CARD_IMAGES.items():
+    for path, where in images.items():
         value = fields.get(path)
         if where is None and path in fields:
             result[path] = one(value)
@@ -69,8 +74,10 @@ def _holds(item: Any, key: str) -> bool:
     return isinstance(item, dict) and key in item
 
 
-def local_images(fields: Flat) -> dict[str, list[str]]:
-    """Field path → the local files it names."""
+def local_images(
+    fields: Flat, images: Where = CARD_IMAGES, which: Callable[[Any], bool] = is_local
+) -> dict[str, list[str]]:
+    """Field path → the local files it names (or the images `which` picks)."""
     found: dict[str, list[str]] = {}
 
     def note(path: str) -> Callable[[str], str]:
@@ -80,9 +87,9 @@ def local_images(fields: Flat) -> dict[str, list[str]]:
 
         return seen
 
-    for path in CARD_IMAGES:
+    for path in images:
         if path in fields:
-            map_images({path: fields[path]}, note(path))
+            map_images({path: fields[path]}, note(path), images, which)
     return found
 
 
@@ -123,31 +130,42 @@ def resolved_cards(
     """The cards with each local image whose bytes state knows replaced by the URL it was uploaded as; a file
     not uploaded yet (new, or its bytes changed) keeps its path, which apply uploads."""
 
+    return {
+        address: replace(card, fields=known_images(card.fields, directory, uploaded))
+        for address, card in desired.items()
+    }
+
+
+def known_images(fields: Flat, directory: Path, uploaded: Mapping[str, str], images: Where = CARD_IMAGES) -> Flat:
+    """`fields` with each local image whose bytes state knows replaced by its URL; the others keep their path."""
+
     def url(value: str) -> str:
         return uploaded.get(sha256_of(directory / value), value)
 
-    return {address: replace(card, fields=map_images(card.fields, url)) for address, card in desired.items()}
+    return map_images(fields, url, images)
 
 
 def note_uploads(changes: list[ResourceChange], uploaded: Mapping[str, str]) -> None:
     """Say which images apply uploads: a new one, or a changed one (the live field shows an image wxrec
     uploaded before)."""
-    ours = set(uploaded.values())
     for change in changes:
         if change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE) or change.after is None:
             continue
-        before = (change.before or {}).get("fields", {})
-        for path, files in local_images(change.after["fields"]).items():
-            changed = any(url in ours for url in _urls(before.get(path)))
-            for file in files:
-                change.notes.append(_upload_note(path, file, changed))
+        change.notes += upload_notes((change.before or {}).get("fields", {}), change.after["fields"], uploaded)
 
 
-def _urls(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    for item in value if isinstance(value, list) else ():
-        yield from _urls(item if isinstance(item, str) else item.get("image_url") if isinstance(item, dict) else None)
+def upload_notes(before: Flat, after: Flat, uploaded: Mapping[str, str], images: Where = CARD_IMAGES) -> list[str]:
+    """A note for each local image `after` names: changed when `before` shows an image wxrec uploaded there."""
+    ours = set(uploaded.values())
+    notes = []
+    for path, files in local_images(after, images).items():
+        changed = any(url in ours for url in local_images(before, images, _is_text).get(path, ()))
+        notes += [_upload_note(path, file, changed) for file in files]
+    return notes
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 def _upload_note(path: str, file: str, changed: bool) -> str:
@@ -170,9 +188,9 @@ class ImageUploader:
     directory: Path
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    async def resolve(self, fields: Flat) -> Flat:
-        urls = {file: await self._url(file) for files in local_images(fields).values() for file in files}
-        return map_images(fields, urls.__getitem__)
+    async def resolve(self, fields: Flat, images: Where = CARD_IMAGES) -> Flat:
+        urls = {file: await self._url(file) for files in local_images(fields, images).values() for file in files}
+        return map_images(fields, urls.__getitem__, images)
 
     async def _url(self, file: str) -> str:
         path = self.directory / file

@@ -9,6 +9,7 @@ from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, schema_fragment
+from reconciler.resources.images import LANDING_PAGE_IMAGES
 from reconciler.resources.write_only import Sentences, WriteOnlyApplier, WriteOnlyKind, WriteOnlyRecord, api_value
 
 
@@ -25,7 +26,7 @@ class LandingPages(WriteOnlyKind):
 class LandingPageApplier(WriteOnlyApplier):
     async def create(self, change: ResourceChange) -> str:
         assert change.after is not None
-        spec = change.after["spec"]
+        spec = await self.uploaded(change.after["spec"], LANDING_PAGE_IMAGES)
         body = self.resolved(change, api_value(spec))
         answer = await self.create_once(change, lambda: self._page(body))
         await self.record(change, WriteOnlyRecord(answer["page_id"], answer["url"], spec, body))
@@ -52,4 +53,5 @@ LANDING_PAGES = LandingPages(
     attributes=("url", "page_id"),
     new_badge=N_("new page"),
     panel="shelf",
+    images=LANDING_PAGE_IMAGES,
 )

@@ -229,4 +229,5 @@ QRCODES = QRCodes(
     attributes=("url", "ticket"),
     new_badge=N_("new QR code"),
     panel="qr",
+    nouns=("QR code", "QR codes"),
 )

@@ -17,6 +17,7 @@ from reconciler.errors import WxrecError
 from reconciler.i18n import said
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, KindPlan, PlanContext, created_once, forget, save_record
+from reconciler.resources.images import ImageUploader, Where, known_images, upload_notes
 from reconciler.resources.references import GETS_NEW_ID, Lookup, follows, resolve, resolve_known, state_lookup
 from reconciler.state import State
 from reconciler.wechat.errors import UncertainOutcome
@@ -62,6 +63,8 @@ class WriteOnlyKind:
     attributes: tuple[str, ...]
     new_badge: str
     panel: str
+    images: Where | None = None  # where its value may name local images (resources/images.py)
+    nouns: tuple[str, str] | None = None  # what validate's summary calls one and several, if not its name
     keyed = True
     may_refer_to = ("cards",)
 
@@ -95,22 +98,37 @@ class WriteOnlyKind:
             if key not in specs:
                 found.changes.append(self._forget(address, record))
                 continue
-            reasons = self._reasons(address, specs[key], record, context.lookup, context.replace)
+            spec = self._known_images(specs[key], context)
+            reasons = self._reasons(address, spec, record, context.lookup, context.replace)
             if address in intents and address not in context.replace:
                 found.refusals.append(said(self.sentences.lost, address=address))
             if reasons:
-                change = ResourceChange(
-                    address, Action.CREATE, reasons=reasons, after=WriteOnlyDocument(spec=specs[key])
-                )
+                change = ResourceChange(address, Action.CREATE, reasons=reasons, after=WriteOnlyDocument(spec=spec))
+                change.notes += self._upload_notes(record, spec, context.state)
                 if record is not None:
                     change.id = record.get("id")
                     change.before = recorded(record)
-                    change.changes = spec_changes(record.get("applied"), specs[key])
+                    change.changes = spec_changes(record.get("applied"), spec)
                     change.notes.append(said(self.sentences.old_stays, id=str(record.get("id"))))
                 found.changes.append(change)
             elif record is not None:
                 found.warnings += self.notes(address, record, context.now)
         return found
+
+    def _known_images(self, spec: Any, context: PlanContext) -> Any:
+        """The value as apply would make it: each local image whose bytes state knows stands as the URL it was
+        uploaded as, so that an unchanged file compares equal with what the page was made with."""
+        if self.images is None or context.manifest_root is None or not isinstance(spec, dict):
+            return spec
+        uploaded = context.state.images if context.state else {}
+        return known_images(spec, context.manifest_root, uploaded, self.images)
+
+    def _upload_notes(self, record: Mapping[str, Any] | None, spec: Any, state: State | None) -> list[str]:
+        if self.images is None or not isinstance(spec, dict):
+            return []
+        before = (record or {}).get("applied")
+        uploaded = state.images if state else {}
+        return upload_notes(before if isinstance(before, dict) else {}, spec, uploaded, self.images)
 
     def _reasons(
         self,
@@ -178,6 +196,12 @@ class WriteOnlyApplier:
 
     async def create(self, change: ResourceChange) -> str:
         raise NotImplementedError
+
+    async def uploaded(self, spec: Any, images: Where) -> Any:
+        """`spec` with the local images it names uploaded (those state knows cost no call) and stood in by URL."""
+        context = self.context
+        uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)
+        return await uploader.resolve(spec, images)
 
     def resolved(self, change: ResourceChange, value: Any) -> Any:
         return resolve_known(change.address, value, self.context.state)

@@ -24,6 +24,7 @@ class Codes:
     layer = 1
     attributes: tuple[str, ...] = ()
     may_refer_to = ("cards",)
+    nouns = ("codes file", "codes files")  # validate's summary: one entry is one file of codes for a card
     new_badge = "new"
     panel = "other"
     schema: Mapping[str, Any] = schema_fragment(KIND)
