@@ -209,3 +209,21 @@ def write_manifest(directory: Path, text: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "account.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_codes_again(coupons: Path) -> None:
+    apply_ok(coupons)
+    old_id = state(coupons)["resources"]["pay_coupons.spring-5-off"]["id"]
+    edit(coupons, "discount_amount: 500", "discount_amount: 600")
+    replace = ("-replace", "pay_coupons.spring-5-off")
+    planned = plan(coupons, *replace, "--format", "json")
+    (change,) = json.loads(planned.output)["changes"]
+    assert change["action"] == "replace" and change["id"] == old_id
+    refused = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", *replace)
+    assert refused.exit_code == 1 and "--allow-destroy" in refused.output, refused.output
+    assert len(held_stocks(coupons)) == 2
+    apply_ok(coupons, *replace, "--allow-destroy")
+    record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
+    assert record["retired_ids"] == [old_id] and record["generation"] == 2
+    assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
+    assert "No changes." in plan(coupons).output

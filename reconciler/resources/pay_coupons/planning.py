@@ -162,7 +162,8 @@ def _plan_one(
     mchid = inputs.mchid or ""
     # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
     body = stock_body(spec, mchid if inputs.checks_merchant else None)
-    codes = _codes(address, spec, inputs)
+    # A new stock holds none of the codes the address's ledger counted for the old one.
+    codes = _codes(address, spec, inputs, fresh=address in inputs.replace)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
     if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
         adopted = _import(address, inputs.imports[address], inputs, found)
@@ -229,7 +230,7 @@ def _create(
         reason = said("a new stock") if record is None else said("a new stock requested with -replace")
     change = ResourceChange(
         address,
-        Action.CREATE,
+        Action.CREATE if record is None else Action.REPLACE,
         reasons=[reason],
         after=PayCouponDocument(stock=body, codes=codes, out_request_no=number),
     )
@@ -238,8 +239,9 @@ def _create(
         change.notes.append(
             said(
                 "the old stock {id} keeps issuing until it is stopped in the merchant platform: WeChat Pay offers no "
-                "way to delete or stop it",
+                "way to delete or stop it. State keeps its id among the stocks this address left behind: {ids}",
                 id=record.id,
+                ids=", ".join((*record.retired, record.id)),
             )
         )
     if codes:
@@ -326,15 +328,16 @@ def _pending(codes: PayCodes) -> str:
     )
 
 
-def _codes(address: str, spec: Mapping[str, Any], inputs: Inputs) -> PayCodes | None:
-    """Counts of a MERCHANT_UPLOAD stock's codes file against the ledger; None without a file."""
+def _codes(address: str, spec: Mapping[str, Any], inputs: Inputs, fresh: bool = False) -> PayCodes | None:
+    """Counts of a MERCHANT_UPLOAD stock's codes file against the ledger (`fresh`: a new stock, which holds
+    none); None without a file."""
     named = inputs.files.get(Address.parse(address).key)
     if named is None or spec.get("coupon_code_mode") != UPLOAD_MODE:
         return None
     path, shown = named
     column = (spec.get("codes") or {}).get("column")
     source = CodeFile(path, column)
-    known = inputs.ledger(address)
+    known = set() if fresh else inputs.ledger(address)
     try:
         wanted = source.hashes()
         digest = source.digest()
