@@ -156,6 +156,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.parallelism,
         options.wait_for_review,
         api.pay,
+        options.state_invocation,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
     appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save, options.state_invocation)

@@ -505,3 +505,30 @@ async def test_an_import_block_adopts_a_stock_and_the_plan_diffs_against_it(tmp_
     run, _ = applier(current, pay, tmp_path)
     await run.apply(adopt)
     assert current.resources[ADDRESS]["id"] == stock_id
+
+
+async def test_an_import_block_is_refused_while_the_address_manages_another_stock(tmp_path: Path) -> None:
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    held = current.resources[ADDRESS]["id"]
+    other = (await pay.create_stock({**STOCK, "out_request_no": "made-elsewhere"})).stock_id
+    found = await planned({"latte": STOCK}, current, pay, imports={ADDRESS: other})
+    (refusal,) = found.refusals
+    assert f"{ADDRESS} already manages {held}; `wxrec state rm" in refusal and found.changes == []
+
+
+async def test_importing_a_lost_replace_keeps_the_stock_it_replaced(tmp_path: Path) -> None:
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    old_id = current.resources[ADDRESS]["id"]
+    stock = with_("coupon_use_rule.discount_coupon.discount_percent", 80)
+    (change,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}))).changes
+    run, _ = applier(current, pay, tmp_path)
+    pay.lose = True
+    with pytest.raises(WxrecError):
+        await run.apply(change)
+    new_id = next(i for i in pay.stocks if i != old_id)
+    (adopt, *_) = (await planned({"latte": stock}, current, pay, imports={ADDRESS: new_id})).changes
+    await run.apply(adopt)
+    record = current.resources[ADDRESS]
+    assert (record["id"], record["retired_ids"], record["generation"]) == (new_id, [old_id], 2)

@@ -104,7 +104,18 @@ def test_import_refuses_a_stock_another_address_holds(coupons: Path) -> None:
     apply_ok(coupons)
     stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
     refused = wxrec("import", coupons, "pay_coupons.spring-5-off", stock_id, "--api", "emulator")
-    assert refused.exit_code == 1 and f"pay_coupons.latte-88 already holds stock {stock_id}" in refused.output
+    assert refused.exit_code == 1 and f"{stock_id} is already managed as pay_coupons.latte-88" in refused.output
+
+
+def test_import_refuses_while_the_address_manages_another_stock(coupons: Path) -> None:
+    apply_ok(coupons)
+    records = state(coupons)["resources"]
+    latte, spring = records["pay_coupons.latte-88"]["id"], records["pay_coupons.spring-5-off"]["id"]
+    assert wxrec("state", "rm", coupons, "pay_coupons.spring-5-off").exit_code == 0
+    refused = wxrec("import", coupons, "pay_coupons.latte-88", spring, "--api", "emulator")
+    assert refused.exit_code == 1, refused.output
+    assert f"pay_coupons.latte-88 already manages {latte}; `wxrec state rm" in refused.output
+    assert state(coupons)["resources"]["pay_coupons.latte-88"]["id"] == latte
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,8 @@ class PayCouponApplier:
         live = (await read_stocks(self.pay, None, [change.id])).stocks.get(change.id)
         # WeChat Pay shows a merchant its own stocks only: the plan checked it is the manifests' merchant.
         mchid = str((live or {}).get("belong_merchant", ""))
-        state.resources[change.address] = adopted(change.address, live, change.id, mchid, state).to_state()
+        record = adopted(change.address, live, change.id, mchid, state, self.context.state_invocation)
+        state.resources[change.address] = record.to_state()
         state.intents.pop(change.address, None)
         await self.context.save()
         return f"imported stock {change.id} into state"

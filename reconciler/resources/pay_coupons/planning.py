@@ -112,6 +112,7 @@ class Inputs:
     ledger: Ledger = lambda address: set()
     checks_merchant: bool = True  # False for wxrec diff: its stand-in records know no merchant
     imports: Mapping[str, str] = field(default_factory=dict)  # import blocks: address → stock id
+    state_invocation: str = "."  # how the `wxrec state rm` a refusal prints names the state
 
 
 def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
@@ -137,7 +138,7 @@ def _import(address: str, stock_id: str, inputs: Inputs, found: KindPlan) -> Sto
     live, read = inputs.live.stocks.get(stock_id), inputs.live.read  # not read (--refresh=false): apply checks it
     current = inputs.state or State(appid="", endpoint="")
     try:
-        record = adopted(address, live, stock_id, inputs.mchid or "", current, read=read)
+        record = adopted(address, live, stock_id, inputs.mchid or "", current, inputs.state_invocation, read=read)
     except WxrecError as exc:
         found.refusals.append(said("import {address}: {refusal}", address=address, refusal=str(exc)))
         return None
