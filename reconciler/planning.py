@@ -356,6 +356,7 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             manifest_root=inputs.manifest.directory,
             ledger=inputs.ledger,
             imports=_imports(data),
+            invocation=options.invocation,
             state_invocation=options.state_invocation,
         )
         found = await kind.plan(context)

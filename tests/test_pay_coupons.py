@@ -532,3 +532,19 @@ async def test_importing_a_lost_replace_keeps_the_stock_it_replaced(tmp_path: Pa
     await run.apply(adopt)
     record = current.resources[ADDRESS]
     assert (record["id"], record["retired_ids"], record["generation"]) == (new_id, [old_id], 2)
+
+
+async def test_a_new_stock_says_how_to_adopt_one_that_already_exists() -> None:
+    pay = FakePay()
+    found = await planned({"latte": STOCK}, state(), pay, invocation="shop --env prod")
+    (change,) = found.changes
+    assert any(f"`wxrec import shop --env prod {ADDRESS} STOCK_ID`" in note for note in change.notes)
+    assert found.warnings == []  # a state that manages nothing yet is a first run, not a lost state
+
+
+async def test_a_state_managing_others_but_no_stock_is_warned_once() -> None:
+    current = state()
+    current.resources["tags.vip"] = {"id": "100"}
+    found = await planned({"latte": STOCK, "mocha": STOCK}, current, FakePay())
+    (warning,) = found.warnings
+    assert "no pay_coupons stock" in warning and "wxrec import . pay_coupons.KEY STOCK_ID" in warning

@@ -238,3 +238,15 @@ def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_cod
     assert record["retired_ids"] == [old_id] and record["generation"] == 2
     assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
     assert "No changes." in plan(coupons).output
+
+
+def test_a_lost_state_is_warned_and_each_new_stock_names_its_import_command(coupons: Path) -> None:
+    edit(coupons, "pay_coupons:", "tags:\n  member:\n    name: 山丘会员\n\npay_coupons:")
+    apply_ok(coupons)
+    for key in ("latte-88", "spring-5-off"):  # state lost the stocks but still manages the tag
+        assert wxrec("state", "rm", coupons, f"pay_coupons.{key}").exit_code == 0
+    planned = plan(coupons, "--format", "json")
+    (warning,) = [w for w in json.loads(planned.output)["warnings"] if "no pay_coupons stock" in w]
+    assert f"wxrec import {coupons} --api emulator pay_coupons.KEY STOCK_ID" in warning
+    notes = [n for c in json.loads(planned.output)["changes"] for n in c["notes"]]
+    assert f"`wxrec import {coupons} --api emulator pay_coupons.latte-88 STOCK_ID`" in " ".join(notes)

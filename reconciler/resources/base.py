@@ -54,6 +54,7 @@ class PlanContext:
     manifest_root: Path | None = None  # what plans name files relative to
     ledger: Callable[[str], set[bytes]] = lambda address: set()  # the hashes of the codes uploaded per address
     imports: Mapping[str, str] = field(default_factory=dict)  # the manifests' import blocks: address → id
+    invocation: str = "."  # how a command the plan prints names the manifests and account (Options.invocation)
     state_invocation: str = "."  # how a state command the plan prints names the state (Options.state_invocation)
 
 

@@ -112,6 +112,7 @@ class Inputs:
     ledger: Ledger = lambda address: set()
     checks_merchant: bool = True  # False for wxrec diff: its stand-in records know no merchant
     imports: Mapping[str, str] = field(default_factory=dict)  # import blocks: address → stock id
+    invocation: str = "."  # how the `wxrec import` a note prints names the manifests and account
     state_invocation: str = "."  # how the `wxrec state rm` a refusal prints names the state
 
 
@@ -122,6 +123,15 @@ def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
     if specs and not inputs.mchid:
         found.refusals.append(said("pay_coupons: set account.mchid, the WeChat Pay merchant the stocks belong to"))
         return found
+    if specs and not known and inputs.state and inputs.state.resources:
+        found.warnings.append(
+            said(
+                "state manages other resources but no pay_coupons stock: was it lost, or is it the wrong state? "
+                "WeChat Pay has no list to find a stock by, so each one planned as new would be made a second time; "
+                "adopt those that exist with `wxrec import {invocation} pay_coupons.KEY STOCK_ID`",
+                invocation=inputs.invocation,
+            )
+        )
     for address in sorted({str(Address(KIND, key)) for key in specs} | set(known)):
         spec = specs.get(Address.parse(address).key)
         record = known.get(address)
@@ -243,6 +253,15 @@ def _create(
                 "way to delete or stop it. State keeps its id among the stocks this address left behind: {ids}",
                 id=record.id,
                 ids=", ".join((*record.retired, record.id)),
+            )
+        )
+    else:
+        change.notes.append(
+            said(
+                "if this stock already exists (state was lost, or another tool made it), adopt it instead with "
+                "`wxrec import {invocation} {address} STOCK_ID`: WeChat Pay has no list, so wxrec cannot find it",
+                invocation=inputs.invocation,
+                address=address,
             )
         )
     if codes:

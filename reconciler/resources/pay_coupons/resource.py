@@ -56,7 +56,8 @@ class PayCoupons:
             context.ledger,
             checks,
             imports,
-            context.state_invocation,
+            invocation=context.invocation,
+            state_invocation=context.state_invocation,
         )
         return plan_stocks(context.section, inputs)
 
