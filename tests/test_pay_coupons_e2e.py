@@ -230,6 +230,10 @@ def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_cod
     planned = plan(coupons, *replace, "--format", "json")
     (change,) = json.loads(planned.output)["changes"]
     assert change["action"] == "replace" and change["id"] == old_id
+    shown = plan(coupons, *replace).output
+    assert "-/+ pay_coupons.spring-5-off" in shown and "the old one keeps issuing" in shown and "deleted" not in shown
+    chinese = plan(coupons, *replace, "--format", "markdown", "--lang", "zh_CN").output
+    assert "旧批次继续发券" in chinese
     refused = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", *replace)
     assert refused.exit_code == 1 and "--allow-destroy" in refused.output, refused.output
     assert len(held_stocks(coupons)) == 2
