@@ -198,7 +198,7 @@ async def settle(campaign: PayCampaign, http: httpx.AsyncClient, figures: PayFig
             campaign.replace.add(address)
             figures.lost_creates_resent += 1
             continue
-        state.resources[address] = adopted(address, made, made["stock_id"], DEMO_MCHID, state).to_state()
+        state.resources[address] = adopted(address, made, made["stock_id"], DEMO_MCHID, state, ".").to_state()
         state.intents.pop(address)
         figures.lost_creates_adopted += 1
     campaign.backend.write(state)

@@ -356,6 +356,8 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             manifest_root=inputs.manifest.directory,
             ledger=inputs.ledger,
             imports=_imports(data),
+            invocation=options.invocation,
+            state_invocation=options.state_invocation,
         )
         found = await kind.plan(context)
         result.changes += found.changes
@@ -420,8 +422,9 @@ def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options:
     ) + mass_destroy_refusals(plan, managed, options)
 
 
-# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups).
-THRESHOLD_KINDS = frozenset({cards.KIND, "tags"})
+# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups); a
+# replaced stock leaves its coupons issuing beside the new one's (WeChat Pay cannot stop it).
+THRESHOLD_KINDS = frozenset({cards.KIND, "tags", "pay_coupons"})
 
 
 def managed_count(state: State | None) -> int:
@@ -440,7 +443,7 @@ def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[st
         return []
     return [
         said(
-            "the plan deletes or replaces {count} of {managed} managed cards and tags, more than the threshold "
+            "the plan deletes or replaces {count} of {managed} managed cards, tags and stocks, more than the threshold "
             "({share}, at least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
             "--destroy-threshold.",
             count=destroyed,

@@ -124,7 +124,8 @@ async def apply_plan(
     for layer in plan.layers():
         await _cancel_siblings_on_crash(run.carry_out(change) for change in layer if change.action != Action.GONE)
     for change in plan.ordered():
-        if (change.action == Action.REPLACE or change.retire_ids) and change.address not in run.failed:
+        replaced = change.action == Action.REPLACE and kind_of(change.address) == cards.KIND  # a stock stays
+        if (replaced or change.retire_ids) and change.address not in run.failed:
             await run.retire(change)
     return run.report
 
@@ -155,6 +156,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.parallelism,
         options.wait_for_review,
         api.pay,
+        options.state_invocation,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
     appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save, options.state_invocation)

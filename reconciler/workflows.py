@@ -256,7 +256,8 @@ async def _import_stock(
             if card_api.pay is None or manifest.mchid is None:
                 raise WxrecError(f"{address}: set account.mchid, the merchant the stock belongs to")
             live = await read_stocks(card_api.pay, None, [stock_id])
-            record = adopted(str(address), live.stocks.get(stock_id), stock_id, manifest.mchid, current)
+            stock = live.stocks.get(stock_id)
+            record = adopted(str(address), stock, stock_id, manifest.mchid, current, settings.state_invocation())
             current.resources[str(address)] = record.to_state()
             current.intents.pop(str(address), None)
             backend.write_with_backup(current)

@@ -96,8 +96,11 @@ def test_plan_and_apply_refuse_a_new_coupon_before_any_call(tmp_path: Path) -> N
     planned = wxrec("plan", shop, "--api", "emulator")
     assert planned.exit_code == 1
     assert f"cards.latte: creates a CASH coupon, but {REFUSED}" in planned.output
-    for way in ("`import:` block", "member card (MEMBER_CARD) or a ticket", "pay_coupons", "--legacy-coupons"):
+    merchant = "a WeChat Pay merchant coupon (kind pay_coupons)"  # the kind exists: not "coming"
+    for way in ("`import:` block", "member card (MEMBER_CARD) or a ticket", merchant, "--legacy-coupons"):
         assert way in planned.output
+    chinese = wxrec("plan", shop, "--api", "emulator", "--format", "markdown", "--lang", "zh_CN").output
+    assert "微信支付商家券（pay_coupons 类型）" in chinese and "即将" not in chinese
     applied = wxrec("apply", shop, "--api", "emulator", "--auto-approve")
     assert applied.exit_code == 1 and REFUSED in applied.output
     assert live_cards(shop) == [], "nothing was created, not even the member card"

@@ -289,7 +289,7 @@ def test_diff_refuses_what_plan_refuses(tmp_path: Path, example_dir: Path) -> No
     diff = wxrec("diff", base, example_dir, "--format", "json")
     assert plan.exit_code == diff.exit_code == 1, diff.output
     refused = json.loads(plan.output[: plan.output.rindex("}") + 1])["refusals"]
-    assert any("deletes or replaces 7 of 8 managed cards and tags" in r for r in refused), refused
+    assert any("deletes or replaces 7 of 8 managed cards, tags and stocks" in r for r in refused), refused
     assert json.loads(diff.output[: diff.output.rindex("}") + 1])["refusals"] == refused
     relaxed = ("--destroy-threshold", "1")
     assert wxrec("plan", example_dir, "--api", "emulator", *relaxed).exit_code == 0

@@ -13,7 +13,8 @@ import pytest
 from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.pay import Budget, BudgetChange, CreatedStock, PayError, UploadResult
-from reconciler.plan import Action, ResourceChange
+from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.planning import Options, mass_destroy_refusals
 from reconciler.resources.base import ApplyContext, PlanContext
 from reconciler.resources.pay_coupons.model import StockRecord, rfc3339, stock_body
 from reconciler.resources.pay_coupons.resource import PAY_COUPONS
@@ -334,13 +335,42 @@ async def test_a_fixed_field_is_refused_and_replace_makes_a_new_stock_leaving_th
     assert "coupon_use_rule.discount_coupon.discount_percent cannot change" in refusal and "-replace" in refusal
     replaced = await planned({"latte": stock}, current, pay, frozenset({ADDRESS}))
     (change,) = replaced.changes
-    assert change.action == Action.CREATE and change.id == old_id
+    assert change.action == Action.REPLACE and change.id == old_id and change.destructive
     assert any(old_id in note and "keeps issuing" in note for note in change.notes)
     first_number = pay.calls[0][1]["out_request_no"]
     assert change.after["out_request_no"] != first_number
     run, _ = applier(current, pay, tmp_path)
     await run.apply(change)
-    assert current.resources[ADDRESS]["generation"] == 2 and current.resources[ADDRESS]["id"] != old_id
+    record = current.resources[ADDRESS]
+    assert record["generation"] == 2 and record["id"] != old_id and record["retired_ids"] == [old_id]
+    (again,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}))).changes
+    await run.apply(again)  # a second replace keeps both stocks it left behind
+    assert current.resources[ADDRESS]["retired_ids"] == [old_id, record["id"]]
+
+
+def test_replacing_stocks_counts_toward_the_destroy_threshold() -> None:
+    changes = [ResourceChange(f"pay_coupons.s{n}", Action.REPLACE, id=str(n)) for n in range(4)]
+    refusals = mass_destroy_refusals(Plan("wx1", "emulator", changes=changes), 4, Options())
+    assert any("deletes or replaces 4 of 4" in refusal for refusal in refusals)
+
+
+async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -> None:
+    """The ledger counted the old stock's codes: the new stock holds none, so all of them go to it."""
+    codes = tmp_path / "codes.txt"
+    codes.write_text("".join(f"CODE-{n:05d}\n" for n in range(3)), encoding="utf-8")
+    stock = {**STOCK, "coupon_code_mode": "MERCHANT_UPLOAD", "codes": {"file": "codes.txt"}}
+    pay, current = FakePay(), state()
+    run, backend = applier(current, pay, tmp_path)
+    inputs = {"named": {("pay_coupons", "latte", "codes", "file"): codes}, "manifest_root": tmp_path}
+    inputs |= {"ledger": backend.code_hashes}
+    (change,) = (await planned({"latte": stock}, current, pay, **inputs)).changes
+    await run.apply(change)
+    (replace,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}), **inputs)).changes
+    assert replace.action == Action.REPLACE and replace.after["codes"]["pending"] == 3
+    await run.apply(replace)
+    new_id = current.resources[ADDRESS]["id"]
+    assert pay.stocks[new_id]["_codes"] == {"CODE-00000", "CODE-00001", "CODE-00002"}
+    assert (await planned({"latte": stock}, current, pay, **inputs)).changes == []
 
 
 async def test_a_lost_create_answer_is_uncertain_never_sent_again(tmp_path: Path) -> None:
@@ -475,3 +505,46 @@ async def test_an_import_block_adopts_a_stock_and_the_plan_diffs_against_it(tmp_
     run, _ = applier(current, pay, tmp_path)
     await run.apply(adopt)
     assert current.resources[ADDRESS]["id"] == stock_id
+
+
+async def test_an_import_block_is_refused_while_the_address_manages_another_stock(tmp_path: Path) -> None:
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    held = current.resources[ADDRESS]["id"]
+    other = (await pay.create_stock({**STOCK, "out_request_no": "made-elsewhere"})).stock_id
+    found = await planned({"latte": STOCK}, current, pay, imports={ADDRESS: other})
+    (refusal,) = found.refusals
+    assert f"{ADDRESS} already manages {held}; `wxrec state rm" in refusal and found.changes == []
+
+
+async def test_importing_a_lost_replace_keeps_the_stock_it_replaced(tmp_path: Path) -> None:
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    old_id = current.resources[ADDRESS]["id"]
+    stock = with_("coupon_use_rule.discount_coupon.discount_percent", 80)
+    (change,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}))).changes
+    run, _ = applier(current, pay, tmp_path)
+    pay.lose = True
+    with pytest.raises(WxrecError):
+        await run.apply(change)
+    new_id = next(i for i in pay.stocks if i != old_id)
+    (adopt, *_) = (await planned({"latte": stock}, current, pay, imports={ADDRESS: new_id})).changes
+    await run.apply(adopt)
+    record = current.resources[ADDRESS]
+    assert (record["id"], record["retired_ids"], record["generation"]) == (new_id, [old_id], 2)
+
+
+async def test_a_new_stock_says_how_to_adopt_one_that_already_exists() -> None:
+    pay = FakePay()
+    found = await planned({"latte": STOCK}, state(), pay, invocation="shop --env prod")
+    (change,) = found.changes
+    assert any(f"`wxrec import shop --env prod {ADDRESS} STOCK_ID`" in note for note in change.notes)
+    assert found.warnings == []  # a state that manages nothing yet is a first run, not a lost state
+
+
+async def test_a_state_managing_others_but_no_stock_is_warned_once() -> None:
+    current = state()
+    current.resources["tags.vip"] = {"id": "100"}
+    found = await planned({"latte": STOCK, "mocha": STOCK}, current, FakePay())
+    (warning,) = found.warnings
+    assert "no pay_coupons stock" in warning and "wxrec import . pay_coupons.KEY STOCK_ID" in warning

@@ -104,7 +104,18 @@ def test_import_refuses_a_stock_another_address_holds(coupons: Path) -> None:
     apply_ok(coupons)
     stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
     refused = wxrec("import", coupons, "pay_coupons.spring-5-off", stock_id, "--api", "emulator")
-    assert refused.exit_code == 1 and f"pay_coupons.latte-88 already holds stock {stock_id}" in refused.output
+    assert refused.exit_code == 1 and f"{stock_id} is already managed as pay_coupons.latte-88" in refused.output
+
+
+def test_import_refuses_while_the_address_manages_another_stock(coupons: Path) -> None:
+    apply_ok(coupons)
+    records = state(coupons)["resources"]
+    latte, spring = records["pay_coupons.latte-88"]["id"], records["pay_coupons.spring-5-off"]["id"]
+    assert wxrec("state", "rm", coupons, "pay_coupons.spring-5-off").exit_code == 0
+    refused = wxrec("import", coupons, "pay_coupons.latte-88", spring, "--api", "emulator")
+    assert refused.exit_code == 1, refused.output
+    assert f"pay_coupons.latte-88 already manages {latte}; `wxrec state rm" in refused.output
+    assert state(coupons)["resources"]["pay_coupons.latte-88"]["id"] == latte
 
 
 @pytest.mark.parametrize(
@@ -209,3 +220,37 @@ def write_manifest(directory: Path, text: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "account.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_codes_again(coupons: Path) -> None:
+    apply_ok(coupons)
+    old_id = state(coupons)["resources"]["pay_coupons.spring-5-off"]["id"]
+    edit(coupons, "discount_amount: 500", "discount_amount: 600")
+    replace = ("-replace", "pay_coupons.spring-5-off")
+    planned = plan(coupons, *replace, "--format", "json")
+    (change,) = json.loads(planned.output)["changes"]
+    assert change["action"] == "replace" and change["id"] == old_id
+    shown = plan(coupons, *replace).output
+    assert "-/+ pay_coupons.spring-5-off" in shown and "the old one keeps issuing" in shown and "deleted" not in shown
+    chinese = plan(coupons, *replace, "--format", "markdown", "--lang", "zh_CN").output
+    assert "旧批次继续发券" in chinese
+    refused = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", *replace)
+    assert refused.exit_code == 1 and "--allow-destroy" in refused.output, refused.output
+    assert len(held_stocks(coupons)) == 2
+    apply_ok(coupons, *replace, "--allow-destroy")
+    record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
+    assert record["retired_ids"] == [old_id] and record["generation"] == 2
+    assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
+    assert "No changes." in plan(coupons).output
+
+
+def test_a_lost_state_is_warned_and_each_new_stock_names_its_import_command(coupons: Path) -> None:
+    edit(coupons, "pay_coupons:", "tags:\n  member:\n    name: 山丘会员\n\npay_coupons:")
+    apply_ok(coupons)
+    for key in ("latte-88", "spring-5-off"):  # state lost the stocks but still manages the tag
+        assert wxrec("state", "rm", coupons, f"pay_coupons.{key}").exit_code == 0
+    planned = plan(coupons, "--format", "json")
+    (warning,) = [w for w in json.loads(planned.output)["warnings"] if "no pay_coupons stock" in w]
+    assert f"wxrec import {coupons} --api emulator pay_coupons.KEY STOCK_ID" in warning
+    notes = [n for c in json.loads(planned.output)["changes"] for n in c["notes"]]
+    assert f"`wxrec import {coupons} --api emulator pay_coupons.latte-88 STOCK_ID`" in " ".join(notes)

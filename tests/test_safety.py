@@ -137,7 +137,9 @@ async def test_mass_delete_is_refused_above_the_threshold(shop: Harness) -> None
     (shop.directory / "cards.yaml").write_text(text, encoding="utf-8")
     plan = await shop.plan()
     assert sum(c.action == Action.DELETE for c in plan.changes) == 10
-    assert any(f"deletes or replaces 10 of {EXISTING + MADE + 10} managed cards and tags" in r for r in plan.refusals)
+    assert any(
+        f"deletes or replaces 10 of {EXISTING + MADE + 10} managed cards, tags and stocks" in r for r in plan.refusals
+    )
     relaxed = await shop.plan(destroy_threshold=1.0)
     assert not relaxed.refusals
 

@@ -137,7 +137,7 @@ def test_a_forged_plan_is_held_to_the_destroy_threshold_and_allow_destroy(exampl
     }
     for address, card_id in unprotected.items():
         forge(saved, example_dir, delete(address, card_id))
-    managed = f"{len(unprotected)} of {len(unprotected) + 1} managed cards and tags"
+    managed = f"{len(unprotected)} of {len(unprotected) + 1} managed cards, tags and stocks"
     assert f"deletes or replaces {managed}" in refused(example_dir, saved, "--allow-destroy")
     saved.write_text(original, encoding="utf-8")
     forge(saved, example_dir, delete("cards.set-0", unprotected["cards.set-0"]))

@@ -121,7 +121,7 @@ async def test_tag_deletes_count_toward_the_destroy_threshold(shop: Harness) -> 
     write_tags(shop.directory, t0="tag 0")
     plan = await shop.plan()
     assert sum(action == Action.DELETE for _, action in tag_changes(plan)) == 5
-    assert any("deletes or replaces 5 of" in r and "cards and tags" in r for r in plan.refusals)
+    assert any("deletes or replaces 5 of" in r and "cards, tags and stocks" in r for r in plan.refusals)
     assert not (await shop.plan(destroy_threshold=1.0)).refusals
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.address import kind_of
 from reconciler.i18n import N_, _, ngettext, say, spoken
 from reconciler.render import attention
 from reconciler.render.text import (
@@ -131,8 +132,13 @@ VERBS = {
 }
 
 
+STOCK_REPLACED = N_("replaced by a new stock (the old one keeps issuing until stopped in the merchant platform)")
+
+
 def _verb(change: dict[str, Any]) -> str:
     action = change["action"]
+    if action == "replace" and kind_of(change["address"]) == "pay_coupons":
+        return _(STOCK_REPLACED)
     return _(VERBS[action])
 
 

@@ -30,6 +30,8 @@ HEADLINES = {
     "move": ("=", "cyan", "was renamed: state follows (nothing is re-created)"),
     "render": ("+", "cyan", "images will be drawn again from the url in state (no WeChat call)"),
 }
+# A replaced stock is not deleted: no WeChat Pay API stops one.
+STOCK_REPLACED = "will be replaced by a new stock (the old one keeps issuing until stopped in the merchant platform)"
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False, title: str = "wxrec plan") -> str:
@@ -146,6 +148,8 @@ def _counts(plan: dict[str, Any]) -> str:
 
 def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     symbol, tint, text = HEADLINES[change["action"]]
+    if change["action"] == "replace" and kind_of(change["address"]) == "pay_coupons":
+        text = STOCK_REPLACED
     card_id = f" ({change['id']})" if change.get("id") else ""
     headline = f"{symbol} {change['address']}{card_id} {text}"
     if change["review"]:

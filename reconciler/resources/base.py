@@ -58,6 +58,8 @@ class PlanContext:
     manifest_root: Path | None = None  # what plans name files relative to
     ledger: Callable[[str], set[bytes]] = lambda address: set()  # the hashes of the codes uploaded per address
     imports: Mapping[str, str] = field(default_factory=dict)  # the manifests' import blocks: address → id
+    invocation: str = "."  # how a command the plan prints names the manifests and account (Options.invocation)
+    state_invocation: str = "."  # how a state command the plan prints names the state (Options.state_invocation)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class ApplyContext:
     parallelism: int = 16
     wait_for_review: float = 0.0  # how long an action may wait for a card's review
     pay: PayStocks | None = None  # WeChat Pay (pay_coupons); None: the manifests have no merchant
+    state_invocation: str = "."  # how a state command a refusal prints names the state (Options.state_invocation)
 
     @property
     def api(self) -> AccountApi:

@@ -46,7 +46,7 @@ def _refusal(change: ResourceChange, record: CardRecord | None, state_invocation
             "{address}: changing {fields} needs a new card (a replace), but WeChat has created no coupons (GROUPON, "
             "CASH, DISCOUNT, GIFT, GENERAL_COUPON) since 2021-04-01. Revert {fields} to keep the coupon as it is, or "
             "adopt a coupon the account already has with an `import:` block, make it a member card (MEMBER_CARD) or "
-            "a ticket, or use a WeChat Pay merchant coupon (coming as kind pay_coupons) (--legacy-coupons lifts this "
+            "a ticket, or use a WeChat Pay merchant coupon (kind pay_coupons) (--legacy-coupons lifts this "
             "against an emulator in legacy mode only)",
             address=address,
             fields=_replacing(change),
@@ -56,7 +56,7 @@ def _refusal(change: ResourceChange, record: CardRecord | None, state_invocation
             "{address}: re-creating the deleted {card_type} coupon {id} is impossible: WeChat has created no coupons "
             "(GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) since 2021-04-01. Remove it from the manifests and run "
             "`{command}`, or adopt a coupon the account already has with an `import:` "
-            "block, make it a member card (MEMBER_CARD) or a ticket, or use a WeChat Pay merchant coupon (coming as "
+            "block, make it a member card (MEMBER_CARD) or a ticket, or use a WeChat Pay merchant coupon ("
             "kind pay_coupons) (--legacy-coupons lifts this against an emulator in legacy mode only)",
             address=address,
             card_type=kind,
@@ -66,7 +66,7 @@ def _refusal(change: ResourceChange, record: CardRecord | None, state_invocation
     return said(
         "{address}: creates a {card_type} coupon, but WeChat has created no coupons (GROUPON, CASH, DISCOUNT, GIFT, "
         "GENERAL_COUPON) since 2021-04-01. Instead, adopt a coupon the account already has with an `import:` block, "
-        "make it a member card (MEMBER_CARD) or a ticket, or use a WeChat Pay merchant coupon (coming as kind "
+        "make it a member card (MEMBER_CARD) or a ticket, or use a WeChat Pay merchant coupon (kind "
         "pay_coupons) (--legacy-coupons lifts this against an emulator in legacy mode only)",
         address=address,
         card_type=kind,

@@ -8,26 +8,40 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import WxrecError
-from reconciler.resources.pay_coupons.model import StockRecord, records
+from reconciler.resources.pay_coupons.model import StockRecord
 from reconciler.state import State
 
 
 def adopted(
-    address: str, live: Mapping[str, Any] | None, stock_id: str, mchid: str, state: State, *, read: bool = True
+    address: str,
+    live: Mapping[str, Any] | None,
+    stock_id: str,
+    mchid: str,
+    state: State,
+    state_invocation: str,
+    *,
+    read: bool = True,
 ) -> StockRecord:
     """The record of `stock_id` under `address`; refused for a stock WeChat Pay does not show this merchant, one
-    of another merchant, or one another address holds. `read` False: WeChat Pay was not asked (--refresh=false),
-    so only state is checked."""
+    of another merchant, one another address holds, or while `address` manages another stock (but for settling
+    its own lost create, a -replace's too: the stock it replaced is then kept among the retired). `read` False:
+    WeChat Pay was not asked (--refresh=false), so only state is checked. `state_invocation` names the state in
+    the `wxrec state rm` a refusal prints."""
     if live is None and read:
         raise WxrecError(f"WeChat Pay has no stock {stock_id} for merchant {mchid}; nothing was changed")
     live = live or {}
     owner = live.get("belong_merchant")
     if owner and owner != mchid:
         raise WxrecError(f"stock {stock_id} belongs to merchant {owner}, not {mchid}; nothing was changed")
-    for other, record in records(state).items():
-        if record.id == stock_id:
-            raise WxrecError(f"{other} already holds stock {stock_id}; nothing was changed")
+    from reconciler.resources.adoption import ownership_refusal  # adoption loads the kinds, this one among them
+
     intent = state.intents.get(address) or {}
     held = state.resources.get(address)
-    generation = int(intent.get("generation") or (StockRecord.from_state(held).generation if held else 1))
-    return StockRecord(stock_id, mchid, generation)
+    others = {a: r for a, r in state.resources.items() if a != address} if intent else state.resources
+    refusal = ownership_refusal(address, stock_id, others, state_invocation)
+    if refusal:
+        raise WxrecError(f"{refusal}; nothing was changed")
+    old = StockRecord.from_state(held) if held else StockRecord("", mchid)
+    generation = int(intent.get("generation") or old.generation)
+    retired = (*old.retired, old.id) if intent and old.id and old.id != stock_id else old.retired
+    return StockRecord(stock_id, mchid, generation, retired=retired)

@@ -62,7 +62,7 @@ class PayCouponApplier:
         if change.action == Action.IMPORT:
             return await self._import(change)
         assert change.after is not None
-        if change.action == Action.CREATE:
+        if change.action in (Action.CREATE, Action.REPLACE):
             done = [await self._create(change)]
         else:
             done = await self._update(change)
@@ -78,7 +78,8 @@ class PayCouponApplier:
         live = (await read_stocks(self.pay, None, [change.id])).stocks.get(change.id)
         # WeChat Pay shows a merchant its own stocks only: the plan checked it is the manifests' merchant.
         mchid = str((live or {}).get("belong_merchant", ""))
-        state.resources[change.address] = adopted(change.address, live, change.id, mchid, state).to_state()
+        record = adopted(change.address, live, change.id, mchid, state, self.context.state_invocation)
+        state.resources[change.address] = record.to_state()
         state.intents.pop(change.address, None)
         await self.context.save()
         return f"imported stock {change.id} into state"
@@ -126,10 +127,14 @@ class PayCouponApplier:
             raise
         stock_id = answer.stock_id
         mchid = str(stock.get("belong_merchant", ""))
-        state.resources[address] = StockRecord(stock_id, mchid, generation, stock).to_state()
+        held = StockRecord.from_state(old) if old else None
+        retired = (*held.retired, held.id) if held else ()
+        state.resources[address] = StockRecord(stock_id, mchid, generation, stock, retired=retired).to_state()
         state.intents.pop(address, None)
+        if held:  # the ledger counted the old stock's codes; the new one holds none yet
+            self.context.backend.drop_code_hashes(address)
         await self.context.save()
-        return f"created stock {stock_id}"
+        return f"created stock {stock_id}" + (f" to replace {held.id} (it keeps issuing)" if held else "")
 
     async def _update(self, change: ResourceChange) -> list[str]:
         assert change.after is not None and change.id is not None

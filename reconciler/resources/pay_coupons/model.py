@@ -142,14 +142,16 @@ def request_no(state: State | None, address: str, generation: int, purpose: str 
 
 @dataclass(frozen=True)
 class StockRecord:
-    """State's record of a stock: its id, the merchant, its generation, what was last applied (for drift) and how
-    many request numbers of each purpose it has used. Never a code."""
+    """State's record of a stock: its id, the merchant, its generation, what was last applied (for drift), how
+    many request numbers of each purpose it has used, and the stocks -replace left behind (they keep issuing: no
+    API deletes or stops a stock, so state keeps their ids). Never a code."""
 
     id: str
     mchid: str
     generation: int = 1
     applied: Mapping[str, Any] | None = None
     calls: int = 0  # request numbers spent by modify, budget and upload calls: each gets the next serial
+    retired: tuple[str, ...] = ()
 
     @classmethod
     def from_state(cls, data: Mapping[str, Any]) -> StockRecord:
@@ -159,6 +161,7 @@ class StockRecord:
             int(data.get("generation", 1)),
             data.get("applied"),
             int(data.get("calls", 0)),
+            tuple(data.get("retired_ids", ())),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -168,6 +171,7 @@ class StockRecord:
             "generation": self.generation,
             "applied": self.applied,
             "calls": self.calls,
+            **({"retired_ids": list(self.retired)} if self.retired else {}),
         }
 
 

@@ -112,6 +112,8 @@ class Inputs:
     ledger: Ledger = lambda address: set()
     checks_merchant: bool = True  # False for wxrec diff: its stand-in records know no merchant
     imports: Mapping[str, str] = field(default_factory=dict)  # import blocks: address → stock id
+    invocation: str = "."  # how the `wxrec import` a note prints names the manifests and account
+    state_invocation: str = "."  # how the `wxrec state rm` a refusal prints names the state
 
 
 def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
@@ -121,6 +123,15 @@ def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
     if specs and not inputs.mchid:
         found.refusals.append(said("pay_coupons: set account.mchid, the WeChat Pay merchant the stocks belong to"))
         return found
+    if specs and not known and inputs.state and inputs.state.resources:
+        found.warnings.append(
+            said(
+                "state manages other resources but no pay_coupons stock: was it lost, or is it the wrong state? "
+                "WeChat Pay has no list to find a stock by, so each one planned as new would be made a second time; "
+                "adopt those that exist with `wxrec import {invocation} pay_coupons.KEY STOCK_ID`",
+                invocation=inputs.invocation,
+            )
+        )
     for address in sorted({str(Address(KIND, key)) for key in specs} | set(known)):
         spec = specs.get(Address.parse(address).key)
         record = known.get(address)
@@ -137,7 +148,7 @@ def _import(address: str, stock_id: str, inputs: Inputs, found: KindPlan) -> Sto
     live, read = inputs.live.stocks.get(stock_id), inputs.live.read  # not read (--refresh=false): apply checks it
     current = inputs.state or State(appid="", endpoint="")
     try:
-        record = adopted(address, live, stock_id, inputs.mchid or "", current, read=read)
+        record = adopted(address, live, stock_id, inputs.mchid or "", current, inputs.state_invocation, read=read)
     except WxrecError as exc:
         found.refusals.append(said("import {address}: {refusal}", address=address, refusal=str(exc)))
         return None
@@ -162,7 +173,8 @@ def _plan_one(
     mchid = inputs.mchid or ""
     # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
     body = stock_body(spec, mchid if inputs.checks_merchant else None)
-    codes = _codes(address, spec, inputs)
+    # A new stock holds none of the codes the address's ledger counted for the old one.
+    codes = _codes(address, spec, inputs, fresh=address in inputs.replace)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
     if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
         adopted = _import(address, inputs.imports[address], inputs, found)
@@ -229,7 +241,7 @@ def _create(
         reason = said("a new stock") if record is None else said("a new stock requested with -replace")
     change = ResourceChange(
         address,
-        Action.CREATE,
+        Action.CREATE if record is None else Action.REPLACE,
         reasons=[reason],
         after=PayCouponDocument(stock=body, codes=codes, out_request_no=number),
     )
@@ -238,8 +250,18 @@ def _create(
         change.notes.append(
             said(
                 "the old stock {id} keeps issuing until it is stopped in the merchant platform: WeChat Pay offers no "
-                "way to delete or stop it",
+                "way to delete or stop it. State keeps its id among the stocks this address left behind: {ids}",
                 id=record.id,
+                ids=", ".join((*record.retired, record.id)),
+            )
+        )
+    else:
+        change.notes.append(
+            said(
+                "if this stock already exists (state was lost, or another tool made it), adopt it instead with "
+                "`wxrec import {invocation} {address} STOCK_ID`: WeChat Pay has no list, so wxrec cannot find it",
+                invocation=inputs.invocation,
+                address=address,
             )
         )
     if codes:
@@ -326,15 +348,16 @@ def _pending(codes: PayCodes) -> str:
     )
 
 
-def _codes(address: str, spec: Mapping[str, Any], inputs: Inputs) -> PayCodes | None:
-    """Counts of a MERCHANT_UPLOAD stock's codes file against the ledger; None without a file."""
+def _codes(address: str, spec: Mapping[str, Any], inputs: Inputs, fresh: bool = False) -> PayCodes | None:
+    """Counts of a MERCHANT_UPLOAD stock's codes file against the ledger (`fresh`: a new stock, which holds
+    none); None without a file."""
     named = inputs.files.get(Address.parse(address).key)
     if named is None or spec.get("coupon_code_mode") != UPLOAD_MODE:
         return None
     path, shown = named
     column = (spec.get("codes") or {}).get("column")
     source = CodeFile(path, column)
-    known = inputs.ledger(address)
+    known = set() if fresh else inputs.ledger(address)
     try:
         wanted = source.hashes()
         digest = source.digest()

@@ -47,7 +47,18 @@ class PayCoupons:
         mchid = (context.account or {}).get("mchid")
         imports = {a: i for a, i in context.imports.items() if kind_of(a) == KIND}
         checks = context.locate is not None
-        inputs = Inputs(mchid, context.state, live, context.replace, files, context.ledger, checks, imports)
+        inputs = Inputs(
+            mchid,
+            context.state,
+            live,
+            context.replace,
+            files,
+            context.ledger,
+            checks,
+            imports,
+            invocation=context.invocation,
+            state_invocation=context.state_invocation,
+        )
         return plan_stocks(context.section, inputs)
 
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
