@@ -8,7 +8,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,34 +126,48 @@ def validate(data: Mapping[str, Any], locate: Locate, named: Mapping[JsonPath, P
         location = locate((KIND, key, "file"))
         path = named.get((KIND, key, "file"))
         if location is not None and path is not None:
-            problems += _file_problems(CodeFile(path, spec.get("column")), location, f"{where}.file")
+            problems += file_problems(
+                CodeFile(path, spec.get("column")), location, f"{where}.file", _code_problem, _plainly_valid
+            )
     return problems
 
 
-def _file_problems(source: CodeFile, location: Location, field: str) -> list[Problem]:
+def file_problems(
+    source: CodeFile,
+    location: Location,
+    field: str,
+    code_problem: Callable[[str], str | None],
+    plainly_valid: Callable[[list[str]], bool] = lambda codes: False,
+) -> list[Problem]:
+    """A codes file's problems, each located at its line: unreadable, empty, a code `code_problem` refuses, or a
+    code that repeats an earlier one (at most 20). `plainly_valid` may clear the whole file at once."""
     try:
         entries = list(source.read())
     except WxrecError as exc:
         return [Problem(location, field, str(exc))]
     if not entries:
         return [Problem(location, field, f"{source.path} holds no codes")]
-    codes = [code for _, code in entries]
-    if _plainly_valid(codes):
+    if plainly_valid([code for _, code in entries]):
         return []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
     for number, code in entries:
-        at = Location(str(source.path), number, 1)
-        # isprintable: no character of Unicode's "Other" (controls, format characters) or "Separator" categories
-        # (line, paragraph and no-break spaces) but " ", which is refused apart.
-        if not code.isprintable() or " " in code:
-            problems.append(Problem(at, "code", "holds whitespace or a control character"))
-        elif len(code.encode("utf-8")) > MAX_CODE_BYTES:
-            problems.append(Problem(at, "code", f"is longer than {MAX_CODE_BYTES} bytes"))
-        elif code in first_line:
-            problems.append(Problem(at, "code", f"repeats the code on line {first_line[code]}"))
+        repeated = f"repeats the code on line {first_line[code]}" if code in first_line else None
+        found = code_problem(code) or repeated
+        if found:
+            problems.append(Problem(Location(str(source.path), number, 1), "code", found))
         first_line.setdefault(code, number)
     return problems[:20]
+
+
+def _code_problem(code: str) -> str | None:
+    # isprintable: no character of Unicode's "Other" (controls, format characters) or "Separator" categories
+    # (line, paragraph and no-break spaces) but " ", which is refused apart.
+    if not code.isprintable() or " " in code:
+        return "holds whitespace or a control character"
+    if len(code.encode("utf-8")) > MAX_CODE_BYTES:
+        return f"is longer than {MAX_CODE_BYTES} bytes"
+    return None
 
 
 PLAIN_ASCII = re.compile(r"[^\x21-\x7e]")

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import JsonPath, Locate, Location, Problem, WxrecError
-from reconciler.resources.codes.files import CodeFile
+from reconciler.errors import JsonPath, Locate, Problem
+from reconciler.resources.codes.files import CodeFile, file_problems
 from reconciler.resources.pay_coupons.model import KIND, UPLOAD_MODE, rfc3339
 
 # CouponUseRule: "三选一", by stock_type.
@@ -82,24 +82,9 @@ def validate_across(data: Mapping[str, Any], locate: Locate, named: Mapping[Json
         location = locate((KIND, key, "codes", "file"))
         if path is not None and location is not None and isinstance(spec, Mapping):
             column = (spec.get("codes") or {}).get("column")
-            problems += _file_problems(CodeFile(path, column), location, f"{KIND}.{key}.codes.file")
+            problems += file_problems(CodeFile(path, column), location, f"{KIND}.{key}.codes.file", _code_problem)
     return problems
 
 
-def _file_problems(source: CodeFile, location: Location, field: str) -> list[Problem]:
-    try:
-        entries = list(source.read())
-    except WxrecError as exc:
-        return [Problem(location, field, str(exc))]
-    if not entries:
-        return [Problem(location, field, f"{source.path} holds no codes")]
-    problems: list[Problem] = []
-    first: dict[str, int] = {}
-    for number, code in entries:
-        at = Location(str(source.path), number, 1)
-        if not CODE.fullmatch(code):
-            problems.append(Problem(at, "code", "is not 1–32 of 0-9 a-z A-Z, space, - _ \\ / = |"))
-        elif code in first:
-            problems.append(Problem(at, "code", f"repeats the code on line {first[code]}"))
-        first.setdefault(code, number)
-    return problems[:20]
+def _code_problem(code: str) -> str | None:
+    return None if CODE.fullmatch(code) else "is not 1–32 of 0-9 a-z A-Z, space, - _ \\ / = |"
