@@ -299,8 +299,7 @@ class AdoptionApplier:
         if change.action == Action.IMPORT and not isinstance(find(kind_of(change.address)), Adopts):
             assert change.id is not None
             raw = await self.api.get(change.id)
-            # With the palette, as planning reads it: a colour the manifest names by hex then counts as matching.
-            live = live_card(raw, Palette(await self.api.colours())) if raw is not None else None
+            live = live_card(raw, await self._palette()) if raw is not None else None
             declared_type = str((change.after or {})["card_type"])
             refusal = import_refusal(
                 change.address, change.id, declared_type, live, self.state.resources, self.state_invocation
@@ -312,6 +311,11 @@ class AdoptionApplier:
             done = apply_adoption(change, self.state)
         await self.save()
         return done
+
+    async def _palette(self) -> Palette:
+        """The colours the plan read (apply keeps them in state), as planning reads a card: a colour the manifest
+        names by hex then counts as matching. Read only when state has none: each call spends daily quota."""
+        return Palette(self.state.palette or await self.api.colours())
 
 
 def apply_adoption(change: ResourceChange, state: State, live: LiveCard | None = None) -> str:
