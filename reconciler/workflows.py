@@ -27,8 +27,8 @@ from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.planning import Observer, Options, PlanInputs, check_state_binding, offline_plan, plan_for_apply
 from reconciler.resources.adoption import import_refusal, unsettled
-from reconciler.resources.cards.model import live_card
-from reconciler.resources.cards.record import CardRecord
+from reconciler.resources.cards.diff import adopted_record
+from reconciler.resources.cards.model import Palette, desired_card, live_card
 from reconciler.resources.pay_coupons import model as pay_coupons
 from reconciler.resources.pay_coupons.adopt import adopted
 from reconciler.resources.pay_coupons.planning import read_stocks
@@ -221,14 +221,15 @@ async def import_(settings: RunSettings, address: str, card_id: str, reporter: R
                 raise WxrecError(unsettled(address))
             raw = await card_api.get(card_id)
             card = manifest.cards[parsed.key]
-            live = live_card(raw, None) if raw is not None else None
+            palette = Palette(await card_api.colours())  # read as a plan reads it, so a hex colour matches
+            live = live_card(raw, palette) if raw is not None else None
             refusal = import_refusal(
                 address, card_id, card["card_type"], live, current.resources, settings.state_invocation()
             )
             if refusal:
                 raise WxrecError(refusal)
-            protected = bool((card.get("lifecycle") or {}).get("prevent_destroy", False))
-            current.resources[address] = CardRecord.adopted(card_id, card["card_type"], protected).to_state()
+            assert live is not None  # import_refusal refuses a card that is gone
+            current.resources[address] = adopted_record(desired_card(parsed.key, card, palette), live).to_state()
             backend.write_with_backup(current)
 
 

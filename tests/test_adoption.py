@@ -191,7 +191,8 @@ def test_an_address_with_an_unsettled_create_is_neither_imported_nor_moved() -> 
 
 
 def test_a_card_imported_earlier_is_not_replaced_by_a_plan_that_reads_nothing_live(example_dir: Path) -> None:
-    """State holds no applied values for an adopted card: --refresh=false cannot tell how it differs, so it says
+    """`wxrec import` records what already matches the manifest, so --refresh=false compares with it. A record
+    with no applied values (written before imports recorded them) cannot tell how the card differs: the plan says
     so instead of planning every field from (unset) — a replace, refused by prevent_destroy."""
     apply_ok(example_dir)
     card_id = state_of(example_dir)["cards.member"]["id"]
@@ -199,8 +200,18 @@ def test_a_card_imported_earlier_is_not_replaced_by_a_plan_that_reads_nothing_li
     assert wxrec("import", example_dir, "cards.member", str(card_id), "--api", "emulator").exit_code == 0
     refreshed = wxrec("plan", example_dir, "--api", "emulator", "--format", "json")
     assert refreshed.exit_code == 0 and not json.loads(refreshed.output)["changes"], refreshed.output
-    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--format", "json")
-    assert offline.exit_code == 0, offline.output
-    document = json.loads(offline.output)
-    assert not [c for c in document["changes"] if c["address"] == "cards.member"]
-    assert any(w.startswith("cards.member: adopted and not applied since") for w in document["warnings"])
+
+    def offline_plan() -> dict[str, Any]:
+        offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--format", "json")
+        assert offline.exit_code == 0, offline.output
+        document: dict[str, Any] = json.loads(offline.output)
+        assert not [c for c in document["changes"] if c["address"] == "cards.member"]
+        return document
+
+    assert not [w for w in offline_plan()["warnings"] if w.startswith("cards.member:")]
+    path = example_dir / ".wxrec" / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["resources"]["cards.member"].update(applied={}, stock=None)
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    warnings = offline_plan()["warnings"]
+    assert any(w.startswith("cards.member: adopted and not applied since") for w in warnings)

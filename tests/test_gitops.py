@@ -230,6 +230,28 @@ def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path
     assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.farm-tour", "base_info.notice")]
 
 
+def test_claims_of_an_imported_card_are_stock_to_refill_not_drift(example_dir: Path) -> None:
+    # breakfast-set is adopted by an import block and already matches its manifest: nothing but the import applies.
+    apply_ok(example_dir)
+    data = example_dir / ".wxrec" / "emulator.json"
+    imported = "pHillCoffeeBreakfastSet00001"
+    assert wxrec("emulator", "claim", imported, "3", "--data", data).exit_code == 0
+    result = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [(i["address"], i["id"]) for i in report["refills"]] == [("cards.breakfast-set", imported)]
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--detailed-exitcode")
+    assert offline.exit_code == 0, offline.output  # the colour named by hex included
+    # The import recorded a baseline, so a change made in WeChat after it is told from a manifest edit.
+    account = json.loads(data.read_text(encoding="utf-8"))
+    cards = next(iter(account["accounts"].values()))["cards"]
+    next(c for c in cards if c["card_id"] == imported)["base"]["notice"] = "控制台改过"
+    data.write_text(json.dumps(account, ensure_ascii=False), encoding="utf-8")
+    report = json.loads(wxrec("drift", example_dir, "--api", "emulator", "--format", "json").output)
+    assert [(i["address"], i.get("path")) for i in report["live"]] == [("cards.breakfast-set", "base_info.notice")]
+    assert report["manifest"] == []
+
+
 def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, example_dir: Path, no_network: None) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

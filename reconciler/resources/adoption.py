@@ -18,8 +18,8 @@ from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources import find
 from reconciler.resources.base import Adopts
-from reconciler.resources.cards.diff import desired_document, live_document
-from reconciler.resources.cards.model import DesiredCard, LiveCard, live_card
+from reconciler.resources.cards.diff import adopted_record, desired_document, desired_from_document, live_document
+from reconciler.resources.cards.model import DesiredCard, LiveCard, Palette, live_card
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared
 from reconciler.state import SaveState, State
@@ -299,20 +299,28 @@ class AdoptionApplier:
         if change.action == Action.IMPORT and not isinstance(find(kind_of(change.address)), Adopts):
             assert change.id is not None
             raw = await self.api.get(change.id)
-            live = live_card(raw, None) if raw is not None else None
+            live = live_card(raw, await self._palette()) if raw is not None else None
             declared_type = str((change.after or {})["card_type"])
             refusal = import_refusal(
                 change.address, change.id, declared_type, live, self.state.resources, self.state_invocation
             )
             if refusal:
                 raise WxrecError(f"{change.address}: {refusal}")
-        done = apply_adoption(change, self.state)
+            done = apply_adoption(change, self.state, live)
+        else:
+            done = apply_adoption(change, self.state)
         await self.save()
         return done
 
+    async def _palette(self) -> Palette:
+        """The colours the plan read (apply keeps them in state), as planning reads a card: a colour the manifest
+        names by hex then counts as matching. Read only when state has none: each call spends daily quota."""
+        return Palette(self.state.palette or await self.api.colours())
 
-def apply_adoption(change: ResourceChange, state: State) -> str:
-    """Carry out an import or a move: state only."""
+
+def apply_adoption(change: ResourceChange, state: State, live: LiveCard | None = None) -> str:
+    """Carry out an import or a move: state only. `live`: the card an import adopts, read at apply, to record
+    what already matches the manifests; without it (a saved plan's check) nothing counts as applied."""
     if change.action == Action.MOVE:
         source = str((change.before or {})["address"])
         state.resources[change.address] = state.resources.pop(source)
@@ -324,6 +332,9 @@ def apply_adoption(change: ResourceChange, state: State) -> str:
         return f"imported {change.id} into state"
     after = change.after or {}
     assert change.id is not None
-    adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))
+    if live is None:
+        adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))
+    else:
+        adopted = adopted_record(desired_from_document(change.address, after), live)
     state.resources[change.address] = adopted.to_state()
     return f"imported {change.id} into state"

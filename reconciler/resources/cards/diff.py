@@ -45,6 +45,16 @@ def field_changes(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[A
     return changes
 
 
+def adopted_record(desired: DesiredCard, live: LiveCard) -> CardRecord:
+    """What an apply of `desired` would record for the live card an import adopts: the fields that already match
+    and, when the live stock meets it, the stock target. The rest stays unapplied: the plan's update of it
+    records it, as for any card, so drift has a baseline to tell WeChat's changes from the manifests' from then on."""
+    differing = {change.path for change in field_changes(desired, live, {})}
+    applied = {path: value for path, value in desired.fields.items() if path not in differing}
+    met = not desired.manages_stock or stock_change(desired.stock, live) is None
+    return CardRecord(live.id, desired.card_type, applied, desired.stock if met else None, desired.prevent_destroy)
+
+
 def unclearable(desired: DesiredCard, live: LiveCard, applied: Flat) -> list[str]:
     """Fields an earlier apply set, now gone from the manifest, that WeChat cannot clear: said, not planned."""
     return [
