@@ -224,8 +224,8 @@ async def _pay(
     transport: httpx.AsyncBaseTransport | None,
 ) -> PayClient | None:
     """WeChat Pay for the manifests' merchant, when they have stocks (a `pay_coupons` section); None otherwise, so
-    a merchant id alone asks for no WeChat Pay credentials. The emulator's demo merchant keys stand in only for an
-    emulator (`transport`) or an address other than WeChat Pay's."""
+    a merchant id alone asks for no WeChat Pay credentials. The emulator's demo merchant keys stand in only for the
+    embedded emulator (`transport`), or for the demo merchant at an address other than WeChat Pay's."""
     mchid = manifest.mchid
     if not mchid or PAY_COUPONS not in manifest.document.data:
         return None
@@ -235,7 +235,10 @@ async def _pay(
     if transport is not None or pay_api != WECHAT_PAY_API:
         from reconciler import embedded
 
-        demo = embedded.demo_pay_credentials(mchid)
+        # The embedded emulator serves the manifests' merchant; a served one only its demo merchant, as the card
+        # side offers the demo secret to the demo account only: a proxy of WeChat Pay never gets the demo keys.
+        if transport is not None or mchid == embedded.DEMO_MCHID:
+            demo = embedded.demo_pay_credentials(mchid)
     base = WECHAT_PAY_API
     if transport is None:
         base, _ = checked_url(pay_api, "--pay-api (or WXREC_PAY_API)")

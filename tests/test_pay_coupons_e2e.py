@@ -254,3 +254,17 @@ def test_a_lost_state_is_warned_and_each_new_stock_names_its_import_command(coup
     assert f"wxrec import {coupons} --api emulator pay_coupons.KEY STOCK_ID" in warning
     notes = [n for c in json.loads(planned.output)["changes"] for n in c["notes"]]
     assert f"`wxrec import {coupons} --api emulator pay_coupons.latte-88 STOCK_ID`" in " ".join(notes)
+
+
+@pytest.mark.parametrize(("mchid", "demo_keys"), [("1230000109", True), ("1900000001", False)])
+def test_the_demo_merchant_keys_stand_in_at_another_address_for_the_demo_merchant_only(
+    coupons: Path, mchid: str, demo_keys: bool
+) -> None:
+    """Like the demo secret for the demo account: a served emulator's demo merchant needs no WXREC_PAY_*, but
+    any other merchant at a --pay-api address (a proxy of WeChat Pay, say) is never signed for with them."""
+    edit(coupons, 'mchid: "1230000109"', f'mchid: "{mchid}"')
+    nowhere = "http://127.0.0.1:9"
+    planned = wxrec("plan", coupons, "--api", nowhere, "--pay-api", nowhere, env={"WXREC_APPSECRET": "secret"})
+    assert planned.exit_code == 1
+    refused = f"no WeChat Pay credentials for merchant {mchid}"
+    assert (refused not in planned.output) == demo_keys, planned.output
