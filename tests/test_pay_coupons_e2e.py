@@ -268,3 +268,20 @@ def test_the_demo_merchant_keys_stand_in_at_another_address_for_the_demo_merchan
     assert planned.exit_code == 1
     refused = f"no WeChat Pay credentials for merchant {mchid}"
     assert (refused not in planned.output) == demo_keys, planned.output
+
+
+def test_a_lost_state_file_is_told_by_the_codes_ledger_left_beside_it_and_a_new_stock_gets_every_code(
+    coupons: Path,
+) -> None:
+    apply_ok(coupons)
+    (coupons / ".wxrec" / "state.json").unlink()  # the codes ledger beside it survives
+    planned = plan(coupons, "--format", "json")
+    (warning,) = json.loads(planned.output)["warnings"]
+    assert "pay_coupons.spring-5-off" in warning and "300 codes" in warning, warning
+    assert f"wxrec import {coupons} --api emulator pay_coupons.spring-5-off STOCK_ID" in warning
+    assert "latte-88" not in warning  # its stock took no codes: nothing beside state tells it
+    # Applied anyway, the second stock WeChat Pay makes holds none of the codes: every one is uploaded again.
+    assert "300 codes to upload (of 300 in codes/spring.txt)" in plan(coupons).output
+    apply_ok(coupons)
+    record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
+    assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300

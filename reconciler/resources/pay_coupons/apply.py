@@ -131,8 +131,9 @@ class PayCouponApplier:
         retired = (*held.retired, held.id) if held else ()
         state.resources[address] = StockRecord(stock_id, mchid, generation, stock, retired=retired).to_state()
         state.intents.pop(address, None)
-        if held:  # the ledger counted the old stock's codes; the new one holds none yet
-            self.context.backend.drop_code_hashes(address)
+        # The ledger counted the codes of a stock made here before (replaced, or one a lost state forgot); the new
+        # stock holds none yet.
+        self.context.backend.drop_code_hashes(address)
         await self.context.save()
         return f"created stock {stock_id}" + (f" to replace {held.id} (it keeps issuing)" if held else "")
 

@@ -173,14 +173,14 @@ def _plan_one(
     mchid = inputs.mchid or ""
     # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
     body = stock_body(spec, mchid if inputs.checks_merchant else None)
-    # A new stock holds none of the codes the address's ledger counted for the old one.
-    codes = _codes(address, spec, inputs, fresh=address in inputs.replace)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
     if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
         adopted = _import(address, inputs.imports[address], inputs, found)
         if adopted is None:
             return
         record, intent = adopted, {}
+    # A new stock holds none of the codes the address's ledger counted for the one before it.
+    codes = _codes(address, spec, inputs, fresh=record is None or address in inputs.replace)
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
         found.refusals.append(
             said(
@@ -206,6 +206,8 @@ def _plan_one(
         )
         return
     if record is None or address in inputs.replace:
+        if record is None and not intent:
+            found.warnings += _left_behind(address, inputs)
         found.changes.append(_create(address, body, codes, record, inputs, intent))
         return
     live = inputs.live.stocks.get(record.id)
@@ -221,6 +223,27 @@ def _plan_one(
         )
         return
     _plan_existing(address, body, codes, record, live, inputs, found)
+
+
+def _left_behind(address: str, inputs: Inputs) -> list[str]:
+    """The codes ledger lives beside state, so it outlives a state file lost or replaced: codes it counts for an
+    address state has no stock for were uploaded to a stock made there (or to one removed from the manifests)."""
+    deposited = len(inputs.ledger(address))
+    if not deposited:
+        return []
+    return [
+        said_n(
+            "{address}: state has no stock here, but the codes ledger beside state counts {count} code uploaded to "
+            "one, so WeChat Pay holds a stock made for this address (was state lost?). Adopt it with `wxrec import "
+            "{invocation} {address} STOCK_ID`; applying makes a second stock",
+            "{address}: state has no stock here, but the codes ledger beside state counts {count} codes uploaded to "
+            "one, so WeChat Pay holds a stock made for this address (was state lost?). Adopt it with `wxrec import "
+            "{invocation} {address} STOCK_ID`; applying makes a second stock",
+            deposited,
+            address=address,
+            invocation=inputs.invocation,
+        )
+    ]
 
 
 def _create(
