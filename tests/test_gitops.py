@@ -309,6 +309,24 @@ def test_a_raised_target_of_a_card_wxrec_applied_stays_a_manifest_edit(example_d
     assert report["refills"] == []
 
 
+def test_an_apply_with_nothing_to_change_records_what_an_older_state_lacks(example_dir: Path) -> None:
+    """A state written before wxrec kept the colours and the key of saved plans: --refresh=false asks for one apply,
+    and that apply writes them even when nothing else changes."""
+    apply_ok(example_dir)
+    path = example_dir / ".wxrec" / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    palette = state.pop("palette")
+    del state["plan_key"]
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false")
+    assert offline.exit_code == 1 and "predates colours): run one apply" in offline.output, offline.output
+    assert "No changes" in apply_ok(example_dir).output
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["palette"] == palette and len(written["plan_key"]) == 64
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--detailed-exitcode")
+    assert offline.exit_code == 0, offline.output
+
+
 def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, example_dir: Path, no_network: None) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
