@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -387,15 +387,20 @@ def _known_offline(
 ) -> tuple[list[ResourceChange], list[str]]:
     """Without reading the live account, how an adopted card differs from the manifest is not known: one this
     plan imports, or one imported earlier and not applied since (state holds no applied values to stand for
-    it). Its field changes wait for a refreshed plan; the warnings say which cards wait."""
+    it). Its field changes wait for a refreshed plan; the warnings say which cards wait. So does the stock of
+    one whose record holds no stock target (imported short of it, or by an import that recorded none)."""
     if refreshed:
         return card_changes, []
     imported = {c.address for c in adoptions if c.action == Action.IMPORT}
-    never_applied = {a for a, record in records.items() if not record.applied}
     kept: list[ResourceChange] = []
     warnings: list[str] = []
     for change in card_changes:
-        if change.address in never_applied and change.action in _FIELD_ACTIONS and change.address not in imported:
+        record = records.get(change.address)
+        if change.address in imported:
+            continue
+        if record is None or change.action not in _FIELD_ACTIONS:
+            kept.append(change)
+        elif not record.applied:
             warnings.append(
                 said(
                     "{address}: adopted and not applied since, so state holds nothing to compare it with; a "
@@ -403,7 +408,17 @@ def _known_offline(
                     address=change.address,
                 )
             )
-        elif change.address not in imported:
+        elif record.stock is None and change.stock is not None:
+            warnings.append(
+                said(
+                    "{address}: its stock was not applied since its import, so state holds no stock to compare it "
+                    "with; a refreshed plan (without --refresh=false) shows how it differs from the manifest's target",
+                    address=change.address,
+                )
+            )
+            if change.action != Action.STOCK:
+                kept.append(replace(change, stock=None))
+        else:
             kept.append(change)
     return kept, warnings
 

@@ -35,7 +35,7 @@ from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource
-from reconciler.state import FileBackend, State, StateBackend
+from reconciler.state import FileBackend, State, StateBackend, new_plan_key
 from reconciler.state.holder import StateLocked
 from reconciler.wechat.limiter import CallLimiter
 
@@ -178,9 +178,20 @@ async def apply(
             reporter.planned(messages, result)
             check_refusals(result)  # before asking
             if not result.has_changes:
+                _record_what_state_lacks(result, state, backend)
                 return None
             options = replace(settings.options(), allow_destroy=_approved(result, settings, confirm))
             return await apply_plan(result, api, state, backend, options, reporter)
+
+
+def _record_what_state_lacks(result: Plan, state: State, backend: StateBackend) -> None:
+    """A state written before wxrec recorded the colours (which --refresh=false compares with) or the key of saved
+    plans gets them from an apply with nothing to change too: otherwise only a change would ever write them."""
+    if not state.serial or (state.plan_key and (state.palette or not result.palette)):
+        return
+    state.palette = result.palette or state.palette
+    state.plan_key = state.plan_key or new_plan_key()
+    backend.write(state)
 
 
 def _approved(result: Plan, settings: RunSettings, confirm: Confirm | None) -> bool:

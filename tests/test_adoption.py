@@ -215,3 +215,28 @@ def test_a_card_imported_earlier_is_not_replaced_by_a_plan_that_reads_nothing_li
     path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
     warnings = offline_plan()["warnings"]
     assert any(w.startswith("cards.member: adopted and not applied since") for w in warnings)
+
+
+def test_a_card_imported_short_of_its_target_plans_no_stock_without_reading_it(example_dir: Path) -> None:
+    """An import records no stock target when the live stock misses it (and an older import recorded none at all):
+    --refresh=false then has no stock to compare with, and says so instead of planning the whole target as new
+    stock from 0."""
+    apply_ok(example_dir)
+    card_id = str(state_of(example_dir)["cards.breakfast-set"]["id"])
+    data = example_dir / ".wxrec" / "emulator.json"
+    assert wxrec("emulator", "claim", card_id, "3", "--data", data).exit_code == 0
+    assert wxrec("state", "rm", example_dir, "cards.breakfast-set").exit_code == 0
+    assert wxrec("import", example_dir, "cards.breakfast-set", card_id, "--api", "emulator").exit_code == 0
+    assert state_of(example_dir)["cards.breakfast-set"]["stock"] is None
+    refreshed = json.loads(wxrec("plan", example_dir, "--api", "emulator", "--format", "json").output)
+    assert [(c["address"], c["action"], c["stock"]["delta"]) for c in refreshed["changes"]] == [
+        ("cards.breakfast-set", "stock", 3)
+    ]
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--format", "json")
+    assert offline.exit_code == 0, offline.output
+    document = json.loads(offline.output)
+    assert not [c for c in document["changes"] if c["address"] == "cards.breakfast-set"]
+    assert [w for w in document["warnings"] if w.startswith("cards.breakfast-set:")] == [
+        "cards.breakfast-set: its stock was not applied since its import, so state holds no stock to compare it "
+        "with; a refreshed plan (without --refresh=false) shows how it differs from the manifest's target"
+    ]

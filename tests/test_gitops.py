@@ -252,6 +252,81 @@ def test_claims_of_an_imported_card_are_stock_to_refill_not_drift(example_dir: P
     assert report["manifest"] == []
 
 
+def imported_long_ago(directory: Path, key: str) -> dict[str, Any]:
+    """Give cards.KEY (applied, and matching its manifest) the record `wxrec import` wrote before imports recorded
+    what matches: no fields, no stock, no later keys. Returns the record it had."""
+    path = directory / ".wxrec" / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    recorded: dict[str, Any] = state["resources"][f"cards.{key}"]
+    bare = {"id": recorded["id"], "card_type": recorded["card_type"], "applied": {}, "stock": None}
+    state["resources"][f"cards.{key}"] = bare
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    return recorded
+
+
+def drift_of(directory: Path) -> tuple[int, dict[str, Any]]:
+    result = wxrec("drift", directory, "--api", "emulator", "--format", "json")
+    report: dict[str, Any] = json.loads(result.output)
+    return result.exit_code, report
+
+
+def test_claims_of_a_card_imported_before_imports_recorded_it_are_stock_to_refill(example_dir: Path) -> None:
+    """Claims under the refill target of a card with the bare record of an old import are refills, as for any card,
+    and the refill's apply records the fields and stock the import now records."""
+    apply_ok(example_dir)
+    recorded = imported_long_ago(example_dir, "breakfast-set")
+    data = example_dir / ".wxrec" / "emulator.json"
+    assert wxrec("emulator", "claim", recorded["id"], "3", "--data", data).exit_code == 0
+    exit_code, report = drift_of(example_dir)
+    assert exit_code == 0, report
+    assert [(i["address"], i["id"], i["delta"]) for i in report["refills"]] == [
+        ("cards.breakfast-set", recorded["id"], 3)
+    ]
+    assert report["manifest"] == report["live"] == []
+    apply_ok(example_dir)
+    assert json.loads(wxrec("state", "show", example_dir, "cards.breakfast-set").output) == recorded
+
+
+def test_an_update_of_a_card_imported_long_ago_records_its_stock(example_dir: Path) -> None:
+    """An update of a card whose stock meets its target records that target too, so later claims are refills."""
+    apply_ok(example_dir)
+    recorded = imported_long_ago(example_dir, "breakfast-set")
+    edit(example_dir, "每日十一点前使用", "每日十点前使用")
+    apply_ok(example_dir)
+    record = json.loads(wxrec("state", "show", example_dir, "cards.breakfast-set").output)
+    assert record == {**recorded, "applied": {**recorded["applied"], "base_info.notice": "每日十点前使用"}}
+
+
+def test_a_raised_target_of_a_card_wxrec_applied_stays_a_manifest_edit(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    edit(example_dir, "quantity: 300", "quantity: 320")
+    result = wxrec("drift", example_dir, "--api", "emulator", "--format", "json")
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.output)
+    assert [(i["address"], i["what"]) for i in report["manifest"]] == [
+        ("cards.breakfast-set", "stock target changed to 320")
+    ]
+    assert report["refills"] == []
+
+
+def test_an_apply_with_nothing_to_change_records_what_an_older_state_lacks(example_dir: Path) -> None:
+    """A state written before wxrec kept the colours and the key of saved plans: --refresh=false asks for one apply,
+    and that apply writes them even when nothing else changes."""
+    apply_ok(example_dir)
+    path = example_dir / ".wxrec" / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    palette = state.pop("palette")
+    del state["plan_key"]
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false")
+    assert offline.exit_code == 1 and "predates colours): run one apply" in offline.output, offline.output
+    assert "No changes" in apply_ok(example_dir).output
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["palette"] == palette and len(written["plan_key"]) == 64
+    offline = wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--detailed-exitcode")
+    assert offline.exit_code == 0, offline.output
+
+
 def test_offline_diff_classifies_like_plan_without_network(tmp_path: Path, example_dir: Path, no_network: None) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -146,9 +146,14 @@ class CardApplier:
             emptied = "; " + await converge_stock(self.api, change.id, emptied_stock)
         if groups:
             send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
+        # No stock change planned: the stock meets the target (or follows codes), which the record then holds too,
+        # as a create's does; an imported card's record gets it here if it had none.
+        stock = card.stock if change.stock is None else self._record(change.address).stock
         self._keep(
             change.address,
-            replace(self._record(change.address), applied=card.fields, prevent_destroy=card.prevent_destroy),
+            replace(
+                self._record(change.address), applied=card.fields, stock=stock, prevent_destroy=card.prevent_destroy
+            ),
         )
         await self.save()
         message = f"updated {change.id}" if groups else "updated state only (lifecycle)"
@@ -162,7 +167,9 @@ class CardApplier:
         assert change.id is not None
         issued_before = self._record(change.address).issued_before
         message = await converge_stock(self.api, change.id, lambda live: stock_change(card.stock, live, issued_before))
-        self._keep(change.address, replace(self._record(change.address), stock=card.stock))
+        # The fields are the manifest's too: a stock change is planned alone only when they all match, and after
+        # an update otherwise. So an imported card's first apply records them even when only its stock moved.
+        self._keep(change.address, replace(self._record(change.address), applied=card.fields, stock=card.stock))
         await self.save()
         return message
 

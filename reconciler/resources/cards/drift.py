@@ -19,9 +19,19 @@ def card_drift(change: ResourceChange, record: CardRecord | None, found: Drift) 
     if stock is None:
         return
     applied_target = record.stock.target if record and record.stock else None
-    if applied_target != stock.target:
+    refill = stock.mode == "refill" and stock.delta > 0
+    if refill and record is not None and record.stock is None:
+        # Imported, and no stock applied since (an import recorded none before it learnt to record what already
+        # matches, docs/decisions.md): nothing tells claims from a raised target; either is a refill to come.
+        found.stock(
+            change,
+            stock,
+            found.refills,
+            said("{count} under its refill target, not applied since the import: to refill", count=stock.delta),
+        )
+    elif applied_target != stock.target:
         found.stock(change, stock, found.manifest, said(STOCK_TARGET_CHANGED, target=stock.target))
-    elif stock.mode == "refill" and stock.delta > 0:
+    elif refill:
         found.stock(
             change, stock, found.refills, said("{count} claimed since the last apply: to refill", count=stock.delta)
         )
