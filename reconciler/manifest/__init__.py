@@ -9,17 +9,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import fastjsonschema
-import jsonschema
-from fastjsonschema.draft04 import CodeGeneratorDraft04
-from fastjsonschema.draft2019 import CodeGeneratorDraft2019
-from fastjsonschema.ref_resolver import RefResolver
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import JsonPath, ManifestError, Problem, WxrecError
 from reconciler.manifest.files import image_files, named_files
 from reconciler.manifest.loader import Document, load_document, parse_file
+from reconciler.manifest.schema_check import Check, compiled_check, explaining_validator, passes
 from reconciler.manifest.variables import ENV_NAME, VAR_NAME, Variables, env_file
 from reconciler.resources import kinds, manifest_schema
 from reconciler.resources.adoption import validate as validate_adoptions
@@ -29,6 +24,9 @@ from reconciler.resources.images import image_problems
 from reconciler.resources.pay_coupons.validate import validate_across as pay_coupons_across
 from reconciler.resources.qrcodes import deposit_card_codes
 from reconciler.resources.reference_rules import validate_references
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @dataclass
@@ -177,52 +175,23 @@ def _number(kind: type[int] | type[float]) -> Callable[[str], int | float | None
     return convert
 
 
-def _is_int(_checker: Any, value: Any) -> bool:
-    """JSON Schema counts 3000.0 as an integer (draft 6 on); WeChat parses JSON into typed fields and answers
-    47001 to it, after the actions before it were applied. A manifest's integers are ints, in both validators."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int),
-)
-
-
-class _StrictIntegers(CodeGeneratorDraft2019):
-    generate_type = CodeGeneratorDraft04.generate_type  # draft 4's type check: an integer is an int
-
-
-def _fast_check() -> Callable[[Any], Any]:
+def _fast_check() -> Check:
     return _compiled(tuple(kind.name for kind in kinds()))
 
 
 @cache
-def _compiled(_kinds: tuple[str, ...]) -> Callable[[Any], Any]:
-    """The manifest schema compiled to Python: ten times faster than jsonschema on valid manifests, which is
-    nearly all of them. It stops at the first error, so jsonschema still explains every error. Compiled as
-    fastjsonschema.compile does, with the generator whose integers are strict."""
-    schema = load_schema("manifest")
-    resolver = RefResolver.from_schema(schema, handlers={}, store={})
-    generator = _StrictIntegers(schema, resolver=resolver)  # type: ignore[no-untyped-call]
-    namespace = generator.global_state
-    exec(generator.func_code, namespace)
-    check: Callable[[Any], Any] = namespace[resolver.get_scope_name()]
-    return check
+def _compiled(_kinds: tuple[str, ...]) -> Check:
+    """The compiled check of the schema the registered kinds make."""
+    return compiled_check(load_schema("manifest"))
 
 
 def manifest_validator() -> jsonschema.protocols.Validator:
     """jsonschema's validator for manifests, whose integers are strict like the fast check's."""
-    validator: jsonschema.protocols.Validator = _Validator(load_schema("manifest"))
-    return validator
+    return explaining_validator(load_schema("manifest"))
 
 
 def schema_valid(data: Any) -> bool:
-    try:
-        _fast_check()(data)
-    except fastjsonschema.JsonSchemaException:
-        return False
-    return True
+    return passes(_fast_check(), data)
 
 
 def schema_problems(document: Document) -> list[Problem]:
@@ -239,7 +208,9 @@ def schema_problems(document: Document) -> list[Problem]:
 def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
     """The most specific causes: an if/then or oneOf failure is explained by its sub-errors."""
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match  # only an invalid manifest gets here
+
+        best = best_match(error.context)
         return _leaf_errors(best) if best is not None else [error]
     if error.validator == "allOf" and error.context:
         return [leaf for sub in error.context for leaf in _leaf_errors(sub)]

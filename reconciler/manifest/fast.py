@@ -88,6 +88,10 @@ class FastReader:
         self.used: set[str] = set()
         self.rows: list[tuple[int, str]] = []
         self.at = 0
+        # Manifests repeat their keys and many values card after card: each distinct text is read once. What
+        # is kept is text, or a number, boolean or null: nothing a caller could change.
+        self.keys: dict[str, str] = {}
+        self.plain: dict[str, Any] = {}
 
     def read(self) -> Any:
         """The text's data (None for a text with no content), the vars it used in `self.used`."""
@@ -179,6 +183,12 @@ class FastReader:
         return None
 
     def _key(self, text: str) -> str:
+        key = self.keys.get(text)
+        if key is None:
+            key = self.keys[text] = self._new_key(text)
+        return key
+
+    def _new_key(self, text: str) -> str:
         if len(text) > _LONGEST_KEY:
             raise Unsupported
         if text[0] == "'":
@@ -239,6 +249,14 @@ class FastReader:
         return items
 
     def _plain(self, text: str, depth: int) -> Any:
+        if text in self.plain:
+            return self.plain[text]
+        value = self._new_plain(text, depth)
+        if MARKER not in text:
+            self.plain[text] = value
+        return value
+
+    def _new_plain(self, text: str, depth: int) -> Any:
         first = text[0]
         if first in _INDICATORS or (first == "-" and text[1:2] in ("", " ")):
             raise Unsupported

@@ -9,8 +9,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import segno
-
 __all__ = ["BORDER", "DPI", "SCALE", "image_paths", "write_qr_images"]
 
 STEM_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -33,6 +31,8 @@ def write_qr_images(url: str, directory: Path, stem: str) -> tuple[Path, Path]:
         raise ValueError("cannot render a QR code for an empty url")
     # A regular QR symbol (never Micro QR, which phone cameras do not read); segno raises a ValueError
     # (DataOverflowError) if the url is too long for any version. boost_error may raise the level above M.
+    import segno  # only apply draws: plan and validate never load it
+
     qr = segno.make_qr(url, error="m", boost_error=True)
     png_buffer, svg_buffer = io.BytesIO(), io.BytesIO()
     qr.save(png_buffer, kind="png", scale=SCALE, border=BORDER, dark=DARK, light=LIGHT, dpi=DPI)

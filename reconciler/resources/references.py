@@ -52,18 +52,25 @@ def state_lookup(state: State | None, changing: frozenset[str] = frozenset()) ->
 
 def references_in(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str, str]]:
     """(path, address, attribute) for every reference inside `value`."""
+    found: list[tuple[JsonPath, str, str]] = []
+    _collect(value, path, found)
+    return iter(found)
+
+
+def _collect(value: Any, path: JsonPath, found: list[tuple[JsonPath, str, str]]) -> None:
+    # Run on every entry of every manifest: a leaf without "${" costs no path and no regular expression.
     if isinstance(value, Mapping):
         for key, item in value.items():
             if key in SHORTHANDS and isinstance(item, str):
-                yield (*path, key), str(Address(SHORTHANDS[key][0], item)), "id"
-            else:
-                yield from references_in(item, (*path, key))
+                found.append(((*path, key), str(Address(SHORTHANDS[key][0], item)), "id"))
+            elif isinstance(item, (Mapping, list)) or (isinstance(item, str) and "${" in item):
+                _collect(item, (*path, key), found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from references_in(item, (*path, index))
+            if isinstance(item, (Mapping, list)) or (isinstance(item, str) and "${" in item):
+                _collect(item, (*path, index), found)
     elif isinstance(value, str):
-        for match in REFERENCE.finditer(value):
-            yield path, str(Address(match[1], match[2])), match[3]
+        found += [(path, str(Address(match[1], match[2])), match[3]) for match in REFERENCE.finditer(value)]
 
 
 def resolve(value: Any, lookup: Lookup) -> tuple[Any, list[str]]:
