@@ -186,10 +186,11 @@ def _httpx(transport: Callable[[], httpx.AsyncBaseTransport]) -> Maker:
 
 
 async def _wxrec(stack: AsyncExitStack, url: str, token: str) -> Get:
-    from reconciler import connection
+    from reconciler import connection, embedded, emulation
     from reconciler.manifest import Document, Manifest
 
     manifest = Manifest(Path(tempfile.mkdtemp()), Document())
+    stack.enter_context(emulation.installed(embedded.provider))  # the served emulator's demo account, as the CLI
     api, _ = await stack.enter_async_context(connection.connect(url, manifest, DEMO_APPID, CallLimiter(32)))
     return api.get
 

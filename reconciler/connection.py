@@ -1,6 +1,7 @@
 """How a run reaches an account: its credentials, the token source, the HTTP transport and the embedded emulator.
 
-The CLI and the workflows ask `connect()` for a card API; nothing else here knows about flags or output."""
+The CLI and the workflows ask `connect()` for a card API; nothing else here knows about flags or output. What a
+run against an emulator needs of it comes from the provider installed in reconciler.emulation."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from reconciler import emulation
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.state import ensure_state_dir
@@ -92,10 +94,9 @@ def appid_of(manifest: Manifest, api: str, credentials: Credentials = Credential
     appid = manifest.appid or credentials.value("APPID")
     if appid:
         return appid
-    if api != WECHAT_API:
-        from reconciler import embedded  # only a run against an emulator loads it
-
-        return embedded.DEMO_APPID
+    emulator = _emulator_at(api)
+    if emulator is not None:
+        return emulator.demo_appid
     raise WxrecError(f"no account: set account.appid in the manifest or {credentials.names('APPID')}")
 
 
@@ -113,14 +114,21 @@ def token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
             secret = Path(secret_file[1]).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise WxrecError(f"{secret_file[0]}={secret_file[1]}: cannot read it ({exc.strerror})") from None
-    if not secret and api != WECHAT_API:
-        from reconciler import embedded  # only a run against an emulator loads it
-
-        secret = embedded.DEMO_SECRET if appid == embedded.DEMO_APPID else ""
+    emulator = None if secret else _emulator_at(api)
+    if emulator is not None and appid == emulator.demo_appid:
+        secret = emulator.demo_secret
     if not secret:
         names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
         raise WxrecError(f"no credentials for {appid}: set {names}")
     return stable_token(appid, secret)
+
+
+def _emulator_at(api: str, wechat: str = WECHAT_API) -> emulation.Emulators | None:
+    """The emulator whose demo account a run against `api` may use: the embedded one's always, the installed
+    provider's at any address other than WeChat's (`wechat`; a served emulator runs the same account)."""
+    if api == EMULATOR:
+        return emulation.required()
+    return emulation.current() if api != wechat else None
 
 
 def stable_token(appid: str, secret: str) -> StableToken:
@@ -176,12 +184,11 @@ async def connect(
     timeout = httpx.Timeout(30.0, connect=10.0)
     async with AsyncExitStack() as stack:
         if api == EMULATOR:
-            from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
-
-            secret = credentials.value("APPSECRET") or embedded.DEMO_SECRET
-            mchid = manifest.mchid or embedded.DEMO_MCHID
+            emulator = emulation.required()
+            secret = credentials.value("APPSECRET") or emulator.demo_secret
+            mchid = manifest.mchid or emulator.demo_mchid
             data_file = manifest.state_dir / "emulator.json"
-            transport = embedded.transport(data_file, manifest.directory, appid, secret, warn, mchid)
+            transport = emulator.transport(data_file, manifest.directory, appid, secret, warn, mchid)
             ensure_state_dir(manifest.state_dir)
             http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
             await stack.enter_async_context(http)
@@ -231,14 +238,12 @@ async def _pay(
         return None
     from reconciler.pay import PayClient, pay_credentials  # only a run with a merchant loads the signing code
 
+    # The embedded emulator serves the manifests' merchant; a served one only its demo merchant, as the card side
+    # offers the demo secret to the demo account only: a proxy of WeChat Pay never gets the demo keys.
+    emulator = emulation.required() if transport is not None else _emulator_at(pay_api, WECHAT_PAY_API)
     demo = None
-    if transport is not None or pay_api != WECHAT_PAY_API:
-        from reconciler import embedded
-
-        # The embedded emulator serves the manifests' merchant; a served one only its demo merchant, as the card
-        # side offers the demo secret to the demo account only: a proxy of WeChat Pay never gets the demo keys.
-        if transport is not None or mchid == embedded.DEMO_MCHID:
-            demo = embedded.demo_pay_credentials(mchid)
+    if emulator is not None and (transport is not None or mchid == emulator.demo_mchid):
+        demo = emulator.demo_pay_credentials(mchid)
     base = WECHAT_PAY_API
     if transport is None:
         base, _ = checked_url(pay_api, "--pay-api (or WXREC_PAY_API)")

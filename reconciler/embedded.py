@@ -1,9 +1,11 @@
-"""`--api emulator`: the one module of the reconciler that reaches into the emulator (the `wxrec emulator`
-command group aside). The emulator stays independent of the reconciler, and a run against WeChat never
-imports it: `connection` imports this module only on the paths that talk to an emulator.
+"""The emulator provider (reconciler.emulation): the one module of the reconciler that reaches into the emulator
+(the `wxrec emulator` command group aside). The emulator stays independent of the reconciler, and the library
+never imports this module: the CLI installs `provider` (loading this module only when a run asks it), a library
+caller that runs against an emulator installs it itself.
 
-Also the emulator's documented demo account, which a run against any endpoint other than WeChat's may use
-when no credentials are given (a served emulator runs the same account).
+It holds the embedded emulator (`--api emulator`), the emulator's documented demo account and merchant, which a
+run against any endpoint other than WeChat's may use when no credentials are given (a served emulator runs the
+same), and asks a served emulator whether it is in legacy-coupons mode.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from reconciler.connection import EMULATOR, checked_url, endpoint_label
 from reconciler.emulator import (
     DEMO_APPID,
     DEMO_SECRET,
@@ -41,7 +44,40 @@ from reconciler.emulator.transport import FaultTolerantASGITransport
 from reconciler.errors import FileError, WxrecError
 from reconciler.pay.credentials import PayCredentials
 
-__all__ = ["DEMO_APPID", "DEMO_MCHID", "DEMO_SECRET", "demo_pay_credentials", "transport"]
+__all__ = ["DEMO_APPID", "DEMO_MCHID", "DEMO_SECRET", "Provider", "demo_pay_credentials", "provider", "transport"]
+
+# Where a served emulator reports its mode (reconciler/emulator/controls.py, health_route).
+HEALTH = "/_emulator/health"
+
+
+class Provider:
+    """reconciler.emulation.Emulators: this module's functions and the emulator's demo values."""
+
+    demo_appid = DEMO_APPID
+    demo_secret = DEMO_SECRET
+    demo_mchid = DEMO_MCHID
+
+    def transport(
+        self,
+        data_file: Path,
+        manifests: Path,
+        appid: str,
+        secret: str,
+        warn: Callable[[str], None] | None,
+        mchid: str,
+    ) -> httpx.AsyncBaseTransport:
+        return transport(data_file, manifests, appid, secret, warn, mchid)
+
+    def demo_pay_credentials(self, mchid: str) -> PayCredentials:
+        return demo_pay_credentials(mchid)
+
+    def legacy_coupons(self, api: str) -> bool | None:
+        return legacy_coupons() if api == EMULATOR else served_legacy_coupons(api)
+
+
+def provider() -> Provider:
+    """What the CLI installs (reconciler.emulation.installed), and a library caller with it."""
+    return Provider()
 
 
 def transport(
@@ -82,6 +118,21 @@ def legacy_coupons() -> bool:
     """Whether the embedded emulator creates coupons as WeChat did before 2021-04-01 (WXREC_EMULATOR_LEGACY_COUPONS);
     the planner lifts its refusal of coupon creates for such an emulator only."""
     return legacy_coupons_from_env(os.environ)
+
+
+def served_legacy_coupons(api: str) -> bool | None:
+    """What the emulator served at `api` reports of its legacy mode (`wxrec emulator serve --legacy-coupons`);
+    None when `api` does not answer as an emulator does (a proxy of WeChat, another server)."""
+    base, auth = checked_url(api, "--api (or WXREC_API)")
+    try:
+        response = httpx.get(base + HEALTH, auth=auth, timeout=10)
+    except httpx.HTTPError as exc:
+        raise WxrecError(f"cannot ask {endpoint_label(api)} whether it is an emulator in legacy mode ({exc})") from None
+    try:
+        said = response.json().get("legacy_coupons") if response.status_code == 200 else None
+    except (ValueError, AttributeError):  # not JSON, or JSON that is no object
+        return None
+    return said if isinstance(said, bool) else None
 
 
 def _faults_notice(spec: str, data_file: Path, from_env: bool) -> str:

@@ -7,10 +7,12 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from reconciler import emulation
 from reconciler.connection import (
     EMULATOR,
     WECHAT_PAY_API,
@@ -60,7 +62,7 @@ class RunSettings:
     lock_timeout: float = 60.0
     auto_approve: bool = False
     allow_destroy: bool = False
-    # plan and apply --legacy-coupons: the --api URL is an emulator started with --legacy-coupons.
+    # plan and apply --legacy-coupons: the --api URL is an emulator started with --legacy-coupons (it is asked).
     legacy_coupons: bool = False
 
     def manifest(self, warn: Warn = ignore) -> Manifest:
@@ -114,14 +116,29 @@ class RunSettings:
         )
 
     def legacy_coupons_target(self) -> bool:
-        """Whether this run's account is an emulator in legacy mode, the only one that still creates coupons: the
-        embedded emulator with WXREC_EMULATOR_LEGACY_COUPONS=1, or a served one this run says so of
-        (--legacy-coupons). WeChat itself never is, whatever the option says."""
-        if self.api == EMULATOR:
-            from reconciler import embedded  # the emulator's code is loaded only when a run asks for it
+        """Whether this run's account is an emulator in legacy mode, the only one that still creates coupons, as
+        the emulator says: the embedded one (WXREC_EMULATOR_LEGACY_COUPONS), a served one when asked by
+        --legacy-coupons. An emulator that says otherwise than the option is an error; WeChat itself never is in
+        legacy mode, whatever the option says (docs/decisions.md)."""
+        if self.api != EMULATOR and (not self.legacy_coupons or _is_wechat(self.api)):
+            return False
+        said = self._target_legacy_coupons
+        if self.legacy_coupons and not said:
+            raise WxrecError(f"--legacy-coupons (or WXREC_LEGACY_COUPONS): {self._not_legacy(said)}")
+        return bool(said)
 
-            return embedded.legacy_coupons()
-        return self.legacy_coupons and not _is_wechat(self.api)
+    @cached_property
+    def _target_legacy_coupons(self) -> bool | None:
+        """Asked once a run: apply builds its options more than once."""
+        return emulation.required().legacy_coupons(self.api)
+
+    def _not_legacy(self, said: bool | None) -> str:
+        if self.api == EMULATOR:
+            return "the embedded emulator is not in legacy mode: set WXREC_EMULATOR_LEGACY_COUPONS=1, or leave it out"
+        where = endpoint_label(self.api)
+        if said is None:
+            return f"{where} is not an emulator that reports a legacy mode (`wxrec emulator serve --legacy-coupons`)"
+        return f"the emulator at {where} is not in legacy mode: serve it with --legacy-coupons, or leave it out"
 
     def targeting(self) -> Targeting:
         return Targeting(frozenset(self.target), frozenset(self.exclude))

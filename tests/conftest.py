@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from hypothesis import settings
 
+from reconciler import embedded, emulation
 from reconciler.emulator import LEGACY_COUPONS_ENV
 from tests.support import (
     EXAMPLE,
@@ -78,6 +79,14 @@ def legacy_coupons(monkeypatch: pytest.MonkeyPatch) -> None:
     WXREC_LEGACY_COUPONS (`wxrec emulator serve --legacy-coupons`, `plan --legacy-coupons`)."""
     monkeypatch.setenv(LEGACY_COUPONS_ENV, "1")
     monkeypatch.setenv(LEGACY_COUPONS_FLAG_ENV, "1")
+
+
+@pytest.fixture
+def emulator_provider() -> Iterator[None]:
+    """As the wxrec command does for each run: library calls that reach an emulator (api="emulator", or a served
+    one by its demo account) find it through reconciler.embedded."""
+    with emulation.installed(embedded.provider):
+        yield
 
 
 @pytest.fixture

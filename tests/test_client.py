@@ -277,6 +277,7 @@ def test_a_force_refresh_setting_that_is_not_yes_or_no_is_refused(monkeypatch: p
         stable_token("wx0123456789abcdef", "secret")
 
 
+@pytest.mark.usefixtures("emulator_provider")  # the demo account's secret, as for a served emulator
 async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,9 @@ import httpx
 import pytest
 import yaml
 
+from reconciler import emulation
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
+from reconciler.errors import WxrecError
 from reconciler.settings import RunSettings
 from reconciler.wechat.client import WECHAT_API
 from tests.support import apply_ok, served_emulator, wxrec
@@ -153,10 +160,11 @@ def test_a_planned_coupon_delete_says_it_is_for_good(tmp_path: Path) -> None:
     assert [c["status"] for c in live_cards(shop) if c["card_id"] == COUPON_ID] == ["CARD_STATUS_DELETE"]
 
 
-@pytest.mark.usefixtures("legacy_coupons")
+@pytest.mark.usefixtures("todays_coupons")
 def test_the_embedded_emulator_in_legacy_mode_lifts_the_refusal_and_a_saved_plan_is_checked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WXREC_EMULATOR_LEGACY_COUPONS", "1")  # without --legacy-coupons: the embedded one is asked
     shop = write(tmp_path / "shop", {"latte": latte()})
     planned = wxrec("plan", shop, "--api", "emulator")
     assert planned.exit_code == 0 and "never be made again" not in planned.output
@@ -179,12 +187,117 @@ def test_a_served_emulator_in_legacy_mode_takes_the_option(tmp_path: Path) -> No
         assert planned.exit_code == 0, planned.output
 
 
-def test_only_an_emulator_lifts_the_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WXREC_EMULATOR_LEGACY_COUPONS", "1")
-    assert not RunSettings(Path("shop"), legacy_coupons=True).options().legacy_coupons, "WeChat never does"
-    assert not RunSettings(Path("shop"), api=f"{WECHAT_API}/").options().legacy_coupons
-    assert RunSettings(Path("shop"), api="http://127.0.0.1:8080", legacy_coupons=True).options().legacy_coupons
-    assert not RunSettings(Path("shop"), api="http://127.0.0.1:8080").options().legacy_coupons
-    assert RunSettings(Path("shop"), api="emulator").options().legacy_coupons
-    monkeypatch.setenv("WXREC_EMULATOR_LEGACY_COUPONS", "0")
-    assert not RunSettings(Path("shop"), api="emulator", legacy_coupons=True).options().legacy_coupons
+@pytest.mark.usefixtures("todays_coupons")
+def test_a_served_emulator_says_it_is_not_in_legacy_mode_and_the_option_is_refused(tmp_path: Path) -> None:
+    shop = write(tmp_path / "shop", {"latte": latte()})
+    with served_emulator() as url:
+        assert httpx.get(f"{url}/_emulator/health").json()["legacy_coupons"] is False
+        applied = wxrec("apply", shop, "--api", url, "--legacy-coupons", "--auto-approve")
+        assert applied.exit_code == 1
+        assert applied.output == (
+            f"Error: --legacy-coupons (or WXREC_LEGACY_COUPONS): the emulator at {url} is not in legacy mode: "
+            "serve it with --legacy-coupons, or leave it out\n"
+        )
+    assert not (shop / ".wxrec" / "state.json").exists(), "nothing changes"
+
+
+@pytest.mark.usefixtures("todays_coupons")
+def test_the_option_against_an_address_that_is_no_emulator_is_refused(tmp_path: Path) -> None:
+    shop = write(tmp_path / "shop", {"latte": latte()})
+    with no_emulator() as url:
+        planned = wxrec("plan", shop, "--api", url, "--legacy-coupons")
+    assert planned.exit_code == 1
+    assert f"{url} is not an emulator that reports a legacy mode (`wxrec emulator serve --legacy-coupons`)" in (
+        planned.output
+    )
+    unreachable = wxrec("plan", shop, "--api", url, "--legacy-coupons")  # the server is gone
+    assert unreachable.exit_code == 1
+    assert f"Error: cannot ask {url} whether it is an emulator in legacy mode (" in unreachable.output
+
+
+@contextmanager
+def no_emulator() -> Iterator[str]:
+    """An HTTP server that answers 404 to everything, as a proxy of WeChat would to /_emulator/health."""
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Target:
+    """An emulator provider whose targets say what `modes` holds (None: no emulator there), counting the asks."""
+
+    def __init__(self, **modes: bool | None) -> None:
+        self.modes = {("emulator" if name == "embedded" else f"http://{name}"): said for name, said in modes.items()}
+        self.asked: list[str] = []
+
+    def legacy_coupons(self, api: str) -> bool | None:
+        self.asked.append(api)
+        return self.modes[api]
+
+
+def lifted(target: Target, api: str, option: bool = False) -> bool:
+    with emulation.installed(lambda: target):  # type: ignore[arg-type,return-value]
+        return RunSettings(Path("shop"), api=api, legacy_coupons=option).options().legacy_coupons
+
+
+@pytest.mark.parametrize(
+    ("api", "option", "said", "lifts"),
+    [
+        ("emulator", False, True, True),  # the embedded emulator is asked, option or not
+        ("emulator", True, True, True),
+        ("emulator", False, False, False),
+        ("http://served", True, True, True),
+        ("http://served", False, True, False),  # a served one only when the option asks for it: no call otherwise
+        ("http://served", False, False, False),
+    ],
+)
+def test_the_emulator_says_whether_the_refusal_is_lifted(api: str, option: bool, said: bool, lifts: bool) -> None:
+    target = Target(embedded=said, served=said)
+    assert lifted(target, api, option) is lifts
+    assert target.asked == ([api] if api == "emulator" or option else [])
+
+
+def test_wechat_is_never_asked_and_never_lifts_it() -> None:
+    target = Target()
+    assert not lifted(target, WECHAT_API, option=True), "WeChat never creates coupons, whatever the option says"
+    assert not lifted(target, f"{WECHAT_API}/", option=True)
+    assert target.asked == []
+
+
+@pytest.mark.parametrize(
+    ("api", "said", "message"),
+    [
+        ("emulator", False, "the embedded emulator is not in legacy mode: set WXREC_EMULATOR_LEGACY_COUPONS=1"),
+        ("http://served", False, "the emulator at http://served is not in legacy mode: serve it with --legacy"),
+        ("http://served", None, "http://served is not an emulator that reports a legacy mode"),
+    ],
+)
+def test_an_option_the_target_contradicts_is_an_error(api: str, said: bool | None, message: str) -> None:
+    with pytest.raises(WxrecError, match=rf"^--legacy-coupons \(or WXREC_LEGACY_COUPONS\): {re.escape(message)}"):
+        lifted(Target(embedded=said, served=said), api, option=True)
+
+
+def test_a_run_asks_its_target_once() -> None:
+    target = Target(served=True)
+    with emulation.installed(lambda: target):  # type: ignore[arg-type,return-value]
+        settings = RunSettings(Path("shop"), api="http://served", legacy_coupons=True)
+        assert all(settings.options().legacy_coupons for _ in range(3))  # as apply builds them
+    assert target.asked == ["http://served"]
+
+
+def test_the_embedded_emulator_without_a_provider_installed_is_a_clear_error() -> None:
+    with pytest.raises(WxrecError, match=r"install\(reconciler\.embedded\.provider\)"):
+        RunSettings(Path("shop"), api="emulator").options()

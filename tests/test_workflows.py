@@ -16,6 +16,8 @@ from reconciler.settings import RunSettings
 from reconciler.state import FileBackend
 from tests.test_gitops import edit
 
+pytestmark = pytest.mark.usefixtures("emulator_provider")  # as the wxrec command installs it
+
 
 def settings(directory: Path, **changes: object) -> RunSettings:
     return RunSettings(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, emulation
 from reconciler.cli.args import terraform_style
 from reconciler.errors import FileError, WxrecError
 
@@ -95,8 +95,16 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     from reconciler.cli.output import Terminal
 
     ctx.obj = Terminal(quiet=quiet, verbose=verbose)
+    ctx.with_resource(emulation.installed(_embedded))
     if verbose:
         ctx.with_resource(_logged_to_stderr())
+
+
+def _embedded() -> emulation.Emulators:
+    """The emulator provider of a command's run: the emulator is loaded only when the run talks to one."""
+    from reconciler import embedded
+
+    return embedded.provider()
 
 
 @contextmanager

@@ -81,8 +81,9 @@ legacy_coupons_option = click.option(
     is_flag=True,
     envvar="WXREC_LEGACY_COUPONS",
     help="For plan, apply and diff against an emulator served with --legacy-coupons only: let the plan create "
-    "coupons, as WeChat did before 2021-04-01 (WeChat itself has refused since, and plans against it refuse "
-    "whatever this says; the embedded emulator follows WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
+    "coupons, as WeChat did before 2021-04-01 (plan and apply ask the emulator, and stop if it is not in legacy "
+    "mode; plans against WeChat itself refuse whatever this says; the embedded emulator follows "
+    "WXREC_EMULATOR_LEGACY_COUPONS). Env: WXREC_LEGACY_COUPONS.",
 )
 destroy_threshold_option = click.option(
     "--destroy-threshold",

@@ -261,7 +261,15 @@ async def clear_calls_route(request: Request) -> Response:
 
 async def health_route(request: Request) -> Response:
     def health(emu: Emulator, _: JSON) -> JSON:
-        return {"status": "ok", "now": emu.store.now(), "accounts": list(emu.config.accounts)}
+        # legacy_coupons: whether card/create still takes coupons (`serve --legacy-coupons`), so that a client can
+        # ask rather than be told; the emulator's own setting, not a WeChat behaviour (WeChat stopped on 2021-04-01,
+        # docs/wechat-today.md "Coupons can no longer be created").
+        return {
+            "status": "ok",
+            "now": emu.store.now(),
+            "accounts": list(emu.config.accounts),
+            "legacy_coupons": emu.config.legacy_coupons,
+        }
 
     return await _run(request, health, body={})
 

@@ -35,8 +35,8 @@ class PayCredentials:
 
 def pay_credentials(mchid: str, credentials: Credentials, *, demo: PayCredentials | None = None) -> PayCredentials:
     """The merchant's credentials from the first prefix that sets any WXREC_…PAY_ variable (an account's own are
-    never mixed with the shared ones). `demo` stands in when none is set: the emulator's demo merchant keys
-    (embedded.demo_pay_credentials), offered by the caller only for a run against an emulator."""
+    never mixed with the shared ones). `demo` stands in when none is set: the emulator's demo merchant keys (from
+    the provider in reconciler.emulation), offered by the caller only for a run against an emulator."""
     prefix = _source(credentials)
     if prefix is None:
         if demo is not None:

@@ -98,9 +98,11 @@ async def test_console_edit_sets_fields_without_rules_or_review(api: Api, fake_t
     assert refused.status_code == 400
 
 
-async def test_health(api: Api) -> None:
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_health_says_whether_the_emulator_creates_coupons(make_api: MakeApi, legacy: bool) -> None:
+    api = await make_api(legacy_coupons=legacy)
     response = await api.client.get("/_emulator/health")
-    assert response.json() == {"status": "ok", "now": T0, "accounts": [DEMO_APPID]}
+    assert response.json() == {"status": "ok", "now": T0, "accounts": [DEMO_APPID], "legacy_coupons": legacy}
 
 
 def test_default_accounts_come_from_the_environment() -> None:
