@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
-from reconciler.i18n import said
+from reconciler.i18n import listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import adoption, card_settings, cards, codes, images, kinds
+from reconciler.resources import adoption, card_settings, cards, codes, images, kinds, threshold_nouns
 from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
@@ -422,32 +422,31 @@ def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options:
     ) + mass_destroy_refusals(plan, managed, options)
 
 
-# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups); a
-# replaced stock leaves its coupons issuing beside the new one's (WeChat Pay cannot stop it).
-THRESHOLD_KINDS = frozenset({cards.KIND, "tags", "pay_coupons"})
-
-
 def managed_count(state: State | None) -> int:
-    return sum(kind_of(address) in THRESHOLD_KINDS for address in state.resources) if state else 0
+    """How many resources of state the destroy threshold counts (the kinds that are CountedByThreshold)."""
+    counted = threshold_nouns()
+    return sum(kind_of(address) in counted for address in state.resources) if state else 0
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
     """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
+    counted = threshold_nouns()
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in THRESHOLD_KINDS
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in counted
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
     return [
         said(
-            "the plan deletes or replaces {count} of {managed} managed cards, tags and stocks, more than the threshold "
-            "({share}, at least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
+            "the plan deletes or replaces {count} of {managed} managed {kinds}, more than the threshold ({share}, at "
+            "least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
             "--destroy-threshold.",
             count=destroyed,
             managed=managed,
+            kinds=listed(list(counted.values())),
             share=f"{options.destroy_threshold:.0%}",
             minimum=options.destroy_minimum,
         )

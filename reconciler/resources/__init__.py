@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.english import counted
 from reconciler.errors import WxrecError
-from reconciler.resources.base import Resource, shipped_json
+from reconciler.resources.base import CountedByThreshold, ReferredById, Resource, shipped_json
 from reconciler.resources.card_settings import CARD_SETTINGS
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
@@ -84,6 +84,21 @@ def keyed_sections() -> frozenset[str]:
 def layer_of(name: str, default: int) -> int:
     kind = find(name)
     return default if kind is None else kind.layer
+
+
+def deleted_late(name: str) -> bool:
+    """Whether apply deletes the kind's entries in its last layer: other kinds name them by id."""
+    return isinstance(find(name), ReferredById)
+
+
+def shorthands() -> dict[str, tuple[str, str]]:
+    """The shorthands manifests name entries by id with: `card` → ("cards", "card_id"), the kind and the field."""
+    return {kind.shorthand[0]: (kind.name, kind.shorthand[1]) for kind in _registry if isinstance(kind, ReferredById)}
+
+
+def threshold_nouns() -> dict[str, str]:
+    """The kinds the destroy threshold counts, each with what its refusal calls several of them."""
+    return {kind.name: kind.threshold_noun for kind in _registry if isinstance(kind, CountedByThreshold)}
 
 
 def manifest_schema() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
 reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
-Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`.
+Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`, and has the
+traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry reads.
 """
 
 from __future__ import annotations
@@ -165,6 +166,29 @@ class ReadsPay(Protocol):
     async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> Any:
         """What WeChat Pay holds of what state knows and the ids `also` names (import blocks), through `pay`;
         None: what state says was last applied."""
+        ...
+
+
+@runtime_checkable
+class ReferredById(Protocol):
+    """A kind other kinds name by id (cards; tags, which conditional menus match on). A manifest names an entry with
+    the kind's shorthand, `card: KEY`, planned and applied as the id in `card_id`; apply deletes the kind's entries
+    in its last layer, once whatever used them is gone or re-pointed."""
+
+    @property
+    def shorthand(self) -> tuple[str, str]:
+        """The key a manifest writes and the field the id is sent in: ("card", "card_id")."""
+        ...
+
+
+@runtime_checkable
+class CountedByThreshold(Protocol):
+    """A kind whose deletes and replaces the destroy threshold counts: losing one loses what users hold (a card, the
+    fans a tag groups, a stock's issuing)."""
+
+    @property
+    def threshold_noun(self) -> str:
+        """What the threshold's refusal calls several of them, an `N_` msgid: "cards"."""
         ...
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
-from reconciler.i18n import said
+from reconciler.i18n import N_, said
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, Drift, KindPlan, PlanContext, schema_fragment
 from reconciler.resources.pay_coupons.apply import PayCouponApplier
@@ -26,6 +26,8 @@ class PayCoupons:
     may_refer_to: tuple[str, ...] = ()
     new_badge = "new stock"
     panel = "pay_coupon"
+    # A replaced stock keeps issuing beside the new one: WeChat Pay cannot stop it.
+    threshold_noun = N_("stocks")
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
