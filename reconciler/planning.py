@@ -13,7 +13,7 @@ from reconciler.errors import WxrecError
 from reconciler.i18n import listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import adoption, card_settings, cards, codes, images, kinds, threshold_nouns
+from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
 from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
@@ -160,9 +160,10 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.warnings += card_warnings + unknown
     result.attention = [a for a in cards.rejected(desired, live.cards, card_records) if in_scope(a.address)]
     result.unmanaged = unmanaged if source.refreshed else []
-    # Settings after their cards: a card created or replaced here gets them all.
+    # What is declared inside the cards (their settings) after them: a card created or replaced here gets it all.
     planned_cards = {c.address: c for c in result.changes if kind_of(c.address) == cards.KIND}
-    result.changes += card_settings.plan_settings(manifest.cards, state, planned_cards)
+    for kind in with_cards():
+        result.changes += kind.plan_with_cards(manifest.cards, state, planned_cards)
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
     cards.note_coupon_deletes(result.changes, options.state_invocation, options.legacy_coupons)
@@ -262,7 +263,7 @@ def _scope(targeting: Targeting, manifest: Manifest, state: State | None) -> Cal
                 "(addresses look like cards.KEY, qrcodes.KEY, menu)"
             )
     scoped = targeting.in_scope(graph)
-    return lambda address: scoped(card_settings.card_of(address))
+    return lambda address: scoped(scoped_as(address))
 
 
 def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool]) -> None:

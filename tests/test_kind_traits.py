@@ -13,11 +13,17 @@ import pytest
 from reconciler import resources
 from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
+from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.planning import Options, managed_count, mass_destroy_refusals
 from reconciler.resources.base import Applier, ApplyContext
+from reconciler.resources.cards import desired_cards
+from reconciler.resources.cards.model import Palette
 from reconciler.resources.references import references_in, resolve
+from reconciler.sources import applied_state, deposited_by
 from reconciler.state import State
+from reconciler.targeting import Targeting
+from tests.support import Harness
 
 
 @dataclass
@@ -87,3 +93,54 @@ def test_the_destroy_threshold_counts_the_kinds_that_say_so_and_names_them(regis
 def test_without_a_registered_kind_its_shorthand_is_plain_data() -> None:
     assert list(references_in({"beacon": "door"})) == []
     assert resources.shorthands() == {"card": ("cards", "card_id"), "tag": ("tags", "tag_id")}
+
+
+@dataclass
+class CardNotes(Kind):
+    """Declared inside each card (`note:`), planned with the cards: a note for every card the plan creates."""
+
+    seen: list[str] = field(default_factory=list)
+
+    def plan_with_cards(
+        self, cards: Mapping[str, Any], state: State | None, card_changes: Mapping[str, ResourceChange]
+    ) -> list[ResourceChange]:
+        self.seen = sorted(card_changes)
+        return [
+            ResourceChange(f"{self.name}.{address.removeprefix('cards.')}", Action.CREATE)
+            for address, change in sorted(card_changes.items())
+            if change.action == Action.CREATE
+        ]
+
+    def applied_records(self, cards: Mapping[str, Any], state: State) -> dict[str, dict[str, Any]]:
+        return {f"{self.name}.{key}": {"card_id": state.resources[f"cards.{key}"]["id"]} for key in cards}
+
+
+@pytest.fixture
+def card_notes() -> Iterator[CardNotes]:
+    kind = CardNotes("card_notes")
+    resources.register(kind)
+    yield kind
+    resources.unregister(kind.name)
+
+
+async def test_a_kind_planned_with_the_cards_gets_their_changes_and_goes_with_its_card(
+    shop: Harness, card_notes: CardNotes
+) -> None:
+    plan = await shop.plan()
+    cards = {c.address: c.action for c in plan.changes if c.address.startswith("cards.")}
+    assert card_notes.seen == sorted(cards)
+    created = [a.replace("cards.", "card_notes.") for a, action in cards.items() if action == Action.CREATE]
+    assert sorted(c.address for c in plan.changes if c.address.startswith("card_notes.")) == sorted(created)
+    targeted = await shop.plan(targeting=Targeting(target=frozenset({"cards.member"})))
+    assert {c.address for c in targeted.changes} >= {"cards.member", "card_notes.member"}
+    assert not [c for c in targeted.changes if c.address.startswith("card_notes.") and c.address != "card_notes.member"]
+
+
+async def test_wxrec_diff_asks_a_kind_planned_with_the_cards_what_an_apply_leaves(
+    shop: Harness, card_notes: CardNotes
+) -> None:
+    base = load_manifest(shop.directory)
+    state = applied_state(base, desired_cards(base.cards, Palette({}), strict=False), deposited_by(base))
+    assert {a: r for a, r in state.resources.items() if a.startswith("card_notes.")} == {
+        f"card_notes.{key}": {"card_id": state.resources[f"cards.{key}"]["id"]} for key in base.cards
+    }

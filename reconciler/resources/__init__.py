@@ -14,9 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.address import Address, kind_of
 from reconciler.english import counted
 from reconciler.errors import WxrecError
-from reconciler.resources.base import CountedByThreshold, ReferredById, Resource, shipped_json
+from reconciler.resources.base import CountedByThreshold, PlannedWithCards, ReferredById, Resource, shipped_json
 from reconciler.resources.card_settings import CARD_SETTINGS
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
@@ -99,6 +100,18 @@ def shorthands() -> dict[str, tuple[str, str]]:
 def threshold_nouns() -> dict[str, str]:
     """The kinds the destroy threshold counts, each with what its refusal calls several of them."""
     return {kind.name: kind.threshold_noun for kind in _registry if isinstance(kind, CountedByThreshold)}
+
+
+def with_cards() -> tuple[PlannedWithCards, ...]:
+    """The kinds declared inside the cards' entries, planned with them."""
+    return tuple(kind for kind in _registry if isinstance(kind, PlannedWithCards))
+
+
+def scoped_as(address: str) -> str:
+    """What targeting scopes an address as: a kind planned with the cards goes with its card (`card_settings.KEY`
+    with `cards.KEY`), any other address is itself."""
+    kind = find(kind_of(address))
+    return str(Address.card(Address.parse(address).key)) if isinstance(kind, PlannedWithCards) else address
 
 
 def manifest_schema() -> dict[str, Any]:

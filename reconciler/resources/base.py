@@ -2,8 +2,9 @@
 
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
 reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
-Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`, and has the
-traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry reads.
+Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`, `ClassifiesDrift` and
+`PlannedWithCards`, and has the traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry
+reads.
 """
 
 from __future__ import annotations
@@ -146,6 +147,23 @@ class SectionPlanned(Resource, Protocol):
     planning pipeline plans from the live cards it reads first)."""
 
     async def plan(self, context: PlanContext) -> KindPlan: ...
+
+
+@runtime_checkable
+class PlannedWithCards(Protocol):
+    """A kind declared inside the cards' entries, one address per card and keyed by the card's KEY (card_settings):
+    the planning pipeline plans it right after the cards, from their section and the plan's card changes; targeting
+    takes its addresses with their card; `wxrec diff` asks it what an apply of the cards leaves."""
+
+    def plan_with_cards(
+        self, cards: Mapping[str, Any], state: State | None, card_changes: Mapping[str, ResourceChange]
+    ) -> list[ResourceChange]:
+        """The kind's changes: `cards` the manifests' cards section, `card_changes` the plan's card changes."""
+        ...
+
+    def applied_records(self, cards: Mapping[str, Any], state: State) -> dict[str, dict[str, Any]]:
+        """State's records after an apply of `cards`, on the cards `state` holds (as StandsIn says it)."""
+        ...
 
 
 @runtime_checkable
