@@ -14,7 +14,7 @@ from reconciler.i18n import listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
-from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
+from reconciler.resources.base import GuardsPlans, PlanContext, ReadsLive, ReadsPay, SafetyContext, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared, references
@@ -413,14 +413,20 @@ def _known_offline(
 _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
-def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
-    """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
-    prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
-    mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
-    `managed`: how many resources the threshold counts there."""
-    return cards.refusals(
-        plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
-    ) + mass_destroy_refusals(plan, managed, options)
+async def safety_refusals(
+    plan: Plan, card_records: Mapping[str, CardRecord], options: Options, context: SafetyContext
+) -> list[str]:
+    """The rules no plan passes, whoever made it (a saved plan checked by apply): prevent_destroy, cards WeChat
+    would refuse to create (coupons among them, but for an emulator in legacy mode), the destroy threshold, and
+    each kind's own (GuardsPlans). `card_records`: state's, as the plan's import and moved blocks leave it, as is
+    `context.state`."""
+    found = cards.refusals(plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons)
+    found += mass_destroy_refusals(plan, managed_count(context.state), options)
+    for kind in kinds():
+        changes = [c for c in plan.changes if kind_of(c.address) == kind.name]
+        if changes and isinstance(kind, GuardsPlans):
+            found += await kind.guard(changes, context)
+    return found
 
 
 def managed_count(state: State | None) -> int:

@@ -166,6 +166,27 @@ class PlannedWithCards(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SafetyContext:
+    """What a kind's safety rules check a plan against, whoever made the plan: state as the plan's import and moved
+    blocks leave it, the manifests' data, and WeChat Pay to read stocks through (None: no merchant connected)."""
+
+    state: State
+    data: Mapping[str, Any]
+    pay: PayStocks | None = None
+
+
+@runtime_checkable
+class GuardsPlans(Protocol):
+    """A kind with rules that must hold however a plan of it was made: `wxrec apply PLANFILE` checks a saved plan
+    (edited, or made before the account moved on) against them under the lock, before any call
+    (planning.safety_refusals). Planning says the same rules in the plan it makes."""
+
+    async def guard(self, changes: Sequence[ResourceChange], context: SafetyContext) -> list[str]:
+        """Why the plan's `changes` of this kind may not be applied now; reads WeChat where a rule needs it."""
+        ...
+
+
 @runtime_checkable
 class ReadsLive(Protocol):
     """A kind that compares with something it reads from WeChat. The planning pipeline calls `read` in its one
