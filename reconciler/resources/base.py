@@ -150,7 +150,7 @@ class SectionPlanned(Resource, Protocol):
 
 
 @runtime_checkable
-class PlannedWithCards(Protocol):
+class PlannedWithCards(Resource, Protocol):
     """A kind declared inside the cards' entries, one address per card and keyed by the card's KEY (card_settings):
     the planning pipeline plans it right after the cards, from their section and the plan's card changes; targeting
     takes its addresses with their card; `wxrec diff` asks it what an apply of the cards leaves."""
