@@ -39,7 +39,7 @@ def import_(
     live_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt a live object under ADDRESS, which the manifests declare.
+    """Adopt a live object under a declared ADDRESS.
 
     ID is WeChat's id of it: a card's card_id, a tag's id, a conditional menu's menuid, a WeChat Pay stock's
     stock_id. The next plan shows the differences."""
