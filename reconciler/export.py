@@ -31,7 +31,14 @@ from reconciler.resources.cards.model import CHINA_TIME, LiveCard, Palette, desi
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.cards.rules import TIMESTAMP_FIELDS
 from reconciler.resources.cards.validate import validate_card
-from reconciler.resources.menu import MENU, MenuLive, read_menu
+from reconciler.resources.conditional_menus import (
+    CONDITIONAL_MENUS,
+    PRIVACY_FIELDS,
+    ConditionalLive,
+    ConditionalRecord,
+    read_conditional,
+)
+from reconciler.resources.menu import MENU, MenuLive, describe_rule, read_menu
 from reconciler.resources.pay_coupons.exported import exported_record, manifest_stock
 from reconciler.resources.pay_coupons.model import KIND as PAY_COUPONS
 from reconciler.resources.pay_coupons.planning import read_stocks
@@ -43,8 +50,9 @@ from reconciler.wechat.cards import CardApi
 
 # Long enough to tell titles apart, short enough to type: a key is cut at a word boundary after this.
 KEY_LENGTH = 40
-# The files export writes: account.yaml, menu.yaml, and cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
-EXPORT_FILE = re.compile(r"^(account|menu|tags|pay-coupons|cards(-[0-9]+)?)\.yaml$")
+# The files export writes: account.yaml, menu.yaml, tags.yaml, conditional-menus.yaml, pay-coupons.yaml, and
+# cards.yaml (cards-1.yaml, cards-2.yaml … for big accounts).
+EXPORT_FILE = re.compile(r"^(account|menu|tags|conditional-menus|pay-coupons|cards(-[0-9]+)?)\.yaml$")
 # Half the loader's limit per file (MAX_FILE_BYTES): ten thousand cards make about 6 MiB of YAML.
 CARDS_FILE_BYTES = 4 * 2**20
 UNREADABLE = (
@@ -67,12 +75,14 @@ FIT_ROUNDS = 5
 
 @dataclass(frozen=True)
 class LiveAccount:
-    """What `wxrec export` read: every card that still exists (any status), the menu and the user tags."""
+    """What `wxrec export` read: every card that still exists (any status), the menu, the user tags and the
+    conditional menus."""
 
     palette: Palette
     cards: list[LiveCard]
     menu: MenuLive
     tags: TagsLive = field(default_factory=TagsLive)
+    conditional: ConditionalLive = field(default_factory=ConditionalLive)
     mchid: str | None = None  # the WeChat Pay merchant whose stocks were read (--mchid)
     stocks: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # stock id → query answer; None: none
 
@@ -108,9 +118,10 @@ async def read_account(
     on_read = progress(len(ids)) if progress else None
     found = await cards.read_cards(api, ids, parallelism, palette, on_read)
     account = AccountApi(api.client)
-    menu, tags = await read_menu(account), await read_tags(account)
+    menu, tags, conditional = await read_menu(account), await read_tags(account), await read_conditional(account)
     stocks = (await read_stocks(api.pay, None, stock_ids)).stocks if api.pay is not None else {}
-    return LiveAccount(palette, [card for card in found.values() if card is not None], menu, tags, mchid, stocks)
+    live_cards = [card for card in found.values() if card is not None]
+    return LiveAccount(palette, live_cards, menu, tags, conditional, mchid, stocks)
 
 
 def export_account(appid: str, live: LiveAccount) -> Export:
@@ -142,10 +153,15 @@ def export_account(appid: str, live: LiveAccount) -> Export:
     elif live.menu.menu is not None:
         files["menu.yaml"] = _dump({"menu": live.menu.menu})
         resources["menu"] = {"applied": live.menu.menu}
-    if live.tags.tags:
-        tags = exported_tags(live.tags)
+    tags = exported_tags(live.tags)
+    if tags:
         files["tags.yaml"] = _dump({"tags": {key: {"name": record.name} for key, record in tags.items()}})
         resources.update({str(Address(TAGS.name, key)): record.to_state() for key, record in tags.items()})
+    menus, records, skipped = exported_conditional(live.conditional, tags)
+    if menus:
+        files["conditional-menus.yaml"] = _dump({CONDITIONAL_MENUS.name: menus})
+        resources.update(records)
+    notes += skipped
     notes.append(UNREADABLE)
     return Export(files, resources, dict(live.palette.names), exported, notes)
 
@@ -158,6 +174,53 @@ def exported_tags(live: TagsLive) -> dict[str, TagRecord]:
         key = slug(tag.name)
         found[key if key not in found else f"{key}-{tag_id}"] = TagRecord(tag_id, tag.name)
     return found
+
+
+def exported_conditional(
+    live: ConditionalLive, tags: Mapping[str, TagRecord]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[str]]:
+    """Manifest entries (key → spec) and state records of the live conditional menus, and a note for each one a
+    manifest cannot declare. A rule on an exported tag names it (`tag: KEY`), so the menu follows the tag; keys come
+    from the rule (the tag's key, the platform), the menuid after one taken, oldest menuid first."""
+    tag_keys = {record.id: key for key, record in tags.items()}
+    specs: dict[str, Any] = {}
+    records: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for menuid, menu in sorted(live.menus.items(), key=lambda item: int(item[0])):
+        rule = dict(menu["matchrule"])
+        tag_key = tag_keys.get(rule.get("tag_id", ""))
+        if tag_key is not None:
+            rule = {"tag": tag_key, **{k: v for k, v in rule.items() if k != "tag_id"}}
+        spec = {"matchrule": rule, "button": menu["button"]}
+        key = _conditional_key(rule)
+        key = key if key not in specs else f"{key}-{menuid}"
+        refusal = _conditional_refusal(key, spec)
+        if refusal:
+            notes.append(f"conditional menu {menuid} ({describe_rule(menu['matchrule'])}) {refusal}: not exported")
+            continue
+        specs[key] = spec
+        records[str(Address(CONDITIONAL_MENUS.name, key))] = ConditionalRecord(menuid, menu).to_state()
+    return specs, records, notes
+
+
+def _conditional_key(rule: Mapping[str, str]) -> str:
+    """`vip`, `vip-ios`, `tag-105`, `android`: who the menu is for."""
+    platform = {"1": "ios", "2": "android", "3": "other"}.get(rule.get("client_platform_type", ""))
+    tag = rule.get("tag") or (f"tag-{rule['tag_id']}" if "tag_id" in rule else None)
+    return "-".join(part for part in (tag, platform) if part) or "menu"
+
+
+def _conditional_refusal(key: str, spec: Mapping[str, Any]) -> str | None:
+    """Why a live conditional menu cannot be a manifest's, or None: a rule WeChat no longer matches on, a value a
+    manifest would read as a reference, or a limit WeChat's documents set that it breaks."""
+    dead = [name for name in PRIVACY_FIELDS if name in spec["matchrule"]]
+    if dead:
+        return f"matches on {', '.join(dead)}, which WeChat dropped (it matches nobody)"
+    if any(references_in(spec["button"])):
+        return "has a value a manifest would read as a reference (${…})"
+    document = Document(data={CONDITIONAL_MENUS.name: {key: spec}})
+    problems = schema_problems(document) + CONDITIONAL_MENUS.validate({key: spec}, document.locate)
+    return f"breaks WeChat's documented limits ({'; '.join(map(str, problems))})" if problems else None
 
 
 def _stocks(

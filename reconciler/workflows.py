@@ -26,12 +26,9 @@ from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
 from reconciler.planning import Observer, Options, PlanInputs, check_state_binding, offline_plan, plan_for_apply
-from reconciler.resources.adoption import import_refusal, unsettled
-from reconciler.resources.cards.diff import adopted_record
-from reconciler.resources.cards.model import Palette, desired_card, live_card
+from reconciler.resources import adoption
+from reconciler.resources.base import ImportContext, unsettled
 from reconciler.resources.pay_coupons import model as pay_coupons
-from reconciler.resources.pay_coupons.adopt import adopted
-from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource
@@ -206,54 +203,17 @@ def _approved(result: Plan, settings: RunSettings, confirm: Confirm | None) -> b
     return True
 
 
-async def import_(settings: RunSettings, address: str, card_id: str, reporter: Reporter | None = None) -> None:
-    """Adopt the live card `card_id` under `address`, which the manifests declare; the next plan shows the
-    differences. Refused for an address state already holds, an unsettled create, or a card another owns."""
+async def import_(settings: RunSettings, address: str, live_id: str, reporter: Reporter | None = None) -> None:
+    """Adopt the live object `live_id` (a card, a tag, a conditional menu, a WeChat Pay stock: adoption.importable)
+    under `address`, which the manifests declare; the next plan shows the differences. Refused for an id state
+    already holds, one its kind cannot find or adopt, or while `address` holds another (its kind says; a create an
+    interrupted run left unsettled is settled by the stock or tag it made)."""
     reporter = reporter or Reporter()
     manifest = settings.manifest(reporter.warn)
-    parsed = Address.keyed(address)
-    if parsed is not None and parsed.kind == pay_coupons.KIND:
-        return await _import_stock(settings, manifest, parsed, card_id, reporter)
-    if parsed is None or parsed.kind != "cards" or parsed.key not in manifest.cards:
-        raise WxrecError(f"{address} is not a card the manifest declares (addresses look like cards.KEY)")
-    backend = state_backend(manifest.root, settings.state_location, settings.env)
+    target = adoption.import_target(address, manifest.document.data)
+    backend = settings.backend()
     appid = connection.appid_of(manifest, settings.api, settings.credentials)
     with _locked(backend, settings.lock_timeout, settings.state_invocation()):
-        connecting = connection.connect(
-            settings.api, manifest, appid, credentials=settings.credentials, warn=reporter.warn
-        )
-        async with connecting as connected:
-            card_api, endpoint = connected
-            current = backend.load() or State(appid=appid, endpoint=endpoint)
-            check_state_binding(current, appid, endpoint)
-            if current.resources.get(address, {}).get("id") == card_id:
-                raise WxrecError(f"{address} already has {card_id} in state")
-            if address in current.intents:
-                raise WxrecError(unsettled(address))
-            raw = await card_api.get(card_id)
-            card = manifest.cards[parsed.key]
-            palette = Palette(await card_api.colours())  # read as a plan reads it, so a hex colour matches
-            live = live_card(raw, palette) if raw is not None else None
-            refusal = import_refusal(
-                address, card_id, card["card_type"], live, current.resources, settings.state_invocation()
-            )
-            if refusal:
-                raise WxrecError(refusal)
-            assert live is not None  # import_refusal refuses a card that is gone
-            current.resources[address] = adopted_record(desired_card(parsed.key, card, palette), live).to_state()
-            backend.write_with_backup(current)
-
-
-async def _import_stock(
-    settings: RunSettings, manifest: Manifest, address: Address, stock_id: str, reporter: Reporter
-) -> None:
-    """Adopt the WeChat Pay stock `stock_id` under `address` (there is no list to find it by): how a create whose
-    answer was lost is settled. The stock must be the manifests' merchant's."""
-    if address.key not in (manifest.document.data.get(pay_coupons.KIND) or {}):
-        raise WxrecError(f"{address} is not a stock the manifest declares")
-    backend = state_backend(manifest.root, settings.state_location, settings.env)
-    appid = connection.appid_of(manifest, settings.api, settings.credentials)
-    with backend.lock(settings.lock_timeout):
         connecting = connection.connect(
             settings.api,
             manifest,
@@ -265,13 +225,15 @@ async def _import_stock(
         async with connecting as (card_api, endpoint):
             current = backend.load() or State(appid=appid, endpoint=endpoint)
             check_state_binding(current, appid, endpoint)
-            if card_api.pay is None or manifest.mchid is None:
-                raise WxrecError(f"{address}: set account.mchid, the merchant the stock belongs to")
-            live = await read_stocks(card_api.pay, None, [stock_id])
-            stock = live.stocks.get(stock_id)
-            record = adopted(str(address), stock, stock_id, manifest.mchid, current, settings.state_invocation())
-            current.resources[str(address)] = record.to_state()
-            current.intents.pop(str(address), None)
+            if current.resources.get(address, {}).get("id") == live_id and address not in current.intents:
+                raise WxrecError(f"{address} already has {live_id} in state")
+            data = manifest.document.data
+            spec = data[target.kind][target.key]
+            context = ImportContext(
+                card_api, current, target.key, spec, data.get("account") or {}, settings.state_invocation()
+            )
+            current.resources[address] = await adoption.import_by_id(address, live_id, context)
+            current.intents.pop(address, None)  # an interrupted create it settles (a kind that cannot, refused)
             backend.write_with_backup(current)
 
 

@@ -25,6 +25,7 @@ from reconciler.export import (
     card_keys,
     card_problems,
     cards_files,
+    exported_conditional,
     manifest_card,
     slug,
     write_export,
@@ -34,6 +35,8 @@ from reconciler.resources import kinds
 from reconciler.resources.cards.diff import plan_card
 from reconciler.resources.cards.model import LiveCard, Palette, desired_card
 from reconciler.resources.cards.record import CardRecord, record_document
+from reconciler.resources.conditional_menus import ConditionalLive
+from reconciler.resources.tags import TagRecord
 from reconciler.state import FileBackend, State
 from reconciler.wechat.account import AccountApi
 from reconciler.wechat.cards import CardApi
@@ -145,6 +148,23 @@ def test_a_card_no_manifest_can_describe_is_left_unmanaged() -> None:
     assert "colour" in manifest_card("x", unknown_colour, PALETTE)[2]
 
 
+def test_a_conditional_menu_no_manifest_can_declare_is_left_unmanaged_with_a_note() -> None:
+    button = [{"type": "view", "name": "会员", "url": "https://example.com/"}]
+    live = ConditionalLive(
+        {
+            "401": {"matchrule": {"tag_id": "100", "sex": "1"}, "button": button},
+            "402": {"matchrule": {"tag_id": "2"}, "button": [{**button[0], "url": "${cards.x.url}"}]},
+            "403": {"matchrule": {"tag_id": "2"}, "button": button * 4},
+            "404": {"matchrule": {"tag_id": "2"}, "button": button},
+        }
+    )
+    specs, records, notes = exported_conditional(live, {"vip": TagRecord("100", "VIP")})
+    assert specs == {"tag-2": {"matchrule": {"tag_id": "2"}, "button": button}}, "a tag not exported keeps its id"
+    assert list(records) == ["conditional_menus.tag-2"] and records["conditional_menus.tag-2"]["id"] == "404"
+    assert [note.split(" ")[2] for note in notes] == ["401", "402", "403"]
+    assert "sex, which WeChat dropped" in notes[0] and "reference" in notes[1] and "limits" in notes[2]
+
+
 # ---------------------------------------------------------------- end to end
 
 NOW = int(time.time())
@@ -170,6 +190,13 @@ TYPE_BODIES: dict[str, dict[str, Any]] = {
     "MEETING_TICKET": {"meeting_detail": "年会", "map_url": "https://example.com/map"},
     "BUS_TICKET": {},
 }
+# Conditional menus made outside wxrec: for a tag, a tag on one platform, a platform, the tag again.
+CONDITIONAL_RULES = [
+    {"tag_id": "{vip}"},
+    {"tag_id": "{vip}", "client_platform_type": "1"},
+    {"client_platform_type": "2"},
+]
+CONDITIONAL_RULES.append(CONDITIONAL_RULES[0])
 TITLES = ["拿铁券", "早餐套餐", "会员卡", "秋日饮品立减", "Coffee 买一送一", "VIP 专享"]
 
 
@@ -239,7 +266,11 @@ async def fill_account(url: str, count: int) -> None:
         await asyncio.gather(*(change(number, card_id) for number, card_id in enumerate(made)))
         await control("edit", card_id=made[1], base_info={"title": "一二三四五六七八九十"})
         menu = {"button": [{"type": "view", "name": "领券", "url": "https://example.com/coupons"}]}
-        await AccountApi(api.client).create_menu(menu)
+        account = AccountApi(api.client)
+        await account.create_menu(menu)
+        vip = await account.create_tag("高级会员")
+        for rule in CONDITIONAL_RULES:
+            await account.add_conditional_menu({**menu, "matchrule": {k: v.format(vip=vip) for k, v in rule.items()}})
 
 
 def test_export_of_a_varied_account_plans_no_changes(tmp_path: Path) -> None:
@@ -257,8 +288,17 @@ def test_export_of_a_varied_account_plans_no_changes(tmp_path: Path) -> None:
         # The account's rejected cards are reported, not changed.
         assert "No changes, but" in planned.output and "rejected in WeChat's review" in planned.output
         assert wxrec("export", second, "--api", url).exit_code == 0
-    for name in ("account.yaml", "cards.yaml", "menu.yaml"):
+    for name in ("account.yaml", "cards.yaml", "menu.yaml", "tags.yaml", "conditional-menus.yaml"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+    menus = yaml.safe_load((first / "conditional-menus.yaml").read_text(encoding="utf-8"))["conditional_menus"]
+    rules = {key: menu["matchrule"] for key, menu in menus.items()}
+    again = next(key for key in rules if key.startswith("gao-ji-hui-yuan-") and key != "gao-ji-hui-yuan-ios")
+    assert rules == {
+        "gao-ji-hui-yuan": {"tag": "gao-ji-hui-yuan"},
+        "gao-ji-hui-yuan-ios": {"tag": "gao-ji-hui-yuan", "client_platform_type": "1"},
+        "android": {"client_platform_type": "2"},
+        again: {"tag": "gao-ji-hui-yuan"},
+    }, "a rule on an exported tag names the tag, so the menu follows it"
     text = (first / "cards.yaml").read_text(encoding="utf-8")
     assert "拿铁券" in text and "\\u" not in text
     cards = yaml.safe_load(text)["cards"]

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("reconciler.cli.drift:drift", "Compare the live account with the manifests and state."),
     "emulator": ("reconciler.emulator.cli:emulator_group", "Run the WeChat emulator, or act on one."),
     "export": ("reconciler.cli.adopt:export", "Write manifests and state for the live account."),
-    "import": ("reconciler.cli.adopt:import_", "Adopt a live card or WeChat Pay stock under ADDRESS."),
+    "import": ("reconciler.cli.adopt:import_", "Adopt a live object under a declared ADDRESS."),
     "plan": ("reconciler.cli.plan:plan", "Show what apply would change."),
     "schema": ("reconciler.cli.validate:schema", "Print the JSON Schema of manifests or of plan documents."),
     "state": ("reconciler.cli.state:state", "Inspect and repair state without touching WeChat."),

@@ -1,4 +1,4 @@
-"""`wxrec import` and `wxrec export`: bring cards made outside wxrec under management."""
+"""`wxrec import` and `wxrec export`: bring what was made outside wxrec under management."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from reconciler.settings import RunSettings
 @click.command("import")
 @import_options
 @click.argument("address")
-@click.argument("card_id")
+@click.argument("live_id", metavar="ID")
 @lock_timeout_option
 def import_(
     manifest: Path,
@@ -36,13 +36,13 @@ def import_(
     pay_api: str,
     state_location: str | None,
     address: str,
-    card_id: str,
+    live_id: str,
     lock_timeout: float,
 ) -> None:
-    """Adopt a live card or WeChat Pay stock under ADDRESS.
+    """Adopt a live object under a declared ADDRESS.
 
-    CARD_ID is the card's id, or the stock id for a pay_coupons ADDRESS. ADDRESS must be declared in the manifest;
-    the next plan shows the differences."""
+    ID is WeChat's id of it: a card's card_id, a tag's id, a conditional menu's menuid, a WeChat Pay stock's
+    stock_id. The next plan shows the differences."""
     settings = RunSettings(
         manifest_path=manifest,
         api=api,
@@ -53,9 +53,9 @@ def import_(
         credentials=credentials_of_one(manifest),
         lock_timeout=lock_timeout,
     )
-    asyncio.run(workflows.import_(settings, address, card_id, terminal()))
+    asyncio.run(workflows.import_(settings, address, live_id, terminal()))
     command = f"wxrec plan {settings.invocation()}"
-    click.echo(f"Imported {card_id} as {address}. Run `{command}` to see how it differs from the manifest.")
+    click.echo(f"Imported {live_id} as {address}. Run `{command}` to see how it differs from the manifest.")
 
 
 @click.command("export")

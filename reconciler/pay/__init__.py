@@ -15,11 +15,10 @@ from reconciler.pay.client import (
     CodeFailure,
     CreatedStock,
     PayClient,
-    PayError,
-    UnverifiedAnswer,
     UploadResult,
 )
 from reconciler.pay.credentials import PAY_CREDENTIAL_NAMES, PayCredentials, pay_credentials
+from reconciler.pay.errors import PayError, UnverifiedAnswer
 
 __all__ = [
     "PAY_CREDENTIAL_NAMES",

@@ -7,17 +7,21 @@ the rename and the real field changes after it. Once applied, a block is a no-op
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypedDict
 
-from reconciler.address import kind_of
+from reconciler.address import Address, kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.hints import state_command
 from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
-from reconciler.resources import find
-from reconciler.resources.base import Adopts
+from reconciler.resources import find, kinds
+from reconciler.resources.base import Adopts, ImportContext, ImportsById, ReadsLive, unsettled
+from reconciler.resources.base import ownership_refusal as ownership_refusal  # saved_plan.py takes it from here
+from reconciler.resources.cards.adopt import card_refusal, import_refusal
 from reconciler.resources.cards.diff import adopted_record, desired_document, desired_from_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, Palette, live_card
 from reconciler.resources.cards.record import CardRecord
@@ -60,49 +64,6 @@ def adopted_here(address: str) -> bool:
     (a kind adopting by its own ids, as pay_coupons, plans and applies its imports itself)."""
     kind = kind_of(address)
     return kind == "cards" or isinstance(find(kind), Adopts)
-
-
-def ownership_refusal(
-    to: str, card_id: str, resources: Mapping[str, Mapping[str, Any]], state_invocation: str
-) -> str | None:
-    """Why state cannot take `card_id` as `to`, or None; adopting the card `to` already has is not refused.
-    `state_invocation` names the run's state in the command the refusal prints (Options.state_invocation)."""
-    owner = next((address for address, record in resources.items() if record.get("id") == card_id), None)
-    if owner is not None and owner != to:
-        return said("{id} is already managed as {owner}", id=card_id, owner=owner)
-    if to in resources and resources[to].get("id") != card_id:
-        return said(
-            "{address} already manages {id}; `{command}` first to adopt another",
-            address=to,
-            id=str(resources[to].get("id")),
-            command=state_command("rm", state_invocation, to),
-        )
-    return None
-
-
-def import_refusal(
-    to: str,
-    card_id: str,
-    declared_type: str,
-    live: LiveCard | None,
-    resources: Mapping[str, Mapping[str, Any]],
-    state_invocation: str,
-) -> str | None:
-    """Why `card_id` cannot be adopted as `to` (the command and the block check alike), or None."""
-    refusal = ownership_refusal(to, card_id, resources, state_invocation)
-    if refusal:
-        return refusal
-    if live is None:
-        return said("{id} does not exist in this account (or was deleted)", id=card_id)
-    if live.card_type != declared_type:
-        return said(
-            "{id} is a {card_type} card; {address} declares {declared}",
-            id=card_id,
-            card_type=live.card_type,
-            address=to,
-            declared=declared_type,
-        )
-    return None
 
 
 # ---------------------------------------------------------------- validation
@@ -205,18 +166,12 @@ def plan_adoptions(
     for block in imports:
         kind = find(kind_of(block.to))
         if isinstance(kind, Adopts):
-            _plan_kind_import(block, view, kind, (kinds_live or {}).get(kind.name), adoption, state_invocation)
+            kind_live = (kinds_live or {}).get(kind.name)
+            adopt = partial(_kind_adoption, kind, block.to, block.id, kind_live)
         else:
-            _plan_import(block, view, live, desired[block.to], adoption, state_invocation)
+            adopt = partial(_card_adoption, block, view, live, desired[block.to])
+        _plan_import(block, view, adoption, state_invocation, adopt)
     return adoption
-
-
-def unsettled(address: str) -> str:
-    """Why an address with an interrupted create cannot be renamed or adopted yet: the next apply settles it."""
-    return said(
-        "{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first",
-        address=address,
-    )
 
 
 def _plan_move(move: Move, view: State, adoption: Adoption, state_invocation: str) -> None:
@@ -243,46 +198,85 @@ def _plan_move(move: Move, view: State, adoption: Adoption, state_invocation: st
     # Only the new address in state: already moved. Neither: nothing to move (a fresh state creates it).
 
 
-def _plan_kind_import(
-    block: Import, view: State, kind: Adopts, live: Any, adoption: Adoption, state_invocation: str
-) -> None:
-    record = view.resources.get(block.to)
-    if record is not None and record.get("id") == block.id:
-        return  # imported before: the block is a no-op
-    found = ownership_refusal(block.to, block.id, view.resources, state_invocation) or kind.adopt(
-        block.to, block.id, live
-    )
-    if isinstance(found, str):
-        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=found))
-        return
-    view.resources[block.to] = kind.adopted(found)
-    adoption.changes.append(found)
+# The import an adoption plans and the record it leaves in state, or why it cannot be.
+Adopted = tuple[ResourceChange, dict[str, Any]] | str
 
 
 def _plan_import(
-    block: Import, view: State, live: LiveCards, card: DesiredCard, adoption: Adoption, state_invocation: str
+    block: Import, view: State, adoption: Adoption, state_invocation: str, adopt: Callable[[], Adopted]
 ) -> None:
+    """An import block of any kind: a no-op once applied, refused for an id another address holds (or while the
+    address holds another), else what `adopt` (the kind's own checks) says."""
     record = view.resources.get(block.to)
     if record is not None and record.get("id") == block.id:
         return  # imported before: the block is a no-op
+    found = ownership_refusal(block.to, block.id, view.resources, state_invocation) or adopt()
+    if isinstance(found, str):
+        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=found))
+        return
+    change, view.resources[block.to] = found
+    adoption.changes.append(change)
+
+
+def _kind_adoption(kind: Adopts, address: str, live_id: str, live: Any) -> Adopted:
+    found = kind.adopt(address, live_id, live)
+    return found if isinstance(found, str) else (found, kind.adopted(found))
+
+
+def _card_adoption(block: Import, view: State, live: LiveCards, card: DesiredCard) -> Adopted:
     if block.to in view.intents:
-        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=unsettled(block.to)))
-        return
+        return unsettled(block.to)
     live_card = None if live is None else live.get(block.id)
-    if live is None:
-        refusal = ownership_refusal(block.to, block.id, view.resources, state_invocation)
-    else:
-        refusal = import_refusal(block.to, block.id, card.card_type, live_card, view.resources, state_invocation)
+    refusal = None if live is None else card_refusal(block.to, block.id, card.card_type, live_card)
     if refusal:
-        adoption.refusals.append(said("import {address}: {refusal}", address=block.to, refusal=refusal))
-        return
-    view.resources[block.to] = CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
+        return refusal
     change = ResourceChange(block.to, Action.IMPORT, id=block.id, after=desired_document(card))
     change.before = live_document(live_card) if live_card is not None else None
     change.reasons = [said("an import block adopts this live card: state records it, WeChat is not changed")]
     if live is None:
         change.notes = [said("the live account was not read: apply checks that the card exists and has this type")]
-    adoption.changes.append(change)
+    return change, CardRecord.adopted(block.id, card.card_type, card.prevent_destroy).to_state()
+
+
+# ---------------------------------------------------------------- wxrec import
+
+
+def importable() -> list[str]:
+    """The kinds `wxrec import` adopts by id, in the registry's order."""
+    return [kind.name for kind in kinds() if isinstance(kind, (ImportsById, Adopts))]
+
+
+def import_target(address: str, data: Mapping[str, Any]) -> Address:
+    """`address` as `wxrec import` takes it: of a kind it adopts by id, and declared in the manifests `data`."""
+    parsed = Address.keyed(address)
+    if parsed is None or parsed.kind not in importable():
+        raise WxrecError(
+            f"{address} cannot be imported: wxrec import adopts {', '.join(importable())} (addresses look like "
+            "KIND.KEY); for the rest, remove the live object or let wxrec create its own"
+        )
+    declared_keys = data.get(parsed.kind) or {}
+    if parsed.key not in declared_keys:
+        close = difflib.get_close_matches(parsed.key, list(declared_keys), n=1)
+        hint = f" (did you mean {parsed.kind}.{close[0]}?)" if close else ""
+        raise WxrecError(f"{address} is not declared in the manifests{hint}; nothing was changed")
+    return parsed
+
+
+async def import_by_id(address: str, live_id: str, context: ImportContext) -> dict[str, Any]:
+    """State's record once the live `live_id` is adopted as `address` (an `import_target`): the kind reads it by
+    id (ImportsById), or an `Adopts` kind reads what it reads to plan and adopts as an import block would."""
+    kind = find(kind_of(address))
+    if isinstance(kind, ImportsById):
+        return await kind.import_by_id(address, live_id, context)
+    assert isinstance(kind, Adopts), "import_target lets only the importable kinds through"
+    live = await kind.read(context.api, context.state) if isinstance(kind, ReadsLive) else None
+    resources = context.state.resources
+    found = ownership_refusal(address, live_id, resources, context.state_invocation) or _kind_adoption(
+        kind, address, live_id, live
+    )
+    if isinstance(found, str):
+        raise WxrecError(f"{address}: {found}; nothing was changed")
+    return found[1]
 
 
 @dataclass

@@ -3,8 +3,8 @@
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
 reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
 Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`, `ClassifiesDrift` and
-`PlannedWithCards`, and has the traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry
-reads.
+`PlannedWithCards`, may be adopted by `import:` blocks (`Adopts`) or by `wxrec import` (`Adopts` or `ImportsById`),
+and has the traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry reads.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
+from reconciler.hints import state_command
 from reconciler.i18n import N_, said
 from reconciler.plan import Attention, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
@@ -295,6 +296,59 @@ class Adopts(Protocol):
     def adopted(self, change: ResourceChange) -> dict[str, Any]:
         """State's record after the import `change`."""
         ...
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What `wxrec import ADDRESS ID` hands the address's kind: the account, state as it is now, and the entry the
+    manifests declare at the address."""
+
+    cards: CardApi  # the account; `cards.pay` is WeChat Pay when the manifests name a merchant
+    state: State
+    key: str  # the address's key
+    spec: Any  # the manifests' entry at the address
+    account: Mapping[str, Any]  # the manifests' account section
+    state_invocation: str = "."  # how a state command a refusal prints names the state (Options.state_invocation)
+
+    @property
+    def api(self) -> AccountApi:
+        return AccountApi(self.cards.client)
+
+
+@runtime_checkable
+class ImportsById(Protocol):
+    """A kind `wxrec import` adopts by reading its live object by id itself (cards, pay_coupons). An `Adopts` kind
+    needs no more: the command adopts through its `read` hook and `adopt`, as an `import:` block does."""
+
+    async def import_by_id(self, address: str, live_id: str, context: ImportContext) -> dict[str, Any]:
+        """State's record once `live_id` is adopted as `address`; a WxrecError saying why it cannot be."""
+        ...
+
+
+def ownership_refusal(
+    to: str, live_id: str, resources: Mapping[str, Mapping[str, Any]], state_invocation: str
+) -> str | None:
+    """Why state cannot take `live_id` as `to`, or None; adopting the id `to` already has is not refused.
+    `state_invocation` names the run's state in the command the refusal prints (Options.state_invocation)."""
+    owner = next((address for address, record in resources.items() if record.get("id") == live_id), None)
+    if owner is not None and owner != to:
+        return said("{id} is already managed as {owner}", id=live_id, owner=owner)
+    if to in resources and resources[to].get("id") != live_id:
+        return said(
+            "{address} already manages {id}; `{command}` first to adopt another",
+            address=to,
+            id=str(resources[to].get("id")),
+            command=state_command("rm", state_invocation, to),
+        )
+    return None
+
+
+def unsettled(address: str) -> str:
+    """Why an address with an interrupted create cannot be renamed or adopted yet: the next apply settles it."""
+    return said(
+        "{address} has an unsettled create from an interrupted run: run `wxrec apply` (without it) first",
+        address=address,
+    )
 
 
 @runtime_checkable

@@ -9,8 +9,9 @@ from typing import Any
 from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.plan import ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, Drift, schema_fragment
+from reconciler.resources.base import Applier, ApplyContext, Drift, ImportContext, schema_fragment
 from reconciler.resources.card_settings import validate_settings
+from reconciler.resources.cards.adopt import import_card
 from reconciler.resources.cards.apply import CardApplier
 from reconciler.resources.cards.drift import card_drift
 from reconciler.resources.cards.record import KIND, CardRecord
@@ -44,6 +45,9 @@ class Cards:
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
         data = state.resources.get(change.address) if state else None
         card_drift(change, None if data is None else CardRecord.from_state(data), found)
+
+    async def import_by_id(self, address: str, live_id: str, context: ImportContext) -> dict[str, Any]:
+        return await import_card(address, live_id, context)
 
     def applier(self, context: ApplyContext) -> Applier:
         uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import WxrecError
+from reconciler.resources.base import ownership_refusal
 from reconciler.resources.pay_coupons.model import StockRecord
 from reconciler.state import State
 
@@ -33,8 +34,6 @@ def adopted(
     owner = live.get("belong_merchant")
     if owner and owner != mchid:
         raise WxrecError(f"stock {stock_id} belongs to merchant {owner}, not {mchid}; nothing was changed")
-    from reconciler.resources.adoption import ownership_refusal  # adoption loads the kinds, this one among them
-
     intent = state.intents.get(address) or {}
     held = state.resources.get(address)
     others = {a: r for a, r in state.resources.items() if a != address} if intent else state.resources

@@ -7,18 +7,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.address import Address, kind_of
-from reconciler.errors import Locate, Problem
+from reconciler.errors import Locate, Problem, WxrecError
 from reconciler.i18n import N_, said
 from reconciler.plan import ResourceChange
 from reconciler.resources.base import (
     Applier,
     ApplyContext,
     Drift,
+    ImportContext,
     KindPlan,
     PlanContext,
     SafetyContext,
     schema_fragment,
 )
+from reconciler.resources.pay_coupons.adopt import adopted
 from reconciler.resources.pay_coupons.apply import PayCouponApplier
 from reconciler.resources.pay_coupons.model import KIND, PayStocks, StockRecord, flat, stock_body
 from reconciler.resources.pay_coupons.planning import Inputs, PayLive, plan_stocks, read_stocks
@@ -71,6 +73,16 @@ class PayCoupons:
             state_invocation=context.state_invocation,
         )
         return plan_stocks(context.section, inputs)
+
+    async def import_by_id(self, address: str, live_id: str, context: ImportContext) -> dict[str, Any]:
+        """A stock adopted by its id (there is no list to find it by): how a create whose answer was lost is
+        settled. It must be the manifests' merchant's."""
+        mchid = context.account.get("mchid")
+        if context.cards.pay is None or not mchid:
+            raise WxrecError(f"{address}: set account.mchid, the merchant the stock belongs to")
+        live = await read_stocks(context.cards.pay, None, [live_id])
+        stock = live.stocks.get(live_id)
+        return adopted(address, stock, live_id, str(mchid), context.state, context.state_invocation).to_state()
 
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
         """Each stock as an apply of `section` records it, its id stood in (wxrec diff); the merchant is not
