@@ -7,7 +7,7 @@ a context variable: the renderers call `_` without a translations object passed 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -142,6 +142,17 @@ def said(msgid: str, **args: Arg) -> Said:
 def said_n(singular: str, plural: str, count: int, **args: Arg) -> Said:
     """`said` for a sentence that depends on a number: `count` picks the plural form and fills `{count}`."""
     return Said(singular, {"count": count, **args}, plural, count)
+
+
+def listed(items: Sequence[str]) -> Said:
+    """Several things in one phrase, "cards, tags and stocks", each translated with it (`N_` msgids or Saids)."""
+    first, *rest = [said(item) if not isinstance(item, Said) else item for item in items]
+    if not rest:
+        return first
+    *middle, last = rest
+    for item in middle:
+        first = said("{first}, {then}", first=first, then=item)
+    return said("{first} and {last}", first=first, last=last)
 
 
 def say(text: str) -> str:

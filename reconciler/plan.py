@@ -35,21 +35,21 @@ DESTRUCTIVE = frozenset({Action.REPLACE, Action.DELETE, Action.RETIRE})
 # pages, QR codes), then what links to those (the menu); old and deleted cards last, once every reference has
 # moved away from them.
 LATE_ACTIONS = {Action.RETIRE: 4, Action.DELETE: 5, Action.FORGET: 6}
-# Kinds others refer to by id (cards; tags, which conditional menus match on): their deletes wait for the last layer,
-# once whatever used them is gone or re-pointed.
-DELETED_LATE = frozenset({"cards", "tags"})
 # Imports and moves come first: the changes planned after them act on the records they write.
 ADOPTIONS = frozenset({Action.IMPORT, Action.MOVE})
 
 
 def apply_rank(change: ResourceChange) -> tuple[int, int, str]:
-    from reconciler.resources import layer_of  # the kinds import this module: asked when a plan is ordered
+    # The kinds import this module: the registry is asked when a plan is ordered.
+    from reconciler.resources import deleted_late, layer_of
 
     kind = kind_of(change.address)
     if change.action in ADOPTIONS:
         return (-1, list(Action).index(change.action), change.address)
-    late = LATE_ACTIONS.get(change.action) if kind in DELETED_LATE or change.action == Action.FORGET else None
-    return (late if late is not None else layer_of(kind, 3), list(Action).index(change.action), change.address)
+    # A kind others name by id (resources.base.ReferredById) is deleted once whatever used it is gone or re-pointed.
+    late = change.action == Action.FORGET or (change.action in LATE_ACTIONS and deleted_late(kind))
+    layer = LATE_ACTIONS[change.action] if late else layer_of(kind, 3)
+    return (layer, list(Action).index(change.action), change.address)
 
 
 @dataclass

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import WxrecError
-from reconciler.i18n import said
+from reconciler.i18n import listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.resources import adoption, card_settings, cards, codes, images, kinds
-from reconciler.resources.base import PlanContext, ReadsLive, ReadsPay, SectionPlanned
+from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
+from reconciler.resources.base import GuardsPlans, PlanContext, ReadsLive, ReadsPay, SafetyContext, SectionPlanned
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared, references
@@ -160,9 +160,10 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.warnings += card_warnings + unknown
     result.attention = [a for a in cards.rejected(desired, live.cards, card_records) if in_scope(a.address)]
     result.unmanaged = unmanaged if source.refreshed else []
-    # Settings after their cards: a card created or replaced here gets them all.
+    # What is declared inside the cards (their settings) after them: a card created or replaced here gets it all.
     planned_cards = {c.address: c for c in result.changes if kind_of(c.address) == cards.KIND}
-    result.changes += card_settings.plan_settings(manifest.cards, state, planned_cards)
+    for kind in with_cards():
+        result.changes += kind.plan_with_cards(manifest.cards, state, planned_cards)
     if source.stand_ins:
         _forget_stand_in_ids(result.changes)
     cards.note_coupon_deletes(result.changes, options.state_invocation, options.legacy_coupons)
@@ -262,7 +263,7 @@ def _scope(targeting: Targeting, manifest: Manifest, state: State | None) -> Cal
                 "(addresses look like cards.KEY, qrcodes.KEY, menu)"
             )
     scoped = targeting.in_scope(graph)
-    return lambda address: scoped(card_settings.card_of(address))
+    return lambda address: scoped(scoped_as(address))
 
 
 def _narrow(result: Plan, targeting: Targeting, in_scope: Callable[[str], bool]) -> None:
@@ -427,42 +428,47 @@ def _known_offline(
 _FIELD_ACTIONS = frozenset({Action.UPDATE, Action.REPLACE, Action.STOCK})
 
 
-def safety_refusals(plan: Plan, card_records: Mapping[str, CardRecord], options: Options, managed: int) -> list[str]:
-    """The rules no plan passes, whoever made it (plan, `wxrec diff`, a saved plan checked by apply):
-    prevent_destroy, cards WeChat would refuse to create (coupons among them, but for an emulator in legacy
-    mode), and the destroy threshold. `card_records`: state's, as the plan's import and moved blocks leave it;
-    `managed`: how many resources the threshold counts there."""
-    return cards.refusals(
-        plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
-    ) + mass_destroy_refusals(plan, managed, options)
-
-
-# What the destroy threshold counts: deleting these loses what users hold (cards, the fans a tag groups); a
-# replaced stock leaves its coupons issuing beside the new one's (WeChat Pay cannot stop it).
-THRESHOLD_KINDS = frozenset({cards.KIND, "tags", "pay_coupons"})
+async def safety_refusals(
+    plan: Plan, card_records: Mapping[str, CardRecord], options: Options, context: SafetyContext
+) -> list[str]:
+    """The rules no plan passes, whoever made it (a saved plan checked by apply): prevent_destroy, cards WeChat
+    would refuse to create (coupons among them, but for an emulator in legacy mode), the destroy threshold, and
+    each kind's own (GuardsPlans). `card_records`: state's, as the plan's import and moved blocks leave it, as is
+    `context.state`."""
+    found = cards.refusals(plan.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons)
+    found += mass_destroy_refusals(plan, managed_count(context.state), options)
+    for kind in kinds():
+        changes = [c for c in plan.changes if kind_of(c.address) == kind.name]
+        if changes and isinstance(kind, GuardsPlans):
+            found += await kind.guard(changes, context)
+    return found
 
 
 def managed_count(state: State | None) -> int:
-    return sum(kind_of(address) in THRESHOLD_KINDS for address in state.resources) if state else 0
+    """How many resources of state the destroy threshold counts (the kinds that are CountedByThreshold)."""
+    counted = threshold_nouns()
+    return sum(kind_of(address) in counted for address in state.resources) if state else 0
 
 
 def mass_destroy_refusals(plan: Plan, managed: int, options: Options) -> list[str]:
     """Like octoDNS's thresholds: a manifest deleted by accident must not take the campaign with it."""
+    counted = threshold_nouns()
     destroyed = sum(
         1
         for change in plan.changes
-        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in THRESHOLD_KINDS
+        if change.action in (Action.DELETE, Action.REPLACE) and kind_of(change.address) in counted
     )
     allowed = max(options.destroy_minimum, int(options.destroy_threshold * managed))
     if destroyed <= allowed:
         return []
     return [
         said(
-            "the plan deletes or replaces {count} of {managed} managed cards, tags and stocks, more than the threshold "
-            "({share}, at least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
+            "the plan deletes or replaces {count} of {managed} managed {kinds}, more than the threshold ({share}, at "
+            "least {minimum}). Was a manifest file deleted by accident? If this is intended, raise "
             "--destroy-threshold.",
             count=destroyed,
             managed=managed,
+            kinds=listed(list(counted.values())),
             share=f"{options.destroy_threshold:.0%}",
             minimum=options.destroy_minimum,
         )

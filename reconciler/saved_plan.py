@@ -25,9 +25,10 @@ from reconciler.errors import NewerFormat, WxrecError
 from reconciler.i18n import said
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
-from reconciler.planning import Options, managed_count, safety_refusals
+from reconciler.planning import Options, safety_refusals
 from reconciler.resources import cards, codes
 from reconciler.resources.adoption import apply_adoption, ownership_refusal
+from reconciler.resources.base import SafetyContext
 from reconciler.resources.cards.model import Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import normal_menu
@@ -284,7 +285,8 @@ async def refusals(plan: Plan, state: State, api: CardApi, manifest: Manifest, o
     found += await _orphaning_refusals(plan, records, api, options)
     protected = {f"cards.{key}" for key, spec in manifest.cards.items() if _protected(spec)}
     records = {a: replace(r, prevent_destroy=True) if a in protected else r for a, r in records.items()}
-    return found + safety_refusals(plan, records, options, managed_count(view))
+    context = SafetyContext(view, manifest.document.data, api.pay)
+    return found + await safety_refusals(plan, records, options, context)
 
 
 def _protected(spec: Mapping[str, Any]) -> bool:

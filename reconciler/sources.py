@@ -18,7 +18,7 @@ from reconciler.address import Address
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.plan import Plan
-from reconciler.resources import adoption, card_settings, cards, codes, kinds
+from reconciler.resources import adoption, cards, codes, kinds, with_cards
 from reconciler.resources.base import SectionPlanned, StandsIn
 from reconciler.resources.cards.model import DesiredCard
 from reconciler.resources.pay_coupons.model import KIND as PAY_COUPONS
@@ -152,7 +152,8 @@ def applied_state(base: Manifest, base_cards: Mapping[str, DesiredCard], ledger:
     ids = {block.to: block.id for block in adoption.blocks(data)[0]}
     for address, card in base_cards.items():
         state.resources[address] = cards.record_document(card, ids.get(address, f"<{address}>"))
-    state.resources.update(card_settings.applied_records(base.cards, state))
+    for nested in with_cards():
+        state.resources.update(nested.applied_records(base.cards, state))
     for key, spec in (data.get(codes.KIND) or {}).items():
         card_address, address = Address.card(spec["card"]), str(Address(codes.KIND, key))
         filled = base_cards.get(str(card_address))

@@ -13,9 +13,9 @@ import pytest
 from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.pay import Budget, BudgetChange, CreatedStock, PayError, UploadResult
-from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.planning import Options, mass_destroy_refusals
-from reconciler.resources.base import ApplyContext, PlanContext
+from reconciler.resources.base import ApplyContext, PlanContext, SafetyContext
 from reconciler.resources.pay_coupons.model import StockRecord, rfc3339, stock_body
 from reconciler.resources.pay_coupons.resource import PAY_COUPONS
 from reconciler.resources.references import state_lookup
@@ -548,3 +548,22 @@ async def test_a_state_managing_others_but_no_stock_is_warned_once() -> None:
     found = await planned({"latte": STOCK, "mocha": STOCK}, current, FakePay())
     (warning,) = found.warnings
     assert "no pay_coupons stock" in warning and "wxrec import . pay_coupons.KEY STOCK_ID" in warning
+
+
+async def test_a_saved_change_of_a_fixed_field_or_of_a_stock_state_does_not_hold_is_guarded(tmp_path: Path) -> None:
+    pay = FakePay()
+    current = await created(pay, tmp_path)
+    stock_id = current.resources[ADDRESS]["id"]
+    context = SafetyContext(current, {"account": {"mchid": MCHID}, "pay_coupons": {"latte": STOCK}}, pay)
+    fixed = AttributeChange("stock_type", "DISCOUNT", "NORMAL")
+    changes = [
+        ResourceChange(ADDRESS, Action.UPDATE, id=stock_id, changes=[fixed]),
+        ResourceChange("pay_coupons.mocha", Action.UPDATE, id=stock_id),
+    ]
+    owned, frozen = await PAY_COUPONS.guard(changes, context)
+    assert owned == "pay_coupons.mocha: the plan changes this stock, but state does not manage it"
+    assert frozen.startswith(f"{ADDRESS} ({stock_id}): stock_type cannot change once a stock is created")
+    elsewhere = SafetyContext(current, {"account": {"mchid": "1900000002"}}, pay)
+    (merchant,) = await PAY_COUPONS.guard([ResourceChange(ADDRESS, Action.UPDATE, id=stock_id)], elsewhere)
+    assert f"of merchant {MCHID}, and the manifests are for merchant 1900000002" in merchant
+    assert pay.calls == [c for c in pay.calls if c[0] == "create"], "a guard reads, never changes"

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
+from tests.test_saved_plan import forge, refused
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
 CREATE = "/v3/marketing/busifavor/stocks"
@@ -285,3 +286,50 @@ def test_a_lost_state_file_is_told_by_the_codes_ledger_left_beside_it_and_a_new_
     apply_ok(coupons)
     record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
     assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
+
+
+def saved_budget(coupons: Path, tmp_path: Path, max_coupons: int) -> Path:
+    """The example applied, then a plan -out of latte-88's budget moved to `max_coupons`."""
+    apply_ok(coupons)
+    edit(coupons, "max_coupons: 1000", f"max_coupons: {max_coupons}")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", coupons, "--api", "emulator", "-out", saved).exit_code == 0
+    return saved
+
+
+def latte_budget(directory: Path) -> int:
+    (latte,) = [s for s in held_stocks(directory).values() if s["document"]["stock_name"] == "拿铁88折券"]
+    return int(latte["document"]["stock_send_rule"]["max_coupons"])
+
+
+def test_a_saved_budget_below_what_was_issued_since_the_plan_is_refused_before_any_call(
+    coupons: Path, tmp_path: Path
+) -> None:
+    saved = saved_budget(coupons, tmp_path, 500)
+    merchant_platform(coupons, "拿铁88折券", lambda s: s.update(total_send=600))  # issued after the plan was made
+    output = refused(coupons, saved)
+    assert "stock_send_rule.max_coupons 500 is below the 600 coupons already issued" in output, output
+    assert latte_budget(coupons) == 1000
+
+
+def test_a_forged_saved_plan_acts_on_its_own_stocks_of_the_manifests_merchant_only(
+    coupons: Path, tmp_path: Path
+) -> None:
+    saved = saved_budget(coupons, tmp_path, 3000)
+    stocks = {a: r["id"] for a, r in state(coupons)["resources"].items()}
+    latte, spring = stocks["pay_coupons.latte-88"], stocks["pay_coupons.spring-5-off"]
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    (change,) = document["changes"]
+    other = {**change, "address": "pay_coupons.extra", "action": "create", "id": None}
+    stock = {**change["after"]["stock"], "belong_merchant": "1900000002"}
+    other["after"] = {**change["after"], "stock": stock, "out_request_no": "1230000109-forged"}
+    forge(saved, coupons, other, **{"pay_coupons.latte-88": {"id": spring}})
+    output = refused(coupons, saved)
+    assert f"pay_coupons.latte-88: the plan acts on stock {spring}, but state says the address manages {latte}" in (
+        output
+    ), output
+    assert (
+        "pay_coupons.extra: the plan makes a stock of merchant 1900000002, and the manifests give it to merchant "
+        "1230000109" in output
+    )
+    assert latte_budget(coupons) == 1000 and len(held_stocks(coupons)) == 2

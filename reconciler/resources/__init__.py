@@ -12,11 +12,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+from reconciler.address import Address, kind_of
 from reconciler.english import counted
 from reconciler.errors import WxrecError
-from reconciler.resources.base import Resource, shipped_json
+from reconciler.resources.base import CountedByThreshold, PlannedWithCards, ReferredById, Resource, shipped_json
 from reconciler.resources.card_settings import CARD_SETTINGS
 from reconciler.resources.cards.resource import CARDS
 from reconciler.resources.codes.resource import CODES
@@ -50,10 +52,19 @@ def register(kind: Resource) -> None:
     if find(kind.name) is not None or kind.name in OTHER_SECTIONS:
         raise ValueError(f"a kind named {kind.name!r} is registered already")
     _registry.append(kind)
+    _forget_traits()
 
 
 def unregister(name: str) -> None:
     _registry[:] = [kind for kind in _registry if kind.name != name or kind in BUILT_IN]
+    _forget_traits()
+
+
+def _forget_traits() -> None:
+    """The traits are read on hot paths (every reference walked, every change ordered), and a protocol's isinstance
+    is slow: each is derived once per registry."""
+    for derived in (deleted_late, shorthands, threshold_nouns, with_cards):
+        derived.cache_clear()
 
 
 def kinds() -> tuple[Resource, ...]:
@@ -84,6 +95,37 @@ def keyed_sections() -> frozenset[str]:
 def layer_of(name: str, default: int) -> int:
     kind = find(name)
     return default if kind is None else kind.layer
+
+
+@cache
+def deleted_late(name: str) -> bool:
+    """Whether apply deletes the kind's entries in its last layer: other kinds name them by id."""
+    return isinstance(find(name), ReferredById)
+
+
+@cache
+def shorthands() -> Mapping[str, tuple[str, str]]:
+    """The shorthands manifests name entries by id with: `card` → ("cards", "card_id"), the kind and the field."""
+    return {kind.shorthand[0]: (kind.name, kind.shorthand[1]) for kind in _registry if isinstance(kind, ReferredById)}
+
+
+@cache
+def threshold_nouns() -> Mapping[str, str]:
+    """The kinds the destroy threshold counts, each with what its refusal calls several of them."""
+    return {kind.name: kind.threshold_noun for kind in _registry if isinstance(kind, CountedByThreshold)}
+
+
+@cache
+def with_cards() -> tuple[PlannedWithCards, ...]:
+    """The kinds declared inside the cards' entries, planned with them."""
+    return tuple(kind for kind in _registry if isinstance(kind, PlannedWithCards))
+
+
+def scoped_as(address: str) -> str:
+    """What targeting scopes an address as: a kind planned with the cards goes with its card (`card_settings.KEY`
+    with `cards.KEY`), any other address is itself."""
+    with_card = any(kind.name == kind_of(address) for kind in with_cards())
+    return str(Address.card(Address.parse(address).key)) if with_card else address
 
 
 def manifest_schema() -> dict[str, Any]:

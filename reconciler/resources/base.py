@@ -2,7 +2,9 @@
 
 A kind is one object in the registry (reconciler/resources/__init__.py). The loader, the manifest schema, the
 reference rules, apply's layers, the HTML report and drift ask the registry instead of keeping their own kind lists.
-Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive` and `ClassifiesDrift`.
+Beside the `Resource` every kind is, a kind may be `SectionPlanned`, `ReadsLive`, `ClassifiesDrift` and
+`PlannedWithCards`, and has the traits it says of itself (`ReferredById`, `CountedByThreshold`), which the registry
+reads.
 """
 
 from __future__ import annotations
@@ -148,6 +150,44 @@ class SectionPlanned(Resource, Protocol):
 
 
 @runtime_checkable
+class PlannedWithCards(Resource, Protocol):
+    """A kind declared inside the cards' entries, one address per card and keyed by the card's KEY (card_settings):
+    the planning pipeline plans it right after the cards, from their section and the plan's card changes; targeting
+    takes its addresses with their card; `wxrec diff` asks it what an apply of the cards leaves."""
+
+    def plan_with_cards(
+        self, cards: Mapping[str, Any], state: State | None, card_changes: Mapping[str, ResourceChange]
+    ) -> list[ResourceChange]:
+        """The kind's changes: `cards` the manifests' cards section, `card_changes` the plan's card changes."""
+        ...
+
+    def applied_records(self, cards: Mapping[str, Any], state: State) -> dict[str, dict[str, Any]]:
+        """State's records after an apply of `cards`, on the cards `state` holds (as StandsIn says it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SafetyContext:
+    """What a kind's safety rules check a plan against, whoever made the plan: state as the plan's import and moved
+    blocks leave it, the manifests' data, and WeChat Pay to read stocks through (None: no merchant connected)."""
+
+    state: State
+    data: Mapping[str, Any]
+    pay: PayStocks | None = None
+
+
+@runtime_checkable
+class GuardsPlans(Protocol):
+    """A kind with rules that must hold however a plan of it was made: `wxrec apply PLANFILE` checks a saved plan
+    (edited, or made before the account moved on) against them under the lock, before any call
+    (planning.safety_refusals). Planning says the same rules in the plan it makes."""
+
+    async def guard(self, changes: Sequence[ResourceChange], context: SafetyContext) -> list[str]:
+        """Why the plan's `changes` of this kind may not be applied now; reads WeChat where a rule needs it."""
+        ...
+
+
+@runtime_checkable
 class ReadsLive(Protocol):
     """A kind that compares with something it reads from WeChat. The planning pipeline calls `read` in its one
     read phase, when the manifests have the kind's section, and hands the result to `plan` as `context.live`."""
@@ -165,6 +205,29 @@ class ReadsPay(Protocol):
     async def read_pay(self, pay: PayStocks | None, state: State | None, also: Sequence[str]) -> Any:
         """What WeChat Pay holds of what state knows and the ids `also` names (import blocks), through `pay`;
         None: what state says was last applied."""
+        ...
+
+
+@runtime_checkable
+class ReferredById(Protocol):
+    """A kind other kinds name by id (cards; tags, which conditional menus match on). A manifest names an entry with
+    the kind's shorthand, `card: KEY`, planned and applied as the id in `card_id`; apply deletes the kind's entries
+    in its last layer, once whatever used them is gone or re-pointed."""
+
+    @property
+    def shorthand(self) -> tuple[str, str]:
+        """The key a manifest writes and the field the id is sent in: ("card", "card_id")."""
+        ...
+
+
+@runtime_checkable
+class CountedByThreshold(Protocol):
+    """A kind whose deletes and replaces the destroy threshold counts: losing one loses what users hold (a card, the
+    fans a tag groups, a stock's issuing)."""
+
+    @property
+    def threshold_noun(self) -> str:
+        """What the threshold's refusal calls several of them, an `N_` msgid: "cards"."""
         ...
 
 

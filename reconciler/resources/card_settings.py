@@ -2,8 +2,8 @@
 (card/paycell/set) and the self-consume cell (card/selfconsumecell/set). Declared in the card beside base_info; set by
 their own calls, never returned by card/get (docs/wechat/member-cards.md §5–7), so, like the whitelist, a plan compares
 them with what wxrec last applied to the card, and applies them after the card exists, and again to a card that
-replaces it. Their address is `card_settings.KEY`, KEY the card's; the planning pipeline plans them after the cards
-and codes (they need the cards' changes), so the kind has no manifest section of its own.
+replaces it. Their address is `card_settings.KEY`, KEY the card's; the kind has no manifest section of its own and
+is `PlannedWithCards`: the planning pipeline plans it right after the cards (it needs their changes).
 """
 
 from __future__ import annotations
@@ -218,6 +218,14 @@ class CardSettings:
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
         return []  # the cards kind checks them in each card (validate_settings)
 
+    def plan_with_cards(
+        self, cards: Mapping[str, Any], state: State | None, card_changes: Mapping[str, ResourceChange]
+    ) -> list[ResourceChange]:
+        return plan_settings(cards, state, card_changes)
+
+    def applied_records(self, cards: Mapping[str, Any], state: State) -> dict[str, dict[str, Any]]:
+        return applied_records(cards, state)
+
     def applier(self, context: ApplyContext) -> Applier:
         return SettingsApplier(context)
 
@@ -249,9 +257,3 @@ class SettingsApplier:
 
 
 CARD_SETTINGS = CardSettings()
-
-
-def card_of(address: str) -> str:
-    """The card a settings address belongs to (targeting takes them with their card); any other address itself."""
-    parsed = Address.parse(address) if kind_of(address) == KIND else None
-    return str(Address.card(parsed.key)) if parsed is not None else address

@@ -1,5 +1,5 @@
-"""References between resources: `card: KEY` where a card id is expected (`tag: KEY`: a tag id), `${kind.key.attr}`
-inside strings.
+"""References between resources: `card: KEY` where a card id is expected (`tag: KEY`: a tag id; each such shorthand
+is its kind's, see resources.base.ReferredById), `${kind.key.attr}` inside strings.
 
 At plan and apply time a `Lookup` turns a reference into its current value, or None while the value is not
 known yet (the resource is created or replaced in this run). reference_rules.py checks them in the manifests.
@@ -17,8 +17,8 @@ from reconciler.i18n import N_, Said, said
 from reconciler.state import State
 
 REFERENCE = re.compile(rf"\$\{{({KIND_PATTERN})\.({KEY_PATTERN})\.([a-z_]+)\}}")
-# `card: KEY` and `tag: KEY` shorthands: the kind they name, and the field the id is sent in.
-SHORTHANDS = {"card": ("cards", "card_id"), "tag": ("tags", "tag_id")}
+# `card: KEY`, `tag: KEY`: the key a manifest writes → the kind it names and the field the id is sent in.
+Shorthands = Mapping[str, tuple[str, str]]
 # (address, attribute) → the value now, or None when it is not known before apply.
 Lookup = Callable[[str, str], str | None]
 # How a knock-on reason ends: the change only follows what a referenced resource gets in this run.
@@ -50,25 +50,33 @@ def state_lookup(state: State | None, changing: frozenset[str] = frozenset()) ->
     return lookup
 
 
+def shorthands() -> Shorthands:
+    """Each kind's shorthand (resources.base.ReferredById), from the registry, which imports this module through the
+    kinds: asked when references are walked."""
+    from reconciler.resources import shorthands as registered
+
+    return registered()
+
+
 def references_in(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str, str]]:
     """(path, address, attribute) for every reference inside `value`."""
     found: list[tuple[JsonPath, str, str]] = []
-    _collect(value, path, found)
+    _collect(value, path, found, shorthands())
     return iter(found)
 
 
-def _collect(value: Any, path: JsonPath, found: list[tuple[JsonPath, str, str]]) -> None:
+def _collect(value: Any, path: JsonPath, found: list[tuple[JsonPath, str, str]], named: Shorthands) -> None:
     # Run on every entry of every manifest: a leaf without "${" costs no path and no regular expression.
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if key in SHORTHANDS and isinstance(item, str):
-                found.append(((*path, key), str(Address(SHORTHANDS[key][0], item)), "id"))
+            if key in named and isinstance(item, str):
+                found.append(((*path, key), str(Address(named[key][0], item)), "id"))
             elif isinstance(item, (Mapping, list)) or (isinstance(item, str) and "${" in item):
-                _collect(item, (*path, key), found)
+                _collect(item, (*path, key), found, named)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, (Mapping, list)) or (isinstance(item, str) and "${" in item):
-                _collect(item, (*path, index), found)
+                _collect(item, (*path, index), found, named)
     elif isinstance(value, str):
         found += [(path, str(Address(match[1], match[2])), match[3]) for match in REFERENCE.finditer(value)]
 
@@ -77,13 +85,14 @@ def resolve(value: Any, lookup: Lookup) -> tuple[Any, list[str]]:
     """`value` with `${…}` replaced where the lookup knows it (and `card: KEY` turned into `card_id`, `tag: KEY`
     into `tag_id`); also the references still unknown (kept as written)."""
     unknown: list[str] = []
+    named = shorthands()
 
     def walk(item: Any) -> Any:
         if isinstance(item, Mapping):
             result = {}
             for key, child in item.items():
-                if key in SHORTHANDS and isinstance(child, str):
-                    kind, field = SHORTHANDS[key]
+                if key in named and isinstance(child, str):
+                    kind, field = named[key]
                     target = Address(kind, child)
                     found = lookup(str(target), "id")
                     if found is None:

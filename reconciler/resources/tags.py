@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
-from reconciler.i18n import said, said_n
+from reconciler.i18n import N_, said, said_n
 from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import (
     Applier,
@@ -99,6 +99,8 @@ class Tags:
     may_refer_to: tuple[str, ...] = ()
     new_badge = "new tag"
     panel = "other"
+    shorthand = ("tag", "tag_id")  # conditional menus match on `tag: KEY`
+    threshold_noun = N_("tags")  # a deleted tag loses the fans it groups
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:

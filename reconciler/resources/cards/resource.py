@@ -27,6 +27,8 @@ class Cards:
     may_refer_to: tuple[str, ...] = ()
     new_badge = N_("new card")
     panel = "card"
+    shorthand = ("card", "card_id")  # `card: KEY` where WeChat takes a card_id
+    threshold_noun = N_("cards")
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:

@@ -182,16 +182,7 @@ def _plan_one(
     # A new stock holds none of the codes the address's ledger counted for the one before it.
     codes = _codes(address, spec, inputs, fresh=record is None or address in inputs.replace)
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
-        found.refusals.append(
-            said(
-                "{address}: state holds stock {id} of merchant {held}, and the manifests are for merchant {mchid}: "
-                "use the state of {mchid}'s stocks",
-                address=address,
-                id=record.id,
-                held=record.mchid,
-                mchid=mchid,
-            )
-        )
+        found.refusals.append(other_merchant(address, record, mchid))
         return
     if intent and address not in inputs.replace:
         number = intent.get("out_request_no", "")
@@ -212,15 +203,7 @@ def _plan_one(
         return
     live = inputs.live.stocks.get(record.id)
     if live is None:
-        found.refusals.append(
-            said(
-                "{address}: WeChat Pay has no stock {id} for merchant {mchid} (a stock cannot be deleted: is this the "
-                "merchant's state?)",
-                address=address,
-                id=record.id,
-                mchid=mchid,
-            )
-        )
+        found.refusals.append(no_stock(address, record.id, mchid))
         return
     _plan_existing(address, body, codes, record, live, inputs, found)
 
@@ -318,20 +301,11 @@ def _plan_existing(
                 status=status,
             )
         )
-    frozen = sorted(path for path in differences if fixed(path))
+    frozen = frozen_refusal(address, record.id, differences)
     if frozen:
-        found.refusals.append(
-            said(
-                "{address} ({id}): {fields} cannot change once a stock is created. Put the old value back, or pass "
-                "-replace {address} for a new stock (the old one keeps issuing until it is stopped in the merchant "
-                "platform)",
-                address=address,
-                id=record.id,
-                fields=", ".join(frozen),
-            )
-        )
+        found.refusals.append(frozen)
         return
-    found.refusals += _budget_refusals(address, record.id, differences, total, today)
+    found.refusals += budget_refusals(address, record.id, differences, total, today)
     changes = [AttributeChange(path, old, new) for path, (old, new) in differences.items()]
     if not changes and not (codes and codes["pending"]):
         return
@@ -347,7 +321,42 @@ def _plan_existing(
     found.changes.append(change)
 
 
-def _budget_refusals(
+def other_merchant(address: str, record: StockRecord, mchid: str) -> str:
+    return said(
+        "{address}: state holds stock {id} of merchant {held}, and the manifests are for merchant {mchid}: use the "
+        "state of {mchid}'s stocks",
+        address=address,
+        id=record.id,
+        held=record.mchid,
+        mchid=mchid,
+    )
+
+
+def no_stock(address: str, stock_id: str, mchid: str) -> str:
+    return said(
+        "{address}: WeChat Pay has no stock {id} for merchant {mchid} (a stock cannot be deleted: is this the "
+        "merchant's state?)",
+        address=address,
+        id=stock_id,
+        mchid=mchid,
+    )
+
+
+def frozen_refusal(address: str, stock_id: str, differences: Mapping[str, Any]) -> str | None:
+    """A change of what create sets for good is refused, naming the fields."""
+    frozen = sorted(path for path in differences if fixed(path))
+    if not frozen:
+        return None
+    return said(
+        "{address} ({id}): {fields} cannot change once a stock is created. Put the old value back, or pass -replace "
+        "{address} for a new stock (the old one keeps issuing until it is stopped in the merchant platform)",
+        address=address,
+        id=stock_id,
+        fields=", ".join(frozen),
+    )
+
+
+def budget_refusals(
     address: str, stock_id: str, differences: Mapping[str, tuple[Any, Any]], total: int, today: int
 ) -> list[str]:
     """A maximum below what was already issued cannot hold: refused with the figures."""

@@ -8,12 +8,21 @@ from typing import Any
 
 from reconciler.address import Address, kind_of
 from reconciler.errors import Locate, Problem
-from reconciler.i18n import said
+from reconciler.i18n import N_, said
 from reconciler.plan import ResourceChange
-from reconciler.resources.base import Applier, ApplyContext, Drift, KindPlan, PlanContext, schema_fragment
+from reconciler.resources.base import (
+    Applier,
+    ApplyContext,
+    Drift,
+    KindPlan,
+    PlanContext,
+    SafetyContext,
+    schema_fragment,
+)
 from reconciler.resources.pay_coupons.apply import PayCouponApplier
 from reconciler.resources.pay_coupons.model import KIND, PayStocks, StockRecord, flat, stock_body
 from reconciler.resources.pay_coupons.planning import Inputs, PayLive, plan_stocks, read_stocks
+from reconciler.resources.pay_coupons.safety import guard
 from reconciler.resources.pay_coupons.validate import validate_section
 from reconciler.state import State
 
@@ -26,6 +35,8 @@ class PayCoupons:
     may_refer_to: tuple[str, ...] = ()
     new_badge = "new stock"
     panel = "pay_coupon"
+    # A replaced stock keeps issuing beside the new one: WeChat Pay cannot stop it.
+    threshold_noun = N_("stocks")
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
@@ -68,6 +79,9 @@ class PayCoupons:
             str(Address(KIND, key)): StockRecord(f"<{KIND}.{key}>", "", applied=stock_body(spec, None)).to_state()
             for key, spec in (section or {}).items()
         }
+
+    async def guard(self, changes: Sequence[ResourceChange], context: SafetyContext) -> list[str]:
+        return await guard(changes, context)
 
     def drift(self, change: ResourceChange, state: State | None, found: Drift) -> None:
         """A field whose live value is not the one wxrec last applied was changed in the merchant platform (a
