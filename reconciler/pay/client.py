@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
+from reconciler.endpoints import WECHAT_PAY_API
 from reconciler.pay.auth import WechatPayAuth
 from reconciler.pay.credentials import PayCredentials
 from reconciler.pay.errors import PayError, UnverifiedAnswer
@@ -38,7 +39,6 @@ __all__ = [
     "UploadResult",
 ]
 
-WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
 STOCKS = "/v3/marketing/busifavor/stocks"
 # FREQUENCY_LIMITED: the call was refused before anything was done (docs/wechat-pay/busifavor.md §8).
 FREQUENCY_LIMITED_STATUS = 429
