@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import httpx
 
 from reconciler import emulation
+from reconciler.endpoints import WECHAT_API, WECHAT_PAY_API
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
 from reconciler.state import ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import (
     FORCE_REFRESH_ENV,
-    WECHAT_API,
     StableToken,
     StaticToken,
     TokenSource,
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from reconciler.pay import PayClient
 
 EMULATOR = "emulator"
-# WeChat Pay's API (reconciler.pay.WECHAT_PAY_API, repeated so that a run without a merchant never loads it).
-WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
 PAY_COUPONS = "pay_coupons"  # the section whose stocks need WeChat Pay
 CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.address import Address, kind_of
+from reconciler.endpoints import WECHAT_API
 from reconciler.errors import WxrecError
 from reconciler.i18n import listed, said
 from reconciler.manifest import Manifest
@@ -23,7 +24,7 @@ from reconciler.sources import ApiSource, LiveSource, StateSource, applied_state
 from reconciler.state import State, StateBackend, StateWriter
 from reconciler.targeting import Targeting
 from reconciler.wechat.cards import CardApi
-from reconciler.wechat.client import WECHAT_API, public_url, split_userinfo
+from reconciler.wechat.client import public_url, split_userinfo
 
 if TYPE_CHECKING:
     from reconciler.scheduler import Outcome

@@ -20,8 +20,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from reconciler.address import kind_of
 from reconciler.errors import NewerFormat, WxrecError
 from reconciler.i18n import said
@@ -146,6 +144,8 @@ class SavedPlan:
 
 def read(path: Path) -> SavedPlan:
     """The file as `apply --plan` is given it: read before the lock, checked under it (see `checked`)."""
+    import jsonschema  # only `apply PLANFILE` reads a saved plan: every other command starts without it
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         _check_version(path, document)

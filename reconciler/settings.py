@@ -15,20 +15,20 @@ from urllib.parse import parse_qsl, urlsplit
 from reconciler import emulation
 from reconciler.connection import (
     EMULATOR,
-    WECHAT_PAY_API,
     Credentials,
     account_name,
     credentials_among_several,
     credentials_of_one,
     endpoint_label,
 )
+from reconciler.endpoints import WECHAT_API, WECHAT_PAY_API
 from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import Manifest, load_manifest, load_variables, manifest_directory, state_dir
 from reconciler.manifest.variables import environments
 from reconciler.planning import Options
 from reconciler.state import POSTGRES_SCHEMES, StateBackend, open_backend, shown_location
 from reconciler.targeting import Targeting
-from reconciler.wechat.client import WECHAT_API, split_userinfo
+from reconciler.wechat.client import split_userinfo
 from reconciler.wechat.limiter import CallLimiter
 
 Warn = Callable[[str], None]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import connection, planning, saved_plan
 from reconciler.address import Address
 from reconciler.drift import drift_report
+from reconciler.endpoints import WECHAT_PAY_API
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest, load_variables
 from reconciler.manifest.base import load_base_manifest
@@ -251,7 +252,7 @@ class PayExport:
 
     mchid: str | None = None
     stock_ids: tuple[str, ...] = ()
-    api: str = connection.WECHAT_PAY_API
+    api: str = WECHAT_PAY_API
 
 
 async def export(

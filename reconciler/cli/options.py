@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import i18n
+from reconciler.endpoints import WECHAT_API
 from reconciler.errors import WxrecError
-from reconciler.wechat.client import WECHAT_API
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,9 +7,9 @@ docs/wechat-pay/busifavor.md has the API's facts and their sources; docs/decisio
 
 from __future__ import annotations
 
+from reconciler.endpoints import WECHAT_PAY_API
 from reconciler.pay.auth import WechatPayAuth
 from reconciler.pay.client import (
-    WECHAT_PAY_API,
     Budget,
     BudgetChange,
     CodeFailure,

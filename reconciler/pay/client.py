@@ -26,7 +26,6 @@ from reconciler.wechat.client import RetryPolicy, _network_error
 from reconciler.wechat.errors import ConnectionRefused, NetworkError, UncertainOutcome
 from reconciler.wechat.limiter import CallLimiter
 
-WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
 STOCKS = "/v3/marketing/busifavor/stocks"
 # FREQUENCY_LIMITED: the call was refused before anything was done (docs/wechat-pay/busifavor.md §8).
 FREQUENCY_LIMITED_STATUS = 429

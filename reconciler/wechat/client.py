@@ -21,6 +21,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from reconciler.endpoints import WECHAT_API
 from reconciler.errors import WxrecError
 from reconciler.wechat.errors import (
     ConnectionRefused,
@@ -32,7 +33,6 @@ from reconciler.wechat.errors import (
 )
 from reconciler.wechat.limiter import CallLimiter
 
-WECHAT_API = "https://api.weixin.qq.com"
 PER_MINUTE_LIMIT = 45011
 # A wrong secret or appid at the token endpoint (40125 is what WeChat now answers for a wrong secret).
 CREDENTIAL_ERRCODES = frozenset({40001, 40013, 40125, 41002, 41004})
