@@ -225,7 +225,8 @@ def write_manifest(directory: Path, text: str) -> Path:
 
 def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_codes_again(coupons: Path) -> None:
     apply_ok(coupons)
-    old_id = state(coupons)["resources"]["pay_coupons.spring-5-off"]["id"]
+    old = state(coupons)["resources"]["pay_coupons.spring-5-off"]
+    old_id = old["id"]
     edit(coupons, "discount_amount: 500", "discount_amount: 600")
     replace = ("-replace", "pay_coupons.spring-5-off")
     planned = plan(coupons, *replace, "--format", "json")
@@ -240,7 +241,7 @@ def test_replace_is_destructive_keeps_the_old_stock_in_state_and_uploads_the_cod
     assert len(held_stocks(coupons)) == 2
     apply_ok(coupons, *replace, "--allow-destroy")
     record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
-    assert record["retired_ids"] == [old_id] and record["generation"] == 2
+    assert record["retired_ids"] == [old_id] and record["generation"] > old["generation"]
     assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
     assert "No changes." in plan(coupons).output
 
@@ -333,3 +334,81 @@ def test_a_forged_saved_plan_acts_on_its_own_stocks_of_the_manifests_merchant_on
         "1230000109" in output
     )
     assert latte_budget(coupons) == 1000 and len(held_stocks(coupons)) == 2
+
+
+def spent_numbers(directory: Path) -> set[str]:
+    """Every request number the emulator's merchant has taken (create, modify, budget, upload)."""
+    data = json.loads((directory / ".wxrec" / "emulator.json").read_text(encoding="utf-8"))
+    return set(data["pay"]["1230000109"]["requests"])
+
+
+def without(directory: Path, key: str) -> str:
+    """Removes `key` from the manifests; answers the text to put back."""
+    manifest = directory / "pay-coupons.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    del data["pay_coupons"][key]
+    manifest.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return text
+
+
+def declared_again(directory: Path) -> tuple[str, set[str]]:
+    """spring-5-off lives once (a create, two uploads, a modify), leaves the manifests and is declared again:
+    answers the first stock's id and the numbers spent so far."""
+    apply_ok(directory)
+    edit(directory, "comment: 春季拉新", "comment: 春季拉新二期")
+    apply_ok(directory)
+    first_id = state(directory)["resources"]["pay_coupons.spring-5-off"]["id"]
+    manifest = without(directory, "spring-5-off")
+    assert "forgotten" in apply_ok(directory).output
+    (directory / "pay-coupons.yaml").write_text(manifest, encoding="utf-8")
+    return first_id, spent_numbers(directory)
+
+
+def second_life(directory: Path, first_id: str, spent: set[str]) -> set[str]:
+    """The new stock holds every code and takes a modify; answers the numbers its life spent."""
+    record = state(directory)["resources"]["pay_coupons.spring-5-off"]
+    assert record["id"] != first_id and len(held_stocks(directory)[record["id"]]["codes"]) == 300
+    edit(directory, "comment: 春季拉新二期", "comment: 春季拉新三期")
+    apply_ok(directory)
+    assert "No changes." in plan(directory).output and len(held_stocks(directory)) == 3
+    second = spent_numbers(directory) - spent
+    assert len(second) == 4 and {n.partition(":")[0] for n in second} == {"stock", "codes"}  # modify is `stock:`
+    return second
+
+
+def test_a_stock_declared_again_after_removal_spends_only_new_request_numbers(coupons: Path) -> None:
+    """WeChat Pay holds each number once per merchant (busifavor.md §7): the second life repeats none of the
+    first's create, upload and modify numbers; a saved plan's create carries the number the plan shows."""
+    first_id, spent = declared_again(coupons)
+    saved = coupons.parent / "plan.json"
+    assert wxrec("plan", coupons, "--api", "emulator", "-out", saved).exit_code == 0
+    (change,) = json.loads(saved.read_text(encoding="utf-8"))["changes"]
+    applied = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert applied.exit_code == 0 and "uploaded 300 codes" in applied.output, applied.output
+    assert f"stock:{change['after']['out_request_no']}" in second_life(coupons, first_id, spent)
+
+
+def test_a_stock_declared_again_resends_its_own_lost_create_only(coupons: Path) -> None:
+    first_id, spent = declared_again(coupons)
+    reset = {"WXREC_EMULATOR_FAULTS": f"reset=1,paths={CREATE}"}  # the create never reaches WeChat Pay
+    lost = wxrec("apply", coupons, "--api", "emulator", "--auto-approve", env=reset)
+    assert lost.exit_code == 1 and "never sends that create again" in lost.output, lost.output
+    wxrec("emulator", "faults", "none", "--data", coupons / ".wxrec" / "emulator.json")
+    number = state(coupons)["intents"]["pay_coupons.spring-5-off"]["out_request_no"]
+    assert f"stock:{number}" not in spent
+    apply_ok(coupons, "-replace", "pay_coupons.spring-5-off")  # the merchant platform shows none
+    assert f"stock:{number}" in second_life(coupons, first_id, spent)
+
+
+def test_a_stock_imported_again_after_removal_spends_only_new_request_numbers(coupons: Path) -> None:
+    apply_ok(coupons)
+    edit(coupons, "goods_name: 拿铁\n", "goods_name: 拿铁咖啡\n")
+    apply_ok(coupons)  # a modify: the stock's first request number after its create
+    stock_id = state(coupons)["resources"]["pay_coupons.latte-88"]["id"]
+    assert wxrec("state", "rm", coupons, "pay_coupons.latte-88").exit_code == 0
+    adopted = wxrec("import", coupons, "pay_coupons.latte-88", stock_id, "--api", "emulator")
+    assert adopted.exit_code == 0, adopted.output
+    edit(coupons, "goods_name: 拿铁咖啡\n", "goods_name: 拿铁饮品\n")
+    apply_ok(coupons)
+    assert held_stocks(coupons)[stock_id]["document"]["goods_name"] == "拿铁饮品"

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.errors import WxrecError
 from reconciler.resources.base import ownership_refusal
-from reconciler.resources.pay_coupons.model import StockRecord
+from reconciler.resources.pay_coupons.model import StockRecord, new_generation
 from reconciler.state import State
 
 
@@ -41,6 +41,6 @@ def adopted(
     if refusal:
         raise WxrecError(f"{refusal}; nothing was changed")
     old = StockRecord.from_state(held) if held else StockRecord("", mchid)
-    generation = int(intent.get("generation") or old.generation)
+    generation = int(intent.get("generation") or new_generation(state))  # this life's numbers: none spent yet
     retired = (*old.retired, old.id) if intent and old.id and old.id != stock_id else old.retired
     return StockRecord(stock_id, mchid, generation, retired=retired)

@@ -15,7 +15,14 @@ from reconciler.plan import Action, AttributeChange, ResourceChange
 from reconciler.resources.base import ApplyContext, forget
 from reconciler.resources.codes.files import CodeFile
 from reconciler.resources.pay_coupons.adopt import adopted
-from reconciler.resources.pay_coupons.model import BUDGETS, PayStocks, StockRecord, modifiable, request_no
+from reconciler.resources.pay_coupons.model import (
+    BUDGETS,
+    PayStocks,
+    StockRecord,
+    modifiable,
+    new_generation,
+    request_no,
+)
 from reconciler.resources.pay_coupons.planning import read_stocks
 from reconciler.state import code_hash
 from reconciler.wechat.errors import NetworkError
@@ -100,10 +107,10 @@ class PayCouponApplier:
         state, address = self.context.state, change.address
         stock, number = dict(change.after["stock"]), str(change.after["out_request_no"])
         old, intent = state.resources.get(address), state.intents.get(address) or {}
-        generation = StockRecord.from_state(old).generation + 1 if old else 1
         resent = intent.get("out_request_no") == number  # the lost create sent again (-replace)
-        if resent:
-            generation = int(intent.get("generation") or generation)
+        # The plan numbered the create; the stock's later numbers take a generation of their own (another purpose
+        # keeps them apart from any create's), decided here so that the intent records it.
+        generation = int(intent["generation"]) if resent and intent.get("generation") else new_generation(state)
         started = int(time.time())
         state.intents[address] = {
             "action": "create",

@@ -131,13 +131,21 @@ def issued(live: Mapping[str, Any]) -> tuple[int, int]:
 
 def request_no(state: State | None, address: str, generation: int, purpose: str = "create", serial: int = 0) -> str:
     """A request number no other request of this merchant shares: digits from the state's lineage (staging and
-    production on one merchant differ, a state rebuilt from scratch too), the address, the resource's generation
-    (a -replace makes generation 2), the purpose (create, modify, budget, upload) and the call's serial within the
-    generation. The same inputs give the same number, which is what makes a create exactly-once."""
+    production on one merchant differ, a state rebuilt from scratch too), the address, a generation
+    (new_generation), the purpose (create, modify, budget, upload) and the call's serial within the generation.
+    The same inputs give the same number, which is what makes a create exactly-once."""
     lineage = state.lineage if state else ""
     seed = f"{lineage}\0{address}\0{generation}\0{purpose}\0{serial}".encode()
     digits = int.from_bytes(hashlib.sha256(seed).digest()[:16]) % 10**30
     return f"wxrec{digits:030d}"
+
+
+def new_generation(state: State | None) -> int:
+    """A generation this state's history never gave at any address: the serial + 1. Each generation given is
+    written to state (a create's number in its intent, a record's generation in the intent or the record) before
+    another is taken, and every write bumps the serial; so a stock forgotten (or `state rm`ed) and declared or
+    imported again at its address never repeats a number of its earlier life."""
+    return state.serial + 1 if state else 1
 
 
 @dataclass(frozen=True)

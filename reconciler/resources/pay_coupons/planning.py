@@ -34,6 +34,7 @@ from reconciler.resources.pay_coupons.model import (
     compared,
     fixed,
     issued,
+    new_generation,
     records,
     request_no,
     stock_body,
@@ -243,7 +244,7 @@ def _create(
         number = str(intent.get("out_request_no"))
         reason = said("the create whose answer was lost, sent again with its out_request_no {number}", number=number)
     else:
-        number = request_no(inputs.state, address, record.generation + 1 if record else 1)
+        number = request_no(inputs.state, address, new_generation(inputs.state))
         reason = said("a new stock") if record is None else said("a new stock requested with -replace")
     change = ResourceChange(
         address,
