@@ -12,7 +12,7 @@ $(VENV)/bin/python:
 
 # Install wxrec and run the main job against the embedded emulator: validate, plan, apply, plan again.
 demo: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet .
+	$(VENV)/bin/pip install --quiet --editable .
 	$(WXREC) validate $(DEMO)
 	$(WXREC) plan $(DEMO) --api emulator
 	$(WXREC) apply $(DEMO) --api emulator --auto-approve
@@ -21,7 +21,7 @@ demo: $(VENV)/bin/python
 # Install wxrec with its test extras and run the whole test suite; scripts/ensure-postgres installs and starts
 # the PostgreSQL the state backend's tests use (and leaves it running for the next run).
 test: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet ".[test]"
+	$(VENV)/bin/pip install --quiet --editable ".[test]"
 	scripts/ensure-chromium
 	@# pytest exits 5 when it collects no tests: say so plainly rather than fail as if a test had.
 	url="$$(scripts/ensure-postgres)" || exit 1; \
@@ -29,7 +29,7 @@ test: $(VENV)/bin/python
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
 lint: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet ".[test]"
+	$(VENV)/bin/pip install --quiet --editable ".[test]"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
