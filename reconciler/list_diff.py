@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 
 @dataclass(frozen=True)
 class ListItems:
@@ -57,6 +55,8 @@ def _moved_indexes(before: list[Any], after: list[Any]) -> tuple[set[int], set[i
     number of times, the last occurrences are the ones that go or come."""
     if all(isinstance(item, SCALARS) for item in (*before, *after)):
         return _moved_scalars(before, after)
+    from deepdiff import DeepDiff  # loaded by the first list that changed: a plan without one never pays for it
+
     tree = DeepDiff(
         before,
         after,

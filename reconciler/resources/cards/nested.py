@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.path import GET, stringify_path
-
 from reconciler.resources.cards.model import Flat, unflatten
 
 Key = tuple[Any, ...]
@@ -35,6 +32,8 @@ def changed_leaves(desired: Flat, live: Flat, ignored: Sequence[str]) -> list[st
 def _reported_leaves(old: Flat, new: Flat, ignored: Sequence[str]) -> set[str]:
     """The leaves of `new` under the places deepdiff's tree view reports, comparing both nested again."""
     leaves = {tuple(path.split(".")): path for path in new}
+    from deepdiff import DeepDiff  # loaded by the first changed card: a plan without one never pays for it
+
     excluded = [_deepdiff_path(path) for path in ignored]
     tree = DeepDiff(unflatten(old), unflatten(new), view="tree", exclude_paths=excluded)
     found: set[str] = set()
@@ -64,4 +63,6 @@ def _within(path: str, prefix: str) -> bool:
 def _deepdiff_path(path: str) -> str:
     """`a.b` as deepdiff spells it (`root['a']['b']`): excluding it excludes everything below it too."""
     # deepdiff's own spelling, so that odd keys (quotes, brackets) match the paths it compares against.
+    from deepdiff.path import GET, stringify_path
+
     return str(stringify_path([(part, GET) for part in path.split(".")]))  # type: ignore[no-untyped-call]
