@@ -38,6 +38,18 @@ def example_dir(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """wxrec's cache (the compiled manifest check) in the session's temporary directory, never the user's."""
+    before = os.environ.get("WXREC_CACHE_DIR")
+    os.environ["WXREC_CACHE_DIR"] = str(tmp_path_factory.mktemp("wxrec-cache"))
+    yield
+    if before is None:
+        del os.environ["WXREC_CACHE_DIR"]
+    else:
+        os.environ["WXREC_CACHE_DIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def reports_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
     """The golden files are English whatever the locale of the machine running the suite."""

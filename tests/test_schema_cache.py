@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,33 @@ def test_the_cache_directory_follows_the_environment(tmp_path: Path, monkeypatch
     assert schema_check.cache_dir() == tmp_path / "xdg" / "wxrec"
     monkeypatch.setenv("WXREC_CACHE_DIR", str(tmp_path / "own"))
     assert schema_check.cache_dir() == tmp_path / "own"
+
+
+def test_another_generator_misses_the_cache(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled_check(SCHEMA)
+    _no_generation(monkeypatch)
+    monkeypatch.setattr(schema_check, "_generator_version", lambda: "an edited generator")
+    with pytest.raises(AssertionError, match="compiled again"):
+        compiled_check(SCHEMA)
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no owner or mode bits")
+def test_an_entry_others_could_have_written_is_never_run(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled_check(SCHEMA)
+    (entry,) = cache.iterdir()
+    entry.chmod(0o666)
+    _no_generation(monkeypatch)
+    with pytest.raises(AssertionError, match="compiled again"):
+        compiled_check(SCHEMA)
+
+
+def test_only_the_newest_entries_are_kept(cache: Path) -> None:
+    cache.mkdir(parents=True)
+    for age in range(schema_check.KEPT + 3):
+        old = cache / f"manifest-check-old{age:02d}.marshal"
+        old.write_bytes(b"")
+        os.utime(old, (1_000_000 + age, 1_000_000 + age))
+    compiled_check(SCHEMA)
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == schema_check.KEPT
+    assert "manifest-check-old00.marshal" not in kept and "manifest-check-old10.marshal" in kept

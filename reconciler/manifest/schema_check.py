@@ -3,9 +3,10 @@ which explains every error of the others.
 
 Compiling the schema costs more than checking 1,000 cards with it (generating 600 kB of Python, then compiling
 it: about 0.15 s on a small runner, on every run). The compiled code is therefore kept in wxrec's cache
-directory, under a name made of everything it depends on (the schema, fastjsonschema's version, Python's
-bytecode version), and read back with marshal. The cache is only ever a shortcut: a directory that cannot be
-read or written, or a file that does not load, means compiling as before.
+directory, under a name made of everything it depends on (the schema, this module's code generator,
+fastjsonschema's version, Python's bytecode version), and read back with marshal. The cache is only ever a
+shortcut: a directory that cannot be read or written, a file that does not load, or one another user could have
+written, means compiling as before.
 """
 
 from __future__ import annotations
@@ -69,8 +70,20 @@ def _check_for(schema_text: str) -> Check:
 
 
 def _fingerprint(schema_text: str) -> str:
-    parts = (schema_text, fastjsonschema.VERSION, importlib.util.MAGIC_NUMBER.hex())
+    parts = (schema_text, _generator_version(), fastjsonschema.VERSION, importlib.util.MAGIC_NUMBER.hex())
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+@cache
+def _generator_version() -> str:
+    """This module's own source: the generator it subclasses and the module it writes are part of what is
+    cached, and an edited checkout (an editable install) changes them without a new release."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:
+        from reconciler import __version__
+
+        return __version__
 
 
 def _generated(schema: dict[str, Any]) -> str:
@@ -82,18 +95,29 @@ def _generated(schema: dict[str, Any]) -> str:
 
 
 def _cached_code(path: Path) -> CodeType | None:
+    """The entry's code, if this user wrote it: it is run, so a file another user could have put there (a cache
+    shared between CI jobs, a directory others may write) is compiled anew instead."""
     try:
-        code = marshal.loads(path.read_bytes())
+        with path.open("rb") as file:
+            if not _written_by_this_user(os.fstat(file.fileno())):
+                return None
+            code = marshal.loads(file.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
     return code if isinstance(code, CodeType) else None
 
 
+def _written_by_this_user(status: os.stat_result) -> bool:
+    if not hasattr(os, "getuid"):  # Windows: no owner or mode bits to go by; the cache is in the user's profile
+        return True
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
 def _store(path: Path, data: bytes) -> None:
     """Written whole or not at all: another wxrec may be reading the same name."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=".manifest-check-")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=".manifest-check-")  # mode 0600
     except OSError:
         return
     try:
@@ -102,6 +126,20 @@ def _store(path: Path, data: bytes) -> None:
         os.replace(partial, path)
     except OSError:
         Path(partial).unlink(missing_ok=True)
+        return
+    _prune(path.parent)
+
+
+KEPT = 8  # entries: a release, a schema or a Python each make a new one; the older ones are never read again
+
+
+def _prune(directory: Path) -> None:
+    try:
+        entries = sorted(directory.glob("manifest-check-*.marshal"), key=lambda entry: entry.stat().st_mtime)
+        for stale in entries[:-KEPT]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 def passes(check: Check, data: Any) -> bool:
