@@ -108,6 +108,17 @@ def test_yaml_syntax_error_has_a_position(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].startswith(f"{path}:") and "YAML error" in found[0]
 
 
+def test_a_tab_that_indents_is_named_where_yaml_stops(tmp_path: Path) -> None:
+    path = write(tmp_path, "cards.yaml", "cards:\n\tlatte: {}\n")
+    (found,) = problems_of(tmp_path)
+    assert found.startswith(f"{path}:2:1: ") and found.endswith("(a tab: YAML indents with spaces only)")
+
+
+def test_a_tab_inside_a_quoted_value_is_no_yaml_error(tmp_path: Path) -> None:
+    write(tmp_path, "cards.yaml", 'cards:\n  latte: "a\tb"\n')
+    assert not any("YAML error" in problem for problem in problems_of(tmp_path))
+
+
 def test_bad_key_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "cards.yaml", CARD.format(title="拿铁").replace("latte:", "Latte.Voucher:"))
     assert any("key 'Latte.Voucher' must match" in p for p in problems_of(tmp_path))

@@ -180,12 +180,20 @@ def parse_file(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         location = Location(str(path), mark.line + 1, mark.column + 1) if mark else start
-        problems.append(Problem(location, "", f"YAML error: {exc.problem}"))
+        problems.append(Problem(location, "", f"YAML error: {exc.problem}{_tab_hint(text, mark)}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(start, "", f"YAML error: {exc}"))
     except _Refused as exc:
         problems.append(exc.problem)
     return None
+
+
+def _tab_hint(text: str, mark: yaml.Mark | None) -> str:
+    """PyYAML names a tab only as "a character that cannot start any token": say which, and what YAML wants."""
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines) or lines[mark.line][mark.column : mark.column + 1] != "\t":
+        return ""
+    return " (a tab: YAML indents with spaces only)"
 
 
 def _budget(text: str) -> int:
