@@ -120,7 +120,8 @@ async def apply_plan(
     if plan.palette:
         state.palette = plan.palette
     state.plan_key = state.plan_key or new_plan_key()  # a state written before there were keys gets one
-    run = _Run(plan, _appliers(api, state, backend, options), asyncio.Semaphore(options.parallelism), observer)
+    appliers = _appliers(api, state, backend, options, plan.refreshed)
+    run = _Run(plan, appliers, asyncio.Semaphore(options.parallelism), observer)
     for layer in plan.layers():
         await _cancel_siblings_on_crash(run.carry_out(change) for change in layer if change.action != Action.GONE)
     for change in plan.ordered():
@@ -143,7 +144,9 @@ def check_kinds_known(plan: Plan) -> None:
             kind_named(kind_of(change.address))
 
 
-def _appliers(api: CardApi, state: State, backend: StateBackend, options: Options) -> dict[str, Applier]:
+def _appliers(
+    api: CardApi, state: State, backend: StateBackend, options: Options, refreshed: bool
+) -> dict[str, Applier]:
     """One applier per registered kind, and adoption's (imports and moves), all writing state through one writer."""
     save = StateWriter(backend, state).save
     context = ApplyContext(
@@ -157,6 +160,7 @@ def _appliers(api: CardApi, state: State, backend: StateBackend, options: Option
         options.wait_for_review,
         api.pay,
         options.state_invocation,
+        refreshed,
     )
     appliers: dict[str, Applier] = {kind.name: kind.applier(context) for kind in kinds()}
     appliers[ADOPTION] = adoption.AdoptionApplier(api, state, save, options.state_invocation)

@@ -297,6 +297,41 @@ def test_an_update_of_a_card_imported_long_ago_records_its_stock(example_dir: Pa
     assert record == {**recorded, "applied": {**recorded["applied"], "base_info.notice": "每日十点前使用"}}
 
 
+def test_an_offline_update_of_a_card_imported_short_of_its_target_records_no_stock(example_dir: Path) -> None:
+    """--refresh=false leaves out the stock of a card imported short of its target; its update then applies no
+    stock, so state records none: the stock is still unknown offline, and the claims made before the import are
+    not "claimed since the last apply". A refreshed apply refills it and records the target."""
+    apply_ok(example_dir)
+    imported = card_id(example_dir, "breakfast-set")
+    data = example_dir / ".wxrec" / "emulator.json"
+    assert wxrec("emulator", "claim", imported, "3", "--data", data).exit_code == 0
+    assert wxrec("state", "rm", example_dir, "cards.breakfast-set").exit_code == 0
+    assert wxrec("import", example_dir, "cards.breakfast-set", imported, "--api", "emulator").exit_code == 0
+    edit(example_dir, "每日十一点前使用", "每日十点前使用")
+    apply_ok(example_dir, "--refresh=false")
+
+    def record() -> dict[str, Any]:
+        shown: dict[str, Any] = json.loads(wxrec("state", "show", example_dir, "cards.breakfast-set").output)
+        return shown
+
+    assert record()["applied"]["base_info.notice"] == "每日十点前使用"
+    assert record()["stock"] is None
+    offline = json.loads(wxrec("plan", example_dir, "--api", "emulator", "--refresh=false", "--format", "json").output)
+    assert [w for w in offline["warnings"] if w.startswith("cards.breakfast-set:")] == [
+        "cards.breakfast-set: its stock was not applied since its import, so state holds no stock to compare it "
+        "with; a refreshed plan (without --refresh=false) shows how it differs from the manifest's target"
+    ]
+    exit_code, report = drift_of(example_dir)
+    assert exit_code == 0, report
+    assert [(i["address"], i["delta"], i["what"]) for i in report["refills"]] == [
+        ("cards.breakfast-set", 3, "3 under its refill target, not applied since the import: to refill")
+    ]
+    apply_ok(example_dir)
+    assert record()["stock"] == {"mode": "refill", "target": 300, "ceiling": None}
+    live = json.loads(wxrec("plan", example_dir, "--api", "emulator", "--format", "json").output)
+    assert [c for c in live["changes"] if c["address"] == "cards.breakfast-set"] == []
+
+
 def test_a_raised_target_of_a_card_wxrec_applied_stays_a_manifest_edit(example_dir: Path) -> None:
     apply_ok(example_dir)
     edit(example_dir, "quantity: 300", "quantity: 320")

@@ -77,6 +77,7 @@ class ApplyContext:
     wait_for_review: float = 0.0  # how long an action may wait for a card's review
     pay: PayStocks | None = None  # WeChat Pay (pay_coupons); None: the manifests have no merchant
     state_invocation: str = "."  # how a state command a refusal prints names the state (Options.state_invocation)
+    refreshed: bool = True  # the plan read the live account (Plan.refreshed): what it left unchanged matches it
 
     @property
     def api(self) -> AccountApi:

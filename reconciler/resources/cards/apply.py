@@ -64,6 +64,8 @@ class CardApplier:
     parallelism: int = 8
     # Uploads the local images a card names and puts their URLs in its fields (resources/images.py).
     images: Callable[[Flat], Awaitable[Flat]] | None = None
+    # Whether the plan read live stock: without it, no stock change planned says nothing of the live stock.
+    refreshed: bool = True
     _creating: dict[tuple[str, Any, Any], asyncio.Lock] = field(default_factory=dict)
 
     async def apply(self, change: ResourceChange) -> str:
@@ -146,9 +148,11 @@ class CardApplier:
             emptied = "; " + await converge_stock(self.api, change.id, emptied_stock)
         if groups:
             send_check = await self.api.update(change.id, card.card_type, update_body(target, groups))
-        # No stock change planned: the stock meets the target (or follows codes), which the record then holds too,
-        # as a create's does; an imported card's record gets it here if it had none.
-        stock = card.stock if change.stock is None else self._record(change.address).stock
+        # No stock change planned by a plan that read live: the stock meets the target (or follows codes), which
+        # the record then holds too, as a create's does; an imported card's record gets it here if it had none. An
+        # offline plan compared the record's stock (and left out a stock it has none for): the record keeps it.
+        met = change.stock is None and self.refreshed
+        stock = card.stock if met else self._record(change.address).stock
         self._keep(
             change.address,
             replace(

@@ -51,7 +51,9 @@ class Cards:
 
     def applier(self, context: ApplyContext) -> Applier:
         uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)
-        return CardApplier(context.cards, context.state, context.save, context.parallelism, uploader.resolve)
+        return CardApplier(
+            context.cards, context.state, context.save, context.parallelism, uploader.resolve, context.refreshed
+        )
 
 
 CARDS = Cards()
