@@ -5,7 +5,8 @@
 
 Rows: `wxrec --version` against a bare `python -c pass`; client CPU per card/get for wxrec's client, httpx over
 aiohttp, httpx's own transport and raw aiohttp, against raw aiohttp; `wxrec plan` of --cards cards at P=32 and
-P=16 against its bound (calls × latency ÷ parallelism); the peer, an unmodified wechatpy script reading
+P=16 against its bound (calls × latency ÷ parallelism), each beside its floor (the same calls from a bare aiohttp
+loop: what this machine and emulator allow at all); the peer, an unmodified wechatpy script reading
 --peer-cards cards one by one (given --peer-python, a Python with wechatpy installed: it is no dependency of
 wxrec), against `wxrec plan` of the same account; the typical account, `wxrec plan` of 3 accounts × 50 cards with
 a menu and QR codes, start-up included, against its bound; the deposit of --codes codes at P=32 against its bound.
@@ -127,7 +128,33 @@ def plan_figures(cards: int, latency_ms: float) -> list[Figure]:
             wall = wxrec_plan([Path(scratch)], url, parallelism)
             bound = calls_made(url) * latency_ms / 1000 / parallelism
             figures.append(Figure(f"plan, {cards:,} cards, P={parallelism}", wall, "s", "its bound", bound))
+            wall = asyncio.run(_raw_reading(url, parallelism))
+            bound = calls_made(url) * latency_ms / 1000 / parallelism
+            figures.append(Figure(f"floor: raw aiohttp reading them, P={parallelism}", wall, "s", "its bound", bound))
     return figures
+
+
+async def _raw_reading(url: str, parallelism: int) -> float:
+    """The same calls from the leanest client (token, the card list's pages side by side, then card/get of each),
+    with no start-up and no manifests: what this machine and this emulator allow at all, so that the plan's ratio
+    to its bound can be read against the floor's."""
+    import aiohttp
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(url) as session:
+        limit = asyncio.Semaphore(parallelism)
+
+        async def call(path: str, body: dict[str, Any], token: str = "") -> Any:
+            async with limit, session.post(path, params={"access_token": token}, json=body) as answer:
+                return await answer.json()
+
+        token = (await call("/cgi-bin/stable_token", _credentials()))["access_token"]
+        first = await call("/card/batchget", {"offset": 0, "count": 50}, token)
+        offsets = range(50, first["total_num"], 50)
+        pages = await asyncio.gather(*(call("/card/batchget", {"offset": o, "count": 50}, token) for o in offsets))
+        ids = [card_id for page in (first, *pages) for card_id in page["card_id_list"]]
+        await asyncio.gather(*(call("/card/get", {"card_id": card_id}, token) for card_id in ids))
+    return time.perf_counter() - started
 
 
 def per_call_figures(calls: int, parallelism: int = 32) -> list[Figure]:
