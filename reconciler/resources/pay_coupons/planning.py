@@ -240,8 +240,8 @@ def _create(
     inputs: Inputs,
     intent: Mapping[str, Any],
 ) -> ResourceChange:
-    """A new stock; after a lost create (`intent`), that create again with its own number, so that WeChat Pay,
-    which holds one stock per number, cannot make a second one."""
+    """A new stock; after a lost create (`intent`), that create again with its own number, so that WeChat Pay
+    makes no second one if the first was made after all (assumed: docs/wechat-pay/busifavor.md §7.1)."""
     if intent:
         number = str(intent.get("out_request_no"))
         reason = said("the create whose answer was lost, sent again with its out_request_no {number}", number=number)
