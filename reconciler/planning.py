@@ -360,6 +360,7 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
             imports=_imports(data),
             invocation=options.invocation,
             state_invocation=options.state_invocation,
+            allow_duplicate=options.allow_duplicate,
         )
         found = await kind.plan(context)
         result.changes += found.changes

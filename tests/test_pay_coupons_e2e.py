@@ -272,21 +272,60 @@ def test_the_demo_merchant_keys_stand_in_at_another_address_for_the_demo_merchan
     assert (refused not in planned.output) == demo_keys, planned.output
 
 
-def test_a_lost_state_file_is_told_by_the_codes_ledger_left_beside_it_and_a_new_stock_gets_every_code(
-    coupons: Path,
+def test_a_lost_state_file_is_refused_by_the_codes_ledger_left_beside_it_until_allowed(
+    coupons: Path, tmp_path: Path
 ) -> None:
     apply_ok(coupons)
     (coupons / ".wxrec" / "state.json").unlink()  # the codes ledger beside it survives
     planned = plan(coupons, "--format", "json")
-    (warning,) = json.loads(planned.output)["warnings"]
-    assert "pay_coupons.spring-5-off" in warning and "300 codes" in warning, warning
-    assert f"wxrec import {coupons} --api emulator pay_coupons.spring-5-off STOCK_ID" in warning
-    assert "latte-88" not in warning  # its stock took no codes: nothing beside state tells it
-    # Applied anyway, the second stock WeChat Pay makes holds none of the codes: every one is uploaded again.
-    assert "300 codes to upload (of 300 in codes/spring.txt)" in plan(coupons).output
-    apply_ok(coupons)
+    assert planned.exit_code == 1, planned.output
+    (refusal,) = json.loads(planned.stdout)["refusals"]
+    assert "pay_coupons.spring-5-off" in refusal and "300 codes" in refusal, refusal
+    assert f"wxrec import {coupons} --api emulator pay_coupons.spring-5-off STOCK_ID" in refusal
+    assert "--allow-duplicate" in refusal
+    assert "latte-88" not in refusal  # its stock took no codes: nothing beside state tells it
+    refused = wxrec("apply", coupons, "--api", "emulator", "--auto-approve")
+    assert refused.exit_code == 1 and len(held_stocks(coupons)) == 2, refused.output
+    saved = tmp_path / "plan.json"
+    assert plan(coupons, "-out", saved).exit_code == 1 and not saved.exists()
+    # Allowed (and saved: the plan is bound to the state and ledger it was checked against), the second stock
+    # WeChat Pay makes holds none of the codes: every one is uploaded again.
+    allowed = plan(coupons, "--allow-duplicate", "-out", saved)
+    assert allowed.exit_code == 0, allowed.output
+    assert "300 codes to upload (of 300 in codes/spring.txt)" in allowed.output
+    applied = wxrec("apply", saved, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
     record = state(coupons)["resources"]["pay_coupons.spring-5-off"]
     assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
+
+
+def test_the_stock_a_lost_state_file_left_is_adopted_as_the_refusal_says(coupons: Path) -> None:
+    apply_ok(coupons)
+    spring = state(coupons)["resources"]["pay_coupons.spring-5-off"]["id"]
+    (coupons / ".wxrec" / "state.json").unlink()
+    adopted = wxrec("import", coupons, "pay_coupons.spring-5-off", spring, "--api", "emulator")
+    assert adopted.exit_code == 0, adopted.output
+    planned = plan(coupons)
+    assert planned.exit_code == 0, planned.output
+    assert "pay_coupons.spring-5-off" not in planned.output  # adopted, its codes all counted by the ledger
+    assert "+ pay_coupons.latte-88" in planned.output  # without codes, a lost stock is not told (decisions.md)
+
+
+def test_a_stock_removed_from_the_manifests_and_declared_again_is_a_plain_create(coupons: Path) -> None:
+    apply_ok(coupons)
+    manifest = coupons / "pay-coupons.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    spring = text[text.index("  spring-5-off:") : text.index("  latte-88:")]
+    manifest.write_text(text.replace(spring, ""), encoding="utf-8")
+    assert "forgotten" in apply_ok(coupons).output
+    manifest.write_text(text, encoding="utf-8")
+    planned = plan(coupons, "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    document = json.loads(planned.output)
+    assert not document["refusals"] and not document["warnings"], document
+    (create,) = document["changes"]
+    assert (create["address"], create["action"]) == ("pay_coupons.spring-5-off", "create")
+    assert create["after"]["codes"]["pending"] == 300
 
 
 def saved_budget(coupons: Path, tmp_path: Path, max_coupons: int) -> Path:

@@ -264,7 +264,8 @@ def planning_options(command: F) -> F:
             click.option(
                 "--allow-duplicate",
                 is_flag=True,
-                help="Create cards even where an unmanaged live card has the same type, brand and title.",
+                help="Create cards even where an unmanaged live card has the same type, brand and title, and "
+                "WeChat Pay stocks where the codes ledger counts codes uploaded to a stock state lost.",
             ),
             destroy_threshold_option,
             legacy_coupons_option,

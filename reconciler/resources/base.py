@@ -63,6 +63,7 @@ class PlanContext:
     imports: Mapping[str, str] = field(default_factory=dict)  # the manifests' import blocks: address → id
     invocation: str = "."  # how a command the plan prints names the manifests and account (Options.invocation)
     state_invocation: str = "."  # how a state command the plan prints names the state (Options.state_invocation)
+    allow_duplicate: bool = False  # --allow-duplicate: a create that may duplicate what a lost state made is planned
 
 
 @dataclass(frozen=True)

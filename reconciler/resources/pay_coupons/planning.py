@@ -115,6 +115,7 @@ class Inputs:
     imports: Mapping[str, str] = field(default_factory=dict)  # import blocks: address → stock id
     invocation: str = "."  # how the `wxrec import` a note prints names the manifests and account
     state_invocation: str = "."  # how the `wxrec state rm` a refusal prints names the state
+    allow_duplicate: bool = False  # --allow-duplicate: a create the codes ledger says was made before is planned
 
 
 def plan_stocks(section: Mapping[str, Any] | None, inputs: Inputs) -> KindPlan:
@@ -198,8 +199,8 @@ def _plan_one(
         )
         return
     if record is None or address in inputs.replace:
-        if record is None and not intent:
-            found.warnings += _left_behind(address, inputs)
+        if record is None and not intent and not inputs.allow_duplicate:
+            found.refusals += _left_behind(address, inputs)
         found.changes.append(_create(address, body, codes, record, inputs, intent))
         return
     live = inputs.live.stocks.get(record.id)
@@ -210,19 +211,20 @@ def _plan_one(
 
 
 def _left_behind(address: str, inputs: Inputs) -> list[str]:
-    """The codes ledger lives beside state, so it outlives a state file lost or replaced: codes it counts for an
-    address state has no stock for were uploaded to a stock made there (or to one removed from the manifests)."""
+    """The codes ledger lives beside state, so it outlives a state file lost or replaced, and only they leave it
+    (forgetting a stock, `state rm` and `-replace` drop it): codes it counts for an address state has no stock for
+    were uploaded to a stock WeChat Pay still holds, which a create would duplicate, with a second budget."""
     deposited = len(inputs.ledger(address))
     if not deposited:
         return []
     return [
         said_n(
             "{address}: state has no stock here, but the codes ledger beside state counts {count} code uploaded to "
-            "one, so WeChat Pay holds a stock made for this address (was state lost?). Adopt it with `wxrec import "
-            "{invocation} {address} STOCK_ID`; applying makes a second stock",
+            "one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec import "
+            "{invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
             "{address}: state has no stock here, but the codes ledger beside state counts {count} codes uploaded to "
-            "one, so WeChat Pay holds a stock made for this address (was state lost?). Adopt it with `wxrec import "
-            "{invocation} {address} STOCK_ID`; applying makes a second stock",
+            "one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec import "
+            "{invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
             deposited,
             address=address,
             invocation=inputs.invocation,
@@ -238,8 +240,8 @@ def _create(
     inputs: Inputs,
     intent: Mapping[str, Any],
 ) -> ResourceChange:
-    """A new stock; after a lost create (`intent`), that create again with its own number, so that WeChat Pay,
-    which holds one stock per number, cannot make a second one."""
+    """A new stock; after a lost create (`intent`), that create again with its own number, so that WeChat Pay
+    makes no second one if the first was made after all (assumed: docs/wechat-pay/busifavor.md §7.1)."""
     if intent:
         number = str(intent.get("out_request_no"))
         reason = said("the create whose answer was lost, sent again with its out_request_no {number}", number=number)

@@ -71,6 +71,7 @@ class PayCoupons:
             imports,
             invocation=context.invocation,
             state_invocation=context.state_invocation,
+            allow_duplicate=context.allow_duplicate,
         )
         return plan_stocks(context.section, inputs)
 
