@@ -3,7 +3,8 @@
     python -m benchmarks.table [--cards 10000] [--peer-cards 1000] [--codes 1000000] [--calls 2000]
                                [--latency-ms 20] [--peer-python PATH]
 
-Rows: `wxrec --version` against a bare `python -c pass`; client CPU per card/get for wxrec's client, httpx over
+Rows: `wxrec --version` against a bare `python -c pass`; `wxrec validate` of --cards cards (process CPU) against a
+process reading the same file with PyYAML's C loader alone; client CPU per card/get for wxrec's client, httpx over
 aiohttp, httpx's own transport and raw aiohttp, against raw aiohttp; `wxrec plan` of --cards cards at P=32 and
 P=16 against its bound (calls × latency ÷ parallelism), each beside its floor (the same calls from a bare aiohttp
 loop: what this machine and emulator allow at all); the peer, an unmodified wechatpy script reading
@@ -32,7 +33,7 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks import deposit_bench
+from benchmarks import deposit_bench, loader_bench
 from benchmarks.plan_bench import free_port, populate, spec, wait_for
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.wechat.limiter import CallLimiter
@@ -117,6 +118,23 @@ def version_figure(runs: int = 5) -> Figure:
     wxrec = statistics.median(timed([sys.executable, "-m", "reconciler", "--version"])[0] for _ in range(runs))
     bare = statistics.median(timed([sys.executable, "-c", "pass"])[0] for _ in range(runs))
     return Figure("`wxrec --version`", wxrec, "s", "`python -c pass`", bare)
+
+
+C_LOADER = "import sys, yaml; yaml.load(open(sys.argv[1], encoding='utf-8').read(), Loader=yaml.CSafeLoader)"
+
+
+def validate_figure(cards: int, runs: int = 3) -> Figure:
+    """`wxrec validate` of the cards file as a process, CPU, against a process that only reads it with PyYAML's C
+    loader (medians, run in turn)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = loader_bench.write_cards(Path(scratch), cards)
+        timed([sys.executable, "-m", "reconciler", "validate", scratch])  # the compiled schema check is cached
+        wxrec, alone = [], []
+        for _ in range(runs):
+            wxrec.append(timed([sys.executable, "-m", "reconciler", "validate", scratch])[1])
+            alone.append(timed([sys.executable, "-c", C_LOADER, str(path)])[1])
+    name = f"`wxrec validate`, {cards:,} cards, CPU"
+    return Figure(name, statistics.median(wxrec), "s", "PyYAML's C loader alone", statistics.median(alone))
 
 
 def plan_figures(cards: int, latency_ms: float) -> list[Figure]:
@@ -301,7 +319,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--peer-python", help="a Python with wechatpy installed (the peer row is left out without)")
     args = parser.parse_args()
-    figures = [version_figure(), *per_call_figures(args.calls), *plan_figures(args.cards, args.latency_ms)]
+    figures = [version_figure(), validate_figure(args.cards), *per_call_figures(args.calls)]
+    figures += plan_figures(args.cards, args.latency_ms)
     if args.peer_python:
         figures.append(peer_figure(args.peer_cards, args.latency_ms, args.peer_python))
     figures += [typical_figure(args.latency_ms), deposit_figure(args.codes, args.latency_ms)]

@@ -38,6 +38,7 @@ def test_the_issue_19_table_measures_each_figure_against_its_baseline() -> None:
     """benchmarks.table at a tiny size: every row is measured, with a baseline from the same run."""
     figures = [
         table.version_figure(runs=1),
+        table.validate_figure(cards=20, runs=1),
         *table.per_call_figures(calls=40),
         *table.plan_figures(cards=10, latency_ms=1),
         table.typical_figure(latency_ms=1),
