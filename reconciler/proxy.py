@@ -21,6 +21,7 @@ from reconciler.wechat.client import _refused, public_url
 from reconciler.wechat.errors import ProxyFailure
 
 PROXY_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 PROXY_AUTHENTICATION_REQUIRED = 407
 PROXY_AUTHORIZATION = "Proxy-Authorization"
 STATUS = re.compile(r"\d{3}\b")  # httpcore's ProxyError says the CONNECT answer's status line, and nothing else
@@ -58,7 +59,8 @@ def environment_proxy(url: str) -> Proxy | None:
     if found is None:
         return None
     no_proxy = _variable("no_proxy")
-    if no_proxy and bypassed(target.host, target.port, no_proxy[1]):
+    port = target.port or DEFAULT_PORTS.get(target.scheme)  # httpx says None for a scheme's own port
+    if no_proxy and bypassed(target.host, port, no_proxy[1]):
         return None
     variable, value = found
     if "://" not in value:

@@ -193,8 +193,10 @@ def test_the_scheme_picks_the_variable_lower_case_first_and_all_proxy_stands_in(
     secure, plain = environment_proxy("https://api.weixin.qq.com"), environment_proxy("http://127.0.0.1:8080")
     assert secure and (secure.url, secure.variable) == ("http://lower:3128", "https_proxy")
     assert plain and (plain.url, plain.variable) == ("http://all:3128", "ALL_PROXY")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1, api.weixin.qq.com:443")
     assert environment_proxy("http://127.0.0.1:8080") is None
+    assert environment_proxy("https://api.weixin.qq.com") is None, "the scheme's own port, unwritten, is 443"
+    assert environment_proxy("https://api.weixin.qq.com:8443") is not None
 
 
 @pytest.mark.parametrize(
