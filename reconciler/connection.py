@@ -5,6 +5,7 @@ run against an emulator needs of it comes from the provider installed in reconci
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from reconciler import emulation
 from reconciler.endpoints import WECHAT_API, WECHAT_PAY_API
 from reconciler.errors import WxrecError
 from reconciler.manifest import Manifest
+from reconciler.proxy import ProxiedTransport, environment_proxy
 from reconciler.state import ensure_state_dir
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import (
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 EMULATOR = "emulator"
 PAY_COUPONS = "pay_coupons"  # the section whose stocks need WeChat Pay
 CREDENTIAL_NAMES = ("ACCESS_TOKEN", "APPSECRET", "APPSECRET_FILE")
+log = logging.getLogger("wxrec.api")
 
 
 @dataclass(frozen=True)
@@ -137,16 +140,25 @@ def stable_token(appid: str, secret: str) -> StableToken:
     return StableToken(appid, secret, force_refresh=allowed in ("1", "true", "yes"))
 
 
-def http_transport() -> httpx.AsyncBaseTransport:
-    """The HTTP transport under httpx's API, chosen by measurement (benchmarks/README.md): aiohttp's spends
-    about half the client CPU per call of httpx's own at high parallelism. WXREC_HTTP_TRANSPORT=httpx
-    selects httpx's own."""
+def http_transport(url: str) -> httpx.AsyncBaseTransport:
+    """The HTTP transport under httpx's API for calls to `url`, through the proxy the environment names for it
+    (reconciler.proxy). The transport is chosen by measurement (benchmarks/README.md): aiohttp's spends about
+    half the client CPU per call of httpx's own at high parallelism. WXREC_HTTP_TRANSPORT=httpx selects httpx's
+    own."""
+    proxy = environment_proxy(url)
+    proxied = proxy.for_transport() if proxy else None
+    transport: httpx.AsyncBaseTransport
     if os.environ.get("WXREC_HTTP_TRANSPORT") == "httpx":
-        return httpx.AsyncHTTPTransport(limits=HTTP_LIMITS)
-    # aiohttp takes about 0.15 s to import: only a run that calls an HTTP endpoint pays for it.
-    from httpx_aiohttp import AiohttpTransport
+        transport = httpx.AsyncHTTPTransport(limits=HTTP_LIMITS, proxy=proxied)
+    else:
+        # aiohttp takes about 0.15 s to import: only a run that calls an HTTP endpoint pays for it.
+        from httpx_aiohttp import AiohttpTransport
 
-    return AiohttpTransport(limits=HTTP_LIMITS)
+        transport = AiohttpTransport(limits=HTTP_LIMITS, proxy=proxied)
+    if proxy is None:
+        return transport
+    log.debug("calls to %s go through %s", public_url(url), proxy)
+    return ProxiedTransport(transport, proxy)
 
 
 HTTP_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -198,7 +210,7 @@ async def connect(
         base, auth = checked_url(api, "--api (or WXREC_API)")
         tokens = token_source(appid, base, credentials)
         http = httpx.AsyncClient(
-            base_url=base, auth=auth, timeout=timeout, transport=http_transport(), cookies=NoCookies()
+            base_url=base, auth=auth, timeout=timeout, transport=http_transport(base), cookies=NoCookies()
         )
         await stack.enter_async_context(http)
         api_ = CardApi(WeChatClient(http, tokens, limiter=limiter))
@@ -246,6 +258,6 @@ async def _pay(
     if transport is None:
         base, _ = checked_url(pay_api, "--pay-api (or WXREC_PAY_API)")
     keys = pay_credentials(mchid, credentials, demo=demo)
-    http = PayClient.connect(base, keys, transport or http_transport())
+    http = PayClient.connect(base, keys, transport or http_transport(base))
     await stack.enter_async_context(http)
     return PayClient(http, limiter=limiter)

@@ -287,7 +287,7 @@ async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
         seen.append(request)
         return httpx.Response(200, json={"access_token": "T", "expires_in": 7200, "errcode": 0, "colors": []})
 
-    monkeypatch.setattr(connection, "http_transport", lambda: httpx.MockTransport(answer))
+    monkeypatch.setattr(connection, "http_transport", lambda url: httpx.MockTransport(answer))
     api = "https://al%40ice:p%3Ass@proxy.example.com/wechat/"
     async with connection.connect(api, Manifest(tmp_path, Document()), DEMO_APPID) as (card_api, endpoint):
         await card_api.client.get("/card/getcolors")

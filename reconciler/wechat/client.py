@@ -26,6 +26,7 @@ from reconciler.errors import WxrecError
 from reconciler.wechat.errors import (
     ConnectionRefused,
     NetworkError,
+    ProxyFailure,
     TokenRejected,
     TransientError,
     UncertainOutcome,
@@ -295,13 +296,15 @@ def _network_error(
     method: str, path: str, exc: Exception, http: httpx.AsyncClient, started: float, *, idempotent: bool
 ) -> NetworkError:
     """A transport error as wxrec reports it, logged with how long the call took. A refused connection proves
-    the request was never sent; no other error does (the aiohttp transport reports a dropped connection as
-    ConnectTimeout), so a call that changes something is otherwise uncertain."""
-    refused = _refused(exc)
+    the request was never sent, as does a proxy's refusal to carry it; no other error does (the aiohttp transport
+    reports a dropped connection as ConnectTimeout), so a call that changes something is otherwise uncertain."""
+    if isinstance(exc, ProxyFailure):
+        never_sent, reason = exc.never_sent, exc.reason
+    else:
+        never_sent = _refused(exc)
+        reason = _refusal(http) if never_sent else _describe(exc, http)
     error = (
-        ConnectionRefused(path, _refusal(http), maybe_applied=False)
-        if refused
-        else _lost_answer(path, _describe(exc, http), idempotent)
+        ConnectionRefused(path, reason, maybe_applied=False) if never_sent else _lost_answer(path, reason, idempotent)
     )
     log.debug("%s %s failed in %s: %s", method, path, _since(started), error.reason)
     return error

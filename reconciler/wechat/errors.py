@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from reconciler.errors import WxrecError
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
@@ -74,6 +76,17 @@ class NetworkError(WxrecError):
 
 class ConnectionRefused(NetworkError):
     """Nothing accepted the connection: the request was never sent."""
+
+
+class ProxyFailure(httpx.TransportError):
+    """A forward proxy did not carry a call (raised by reconciler.proxy's transport). `reason` names the proxy,
+    never its password; `never_sent` when the call provably did not leave the proxy (it refused the connection,
+    or would not open the tunnel), so a call that changes something is not uncertain."""
+
+    def __init__(self, reason: str, *, never_sent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.never_sent = never_sent
 
 
 class UncertainOutcome(NetworkError):
