@@ -27,6 +27,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen.update(kwargs, app=app)
 
     monkeypatch.setattr("uvicorn.run", fake_run)
+    # Nothing listens, so the default port (8080) may be taken on this machine by an emulator a user started.
+    monkeypatch.setattr("reconciler.emulator.cli._check_port_free", lambda host, port: None)
     return seen
 
 
