@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.hints import state_command
 from reconciler.i18n import N_, said
@@ -328,9 +329,15 @@ class ImportsById(Protocol):
 def ownership_refusal(
     to: str, live_id: str, resources: Mapping[str, Mapping[str, Any]], state_invocation: str
 ) -> str | None:
-    """Why state cannot take `live_id` as `to`, or None; adopting the id `to` already has is not refused.
-    `state_invocation` names the run's state in the command the refusal prints (Options.state_invocation)."""
-    owner = next((address for address, record in resources.items() if record.get("id") == live_id), None)
+    """Why state cannot take `live_id` as `to`, or None; adopting the id `to` already has is not refused. Ids are
+    compared within `to`'s kind only: WeChat numbers tags, menus and stocks each on their own, so a tag and a
+    conditional menu may well share one. `state_invocation` names the run's state in the command the refusal
+    prints (Options.state_invocation)."""
+    kind = kind_of(to)
+    owner = next(
+        (a for a, record in resources.items() if kind_of(a) == kind and record.get("id") == live_id),
+        None,
+    )
     if owner is not None and owner != to:
         return said("{id} is already managed as {owner}", id=live_id, owner=owner)
     if to in resources and resources[to].get("id") != live_id:
