@@ -5,8 +5,8 @@ that apply repeats none of them.
 Nothing in the file is trusted. It carries a digest of its content keyed by a secret kept in state, checked
 first; then apply checks that it is the plan of this account, state and live values (else it is stale); then
 every safety rule again, against current state and the manifests, whatever the file says: prevent_destroy,
-the destroy threshold, and that each change acts on the card its address owns. apply_plan itself refuses a
-plan with refusals, and deletes and replaces without --allow-destroy.
+the destroy threshold, each kind's own (GuardsPlans), and that each change acts on the object its address owns
+(HoldsIds). apply_plan itself refuses a plan with refusals, and deletes and replaces without --allow-destroy.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from reconciler.i18n import said
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
 from reconciler.planning import Options, safety_refusals
-from reconciler.resources import cards, codes
-from reconciler.resources.adoption import apply_adoption, ownership_refusal
-from reconciler.resources.base import SafetyContext
+from reconciler.resources import cards, codes, find
+from reconciler.resources.adoption import apply_adoption
+from reconciler.resources.base import HoldsIds, SafetyContext, ownership_refusal
 from reconciler.resources.cards.model import Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import normal_menu
@@ -39,8 +39,6 @@ from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import public_url
 
 ALGORITHM = "hmac-sha256"
-# Card changes that act on the card their address owns, by its id.
-ACTS_ON_ID = frozenset({Action.UPDATE, Action.STOCK, Action.REPLACE, Action.RETIRE, Action.DELETE})
 
 
 def digest(document: Mapping[str, Any], key: bytes) -> str:
@@ -280,8 +278,8 @@ async def refusals(plan: Plan, state: State, api: CardApi, manifest: Manifest, o
             found.append(refusal)
         else:
             apply_adoption(change, view)
+    found += [refusal for change in plan.changes if (refusal := _ownership_refusal(change, view))]
     records = cards.records(view)
-    found += [refusal for change in plan.changes if (refusal := _ownership_refusal(change, records))]
     found += await _orphaning_refusals(plan, records, api, options)
     protected = {f"cards.{key}" for key, spec in manifest.cards.items() if _protected(spec)}
     records = {a: replace(r, prevent_destroy=True) if a in protected else r for a, r in records.items()}
@@ -305,19 +303,25 @@ def _adoption_refusal(change: ResourceChange, view: State, state_invocation: str
     return None
 
 
-def _ownership_refusal(change: ResourceChange, records: Mapping[str, CardRecord]) -> str | None:
-    """A card change acts on the card state says its address owns, never on another card."""
-    if change.action not in ACTS_ON_ID or kind_of(change.address) != cards.KIND:
+def _ownership_refusal(change: ResourceChange, view: State) -> str | None:
+    """A change of a kind that HoldsIds acts on the object state (`view`: as the plan's import and moved blocks
+    leave it) says its address holds, never on another one."""
+    kind = find(kind_of(change.address))
+    if not isinstance(kind, HoldsIds) or change.action not in kind.acts_on_id:
         return None
-    record = records.get(change.address)
+    record = view.resources.get(change.address)
     if record is None:
-        return said("{address}: the plan changes this card, but state does not manage it", address=change.address)
-    if change.id != record.id:
+        return said(
+            "{address}: the plan acts on {id}, but state does not manage the address",
+            address=change.address,
+            id=str(change.id),
+        )
+    if change.id != record.get("id"):
         return said(
             "{address}: the plan acts on {id}, but state says the address manages {managed}",
             address=change.address,
             id=str(change.id),
-            managed=record.id,
+            managed=str(record.get("id")),
         )
     return None
 

@@ -13,6 +13,7 @@ from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action
 from reconciler.resources.adoption import Import, Move, plan_adoptions
+from reconciler.resources.base import ownership_refusal
 from reconciler.resources.cards.model import DesiredCard, LiveCard, Stock
 from reconciler.state import State
 from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
@@ -107,6 +108,17 @@ def test_an_import_that_cannot_be_is_refused(resources: dict[str, Any], found: d
     state = State(appid="wx", endpoint="e", resources=resources)
     adoption = plan_adoptions([Import("cards.x", "pX")], [], state, found, desired())
     assert adoption.changes == [] and why in adoption.refusals[0]
+
+
+def test_an_id_is_owned_within_its_kind_only() -> None:
+    """WeChat numbers tags and conditional menus each on their own: a tag and a menu may share an id."""
+    resources = {"tags.vip": {"id": "100", "name": "VIP"}, "conditional_menus.vip-menu": {"id": "101", "applied": {}}}
+    assert ownership_refusal("conditional_menus.gold-menu", "100", resources, ".") is None
+    assert ownership_refusal("tags.gold", "101", resources, ".") is None
+    assert ownership_refusal("tags.gold", "100", resources, ".") == "100 is already managed as tags.vip"
+    assert ownership_refusal("conditional_menus.gold-menu", "101", resources, ".") == (
+        "101 is already managed as conditional_menus.vip-menu"
+    )
 
 
 def test_moving_onto_an_address_in_state_is_refused() -> None:

@@ -365,9 +365,9 @@ def test_a_forged_saved_plan_acts_on_its_own_stocks_of_the_manifests_merchant_on
     other["after"] = {**change["after"], "stock": stock, "out_request_no": "1230000109-forged"}
     forge(saved, coupons, other, **{"pay_coupons.latte-88": {"id": spring}})
     output = refused(coupons, saved)
-    assert f"pay_coupons.latte-88: the plan acts on stock {spring}, but state says the address manages {latte}" in (
+    assert f"pay_coupons.latte-88: the plan acts on {spring}, but state says the address manages {latte}" in (output), (
         output
-    ), output
+    )
     assert (
         "pay_coupons.extra: the plan makes a stock of merchant 1900000002, and the manifests give it to merchant "
         "1230000109" in output

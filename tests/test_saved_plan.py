@@ -4,6 +4,7 @@ against current state, even for a file whose digest a forger who can read state 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 from reconciler.plan import Action, ResourceChange
 from reconciler.saved_plan import seal
 from reconciler.state import FileBackend
-from tests.support import apply_ok, wxrec
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 from tests.test_gitops import edit
 
 EDITED = "含美式咖啡两杯、可颂两个，可外带。"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def saved_edit(directory: Path, tmp_path: Path, then: Callable[[], None] = lambda: None) -> Path:
@@ -233,3 +235,64 @@ def test_a_plan_made_before_any_state_says_so_once_state_exists(example_dir: Pat
     assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
     apply_ok(example_dir)
     assert "this plan was made before there was any state" in refused(example_dir, saved)
+
+
+# For each kind an import block adopts: an example, the address, and an edit of it planned after the import.
+IMPORTED = {
+    "cards": ("coffee-shop", "cards.farm-tour", "cards.yaml", "9:00–17:00", "9:00–18:00"),
+    "tags": ("members", "tags.member", "members.yaml", "name: 山丘会员", "name: 山丘金卡会员"),
+    "conditional_menus": (
+        "members",
+        "conditional_menus.members-menu",
+        "members.yaml",
+        "name: 会员专享",
+        "name: 会员特惠",
+    ),
+    "pay_coupons": (
+        "pay-coupons",
+        "pay_coupons.latte-88",
+        "pay-coupons.yaml",
+        "max_coupons: 1000",
+        "max_coupons: 1200",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(IMPORTED))
+def test_a_saved_plan_with_an_import_block_and_an_edit_after_it_applies(kind: str, tmp_path: Path) -> None:
+    """Its check applies the import to its view of state through the kind, so the edit acts on a managed record."""
+    example, address, file, old, new = IMPORTED[kind]
+    directory = tmp_path / example
+    shutil.copytree(EXAMPLES / example, directory, ignore=RUN_LEFTOVERS)
+    apply_ok(directory)
+    live_id = records(directory)[address]["id"]
+    assert wxrec("state", "rm", directory, address).exit_code == 0
+    (directory / "imports.yaml").write_text(f"import:\n  - to: {address}\n    id: '{live_id}'\n", encoding="utf-8")
+    manifest = directory / file
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", directory, "--api", "emulator", "-out", saved).exit_code == 0
+    planned = [(c["action"], c["id"]) for c in json.loads(saved.read_text())["changes"] if c["address"] == address]
+    assert planned == [("import", live_id), ("update", live_id)]
+    applied = wxrec("apply", directory, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert applied.exit_code == 0, applied.output
+    assert f"imported {live_id}" in applied.output or f"imported stock {live_id}" in applied.output
+    assert address in records(directory)
+    assert "No changes." in wxrec("plan", directory, "--api", "emulator").output
+
+
+def test_a_forged_plan_acts_on_the_tag_its_address_holds_only(tmp_path: Path) -> None:
+    """The ownership check is every kind's that HoldsIds, not only the cards' and the stocks' own."""
+    directory = tmp_path / "members"
+    shutil.copytree(EXAMPLES / "members", directory, ignore=RUN_LEFTOVERS)
+    apply_ok(directory)
+    held = records(directory)
+    tag, menu = held["tags.member"]["id"], held["conditional_menus.members-menu"]["id"]
+    manifest = directory / "members.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("山丘会员", "山丘金卡会员"), encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    assert wxrec("plan", directory, "--api", "emulator", "-out", saved).exit_code == 0
+    forge(saved, directory, delete("tags.ghost", tag), **{"tags.member": {"id": menu}})
+    output = refused(directory, saved)
+    assert f"tags.member: the plan acts on {menu}, but state says the address manages {tag}" in output, output
+    assert f"tags.ghost: the plan acts on {tag}, but state does not manage the address" in output

@@ -19,8 +19,15 @@ from reconciler.hints import state_command
 from reconciler.i18n import said
 from reconciler.plan import Action, ResourceChange
 from reconciler.resources import find, kinds
-from reconciler.resources.base import Adopts, ImportContext, ImportsById, ReadsLive, unsettled
-from reconciler.resources.base import ownership_refusal as ownership_refusal  # saved_plan.py takes it from here
+from reconciler.resources.base import (
+    Adopts,
+    ImportContext,
+    Imports,
+    ImportsById,
+    ReadsLive,
+    ownership_refusal,
+    unsettled,
+)
 from reconciler.resources.cards.adopt import card_refusal, import_refusal
 from reconciler.resources.cards.diff import adopted_record, desired_document, desired_from_document, live_document
 from reconciler.resources.cards.model import DesiredCard, LiveCard, Palette, live_card
@@ -167,7 +174,7 @@ def plan_adoptions(
         kind = find(kind_of(block.to))
         if isinstance(kind, Adopts):
             kind_live = (kinds_live or {}).get(kind.name)
-            adopt = partial(_kind_adoption, kind, block.to, block.id, kind_live)
+            adopt = partial(_kind_adoption, kind, block.to, block.id, kind_live, view)
         else:
             adopt = partial(_card_adoption, block, view, live, desired[block.to])
         _plan_import(block, view, adoption, state_invocation, adopt)
@@ -218,9 +225,9 @@ def _plan_import(
     adoption.changes.append(change)
 
 
-def _kind_adoption(kind: Adopts, address: str, live_id: str, live: Any) -> Adopted:
+def _kind_adoption(kind: Adopts, address: str, live_id: str, live: Any, state: State) -> Adopted:
     found = kind.adopt(address, live_id, live)
-    return found if isinstance(found, str) else (found, kind.adopted(found))
+    return found if isinstance(found, str) else (found, kind.adopted(found, state))
 
 
 def _card_adoption(block: Import, view: State, live: LiveCards, card: DesiredCard) -> Adopted:
@@ -272,7 +279,7 @@ async def import_by_id(address: str, live_id: str, context: ImportContext) -> di
     live = await kind.read(context.api, context.state) if isinstance(kind, ReadsLive) else None
     resources = context.state.resources
     found = ownership_refusal(address, live_id, resources, context.state_invocation) or _kind_adoption(
-        kind, address, live_id, live
+        kind, address, live_id, live, context.state
     )
     if isinstance(found, str):
         raise WxrecError(f"{address}: {found}; nothing was changed")
@@ -313,22 +320,19 @@ class AdoptionApplier:
 
 
 def apply_adoption(change: ResourceChange, state: State, live: LiveCard | None = None) -> str:
-    """Carry out an import or a move: state only. `live`: the card an import adopts, read at apply, to record
-    what already matches the manifests; without it (a saved plan's check) nothing counts as applied."""
+    """Carry out an import or a move: state only. An import of any kind leaves the record its kind's `adopted`
+    says (a saved plan's check applies the plan's imports so to its view of state); `live`: the card a card import
+    adopts, read at apply, to record what already matches the manifests."""
     if change.action == Action.MOVE:
         source = str((change.before or {})["address"])
         state.resources[change.address] = state.resources.pop(source)
         return f"moved from {source} in state"
     kind = find(kind_of(change.address))
-    if isinstance(kind, Adopts):
-        state.resources[change.address] = kind.adopted(change)
-        state.intents.pop(change.address, None)  # an interrupted create it settles
-        return f"imported {change.id} into state"
-    after = change.after or {}
-    assert change.id is not None
+    assert isinstance(kind, Imports), "a plan imports only into the importable kinds"
     if live is None:
-        adopted = CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy")))
+        state.resources[change.address] = kind.adopted(change, state)
     else:
-        adopted = adopted_record(desired_from_document(change.address, after), live)
-    state.resources[change.address] = adopted.to_state()
+        desired = desired_from_document(change.address, change.after or {})
+        state.resources[change.address] = adopted_record(desired, live).to_state()
+    state.intents.pop(change.address, None)  # an interrupted create it settles
     return f"imported {change.id} into state"

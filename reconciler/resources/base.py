@@ -17,10 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from reconciler.address import kind_of
 from reconciler.errors import JsonPath, Locate, Problem, WxrecError
 from reconciler.hints import state_command
 from reconciler.i18n import N_, said
-from reconciler.plan import Attention, AttributeChange, ResourceChange, StockChange
+from reconciler.plan import Action, Attention, AttributeChange, ResourceChange, StockChange
 from reconciler.resources.cards.model import live_card
 from reconciler.resources.pay_coupons.model import PayStocks
 from reconciler.resources.references import Lookup
@@ -234,6 +235,18 @@ class CountedByThreshold(Protocol):
         ...
 
 
+@runtime_checkable
+class HoldsIds(Protocol):
+    """A kind whose changes of `acts_on_id` act on the live object state's record at their address holds, by that
+    record's `id`: `wxrec apply PLANFILE` refuses one that names another id, or an address state does not manage
+    (saved_plan.refusals), so that no edited or stale plan reaches an object its address does not own."""
+
+    @property
+    def acts_on_id(self) -> frozenset[Action]:
+        """The actions whose change carries the id of the object state's record holds: {UPDATE, DELETE}."""
+        ...
+
+
 # One line of the drift document: address, id, what, and the attribute or stock figures it is about.
 DriftEntry = dict[str, Any]
 
@@ -287,16 +300,23 @@ class ClassifiesDrift(Protocol):
 
 
 @runtime_checkable
-class Adopts(Protocol):
+class Imports(Protocol):
+    """A kind whose live objects an `import:` block (or `wxrec import`) adopts: each is an `Adopts` or an
+    `ImportsById` kind, and says the record an import change leaves without reading WeChat again, so that a plan's
+    view of state (a saved plan's check too) holds the adopted record of every kind."""
+
+    def adopted(self, change: ResourceChange, state: State) -> dict[str, Any]:
+        """State's record after the planned import `change` into `state`, from what the change carries."""
+        ...
+
+
+@runtime_checkable
+class Adopts(Imports, Protocol):
     """A kind besides cards that `import:` blocks adopt (reconciler/resources/adoption.py): the import of a live id,
-    checked against what its `read` hook returned, and the state record it leaves."""
+    checked against what its `read` hook returned; the state record it leaves is `adopted`'s."""
 
     def adopt(self, address: str, live_id: str, live: Any) -> ResourceChange | str:
         """The import change, or why `live_id` cannot be adopted as `address`."""
-        ...
-
-    def adopted(self, change: ResourceChange) -> dict[str, Any]:
-        """State's record after the import `change`."""
         ...
 
 
@@ -318,7 +338,7 @@ class ImportContext:
 
 
 @runtime_checkable
-class ImportsById(Protocol):
+class ImportsById(Imports, Protocol):
     """A kind `wxrec import` adopts by reading its live object by id itself (cards, pay_coupons). An `Adopts` kind
     needs no more: the command adopts through its `read` hook and `adopt`, as an `import:` block does."""
 
@@ -330,9 +350,15 @@ class ImportsById(Protocol):
 def ownership_refusal(
     to: str, live_id: str, resources: Mapping[str, Mapping[str, Any]], state_invocation: str
 ) -> str | None:
-    """Why state cannot take `live_id` as `to`, or None; adopting the id `to` already has is not refused.
-    `state_invocation` names the run's state in the command the refusal prints (Options.state_invocation)."""
-    owner = next((address for address, record in resources.items() if record.get("id") == live_id), None)
+    """Why state cannot take `live_id` as `to`, or None; adopting the id `to` already has is not refused. Ids are
+    compared within `to`'s kind only: WeChat numbers tags, menus and stocks each on their own, so a tag and a
+    conditional menu may well share one. `state_invocation` names the run's state in the command the refusal
+    prints (Options.state_invocation)."""
+    kind = kind_of(to)
+    owner = next(
+        (a for a, record in resources.items() if kind_of(a) == kind and record.get("id") == live_id),
+        None,
+    )
     if owner is not None and owner != to:
         return said("{id} is already managed as {owner}", id=live_id, owner=owner)
     if to in resources and resources[to].get("id") != live_id:

@@ -106,6 +106,8 @@ class ConditionalMenus:
     may_refer_to = ("cards", "landing_pages", "qrcodes", "tags")
     new_badge = "new menu"
     panel = "menu"
+    # Not an update: one may record a live menu an interrupted publish made (_settled), whose menuid no record has.
+    acts_on_id = frozenset({Action.DELETE})
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
@@ -157,7 +159,7 @@ class ConditionalMenus:
         ]
         return change
 
-    def adopted(self, change: ResourceChange) -> dict[str, Any]:
+    def adopted(self, change: ResourceChange, state: State) -> dict[str, Any]:
         assert change.id is not None and change.after is not None
         return ConditionalRecord(change.id, dict(change.after["conditional_menu"])).to_state()
 

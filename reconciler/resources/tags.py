@@ -101,6 +101,7 @@ class Tags:
     panel = "other"
     shorthand = ("tag", "tag_id")  # conditional menus match on `tag: KEY`
     threshold_noun = N_("tags")  # a deleted tag loses the fans it groups
+    acts_on_id = frozenset({Action.UPDATE, Action.DELETE})
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
@@ -157,7 +158,7 @@ class Tags:
         change.reasons = [said("an import block adopts this live tag: state records it, WeChat is not changed")]
         return change
 
-    def adopted(self, change: ResourceChange) -> dict[str, Any]:
+    def adopted(self, change: ResourceChange, state: State) -> dict[str, Any]:
         assert change.id is not None and change.after is not None
         return TagRecord(change.id, str(change.after["tag"]["name"])).to_state()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
-from reconciler.plan import ResourceChange
+from reconciler.plan import Action, ResourceChange
 from reconciler.resources.base import Applier, ApplyContext, Drift, ImportContext, schema_fragment
 from reconciler.resources.card_settings import validate_settings
 from reconciler.resources.cards.adopt import import_card
@@ -30,6 +30,8 @@ class Cards:
     panel = "card"
     shorthand = ("card", "card_id")  # `card: KEY` where WeChat takes a card_id
     threshold_noun = N_("cards")
+    # A retire acts on the address's card too: the cards it deletes are those its record keeps to retire.
+    acts_on_id = frozenset({Action.UPDATE, Action.STOCK, Action.REPLACE, Action.RETIRE, Action.DELETE})
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
@@ -48,6 +50,12 @@ class Cards:
 
     async def import_by_id(self, address: str, live_id: str, context: ImportContext) -> dict[str, Any]:
         return await import_card(address, live_id, context)
+
+    def adopted(self, change: ResourceChange, state: State) -> dict[str, Any]:
+        """Nothing counts as applied: apply itself, which reads the card, records what already matches."""
+        after = change.after or {}
+        assert change.id is not None
+        return CardRecord.adopted(change.id, str(after["card_type"]), bool(after.get("prevent_destroy"))).to_state()
 
     def applier(self, context: ApplyContext) -> Applier:
         uploader = ImageUploader(context.cards.client, context.state, context.save, context.manifest_root)

@@ -24,7 +24,7 @@ from reconciler.resources.pay_coupons.adopt import adopted
 from reconciler.resources.pay_coupons.apply import PayCouponApplier
 from reconciler.resources.pay_coupons.model import KIND, PayStocks, StockRecord, flat, stock_body
 from reconciler.resources.pay_coupons.planning import Inputs, PayLive, plan_stocks, read_stocks
-from reconciler.resources.pay_coupons.safety import guard
+from reconciler.resources.pay_coupons.safety import ACTS_ON_ID, guard
 from reconciler.resources.pay_coupons.validate import validate_section
 from reconciler.state import State
 
@@ -39,6 +39,7 @@ class PayCoupons:
     panel = "pay_coupon"
     # A replaced stock keeps issuing beside the new one: WeChat Pay cannot stop it.
     threshold_noun = N_("stocks")
+    acts_on_id = ACTS_ON_ID
     schema: Mapping[str, Any] = schema_fragment(KIND)
 
     def validate(self, section: Any, locate: Locate) -> list[Problem]:
@@ -84,6 +85,15 @@ class PayCoupons:
         live = await read_stocks(context.cards.pay, None, [live_id])
         stock = live.stocks.get(live_id)
         return adopted(address, stock, live_id, str(mchid), context.state, context.state_invocation).to_state()
+
+    def adopted(self, change: ResourceChange, state: State) -> dict[str, Any]:
+        """The stock as the plan read it (a refreshed plan reads each stock an import block names), of the merchant
+        WeChat Pay showed it to, as apply records it. Whether `state` may take it is the caller's check
+        (ownership_refusal): only the lost create it settles is looked up here."""
+        assert change.id is not None
+        stock = (change.before or {}).get("stock")
+        mchid = str((stock or {}).get("belong_merchant", ""))
+        return adopted(change.address, stock, change.id, mchid, state, ".", read=False).to_state()
 
     def applied_records(self, section: Any, state: State) -> dict[str, dict[str, Any]]:
         """Each stock as an apply of `section` records it, its id stood in (wxrec diff); the merchant is not

@@ -1,6 +1,7 @@
 """The stocks' rules that hold however a plan was made (`wxrec apply PLANFILE`, resources.base.GuardsPlans): a
-change acts on the stock its address holds, of the manifests' merchant; a fixed field never changes; a budget is
-never set below what was issued, counted when the plan is applied (coupons keep being issued after a plan is saved).
+change acts on a stock of the manifests' merchant (the saved plan's check of every kind says it is the one its
+address holds: resources.base.HoldsIds); a fixed field never changes; a budget is never set below what was issued,
+counted when the plan is applied (coupons keep being issued after a plan is saved).
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ async def guard(changes: Sequence[ResourceChange], context: SafetyContext) -> li
     found = [r for c in changes if (r := _made_for(c, specs.get(Address.parse(c.address).key), mchid))]
     acting = {}
     for change in changes:
-        if change.action not in ACTS_ON_ID:
-            continue
         held = context.state.resources.get(change.address)
-        record = StockRecord.from_state(held) if held is not None else None
-        refusal = _owned(change, record, mchid)
-        if refusal:
-            found.append(refusal)
+        # A change naming a stock its address does not hold is refused by the saved plan's check of every kind.
+        if change.action not in ACTS_ON_ID or held is None or held.get("id") != change.id:
+            continue
+        record = StockRecord.from_state(held)
+        if record.mchid != mchid:
+            found.append(other_merchant(change.address, record, mchid))
         elif change.action == Action.UPDATE:
             acting[change.address] = change
     return found + await _updates(acting, context, mchid)
@@ -59,27 +60,13 @@ def _made_for(change: ResourceChange, spec: Mapping[str, Any] | None, mchid: str
     )
 
 
-def _owned(change: ResourceChange, record: StockRecord | None, mchid: str) -> str | None:
-    """A change acts on the stock its address holds, of the manifests' merchant."""
-    if record is None:
-        return said("{address}: the plan changes this stock, but state does not manage it", address=change.address)
-    if change.id != record.id:
-        return said(
-            "{address}: the plan acts on stock {id}, but state says the address manages {managed}",
-            address=change.address,
-            id=str(change.id),
-            managed=record.id,
-        )
-    return other_merchant(change.address, record, mchid) if record.mchid != mchid else None
-
-
 async def _updates(acting: Mapping[str, ResourceChange], context: SafetyContext, mchid: str) -> list[str]:
     """Fixed fields, and budgets against what was issued by now: the stocks a budget change acts on are read."""
     found = []
     budgeted = {c.id: c for c in acting.values() if any(a.path in BUDGETS for a in c.changes)}
     live = (await read_stocks(context.pay, None, sorted(i for i in budgeted if i))).stocks if context.pay else {}
     for change in acting.values():
-        assert change.id is not None  # _owned: the id state holds
+        assert change.id is not None  # the id state holds
         differences = {a.path: (a.old, a.new) for a in change.changes}
         frozen = frozen_refusal(change.address, change.id, differences)
         if frozen:
