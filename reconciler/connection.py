@@ -166,6 +166,11 @@ def endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
+def embedded_account(manifest: Manifest) -> Path:
+    """Where the embedded emulator keeps the account of `manifest`'s directory (and environment)."""
+    return manifest.state_dir / "emulator.json"
+
+
 @asynccontextmanager
 async def connect(
     api: str,
@@ -185,8 +190,7 @@ async def connect(
             emulator = emulation.required()
             secret = credentials.value("APPSECRET") or emulator.demo_secret
             mchid = manifest.mchid or emulator.demo_mchid
-            data_file = manifest.state_dir / "emulator.json"
-            transport = emulator.transport(data_file, manifest.directory, appid, secret, warn, mchid)
+            transport = emulator.transport(embedded_account(manifest), manifest.directory, appid, secret, warn, mchid)
             ensure_state_dir(manifest.state_dir)
             http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
             await stack.enter_async_context(http)
