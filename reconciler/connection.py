@@ -120,7 +120,13 @@ def token_source(appid: str, api: str, credentials: Credentials) -> TokenSource:
         secret = emulator.demo_secret
     if not secret:
         names = f"{credentials.names('APPSECRET')} (or {credentials.names('ACCESS_TOKEN')})"
-        raise WxrecError(f"no credentials for {appid}: set {names}")
+        served = (
+            f" (an emulator serves its demo account {emulator.demo_appid} without them; serve {appid} with "
+            f"`wxrec emulator serve --account {appid}:SECRET` and set that SECRET)"
+            if emulator is not None
+            else ""
+        )
+        raise WxrecError(f"no credentials for {appid}: set {names}{served}")
     return stable_token(appid, secret)
 
 
@@ -178,6 +184,11 @@ def endpoint_label(api: str) -> str:
     return EMULATOR if api == EMULATOR else public_url(api.rstrip("/"))
 
 
+def embedded_account(manifest: Manifest) -> Path:
+    """Where the embedded emulator keeps the account of `manifest`'s directory (and environment)."""
+    return manifest.state_dir / "emulator.json"
+
+
 @asynccontextmanager
 async def connect(
     api: str,
@@ -197,13 +208,12 @@ async def connect(
             emulator = emulation.required()
             secret = credentials.value("APPSECRET") or emulator.demo_secret
             mchid = manifest.mchid or emulator.demo_mchid
-            data_file = manifest.state_dir / "emulator.json"
-            transport = emulator.transport(data_file, manifest.directory, appid, secret, warn, mchid)
+            transport = emulator.transport(embedded_account(manifest), manifest.directory, appid, secret, warn, mchid)
             ensure_state_dir(manifest.state_dir)
             http = httpx.AsyncClient(transport=transport, base_url=WECHAT_API, timeout=timeout, cookies=NoCookies())
             await stack.enter_async_context(http)
             api_ = CardApi(WeChatClient(http, stable_token(appid, secret), limiter=limiter))
-            api_.pay = await _pay(stack, manifest, WECHAT_PAY_API, credentials, limiter, transport)
+            api_.pay = await _pay(stack, manifest, WECHAT_PAY_API, credentials, limiter, transport, EMULATOR)
             yield api_, EMULATOR
             return
         endpoint = endpoint_label(api)
@@ -214,8 +224,18 @@ async def connect(
         )
         await stack.enter_async_context(http)
         api_ = CardApi(WeChatClient(http, tokens, limiter=limiter))
-        api_.pay = await _pay(stack, manifest, pay_api, credentials, limiter, None)
+        api_.pay = await _pay(stack, manifest, pay_api, credentials, limiter, None, base)
         yield api_, endpoint
+
+
+def _pay_api_hint(api: str, pay_api: str) -> str:
+    """The usual slip against a served emulator: --api points at it, --pay-api still at WeChat Pay's own."""
+    if api in (EMULATOR, WECHAT_API) or pay_api.rstrip("/") != WECHAT_PAY_API:
+        return ""
+    return (
+        f"; or, if {api} is an emulator, give --pay-api {api} too (--pay-api is {WECHAT_PAY_API}, WeChat Pay's own, "
+        "and `wxrec emulator serve` serves WeChat Pay at the address it serves WeChat at)"
+    )
 
 
 def checked_url(url: str, option: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -239,10 +259,12 @@ async def _pay(
     credentials: Credentials,
     limiter: CallLimiter | None,
     transport: httpx.AsyncBaseTransport | None,
+    api: str,
 ) -> PayClient | None:
     """WeChat Pay for the manifests' merchant, when they have stocks (a `pay_coupons` section); None otherwise, so
     a merchant id alone asks for no WeChat Pay credentials. The emulator's demo merchant keys stand in only for the
-    embedded emulator (`transport`), or for the demo merchant at an address other than WeChat Pay's."""
+    embedded emulator (`transport`), or for the demo merchant at an address other than WeChat Pay's. `api`: the
+    card API's address, which a missing-credentials error may point --pay-api at."""
     mchid = manifest.mchid
     if not mchid or PAY_COUPONS not in manifest.document.data:
         return None
@@ -257,7 +279,7 @@ async def _pay(
     base = WECHAT_PAY_API
     if transport is None:
         base, _ = checked_url(pay_api, "--pay-api (or WXREC_PAY_API)")
-    keys = pay_credentials(mchid, credentials, demo=demo)
+    keys = pay_credentials(mchid, credentials, demo=demo, hint=_pay_api_hint(api, pay_api))
     http = PayClient.connect(base, keys, transport or http_transport(base))
     await stack.enter_async_context(http)
     return PayClient(http, limiter=limiter)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.address import Address, kind_of
 from reconciler.endpoints import WECHAT_API
 from reconciler.errors import WxrecError
-from reconciler.i18n import listed, said
+from reconciler.i18n import Arg, listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
@@ -97,6 +97,33 @@ def check_state_binding(state: State | None, appid: str, endpoint: str) -> list[
     ]
 
 
+def _refuse_another_account(result: Plan, state: State | None, managed: int) -> None:
+    """Half the managed cards or more missing at another endpoint than state's: most likely another account (a
+    fresh emulator, another data file), for which each card's advice (-replace, `state rm`) would damage state.
+    Said among the first warnings, before that advice, and refused (docs/decisions.md)."""
+    gone = sum(1 for c in result.changes if c.action is Action.GONE and kind_of(c.address) == cards.KIND)
+    recorded = public_url(state.endpoint) if state else result.endpoint
+    if recorded == result.endpoint or not gone or 2 * gone < managed:
+        return
+    counts: dict[str, Arg] = {"gone": gone, "managed": managed, "endpoint": result.endpoint}
+    cause = said(
+        "{gone} of the {managed} cards state manages are missing at {endpoint}: most likely it is another account "
+        "than the one state describes, not cards deleted in WeChat. Do not follow the advice to -replace them or "
+        "`state rm` them",
+        **counts,
+    )
+    result.warnings.insert(1, cause)  # right after "state was written against …" (check_state_binding)
+    result.refusals.append(
+        said(
+            "{gone} of the {managed} cards state manages are missing at {endpoint}, which is not where state was "
+            "written: give --api {recorded} (an embedded emulator's account is .wxrec/emulator.json beside the "
+            "manifests, which `wxrec emulator serve --data` serves), or --state this endpoint's own state",
+            **counts,
+            recorded=recorded,
+        )
+    )
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """What a plan is made of besides the account: the manifests, state, whom the plan is for, the options,
@@ -171,6 +198,8 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
     result.refusals = adopted.refusals + cards.refusals(
         result.changes, card_records, time.time(), options.state_invocation, options.legacy_coupons
     )
+    if not source.stand_ins:
+        _refuse_another_account(result, inputs.state, len(card_records))
     if not options.allow_duplicate:
         result.refusals += await source.duplicate_refusals(
             result, set(state.intents) if state else set(), options.invocation

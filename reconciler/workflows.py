@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -280,6 +281,8 @@ async def export(
     nothing_yet = Manifest(directory, Document(stocks if pay.mchid else {}))
     credentials = connection.credentials_of_one(directory)
     appid = connection.appid_of(nothing_yet, api, credentials)
+    embedded = connection.embedded_account(nothing_yet)
+    made_here = api == connection.EMULATOR and not embedded.exists()
     with _locked(backend, lock_timeout, RunSettings(directory, state_location=state_location).state_invocation()):
         current = backend.load()
         refuse_to_clobber(directory, current, force)  # again under the lock: another run may have written since
@@ -292,8 +295,21 @@ async def export(
             ids = [*known, *pay.stock_ids]
             live = await read_account(card_api, parallelism, reporter.reading, pay.mchid, ids)
         exported = export_account(appid, live)
+        if made_here:
+            reporter.warn(_new_embedded_account(embedded, directory))
         backup = write_export(directory, exported, backend, current or State(appid=appid, endpoint=endpoint))
     return Exported(appid, exported, backend.location, backup)
+
+
+def _new_embedded_account(embedded: Path, directory: Path) -> str:
+    """An export of the embedded emulator reads the account kept in DIR, which this very run made: never the demo
+    account another directory's runs filled (see docs/decisions.md)."""
+    again = f"wxrec export {shlex.quote(str(directory))} --api http://127.0.0.1:8080 --force"
+    return (
+        f"the embedded emulator made a new account for this export, kept in {embedded}: each manifest directory has "
+        "its own embedded account, in its .wxrec/emulator.json. To export another directory's, serve it "
+        f"(`wxrec emulator serve --port 8080 --data OTHER/.wxrec/emulator.json`), then `{again}`"
+    )
 
 
 @contextmanager

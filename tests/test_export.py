@@ -280,6 +280,7 @@ def test_export_of_a_varied_account_plans_no_changes(tmp_path: Path) -> None:
         first, second = tmp_path / "first", tmp_path / "second"
         exported = wxrec("export", first, "--api", url)
         assert exported.exit_code == 0, exported.output
+        assert "Exported 293 cards, 1 tag, 4 conditional menus and the menu of" in exported.output
         assert "not exported: base_info.title would not be a valid manifest value" in exported.output
         assert "landing pages, QR codes and the test whitelist cannot be read back" in exported.output
         assert wxrec("validate", first).exit_code == 0
@@ -343,3 +344,30 @@ def test_export_force_replaces_the_records_and_intents_of_every_kind_read_back(t
     kept = {"codes", "landing_pages", "qrcodes", "whitelist"}  # records WeChat cannot give back
     assert set(state.resources) == {f"{name}.old" for name in kept} | {"tags.new"}
     assert set(state.intents) == {f"{name}.old" for name in kept}
+
+
+def test_an_export_of_a_new_embedded_account_says_where_the_demo_account_lives(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    target = example_dir.parent / "exported"
+    empty = wxrec("export", target, "--api", "emulator")
+    assert empty.exit_code == 0, empty.output
+    assert "Exported 0 cards of" in empty.stdout
+    warning = "Warning: the embedded emulator made a new account for this export, kept in"
+    assert warning in empty.stderr and "wxrec emulator serve --port 8080 --data" in empty.stderr
+    # What the warning says to do exports the account the example's runs filled.
+    with served_emulator("--data", str(example_dir / ".wxrec" / "emulator.json")) as url:
+        served = wxrec("-q", "export", target, "--api", url, "--force")
+        assert served.exit_code == 0, served.output
+        assert served.stderr == ""
+        assert served.stdout.splitlines() == [
+            f"Exported 6 cards and the menu of {DEMO_APPID} to {target} (account.yaml, cards.yaml, menu.yaml)."
+        ], "-q prints the summary line only"
+        planned = wxrec("plan", target, "--api", url, "--detailed-exitcode")
+        assert planned.exit_code == 0, planned.output
+
+
+def test_an_export_says_each_note_as_a_sentence(example_dir: Path) -> None:
+    apply_ok(example_dir)
+    again = wxrec("export", example_dir.parent / "again", "--api", "emulator")
+    notes = [line for line in again.stdout.splitlines() if line.startswith("Note: ")]
+    assert notes and all(note.endswith(".") for note in notes), notes

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
+from tests.support import RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
 from tests.test_saved_plan import forge, refused
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
@@ -451,3 +451,30 @@ def test_a_stock_imported_again_after_removal_spends_only_new_request_numbers(co
     edit(coupons, "goods_name: 拿铁咖啡\n", "goods_name: 拿铁饮品\n")
     apply_ok(coupons)
     assert held_stocks(coupons)[stock_id]["document"]["goods_name"] == "拿铁饮品"
+
+
+def test_the_example_against_a_served_emulator_runs_as_readme_says_and_each_missing_step_is_named(
+    coupons: Path,
+) -> None:
+    appid = "wx1234567890abcdef"  # the example's account, not the emulator's demo one
+    assert f"appid: {appid}" in (coupons / "pay-coupons.yaml").read_text(encoding="utf-8")
+    with served_emulator("--account", f"{appid}:example-secret") as url:
+        no_secret = wxrec("plan", coupons, "--api", url)
+        assert no_secret.exit_code == 1
+        assert f"serve {appid} with `wxrec emulator serve --account {appid}:SECRET`" in no_secret.output
+        secret = {"WXREC_APPSECRET": "example-secret"}
+        no_pay_api = wxrec("plan", coupons, "--api", url, env=secret)
+        assert no_pay_api.exit_code == 1
+        assert "no WeChat Pay credentials for merchant 1230000109" in no_pay_api.output
+        assert f"give --pay-api {url} too" in no_pay_api.output, no_pay_api.output
+        both = ("--api", url, "--pay-api", url)
+        applied = wxrec("apply", coupons, *both, "--auto-approve", env=secret)
+        assert applied.exit_code == 0, applied.output
+        again = wxrec("plan", coupons, *both, "--detailed-exitcode", env=secret)
+        assert again.exit_code == 0 and "No changes." in again.output, again.output
+
+
+def test_the_pay_api_hint_is_for_another_api_than_wechats_only(coupons: Path) -> None:
+    planned = wxrec("plan", coupons, env={"WXREC_APPSECRET": "secret"})
+    assert planned.exit_code == 1 and "no WeChat Pay credentials for merchant" in planned.output
+    assert "--pay-api" not in planned.output

@@ -68,3 +68,31 @@ def test_credentials_in_the_api_url_are_never_shown_nor_stored(
         *(path.read_text(encoding="utf-8") for path in written),
     ):
         assert "s3cr3t" not in text and "alice" not in text
+
+
+def test_a_plan_against_another_emulator_than_states_is_refused_before_any_card_advice(
+    served: str, example_dir: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", str(example_dir), "--api", "emulator", "--auto-approve"]).exit_code == 0
+    # The served account has the example's three coupons, not the three cards the embedded one made.
+    planned = runner.invoke(cli, ["plan", str(example_dir), "--api", served])
+    assert planned.exit_code == 1, planned.output
+    cause = f"3 of the 6 cards state manages are missing at {served}: most likely it is another account"
+    assert cause in planned.output
+    assert planned.output.index(cause) < planned.output.index("to create it again"), "the cause comes first"
+    assert "Refused: 3 of the 6 cards state manages are missing" in planned.output
+    assert "give --api emulator" in planned.output
+    applied = runner.invoke(cli, ["apply", str(example_dir), "--api", served, "--auto-approve"])
+    assert applied.exit_code == 1 and "missing at" in applied.output, applied.output
+    paths = {call["path"] for call in httpx.get(f"{served}/_emulator/calls").json()["calls"]}
+    assert not paths & {"/cgi-bin/menu/create", "/card/create"}, "apply changed nothing"
+
+
+def test_the_embedded_account_served_plans_no_changes(example_dir: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", str(example_dir), "--api", "emulator", "--auto-approve"]).exit_code == 0
+    with served_emulator("--data", str(example_dir / ".wxrec" / "emulator.json")) as url:
+        planned = runner.invoke(cli, ["plan", str(example_dir), "--api", url, "--detailed-exitcode"])
+    assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
+    assert "Refused" not in planned.output

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +23,9 @@ from reconciler.cli.output import terminal
 from reconciler.connection import credentials_of_one
 from reconciler.english import counted
 from reconciler.settings import RunSettings
+
+if TYPE_CHECKING:
+    from reconciler.export import Export  # pypinyin loads with it: only export's run pays for that
 
 
 @click.command("import")
@@ -89,15 +94,30 @@ def export(
         workflows.export(directory, api, state_location, force, parallelism, lock_timeout, terminal(), pay)
     )
     files = ", ".join(sorted(done.export.files))
-    menu = " and the menu" if "menu" in done.export.resources else ""
-    stock_count = sum(1 for address in done.export.resources if kind_of(address) == "pay_coupons")
-    also = f" and {counted(stock_count, 'WeChat Pay stock')}" if stock_count else ""
-    click.echo(
-        f"Exported {counted(len(done.export.cards), 'card')}{menu}{also} of {done.appid} to {directory} ({files})."
-    )
+    click.echo(f"Exported {_what(done.export)} of {done.appid} to {directory} ({files}).")
+    if terminal().quiet:
+        return
     kept = f" (the previous state is kept in {done.backup})" if done.backup else ""
     click.echo(f"State: {done.state_location}{kept}")
     for note in done.export.notes:
-        click.echo(f"Note: {note}")
+        click.echo(f"Note: {note}.")
     exported = RunSettings(manifest_path=directory, api=api, pay_api=pay_api, state_location=state_location)
     click.echo(f'`wxrec plan {exported.invocation()}` now says "No changes."')
+
+
+# What the summary counts, by kind: the noun of one.
+EXPORTED_KINDS = {
+    "cards": "card",
+    "tags": "tag",
+    "conditional_menus": "conditional menu",
+    "pay_coupons": "WeChat Pay stock",
+}
+
+
+def _what(export: Export) -> str:
+    """ "3 cards, 2 tags, 1 conditional menu and the menu": every kind, cards always (the account's main content)."""
+    kinds = Counter(kind_of(address) for address in export.resources)
+    parts = [counted(kinds[kind], noun) for kind, noun in EXPORTED_KINDS.items() if kinds[kind] or kind == "cards"]
+    if "menu" in export.resources:
+        parts.append("the menu")
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"

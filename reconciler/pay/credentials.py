@@ -33,16 +33,19 @@ class PayCredentials:
     public_key_id: str
 
 
-def pay_credentials(mchid: str, credentials: Credentials, *, demo: PayCredentials | None = None) -> PayCredentials:
+def pay_credentials(
+    mchid: str, credentials: Credentials, *, demo: PayCredentials | None = None, hint: str = ""
+) -> PayCredentials:
     """The merchant's credentials from the first prefix that sets any WXREC_…PAY_ variable (an account's own are
     never mixed with the shared ones). `demo` stands in when none is set: the emulator's demo merchant keys (from
-    the provider in reconciler.emulation), offered by the caller only for a run against an emulator."""
+    the provider in reconciler.emulation), offered by the caller only for a run against an emulator. `hint` ends
+    the error when none is set."""
     prefix = _source(credentials)
     if prefix is None:
         if demo is not None:
             return demo
         names = ", ".join(credentials.names(name) for name in PAY_CREDENTIAL_NAMES)
-        raise WxrecError(f"no WeChat Pay credentials for merchant {mchid}: set {names}")
+        raise WxrecError(f"no WeChat Pay credentials for merchant {mchid}: set {names}{hint}")
     values = {name: _required(prefix, name) for name in PAY_CREDENTIAL_NAMES}
     return PayCredentials(
         mchid=mchid,
