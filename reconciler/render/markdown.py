@@ -18,9 +18,9 @@ from reconciler.render.text import (
     attribute_cells,
     format_value,
     is_new_spec,
+    shown_counts,
     spec_lines,
     summary_line,
-    tally,
 )
 
 COMMENT_LIMIT = 65_536
@@ -30,18 +30,6 @@ MARKUP = re.compile(r"[\\`*~\[\]]|(?<![^\W_])_|_(?![^\W_])")
 # Room for the folding note and a code host's own wrapping.
 BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
-# The summary table's columns: (key of render.text.tally, heading).
-TABLE = (
-    ("create", N_("create")),
-    ("update", N_("update")),
-    ("review", N_("back to review")),
-    ("stock", N_("stock")),
-    ("codes", N_("codes to deposit")),
-    ("replace", N_("replace")),
-    ("delete", N_("delete")),
-    ("gone", N_("deleted outside wxrec")),
-    ("forget", N_("forget")),
-)
 
 
 def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
@@ -94,11 +82,11 @@ def _head(plan: dict[str, Any], title: str) -> str:
         needs = _("Needs attention:")
         what = f"{_code(item['address'])} ({_code(item['id'])}) {_inline(say(attention.what(item)))}"
         lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {_inline(say(attention.todo(item, plan)))}", ""]
-    counts = tally(plan)
+    counts = shown_counts(plan)
     lines += [
-        "| " + " | ".join(_(label) for _key, label in TABLE) + " |",
-        "|" + " ---: |" * len(TABLE),
-        "| " + " | ".join(str(counts[key]) for key, _label in TABLE) + " |",
+        "| " + " | ".join(label for _key, label, _count in counts) + " |",
+        "|" + " ---: |" * len(counts),
+        "| " + " | ".join(str(count) for _key, _label, count in counts) + " |",
         "",
         f"**{summary_line(plan, title)}**",
         "",
