@@ -17,7 +17,7 @@ from reconciler.render.text import (
     HEADLINES,
     attribute_cells,
     format_value,
-    is_new_spec,
+    new_value,
     shown_counts,
     spec_lines,
     summary_line,
@@ -177,10 +177,10 @@ def _folded_section(change: dict[str, Any]) -> str:
 
 
 def _rows(change: dict[str, Any]) -> list[str]:
-    if is_new_spec(change):
+    if (value := new_value(change)) is not None:
         return [
             f"| {_cell_code(line.split(': ', 1)[0])} | | {_value(line.split(': ', 1)[1])} | |"
-            for line in spec_lines(change["after"]["spec"])
+            for line in spec_lines(value)
         ]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         after = change["after"]

@@ -182,8 +182,8 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     lines += [f"    because {reason}" for reason in change["reasons"]]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
-    elif is_new_spec(change):
-        lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
+    elif (value := new_value(change)) is not None:
+        lines += [f"    {line}" for line in spec_lines(value)]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
         lines += [f"    {line}" for line in _render_attribute(attribute)]
@@ -204,11 +204,16 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     return lines
 
 
-def is_new_spec(change: dict[str, Any]) -> bool:
-    """A landing page or QR code made for the first time: every line of it is new. One made anew in place of an
-    earlier one shows only what changed (its `changes`), or nothing when only what it points at did."""
-    return (
-        change["action"] == "create" and "spec" in (change["after"] or {}) and not (change["before"] or {}).get("spec")
+def new_value(change: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest value of a resource made for the first time, every line of it new: a landing page's or QR
+    code's `spec`, a WeChat Pay stock's `stock` (the body its creation sends). One made anew in place of an
+    earlier one shows only what changed (its `changes`), or nothing when only what it points at did; a card lists
+    its `fields` instead (None here)."""
+    after, before = change["after"] or {}, change["before"] or {}
+    if change["action"] != "create" or "fields" in after:
+        return None
+    return next(
+        (after[key] for key in ("spec", "stock") if isinstance(after.get(key), dict) and not before.get(key)), None
     )
 
 
