@@ -79,7 +79,9 @@ def odd_plan(text: str) -> dict[str, Any]:
     changes = [
         ResourceChange("cards.new", Action.CREATE, id=text, after=after),
         ResourceChange("cards.old", Action.UPDATE, id=text, changes=[AttributeChange(text, text, text + "2")]),
-        ResourceChange("cards.gone", Action.REPLACE, id=text, retire_ids=[text], reasons=[text], notes=[text]),
+        ResourceChange(
+            "cards.gone", Action.REPLACE, id=text, retire_ids=[text], reasons=[text], notes=[f"note {text}"]
+        ),
         ResourceChange("menu", Action.UPDATE, details=[f"~ {text}", "```", text]),
     ]
     before = {"card_type": "GROUPON", "fields": {}, "stock": {"quantity": 0, "total_quantity": 0}}
