@@ -131,6 +131,27 @@ def test_the_html_report_draws_each_stock_as_its_coupon(coupons: Path, lang: str
     assert "春日满30减5元券 · 全场饮品" in page and "2027-01-01 – 2027-12-31" in page
 
 
+def leaves(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, item in value.items():
+        found |= leaves(item, f"{prefix}{key}.") if isinstance(item, dict) else {f"{prefix}{key}": item}
+    return found
+
+
+def test_a_new_stock_lists_every_field_it_is_created_with(coupons: Path) -> None:
+    """As a new card lists its fields: the names, amounts, budget and dates a reviewer approves."""
+    document = json.loads(plan(coupons, "--format", "json").output)
+    created = {c["address"]: leaves(c["after"]["stock"]) for c in document["changes"] if c["action"] == "create"}
+    assert created["pay_coupons.spring-5-off"]["stock_send_rule.max_coupons"] == 300, "the budget is among them"
+    text, markdown = (plan(coupons, "--format", output).output for output in ("text", "markdown"))
+    for address, fields in created.items():
+        listed = text[text.index(f"+ {address} will be created") :].split("\n\n")[0]
+        shown = markdown[markdown.index(f"<b>{address}</b>") :].split("</details>")[0]
+        for path, value in fields.items():
+            assert f"    {path}: {json.dumps(value, ensure_ascii=False)}" in listed
+            assert f"| `{path}` | | {json.dumps(value, ensure_ascii=False)} | |" in shown
+
+
 def merchant_platform(directory: Path, name: str, edit: Any) -> None:
     """What the merchant does in the merchant platform (no API does it): `edit` changes the emulator's stock."""
     path = directory / ".wxrec" / "emulator.json"

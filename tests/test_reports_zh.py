@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from reconciler import i18n
 from reconciler.emulator import LEGACY_COUPONS_ENV
+from reconciler.render.html import render_html
 from tests.report_scenario import NEW_CARD, report_of_edited_example
 from tests.support import EXAMPLE, LEGACY_COUPONS_FLAG_ENV, RUN_LEFTOVERS, apply_ok, wxrec
 
@@ -159,3 +161,26 @@ def test_the_field_table_names_the_stock_mode_in_chinese(tmp_path: Path) -> None
         reports[output] = wxrec("plan", shop, "--api", "emulator", "--format", output, "--lang", "zh-CN").output
         assert modes.findall(reports[output]) == [] and "(自动补足)" in reports[output], reports[output]
     assert "800 (总预算)" in reports["markdown"], reports["markdown"]
+
+
+def test_the_accounts_table_the_diff_s_heading_and_the_footer_in_chinese(tmp_path: Path, example_dir: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(example_dir, base)
+    cards = example_dir / "cards.yaml"
+    cards.write_text(cards.read_text(encoding="utf-8").replace("拿铁拉花课", "拿铁拉花体验课"), encoding="utf-8")
+    diff = wxrec("diff", base, example_dir, "--format", "markdown", "--lang", "zh-CN")
+    heading = f"### wxrec diff：账号 `wx0123456789abcdef`，从 `manifests at {base}` 到工作区"
+    assert diff.output.splitlines()[0] == heading, "the base is where the diff starts, not an API endpoint"
+    english = wxrec("diff", base, example_dir, "--format", "markdown", "--lang", "en")
+    assert english.output.splitlines()[0].endswith(f"from `manifests at {base}` to the working tree")
+
+    several = wxrec("plan", base, example_dir, "--api", "emulator", "--format", "markdown", "--lang", "zh-CN")
+    assert "| 账号 | 结果 |\n| --- | --- |\n" in several.output
+
+    plan = json.loads((Path(__file__).parent / "golden" / "plan-replace.json").read_text(encoding="utf-8"))
+    with i18n.language("zh-cn"):
+        footer = re.search(r"<footer>(.*?)</footer>", render_html(plan, palette={}))
+    assert footer and footer[1].startswith("状态序号 SERIAL，谱系 LINEAGE。 ")
+    plan["state"]["lineage"] = None
+    with i18n.language("zh-cn"):
+        assert "<footer>状态序号 SERIAL。 " in render_html(plan, palette={})

@@ -68,14 +68,16 @@ def _render_text(sections: Sequence[Section], words: Words) -> str:
 
 def render_markdown(sections: Sequence[Section], words: Words, title: str) -> str:
     accounts = ngettext("{title}: {count} account", "{title}: {count} accounts", len(sections))
-    head = [f"## {accounts.format(title=title, count=len(sections))}", "", f"| {_('account')} | {_('result')} |"]
+    # Babel does not read calls inside an f-string: each message is its own expression.
+    columns = (_("account"), _("result"))
+    head = [f"## {accounts.format(title=title, count=len(sections))}", "", "| {} | {} |".format(*columns)]
     head.append("| --- | --- |")
     for section in sections:
         result = f"**{_(words.failed)}**" if section.error is not None else _outcome(section, words)
         head.append(f"| `{section.label}` | {result} |")
     parts = ["\n".join(head) + "\n\n"]
     for section in sections:
-        error = f"\n**{_('Error:')}**\n\n```\n{section.error}\n```\n" if section.error is not None else ""
+        error = "\n**{}**\n\n```\n{}\n```\n".format(_("Error:"), section.error) if section.error is not None else ""
         parts.append(f"---\n\n**`{section.label}`**\n\n{section.body}{error}\n")
     return "".join(parts) + summary(sections, words) + "\n"
 

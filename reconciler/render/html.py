@@ -22,11 +22,13 @@ from reconciler.render import attention
 from reconciler.render.card_face import Face, Stock, changed_parts, colour_hex, differing_parts, face, text_colour_on
 from reconciler.render.markdown import attribute_tag, stock_mode
 from reconciler.render.pay_face import pay_faces
-from reconciler.render.text import attribute_cells, spec_lines, summary_line, tally
+from reconciler.render.text import attribute_cells, shown_counts, spec_lines, summary_line
 from reconciler.resources import find
 from reconciler.resources.menu_tree import is_sub_menu, pair_buttons
 
 DESTRUCTIVE = ("replace", "delete", "retire")
+# Counts drawn in red when there are any: what loses a card or needs its owner.
+ALARMING_COUNTS = frozenset({"replace", "delete", "gone", "rejected"})
 BADGES = {
     "create": (N_("new"), "new"),
     "update": (N_("updated in place"), "update"),
@@ -154,7 +156,10 @@ def render_html(
         destructive=[
             (c["address"], _(CONSEQUENCES[action])) for c in plan["changes"] if (action := c["action"]) in DESTRUCTIVE
         ],
-        counts=tally(plan),
+        counts=[
+            (label, count, "destroy" if key in ALARMING_COUNTS and count else "")
+            for key, label, count in shown_counts(plan)
+        ],
         summary=summary_line(plan, title),
         refusals=spoken(plan, "refusals"),
         warnings=spoken(plan, "warnings") + _stopped_stocks(plan),

@@ -6,6 +6,8 @@ sections and saying which were folded.
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from reconciler.address import kind_of
@@ -15,28 +17,19 @@ from reconciler.render.text import (
     HEADLINES,
     attribute_cells,
     format_value,
-    is_new_spec,
+    new_value,
+    shown_counts,
     spec_lines,
     summary_line,
-    tally,
 )
 
 COMMENT_LIMIT = 65_536
+# What Markdown would read as markup in a value: a backslash, code, emphasis, strikethrough, a link's brackets; an
+# underscore only where it can open or close emphasis (not inside a word: CODE_TYPE_QRCODE stays as it is).
+MARKUP = re.compile(r"[\\`*~\[\]]|(?<![^\W_])_|_(?![^\W_])")
 # Room for the folding note and a code host's own wrapping.
 BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
-# The summary table's columns: (key of render.text.tally, heading).
-TABLE = (
-    ("create", N_("create")),
-    ("update", N_("update")),
-    ("review", N_("back to review")),
-    ("stock", N_("stock")),
-    ("codes", N_("codes to deposit")),
-    ("replace", N_("replace")),
-    ("delete", N_("delete")),
-    ("gone", N_("deleted outside wxrec")),
-    ("forget", N_("forget")),
-)
 
 
 def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
@@ -56,7 +49,7 @@ def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: i
         tail += (
             "\n_"
             + _("Folded to fit a {limit}-character comment: {addresses}.").format(
-                limit=f"{COMMENT_LIMIT:,}", addresses=", ".join(f"`{a}`" for a in folded)
+                limit=f"{COMMENT_LIMIT:,}", addresses=", ".join(map(_code, folded))
             )
             + " "
             + _("`wxrec plan --format json` has every value.")
@@ -66,13 +59,11 @@ def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: i
 
 
 def _head(plan: dict[str, Any], title: str) -> str:
-    lines = [
-        "### "
-        + _("{title} for `{appid}` at `{endpoint}`").format(
-            title=title, appid=plan["appid"], endpoint=plan["endpoint"]
-        ),
-        "",
-    ]
+    if title == "wxrec diff":
+        heading = _("{title} for {appid} from {endpoint} to the working tree")
+    else:
+        heading = _("{title} for {appid} at {endpoint}")
+    lines = ["### " + heading.format(title=title, appid=_code(plan["appid"]), endpoint=_code(plan["endpoint"])), ""]
     if not plan.get("refreshed", True) and title == "wxrec plan":
         lines += [
             "> "
@@ -81,7 +72,7 @@ def _head(plan: dict[str, Any], title: str) -> str:
         ]
     destructive = [c for c in plan["changes"] if c["action"] in DESTRUCTIVE]
     if destructive:
-        items = ", ".join(f"`{c['address']}` {_verb(c).split(' (')[0]}" for c in destructive)
+        items = ", ".join(f"{_code(c['address'])} {_verb(c).split(' (')[0]}" for c in destructive)
         lines += [f"> [!CAUTION]\n> **{_('Destructive:')}** {items}", ""]
     for refusal in spoken(plan, "refusals"):
         lines += [f"> [!WARNING]\n> **{_('Refused:')}** {_inline(refusal)}", ""]
@@ -89,13 +80,13 @@ def _head(plan: dict[str, Any], title: str) -> str:
         lines += [f"> **{_('Warning:')}** {_inline(warning)}", ""]
     for item in plan.get("attention", []):
         needs = _("Needs attention:")
-        what = f"`{item['address']}` (`{item['id']}`) {say(attention.what(item))}"
-        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {say(attention.todo(item, plan))}", ""]
-    counts = tally(plan)
+        what = f"{_code(item['address'])} ({_code(item['id'])}) {_inline(say(attention.what(item)))}"
+        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {_inline(say(attention.todo(item, plan)))}", ""]
+    counts = shown_counts(plan)
     lines += [
-        "| " + " | ".join(_(label) for _key, label in TABLE) + " |",
-        "|" + " ---: |" * len(TABLE),
-        "| " + " | ".join(str(counts[key]) for key, _label in TABLE) + " |",
+        "| " + " | ".join(label for _key, label, _count in counts) + " |",
+        "|" + " ---: |" * len(counts),
+        "| " + " | ".join(str(count) for _key, _label, count in counts) + " |",
         "",
         f"**{summary_line(plan, title)}**",
         "",
@@ -107,7 +98,7 @@ def _tail(plan: dict[str, Any]) -> str:
     unmanaged = plan["unmanaged"]
     if not unmanaged:
         return ""
-    shown = ", ".join(f"`{i}`" for i in unmanaged[:20])
+    shown = ", ".join(_code(i) for i in unmanaged[:20])
     more = _(" and {count} more").format(count=len(unmanaged) - 20) if len(unmanaged) > 20 else ""
     never_touched = ngettext(
         "{count} unmanaged live card, never touched: {cards}",
@@ -143,24 +134,27 @@ def _verb(change: dict[str, Any]) -> str:
 
 
 def _summary(change: dict[str, Any]) -> str:
+    """An HTML line: GitHub reads no Markdown in it, and an id may be a stand-in such as `<cards.x>` (wxrec diff)."""
     symbol = HEADLINES[change["action"]][0]
-    card_id = f" ({change['id']})" if change.get("id") else ""
+    card_id = f" ({_html(change['id'])})" if change.get("id") else ""
     review = " — " + _("goes back to review") if change["review"] else ""
-    return f"<summary><code>{symbol}</code> <b>{change['address']}</b>{card_id} {_verb(change)}{review}</summary>"
+    address, verb = _html(change["address"]), _html(_verb(change) + review)
+    return f"<summary><code>{_html(symbol)}</code> <b>{address}</b>{card_id} {verb}</summary>"
 
 
 def _section(change: dict[str, Any]) -> str:
     lines = ["<details>", _summary(change), ""]
     lines += ["- " + _("because {reason}").format(reason=_inline(reason)) for reason in spoken(change, "reasons")]
     if change.get("details"):
-        lines += ["", "```diff", *change["details"], "```"]
+        fence = "`" * max(3, _longest_backticks("\n".join(change["details"])) + 1)
+        lines += ["", f"{fence}diff", *change["details"], fence]
     rows = _rows(change)
     if rows:
         head = f"| {_('field')} | {_('before')} | {_('after')} | |"
         lines += ["", head, "| --- | --- | --- | --- |", *rows, ""]
     lines += [f"- {_inline(note)}" for note in spoken(change, "notes")]
     if change["retire_ids"]:
-        retired = ", ".join(change["retire_ids"])
+        retired = ", ".join(map(_code, change["retire_ids"]))
         lines.append("- " + _("deletes old card(s) {cards}: the replacement passed review").format(cards=retired))
     return "\n".join([*lines, "", "</details>", "", ""])
 
@@ -183,22 +177,22 @@ def _folded_section(change: dict[str, Any]) -> str:
 
 
 def _rows(change: dict[str, Any]) -> list[str]:
-    if is_new_spec(change):
+    if (value := new_value(change)) is not None:
         return [
-            f"| `{line.split(': ', 1)[0]}` | | {_inline(line.split(': ', 1)[1])} | |"
-            for line in spec_lines(change["after"]["spec"])
+            f"| {_cell_code(line.split(': ', 1)[0])} | | {_value(line.split(': ', 1)[1])} | |"
+            for line in spec_lines(value)
         ]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         after = change["after"]
-        rows = [f"| `card_type` | | {after['card_type']} | |"]
-        rows += [f"| `{p}` | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]
+        rows = [f"| `card_type` | | {_value(after['card_type'])} | |"]
+        rows += [f"| {_cell_code(p)} | | {_cell(p, v)} | |" for p, v in sorted(after["fields"].items())]
         stock = after["stock"]
         return [*rows, f"| {_('stock')} | | {stock['target']} ({stock_mode(stock['mode'])}) | |"]
     rows = []
     for attribute in change["changes"]:
         summary, old, new = attribute_cells(attribute)
-        field = f"`{attribute['path']}`" + (f" ({summary})" if summary else "")
-        rows.append(f"| {field} | {_inline(old)} | {_inline(new)} | {attribute_tag(attribute)} |")
+        field = _cell_code(attribute["path"]) + (f" ({_inline(summary)})" if summary else "")
+        rows.append(f"| {field} | {_value(old)} | {_value(new)} | {attribute_tag(attribute)} |")
     stock = change["stock"]
     if stock:
         before, after = stock["quantity"], stock["quantity"] + stock["delta"]
@@ -226,7 +220,35 @@ def attribute_tag(attribute: dict[str, Any]) -> str:
 
 
 def _cell(path: str, value: Any) -> str:
-    return _inline(format_value(path, value))
+    return _value(format_value(path, value))
+
+
+def _value(text: str) -> str:
+    """A value in a table cell, shown as it is (a message keeps its Markdown: its commands are code)."""
+    return _inline(MARKUP.sub(r"\\\g<0>", text))
+
+
+def _html(text: str) -> str:
+    """Text inside an HTML line of the comment: escaped, and on that line (a blank line would end the HTML block)."""
+    return html.escape(" ".join(str(text).splitlines()), quote=False)
+
+
+def _code(text: str) -> str:
+    """A code span holding any text: its backtick fence longer than any run inside, on one line."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (_longest_backticks(text) + 1)
+    # A space or backtick at either end would be read as part of the fence (a padding space is taken off).
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _cell_code(text: str) -> str:
+    """A code span inside a table cell, where a pipe ends the cell even in code unless escaped."""
+    return _code(text).replace("|", "\\|")
+
+
+def _longest_backticks(text: str) -> int:
+    return max(map(len, re.findall("`+", text)), default=0)
 
 
 def _inline(text: str) -> str:

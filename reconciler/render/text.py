@@ -10,7 +10,7 @@ import click
 
 from reconciler.address import kind_of
 from reconciler.english import counted
-from reconciler.i18n import _, language, ngettext
+from reconciler.i18n import N_, _, language, ngettext
 from reconciler.render import attention
 
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -80,21 +80,49 @@ def _in_sync(plan: dict[str, Any], title: str) -> str:
 
 
 def tally(plan: dict[str, Any]) -> dict[str, int]:
-    """The plan's counts as every format shows them, so text, Markdown and HTML agree: the plan document's
-    per-action summary, except that a deposit of codes counts its codes (not an update or create of the codes
-    resource), an old card a replace leaves counts as a delete, changes going back to review are counted, and so are
-    cards rejected in review (`rejected`: not changes, the plan's `attention`)."""
+    """The plan's counts as every format shows them, so text, Markdown and HTML agree: each change counted once under
+    its action, as its headline says (the plan document's per-action summary), an old card a replace leaves counted
+    as a delete; and beside them the codes the plan deposits, the changes going back to review and the cards
+    rejected in review (`rejected`: not changes, the plan's `attention`)."""
     counts = dict(plan["summary"])
-    counts["codes"] = 0
-    for change in plan["changes"]:
-        pending = (change.get("after") or {}).get("pending", 0) if kind_of(change["address"]) == "codes" else 0
-        if pending:
-            counts[change["action"]] -= 1
-            counts["codes"] += pending
+    counts["codes"] = sum(
+        (change.get("after") or {}).get("pending", 0)
+        for change in plan["changes"]
+        if kind_of(change["address"]) == "codes"
+    )
     counts["delete"] += counts.pop("retire")
     counts["review"] = sum(1 for change in plan["changes"] if change["review"])
     counts["rejected"] = sum(1 for item in plan.get("attention", []) if kind_of(item["address"]) == "cards")
     return counts
+
+
+# What every format counts, in the order it says them: (key of `tally`, the label of the Markdown table's column and
+# of the HTML report's chip). The summary line says the same counts in a sentence.
+COUNTED = (
+    ("create", N_("create")),
+    ("update", N_("update")),
+    ("review", N_("back to review")),
+    ("stock", N_("stock")),
+    ("codes", N_("codes to deposit")),
+    ("replace", N_("replace")),
+    ("delete", N_("delete")),
+    ("gone", N_("deleted outside wxrec")),
+    ("forget", N_("forget")),
+    ("import", N_("import")),
+    ("move", N_("move")),
+    ("render", N_("QR images to draw")),
+    ("rejected", N_("rejected in review")),
+)
+# Shown even at 0: what a reviewer looks for first. The others only when there are any.
+ALWAYS_COUNTED = frozenset({"create", "update", "stock", "replace", "delete"})
+
+
+def shown_counts(plan: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """The counts every format shows, in order: (key, label in the report's language, count)."""
+    counts = tally(plan)
+    return [
+        (key, _(label), counts.get(key, 0)) for key, label in COUNTED if key in ALWAYS_COUNTED or counts.get(key, 0)
+    ]
 
 
 def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
@@ -123,7 +151,6 @@ def summary_line(plan: dict[str, Any], title: str = "wxrec plan") -> str:
 def _counts(plan: dict[str, Any]) -> str:
     counts = tally(plan)
     review = _(" ({count} back to review)").format(count=counts["review"]) if counts["review"] else ""
-    # In the order they are said; the first five always, the others only when there are any.
     words = {
         "create": _("{count} to create"),
         "update": _("{count} to update") + review,
@@ -138,11 +165,8 @@ def _counts(plan: dict[str, Any]) -> str:
         "render": ngettext("{count} QR image to draw", "{count} QR images to draw", counts.get("render", 0)),
         "rejected": _("{count} rejected in review"),
     }
-    parts = [
-        text.format(count=counts.get(key, 0))
-        for key, text in words.items()
-        if key in ("create", "update", "stock", "replace", "delete") or counts.get(key)
-    ]
+    # Back to review is said with the updates it is part of.
+    parts = [words[key].format(count=count) for key, _label, count in shown_counts(plan) if key != "review"]
     return _("Plan: {counts}.").format(counts=_(", ").join(parts))
 
 
@@ -158,8 +182,8 @@ def _render_change(change: dict[str, Any], color: bool) -> list[str]:
     lines += [f"    because {reason}" for reason in change["reasons"]]
     if change["action"] == "create" and "fields" in (change["after"] or {}):
         lines += _render_fields(change["after"])
-    elif is_new_spec(change):
-        lines += [f"    {line}" for line in spec_lines(change["after"]["spec"])]
+    elif (value := new_value(change)) is not None:
+        lines += [f"    {line}" for line in spec_lines(value)]
     lines += [f"    {line}" for line in change.get("details", [])]
     for attribute in change["changes"]:
         lines += [f"    {line}" for line in _render_attribute(attribute)]
@@ -180,11 +204,16 @@ def _render_fields(after: dict[str, Any]) -> list[str]:
     return lines
 
 
-def is_new_spec(change: dict[str, Any]) -> bool:
-    """A landing page or QR code made for the first time: every line of it is new. One made anew in place of an
-    earlier one shows only what changed (its `changes`), or nothing when only what it points at did."""
-    return (
-        change["action"] == "create" and "spec" in (change["after"] or {}) and not (change["before"] or {}).get("spec")
+def new_value(change: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest value of a resource made for the first time, every line of it new: a landing page's or QR
+    code's `spec`, a WeChat Pay stock's `stock` (the body its creation sends). One made anew in place of an
+    earlier one shows only what changed (its `changes`), or nothing when only what it points at did; a card lists
+    its `fields` instead (None here)."""
+    after, before = change["after"] or {}, change["before"] or {}
+    if change["action"] != "create" or "fields" in after:
+        return None
+    return next(
+        (after[key] for key in ("spec", "stock") if isinstance(after.get(key), dict) and not before.get(key)), None
     )
 
 
