@@ -110,3 +110,20 @@ def test_no_value_becomes_markup_or_breaks_its_block(text: str) -> None:
     seen = one_line(page.text)
     assert [line for line in expected if one_line(line) not in seen] == []
     assert f"{text}\n```\n{text}" in page.text, "the menu's lines stay inside their fenced block"
+
+
+def test_a_drift_alert_shows_each_value_as_written() -> None:
+    from reconciler.render.drift import render_drift_markdown
+
+    item = {
+        "address": "cards.latte",
+        "id": "pLatte",
+        "what": "changed in WeChat by hand",
+        "path": "base_info.notice",
+        "live": "出示 &lt;券码&gt; & <b>",
+        "wanted": "出示券码",
+        "items": None,
+    }
+    report = {"appid": "wx0123456789abcdef", "in_sync": False, "attention": [], "live": [item], "manifest": []}
+    rendered = render_drift_markdown({**report, "refills": []})
+    assert "出示 &amp;lt;券码&amp;gt; &amp; &lt;b&gt;" in rendered

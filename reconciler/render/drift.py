@@ -3,6 +3,7 @@ language), from the report document."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from reconciler.i18n import N_, _, language, say
@@ -51,4 +52,5 @@ def render_drift_markdown(report: dict[str, Any]) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """A drift line as text in Markdown (a value holding `&lt;` shows as written, not as `<`)."""
+    return html.escape(text, quote=False)
