@@ -202,6 +202,13 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
     codes file it counted changed (its new codes were never reviewed).
 
     Stock is exempt: claims move it all the time, and stock actions converge to their target anyway."""
+    if saved.state_serial != state.serial:
+        # An apply ran since, perhaps of this very plan: what it changed in WeChat is no one else's doing, so
+        # nothing is read and no value is said to have changed in WeChat.
+        return [
+            f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}: an apply ran since "
+            "(this plan's own, if it was applied already)"
+        ]
     reasons = [
         f"{c.address}: {c.after['file']} changed since the plan was made"
         for c in saved.changes
@@ -209,8 +216,6 @@ async def stale_reasons(saved: Plan, state: State, api: CardApi, parallelism: in
         and c.after.get("file_sha256")
         and codes.CodeFile(manifest_root / c.after["file"]).digest() != c.after["file_sha256"]
     ]
-    if saved.state_serial != state.serial:
-        reasons.append(f"state serial is {state.serial}, the plan was made at serial {saved.state_serial}")
     menu = next((c for c in saved.changes if c.address == "menu" and c.before is not None), None)
     if menu is not None:
         now_menu = await AccountApi(api.client).menu()

@@ -160,6 +160,9 @@ def test_saved_plan_is_refused_after_another_apply(example_dir: Path, tmp_path: 
     assert wxrec("plan", example_dir, "--api", "emulator", "-out", saved).exit_code == 0
     fresh = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
     assert fresh.exit_code == 0 and "Apply complete: 1 done" in fresh.output
+    again = wxrec("apply", example_dir, "--api", "emulator", "--auto-approve", "--plan", saved)
+    assert again.exit_code == 1 and "this plan's own, if it was applied already" in again.output
+    assert "changed in WeChat" not in again.output
     edit(example_dir, "get_limit: 3", "get_limit: 4")
     second = tmp_path / "second.json"
     assert wxrec("plan", example_dir, "--api", "emulator", "-out", second).exit_code == 0
