@@ -42,7 +42,7 @@ def test_the_issue_19_table_measures_each_figure_against_its_baseline() -> None:
         *table.per_call_figures(calls=40),
         *table.plan_figures(cards=10, latency_ms=1),
         table.typical_figure(latency_ms=1),
-        table.deposit_figure(codes=200, latency_ms=1),
+        *table.deposit_figures(codes=200, latency_ms=1),
     ]
     assert all(figure.value > 0 and figure.baseline > 0 for figure in figures)
     names = [figure.name for figure in figures]
