@@ -231,6 +231,7 @@ def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path
         ("cards.member", None),
     }
     assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.farm-tour", "base_info.notice")]
+    assert report["warnings"] == report["refusals"] == [], "the endpoint state was written against"
 
 
 def test_drift_lists_what_apply_would_refuse_and_still_gives_its_verdict(example_dir: Path) -> None:
