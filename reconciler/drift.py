@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.address import kind_of
-from reconciler.i18n import N_, said
+from reconciler.errors import WxrecError
+from reconciler.i18n import N_, messages, said
 from reconciler.plan import Action, Plan, ResourceChange
+from reconciler.planning import reads_another_account
 from reconciler.render import attention
 from reconciler.resources import find
 from reconciler.resources.base import STOCK_TARGET_CHANGED, ClassifiesDrift, Drift, entry
 from reconciler.resources.references import is_knock_on
 from reconciler.state import State
 
-# 2: an attribute entry carries its list's item-level change (`items`, as the plan document's).
+# 2: an attribute entry carries its list's item-level change (`items`, as the plan document's). Still 2 with the
+# plan's `warnings` and `refusals` (and their `messages`), which a reader may ignore (docs/decisions.md).
 DRIFT_FORMAT_VERSION = 2
 
 
@@ -25,7 +28,16 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
     """Tell apart changes someone made in WeChat by hand ("live") from edits to the manifests ("manifest").
 
     Claims under a refill target are the campaign working: reported as stock to refill, never as drift. A card
-    rejected in review is drift too ("attention"): WeChat's reviewer changed what users can get."""
+    rejected in review is drift too ("attention"): WeChat's reviewer changed what users can get. The plan's warnings
+    and refusals come along and leave the verdict alone: what apply would refuse is still what differs. But a plan
+    that most likely reads another account than state's gives no verdict (a WxrecError): each card would be listed
+    as deleted outside wxrec."""
+    misread = reads_another_account(plan)
+    if misread is not None:
+        raise WxrecError(
+            f"no drift verdict: state was written against {misread.args['recorded']}; this run reads {plan.endpoint}, "
+            f"most likely another account, which would show every card it lacks as deleted outside wxrec. {misread}"
+        )
     found = Drift()
     for change in plan.ordered():
         kind = find(kind_of(change.address))
@@ -47,6 +59,9 @@ def drift_report(plan: Plan, state: State | None) -> dict[str, Any]:
         "manifest": found.manifest,
         "refills": found.refills,
         "attention": needs,
+        "warnings": plan.warnings,
+        "refusals": plan.refusals,
+        **messages({"warnings": plan.warnings, "refusals": plan.refusals}, ("warnings", "refusals")),
     }
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.address import Address, kind_of
 from reconciler.endpoints import WECHAT_API
 from reconciler.errors import WxrecError
-from reconciler.i18n import Arg, listed, said
+from reconciler.i18n import N_, Arg, Said, listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
@@ -113,15 +113,20 @@ def _refuse_another_account(result: Plan, state: State | None, managed: int) -> 
         **counts,
     )
     result.warnings.insert(1, cause)  # right after "state was written against …" (check_state_binding)
-    result.refusals.append(
-        said(
-            "{gone} of the {managed} cards state manages are missing at {endpoint}, which is not where state was "
-            "written: give --api {recorded} (an embedded emulator's account is .wxrec/emulator.json beside the "
-            "manifests, which `wxrec emulator serve --data` serves), or --state this endpoint's own state",
-            **counts,
-            recorded=recorded,
-        )
-    )
+    result.refusals.append(said(ANOTHER_ACCOUNT, **counts, recorded=recorded))
+
+
+# The refusal of a plan that most likely reads another account than state's: nothing it lists is drift either.
+ANOTHER_ACCOUNT = N_(
+    "{gone} of the {managed} cards state manages are missing at {endpoint}, which is not where state was "
+    "written: give --api {recorded} (an embedded emulator's account is .wxrec/emulator.json beside the "
+    "manifests, which `wxrec emulator serve --data` serves), or --state this endpoint's own state"
+)
+
+
+def reads_another_account(plan: Plan) -> Said | None:
+    """The plan's refusal for reading most likely another account than state's (`_refuse_another_account`)."""
+    return next((r for r in plan.refusals if isinstance(r, Said) and r.msgid == ANOTHER_ACCOUNT), None)
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,26 @@ def test_drift_tells_hand_edits_from_manifest_edits_and_claims(example_dir: Path
         ("cards.member", None),
     }
     assert [(i["address"], i["path"]) for i in report["manifest"]] == [("cards.farm-tour", "base_info.notice")]
+    assert report["warnings"] == report["refusals"] == [], "the endpoint state was written against"
+
+
+def test_drift_lists_what_apply_would_refuse_and_still_gives_its_verdict(example_dir: Path) -> None:
+    """A lost state: apply would refuse to create the live cards again, and drift says so beside the creates."""
+    apply_ok(example_dir)
+    member = card_id(example_dir, "member")
+    (example_dir / ".wxrec" / "state.json").unlink()
+    exit_code, report = drift_of(example_dir)
+    assert exit_code == 2, report
+    duplicate = f"cards.member would duplicate live card {member}"
+    assert any(refusal.startswith(duplicate) for refusal in report["refusals"]), report["refusals"]
+    assert ("cards.member", "added to the manifests") in {(i["address"], i["what"]) for i in report["manifest"]}
+    for output, heading, item in (
+        ("text", "What apply would refuse:", "  "),
+        ("markdown", "#### What apply would", "- "),
+    ):
+        shown = wxrec("drift", example_dir, "--api", "emulator", "--format", output).output
+        refused = shown[shown.index(heading) :]
+        assert f"\n{item}{duplicate}" in refused and shown.count(duplicate) == 1, shown
 
 
 def test_claims_of_an_imported_card_are_stock_to_refill_not_drift(example_dir: Path) -> None:

@@ -125,5 +125,5 @@ def test_a_drift_alert_shows_each_value_as_written() -> None:
         "items": None,
     }
     report = {"appid": "wx0123456789abcdef", "in_sync": False, "attention": [], "live": [item], "manifest": []}
-    rendered = render_drift_markdown({**report, "refills": []})
+    rendered = render_drift_markdown({**report, "refills": [], "warnings": [], "refusals": []})
     assert "出示 &amp;lt;券码&amp;gt; &amp; &lt;b&gt;" in rendered

@@ -96,3 +96,28 @@ def test_the_embedded_account_served_plans_no_changes(example_dir: Path) -> None
         planned = runner.invoke(cli, ["plan", str(example_dir), "--api", url, "--detailed-exitcode"])
     assert planned.exit_code == 0 and "No changes." in planned.output, planned.output
     assert "Refused" not in planned.output
+
+
+def test_drift_against_another_emulator_than_states_is_an_error_not_every_card_deleted(
+    served: str, example_dir: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", str(example_dir), "--api", "emulator", "--auto-approve"]).exit_code == 0
+    for output in ("text", "json", "markdown"):
+        drifted = runner.invoke(cli, ["drift", str(example_dir), "--api", served, "--format", output])
+        assert drifted.exit_code == 1, drifted.output
+        assert f"no drift verdict: state was written against emulator; this run reads {served}" in drifted.output
+        assert f"missing at {served}, which is not where state was written: give --api emulator" in drifted.output
+        assert "cards.member" not in drifted.output, "no list of cards deleted outside wxrec"
+    # The same account served at another address drifts as before, saying where state was written.
+    with served_emulator("--data", str(example_dir / ".wxrec" / "emulator.json")) as url:
+        text = runner.invoke(cli, ["drift", str(example_dir), "--api", url])
+        markdown = runner.invoke(cli, ["drift", str(example_dir), "--api", url, "--format", "markdown"])
+        chinese = runner.invoke(
+            cli, ["drift", str(example_dir), "--api", url, "--format", "markdown", "--lang", "zh-CN"]
+        )
+    assert text.exit_code == 0 and text.output.endswith("In sync.\n"), text.output
+    assert f"Warnings:\n  state was written against emulator; this run reads {url}\n" in text.output
+    assert markdown.exit_code == 0, markdown.output
+    assert f"#### Warnings\n\n- state was written against emulator; this run reads {url}\n" in markdown.output
+    assert f"#### 警告\n\n- 状态是针对 emulator 写入的；本次运行读取 {url}\n" in chinese.output

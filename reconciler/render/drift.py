@@ -6,15 +6,25 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from reconciler.i18n import N_, _, language, say
+from reconciler.i18n import N_, _, language, say, spoken
 from reconciler.render.text import SHOWN_ITEMS, format_value, gains_or_loses, item_lines, items_summary
 
 SECTIONS = (
+    ("warnings", N_("Warnings")),
     ("attention", N_("Needs attention in WeChat (drift)")),
     ("live", N_("Changed in WeChat by hand (drift)")),
     ("manifest", N_("Changed in the manifests, not applied yet")),
     ("refills", N_("Claimed since the last apply (the campaign working: stock to refill, not drift)")),
+    ("refusals", N_("What apply would refuse")),
 )
+# The plan's own sentences (Said): the rest are drift entries.
+SENTENCES = ("warnings", "refusals")
+
+
+def _lines(report: dict[str, Any], key: str) -> list[str]:
+    if key in SENTENCES:
+        return spoken(report, key)
+    return [_line(item) for item in report[key]]
 
 
 def _line(item: dict[str, Any]) -> str:
@@ -37,7 +47,7 @@ def render_drift_text(report: dict[str, Any]) -> str:
         lines = [f"wxrec drift for account {report['appid']} at {report['endpoint']}", ""]
         for key, title in SECTIONS:
             if report[key]:
-                lines += [f"{title}:", *(f"  {_line(item)}" for item in report[key]), ""]
+                lines += [f"{title}:", *(f"  {line}" for line in _lines(report, key)), ""]
         lines.append("In sync." if report["in_sync"] else "Drifted.")
         return "\n".join(lines) + "\n"
 
@@ -47,7 +57,7 @@ def render_drift_markdown(report: dict[str, Any]) -> str:
     lines = ["### " + _("wxrec drift for `{appid}`: {verdict}").format(appid=report["appid"], verdict=verdict), ""]
     for key, title in SECTIONS:
         if report[key]:
-            lines += [f"#### {_(title)}", "", *(f"- {_escape(_line(item))}" for item in report[key]), ""]
+            lines += [f"#### {_(title)}", "", *(f"- {_escape(line)}" for line in _lines(report, key)), ""]
     return "\n".join(lines) + "\n"
 
 
