@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,26 +152,38 @@ def plan_figures(cards: int, latency_ms: float) -> list[Figure]:
     return figures
 
 
-async def _raw_reading(url: str, parallelism: int) -> float:
-    """The same calls from the leanest client (token, the card list's pages side by side, then card/get of each),
-    with no start-up and no manifests: what this machine and this emulator allow at all, so that the plan's ratio
-    to its bound can be read against the floor's."""
+Call = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+@asynccontextmanager
+async def _bare_client(url: str, parallelism: int) -> AsyncIterator[Call]:
+    """The leanest client the floor rows use: aiohttp alone, at most `parallelism` calls at a time, the token
+    taken once; `call(path, body)` answers the decoded JSON."""
     import aiohttp
 
-    started = time.perf_counter()
     async with aiohttp.ClientSession(url) as session:
         limit = asyncio.Semaphore(parallelism)
+        token = ""
 
-        async def call(path: str, body: dict[str, Any], token: str = "") -> Any:
+        async def call(path: str, body: dict[str, Any]) -> Any:
             async with limit, session.post(path, params={"access_token": token}, json=body) as answer:
                 return await answer.json()
 
         token = (await call("/cgi-bin/stable_token", _credentials()))["access_token"]
-        first = await call("/card/batchget", {"offset": 0, "count": 50}, token)
+        yield call
+
+
+async def _raw_reading(url: str, parallelism: int) -> float:
+    """The same calls from the leanest client (token, the card list's pages side by side, then card/get of each),
+    with no start-up and no manifests: what this machine and this emulator allow at all, so that the plan's ratio
+    to its bound can be read against the floor's."""
+    started = time.perf_counter()
+    async with _bare_client(url, parallelism) as call:
+        first = await call("/card/batchget", {"offset": 0, "count": 50})
         offsets = range(50, first["total_num"], 50)
-        pages = await asyncio.gather(*(call("/card/batchget", {"offset": o, "count": 50}, token) for o in offsets))
+        pages = await asyncio.gather(*(call("/card/batchget", {"offset": o, "count": 50}) for o in offsets))
         ids = [card_id for page in (first, *pages) for card_id in page["card_id_list"]]
-        await asyncio.gather(*(call("/card/get", {"card_id": card_id}, token) for card_id in ids))
+        await asyncio.gather(*(call("/card/get", {"card_id": card_id}) for card_id in ids))
     return time.perf_counter() - started
 
 
@@ -319,23 +331,14 @@ def deposit_figures(codes: int, latency_ms: float) -> list[Figure]:
 
 
 async def _raw_deposit(url: str, codes: int, parallelism: int) -> float:
-    import aiohttp
-
     started = time.perf_counter()
-    async with aiohttp.ClientSession(url) as session:
-        limit = asyncio.Semaphore(parallelism)
-
-        async def call(path: str, body: dict[str, Any], token: str = "") -> Any:
-            async with limit, session.post(path, params={"access_token": token}, json=body) as answer:
-                return await answer.json()
-
-        token = (await call("/cgi-bin/stable_token", _credentials()))["access_token"]
-        card_id = (await call("/card/batchget", {"offset": 0, "count": 1}, token))["card_id_list"][0]
+    async with _bare_client(url, parallelism) as call:
+        card_id = (await call("/card/batchget", {"offset": 0, "count": 1}))["card_id_list"][0]
 
         async def batch(first: int) -> None:
             chunk = [f"F{n:011d}" for n in range(first, min(first + 100, codes))]
-            await call("/card/code/deposit", {"card_id": card_id, "code": chunk}, token)
-            held = await call("/card/code/checkcode", {"card_id": card_id, "code": chunk}, token)
+            await call("/card/code/deposit", {"card_id": card_id, "code": chunk})
+            held = await call("/card/code/checkcode", {"card_id": card_id, "code": chunk})
             assert len(held["exist_code"]) == len(chunk)
 
         await asyncio.gather(*(batch(first) for first in range(0, codes, 100)))
