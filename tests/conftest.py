@@ -77,7 +77,11 @@ def every_plan_document_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CI=true adds a warning about throwaway runners; tests compare outputs, so they run as on a laptop."""
+    """CI=true adds a warning about throwaway runners; tests compare outputs, so they run as on a laptop (and a
+    laptop's proxy would carry the calls to the served emulators: the proxy tests set their own)."""
+    for variable in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WXREC_EMULATOR_FAULTS", raising=False)
     monkeypatch.delenv("WXREC_API", raising=False)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reconciler.emulator import EXISTING_CARDS_FILE
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
-from reconciler.proxy import bypassed, environment_proxy
+from reconciler.proxy import Proxy, bypassed, environment_proxy, shown
 from tests.support import EXAMPLE, RUN_LEFTOVERS, served_emulator, wxrec
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -318,3 +318,30 @@ def test_a_create_whose_answer_the_proxy_loses_is_uncertain_and_found_made_rathe
     assert proxy.forwarded.count("POST /card/create") == 3
     live = httpx.get(f"{served}/_emulator/cards").json()["cards"]
     assert len(live) == 6, "the three existing coupons, imported, and the three cards made once each"
+
+
+@pytest.mark.parametrize("password", ["pr0/xy", "s3?cret", "s3#cret", "a/b?c#d@e"])
+def test_a_password_that_breaks_the_url_is_never_shown(monkeypatch: pytest.MonkeyPatch, password: str) -> None:
+    """An unencoded / ? # ends a URL's authority early: the proxy is shown without all that precedes its last @."""
+    value = f"http://relay:{password}@10.0.0.1:3128"
+    assert shown(value) == "http://***@10.0.0.1:3128"
+    monkeypatch.setenv("HTTPS_PROXY", value)
+    try:
+        said = str(environment_proxy("https://api.weixin.qq.com"))
+    except WxrecError as refused:
+        said = str(refused)
+    assert password not in said
+
+
+def test_a_busy_proxy_is_tried_again_even_for_a_change_and_a_refusing_one_is_not() -> None:
+    """A 5xx answer to CONNECT opened no tunnel: nothing was sent, so another try is safe whatever the call."""
+    from reconciler.proxy import _failure
+    from reconciler.wechat.client import _network_error, _retryable
+
+    proxy = Proxy("http://10.0.0.1:3128", "HTTPS_PROXY")
+    url = httpx.URL("https://api.weixin.qq.com/card/create")
+    http = httpx.AsyncClient(base_url="https://api.weixin.qq.com")
+    for status, retried in ((503, True), (502, True), (403, False), (407, False)):
+        failure = _failure(httpx.ProxyError(f"{status} Refused"), proxy, url)
+        error = _network_error("POST", "/card/create", failure, http, 0.0, idempotent=False)
+        assert _retryable(error) is retried and error.maybe_applied is False, status

@@ -303,9 +303,13 @@ def _network_error(
     else:
         never_sent = _refused(exc)
         reason = _refusal(http) if never_sent else _describe(exc, http)
-    error = (
-        ConnectionRefused(path, reason, maybe_applied=False) if never_sent else _lost_answer(path, reason, idempotent)
-    )
+    error: NetworkError
+    if isinstance(exc, ProxyFailure) and exc.busy:
+        error = NetworkError(path, reason, maybe_applied=False)  # never sent, and retried like a read, changes too
+    elif never_sent:
+        error = ConnectionRefused(path, reason, maybe_applied=False)
+    else:
+        error = _lost_answer(path, reason, idempotent)
     log.debug("%s %s failed in %s: %s", method, path, _since(started), error.reason)
     return error
 

@@ -81,12 +81,14 @@ class ConnectionRefused(NetworkError):
 class ProxyFailure(httpx.TransportError):
     """A forward proxy did not carry a call (raised by reconciler.proxy's transport). `reason` names the proxy,
     never its password; `never_sent` when the call provably did not leave the proxy (it refused the connection,
-    or would not open the tunnel), so a call that changes something is not uncertain."""
+    or would not open the tunnel), so a call that changes something is not uncertain; `busy` when it answered
+    the tunnel with a 5xx, which another try may get past."""
 
-    def __init__(self, reason: str, *, never_sent: bool) -> None:
+    def __init__(self, reason: str, *, never_sent: bool, busy: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.never_sent = never_sent
+        self.busy = busy
 
 
 class UncertainOutcome(NetworkError):
