@@ -114,6 +114,12 @@ def test_a_tab_that_indents_is_named_where_yaml_stops(tmp_path: Path) -> None:
     assert found.startswith(f"{path}:2:1: ") and found.endswith("(a tab: YAML indents with spaces only)")
 
 
+def test_a_tab_is_found_on_its_line_whatever_breaks_the_lines_before(tmp_path: Path) -> None:
+    path = write(tmp_path, "cards.yaml", "# note\r\n# more\rcards:\n\tlatte: {}\n")
+    (found,) = problems_of(tmp_path)
+    assert found.startswith(f"{path}:4:1: ") and found.endswith("(a tab: YAML indents with spaces only)")
+
+
 def test_a_tab_inside_a_quoted_value_is_no_yaml_error(tmp_path: Path) -> None:
     write(tmp_path, "cards.yaml", 'cards:\n  latte: "a\tb"\n')
     assert not any("YAML error" in problem for problem in problems_of(tmp_path))

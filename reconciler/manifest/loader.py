@@ -6,6 +6,7 @@ each JSON path (a tuple of keys and indexes) to its position in the source.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -188,9 +189,13 @@ def parse_file(
     return None
 
 
+# What YAML 1.1 (so PyYAML's marks) counts as a line break.
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _tab_hint(text: str, mark: yaml.Mark | None) -> str:
     """PyYAML names a tab only as "a character that cannot start any token": say which, and what YAML wants."""
-    lines = text.split("\n")
+    lines = YAML_LINE_BREAK.split(text)
     if mark is None or mark.line >= len(lines) or lines[mark.line][mark.column : mark.column + 1] != "\t":
         return ""
     return " (a tab: YAML indents with spaces only)"
