@@ -93,3 +93,14 @@ def test_every_format_counts_updates_stock_and_codes_alike(tmp_path: Path) -> No
     shown = {"update": len(updates), "back to review": 1, "stock": len(stock), "codes to deposit": codes}
     assert markdown_table(directory).items() >= shown.items()
     assert html_chips(directory).items() >= shown.items()
+
+
+def test_codes_uploaded_to_a_wechat_pay_stock_are_counted_in_every_format(tmp_path: Path) -> None:
+    directory = tmp_path / "stocks"
+    shutil.copytree(EXAMPLE.parent / "pay-coupons", directory, ignore=RUN_LEFTOVERS)
+    changes = json.loads(plan_as(directory, "json"))["changes"]
+    uploads = sum(((c["after"] or {}).get("codes") or {}).get("pending", 0) for c in changes)
+    assert uploads == 300, "the example uploads one file of codes"
+    assert f"{uploads} codes to upload" in plan_as(directory, "text")
+    assert markdown_table(directory)["codes to upload"] == uploads
+    assert html_chips(directory)["codes to upload"] == uploads

@@ -82,13 +82,19 @@ def _in_sync(plan: dict[str, Any], title: str) -> str:
 def tally(plan: dict[str, Any]) -> dict[str, int]:
     """The plan's counts as every format shows them, so text, Markdown and HTML agree: each change counted once under
     its action, as its headline says (the plan document's per-action summary), an old card a replace leaves counted
-    as a delete; and beside them the codes the plan deposits, the changes going back to review and the cards
-    rejected in review (`rejected`: not changes, the plan's `attention`)."""
+    as a delete; and beside them the codes the plan deposits into cards and uploads to WeChat Pay stocks, the
+    changes going back to review and the cards rejected in review (`rejected`: not changes, the plan's
+    `attention`)."""
     counts = dict(plan["summary"])
     counts["codes"] = sum(
         (change.get("after") or {}).get("pending", 0)
         for change in plan["changes"]
         if kind_of(change["address"]) == "codes"
+    )
+    counts["upload"] = sum(
+        ((change.get("after") or {}).get("codes") or {}).get("pending", 0)
+        for change in plan["changes"]
+        if kind_of(change["address"]) == "pay_coupons"
     )
     counts["delete"] += counts.pop("retire")
     counts["review"] = sum(1 for change in plan["changes"] if change["review"])
@@ -104,6 +110,7 @@ COUNTED = (
     ("review", N_("back to review")),
     ("stock", N_("stock")),
     ("codes", N_("codes to deposit")),
+    ("upload", N_("codes to upload")),
     ("replace", N_("replace")),
     ("delete", N_("delete")),
     ("gone", N_("deleted outside wxrec")),
@@ -156,6 +163,7 @@ def _counts(plan: dict[str, Any]) -> str:
         "update": _("{count} to update") + review,
         "stock": ngettext("{count} stock change", "{count} stock changes", counts["stock"]),
         "codes": ngettext("{count} code to deposit", "{count} codes to deposit", counts["codes"]),
+        "upload": ngettext("{count} code to upload", "{count} codes to upload", counts["upload"]),
         "replace": _("{count} to replace"),
         "delete": _("{count} to delete"),
         "gone": _("{count} deleted outside wxrec"),
