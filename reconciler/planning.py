@@ -15,7 +15,15 @@ from reconciler.i18n import N_, Arg, Said, listed, said
 from reconciler.manifest import Manifest
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.resources import adoption, cards, codes, images, kinds, scoped_as, threshold_nouns, with_cards
-from reconciler.resources.base import GuardsPlans, PlanContext, ReadsLive, ReadsPay, SafetyContext, SectionPlanned
+from reconciler.resources.base import (
+    GuardsPlans,
+    PlanContext,
+    ReadsLive,
+    ReadsPay,
+    Resource,
+    SafetyContext,
+    SectionPlanned,
+)
 from reconciler.resources.cards.model import DesiredCard, Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.reference_rules import declared, references
@@ -210,7 +218,7 @@ async def plan(inputs: PlanInputs, source: LiveSource) -> Plan:
             result, set(state.intents) if state else set(), options.invocation
         )
     await _plan_codes(result, inputs, state, live, desired)
-    await _plan_sections(result, inputs, state, live, source.stand_ins)
+    await _plan_sections(result, inputs, state, live, source.stand_ins, in_scope)
     _narrow(result, options.targeting, in_scope)
     # After narrowing, so that the destroy threshold counts what this plan destroys.
     result.refusals += mass_destroy_refusals(result, managed_count(state), options)
@@ -364,7 +372,14 @@ def _changing(changes: list[ResourceChange]) -> frozenset[str]:
     return frozenset(c.address for c in changes if c.action in (Action.CREATE, Action.REPLACE))
 
 
-async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, live: Live, stand_ins: bool) -> None:
+async def _plan_sections(
+    result: Plan,
+    inputs: PlanInputs,
+    state: State | None,
+    live: Live,
+    stand_ins: bool,
+    in_scope: Callable[[str], bool],
+) -> None:
     """The kinds planned from their sections (landing pages, QR codes, menu, whitelist, and any registered
     later), in registry order after cards and codes: a reference to something planned earlier that is created or
     replaced is not known before apply, and makes its dependant change too. With `stand_ins` (wxrec diff),
@@ -398,10 +413,20 @@ async def _plan_sections(result: Plan, inputs: PlanInputs, state: State | None, 
         )
         found = await kind.plan(context)
         result.changes += found.changes
-        result.refusals += found.refusals
+        # A kind --target leaves out whole is not applied: what it refuses must not block the targeted rest.
+        if not options.targeting.active or any(map(in_scope, _addresses_of(kind, data, state))):
+            result.refusals += found.refusals
         result.warnings += found.warnings
         result.attention += found.attention
         changing |= _changing(found.changes)
+
+
+def _addresses_of(kind: Resource, data: Mapping[str, Any], state: State | None) -> set[str]:
+    """Every address of `kind` the manifests declare or state holds."""
+    held = {address for address in (state.resources if state else {}) if kind_of(address) == kind.name}
+    if not kind.keyed:
+        return held | ({kind.name} if kind.name in data else set())
+    return held | {str(Address(kind.name, key)) for key in data.get(kind.name) or {}}
 
 
 def _deposit_target(card: DesiredCard, record: CardRecord | None, live: cards.CardsLive, replaced: bool) -> int:

@@ -320,6 +320,19 @@ def test_a_lost_state_file_is_refused_by_the_codes_ledger_left_beside_it_until_a
     assert len(held_stocks(coupons)[record["id"]]["codes"]) == 300
 
 
+def test_what_a_kind_out_of_target_refuses_does_not_block_the_targeted_rest(coupons: Path) -> None:
+    apply_ok(coupons)
+    (coupons / ".wxrec" / "state.json").unlink()  # the stocks' ledger now refuses their creates
+    (coupons / "tags.yaml").write_text("tags:\n  vip:\n    name: 高级会员\n", encoding="utf-8")
+    assert plan(coupons).exit_code == 1
+    targeted = plan(coupons, "--target", "tags.vip", "--format", "json")
+    assert targeted.exit_code == 0, targeted.output
+    document = json.loads(targeted.stdout)
+    assert document["refusals"] == [] and [c["address"] for c in document["changes"]] == ["tags.vip"]
+    still = plan(coupons, "--target", "pay_coupons.latte-88", "--format", "json")
+    assert still.exit_code == 1 and json.loads(still.stdout)["refusals"], "a targeted stock keeps its kind's refusals"
+
+
 def test_the_stock_a_lost_state_file_left_is_adopted_as_the_refusal_says(coupons: Path) -> None:
     apply_ok(coupons)
     spring = state(coupons)["resources"]["pay_coupons.spring-5-off"]["id"]
