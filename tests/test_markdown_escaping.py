@@ -5,18 +5,21 @@ breaks the table, the code span or the fenced block it sits in."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from reconciler.plan import Action, Attention, AttributeChange, Plan, ResourceChange
-from reconciler.render.markdown import render_markdown
-from tests.support import wxrec
+from reconciler.render.drift import render_drift_markdown
+from reconciler.render.markdown import inline, render_markdown
+from tests.support import RUN_LEFTOVERS, apply_ok, wxrec
 
 # What the renderer itself writes, and what GFM makes of it; any other tag came from a value.
 OWN_TAGS = {
@@ -27,19 +30,29 @@ GFM = MarkdownIt("commonmark").enable("table")
 
 
 class Reader(HTMLParser):
-    """The tags of rendered HTML, and its text (entities resolved)."""
+    """The tags of rendered HTML, its text (entities resolved) and the text of each code span."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tags: set[str] = set()
         self.text = ""
+        self.code: list[str] = []
+        self.in_code = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
         self.text += "\n" if tag == "br" else ""
+        if tag == "code":
+            self.in_code = True
+            self.code.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_code = self.in_code and tag != "code"
 
     def handle_data(self, data: str) -> None:
         self.text += data
+        if self.in_code:
+            self.code[-1] += data
 
 
 def shown(markdown: str) -> Reader:
@@ -113,8 +126,6 @@ def test_no_value_becomes_markup_or_breaks_its_block(text: str) -> None:
 
 
 def test_a_drift_alert_shows_each_value_as_written() -> None:
-    from reconciler.render.drift import render_drift_markdown
-
     item = {
         "address": "cards.latte",
         "id": "pLatte",
@@ -124,6 +135,74 @@ def test_a_drift_alert_shows_each_value_as_written() -> None:
         "wanted": "出示券码",
         "items": None,
     }
-    report = {"appid": "wx0123456789abcdef", "in_sync": False, "attention": [], "live": [item], "manifest": []}
-    rendered = render_drift_markdown({**report, "refills": [], "warnings": [], "refusals": []})
+    rendered = render_drift_markdown(drift_report(live=[item]))
     assert "出示 &amp;lt;券码&amp;gt; &amp; &lt;b&gt;" in rendered
+
+
+def drift_report(**sections: list[Any]) -> dict[str, Any]:
+    keys = ("attention", "live", "manifest", "refills", "warnings", "refusals")
+    return {"appid": "wx0123456789abcdef", "in_sync": False, **{key: sections.get(key, []) for key in keys}}
+
+
+# A command as a message quotes it: entities, a tag, a pipe, a backslash and markup that only code keeps as is.
+COMMAND = "wxrec import '/tmp/a&b <c>|d\\e *f*' --state 'x&amp;y' KEY"
+SAID = f"the state has no stock: `{COMMAND}` & <b>|"
+
+
+def test_a_message_s_command_reads_as_written_in_the_plan_s_quotes_lists_and_the_drift_alert() -> None:
+    """CommonMark decodes neither entities nor backslash escapes in code: a command escaped there reads wrong."""
+    change = ResourceChange("cards.gone", Action.REPLACE, id="p1", reasons=[SAID], notes=[SAID])
+    plan = Plan("wx0123456789abcdef", "emulator", changes=[change], warnings=[SAID], refusals=[SAID]).to_dict()
+    for rendered, count in ((render_markdown(plan), 4), (render_drift_markdown(drift_report(warnings=[SAID])), 1)):
+        page = shown(rendered)
+        assert page.code.count(COMMAND) == count, page.code
+        assert one_line(page.text).count("the state has no stock: " + COMMAND + " & <b>|") == count
+
+
+def table_cell(markdown: str) -> str:
+    return f"| a |\n| --- |\n| {markdown} |\n"
+
+
+@pytest.mark.parametrize("place", [lambda text: f"- {inline(text)}", lambda text: table_cell(inline(text, cell=True))])
+def test_a_code_span_closes_on_a_run_as_long_as_the_one_opening_it(place: Any) -> None:
+    """Backslashes inside a span are its text; one outside escapes a backtick, which opens nothing then."""
+    text = "a `` x`y|<z> `` `c\\` ``` b|<i>`` \\`not code"
+    page = shown(place(text))
+    assert page.code == ["x`y|<z>", "c\\"]
+    assert "a x`y|<z> c\\ ``` b|<i>`` `not code" in one_line(page.text)
+
+
+CODE_PIECES = [piece for piece in PIECES if piece not in ("`", "```", "\n", " ")]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(CODE_PIECES), min_size=1, max_size=8).map("".join), ODD)
+def test_a_command_reads_as_written_in_a_list_line_and_in_a_table_cell(command: str, around: str) -> None:
+    text = around.replace("`", "'") + f" `{command}` " + around.replace("`", "'")
+    for markdown in (f"- {inline(text)}", table_cell(inline(text, cell=True))):
+        page = shown(markdown)
+        assert page.tags <= OWN_TAGS and page.code == [command], markdown
+
+
+def test_a_lost_state_s_import_commands_read_as_typed_in_the_plan_comment_and_the_drift_alert(tmp_path: Path) -> None:
+    """The reported case: a path holding `&`, `<` or `|` in the commands the pay-coupons warning and notes give."""
+    coupons = tmp_path / "a&b <c>|d"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples" / "pay-coupons", coupons, ignore=RUN_LEFTOVERS)
+    manifest = coupons / "pay-coupons.yaml"  # a tag state still manages: state was not lost whole
+    tag = "tags:\n  member:\n    name: 山丘会员\n\npay_coupons:"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("pay_coupons:", tag, 1), encoding="utf-8")
+    apply_ok(coupons)
+    for key in ("latte-88", "spring-5-off"):
+        assert wxrec("state", "rm", coupons, f"pay_coupons.{key}").exit_code == 0
+    planned = json.loads(wxrec("plan", coupons, "--api", "emulator", "--format", "json").output)
+    notes = [note for change in planned["changes"] for note in change["notes"]]
+    warned, noted = (commands(said, "wxrec import") for said in (planned["warnings"], notes))
+    assert len(warned) == 1 and len(noted) == 2 and all(str(coupons) in command for command in warned + noted)
+    for command, quoted in (("plan", warned + noted), ("drift", warned)):  # an alert names no new stock's note
+        page = shown(wxrec(command, coupons, "--api", "emulator", "--format", "markdown").output)
+        assert [command for command in quoted if command not in page.code] == [], page.code
+
+
+def commands(said: list[str], start: str) -> list[str]:
+    """The commands that sentences quote as code."""
+    return [code for line in said for code in re.findall(f"`({re.escape(start)}[^`]*)`", line)]

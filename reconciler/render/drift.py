@@ -3,10 +3,10 @@ language), from the report document."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from reconciler.i18n import N_, _, language, say, spoken
+from reconciler.render.markdown import inline
 from reconciler.render.text import SHOWN_ITEMS, format_value, gains_or_loses, item_lines, items_summary
 
 SECTIONS = (
@@ -57,10 +57,5 @@ def render_drift_markdown(report: dict[str, Any]) -> str:
     lines = ["### " + _("wxrec drift for `{appid}`: {verdict}").format(appid=report["appid"], verdict=verdict), ""]
     for key, title in SECTIONS:
         if report[key]:
-            lines += [f"#### {_(title)}", "", *(f"- {_escape(line)}" for line in _lines(report, key)), ""]
+            lines += [f"#### {_(title)}", "", *(f"- {inline(line)}" for line in _lines(report, key)), ""]
     return "\n".join(lines) + "\n"
-
-
-def _escape(text: str) -> str:
-    """A drift line as text in Markdown (a value holding `&lt;` shows as written, not as `<`)."""
-    return html.escape(text, quote=False)

@@ -30,6 +30,10 @@ MARKUP = re.compile(r"[\\`*~\[\]]|(?<![^\W_])_|_(?![^\W_])")
 # Room for the folding note and a code host's own wrapping.
 BUDGET = COMMENT_LIMIT - 2_000
 DESTRUCTIVE = ("replace", "delete", "retire")
+# A message's code spans as CommonMark reads them (spec 6.1): a run of backticks up to the next run of the same
+# length, else the run is text; a backslash escapes punctuation outside code only, so an escaped backtick opens
+# nothing. Read left to right, a backslash escape or an unclosed run is passed over whole.
+CODE_SPAN = re.compile(r"\\[!-/:-@\[-`{-~]|(?P<fence>`++).*?(?<!`)(?P=fence)(?!`)|`+", re.DOTALL)
 
 
 def render_markdown(plan: dict[str, Any], *, title: str = "wxrec plan", share: int = 1) -> str:
@@ -75,13 +79,13 @@ def _head(plan: dict[str, Any], title: str) -> str:
         items = ", ".join(f"{_code(c['address'])} {_verb(c).split(' (')[0]}" for c in destructive)
         lines += [f"> [!CAUTION]\n> **{_('Destructive:')}** {items}", ""]
     for refusal in spoken(plan, "refusals"):
-        lines += [f"> [!WARNING]\n> **{_('Refused:')}** {_inline(refusal)}", ""]
+        lines += [f"> [!WARNING]\n> **{_('Refused:')}** {inline(refusal)}", ""]
     for warning in spoken(plan, "warnings"):
-        lines += [f"> **{_('Warning:')}** {_inline(warning)}", ""]
+        lines += [f"> **{_('Warning:')}** {inline(warning)}", ""]
     for item in plan.get("attention", []):
         needs = _("Needs attention:")
-        what = f"{_code(item['address'])} ({_code(item['id'])}) {_inline(say(attention.what(item)))}"
-        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {_inline(say(attention.todo(item, plan)))}", ""]
+        what = f"{_code(item['address'])} ({_code(item['id'])}) {inline(say(attention.what(item)))}"
+        lines += [f"> [!IMPORTANT]\n> **{needs}** {what}. {inline(say(attention.todo(item, plan)))}", ""]
     counts = shown_counts(plan)
     lines += [
         "| " + " | ".join(label for _key, label, _count in counts) + " |",
@@ -144,7 +148,7 @@ def _summary(change: dict[str, Any]) -> str:
 
 def _section(change: dict[str, Any]) -> str:
     lines = ["<details>", _summary(change), ""]
-    lines += ["- " + _("because {reason}").format(reason=_inline(reason)) for reason in spoken(change, "reasons")]
+    lines += ["- " + _("because {reason}").format(reason=inline(reason)) for reason in spoken(change, "reasons")]
     if change.get("details"):
         fence = "`" * max(3, _longest_backticks("\n".join(change["details"])) + 1)
         lines += ["", f"{fence}diff", *change["details"], fence]
@@ -152,7 +156,7 @@ def _section(change: dict[str, Any]) -> str:
     if rows:
         head = f"| {_('field')} | {_('before')} | {_('after')} | |"
         lines += ["", head, "| --- | --- | --- | --- |", *rows, ""]
-    lines += [f"- {_inline(note)}" for note in spoken(change, "notes")]
+    lines += [f"- {inline(note)}" for note in spoken(change, "notes")]
     if change["retire_ids"]:
         retired = ", ".join(map(_code, change["retire_ids"]))
         lines.append("- " + _("deletes old card(s) {cards}: the replacement passed review").format(cards=retired))
@@ -191,7 +195,7 @@ def _rows(change: dict[str, Any]) -> list[str]:
     rows = []
     for attribute in change["changes"]:
         summary, old, new = attribute_cells(attribute)
-        field = _cell_code(attribute["path"]) + (f" ({_inline(summary)})" if summary else "")
+        field = _cell_code(attribute["path"]) + (f" ({inline(summary, cell=True)})" if summary else "")
         rows.append(f"| {field} | {_value(old)} | {_value(new)} | {attribute_tag(attribute)} |")
     stock = change["stock"]
     if stock:
@@ -225,7 +229,7 @@ def _cell(path: str, value: Any) -> str:
 
 def _value(text: str) -> str:
     """A value in a table cell, shown as it is (a message keeps its Markdown: its commands are code)."""
-    return _inline(MARKUP.sub(r"\\\g<0>", text))
+    return inline(MARKUP.sub(r"\\\g<0>", text), cell=True)
 
 
 def _html(text: str) -> str:
@@ -251,7 +255,19 @@ def _longest_backticks(text: str) -> int:
     return max(map(len, re.findall("`+", text)), default=0)
 
 
-def _inline(text: str) -> str:
-    """Text safe inside a table cell or a one-line quote: no raw newlines, pipes or HTML."""
+def inline(text: str, *, cell: bool = False) -> str:
+    """A message on one line of a quote or a list, or in a table cell (`cell`): no raw newlines, pipes or HTML.
+    Its code spans stay as written, CommonMark decoding neither entities nor backslash escapes in code (a command
+    must read as it is typed); in a cell a pipe is escaped even there, as GFM's table takes `\\|` back to `|`."""
+    text, shown, start = text.replace("\r", ""), [], 0
+    for token in CODE_SPAN.finditer(text):
+        if token["fence"]:
+            code = token[0].replace("\n", " ")  # code reads a line break as a space: the same on one line
+            shown += [_plain(text[start : token.start()]), code.replace("|", "\\|") if cell else code]
+            start = token.end()
+    return "".join([*shown, _plain(text[start:])])
+
+
+def _plain(text: str) -> str:
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return escaped.replace("\r", "").replace("\n", "<br>")
+    return escaped.replace("\n", "<br>")
