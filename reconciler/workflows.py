@@ -237,6 +237,10 @@ async def import_(settings: RunSettings, address: str, live_id: str, reporter: R
             current.resources[address] = await adoption.import_by_id(address, live_id, context)
             current.intents.pop(address, None)  # an interrupted create it settles (a kind that cannot, refused)
             backend.write_with_backup(current)
+            # A codes ledger does not say which object its codes went to, and the adopted one may not be it: with
+            # none, every code is sent again and those it holds come back as held. Dropped once state holds the
+            # object: before, a crash would leave an address with neither, which nothing stops from being made twice.
+            backend.drop_code_hashes(address)
 
 
 @dataclass(frozen=True)

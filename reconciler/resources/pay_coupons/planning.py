@@ -176,13 +176,17 @@ def _plan_one(
     # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
     body = stock_body(spec, mchid if inputs.checks_merchant else None)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
-    if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
+    # A new stock holds none of the codes the address's ledger counted for the one before it, and an adopted one
+    # may not be the stock the ledger counted for (it records no stock id): every code is sent, those it holds
+    # come back as held (docs/wechat-pay/busifavor.md §6).
+    importing = address in inputs.imports and (record is None or record.id != inputs.imports[address])
+    fresh = record is None or importing or address in inputs.replace
+    if importing:
         adopted = _import(address, inputs.imports[address], inputs, found)
         if adopted is None:
             return
         record, intent = adopted, {}
-    # A new stock holds none of the codes the address's ledger counted for the one before it.
-    codes = _codes(address, spec, inputs, fresh=record is None or address in inputs.replace)
+    codes = _codes(address, spec, inputs, fresh)
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
         found.refusals.append(other_merchant(address, record, mchid))
         return
