@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support import RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
+from tests.test_hints import printed
 from tests.test_saved_plan import forge, refused
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
@@ -335,6 +336,25 @@ def test_the_stock_a_lost_state_file_left_is_adopted_as_the_refusal_says(coupons
     assert "uploaded 0 codes, 300 already held" in applied.output, applied.output
     assert len(held_stocks(coupons)[spring]["codes"]) == 300
     assert "No changes." in plan(coupons).output
+
+
+def test_a_stock_an_older_wxrec_forgot_with_its_ledger_kept_is_let_go_with_state_rm(coupons: Path) -> None:
+    """Before session 5, removing a stock from the manifests forgot its record and kept its codes ledger: declared
+    again, the address looks like a lost state's. The refusal names the narrow way out, not --allow-duplicate."""
+    apply_ok(coupons)
+    path = coupons / ".wxrec" / "state.json"
+    document = state(coupons)
+    del document["resources"]["pay_coupons.spring-5-off"]  # as an older forget left it: the ledger stays
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    refused = plan(coupons)
+    assert refused.exit_code == 1 and "counts 300 codes" in refused.output, refused.output
+    removed = wxrec(*printed(refused, "state rm"))
+    assert removed.exit_code == 0 and "codes ledger (300 codes)" in removed.output, removed.output
+    planned = plan(coupons, "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    (create,) = json.loads(planned.output)["changes"]
+    assert (create["address"], create["action"]) == ("pay_coupons.spring-5-off", "create")
+    assert create["after"]["codes"]["pending"] == 300
 
 
 def made_in_the_merchant_platform(directory: Path, name: str) -> str:
