@@ -237,6 +237,10 @@ async def import_(settings: RunSettings, address: str, live_id: str, reporter: R
             current.resources[address] = await adoption.import_by_id(address, live_id, context)
             current.intents.pop(address, None)  # an interrupted create it settles (a kind that cannot, refused)
             backend.write_with_backup(current)
+            # A codes ledger does not say which object its codes went to, and the adopted one may not be it: with
+            # none, every code is sent again and those it holds come back as held. Dropped once state holds the
+            # object: before, a crash would leave an address with neither, which nothing stops from being made twice.
+            backend.drop_code_hashes(address)
 
 
 @dataclass(frozen=True)
@@ -335,17 +339,31 @@ def loaded(backend: StateBackend) -> State:
     return state
 
 
-def state_rm(settings: RunSettings, address: str) -> tuple[dict[str, Any], str]:
-    """Stop managing `address` without touching WeChat: (its record, where the old state is kept)."""
+@dataclass(frozen=True)
+class Removed:
+    """What `state rm` removed: the record (None: there was only a codes ledger, of `codes` codes), and where the
+    old state is kept."""
+
+    record: dict[str, Any] | None
+    codes: int
+    backup: str
+
+
+def state_rm(settings: RunSettings, address: str) -> Removed:
+    """Stop managing `address` without touching WeChat, forgetting its codes ledger too. An address with no record
+    but a ledger (a stock forgotten by a wxrec that kept ledgers, which now makes a create there look like a lost
+    state's) loses the ledger alone; state is written all the same (backup, serial, history), since saved plans
+    rely on a ledger changing only with a state write."""
     backend = settings.backend()
     with _locked(backend, settings.lock_timeout, settings.state_invocation()):
         current = loaded(backend)
         record = current.resources.pop(address, None)
-        if record is None:
+        codes = 0 if record else len(backend.code_hashes(address))
+        if record is None and not codes:
             raise WxrecError(f"{address} is not in state; nothing was changed")
         backup = backend.write_with_backup(current)
         backend.drop_code_hashes(address)
-    return record, backup
+    return Removed(record, codes, backup)
 
 
 def state_mv(settings: RunSettings, old: str, new: str) -> str:

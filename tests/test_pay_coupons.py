@@ -378,6 +378,29 @@ async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -
     assert (await planned({"latte": stock}, current, pay, **inputs)).changes == []
 
 
+async def test_the_stock_a_lost_replace_made_gets_every_code_once_imported(tmp_path: Path) -> None:
+    """The ledger counted the replaced stock's codes; the stock an import block adopts holds none of them."""
+    codes = tmp_path / "codes.txt"
+    codes.write_text("".join(f"CODE-{n:05d}\n" for n in range(3)), encoding="utf-8")
+    stock = {**STOCK, "coupon_code_mode": "MERCHANT_UPLOAD", "codes": {"file": "codes.txt"}}
+    pay, current = FakePay(), state()
+    run, backend = applier(current, pay, tmp_path)
+    inputs = {"named": {("pay_coupons", "latte", "codes", "file"): codes}, "manifest_root": tmp_path}
+    inputs |= {"ledger": backend.code_hashes}
+    (change,) = (await planned({"latte": stock}, current, pay, **inputs)).changes
+    await run.apply(change)
+    (replace,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}), **inputs)).changes
+    pay.lose = True
+    with pytest.raises(WxrecError):
+        await run.apply(replace)
+    new_id = next(i for i in pay.stocks if i != current.resources[ADDRESS]["id"])
+    adopt, upload = (await planned({"latte": stock}, current, pay, imports={ADDRESS: new_id}, **inputs)).changes
+    assert (adopt.action, upload.action, upload.after["codes"]["pending"]) == (Action.IMPORT, Action.UPDATE, 3)
+    await run.apply(adopt)
+    await run.apply(upload)
+    assert pay.stocks[new_id]["_codes"] == {"CODE-00000", "CODE-00001", "CODE-00002"}
+
+
 async def test_a_lost_create_answer_is_uncertain_never_sent_again(tmp_path: Path) -> None:
     pay, current, seen = FakePay(), state(), []
     (change,) = (await planned({"latte": STOCK}, current, pay)).changes

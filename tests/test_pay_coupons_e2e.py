@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support import RUN_LEFTOVERS, apply_ok, served_emulator, wxrec
+from tests.test_hints import printed
 from tests.test_saved_plan import forge, refused
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pay-coupons"
@@ -341,8 +342,69 @@ def test_the_stock_a_lost_state_file_left_is_adopted_as_the_refusal_says(coupons
     assert adopted.exit_code == 0, adopted.output
     planned = plan(coupons)
     assert planned.exit_code == 0, planned.output
-    assert "pay_coupons.spring-5-off" not in planned.output  # adopted, its codes all counted by the ledger
+    # The ledger knew no stock: every code is sent again, and WeChat Pay answers those it holds as such.
+    assert "300 codes to upload (of 300 in codes/spring.txt)" in planned.output, planned.output
     assert "+ pay_coupons.latte-88" in planned.output  # without codes, a lost stock is not told (decisions.md)
+    applied = apply_ok(coupons)
+    assert "uploaded 0 codes, 300 already held" in applied.output, applied.output
+    assert len(held_stocks(coupons)[spring]["codes"]) == 300
+    assert "No changes." in plan(coupons).output
+
+
+def test_a_stock_an_older_wxrec_forgot_with_its_ledger_kept_is_let_go_with_state_rm(coupons: Path) -> None:
+    """Before session 5, removing a stock from the manifests forgot its record and kept its codes ledger: declared
+    again, the address looks like a lost state's. The refusal names the narrow way out, not --allow-duplicate."""
+    apply_ok(coupons)
+    path = coupons / ".wxrec" / "state.json"
+    document = state(coupons)
+    del document["resources"]["pay_coupons.spring-5-off"]  # as an older forget left it: the ledger stays
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    refused = plan(coupons)
+    assert refused.exit_code == 1 and "counts 300 codes" in refused.output, refused.output
+    removed = wxrec(*printed(refused, "state rm"))
+    assert removed.exit_code == 0 and "codes ledger (300 codes)" in removed.output, removed.output
+    planned = plan(coupons, "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    (create,) = json.loads(planned.output)["changes"]
+    assert (create["address"], create["action"]) == ("pay_coupons.spring-5-off", "create")
+    assert create["after"]["codes"]["pending"] == 300
+
+
+def made_in_the_merchant_platform(directory: Path, name: str) -> str:
+    """A copy of the stock `name` made outside wxrec, holding no codes: answers its id."""
+    path = directory / ".wxrec" / "emulator.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    merchant = data["pay"]["1230000109"]
+    (stock,) = [s for s in merchant["stocks"].values() if s["document"]["stock_name"] == name]
+    stock_id = str(int(max(merchant["stocks"])) + 1)
+    merchant["next_stock"] += 1  # the emulator's next create takes the number after it
+    merchant["stocks"][stock_id] = {**stock, "stock_id": stock_id, "codes": []}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return stock_id
+
+
+@pytest.mark.parametrize("how", ["wxrec import", "import block"])
+def test_a_stock_adopted_after_a_lost_state_gets_every_code_whatever_the_ledger_counted(
+    coupons: Path, how: str
+) -> None:
+    """The ledger does not say which stock its codes went to: adopting another stock than the one it counted
+    for (here a wrong one) must not leave that stock without the codes."""
+    apply_ok(coupons)
+    other = made_in_the_merchant_platform(coupons, "春日满30减5元券")
+    (coupons / ".wxrec" / "state.json").unlink()  # the codes ledger beside it survives
+    if how == "wxrec import":
+        adopted = wxrec("import", coupons, "pay_coupons.spring-5-off", other, "--api", "emulator")
+        assert adopted.exit_code == 0, adopted.output
+    else:
+        blocks = [{"to": "pay_coupons.spring-5-off", "id": other}]
+        (coupons / "imports.yaml").write_text(yaml.safe_dump({"import": blocks}), encoding="utf-8")
+    planned = plan(coupons)
+    assert planned.exit_code == 0, planned.output
+    assert "300 codes to upload (of 300 in codes/spring.txt)" in planned.output, planned.output
+    applied = apply_ok(coupons)
+    assert "uploaded 300 codes" in applied.output, applied.output
+    assert len(held_stocks(coupons)[other]["codes"]) == 300
+    assert "No changes." in plan(coupons).output
 
 
 def test_a_stock_removed_from_the_manifests_and_declared_again_is_a_plain_create(coupons: Path) -> None:

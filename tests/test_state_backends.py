@@ -267,6 +267,22 @@ def test_state_rm_drops_the_ledger_and_history_lists_every_write(location: str, 
     assert text.startswith("2\t") and len(text.splitlines()) == 1
 
 
+def test_state_rm_drops_a_ledger_left_without_its_record(location: str, tmp_path: Path) -> None:
+    """An older wxrec forgot a stock's record but kept its codes ledger: rm is the way to let go of it."""
+    before = state_with_two_cards(location)
+    open_state(location).add_code_hashes("pay_coupons.old", [code_hash("one")])
+    result = wxrec("state", "rm", tmp_path, "pay_coupons.old", "--state", location)
+    assert result.exit_code == 0 and "Removed pay_coupons.old's codes ledger (1 code)" in result.output, result.output
+    backend = open_state(location)
+    after = backend.load()
+    assert backend.code_hashes("pay_coupons.old") == set() and backend.code_hashes("codes.a")
+    assert after is not None and after.serial == before.serial + 1 and after.resources == before.resources
+    nothing = wxrec("state", "rm", tmp_path, "pay_coupons.old", "--state", location)
+    assert nothing.exit_code == 1 and "pay_coupons.old is not in state; nothing was changed" in nothing.output
+    again = open_state(location).load()
+    assert again is not None and again.serial == after.serial
+
+
 def test_only_wxrec_s_own_directory_is_git_ignored(tmp_path: Path) -> None:
     default = open_backend(None, tmp_path, tmp_path / ".wxrec" / "state.json")
     chosen = open_backend(str(tmp_path / "state" / "wxrec-state.json"), tmp_path, tmp_path / ".wxrec" / "state.json")

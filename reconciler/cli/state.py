@@ -75,8 +75,13 @@ def state_rm(manifest: Path, address: str, state_location: str | None, lock_time
 
     A backup of the old state is kept."""
     settings = RunSettings(manifest_path=manifest, state_location=state_location, env=env, lock_timeout=lock_timeout)
-    record, backup = workflows.state_rm(settings, address)
-    click.echo(f"Removed {address} ({record.get('id')}) from state; WeChat was not touched. Backup: {backup}")
+    removed = workflows.state_rm(settings, address)
+    if removed.record is None:
+        codes = f"{removed.codes} code" + ("" if removed.codes == 1 else "s")
+        what = f"{address}'s codes ledger ({codes}); state had no record of it"
+    else:
+        what = f"{address} ({removed.record.get('id')}) from state"
+    click.echo(f"Removed {what}; WeChat was not touched. Backup: {removed.backup}")
 
 
 @state.command("mv")

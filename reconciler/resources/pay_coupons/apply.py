@@ -93,6 +93,9 @@ class PayCouponApplier:
         state.resources[change.address] = record.to_state()
         state.intents.pop(change.address, None)
         await self.context.save()
+        # Dropped once state holds the stock (as `wxrec import` does): a crash before would leave the address
+        # with neither record nor ledger, so nothing would stop the next plan from making a second stock.
+        self.context.backend.drop_code_hashes(change.address)
         return f"imported stock {change.id} into state"
 
     def _record(self, address: str) -> StockRecord:
@@ -183,17 +186,18 @@ class PayCouponApplier:
         path = Path(self.context.manifest_root) / str(codes["file"])
         known = self.context.backend.code_hashes(address)
         pending = [code for _, code in CodeFile(path, codes.get("column")).read() if code_hash(code) not in known]
-        uploaded = failed = 0
+        uploaded = already = failed = 0
         for start in range(0, len(pending), UPLOAD_BATCH):
             batch = pending[start : start + UPLOAD_BATCH]
             number = await self._spend(address, "upload")
             answer = await self.pay.upload_codes(stock_id, batch, number)
             held = [*answer.success_codes, *answer.exist_codes]
             self.context.backend.add_code_hashes(address, (code_hash(code) for code in held))
-            uploaded += len(held)
+            uploaded += len(answer.success_codes)
+            already += len(answer.exist_codes)
             failed += answer.fail_count
         if failed:
             raise WxrecError(
                 f"{address}: WeChat Pay refused {failed} codes of {len(pending)} (the others are uploaded)"
             )
-        return f"uploaded {uploaded} codes"
+        return f"uploaded {uploaded} codes" + (f", {already} already held" if already else "")

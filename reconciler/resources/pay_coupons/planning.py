@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 
 from reconciler.address import Address
 from reconciler.errors import WxrecError
+from reconciler.hints import state_command
 from reconciler.i18n import N_, said, said_n
 from reconciler.plan import Action, Attention, AttributeChange, ResourceChange
 from reconciler.resources.base import KindPlan
@@ -176,13 +177,17 @@ def _plan_one(
     # wxrec diff's stand-ins know no merchant (applied_records): neither side gets the default one.
     body = stock_body(spec, mchid if inputs.checks_merchant else None)
     intent = (inputs.state.intents.get(address) if inputs.state else None) or {}
-    if address in inputs.imports and (record is None or record.id != inputs.imports[address]):
+    # A new stock holds none of the codes the address's ledger counted for the one before it, and an adopted one
+    # may not be the stock the ledger counted for (it records no stock id): every code is sent, those it holds
+    # come back as held (docs/wechat-pay/busifavor.md §6).
+    importing = address in inputs.imports and (record is None or record.id != inputs.imports[address])
+    fresh = record is None or importing or address in inputs.replace
+    if importing:
         adopted = _import(address, inputs.imports[address], inputs, found)
         if adopted is None:
             return
         record, intent = adopted, {}
-    # A new stock holds none of the codes the address's ledger counted for the one before it.
-    codes = _codes(address, spec, inputs, fresh=record is None or address in inputs.replace)
+    codes = _codes(address, spec, inputs, fresh)
     if record is not None and inputs.checks_merchant and record.mchid != mchid:
         found.refusals.append(other_merchant(address, record, mchid))
         return
@@ -213,21 +218,40 @@ def _plan_one(
 def _left_behind(address: str, inputs: Inputs) -> list[str]:
     """The codes ledger lives beside state, so it outlives a state file lost or replaced, and only they leave it
     (forgetting a stock, `state rm` and `-replace` drop it): codes it counts for an address state has no stock for
-    were uploaded to a stock WeChat Pay still holds, which a create would duplicate, with a second budget."""
+    were uploaded to a stock WeChat Pay still holds, which a create would duplicate, with a second budget. A wxrec
+    before session 5 kept the ledger of a stock it forgot: beside a state (which `state rm` needs), the refusal
+    names `state rm` of the address, which lets go of that ledger alone; --allow-duplicate lifts every duplicate
+    check."""
     deposited = len(inputs.ledger(address))
     if not deposited:
         return []
+    named = {"address": address, "invocation": inputs.invocation}
+    if inputs.state is None:
+        return [
+            said_n(
+                "{address}: state has no stock here, but the codes ledger beside state counts {count} code uploaded "
+                "to one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec "
+                "import {invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
+                "{address}: state has no stock here, but the codes ledger beside state counts {count} codes uploaded "
+                "to one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec "
+                "import {invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
+                deposited,
+                **named,
+            )
+        ]
     return [
         said_n(
             "{address}: state has no stock here, but the codes ledger beside state counts {count} code uploaded to "
             "one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec import "
-            "{invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
+            "{invocation} {address} STOCK_ID`. If that stock was let go (removed from the manifests by a wxrec "
+            "that kept its ledger), `{command}` drops the ledger and a new stock is made",
             "{address}: state has no stock here, but the codes ledger beside state counts {count} codes uploaded to "
             "one, so WeChat Pay holds a stock made for this address. Was state lost? Adopt it with `wxrec import "
-            "{invocation} {address} STOCK_ID`, or pass --allow-duplicate to make a second stock",
+            "{invocation} {address} STOCK_ID`. If that stock was let go (removed from the manifests by a wxrec "
+            "that kept its ledger), `{command}` drops the ledger and a new stock is made",
             deposited,
-            address=address,
-            invocation=inputs.invocation,
+            command=state_command("rm", inputs.state_invocation, address),
+            **named,
         )
     ]
 
