@@ -359,8 +359,9 @@ def test_replacing_stocks_counts_toward_the_destroy_threshold() -> None:
     assert any("deletes or replaces 4 of 4" in refusal for refusal in refusals)
 
 
-async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -> None:
-    """The ledger counted the old stock's codes: the new stock holds none, so all of them go to it."""
+async def _a_stock_holding_three_codes(tmp_path: Path) -> tuple[dict[str, Any], FakePay, State, Any, dict[str, Any]]:
+    """A stock created with a file of three codes, all uploaded: (its spec, WeChat Pay, state, the applier, the
+    planning inputs)."""
     codes = tmp_path / "codes.txt"
     codes.write_text("".join(f"CODE-{n:05d}\n" for n in range(3)), encoding="utf-8")
     stock = {**STOCK, "coupon_code_mode": "MERCHANT_UPLOAD", "codes": {"file": "codes.txt"}}
@@ -370,6 +371,12 @@ async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -
     inputs |= {"ledger": backend.code_hashes}
     (change,) = (await planned({"latte": stock}, current, pay, **inputs)).changes
     await run.apply(change)
+    return stock, pay, current, run, inputs
+
+
+async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -> None:
+    """The ledger counted the old stock's codes: the new stock holds none, so all of them go to it."""
+    stock, pay, current, run, inputs = await _a_stock_holding_three_codes(tmp_path)
     (replace,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}), **inputs)).changes
     assert replace.action == Action.REPLACE and replace.after["codes"]["pending"] == 3
     await run.apply(replace)
@@ -380,15 +387,7 @@ async def test_a_replaced_stock_gets_every_code_uploaded_again(tmp_path: Path) -
 
 async def test_the_stock_a_lost_replace_made_gets_every_code_once_imported(tmp_path: Path) -> None:
     """The ledger counted the replaced stock's codes; the stock an import block adopts holds none of them."""
-    codes = tmp_path / "codes.txt"
-    codes.write_text("".join(f"CODE-{n:05d}\n" for n in range(3)), encoding="utf-8")
-    stock = {**STOCK, "coupon_code_mode": "MERCHANT_UPLOAD", "codes": {"file": "codes.txt"}}
-    pay, current = FakePay(), state()
-    run, backend = applier(current, pay, tmp_path)
-    inputs = {"named": {("pay_coupons", "latte", "codes", "file"): codes}, "manifest_root": tmp_path}
-    inputs |= {"ledger": backend.code_hashes}
-    (change,) = (await planned({"latte": stock}, current, pay, **inputs)).changes
-    await run.apply(change)
+    stock, pay, current, run, inputs = await _a_stock_holding_three_codes(tmp_path)
     (replace,) = (await planned({"latte": stock}, current, pay, frozenset({ADDRESS}), **inputs)).changes
     pay.lose = True
     with pytest.raises(WxrecError):
