@@ -311,6 +311,12 @@ async def test_an_api_urls_credentials_go_as_basic_auth_and_never_into_a_url(
         ("alice:s3cr3t@proxy.example.com/wechat", "***@proxy.example.com/wechat"),
         ("http://alice:s3cr3t@[::1", "http://***@[::1"),
         ("http://host/a@b?c=d@e", "http://host/a@b?c=d@e"),
+        ("http://host:8080/a@b", "http://host:8080/a@b"),
+        ("http://[::1]:8080/a@b", "http://[::1]:8080/a@b"),
+        # A password holding / ? or # ends the authority early: what precedes the last @ is still hidden.
+        ("http://user:pa/ss@proxy.example.com:8080/wechat", "http://***@proxy.example.com:8080/wechat"),
+        ("https://user:s3?cret@proxy.example.com", "https://***@proxy.example.com"),
+        ("https://user:s3#cret@proxy.example.com", "https://***@proxy.example.com"),
     ],
 )
 def test_public_url_hides_any_userinfo(url: str, shown: str) -> None:

@@ -52,6 +52,8 @@ TOKEN_RENEWALS = 20
 FORCE_REFRESH_ENV = "WXREC_TOKEN_FORCE_REFRESH"
 # What public_url takes for the authority (user:password@host:port) of a string urlsplit cannot read as a URL.
 AUTHORITY = re.compile(r"[^/?#]*")
+# An authority cut short by a / ? or # in a password: `name:` and no port, then an @ later on (a port is digits).
+BROKEN_USERINFO = re.compile(r"[^/?#@:\[]*:(?![0-9]*(?:[/?#]|$))[^@]*@")
 
 
 class TokenSource(Protocol):
@@ -397,6 +399,8 @@ def public_url(url: str) -> str:
     scheme, separator, rest = url.partition("//")
     if not separator:
         scheme, rest = "", url
+    if BROKEN_USERINFO.match(rest):  # user:pa/ss@host: the password's / ended the authority at "pa"
+        return scheme + separator + "***@" + rest.rpartition("@")[2]
     authority = AUTHORITY.match(rest)
     assert authority is not None  # it matches the empty string
     if "@" not in authority[0]:
