@@ -34,7 +34,7 @@ class ForwardProxy:
     """A forward proxy on localhost, in a thread of its own: CONNECT tunnels and absolute-form http:// requests,
     each forwarded one counted in `forwarded` ("METHOD /path", "CONNECT host:port"). `password`: it asks for Basic
     credentials (407 without them); `refuse_connect`: it answers CONNECT with that status; `drop`: it closes the
-    connection, after forwarding it, on a request whose path starts so (the answer is lost)."""
+    connection once the far end has answered a request whose path starts so (the answer is lost)."""
 
     def __init__(self, password: str | None = None, refuse_connect: int | None = None, drop: str | None = None):
         self.forwarded: list[str] = []
@@ -82,9 +82,9 @@ class ForwardProxy:
                 upstream = upstream or await asyncio.open_connection(url.hostname, url.port)
                 kept = [line for line in head.split(b"\r\n")[1:] if line and not line.lower().startswith(b"proxy-")]
                 upstream[1].write(f"{method} {path} HTTP/1.1\r\n".encode() + b"\r\n".join(kept) + b"\r\n\r\n" + body)
-                if self.drop and url.path.startswith(self.drop):
-                    return
                 answer = await _head(upstream[0])
+                if self.drop and url.path.startswith(self.drop):
+                    return  # the far end answered (the change was made): only its answer is lost
                 length = int(_parse(b"GET / HTTP/1.1\r\n" + answer.partition(b"\r\n")[2])[2]["content-length"])
                 writer.write(answer + await upstream[0].readexactly(length))
         except (ConnectionError, asyncio.IncompleteReadError):
