@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 import yaml
 
-from reconciler import embedded, planning
+from reconciler import planning
 from reconciler.address import Address, kind_of
+from reconciler.cli import embedded
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET, EmulatorConfig, create_app
 from reconciler.emulator.pay import DEMO_MCHID
 from reconciler.emulator.transport import FaultTolerantASGITransport

@@ -243,7 +243,8 @@ def _httpx(transport: Callable[[], httpx.AsyncBaseTransport]) -> Maker:
 
 
 async def _wxrec(stack: AsyncExitStack, url: str, token: str) -> Get:
-    from reconciler import connection, embedded, emulation
+    from reconciler import connection, emulation
+    from reconciler.cli import embedded
     from reconciler.manifest import Document, Manifest
 
     manifest = Manifest(Path(tempfile.mkdtemp()), Document())

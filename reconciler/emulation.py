@@ -1,9 +1,9 @@
 """The one seam between the library and an emulator: what a run against one needs of it (the demo account and
 merchant, the embedded emulator's transport, whether the target is in legacy-coupons mode), behind a provider
-that the wiring installs. The `wxrec` command installs reconciler.embedded's for each command; a library caller
+that the wiring installs. The `wxrec` command installs reconciler.cli.embedded's for each command; a library caller
 that runs against an emulator (api="emulator", or a served one by its demo account) installs it too:
 
-    emulation.install(reconciler.embedded.provider)
+    emulation.install(reconciler.cli.embedded.provider)
 
 Nothing here loads the emulator, nor httpx: the provider is made only when a run asks for it."""
 
@@ -88,6 +88,6 @@ def required() -> Emulators:
     if provider is None:
         raise WxrecError(
             'api="emulator" needs the emulator provider, which the wxrec command installs: a library caller '
-            "calls reconciler.emulation.install(reconciler.embedded.provider) first"
+            "calls reconciler.emulation.install(reconciler.cli.embedded.provider) first"
         )
     return provider

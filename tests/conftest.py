@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from hypothesis import settings
 
-from reconciler import embedded, emulation
+from reconciler import emulation
+from reconciler.cli import embedded
 from reconciler.emulator import LEGACY_COUPONS_ENV
 from tests.support import (
     EXAMPLE,
@@ -100,7 +101,7 @@ def legacy_coupons(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def emulator_provider() -> Iterator[None]:
     """As the wxrec command does for each run: library calls that reach an emulator (api="emulator", or a served
-    one by its demo account) find it through reconciler.embedded."""
+    one by its demo account) find it through reconciler.cli.embedded."""
     with emulation.installed(embedded.provider):
         yield
 

@@ -299,5 +299,5 @@ def test_a_run_asks_its_target_once() -> None:
 
 
 def test_the_embedded_emulator_without_a_provider_installed_is_a_clear_error() -> None:
-    with pytest.raises(WxrecError, match=r"install\(reconciler\.embedded\.provider\)"):
+    with pytest.raises(WxrecError, match=r"install\(reconciler\.cli\.embedded\.provider\)"):
         RunSettings(Path("shop"), api="emulator").options()

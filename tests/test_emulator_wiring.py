@@ -1,6 +1,7 @@
-"""The reconciler reaches into the emulator in one module (`reconciler/embedded.py`, the provider behind
-reconciler.emulation) and the `wxrec emulator` command group; only the CLI wiring installs that provider, so the
-library never imports it, and a run against WeChat, or a library caller, never loads the emulator."""
+"""The reconciler reaches into the emulator in the CLI wiring alone: `reconciler/cli/embedded.py` (the provider
+behind reconciler.emulation), which `reconciler/cli/__init__.py` installs, and the `wxrec emulator` command group
+it names; so the library never imports the emulator, and a run against WeChat, or a library caller, never loads
+it."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from pathlib import Path
 from tests.support import EXAMPLE, RUN_LEFTOVERS
 
 ROOT = Path(__file__).resolve().parent.parent / "reconciler"
-WIRING = {Path("embedded.py"), Path("cli/__init__.py")}
-EMULATOR, EMBEDDED = "reconciler.emulator", "reconciler.embedded"
+WIRING = {Path("cli/embedded.py"), Path("cli/__init__.py")}
+EMULATOR, EMBEDDED = "reconciler.emulator", "reconciler.cli.embedded"
 
 
 def _imported(tree: ast.AST) -> set[str]:
-    """Every module a file imports, `from reconciler import embedded` as reconciler.embedded."""
+    """Every module a file imports, `from reconciler.cli import embedded` as reconciler.cli.embedded."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

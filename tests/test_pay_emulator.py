@@ -14,7 +14,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reconciler.embedded import DEMO_MCHID, demo_pay_credentials
+from reconciler.cli.embedded import DEMO_MCHID, demo_pay_credentials
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.pay import BudgetChange, PayClient, PayCredentials, PayError
 from reconciler.wechat.client import RetryPolicy

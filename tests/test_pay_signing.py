@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import build_authorization
 
+from reconciler.cli.embedded import DEMO_MCHID, demo_pay_credentials
 from reconciler.connection import Credentials
-from reconciler.embedded import DEMO_MCHID, demo_pay_credentials
 from reconciler.errors import WxrecError
 from reconciler.pay import WechatPayAuth, pay_credentials
 from tests.support import served_emulator

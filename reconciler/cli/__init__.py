@@ -102,7 +102,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 
 def _embedded() -> emulation.Emulators:
     """The emulator provider of a command's run: the emulator is loaded only when the run talks to one."""
-    from reconciler import embedded
+    from reconciler.cli import embedded
 
     return embedded.provider()
 

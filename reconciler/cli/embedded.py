@@ -1,5 +1,5 @@
-"""The emulator provider (reconciler.emulation): the one module of the reconciler that reaches into the emulator
-(the `wxrec emulator` command group aside). The emulator stays independent of the reconciler, and the library
+"""The emulator provider (reconciler.emulation), part of the CLI wiring: the one module that reaches into the
+emulator (the `wxrec emulator` command group aside). The emulator stays independent of the reconciler, and the library
 never imports this module: the CLI installs `provider` (loading this module only when a run asks it), a library
 caller that runs against an emulator installs it itself.
 
