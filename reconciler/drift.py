@@ -12,11 +12,11 @@ from reconciler.address import kind_of
 from reconciler.errors import WxrecError
 from reconciler.i18n import N_, messages, said
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.planning import reads_another_account
 from reconciler.render import attention
 from reconciler.resources import find
 from reconciler.resources.base import STOCK_TARGET_CHANGED, ClassifiesDrift, Drift, entry
 from reconciler.resources.references import is_knock_on
+from reconciler.safety import reads_another_account
 from reconciler.state import State
 
 # 2: an attribute entry carries its list's item-level change (`items`, as the plan document's). Still 2 with the

@@ -25,13 +25,14 @@ from reconciler.errors import NewerFormat, WxrecError
 from reconciler.i18n import said
 from reconciler.manifest import Manifest, load_schema
 from reconciler.plan import ADOPTIONS, PLAN_FORMAT_VERSION, Action, Plan, ResourceChange
-from reconciler.planning import Options, safety_refusals
+from reconciler.planning import Options
 from reconciler.resources import cards, codes, find
 from reconciler.resources.adoption import apply_adoption
 from reconciler.resources.base import HoldsIds, SafetyContext, ownership_refusal
 from reconciler.resources.cards.model import Palette
 from reconciler.resources.cards.record import CardRecord
 from reconciler.resources.menu import normal_menu
+from reconciler.safety import safety_refusals
 from reconciler.settings import RunSettings
 from reconciler.state import State
 from reconciler.wechat.account import AccountApi

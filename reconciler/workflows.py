@@ -27,10 +27,11 @@ from reconciler.manifest import Manifest, load_variables
 from reconciler.manifest.base import load_base_manifest
 from reconciler.manifest.loader import Document
 from reconciler.plan import Plan
-from reconciler.planning import Observer, Options, PlanInputs, check_state_binding, offline_plan, plan_for_apply
+from reconciler.planning import Observer, Options, PlanInputs, offline_plan, plan_for_apply
 from reconciler.resources import adoption
 from reconciler.resources.base import ImportContext, unsettled
 from reconciler.resources.pay_coupons import model as pay_coupons
+from reconciler.safety import check_state_binding
 from reconciler.scheduler import ApplyReport, apply_plan, check_refusals
 from reconciler.settings import RunSettings, overrides, state_backend
 from reconciler.sources import ApiSource, StateSource

@@ -20,7 +20,7 @@ from reconciler.connection import stable_token
 from reconciler.emulator import DEMO_APPID
 from reconciler.errors import WxrecError
 from reconciler.manifest import Document, Manifest
-from reconciler.planning import check_state_binding
+from reconciler.safety import check_state_binding
 from reconciler.state import State
 from reconciler.wechat.cards import CardApi
 from reconciler.wechat.client import (

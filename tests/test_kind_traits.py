@@ -15,11 +15,12 @@ from reconciler.errors import Locate, Problem
 from reconciler.i18n import N_
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, Plan, ResourceChange
-from reconciler.planning import Options, managed_count, mass_destroy_refusals
+from reconciler.planning import Options
 from reconciler.resources.base import Applier, ApplyContext
 from reconciler.resources.cards import desired_cards
 from reconciler.resources.cards.model import Palette
 from reconciler.resources.references import references_in, resolve
+from reconciler.safety import managed_count, mass_destroy_refusals
 from reconciler.sources import applied_state, deposited_by
 from reconciler.state import State
 from reconciler.targeting import Targeting

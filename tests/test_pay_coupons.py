@@ -18,11 +18,12 @@ from reconciler.errors import ManifestError, WxrecError
 from reconciler.manifest import load_manifest
 from reconciler.pay import Budget, BudgetChange, CreatedStock, PayError, UploadResult
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
-from reconciler.planning import Options, mass_destroy_refusals
+from reconciler.planning import Options
 from reconciler.resources.base import ApplyContext, PlanContext, SafetyContext
 from reconciler.resources.pay_coupons.model import StockRecord, rfc3339, stock_body
 from reconciler.resources.pay_coupons.resource import PAY_COUPONS
 from reconciler.resources.references import state_lookup
+from reconciler.safety import mass_destroy_refusals
 from reconciler.state import FileBackend, State
 from reconciler.wechat.errors import UncertainOutcome
 

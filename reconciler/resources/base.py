@@ -184,7 +184,7 @@ class SafetyContext:
 class GuardsPlans(Protocol):
     """A kind with rules that must hold however a plan of it was made: `wxrec apply PLANFILE` checks a saved plan
     (edited, or made before the account moved on) against them under the lock, before any call
-    (planning.safety_refusals). Planning says the same rules in the plan it makes."""
+    (safety.safety_refusals). Planning says the same rules in the plan it makes."""
 
     async def guard(self, changes: Sequence[ResourceChange], context: SafetyContext) -> list[str]:
         """Why the plan's `changes` of this kind may not be applied now; reads WeChat where a rule needs it."""
