@@ -23,13 +23,12 @@ from reconciler.export import (
     Export,
     ExportedCard,
     card_keys,
-    card_problems,
     cards_files,
     exported_conditional,
-    manifest_card,
     slug,
     write_export,
 )
+from reconciler.exported_card import card_problems, manifest_card
 from reconciler.manifest.loader import _StringDatesLoader
 from reconciler.resources import kinds
 from reconciler.resources.cards.diff import plan_card

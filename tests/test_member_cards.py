@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import DEMO_APPID, DEMO_SECRET
 from reconciler.errors import ManifestError
-from reconciler.export import card_problems, manifest_card
+from reconciler.exported_card import card_problems, manifest_card
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.card_face import details

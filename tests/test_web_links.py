@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from reconciler.errors import ManifestError
-from reconciler.export import manifest_card
+from reconciler.exported_card import manifest_card
 from reconciler.manifest import load_manifest
 from reconciler.plan import Action, AttributeChange, Plan, ResourceChange
 from reconciler.render.html import render_html
