@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from reconciler.errors import WxrecError
-from reconciler.wechat.client import _refused
+from reconciler.wechat.client import _refused, public_url
 from reconciler.wechat.errors import ProxyFailure
 
 PROXY_SCHEMES = ("http", "https")
@@ -33,7 +33,7 @@ class Proxy:
     variable: str
 
     def __str__(self) -> str:
-        return f"the proxy {shown(self.url)} ({self.variable})"
+        return f"the proxy {public_url(self.url)} ({self.variable})"
 
     @property
     def authorization(self) -> str | None:
@@ -65,7 +65,7 @@ def environment_proxy(url: str) -> Proxy | None:
     variable, value = found
     if "://" not in value:
         value = f"http://{value}"  # as curl and httpx take a bare host:port
-    said = f"{variable}={shown(value)}"
+    said = f"{variable}={public_url(value)}"
     if value.partition("://")[0].lower() not in PROXY_SCHEMES:
         raise WxrecError(f"{said}: wxrec goes through http:// and https:// proxies only")
     try:
@@ -73,15 +73,6 @@ def environment_proxy(url: str) -> Proxy | None:
     except (ValueError, httpx.InvalidURL):  # their text may quote the password
         raise WxrecError(f"{said}: not a proxy URL") from None
     return Proxy(value, variable)
-
-
-def shown(proxy_url: str) -> str:
-    """A proxy URL without its credentials: everything before the last @ after the scheme, since an unencoded /, ?
-    or # in a password (generated ones hold them) ends the URL's authority early, and the rest would be shown."""
-    scheme, separator, rest = proxy_url.partition("://")
-    if not separator:
-        scheme, rest = "", proxy_url
-    return scheme + separator + ("***@" + rest.rpartition("@")[2] if "@" in rest else rest)
 
 
 def bypassed(host: str, port: int | None, no_proxy: str) -> bool:

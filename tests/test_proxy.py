@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from reconciler.emulator import EXISTING_CARDS_FILE
 from reconciler.errors import WxrecError
 from reconciler.manifest import load_manifest
-from reconciler.proxy import Proxy, bypassed, environment_proxy, shown
+from reconciler.proxy import Proxy, bypassed, environment_proxy
+from reconciler.wechat.client import public_url
 from tests.support import EXAMPLE, RUN_LEFTOVERS, served_emulator, wxrec
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -324,7 +325,7 @@ def test_a_create_whose_answer_the_proxy_loses_is_uncertain_and_found_made_rathe
 def test_a_password_that_breaks_the_url_is_never_shown(monkeypatch: pytest.MonkeyPatch, password: str) -> None:
     """An unencoded / ? # ends a URL's authority early: the proxy is shown without all that precedes its last @."""
     value = f"http://relay:{password}@10.0.0.1:3128"
-    assert shown(value) == "http://***@10.0.0.1:3128"
+    assert public_url(value) == "http://***@10.0.0.1:3128"
     monkeypatch.setenv("HTTPS_PROXY", value)
     try:
         said = str(environment_proxy("https://api.weixin.qq.com"))
